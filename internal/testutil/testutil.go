@@ -1,0 +1,171 @@
+package testutil
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// SkipSystemEnv names the variable that turns system-requirement failures into skips.
+const SkipSystemEnv = "KUBELITE_SKIP_SYSTEM"
+
+// skipSystem reports whether the developer asked to skip system tests.
+func skipSystem() bool { return os.Getenv(SkipSystemEnv) == "1" }
+
+// missing fails t, or skips it when KUBELITE_SKIP_SYSTEM=1.
+func missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if skipSystem() {
+		t.Skipf("%s (skipped: %s=1)", msg, SkipSystemEnv)
+	}
+	t.Fatalf("%s (set %s=1 to skip on a developer machine)", msg, SkipSystemEnv)
+}
+
+// DockerHost is the endpoint tests use: $DOCKER_HOST or the default socket.
+func DockerHost() string {
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		return h
+	}
+	return "unix:///var/run/docker.sock"
+}
+
+// PingDocker checks that the engine at endpoint answers /_ping.
+func PingDocker(ctx context.Context, endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return fmt.Errorf("parse docker endpoint %q: %w", endpoint, err)
+	}
+	tr := &http.Transport{}
+	base := "http://docker"
+	switch u.Scheme {
+	case "unix":
+		path := u.Path
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		}
+	case "tcp", "http":
+		base = "http://" + u.Host
+	default:
+		return fmt.Errorf("docker endpoint %q: unsupported scheme", endpoint)
+	}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_ping", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("ping docker at %s: %w", endpoint, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("ping docker at %s: status %s", endpoint, resp.Status)
+	}
+	return nil
+}
+
+// RequireDocker fails t when the Docker Engine is unreachable (skips only
+// under KUBELITE_SKIP_SYSTEM=1).
+func RequireDocker(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := PingDocker(ctx, DockerHost()); err != nil {
+		missing(t, "docker engine required: %v", err)
+	}
+}
+
+// RequireRoot fails t when not running as root (skips only under KUBELITE_SKIP_SYSTEM=1).
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		missing(t, "root required (euid %d)", os.Geteuid())
+	}
+}
+
+// ModuleRoot returns the directory holding the module's go.mod.
+func ModuleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("not inside a go module")
+	}
+	return filepath.Dir(mod), nil
+}
+
+type built struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+var (
+	buildMu sync.Mutex
+	builds  = map[string]*built{}
+)
+
+// BuildBinary builds the main package pkg (a path relative to the module
+// root, e.g. "." or "./internal/x/testdata/cmd") with CGO_ENABLED=0, once per
+// test process, and returns the binary's path. The binary lives in a
+// temporary directory removed when the process exits normally; it is never
+// removed while other tests may use it.
+func BuildBinary(t testing.TB, pkg string) string {
+	t.Helper()
+	buildMu.Lock()
+	b, ok := builds[pkg]
+	if !ok {
+		b = &built{}
+		builds[pkg] = b
+	}
+	buildMu.Unlock()
+	b.once.Do(func() {
+		root, err := ModuleRoot()
+		if err != nil {
+			b.err = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "kubelite-bin-")
+		if err != nil {
+			b.err = fmt.Errorf("temp dir: %w", err)
+			return
+		}
+		out := filepath.Join(dir, "kubelite")
+		cmd := exec.Command("go", "build", "-o", out, pkg)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			b.err = fmt.Errorf("go build %s: %w: %s", pkg, err, stderr.String())
+			return
+		}
+		b.path = out
+	})
+	if b.err != nil {
+		t.Fatalf("build binary: %v", b.err)
+	}
+	return b.path
+}
+
+// KubeliteBinary builds the kubelite binary (the module root's main package)
+// once per test process and returns its path.
+func KubeliteBinary(t testing.TB) string {
+	t.Helper()
+	return BuildBinary(t, ".")
+}
