@@ -1,0 +1,31 @@
+package memory_test
+
+import (
+	"context"
+	"testing"
+
+	"kubelite/internal/api"
+	"kubelite/internal/store"
+	"kubelite/internal/store/memory"
+	"kubelite/internal/store/storetest"
+)
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return memory.New() })
+}
+
+func TestWatchGone(t *testing.T) {
+	s := memory.NewWithHistory(2)
+	c := context.Background()
+	for _, id := range []string{"a", "b", "c", "d"} {
+		if _, err := s.Create(c, &api.Pod{TypeMeta: api.TypeMeta{ID: id}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Watch(c, api.Pods, store.ListOptions{ResourceVersion: 1}); !api.IsGone(err) {
+		t.Fatalf("want Gone, got %v", err)
+	}
+	if _, err := s.Watch(c, api.Pods, store.ListOptions{ResourceVersion: 2}); err != nil {
+		t.Fatalf("watch from kept history: %v", err)
+	}
+}

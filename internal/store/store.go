@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"kubelite/internal/api"
+)
+
+// Store is the object store every component uses. See the package doc for
+// the contract.
+type Store interface {
+	Get(ctx context.Context, res api.Resource, namespace, id string) (api.Object, error)
+	List(ctx context.Context, res api.Resource, opts ListOptions) ([]api.Object, uint64, error)
+	Create(ctx context.Context, obj api.Object) (api.Object, error)
+	Update(ctx context.Context, obj api.Object) (api.Object, error)
+	Delete(ctx context.Context, res api.Resource, namespace, id string) (api.Object, error)
+	Watch(ctx context.Context, res api.Resource, opts ListOptions) (<-chan Event, error)
+}
+
+// ListOptions narrows a List or Watch.
+type ListOptions struct {
+	Namespace       string       // "" = every namespace
+	Labels          api.Selector // empty = everything
+	Fields          api.Selector // empty = everything
+	ResourceVersion uint64       // Watch only: deliver changes after this revision; 0 = from now
+}
+
+// Matches reports whether obj passes the namespace, label and field filters.
+func (o ListOptions) Matches(obj api.Object) bool {
+	m := obj.Meta()
+	if o.Namespace != "" && m.Namespace != "" && m.Namespace != o.Namespace {
+		return false
+	}
+	if !o.Labels.Empty() && !o.Labels.Matches(m.Labels) {
+		return false
+	}
+	if !o.Fields.Empty() && !o.Fields.Matches(api.FieldsOf(obj)) {
+		return false
+	}
+	return true
+}
+
+// EventType is what happened to an object.
+type EventType string
+
+// Event types, as in the v1beta1 watch stream.
+const (
+	Added    EventType = "ADDED"
+	Modified EventType = "MODIFIED"
+	Deleted  EventType = "DELETED"
+	Error    EventType = "ERROR"
+)
+
+// Event is one change seen on a watch. For Deleted, Object is the last state
+// with the ResourceVersion of the delete. For Error, Object is an *api.Status.
+type Event struct {
+	Type   EventType
+	Object api.Object
+}
+
+// KeyPrefix is the root of kubelite's keys, as in v0.6.
+const KeyPrefix = "/registry/"
+
+// Key returns the storage key of an object, laid out as v0.6 did:
+// /registry/pods/<ns>/<id>, /registry/controllers/<ns>/<id>,
+// /registry/services/specs/<ns>/<id>, /registry/services/endpoints/<ns>/<id>,
+// /registry/minions/<id>, /registry/events/<ns>/<id>.
+func Key(res api.Resource, namespace, id string) string {
+	return ResourcePrefix(res, namespace) + id
+}
+
+// ResourcePrefix returns the key prefix of a resource in a namespace ("" = all).
+func ResourcePrefix(res api.Resource, namespace string) string {
+	var p string
+	switch res {
+	case api.Pods:
+		p = KeyPrefix + "pods/"
+	case api.ReplicationControllers:
+		p = KeyPrefix + "controllers/"
+	case api.Services:
+		p = KeyPrefix + "services/specs/"
+	case api.EndpointsResource:
+		p = KeyPrefix + "services/endpoints/"
+	case api.Minions:
+		return KeyPrefix + "minions/"
+	case api.Events:
+		p = KeyPrefix + "events/"
+	default:
+		p = KeyPrefix + string(res) + "/"
+	}
+	if namespace != "" {
+		p += namespace + "/"
+	}
+	return p
+}
+
+// ParseKey splits a key into resource, namespace and id.
+func ParseKey(key string) (api.Resource, string, string, error) {
+	rest, ok := strings.CutPrefix(key, KeyPrefix)
+	if !ok {
+		return "", "", "", fmt.Errorf("key %q is not under %s", key, KeyPrefix)
+	}
+	for _, res := range api.AllResources {
+		p := strings.TrimPrefix(ResourcePrefix(res, ""), KeyPrefix)
+		tail, ok := strings.CutPrefix(rest, p)
+		if !ok {
+			continue
+		}
+		if !res.Namespaced() {
+			return res, "", tail, nil
+		}
+		ns, id, ok := strings.Cut(tail, "/")
+		if !ok || strings.Contains(id, "/") {
+			return "", "", "", fmt.Errorf("key %q: want <namespace>/<id>", key)
+		}
+		return res, ns, id, nil
+	}
+	return "", "", "", fmt.Errorf("key %q: unknown resource", key)
+}
+
+// Namespace returns the namespace a request for res should use.
+func Namespace(res api.Resource, ns string) string {
+	if !res.Namespaced() {
+		return ""
+	}
+	if ns == "" {
+		return api.DefaultNamespace
+	}
+	return ns
+}
