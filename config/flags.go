@@ -1,0 +1,180 @@
+package config
+
+import (
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Flag categories, shown as groups in each role's usage text.
+const (
+	catAPI        = "API server"
+	catEtcd       = "etcd"
+	catNetwork    = "Networking"
+	catControl    = "Controllers"
+	catKubelet    = "Kubelet"
+	catProxy      = "Proxy"
+	catLogging    = "Logging"
+	catFiles      = "Config files"
+	catStandalone = "Standalone"
+)
+
+// Defaults of the flags, as the tutorial's files set them.
+const (
+	DefaultAPIPort        = 8080
+	DefaultKubeletPort    = 10250
+	DefaultEtcdAddr       = "127.0.0.1:4001"
+	DefaultEtcdPeerAddr   = "127.0.0.1:7001"
+	DefaultDataDir        = "/var/lib/kubelite"
+	DefaultPortalNet      = "10.254.0.0/16"
+	DefaultClusterCIDR    = "10.244.0.0/16"
+	DefaultConfigDir      = "/etc/kubernetes"
+	DefaultDockerEndpoint = "unix:///var/run/docker.sock"
+	DefaultRootDir        = "/var/lib/kubelet"
+)
+
+// spellings returns the primary name and, for a multi-word flag, the other
+// spelling as an alias: portal_net <-> portal-net.
+func spellings(name string) (string, []string) {
+	switch {
+	case strings.Contains(name, "_"):
+		return name, []string{strings.ReplaceAll(name, "_", "-")}
+	case strings.Contains(name, "-"):
+		return name, []string{strings.ReplaceAll(name, "-", "_")}
+	}
+	return name, nil
+}
+
+// envVar is the environment fallback of a flag: KUBELITE_PORTAL_NET.
+func envVar(name string) string {
+	return "KUBELITE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+func strFlag(p *string, name, value, category, usage string, extraEnv ...string) *cli.StringFlag {
+	n, aliases := spellings(name)
+	return &cli.StringFlag{Name: n, Aliases: aliases, Value: value, Destination: p, Category: category,
+		Usage: usage, EnvVars: append([]string{envVar(n)}, extraEnv...)}
+}
+
+func boolFlag(p *bool, name string, value bool, category, usage string) *cli.BoolFlag {
+	n, aliases := spellings(name)
+	return &cli.BoolFlag{Name: n, Aliases: aliases, Value: value, Destination: p, Category: category,
+		Usage: usage, EnvVars: []string{envVar(n)}}
+}
+
+func intFlag(p *int, name string, value int, category, usage string) *cli.IntFlag {
+	n, aliases := spellings(name)
+	return &cli.IntFlag{Name: n, Aliases: aliases, Value: value, Destination: p, Category: category,
+		Usage: usage, EnvVars: []string{envVar(n)}}
+}
+
+func durFlag(p *time.Duration, name string, value time.Duration, category, usage string) *cli.DurationFlag {
+	n, aliases := spellings(name)
+	return &cli.DurationFlag{Name: n, Aliases: aliases, Value: value, Destination: p, Category: category,
+		Usage: usage, EnvVars: []string{envVar(n)}}
+}
+
+func commonFlags(l *Logging, allowPriv *bool, configDir *string, printConfig *bool, configDirDefault string) []cli.Flag {
+	return []cli.Flag{
+		boolFlag(allowPriv, "allow_privileged", false, catKubelet, "allow pods to run privileged containers"),
+		intFlag(&l.V, "v", 0, catLogging, "log level: 0 info, 1 or more debug"),
+		boolFlag(&l.LogToStderr, "logtostderr", true, catLogging, "log to stderr (kubelite always does; accepted for the tutorial's files)"),
+		strFlag(configDir, "config-dir", configDirDefault, catFiles, "directory of the tutorial's env files (config, apiserver, ...); \"\" reads none"),
+		boolFlag(printConfig, "print-config", false, catFiles, "print the resolved flags with where each value came from, and exit"),
+	}
+}
+
+// masterFlags binds the master's flags to m. address and dataDir are the
+// role's defaults (standalone listens on loopback).
+func masterFlags(m *Master, address, dataDir, configDir string) []cli.Flag {
+	fl := []cli.Flag{
+		strFlag(&m.Address, "address", address, catAPI, "IP the API listens on (the API has no authentication yet)"),
+		intFlag(&m.Port, "port", DefaultAPIPort, catAPI, "port the API listens on"),
+		strFlag(&m.MasterAddr, "master", "", catAPI, "accepted from the tutorial's apiserver file; the master's own controllers need no address"),
+		intFlag(&m.KubeletPort, "kubelet_port", DefaultKubeletPort, catKubelet, "port the minions' kubelets listen on"),
+
+		strFlag(&m.raw.etcdServers, "etcd_servers", "", catEtcd, "external etcd client URLs, comma separated (e.g. http://192.168.1.10:4001)"),
+		boolFlag(&m.EtcdEmbed, "etcd-embed", false, catEtcd, "run etcd inside this process"),
+		strFlag(&m.EtcdAddr, "etcd-addr", DefaultEtcdAddr, catEtcd, "client host:port of the embedded etcd"),
+		strFlag(&m.EtcdPeerAddr, "etcd-peer-addr", DefaultEtcdPeerAddr, catEtcd, "peer host:port of the embedded etcd"),
+		strFlag(&m.DataDir, "data-dir", dataDir, catEtcd, "directory for the embedded etcd and other state"),
+
+		strFlag(&m.raw.portalNet, "portal_net", DefaultPortalNet, catNetwork, "IP range services' portal IPs are allocated from"),
+		strFlag(&m.raw.clusterCIDR, "cluster_cidr", DefaultClusterCIDR, catNetwork, "IP range pods get addresses from, one subnet per minion"),
+
+		strFlag(&m.raw.machines, "machines", "", catControl, "static minion list, comma separated (the tutorial's controller-manager file)"),
+		durFlag(&m.NodeMonitorGracePeriod, "node_monitor_grace_period", 40*time.Second, catControl, "how long a minion may be silent before it is NotReady"),
+		durFlag(&m.PodEvictionTimeout, "pod_eviction_timeout", 60*time.Second, catControl, "how long pods stay on a NotReady minion before they are replaced"),
+	}
+	return append(fl, commonFlags(&m.Logging, &m.AllowPrivileged, &m.ConfigDir, &m.PrintConfig, configDir)...)
+}
+
+// minionOnlyFlags are the minion's flags a master does not have.
+func minionOnlyFlags(n *Minion, rootDir string) []cli.Flag {
+	return []cli.Flag{
+		strFlag(&n.HostnameOverride, "hostname_override", "", catKubelet, "name this minion registers as (default: the host name)"),
+		strFlag(&n.HostIP, "host-ip", "", catKubelet, "IP other hosts reach this minion on (default: detected)"),
+		strFlag(&n.raw.labels, "labels", "", catKubelet, "labels of this minion, k=v,k2=v2"),
+		strFlag(&n.DockerEndpoint, "docker-endpoint", DefaultDockerEndpoint, catKubelet, "Docker Engine endpoint (unix://; tcp:// only with TLS)", "DOCKER_HOST"),
+		strFlag(&n.RootDir, "root-dir", rootDir, catKubelet, "directory for pod volumes"),
+		strFlag(&n.Runtime, "runtime", "docker", catKubelet, "container runtime: docker or fake"),
+		durFlag(&n.SyncFrequency, "sync_frequency", 10*time.Second, catKubelet, "how often the kubelet resyncs every pod"),
+		strFlag(&n.ProxyMode, "proxy-mode", "iptables", catProxy, "service proxy: iptables, userspace or none"),
+		strFlag(&n.Network, "network", "bridge", catNetwork, "pod network: bridge (one subnet per minion) or none"),
+		boolFlag(&n.CleanupIPTables, "cleanup-iptables", false, catProxy, "remove kubelite's iptables rules and exit"),
+	}
+}
+
+// minionFlags binds the minion's flags to n.
+func minionFlags(n *Minion) []cli.Flag {
+	fl := []cli.Flag{
+		strFlag(&n.Master, "master", "", catKubelet, "the master's API, HOST:PORT or http://HOST:PORT (e.g. 192.168.1.200:8080)"),
+		strFlag(&n.Address, "address", "0.0.0.0", catKubelet, "IP the kubelet listens on"),
+		intFlag(&n.Port, "port", DefaultKubeletPort, catKubelet, "port the kubelet listens on"),
+		strFlag(&n.raw.etcdServers, "etcd_servers", "", catEtcd, "accepted from the tutorial's config file and ignored: a minion talks only to the API"),
+	}
+	fl = append(fl, minionOnlyFlags(n, DefaultRootDir)...)
+	return append(fl, commonFlags(&n.Logging, &n.AllowPrivileged, &n.ConfigDir, &n.PrintConfig, DefaultConfigDir)...)
+}
+
+// standaloneFlags: every master flag, then the minion's own flags, then
+// --reset and --yes.
+func standaloneFlags(s *Standalone) []cli.Flag {
+	fl := masterFlags(&s.Master, "127.0.0.1", "", "")
+	for _, f := range fl {
+		if sf, ok := f.(*cli.StringFlag); ok && sf.Name == "data-dir" {
+			sf.DefaultText = DefaultDataDir + ", or ~/.kubelite when not root"
+		}
+	}
+	only := minionOnlyFlags(&s.Minion, "")
+	for _, f := range only {
+		if sf, ok := f.(*cli.StringFlag); ok && sf.Name == "root-dir" {
+			sf.DefaultText = "DATA-DIR/kubelet"
+		}
+	}
+	fl = append(fl, only...)
+	return append(fl,
+		boolFlag(&s.Reset, "reset", false, catStandalone, "wipe the standalone cluster's state and containers, then exit"),
+		boolFlag(&s.Yes, "yes", false, catStandalone, "do not ask before --reset"),
+	)
+}
+
+// NewMaster returns an empty Master and its flags, bound to it. Parse the
+// flags with a cli.Command, then call Load.
+func NewMaster() (*Master, []cli.Flag) {
+	m := &Master{}
+	return m, masterFlags(m, "0.0.0.0", DefaultDataDir, DefaultConfigDir)
+}
+
+// NewMinion returns an empty Minion and its flags, bound to it.
+func NewMinion() (*Minion, []cli.Flag) {
+	n := &Minion{}
+	return n, minionFlags(n)
+}
+
+// NewStandalone returns an empty Standalone and its flags, bound to it.
+func NewStandalone() (*Standalone, []cli.Flag) {
+	s := &Standalone{}
+	return s, standaloneFlags(s)
+}
