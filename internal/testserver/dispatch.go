@@ -70,6 +70,7 @@ func webserverMain(ctx context.Context, name string, args []string, stderr io.Wr
 		return err
 	}
 	fmt.Fprintf(stderr, "%s: serving on %s (version %q)\n", name, cfg.Addr, cfg.Version)
+	cfg.AccessLog = os.Stdout
 	return Run(ctx, cfg)
 }
 

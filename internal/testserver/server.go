@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -27,6 +28,8 @@ type Config struct {
 	Listener net.Listener
 	// Started, when set, is called once the server accepts connections.
 	Started func(addr net.Addr)
+	// AccessLog, when set, gets one line per request.
+	AccessLog io.Writer
 }
 
 // ExitError asks the process to exit with Code (from /exit?code=N).
@@ -71,7 +74,16 @@ func Handler(cfg Config) (http.Handler, <-chan int) {
 		fmt.Fprintln(w, s.cfg.Version)
 	})
 	mux.HandleFunc("/", s.info)
-	return mux, s.exit
+	if cfg.AccessLog == nil {
+		return mux, s.exit
+	}
+	var mu sync.Mutex
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		fmt.Fprintf(cfg.AccessLog, "%s %s %s from %s\n", time.Now().UTC().Format(time.RFC3339), r.Method, r.URL.RequestURI(), r.RemoteAddr)
+		mu.Unlock()
+		mux.ServeHTTP(w, r)
+	}), s.exit
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -87,7 +87,8 @@ func get(t *testing.T, url string) (int, string) {
 }
 
 func TestHandler(t *testing.T) {
-	h, exit := Handler(Config{Hostname: "web-1", Version: "v1"})
+	var access strings.Builder
+	h, exit := Handler(Config{Hostname: "web-1", Version: "v1", AccessLog: &access})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
@@ -121,6 +122,9 @@ func TestHandler(t *testing.T) {
 	}
 	if _, body := get(t, srv.URL+"/version"); body != "v1\n" {
 		t.Fatalf("version: %q", body)
+	}
+	if !strings.Contains(access.String(), " GET /info.php?x=1 from ") {
+		t.Fatalf("access log lacks the info request: %q", access.String())
 	}
 }
 

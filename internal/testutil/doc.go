@@ -8,7 +8,8 @@
 //   - KubeliteBinary(t) builds the kubelite binary (module root, CGO_ENABLED=0,
 //     so it runs inside a FROM scratch image) once per test process into a
 //     temporary directory and returns its path. BuildBinary(t, pkg) does the
-//     same for any main package of the module.
+//     same for any main package of the module. ImageBinary(t) builds a
+//     small binary with only the image personalities (internal/testserver).
 //
 // The package talks to Docker only through plain HTTP on its socket (the
 // /_ping endpoint): only internal/runtime/docker imports the Docker client.

@@ -169,3 +169,12 @@ func KubeliteBinary(t testing.TB) string {
 	t.Helper()
 	return BuildBinary(t, ".")
 }
+
+// ImageBinary builds a small static binary carrying only the image
+// personalities (pause, webserver, httpd, supervisord, sh; see
+// internal/testserver) once per test process. Tests build their images from
+// it: it behaves as the kubelite binary does under those names.
+func ImageBinary(t testing.TB) string {
+	t.Helper()
+	return BuildBinary(t, "./internal/testserver/testdata/imagebin")
+}

@@ -1,0 +1,29 @@
+// Package runtime is the container runtime interface the kubelet drives,
+// kept small and pod-oriented. Two implementations sit beside it:
+//
+//   - runtime/docker: the local Docker Engine (the only package in kubelite
+//     that imports the Docker client);
+//   - runtime/fake: containers in memory, cheap enough for a thousand hollow
+//     minions in one process, with knobs for tests (crash a container, fail
+//     a pull, script exec results).
+//
+// runtime/runtimetest holds the one contract suite both must pass.
+//
+// Contract:
+//   - Everything a Runtime creates carries LabelManaged=true plus the labels
+//     in ContainerSpec.Labels (pod uid, namespace, name, container name, spec
+//     hash, attempt). List and Inspect only ever return managed containers:
+//     containers kubelite did not create are invisible and never touched
+//     (Inspect, Stop, Remove of one fail with ErrNotFound).
+//   - CreateAndStart creates and starts a container; if the start fails, the
+//     created container is removed and the error returned, so a failed start
+//     leaves nothing behind. It fails with ErrImageNotPresent when the image
+//     is absent (it never pulls): pulling is the caller's decision.
+//   - Stop sends SIGTERM, then kills after grace; stopping a stopped
+//     container is not an error. Remove removes a container (forcefully, so
+//     a running one is killed first); removing a missing one is ErrNotFound.
+//   - PullImage fails with an error carrying the engine's message when the
+//     image cannot be pulled.
+//   - Times are UTC; a zero time means "not yet".
+//   - Every method is safe for concurrent use.
+package runtime

@@ -1,0 +1,504 @@
+package docker
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/docker/go-connections/nat"
+
+	"kubelite/internal/runtime"
+)
+
+// DefaultEndpoint is the local engine's socket.
+const DefaultEndpoint = "unix:///var/run/docker.sock"
+
+// Runtime drives a Docker Engine.
+type Runtime struct {
+	cli *client.Client
+}
+
+var _ runtime.Runtime = (*Runtime)(nil)
+
+// CheckEndpoint refuses endpoints kubelite will not use: anything but unix://
+// and tcp:// with TLS configured in the environment.
+func CheckEndpoint(endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return fmt.Errorf("docker endpoint %q: %w", endpoint, err)
+	}
+	switch u.Scheme {
+	case "unix":
+		return nil
+	case "tcp", "https":
+		if os.Getenv("DOCKER_CERT_PATH") == "" || os.Getenv("DOCKER_TLS_VERIFY") == "" {
+			return fmt.Errorf("docker endpoint %s refused: a Docker API on plain TCP without TLS gives root on this host to anyone who can reach the port; use unix:///var/run/docker.sock or set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH", endpoint)
+		}
+		return nil
+	default:
+		return fmt.Errorf("docker endpoint %q: scheme must be unix:// or tcp:// (with TLS)", endpoint)
+	}
+}
+
+// New connects to the engine at endpoint ("" = DefaultEndpoint).
+func New(endpoint string) (*Runtime, error) {
+	if endpoint == "" {
+		endpoint = DefaultEndpoint
+	}
+	if err := CheckEndpoint(endpoint); err != nil {
+		return nil, err
+	}
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithHost(endpoint), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client for %s: %w", endpoint, err)
+	}
+	return &Runtime{cli: cli}, nil
+}
+
+// Close releases the client's connections.
+func (r *Runtime) Close() error { return r.cli.Close() }
+
+// Ping checks that the engine answers.
+func (r *Runtime) Ping(ctx context.Context) error {
+	if _, err := r.cli.Ping(ctx); err != nil {
+		return fmt.Errorf("ping docker: %w", err)
+	}
+	return nil
+}
+
+// Info returns the engine's CPU count and memory, for minion capacity.
+func (r *Runtime) Info(ctx context.Context) (cpus int, memory int64, err error) {
+	info, err := r.cli.Info(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("docker info: %w", err)
+	}
+	return info.NCPU, info.MemTotal, nil
+}
+
+func parseTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || t.Year() <= 1 {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func convert(in container.InspectResponse) runtime.Container {
+	c := runtime.Container{ID: in.ID, Name: strings.TrimPrefix(in.Name, "/")}
+	if in.Config != nil {
+		c.Image = in.Config.Image
+		c.Labels = in.Config.Labels
+	}
+	if in.ContainerJSONBase != nil {
+		c.CreatedAt = parseTime(in.Created)
+		if s := in.State; s != nil {
+			switch s.Status {
+			case "created":
+				c.State = runtime.StateCreated
+			case "running", "paused", "restarting":
+				c.State = runtime.StateRunning
+			default:
+				c.State = runtime.StateExited
+			}
+			c.ExitCode = s.ExitCode
+			c.OOMKilled = s.OOMKilled
+			c.Error = s.Error
+			c.StartedAt = parseTime(s.StartedAt)
+			c.FinishedAt = parseTime(s.FinishedAt)
+		}
+	}
+	if ns := in.NetworkSettings; ns != nil {
+		names := make([]string, 0, len(ns.Networks))
+		for n := range ns.Networks {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			if e := ns.Networks[n]; e != nil && e.IPAddress != "" {
+				c.IP = e.IPAddress
+				break
+			}
+		}
+	}
+	return c
+}
+
+func managed(labels map[string]string) bool { return labels[runtime.LabelManaged] == "true" }
+
+// List implements runtime.Runtime.
+func (r *Runtime) List(ctx context.Context, opts runtime.ListOptions) ([]runtime.Container, error) {
+	f := filters.NewArgs(filters.Arg("label", runtime.LabelManaged+"=true"))
+	if opts.PodUID != "" {
+		f.Add("label", runtime.LabelPodUID+"="+opts.PodUID)
+	}
+	list, err := r.cli.ContainerList(ctx, container.ListOptions{All: !opts.Running, Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	out := make([]runtime.Container, 0, len(list))
+	for _, s := range list {
+		c, err := r.Inspect(ctx, s.ID)
+		if errors.Is(err, runtime.ErrNotFound) {
+			continue // removed meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, nil
+}
+
+// Inspect implements runtime.Runtime.
+func (r *Runtime) Inspect(ctx context.Context, id string) (runtime.Container, error) {
+	in, err := r.cli.ContainerInspect(ctx, id)
+	if err != nil {
+		if client.IsErrNotFound(err) {
+			return runtime.Container{}, fmt.Errorf("inspect %s: %w", id, runtime.ErrNotFound)
+		}
+		return runtime.Container{}, fmt.Errorf("inspect %s: %w", id, err)
+	}
+	c := convert(in)
+	if !managed(c.Labels) {
+		return runtime.Container{}, fmt.Errorf("inspect %s: not created by kubelite: %w", id, runtime.ErrNotFound)
+	}
+	return c, nil
+}
+
+// HasImage implements runtime.Runtime.
+func (r *Runtime) HasImage(ctx context.Context, img string) (bool, error) {
+	_, err := r.cli.ImageInspect(ctx, img)
+	if err == nil {
+		return true, nil
+	}
+	if client.IsErrNotFound(err) {
+		return false, nil
+	}
+	return false, fmt.Errorf("inspect image %s: %w", img, err)
+}
+
+// PullImage implements runtime.Runtime.
+func (r *Runtime) PullImage(ctx context.Context, img string) error {
+	rc, err := r.cli.ImagePull(ctx, img, image.PullOptions{})
+	if err != nil {
+		return fmt.Errorf("pull %s: %w", img, err)
+	}
+	defer rc.Close()
+	if err := readStream(rc); err != nil {
+		return fmt.Errorf("pull %s: %w", img, err)
+	}
+	return nil
+}
+
+// readStream drains a JSON message stream (pull, build) and returns the
+// first error it reports.
+func readStream(rd io.Reader) error {
+	dec := json.NewDecoder(bufio.NewReader(rd))
+	var firstErr error
+	for {
+		var m struct {
+			Error       string `json:"error"`
+			ErrorDetail *struct {
+				Message string `json:"message"`
+			} `json:"errorDetail"`
+		}
+		if err := dec.Decode(&m); err != nil {
+			if err == io.EOF {
+				return firstErr
+			}
+			return fmt.Errorf("read engine stream: %w", err)
+		}
+		if firstErr == nil {
+			if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
+				firstErr = errors.New(m.ErrorDetail.Message)
+			} else if m.Error != "" {
+				firstErr = errors.New(m.Error)
+			}
+		}
+	}
+}
+
+// CreateAndStart implements runtime.Runtime.
+func (r *Runtime) CreateAndStart(ctx context.Context, spec runtime.ContainerSpec) (string, error) {
+	labels := make(map[string]string, len(spec.Labels)+1)
+	for k, v := range spec.Labels {
+		labels[k] = v
+	}
+	labels[runtime.LabelManaged] = "true"
+	cfg := &container.Config{
+		Image:      spec.Image,
+		Env:        spec.Env,
+		WorkingDir: spec.WorkingDir,
+		Labels:     labels,
+	}
+	if spec.Command != nil {
+		cfg.Cmd = spec.Command
+	}
+	hc := &container.HostConfig{
+		NetworkMode: container.NetworkMode(spec.NetworkMode),
+		Binds:       spec.Binds,
+		Privileged:  spec.Privileged,
+		Resources: container.Resources{
+			CPUShares: spec.CPUShares,
+			CPUQuota:  spec.CPUQuota,
+			CPUPeriod: spec.CPUPeriod,
+			Memory:    spec.Memory,
+		},
+	}
+	if spec.NetworkMode == "" {
+		cfg.Hostname = spec.Hostname // joined containers share the owner's UTS namespace
+		if len(spec.Ports) > 0 {
+			cfg.ExposedPorts = nat.PortSet{}
+			hc.PortBindings = nat.PortMap{}
+		}
+		for _, p := range spec.Ports {
+			proto := strings.ToLower(p.Protocol)
+			if proto == "" {
+				proto = "tcp"
+			}
+			port, err := nat.NewPort(proto, strconv.Itoa(p.ContainerPort))
+			if err != nil {
+				return "", fmt.Errorf("create %s: port %d/%s: %w", spec.Name, p.ContainerPort, proto, err)
+			}
+			cfg.ExposedPorts[port] = struct{}{}
+			if p.HostPort != 0 {
+				hc.PortBindings[port] = append(hc.PortBindings[port], nat.PortBinding{HostIP: p.HostIP, HostPort: strconv.Itoa(p.HostPort)})
+			}
+		}
+	}
+	created, err := r.cli.ContainerCreate(ctx, cfg, hc, nil, nil, spec.Name)
+	if err != nil {
+		if client.IsErrNotFound(err) {
+			return "", fmt.Errorf("create %s: %s: %w (%v)", spec.Name, spec.Image, runtime.ErrImageNotPresent, err)
+		}
+		return "", fmt.Errorf("create %s: %w", spec.Name, err)
+	}
+	if err := r.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = r.cli.ContainerRemove(rmCtx, created.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		return "", fmt.Errorf("start %s: %w", spec.Name, err)
+	}
+	return created.ID, nil
+}
+
+// Stop implements runtime.Runtime.
+func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) error {
+	if _, err := r.Inspect(ctx, id); err != nil {
+		return fmt.Errorf("stop: %w", err)
+	}
+	secs := int((grace + time.Second - 1) / time.Second)
+	if grace <= 0 {
+		secs = 0
+	}
+	if err := r.cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs}); err != nil {
+		if client.IsErrNotFound(err) {
+			return fmt.Errorf("stop %s: %w", id, runtime.ErrNotFound)
+		}
+		return fmt.Errorf("stop %s: %w", id, err)
+	}
+	return nil
+}
+
+// Remove implements runtime.Runtime.
+func (r *Runtime) Remove(ctx context.Context, id string) error {
+	if _, err := r.Inspect(ctx, id); err != nil {
+		return fmt.Errorf("remove: %w", err)
+	}
+	if err := r.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+		if client.IsErrNotFound(err) {
+			return fmt.Errorf("remove %s: %w", id, runtime.ErrNotFound)
+		}
+		return fmt.Errorf("remove %s: %w", id, err)
+	}
+	return nil
+}
+
+// Logs implements runtime.Runtime.
+func (r *Runtime) Logs(ctx context.Context, id string, opts runtime.LogOptions, w io.Writer) error {
+	c, err := r.cli.ContainerInspect(ctx, id)
+	if err != nil || c.Config == nil || !managed(c.Config.Labels) {
+		return fmt.Errorf("logs %s: %w", id, runtime.ErrNotFound)
+	}
+	lo := container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: opts.Follow, Timestamps: opts.Timestamps}
+	if opts.Tail > 0 {
+		lo.Tail = strconv.Itoa(opts.Tail)
+	}
+	rc, err := r.cli.ContainerLogs(ctx, id, lo)
+	if err != nil {
+		return fmt.Errorf("logs %s: %w", id, err)
+	}
+	defer rc.Close()
+	if c.Config.Tty {
+		_, err = io.Copy(w, rc)
+	} else {
+		_, err = stdcopy.StdCopy(w, w, rc)
+	}
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("logs %s: %w", id, err)
+	}
+	return nil
+}
+
+// Exec implements runtime.Runtime.
+func (r *Runtime) Exec(ctx context.Context, id string, cmd []string) (runtime.ExecResult, error) {
+	c, err := r.Inspect(ctx, id)
+	if err != nil {
+		return runtime.ExecResult{}, fmt.Errorf("exec: %w", err)
+	}
+	if c.State != runtime.StateRunning {
+		return runtime.ExecResult{}, fmt.Errorf("exec in %s: container is not running", id)
+	}
+	ex, err := r.cli.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: cmd, AttachStdout: true, AttachStderr: true})
+	if err != nil {
+		return runtime.ExecResult{}, fmt.Errorf("exec in %s: %w", id, err)
+	}
+	att, err := r.cli.ContainerExecAttach(ctx, ex.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return runtime.ExecResult{}, fmt.Errorf("exec attach in %s: %w", id, err)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			att.Close()
+		case <-done:
+		}
+	}()
+	var out bytes.Buffer
+	_, copyErr := stdcopy.StdCopy(&out, &out, att.Reader)
+	att.Close()
+	if ctx.Err() != nil {
+		return runtime.ExecResult{Output: out.Bytes()}, fmt.Errorf("exec in %s: %w", id, ctx.Err())
+	}
+	if copyErr != nil {
+		return runtime.ExecResult{Output: out.Bytes()}, fmt.Errorf("exec in %s: read output: %w", id, copyErr)
+	}
+	// The exit code is set shortly after the stream closes.
+	for i := 0; ; i++ {
+		in, err := r.cli.ContainerExecInspect(ctx, ex.ID)
+		if err != nil {
+			return runtime.ExecResult{Output: out.Bytes()}, fmt.Errorf("exec inspect in %s: %w", id, err)
+		}
+		if !in.Running || i >= 100 {
+			return runtime.ExecResult{ExitCode: in.ExitCode, Output: out.Bytes()}, nil
+		}
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-ctx.Done():
+			return runtime.ExecResult{Output: out.Bytes()}, fmt.Errorf("exec in %s: %w", id, ctx.Err())
+		}
+	}
+}
+
+// Stats implements runtime.Runtime.
+func (r *Runtime) Stats(ctx context.Context, id string) (runtime.Stats, error) {
+	if _, err := r.Inspect(ctx, id); err != nil {
+		return runtime.Stats{}, fmt.Errorf("stats: %w", err)
+	}
+	resp, err := r.cli.ContainerStatsOneShot(ctx, id)
+	if err != nil {
+		return runtime.Stats{}, fmt.Errorf("stats %s: %w", id, err)
+	}
+	defer resp.Body.Close()
+	var s container.StatsResponse
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		return runtime.Stats{}, fmt.Errorf("stats %s: decode: %w", id, err)
+	}
+	t := s.Read.UTC()
+	if t.Year() <= 1 {
+		t = time.Now().UTC()
+	}
+	return runtime.Stats{
+		Time:          t,
+		CPUUsageNanos: s.CPUStats.CPUUsage.TotalUsage,
+		MemoryBytes:   s.MemoryStats.Usage,
+		MemoryLimit:   s.MemoryStats.Limit,
+	}, nil
+}
+
+// BuildImage implements runtime.Runtime: the context is a tar of the
+// Dockerfile and the listed files, streamed to the engine's builder.
+func (r *Runtime) BuildImage(ctx context.Context, b runtime.ImageBuild) error {
+	if b.Tag == "" || b.Dockerfile == "" {
+		return fmt.Errorf("build image: tag and Dockerfile are required")
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeContext(pw, b)) }()
+	resp, err := r.cli.ImageBuild(ctx, pr, build.ImageBuildOptions{
+		Tags:        []string{b.Tag},
+		Dockerfile:  "Dockerfile",
+		Remove:      true,
+		ForceRemove: true,
+		Version:     build.BuilderV1,
+	})
+	if err != nil {
+		pr.CloseWithError(err)
+		return fmt.Errorf("build %s: %w", b.Tag, err)
+	}
+	defer resp.Body.Close()
+	if err := readStream(resp.Body); err != nil {
+		return fmt.Errorf("build %s: %w", b.Tag, err)
+	}
+	return nil
+}
+
+func writeContext(w io.Writer, b runtime.ImageBuild) error {
+	tw := tar.NewWriter(w)
+	df := []byte(b.Dockerfile)
+	if err := tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(df)), ModTime: time.Unix(0, 0)}); err != nil {
+		return err
+	}
+	if _, err := tw.Write(df); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(b.Files))
+	for n := range b.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := addFile(tw, n, b.Files[n]); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+func addFile(tw *tar.Writer, name, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("build context: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("build context: %w", err)
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: int64(fi.Mode().Perm()), Size: fi.Size(), ModTime: time.Unix(0, 0)}); err != nil {
+		return fmt.Errorf("build context %s: %w", name, err)
+	}
+	if _, err := io.Copy(tw, f); err != nil {
+		return fmt.Errorf("build context %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,152 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Labels kubelite puts on every container it creates.
+const (
+	LabelManaged       = "io.kubelite.managed" // always "true"
+	LabelPodUID        = "io.kubelite.pod.uid"
+	LabelPodNamespace  = "io.kubelite.pod.namespace"
+	LabelPodName       = "io.kubelite.pod.name"
+	LabelContainerName = "io.kubelite.container.name"
+	LabelSpecHash      = "io.kubelite.container.hash"
+	// LabelAttempt counts the containers made for one pod container: 0 for
+	// the first, +1 for each restart. The kubelet's restartCount is the
+	// attempt of the newest container, so it survives a kubelet restart.
+	LabelAttempt = "io.kubelite.container.attempt"
+)
+
+// Errors callers can test with errors.Is.
+var (
+	ErrNotFound        = errors.New("container not found")
+	ErrImageNotPresent = errors.New("image not present")
+)
+
+// State is a container's lifecycle state.
+type State string
+
+// Container states.
+const (
+	StateCreated State = "created"
+	StateRunning State = "running"
+	StateExited  State = "exited"
+)
+
+// Container is what the runtime knows of one managed container.
+type Container struct {
+	ID         string
+	Name       string
+	Image      string
+	Labels     map[string]string
+	State      State
+	ExitCode   int
+	OOMKilled  bool
+	Error      string
+	CreatedAt  time.Time
+	StartedAt  time.Time
+	FinishedAt time.Time
+	// IP is the container's address on its network (set for containers
+	// with their own network namespace, i.e. pod infra containers).
+	IP string
+}
+
+// PortBinding publishes a container port on the host.
+type PortBinding struct {
+	HostIP        string // "" = every address
+	HostPort      int
+	ContainerPort int
+	Protocol      string // "tcp" (default) or "udp"
+}
+
+// ContainerSpec describes a container to create.
+type ContainerSpec struct {
+	Name    string // unique container name (at least two characters)
+	Image   string
+	Labels  map[string]string
+	Command []string // replaces the image's CMD; nil keeps it
+	Env     []string // NAME=value
+	// WorkingDir, when set, is the process's working directory.
+	WorkingDir string
+	Hostname   string
+	// NetworkMode "" gives the container its own network namespace;
+	// "container:<id>" joins another container's.
+	NetworkMode string
+	Ports       []PortBinding
+	CPUShares   int64 // relative weight, 0 = default
+	CPUQuota    int64 // microseconds per CPUPeriod, 0 = no quota
+	CPUPeriod   int64 // microseconds, 0 = engine default when CPUQuota is set
+	Memory      int64 // bytes, 0 = unlimited
+	// Binds are "hostPath:containerPath[:ro]"; missing host directories are created.
+	Binds      []string
+	Privileged bool
+}
+
+// ListOptions narrows List.
+type ListOptions struct {
+	// PodUID, when set, lists only that pod's containers.
+	PodUID string
+	// Running, when true, lists only running containers.
+	Running bool
+}
+
+// LogOptions selects what Logs writes.
+type LogOptions struct {
+	Follow     bool
+	Tail       int // lines from the end; <= 0 means all
+	Timestamps bool
+}
+
+// ExecResult is the outcome of a command run in a container.
+type ExecResult struct {
+	ExitCode int
+	Output   []byte // stdout and stderr interleaved
+}
+
+// Stats is a point-in-time resource usage sample of a container.
+type Stats struct {
+	Time          time.Time `json:"time"`
+	CPUUsageNanos uint64    `json:"cpuUsageNanos"`
+	MemoryBytes   uint64    `json:"memoryBytes"`
+	MemoryLimit   uint64    `json:"memoryLimit,omitempty"`
+}
+
+// ImageBuild describes an image built from a local context.
+type ImageBuild struct {
+	Tag        string
+	Dockerfile string
+	// Files maps a name in the build context to a host file copied there
+	// (mode kept).
+	Files map[string]string
+}
+
+// Runtime is the container runtime the kubelet drives. See the package doc.
+type Runtime interface {
+	// List returns managed containers.
+	List(ctx context.Context, opts ListOptions) ([]Container, error)
+	// Inspect returns one managed container, or ErrNotFound.
+	Inspect(ctx context.Context, id string) (Container, error)
+	// HasImage reports whether image is present locally.
+	HasImage(ctx context.Context, image string) (bool, error)
+	// PullImage fetches image from its registry.
+	PullImage(ctx context.Context, image string) error
+	// CreateAndStart creates and starts a container, returning its ID.
+	CreateAndStart(ctx context.Context, spec ContainerSpec) (string, error)
+	// Stop stops a container: SIGTERM, then kill after grace.
+	Stop(ctx context.Context, id string, grace time.Duration) error
+	// Remove removes a container, killing it first if running.
+	Remove(ctx context.Context, id string) error
+	// Logs writes the container's output to w; with Follow it returns when
+	// the container exits or ctx ends.
+	Logs(ctx context.Context, id string, opts LogOptions, w io.Writer) error
+	// Exec runs cmd inside a running container and waits for it.
+	Exec(ctx context.Context, id string, cmd []string) (ExecResult, error)
+	// Stats samples a running container's resource usage.
+	Stats(ctx context.Context, id string) (Stats, error)
+	// BuildImage builds an image from a Dockerfile and local files.
+	BuildImage(ctx context.Context, b ImageBuild) error
+}
