@@ -1,0 +1,111 @@
+package etcd
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// ParseServers splits a --etcd_servers value ("http://a:4001,http://b:4001";
+// a bare host:port gets http://) into endpoints.
+func ParseServers(s string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if !strings.Contains(p, "://") {
+			p = "http://" + p
+		}
+		if !strings.HasPrefix(p, "http://") && !strings.HasPrefix(p, "https://") {
+			return nil, fmt.Errorf("etcd server %q: want http:// or https://", p)
+		}
+		out = append(out, p)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("etcd servers %q: none given", s)
+	}
+	return out, nil
+}
+
+// NewClient returns an etcd v3 client of endpoints. It does not block: use
+// WaitReady to wait for the cluster. The caller closes it.
+func NewClient(endpoints []string) (*clientv3.Client, error) {
+	log := logrus.WithField("component", "etcd-client")
+	core := &logrusCore{log: log, infoLevel: logrus.TraceLevel}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:            endpoints,
+		DialTimeout:          5 * time.Second,
+		DialKeepAliveTime:    30 * time.Second,
+		DialKeepAliveTimeout: 10 * time.Second,
+		Logger:               zapNew(core),
+		MaxCallRecvMsgSize:   256 << 20,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("etcd client %v: %w", endpoints, err)
+	}
+	return cli, nil
+}
+
+// WaitReady blocks until the cluster answers a linearizable read, or ctx ends.
+func WaitReady(ctx context.Context, cli *clientv3.Client) error {
+	backoff := 50 * time.Millisecond
+	for {
+		err := Health(ctx, cli)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("etcd %v not ready: %w", cli.Endpoints(), err)
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, time.Second)
+	}
+}
+
+// Health checks that the cluster answers a linearizable read within 2 s.
+func Health(ctx context.Context, cli *clientv3.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := cli.Get(ctx, "/registry/health", clientv3.WithCountOnly()); err != nil {
+		return fmt.Errorf("etcd health: %w", err)
+	}
+	return nil
+}
+
+// External is an external etcd cluster (--etcd_servers) as a
+// component.Component: Run waits until the cluster answers, calls started,
+// and waits for ctx. It does not own the client's lifetime.
+type External struct {
+	Client  *clientv3.Client
+	Timeout time.Duration // how long to wait for the cluster (default 60 s)
+}
+
+// Name implements component.Component.
+func (x *External) Name() string { return "etcd-external" }
+
+// Run implements component.Component.
+func (x *External) Run(ctx context.Context, started func()) error {
+	timeout := x.Timeout
+	if timeout == 0 {
+		timeout = DefaultStartTimeout
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	err := WaitReady(wctx, x.Client)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	started()
+	<-ctx.Done()
+	return nil
+}

@@ -1,0 +1,21 @@
+// Package etcd starts and stops an embedded etcd server as a
+// component.Component, and dials etcd clients (for the embedded server or an
+// external cluster given by --etcd_servers).
+//
+// Embedded: NewEmbedded(Config) returns a component. Its Run starts etcd with
+// the data directory <DataDir>/etcd, a client URL on ClientAddr (default
+// 127.0.0.1:4001) and a peer URL on PeerAddr (default 127.0.0.1:7001), waits
+// until the server is ready (it has a leader and serves requests), calls
+// started(), and closes etcd when ctx ends. Run returns the error of a server
+// that fails while running.
+//
+// Logging: etcd logs through zap; every line is routed to logrus with
+// component=etcd. Info lines become debug lines. While the server is being
+// closed, and for the "server closed" / "use of closed network connection"
+// errors etcd v3.7 logs on every normal Close, error lines become debug lines
+// too, so a clean shutdown shows no errors. Real errors stay errors.
+//
+// Clients: NewClient(endpoints) returns a go.etcd.io/etcd/client/v3 client
+// (it does not block); WaitReady blocks until the cluster answers a read.
+// Only this package and internal/store/etcd import etcd.
+package etcd

@@ -1,0 +1,228 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"go.etcd.io/etcd/server/v3/embed"
+)
+
+// Defaults of the embedded server, as the tutorial's etcd used them.
+const (
+	DefaultClientAddr = "127.0.0.1:4001"
+	DefaultPeerAddr   = "127.0.0.1:7001"
+	DefaultDataDir    = "/var/lib/kubelite"
+	// DefaultStartTimeout bounds how long Run waits for etcd to be ready.
+	DefaultStartTimeout = 60 * time.Second
+)
+
+// Config says how to run the embedded etcd.
+type Config struct {
+	// Name of the member (default "kubelite").
+	Name string
+	// DataDir is kubelite's data directory; etcd keeps its data in DataDir/etcd.
+	DataDir string
+	// ClientAddr is host:port of the client URL (default 127.0.0.1:4001).
+	ClientAddr string
+	// PeerAddr is host:port of the peer URL (default 127.0.0.1:7001).
+	PeerAddr string
+	// StartTimeout bounds the wait for readiness (default DefaultStartTimeout).
+	StartTimeout time.Duration
+	// CompactionRetention is how many revisions of history etcd keeps for
+	// watches (auto compaction in revision mode; default 100000). A watch
+	// from an older revision gets Gone and re-lists.
+	CompactionRetention int
+	// UnsafeNoFsync disables fsync (tests only: losing power loses data).
+	UnsafeNoFsync bool
+}
+
+func (c Config) withDefaults() Config {
+	if c.Name == "" {
+		c.Name = "kubelite"
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.ClientAddr == "" {
+		c.ClientAddr = DefaultClientAddr
+	}
+	if c.PeerAddr == "" {
+		c.PeerAddr = DefaultPeerAddr
+	}
+	if c.StartTimeout == 0 {
+		c.StartTimeout = DefaultStartTimeout
+	}
+	if c.CompactionRetention == 0 {
+		c.CompactionRetention = 100000
+	}
+	return c
+}
+
+// Embedded is the embedded etcd server as a component.Component.
+type Embedded struct {
+	cfg Config
+	log *logrus.Entry
+
+	ready     chan struct{}
+	readyOnce sync.Once
+	mu        sync.Mutex
+	endpoints []string
+}
+
+// NewEmbedded returns the embedded etcd component; nothing starts until Run.
+func NewEmbedded(cfg Config) *Embedded {
+	return &Embedded{
+		cfg:   cfg.withDefaults(),
+		log:   logrus.WithField("component", "etcd"),
+		ready: make(chan struct{}),
+	}
+}
+
+// Name implements component.Component.
+func (e *Embedded) Name() string { return "etcd" }
+
+// Ready is closed once the server serves clients.
+func (e *Embedded) Ready() <-chan struct{} { return e.ready }
+
+// Endpoints returns the client URLs ("http://127.0.0.1:4001"); known from
+// the config before Run, and the bound addresses once Ready.
+func (e *Embedded) Endpoints() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.endpoints != nil {
+		return append([]string(nil), e.endpoints...)
+	}
+	return []string{"http://" + e.cfg.ClientAddr}
+}
+
+// EtcdDir returns the directory etcd keeps its data in.
+func (e *Embedded) EtcdDir() string { return filepath.Join(e.cfg.DataDir, "etcd") }
+
+func hostURL(addr string) (*url.URL, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("address %q: %w", addr, err)
+	}
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	return &url.URL{Scheme: "http", Host: net.JoinHostPort(host, port)}, nil
+}
+
+// advertise turns a listen URL into one others can reach: 0.0.0.0 becomes 127.0.0.1.
+func advertise(u *url.URL) *url.URL {
+	host, port, _ := net.SplitHostPort(u.Host)
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return &url.URL{Scheme: u.Scheme, Host: net.JoinHostPort(host, port)}
+}
+
+func (e *Embedded) embedConfig(closing *atomic.Bool) (*embed.Config, error) {
+	c := e.cfg
+	curl, err := hostURL(c.ClientAddr)
+	if err != nil {
+		return nil, fmt.Errorf("etcd client %w", err)
+	}
+	purl, err := hostURL(c.PeerAddr)
+	if err != nil {
+		return nil, fmt.Errorf("etcd peer %w", err)
+	}
+	ec := embed.NewConfig()
+	ec.Name = c.Name
+	ec.Dir = e.EtcdDir()
+	ec.ListenClientUrls = []url.URL{*curl}
+	ec.AdvertiseClientUrls = []url.URL{*advertise(curl)}
+	ec.ListenPeerUrls = []url.URL{*purl}
+	ec.AdvertisePeerUrls = []url.URL{*advertise(purl)}
+	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
+	ec.AutoCompactionMode = embed.CompactorModeRevision
+	ec.AutoCompactionRetention = fmt.Sprint(c.CompactionRetention)
+	ec.UnsafeNoFsync = c.UnsafeNoFsync
+	ec.Logger = "zap"
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(newZapLogger(e.log, closing))
+	return ec, nil
+}
+
+// Run implements component.Component: start etcd, wait until it serves,
+// call started, and close etcd when ctx ends.
+func (e *Embedded) Run(ctx context.Context, started func()) error {
+	var closing atomic.Bool
+	ec, err := e.embedConfig(&closing)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(e.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("etcd data dir: %w", err)
+	}
+	e.log.WithFields(logrus.Fields{"client": e.cfg.ClientAddr, "peer": e.cfg.PeerAddr, "dir": ec.Dir}).Info("starting embedded etcd")
+	srv, err := embed.StartEtcd(ec)
+	if err != nil {
+		return fmt.Errorf("start etcd: %w", err)
+	}
+	stop := func() {
+		closing.Store(true)
+		srv.Close()
+	}
+	timer := time.NewTimer(e.cfg.StartTimeout)
+	defer timer.Stop()
+	select {
+	case <-srv.Server.ReadyNotify():
+	case err := <-srv.Err():
+		stop()
+		return fmt.Errorf("start etcd: %w", err)
+	case <-timer.C:
+		stop()
+		return fmt.Errorf("start etcd: not ready after %s", e.cfg.StartTimeout)
+	case <-ctx.Done():
+		stop()
+		return nil
+	}
+	var eps []string
+	for _, l := range srv.Clients {
+		eps = append(eps, "http://"+advertiseAddr(l.Addr()))
+	}
+	e.mu.Lock()
+	e.endpoints = eps
+	e.mu.Unlock()
+	e.readyOnce.Do(func() { close(e.ready) })
+	e.log.WithField("endpoints", eps).Info("embedded etcd ready")
+	started()
+
+	select {
+	case <-ctx.Done():
+		e.log.Info("stopping embedded etcd")
+		stop()
+		e.log.Info("embedded etcd stopped")
+		return nil
+	case err := <-srv.Err():
+		stop()
+		if err == nil {
+			err = errors.New("stopped")
+		}
+		return fmt.Errorf("etcd: %w", err)
+	case <-srv.Server.StopNotify():
+		stop()
+		return errors.New("etcd: server stopped")
+	}
+}
+
+func advertiseAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,109 @@
+package etcd
+
+import (
+	"strings"
+	"sync/atomic"
+
+	"github.com/sirupsen/logrus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// quietErrors are substrings of errors etcd logs during a normal shutdown.
+var quietErrors = []string{
+	"server closed",
+	"use of closed network connection",
+	"http: Server closed",
+	"grpc: the server has been stopped",
+}
+
+// logrusCore is a zapcore.Core writing to a logrus entry. Levels are mapped
+// by level(); see the package doc.
+type logrusCore struct {
+	log     *logrus.Entry
+	fields  []zapcore.Field
+	closing *atomic.Bool // set while etcd is shutting down
+	// infoLevel is what zap Info (and Debug) lines become.
+	infoLevel logrus.Level
+}
+
+func newZapLogger(log *logrus.Entry, closing *atomic.Bool) *zap.Logger {
+	return zap.New(&logrusCore{log: log, closing: closing, infoLevel: logrus.DebugLevel})
+}
+
+func (c *logrusCore) Enabled(l zapcore.Level) bool {
+	return c.log.Logger.IsLevelEnabled(c.level(l, ""))
+}
+
+func (c *logrusCore) With(fields []zapcore.Field) zapcore.Core {
+	cp := *c
+	cp.fields = append(append([]zapcore.Field(nil), c.fields...), fields...)
+	return &cp
+}
+
+func (c *logrusCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.Enabled(e.Level) || e.Level >= zapcore.ErrorLevel {
+		return ce.AddCore(e, c)
+	}
+	return ce
+}
+
+// level maps a zap level (and the text of the line) to a logrus level.
+func (c *logrusCore) level(l zapcore.Level, text string) logrus.Level {
+	switch {
+	case l <= zapcore.InfoLevel:
+		return c.infoLevel
+	case l == zapcore.WarnLevel:
+		if c.closing != nil && c.closing.Load() {
+			return logrus.DebugLevel
+		}
+		return logrus.WarnLevel
+	default:
+		if c.closing != nil && c.closing.Load() || isQuiet(text) {
+			return logrus.DebugLevel
+		}
+		return logrus.ErrorLevel
+	}
+}
+
+func isQuiet(text string) bool {
+	for _, q := range quietErrors {
+		if strings.Contains(text, q) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *logrusCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
+	enc := zapcore.NewMapObjectEncoder()
+	for _, f := range c.fields {
+		f.AddTo(enc)
+	}
+	for _, f := range fields {
+		f.AddTo(enc)
+	}
+	text := e.Message
+	if v, ok := enc.Fields["error"]; ok {
+		if s, ok := v.(string); ok {
+			text += " " + s
+		}
+	}
+	lvl := c.level(e.Level, text)
+	if !c.log.Logger.IsLevelEnabled(lvl) {
+		return nil
+	}
+	entry := c.log
+	if len(enc.Fields) > 0 {
+		entry = entry.WithFields(logrus.Fields(enc.Fields))
+	}
+	if e.LoggerName != "" {
+		entry = entry.WithField("logger", e.LoggerName)
+	}
+	entry.Log(lvl, e.Message)
+	return nil
+}
+
+func (c *logrusCore) Sync() error { return nil }
+
+func zapNew(c zapcore.Core) *zap.Logger { return zap.New(c) }
