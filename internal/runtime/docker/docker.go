@@ -502,3 +502,15 @@ func addFile(tw *tar.Writer, name, path string) error {
 	}
 	return nil
 }
+
+// Kill sends signal (e.g. "KILL") to a managed container, as `docker kill`
+// does. Not part of runtime.Runtime: tests use it to crash containers.
+func (r *Runtime) Kill(ctx context.Context, id, signal string) error {
+	if _, err := r.Inspect(ctx, id); err != nil {
+		return fmt.Errorf("kill: %w", err)
+	}
+	if err := r.cli.ContainerKill(ctx, id, signal); err != nil {
+		return fmt.Errorf("kill %s: %w", id, err)
+	}
+	return nil
+}

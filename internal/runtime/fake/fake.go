@@ -198,7 +198,9 @@ func (r *Runtime) List(ctx context.Context, opts runtime.ListOptions) ([]runtime
 		}
 		out = append(out, r.copyOf(c))
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) || (out[i].CreatedAt.Equal(out[j].CreatedAt) && out[i].ID < out[j].ID) })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].CreatedAt.Before(out[j].CreatedAt) || (out[i].CreatedAt.Equal(out[j].CreatedAt) && out[i].ID < out[j].ID)
+	})
 	return out, nil
 }
 
@@ -297,6 +299,7 @@ func (r *Runtime) CreateAndStart(ctx context.Context, spec runtime.ContainerSpec
 		spec:  spec,
 		exitC: make(chan struct{}),
 	}
+	fmt.Fprintf(&c.logs, "fake: started %s\n", spec.Image)
 	r.containers[id] = c
 	r.names[spec.Name] = id
 	r.rec("start %s", spec.Name)
