@@ -1,0 +1,322 @@
+package fit
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"kubelite/internal/api"
+)
+
+// Reasons a predicate gives; stable texts so they can be counted.
+const (
+	ReasonNotReady      = "minion NotReady"
+	ReasonUnschedulable = "minion unschedulable"
+	ReasonCPU           = "insufficient cpu"
+	ReasonMemory        = "insufficient memory"
+	ReasonNodeSelector  = "nodeSelector mismatch"
+)
+
+// Check returns why pod does not fit on minion given the pods already bound
+// to it (pod itself, if among them, is skipped); nil means it fits.
+func Check(pod *api.Pod, minion *api.Minion, podsOnMinion []*api.Pod) []string {
+	n := NewNode(minion)
+	for _, p := range podsOnMinion {
+		if p == nil || samePod(p, pod) {
+			continue
+		}
+		n.Add(p)
+	}
+	return n.Check(pod)
+}
+
+func samePod(a, b *api.Pod) bool {
+	return a.ID == b.ID && ns(a.Namespace) == ns(b.Namespace)
+}
+
+func ns(s string) string {
+	if s == "" {
+		return api.DefaultNamespace
+	}
+	return s
+}
+
+// Terminated reports whether a pod has finished (Succeeded or Failed) and so
+// holds no ports or resources.
+func Terminated(p *api.Pod) bool {
+	ph := p.CurrentState.Phase
+	return ph == api.PodPhaseSucceeded || ph == api.PodPhaseFailed
+}
+
+// Requests returns the cpu millicores and memory bytes a pod asks for.
+func Requests(p *api.Pod) (cpu, mem int64) {
+	for _, c := range p.DesiredState.Manifest.Containers {
+		cpu += c.CPU
+		mem += c.Memory
+	}
+	return cpu, mem
+}
+
+// HostPort is one port a pod binds on its minion.
+type HostPort struct {
+	Protocol string // TCP or UDP
+	IP       string // "" for every address
+	Port     int
+}
+
+// String renders "8080" for TCP and "53/UDP" otherwise (the host IP, when
+// set, as "127.0.0.1:8080").
+func (h HostPort) String() string {
+	s := strconv.Itoa(h.Port)
+	if h.IP != "" {
+		s = h.IP + ":" + s
+	}
+	if h.Protocol != "TCP" {
+		s += "/" + h.Protocol
+	}
+	return s
+}
+
+// HostPorts returns the host ports a pod binds, normalized (protocol upper
+// case, TCP by default; host IP "" for any address).
+func HostPorts(p *api.Pod) []HostPort {
+	var out []HostPort
+	for _, c := range p.DesiredState.Manifest.Containers {
+		for _, port := range c.Ports {
+			if port.HostPort <= 0 {
+				continue
+			}
+			out = append(out, normPort(port))
+		}
+	}
+	return out
+}
+
+func normPort(p api.Port) HostPort {
+	proto := strings.ToUpper(p.Protocol)
+	if proto == "" {
+		proto = "TCP"
+	}
+	ip := p.HostIP
+	if ip == "0.0.0.0" || ip == "::" {
+		ip = ""
+	}
+	return HostPort{Protocol: proto, IP: ip, Port: p.HostPort}
+}
+
+type protoPort struct {
+	proto string
+	port  int
+}
+
+// Node aggregates what the pods bound to one minion hold. Not safe for
+// concurrent use; the zero value is not usable: use NewNode.
+type Node struct {
+	Minion *api.Minion
+
+	// Pods counts the (non-terminated) pods added.
+	Pods int
+	// CPU and Memory are the sums of the pods' requests.
+	CPU, Memory int64
+
+	ports  map[protoPort]map[string]int // proto/port -> host IP ("" = any) -> users
+	groups map[string]*LabelGroup       // canonical label set -> group
+}
+
+// LabelGroup counts the pods on a minion that carry one exact label set.
+type LabelGroup struct {
+	Labels map[string]string
+	Count  int
+}
+
+// NewNode returns an empty aggregate for minion (which may be nil until known).
+func NewNode(minion *api.Minion) *Node {
+	return &Node{Minion: minion, ports: map[protoPort]map[string]int{}, groups: map[string]*LabelGroup{}}
+}
+
+// LabelKey renders a label set canonically (sorted k=v joined by commas).
+func LabelKey(labels map[string]string) string {
+	if len(labels) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(labels[k])
+	}
+	return b.String()
+}
+
+// Add accounts pod on the node; terminated pods are ignored. Remove with the
+// same pod undoes it.
+func (n *Node) Add(p *api.Pod) { n.apply(p, 1) }
+
+// Remove undoes Add of the same pod.
+func (n *Node) Remove(p *api.Pod) { n.apply(p, -1) }
+
+func (n *Node) apply(p *api.Pod, d int) {
+	if Terminated(p) {
+		return
+	}
+	cpu, mem := Requests(p)
+	n.Pods += d
+	n.CPU += int64(d) * cpu
+	n.Memory += int64(d) * mem
+	for _, hp := range HostPorts(p) {
+		k := protoPort{hp.Protocol, hp.Port}
+		m := n.ports[k]
+		if m == nil {
+			m = map[string]int{}
+			n.ports[k] = m
+		}
+		m[hp.IP] += d
+		if m[hp.IP] <= 0 {
+			delete(m, hp.IP)
+			if len(m) == 0 {
+				delete(n.ports, k)
+			}
+		}
+	}
+	lk := LabelKey(p.Labels)
+	g := n.groups[lk]
+	if g == nil {
+		if d < 0 {
+			return
+		}
+		g = &LabelGroup{Labels: p.Labels}
+		n.groups[lk] = g
+	}
+	g.Count += d
+	if g.Count <= 0 {
+		delete(n.groups, lk)
+	}
+}
+
+// PortInUse reports whether hp conflicts with a port a pod on the node binds.
+func (n *Node) PortInUse(hp HostPort) bool {
+	m := n.ports[protoPort{hp.Protocol, hp.Port}]
+	if len(m) == 0 {
+		return false
+	}
+	if hp.IP == "" {
+		return true // any address collides with every address
+	}
+	return m[""] > 0 || m[hp.IP] > 0
+}
+
+// Matching counts the pods on the node whose labels include every label of
+// sel (the spreading count: pods of the same controller or service).
+func (n *Node) Matching(sel map[string]string) int {
+	if len(sel) == 0 {
+		return 0
+	}
+	total := 0
+	for _, g := range n.groups {
+		if isSubset(sel, g.Labels) {
+			total += g.Count
+		}
+	}
+	return total
+}
+
+func isSubset(sub, set map[string]string) bool {
+	if len(sub) > len(set) {
+		return false
+	}
+	for k, v := range sub {
+		if w, ok := set[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Check returns why pod does not fit on the node; nil means it fits. The
+// node's Minion must be set.
+func (n *Node) Check(pod *api.Pod) []string {
+	var reasons []string
+	m := n.Minion
+	if m == nil {
+		return []string{"minion unknown"}
+	}
+	switch m.Status.Condition {
+	case api.MinionReady:
+	case api.MinionNotReady:
+		reasons = append(reasons, ReasonNotReady)
+	default:
+		c := string(m.Status.Condition)
+		if c == "" {
+			c = string(api.MinionUnknown)
+		}
+		reasons = append(reasons, "minion "+c)
+	}
+	if m.Unschedulable {
+		reasons = append(reasons, ReasonUnschedulable)
+	}
+	seen := map[HostPort]bool{}
+	for _, hp := range HostPorts(pod) {
+		if seen[hp] {
+			continue
+		}
+		seen[hp] = true
+		if n.PortInUse(hp) {
+			reasons = append(reasons, "hostPort "+hp.String()+" in use")
+		}
+	}
+	cpu, mem := Requests(pod)
+	if c := m.Resources.Capacity.CPU; c > 0 && cpu > 0 && n.CPU+cpu > c {
+		reasons = append(reasons, ReasonCPU)
+	}
+	if c := m.Resources.Capacity.Memory; c > 0 && mem > 0 && n.Memory+mem > c {
+		reasons = append(reasons, ReasonMemory)
+	}
+	if !isSubset(pod.NodeSelector, m.Labels) {
+		reasons = append(reasons, ReasonNodeSelector)
+	}
+	return reasons
+}
+
+// Summarize renders why a pod fits none of total minions, counting each
+// reason over the minions: "0/2 minions fit: 2 hostPort 8080 in use".
+// byMinion holds the reasons of each minion that did not fit.
+func Summarize(total int, byMinion map[string][]string) string {
+	if total == 0 {
+		return "0/0 minions fit: no minions registered"
+	}
+	counts := map[string]int{}
+	for _, rs := range byMinion {
+		for _, r := range rs {
+			counts[r]++
+		}
+	}
+	type rc struct {
+		r string
+		n int
+	}
+	var list []rc
+	for r, n := range counts {
+		list = append(list, rc{r, n})
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].n != list[j].n {
+			return list[i].n > list[j].n
+		}
+		return list[i].r < list[j].r
+	})
+	parts := make([]string, len(list))
+	for i, x := range list {
+		parts[i] = fmt.Sprintf("%d %s", x.n, x.r)
+	}
+	fits := total - len(byMinion)
+	return fmt.Sprintf("%d/%d minions fit: %s", fits, total, strings.Join(parts, ", "))
+}
