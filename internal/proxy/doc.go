@@ -1,0 +1,46 @@
+// Package proxy is kubelite's service proxy: on every minion it makes each
+// service's portal IP:port (and its publicIPs on the minion's own address)
+// reach the service's endpoints. It watches services and endpoints through
+// the object store (two store.Informers) and programs iptables only through
+// netfilter.Interface.
+//
+// Modes (--proxy-mode):
+//   - iptables (default): the kernel forwards. nat chain KUBELITE-SERVICES
+//     (jumped from PREROUTING and OUTPUT) sends portalIP:port to a chain per
+//     service, KUBELITE-SVC-<hash>, which picks an endpoint chain
+//     KUBELITE-SEP-<hash> with "-m statistic --mode random --probability"
+//     (equal weights: rule i of n takes 1/(n-i)); the endpoint chain DNATs.
+//     ClientIP affinity uses "-m recent" (checked in the service chain, set
+//     in the endpoint chain). Packets that need SNAT for the reply to come
+//     back are marked by KUBELITE-MARK-MASQ and masqueraded by
+//     KUBELITE-POSTROUTING: traffic to a public IP, and hairpin traffic (an
+//     endpoint reaching itself through its service).
+//   - userspace (the tutorial's mechanism): one listener per service on a
+//     random port (TCP or UDP), the tutorial's rule
+//     "-m comment --comment <ns>/<svc> -d <portalIP>/32 -p tcp --dport <port>
+//     -j REDIRECT --to-ports <proxyPort>" in nat chain KUBE-PROXY, jumped from
+//     PREROUTING and OUTPUT. Round-robin over endpoints (restarting when they
+//     change), a failed dial tries the next endpoint with growing timeouts,
+//     ClientIP affinity in the balancer. A restarted proxy reuses the ports
+//     its previous run left in KUBE-PROXY when they are free.
+//   - none: does nothing.
+//
+// Both modes: a service without endpoints is rejected at once by the filter
+// chain KUBELITE-SERVICES (jumped from INPUT, FORWARD and OUTPUT for new
+// connections). Every sync writes all of kubelite's chains in ONE
+// iptables-restore --noflush transaction (declaring a chain rewrites it; any
+// other chain named KUBE-PROXY or KUBELITE-* that the plan does not need is
+// deleted), then makes sure the jumps from the built-in chains exist. Nothing
+// outside those chains and jumps is ever touched. A sync runs on every change
+// seen by the informers and every SyncPeriod (default 5 s), so a flushed
+// chain heals within one period.
+//
+// Decide apart from doing: servicesFrom turns API objects into plain
+// service values, planIptables / planUserspace turn those into restore text
+// (pure; golden files in testdata/), Proxy.sync applies it. Rules stay in
+// place when the proxy stops, so a restart serves without a gap; Cleanup
+// removes every chain and jump of either mode (kubelite minion
+// --cleanup-iptables).
+//
+// The proxy never assumes a portal range: it reads each service's portalIP.
+package proxy

@@ -1,0 +1,377 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"kubelite/internal/api"
+	"kubelite/internal/clock"
+	"kubelite/internal/netfilter"
+	"kubelite/internal/store"
+)
+
+// Mode is how services are implemented on a minion.
+type Mode string
+
+// Modes of --proxy-mode.
+const (
+	ModeIptables  Mode = "iptables"
+	ModeUserspace Mode = "userspace"
+	ModeNone      Mode = "none"
+)
+
+// ParseMode checks a --proxy-mode value; "" means iptables.
+func ParseMode(s string) (Mode, error) {
+	switch Mode(s) {
+	case "", ModeIptables:
+		return ModeIptables, nil
+	case ModeUserspace, ModeNone:
+		return Mode(s), nil
+	}
+	return "", fmt.Errorf("proxy mode %q: want iptables, userspace or none", s)
+}
+
+// Defaults.
+const (
+	DefaultSyncPeriod      = 5 * time.Second
+	DefaultAffinityTimeout = 3 * time.Hour
+)
+
+// Config configures a Proxy.
+type Config struct {
+	// Store is where services and endpoints are watched.
+	Store store.Store
+	// Mode is iptables (default), userspace or none.
+	Mode Mode
+	// HostIP is the minion's own address: of a service's publicIPs, only this
+	// one is answered here. Empty answers on every public IP (standalone).
+	HostIP string
+	// SyncPeriod is how often rules are rewritten even without a change
+	// (default 5 s), which heals a flushed chain.
+	SyncPeriod time.Duration
+	// Netfilter runs iptables (required unless Mode is none).
+	Netfilter netfilter.Interface
+	// AffinityTimeout is how long a ClientIP-affine client stays with its
+	// endpoint after its last connection (default 3 h).
+	AffinityTimeout time.Duration
+	// BindAddress is where userspace listeners listen (default: every address).
+	BindAddress string
+	// Clock is the time source of the userspace balancer (default: real).
+	Clock clock.Clock
+	// OnSync, if set, is called after every sync (tests, metrics).
+	OnSync func(SyncResult)
+}
+
+// SyncResult describes one sync.
+type SyncResult struct {
+	Services int           // services programmed
+	Bytes    int           // size of the restore text
+	Duration time.Duration // time taken, iptables included
+	Err      error
+}
+
+// Proxy is the service proxy component.
+type Proxy struct {
+	cfg  Config
+	log  *logrus.Entry
+	kick chan struct{}
+
+	svcs, eps *store.Informer
+	us        *userspace
+	bal       *balancer
+	// listen opens userspace listeners and returns their ports (tests replace it).
+	listen func(svcs []service, preferred map[string]int) (map[string]int, []error)
+
+	mu           sync.Mutex
+	lastProblems string
+	lastErr      string
+	preferred    map[string]int // userspace ports found in KUBE-PROXY at start
+}
+
+// New checks cfg and returns a Proxy; Run does the work.
+func New(cfg Config) (*Proxy, error) {
+	mode, err := ParseMode(string(cfg.Mode))
+	if err != nil {
+		return nil, err
+	}
+	cfg.Mode = mode
+	if mode != ModeNone {
+		if cfg.Store == nil {
+			return nil, errors.New("proxy: no store")
+		}
+		if cfg.Netfilter == nil {
+			return nil, errors.New("proxy: no netfilter")
+		}
+	}
+	if cfg.SyncPeriod <= 0 {
+		cfg.SyncPeriod = DefaultSyncPeriod
+	}
+	if cfg.AffinityTimeout <= 0 {
+		cfg.AffinityTimeout = DefaultAffinityTimeout
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	p := &Proxy{
+		cfg:  cfg,
+		log:  logrus.WithFields(logrus.Fields{"component": "proxy", "mode": string(mode)}),
+		kick: make(chan struct{}, 1),
+	}
+	p.bal = newBalancer(cfg.Clock, cfg.AffinityTimeout)
+	p.us = newUserspace(p.log, p.bal, cfg.BindAddress)
+	p.listen = p.us.ensure
+	return p, nil
+}
+
+// Name implements component.Component.
+func (p *Proxy) Name() string { return "proxy" }
+
+func (p *Proxy) trigger(string) {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run watches services and endpoints and keeps the rules in sync until ctx
+// ends. It calls started once the first sync after loading every service and
+// endpoint was attempted. Rules are left in place when Run returns, so a
+// restarted proxy serves without a gap (iptables mode); Cleanup removes them.
+func (p *Proxy) Run(ctx context.Context, started func()) error {
+	if p.cfg.Mode == ModeNone {
+		p.log.Info("proxy mode none: not proxying services")
+		started()
+		<-ctx.Done()
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+		p.us.closeAll()
+	}()
+	p.svcs = store.NewInformer(p.cfg.Store, api.Services, store.ListOptions{}, p.trigger)
+	p.eps = store.NewInformer(p.cfg.Store, api.EndpointsResource, store.ListOptions{}, p.trigger)
+	for _, inf := range []*store.Informer{p.svcs, p.eps} {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = inf.Run(ctx) }()
+	}
+	if !p.svcs.WaitSynced(ctx) || !p.eps.WaitSynced(ctx) {
+		return nil
+	}
+	if p.cfg.Mode == ModeUserspace {
+		p.preferred = p.recoverPorts()
+	}
+	p.syncAndReport()
+	started()
+	p.log.Info("proxy started")
+	tick := time.NewTicker(p.cfg.SyncPeriod)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.kick:
+		case <-tick.C:
+		}
+		p.syncAndReport()
+	}
+}
+
+func (p *Proxy) syncAndReport() {
+	start := time.Now()
+	n, size, err := p.sync()
+	res := SyncResult{Services: n, Bytes: size, Duration: time.Since(start), Err: err}
+	p.mu.Lock()
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	changed := msg != p.lastErr
+	p.lastErr = msg
+	p.mu.Unlock()
+	switch {
+	case err != nil && changed:
+		p.log.WithError(err).Error("sync failed; retrying")
+	case err == nil && changed:
+		p.log.Info("sync succeeded again")
+	default:
+		p.log.WithFields(logrus.Fields{"services": n, "bytes": size, "took": res.Duration}).Debug("synced")
+	}
+	if p.cfg.OnSync != nil {
+		p.cfg.OnSync(res)
+	}
+}
+
+// snapshot reads services and endpoints from the informers.
+func (p *Proxy) snapshot() ([]*api.Service, []*api.Endpoints) {
+	var svcs []*api.Service
+	for _, o := range p.svcs.List() {
+		if s, ok := o.(*api.Service); ok {
+			svcs = append(svcs, s)
+		}
+	}
+	var eps []*api.Endpoints
+	for _, o := range p.eps.List() {
+		if e, ok := o.(*api.Endpoints); ok {
+			eps = append(eps, e)
+		}
+	}
+	return svcs, eps
+}
+
+// sync converges iptables (and userspace listeners) on the cached state.
+func (p *Proxy) sync() (int, int, error) {
+	svcObjs, epObjs := p.snapshot()
+	return p.syncObjects(svcObjs, epObjs)
+}
+
+// syncObjects converges iptables (and userspace listeners) on svcObjs and epObjs.
+func (p *Proxy) syncObjects(svcObjs []*api.Service, epObjs []*api.Endpoints) (int, int, error) {
+	svcs, problems := servicesFrom(svcObjs, epObjs, p.cfg.HostIP)
+	p.reportProblems(problems)
+	existing, err := readExisting(p.cfg.Netfilter)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := removeForeignJumps(p.cfg.Netfilter, p.cfg.Mode, existing); err != nil {
+		return 0, 0, err
+	}
+	var text []byte
+	switch p.cfg.Mode {
+	case ModeIptables:
+		text = planIptables(svcs, existing, p.cfg.AffinityTimeout)
+	case ModeUserspace:
+		p.bal.update(svcs)
+		ports, errs := p.listen(svcs, p.preferred)
+		for _, e := range errs {
+			p.log.WithError(e).Warn("userspace listener")
+		}
+		text = planUserspace(svcs, ports, existing)
+	}
+	if err := p.cfg.Netfilter.Restore(text); err != nil {
+		return 0, len(text), fmt.Errorf("apply rules of %d services: %w", len(svcs), err)
+	}
+	if p.cfg.Mode == ModeUserspace {
+		p.us.closeStale()
+	}
+	for _, j := range jumpsFor(p.cfg.Mode) {
+		if _, err := p.cfg.Netfilter.EnsureRule(netfilter.Prepend, j.Table, j.Chain, j.Args...); err != nil {
+			return len(svcs), len(text), fmt.Errorf("ensure jump from %s/%s: %w", j.Table, j.Chain, err)
+		}
+	}
+	return len(svcs), len(text), nil
+}
+
+func (p *Proxy) reportProblems(problems []string) {
+	joined := strings.Join(problems, "\n")
+	p.mu.Lock()
+	changed := joined != p.lastProblems
+	p.lastProblems = joined
+	p.mu.Unlock()
+	if changed {
+		for _, pr := range problems {
+			p.log.Warn(pr)
+		}
+	}
+}
+
+// readExisting lists kubelite's chains in the nat and filter tables.
+func readExisting(nf netfilter.Interface) (existingChains, error) {
+	out := existingChains{}
+	for _, t := range []netfilter.Table{netfilter.TableNAT, netfilter.TableFilter} {
+		save, err := nf.Save(t)
+		if err != nil {
+			return nil, fmt.Errorf("read %s table: %w", t, err)
+		}
+		for _, c := range netfilter.Chains(save, t) {
+			if ownChain(c) {
+				out[t] = append(out[t], c)
+			}
+		}
+	}
+	return out, nil
+}
+
+// removeForeignJumps deletes the jumps of other modes into chains that exist,
+// so the sync can delete those chains (a mode switch).
+func removeForeignJumps(nf netfilter.Interface, mode Mode, existing existingChains) error {
+	mine := map[string]bool{}
+	for _, j := range jumpsFor(mode) {
+		mine[string(j.Table)+" "+string(j.Chain)+" "+netfilter.Join(j.Args)] = true
+	}
+	for _, j := range allJumps() {
+		if mine[string(j.Table)+" "+string(j.Chain)+" "+netfilter.Join(j.Args)] {
+			continue
+		}
+		target := netfilter.Chain(j.Args[len(j.Args)-1])
+		for _, c := range existing[j.Table] {
+			if c == target {
+				if err := nf.DeleteRule(j.Table, j.Chain, j.Args...); err != nil {
+					return fmt.Errorf("remove jump to %s: %w", target, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// recoverPorts reads the proxy ports of the last run from KUBE-PROXY, so a
+// restarted userspace proxy listens where the rules already point.
+func (p *Proxy) recoverPorts() map[string]int {
+	save, err := p.cfg.Netfilter.Save(netfilter.TableNAT)
+	if err != nil {
+		return nil
+	}
+	out := map[string]int{}
+	for _, r := range netfilter.Rules(save, netfilter.TableNAT, chainUserspace) {
+		w, err := netfilter.Split(r)
+		if err != nil {
+			continue
+		}
+		var name string
+		port := 0
+		for i := 0; i+1 < len(w); i++ {
+			switch w[i] {
+			case "--comment":
+				name = w[i+1]
+			case "--to-ports":
+				port, _ = strconv.Atoi(w[i+1])
+			}
+		}
+		if name != "" && port > 0 {
+			out[name] = port
+		}
+	}
+	return out
+}
+
+// Cleanup removes every rule and chain kubelite's proxy ever wrote, in
+// either mode (kubelite minion --cleanup-iptables).
+func Cleanup(nf netfilter.Interface) error {
+	for _, j := range allJumps() {
+		if err := nf.DeleteRule(j.Table, j.Chain, j.Args...); err != nil {
+			return fmt.Errorf("cleanup: %w", err)
+		}
+	}
+	existing, err := readExisting(nf)
+	if err != nil {
+		return fmt.Errorf("cleanup: %w", err)
+	}
+	text := planCleanup(existing)
+	if len(text) == 0 {
+		return nil
+	}
+	if err := nf.Restore(text); err != nil {
+		return fmt.Errorf("cleanup: %w", err)
+	}
+	return nil
+}
