@@ -1,0 +1,22 @@
+// Package etcd is the store.Store on an etcd v3 cluster (embedded or
+// external), with the v0.6 key layout of store.Key and objects as JSON values.
+//
+//   - resourceVersion is the key's etcd mod revision; it is not written into
+//     the stored JSON but set on every object read.
+//   - Create is a transaction "create revision == 0 then put"; Update with a
+//     resourceVersion is "mod revision == rv then put" (else Conflict, or
+//     NotFound when the key is gone); Update with resourceVersion 0 is
+//     "create revision > 0 then put".
+//   - List reads a key prefix (one namespace, or all) and returns the
+//     revision of the read; selectors are applied here, after decoding.
+//   - Watch uses an etcd watch on the prefix with WithPrevKV from rv+1 (rv 0:
+//     the current revision, read first so nothing written after Watch returns
+//     is missed), and store.FilterEvent for selector transitions. A revision
+//     already compacted fails with api.NewGone, synchronously when it is known
+//     at the start, else as an Error event (then the channel closes).
+//   - Events are written with a lease of EventTTL (1 h); leases are shared by
+//     all events created within a minute, so an event lives 59 to 60 minutes.
+//
+// Every error is an *api.StatusError (etcd failures: 503 Unavailable for a
+// timeout or an unreachable cluster, 500 otherwise).
+package etcd

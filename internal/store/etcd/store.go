@@ -1,0 +1,290 @@
+package etcd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"kubelite/internal/api"
+	"kubelite/internal/store"
+)
+
+// EventTTL is how long events are kept.
+const EventTTL = time.Hour
+
+// leaseReuse is how long one lease is shared by new events.
+const leaseReuse = time.Minute
+
+// Store is a store.Store on etcd.
+type Store struct {
+	cli *clientv3.Client
+	now func() time.Time
+
+	leaseMu    sync.Mutex
+	lease      clientv3.LeaseID
+	leaseGrant time.Time
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a store using cli; the caller owns cli.
+func New(cli *clientv3.Client) *Store {
+	return &Store{cli: cli, now: time.Now}
+}
+
+// Client returns the underlying client.
+func (s *Store) Client() *clientv3.Client { return s.cli }
+
+func decode(res api.Resource, kv *mvccpb.KeyValue, rev int64) (api.Object, error) {
+	obj := api.New(res)
+	if err := json.Unmarshal(kv.Value, obj); err != nil {
+		return nil, api.NewInternal(fmt.Errorf("decode %s: %w", kv.Key, err))
+	}
+	obj.Meta().ResourceVersion = uint64(rev)
+	return obj, nil
+}
+
+// encode marshals obj without its resourceVersion (that is the mod revision).
+func encode(obj api.Object) ([]byte, error) {
+	m := obj.Meta()
+	rv := m.ResourceVersion
+	m.ResourceVersion = 0
+	data, err := json.Marshal(obj)
+	m.ResourceVersion = rv
+	if err != nil {
+		return nil, api.NewInternal(fmt.Errorf("encode %s: %w", m.ID, err))
+	}
+	return data, nil
+}
+
+func keyOf(obj api.Object) (api.Resource, string, error) {
+	res, err := api.ResourceOf(obj)
+	if err != nil {
+		return "", "", api.NewBadRequest(err.Error())
+	}
+	if res == api.Bindings {
+		return "", "", api.NewBadRequest("bindings are not stored")
+	}
+	m := obj.Meta()
+	if m.ID == "" {
+		return "", "", api.NewInvalid(res.Kind(), "", []api.StatusCause{{Reason: api.CauseRequired, Field: "id", Message: "required"}})
+	}
+	m.Namespace = store.Namespace(res, m.Namespace)
+	return res, store.Key(res, m.Namespace, m.ID), nil
+}
+
+// storeErr turns an etcd failure into a Status error.
+func storeErr(op, key string, err error) error {
+	var se *api.StatusError
+	if errors.As(err, &se) {
+		return err
+	}
+	wrapped := fmt.Errorf("etcd %s %s: %w", op, key, err)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return api.NewUnavailable(wrapped.Error())
+	}
+	if st, ok := status.FromError(err); ok {
+		switch st.Code() {
+		case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
+			return api.NewUnavailable(wrapped.Error())
+		}
+	}
+	return api.NewInternal(wrapped)
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, res api.Resource, namespace, id string) (api.Object, error) {
+	key := store.Key(res, store.Namespace(res, namespace), id)
+	resp, err := s.cli.Get(ctx, key)
+	if err != nil {
+		return nil, storeErr("get", key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, api.NewNotFound(res.Kind(), id)
+	}
+	return decode(res, resp.Kvs[0], resp.Kvs[0].ModRevision)
+}
+
+func listPrefix(res api.Resource, namespace string) string {
+	if namespace == "" {
+		return store.ResourcePrefix(res, "")
+	}
+	return store.ResourcePrefix(res, store.Namespace(res, namespace))
+}
+
+// List implements store.Store.
+func (s *Store) List(ctx context.Context, res api.Resource, opts store.ListOptions) ([]api.Object, uint64, error) {
+	if api.New(res) == nil || res == api.Bindings {
+		return nil, 0, api.NewBadRequest(fmt.Sprintf("cannot list %q", res))
+	}
+	prefix := listPrefix(res, opts.Namespace)
+	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix())
+	if err != nil {
+		return nil, 0, storeErr("list", prefix, err)
+	}
+	objs, err := decodeAll(res, resp.Kvs, opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	return objs, uint64(resp.Header.Revision), nil
+}
+
+// decodeAll decodes kvs (in parallel when there are many) and keeps those
+// matching opts, in key order.
+func decodeAll(res api.Resource, kvs []*mvccpb.KeyValue, opts store.ListOptions) ([]api.Object, error) {
+	objs := make([]api.Object, len(kvs))
+	errs := make([]error, len(kvs))
+	const chunk = 128
+	if len(kvs) <= chunk {
+		for i, kv := range kvs {
+			objs[i], errs[i] = decode(res, kv, kv.ModRevision)
+		}
+	} else {
+		var wg sync.WaitGroup
+		for start := 0; start < len(kvs); start += chunk {
+			end := min(start+chunk, len(kvs))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := start; i < end; i++ {
+					objs[i], errs[i] = decode(res, kvs[i], kvs[i].ModRevision)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	out := objs[:0]
+	for i, o := range objs {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		if opts.Matches(o) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) eventLease(ctx context.Context) (clientv3.LeaseID, error) {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	now := s.now()
+	if s.lease != 0 && now.Sub(s.leaseGrant) < leaseReuse {
+		return s.lease, nil
+	}
+	resp, err := s.cli.Grant(ctx, int64(EventTTL/time.Second))
+	if err != nil {
+		return 0, storeErr("grant lease", "events", err)
+	}
+	s.lease, s.leaseGrant = resp.ID, now
+	return resp.ID, nil
+}
+
+// Create implements store.Store.
+func (s *Store) Create(ctx context.Context, obj api.Object) (api.Object, error) {
+	res, key, err := keyOf(obj)
+	if err != nil {
+		return nil, err
+	}
+	data, err := encode(obj)
+	if err != nil {
+		return nil, err
+	}
+	var opts []clientv3.OpOption
+	if res == api.Events {
+		id, err := s.eventLease(ctx)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, clientv3.WithLease(id))
+	}
+	resp, err := s.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, string(data), opts...)).
+		Commit()
+	if err != nil && res == api.Events && errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		s.leaseMu.Lock()
+		s.lease = 0
+		s.leaseMu.Unlock()
+		return s.Create(ctx, obj)
+	}
+	if err != nil {
+		return nil, storeErr("create", key, err)
+	}
+	if !resp.Succeeded {
+		return nil, api.NewAlreadyExists(res.Kind(), obj.Meta().ID)
+	}
+	return decodeBytes(res, data, resp.Header.Revision)
+}
+
+func decodeBytes(res api.Resource, data []byte, rev int64) (api.Object, error) {
+	return decode(res, &mvccpb.KeyValue{Value: data}, rev)
+}
+
+// Update implements store.Store.
+func (s *Store) Update(ctx context.Context, obj api.Object) (api.Object, error) {
+	res, key, err := keyOf(obj)
+	if err != nil {
+		return nil, err
+	}
+	data, err := encode(obj)
+	if err != nil {
+		return nil, err
+	}
+	var opts []clientv3.OpOption
+	if res == api.Events {
+		opts = append(opts, clientv3.WithIgnoreLease())
+	}
+	rv := obj.Meta().ResourceVersion
+	cmp := clientv3.Compare(clientv3.CreateRevision(key), ">", 0)
+	if rv != 0 {
+		cmp = clientv3.Compare(clientv3.ModRevision(key), "=", int64(rv))
+	}
+	resp, err := s.cli.Txn(ctx).If(cmp).
+		Then(clientv3.OpPut(key, string(data), opts...)).
+		Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).
+		Commit()
+	if err != nil {
+		return nil, storeErr("update", key, err)
+	}
+	if !resp.Succeeded {
+		id := obj.Meta().ID
+		if rv == 0 || len(resp.Responses) == 0 || len(resp.Responses[0].GetResponseRange().Kvs) == 0 {
+			return nil, api.NewNotFound(res.Kind(), id)
+		}
+		cur := resp.Responses[0].GetResponseRange().Kvs[0].ModRevision
+		return nil, api.NewConflict(res.Kind(), id, fmt.Sprintf("resourceVersion %d is stale (now %d)", rv, cur))
+	}
+	return decodeBytes(res, data, resp.Header.Revision)
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, res api.Resource, namespace, id string) (api.Object, error) {
+	key := store.Key(res, store.Namespace(res, namespace), id)
+	resp, err := s.cli.Delete(ctx, key, clientv3.WithPrevKV())
+	if err != nil {
+		return nil, storeErr("delete", key, err)
+	}
+	if resp.Deleted == 0 || len(resp.PrevKvs) == 0 {
+		return nil, api.NewNotFound(res.Kind(), id)
+	}
+	return decode(res, resp.PrevKvs[0], resp.Header.Revision)
+}
+
+// Revision returns the current revision of the cluster.
+func (s *Store) Revision(ctx context.Context) (uint64, error) {
+	resp, err := s.cli.Get(ctx, store.KeyPrefix+"revision", clientv3.WithCountOnly())
+	if err != nil {
+		return 0, storeErr("get revision", store.KeyPrefix, err)
+	}
+	return uint64(resp.Header.Revision), nil
+}

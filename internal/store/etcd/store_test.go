@@ -1,0 +1,161 @@
+package etcd_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"kubelite/internal/api"
+	"kubelite/internal/etcd/etcdtest"
+	"kubelite/internal/store"
+	etcdstore "kubelite/internal/store/etcd"
+	"kubelite/internal/store/storetest"
+)
+
+func TestContract(t *testing.T) {
+	srv := etcdtest.Start(t, "")
+	cli := srv.Client(t)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		// Each subtest gets an empty keyspace.
+		if _, err := cli.Delete(context.Background(), store.KeyPrefix, clientv3.WithPrefix()); err != nil {
+			t.Fatal(err)
+		}
+		return etcdstore.New(cli)
+	})
+}
+
+func TestKeyLayoutAndJSON(t *testing.T) {
+	srv := etcdtest.Start(t, "")
+	cli := srv.Client(t)
+	s := etcdstore.New(cli)
+	c := context.Background()
+	cases := []struct {
+		obj api.Object
+		key string
+	}{
+		{&api.Pod{TypeMeta: api.TypeMeta{ID: "p", Namespace: "ns1"}}, "/registry/pods/ns1/p"},
+		{&api.Pod{TypeMeta: api.TypeMeta{ID: "q"}}, "/registry/pods/default/q"},
+		{&api.ReplicationController{TypeMeta: api.TypeMeta{ID: "rc"}}, "/registry/controllers/default/rc"},
+		{&api.Service{TypeMeta: api.TypeMeta{ID: "svc"}}, "/registry/services/specs/default/svc"},
+		{&api.Endpoints{TypeMeta: api.TypeMeta{ID: "svc"}}, "/registry/services/endpoints/default/svc"},
+		{&api.Minion{TypeMeta: api.TypeMeta{ID: "m1"}}, "/registry/minions/m1"},
+		{&api.Event{TypeMeta: api.TypeMeta{ID: "e1"}}, "/registry/events/default/e1"},
+	}
+	for _, tc := range cases {
+		created, err := s.Create(c, tc.obj)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.key, err)
+		}
+		r, err := cli.Get(c, tc.key)
+		if err != nil || len(r.Kvs) != 1 {
+			t.Fatalf("%s: not stored there (%v)", tc.key, err)
+		}
+		if uint64(r.Kvs[0].ModRevision) != created.Meta().ResourceVersion {
+			t.Errorf("%s: resourceVersion %d, mod revision %d", tc.key, created.Meta().ResourceVersion, r.Kvs[0].ModRevision)
+		}
+		if string(r.Kvs[0].Value) == "" || r.Kvs[0].Value[0] != '{' {
+			t.Errorf("%s: value is not JSON: %q", tc.key, r.Kvs[0].Value)
+		}
+		wantLease := tc.key == "/registry/events/default/e1"
+		if got := r.Kvs[0].Lease != 0; got != wantLease {
+			t.Errorf("%s: lease set %v, want %v", tc.key, got, wantLease)
+		}
+	}
+}
+
+func TestEventLeaseTTL(t *testing.T) {
+	srv := etcdtest.Start(t, "")
+	cli := srv.Client(t)
+	s := etcdstore.New(cli)
+	c := context.Background()
+	if _, err := s.Create(c, &api.Event{TypeMeta: api.TypeMeta{ID: "e"}, Reason: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := cli.Get(c, "/registry/events/default/e")
+	ttl, err := cli.TimeToLive(c, clientv3.LeaseID(r.Kvs[0].Lease))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl.GrantedTTL != int64(time.Hour/time.Second) || ttl.TTL < 3500 {
+		t.Fatalf("event lease granted %ds, left %ds; want 3600", ttl.GrantedTTL, ttl.TTL)
+	}
+	// An update keeps the lease.
+	got, _ := s.Get(c, api.Events, "default", "e")
+	got.(*api.Event).Message = "again"
+	if _, err := s.Update(c, got); err != nil {
+		t.Fatal(err)
+	}
+	r2, _ := cli.Get(c, "/registry/events/default/e")
+	if r2.Kvs[0].Lease != r.Kvs[0].Lease {
+		t.Fatalf("update dropped the event's lease")
+	}
+}
+
+func TestWatchCompactedIsGone(t *testing.T) {
+	srv := etcdtest.Start(t, "")
+	cli := srv.Client(t)
+	s := etcdstore.New(cli)
+	c := context.Background()
+	var last uint64
+	for _, id := range []string{"a", "b", "c"} {
+		o, err := s.Create(c, &api.Pod{TypeMeta: api.TypeMeta{ID: id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = o.Meta().ResourceVersion
+	}
+	if _, err := cli.Compact(c, int64(last)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Watch(c, api.Pods, store.ListOptions{ResourceVersion: 1}); !api.IsGone(err) {
+		t.Fatalf("watch from a compacted revision: want Gone, got %v", err)
+	}
+	ch, err := s.Watch(c, api.Pods, store.ListOptions{ResourceVersion: last})
+	if err != nil {
+		t.Fatalf("watch from the compaction point: %v", err)
+	}
+	if _, err := s.Create(c, &api.Pod{TypeMeta: api.TypeMeta{ID: "d"}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-ch:
+		if ev.Type != store.Added || ev.Object.Meta().ID != "d" {
+			t.Fatalf("got %s %s", ev.Type, ev.Object.Meta().ID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event")
+	}
+}
+
+func TestWatchEndsWithContext(t *testing.T) {
+	srv := etcdtest.Start(t, "")
+	s := etcdstore.New(srv.Client(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, err := s.Watch(ctx, api.Pods, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case _, ok := <-ch:
+		if ok {
+			t.Fatal("unexpected event")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("watch channel did not close when ctx ended")
+	}
+}
+
+func TestUnavailableIsStatus(t *testing.T) {
+	srv := etcdtest.Start(t, "")
+	cli := srv.Client(t)
+	s := etcdstore.New(cli)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := s.Get(ctx, api.Pods, "default", "x")
+	if st := api.StatusOf(err); st.Code != 503 {
+		t.Fatalf("canceled get: want 503, got %+v", st)
+	}
+}

@@ -1,0 +1,109 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"kubelite/internal/api"
+	"kubelite/internal/store"
+)
+
+// Watch implements store.Store.
+func (s *Store) Watch(ctx context.Context, res api.Resource, opts store.ListOptions) (<-chan store.Event, error) {
+	if api.New(res) == nil || res == api.Bindings {
+		return nil, api.NewBadRequest(fmt.Sprintf("cannot watch %q", res))
+	}
+	prefix := listPrefix(res, opts.Namespace)
+	from := int64(opts.ResourceVersion) + 1
+	if opts.ResourceVersion == 0 {
+		rev, err := s.Revision(ctx)
+		if err != nil {
+			return nil, err
+		}
+		from = int64(rev) + 1
+	} else {
+		// A read at the start revision fails with ErrCompacted if that part
+		// of the history is gone (and with ErrFutureRev when it is simply
+		// not written yet, which is fine).
+		_, err := s.cli.Get(ctx, store.KeyPrefix+"revision", clientv3.WithRev(from), clientv3.WithCountOnly())
+		switch {
+		case err == nil, errors.Is(err, rpctypes.ErrFutureRev):
+		case errors.Is(err, rpctypes.ErrCompacted):
+			return nil, gone(opts.ResourceVersion)
+		default:
+			return nil, storeErr("watch", prefix, err)
+		}
+	}
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	wch := s.cli.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithPrevKV(), clientv3.WithRev(from))
+	out := make(chan store.Event)
+	go func() {
+		defer close(out)
+		defer cancel()
+		send := func(ev store.Event) bool {
+			select {
+			case out <- ev:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for resp := range wch {
+			if resp.CompactRevision != 0 {
+				send(store.Event{Type: store.Error, Object: &gone(opts.ResourceVersion).Status})
+				return
+			}
+			if err := resp.Err(); err != nil {
+				if ctx.Err() == nil {
+					st := storeErr("watch", prefix, err).(*api.StatusError).Status
+					send(store.Event{Type: store.Error, Object: &st})
+				}
+				return
+			}
+			for _, e := range resp.Events {
+				ev, ok, err := convert(res, opts, e)
+				if err != nil {
+					st := api.StatusOf(err)
+					send(store.Event{Type: store.Error, Object: &st})
+					return
+				}
+				if ok && !send(ev) {
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+func gone(rv uint64) *api.StatusError {
+	return api.NewGone(fmt.Sprintf("resourceVersion %d is older than the history etcd keeps: re-list", rv))
+}
+
+// convert turns an etcd event into what a watcher with opts sees.
+func convert(res api.Resource, opts store.ListOptions, e *clientv3.Event) (store.Event, bool, error) {
+	rev := e.Kv.ModRevision
+	var prev, cur api.Object
+	var err error
+	if e.PrevKv != nil {
+		if prev, err = decode(res, e.PrevKv, e.PrevKv.ModRevision); err != nil {
+			return store.Event{}, false, err
+		}
+	}
+	if e.Type == clientv3.EventTypePut {
+		if cur, err = decode(res, e.Kv, rev); err != nil {
+			return store.Event{}, false, err
+		}
+	} else if prev != nil {
+		prev.Meta().ResourceVersion = uint64(rev)
+	}
+	ev, ok := store.FilterEvent(opts, prev, cur)
+	if ok {
+		ev.Object.Meta().ResourceVersion = uint64(rev)
+	}
+	return ev, ok, nil
+}
