@@ -348,3 +348,39 @@ func leftovers(cfg Config) []string {
 }
 
 func mustAtoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// BenchmarkUpDown measures bringing a 1+2 lab up (engines answering) and
+// tearing it down to nothing; it reports the median of each over b.N runs:
+//
+//	go test -run '^$' -bench UpDown -benchtime 3x ./internal/lab/
+func BenchmarkUpDown(b *testing.B) {
+	RequireSystem(b)
+	ctx := context.Background()
+	var ups, downs []time.Duration
+	for range b.N {
+		l, err := New(Config{Name: "labbench", Minions: 2, Index: 2})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if err := l.Up(ctx); err != nil {
+			b.Fatal(err)
+		}
+		up := time.Now()
+		if err := l.Down(ctx); err != nil {
+			b.Fatal(err)
+		}
+		ups, downs = append(ups, up.Sub(start)), append(downs, time.Since(up))
+		if left := leftovers(l.Config()); len(left) > 0 {
+			b.Fatalf("left after Down:\n%s", strings.Join(left, "\n"))
+		}
+	}
+	median := func(d []time.Duration) float64 {
+		s := append([]time.Duration(nil), d...)
+		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+		return s[len(s)/2].Seconds()
+	}
+	b.ReportMetric(median(ups), "up-s")
+	b.ReportMetric(median(downs), "down-s")
+	b.Logf("up %v, down %v", ups, downs)
+}
