@@ -12,7 +12,8 @@
 //	                           ["/bin/sh","-c","/usr/bin/supervisord -c ..."] runs
 //
 // Build takes anything with a BuildImage method (runtime/docker or the fake
-// runtime); BuildOnEndpoint connects to a Docker endpoint itself.
+// runtime), so this package never touches Docker itself: to build on an
+// engine, docker.New(endpoint) and pass that.
 //
 // The binary must be static (CGO_ENABLED=0) to run in a scratch image.
 package images

@@ -15,16 +15,16 @@ func TestBuildOnDocker(t *testing.T) {
 	bin := testutil.ImageBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	start := time.Now()
-	if err := BuildOnEndpoint(ctx, testutil.DockerHost(), bin); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("built %d images in %s", len(Names()), time.Since(start))
 	rt, err := docker.New(testutil.DockerHost())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rt.Close()
+	start := time.Now()
+	if err := Build(ctx, rt, bin); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("built %d images in %s", len(Names()), time.Since(start))
 	for _, n := range Names() {
 		if ok, err := rt.HasImage(ctx, n); !ok || err != nil {
 			t.Errorf("image %s absent after build: %v", n, err)

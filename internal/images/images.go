@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"kubelite/internal/runtime"
-	"kubelite/internal/runtime/docker"
 )
 
 // Image names.
@@ -108,14 +107,4 @@ func Build(ctx context.Context, b Builder, bin string, names ...string) error {
 		}
 	}
 	return nil
-}
-
-// BuildOnEndpoint builds the named images on the Docker Engine at endpoint.
-func BuildOnEndpoint(ctx context.Context, endpoint, bin string, names ...string) error {
-	rt, err := docker.New(endpoint)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	return Build(ctx, rt, bin, names...)
 }

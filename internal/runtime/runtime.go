@@ -90,6 +90,8 @@ type ContainerSpec struct {
 type ListOptions struct {
 	// PodUID, when set, lists only that pod's containers.
 	PodUID string
+	// Labels, when set, lists only containers carrying every one of them.
+	Labels map[string]string
 	// Running, when true, lists only running containers.
 	Running bool
 }

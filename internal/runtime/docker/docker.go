@@ -148,6 +148,9 @@ func (r *Runtime) List(ctx context.Context, opts runtime.ListOptions) ([]runtime
 	if opts.PodUID != "" {
 		f.Add("label", runtime.LabelPodUID+"="+opts.PodUID)
 	}
+	for k, v := range opts.Labels {
+		f.Add("label", k+"="+v)
+	}
 	list, err := r.cli.ContainerList(ctx, container.ListOptions{All: !opts.Running, Filters: f})
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)

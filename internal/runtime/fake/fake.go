@@ -196,6 +196,9 @@ func (r *Runtime) List(ctx context.Context, opts runtime.ListOptions) ([]runtime
 		if opts.Running && c.c.State != runtime.StateRunning {
 			continue
 		}
+		if !hasLabels(c.c.Labels, opts.Labels) {
+			continue
+		}
 		out = append(out, r.copyOf(c))
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -304,6 +307,15 @@ func (r *Runtime) CreateAndStart(ctx context.Context, spec runtime.ContainerSpec
 	r.names[spec.Name] = id
 	r.rec("start %s", spec.Name)
 	return id, nil
+}
+
+func hasLabels(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 func proto(p string) string {

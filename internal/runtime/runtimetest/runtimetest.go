@@ -185,6 +185,13 @@ func testListFilters(t *testing.T, h Harness) {
 	if len(got) != 2 || !ids[infra1] || !ids[app1] {
 		t.Fatalf("list pod 1: %+v", got)
 	}
+	byLabel, err := rt.List(ctx, runtime.ListOptions{Labels: map[string]string{runtime.LabelPodUID: uid2, runtime.LabelContainerName: "web"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byLabel) != 1 || byLabel[0].Labels[runtime.LabelPodUID] != uid2 || byLabel[0].Labels[runtime.LabelContainerName] != "web" {
+		t.Fatalf("list by labels: %+v", byLabel)
+	}
 	all, err := rt.List(ctx, runtime.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
