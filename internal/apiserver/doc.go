@@ -1,0 +1,49 @@
+// Package apiserver serves the v1beta1 REST API (and v1beta2, same shapes)
+// over any store.Store. It is HTTP only: defaults, validation, uids, names,
+// portal IPs and bindings are the store's business (the registry), so the
+// same server runs over the registry in a master and over a bare memory
+// store in tests.
+//
+// Paths:
+//
+//	/api                                  {"versions":["v1beta1","v1beta2"]}
+//	/version, /api/<v>/version            the ServerVersion in Config
+//	/healthz                              "ok"
+//	/validate                             [{component, health, healthCode, msg, err}]:
+//	                                      Config.HealthChecks plus each minion's kubelet /healthz
+//	/api/<v>/<res>                        GET list (?labels= ?fields= ?namespace=), POST create
+//	/api/<v>/<res>/<id>                   GET, PUT (id must match the body), DELETE
+//	/api/<v>/bindings                     POST only
+//	/api/<v>/watch/<res>[/<id>]           chunked stream of {"type":..,"object":..} lines
+//	/api/<v>/proxy/minions/<id>/<path>    reverse proxy to the minion's kubelet
+//	/api/<v>/proxy/services/<id>/<path>   reverse proxy to a random endpoint of the service
+//	/api/<v>/redirect/{minions,services}/<id>   307 to the same targets
+//
+// <res> is pods, replicationControllers (or replicationcontrollers),
+// services, endpoints, minions (or nodes), events, bindings.
+//
+// Namespaces: ?namespace=X selects X; no namespace parameter means
+// "default"; an explicitly empty one (?namespace=) means every namespace on
+// list and watch (that is how store/remote asks for all namespaces). On
+// create, a body without a namespace takes the request's; a body whose
+// namespace differs from an explicit ?namespace= is a 400.
+//
+// Writes answer synchronously: POST answers 201 with the stored object,
+// PUT 200 with the stored object, DELETE 200 with a Success Status. A PUT
+// body without resourceVersion updates unconditionally; with one it is a
+// compare-and-swap (409 Conflict when stale).
+//
+// Errors are always api.Status JSON with the HTTP code in it: 400 malformed
+// JSON (the message gives line and column), bad selectors, a body whose
+// kind or apiVersion does not fit the URL; 404 unknown path or object; 405
+// wrong verb; 409 AlreadyExists/Conflict; 410 Gone (a watch from a
+// resourceVersion older than the store's history, answered before
+// streaming, or as an ERROR event if the store reports it mid-stream); 413
+// bodies over Config.MaxBodyBytes (3 MiB); 422 Invalid (from the store).
+//
+// No client input produces a 5xx. 5xx codes mean the server side failed:
+// the store (500 from a storage error, 504 when it timed out) or a proxied
+// kubelet/endpoint that cannot be reached (503). A panic in a handler is
+// recovered, logged, and answered with a 500 Status as a last resort; the
+// fuzz target FuzzHandlers checks that inputs never get there.
+package apiserver

@@ -1,0 +1,118 @@
+package apiserver
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"kubelite/internal/api"
+	"kubelite/internal/store"
+)
+
+// Health codes of /validate, as v0.6 numbered them.
+const (
+	Healthy   = 0
+	Unhealthy = 1
+	Unknown   = 2
+)
+
+// ComponentStatus is one entry of /validate.
+type ComponentStatus struct {
+	Component  string `json:"component"`
+	Health     string `json:"health"`
+	HealthCode int    `json:"healthCode"`
+	Msg        string `json:"msg,omitempty"`
+	Err        string `json:"err,omitempty"`
+}
+
+// kubeletBase returns http://host:port of a minion's kubelet.
+func kubeletBase(m *api.Minion) string {
+	host := m.HostIP
+	if host == "" {
+		host = m.ID
+	}
+	port := m.KubeletPort
+	if port == 0 {
+		port = DefaultKubeletPort
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+type namedCheck struct {
+	name  string
+	check func(ctx context.Context) (string, error)
+}
+
+func (s *Server) serveValidate(w http.ResponseWriter, r *http.Request) {
+	var checks []namedCheck
+	names := make([]string, 0, len(s.cfg.HealthChecks))
+	for n := range s.cfg.HealthChecks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		hc := s.cfg.HealthChecks[n]
+		checks = append(checks, namedCheck{n, func(ctx context.Context) (string, error) {
+			if err := hc(ctx); err != nil {
+				return "", err
+			}
+			return "ok", nil
+		}})
+	}
+	minions, _, err := s.cfg.Store.List(r.Context(), api.Minions, store.ListOptions{})
+	if err != nil {
+		checks = append(checks, namedCheck{"minions", func(context.Context) (string, error) {
+			return "", fmt.Errorf("list minions: %w", err)
+		}})
+	}
+	for _, o := range minions {
+		m := o.(*api.Minion)
+		base := kubeletBase(m)
+		checks = append(checks, namedCheck{"minion-" + m.ID, func(ctx context.Context) (string, error) {
+			return s.getHealthz(ctx, base)
+		}})
+	}
+	out := make([]ComponentStatus, len(checks))
+	var wg sync.WaitGroup
+	for i, c := range checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CheckTimeout)
+			defer cancel()
+			msg, err := c.check(ctx)
+			st := ComponentStatus{Component: c.name, Health: "healthy", HealthCode: Healthy, Msg: msg}
+			if err != nil {
+				st.Health, st.HealthCode, st.Err = "unhealthy", Unhealthy, err.Error()
+			}
+			out[i] = st
+		}()
+	}
+	wg.Wait()
+	writeJSON(w, http.StatusOK, out)
+}
+
+// getHealthz GETs base/healthz: a 200 is healthy, its body the message.
+func (s *Server) getHealthz(ctx context.Context, base string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := s.transport.RoundTrip(req)
+	if err != nil {
+		return "", fmt.Errorf("reach kubelet %s: %w", base, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	msg := strings.TrimSpace(string(body))
+	if resp.StatusCode != http.StatusOK {
+		return msg, fmt.Errorf("kubelet %s/healthz answered %d: %s", base, resp.StatusCode, msg)
+	}
+	return msg, nil
+}

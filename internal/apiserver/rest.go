@@ -1,0 +1,190 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"kubelite/internal/api"
+	"kubelite/internal/store"
+)
+
+// requestNamespace returns the namespace of a request: ?namespace=X, or
+// "default" when absent. explicit says the parameter was given (possibly
+// empty, meaning all namespaces on list and watch).
+func requestNamespace(r *http.Request, res api.Resource) (ns string, explicit bool) {
+	if !res.Namespaced() {
+		return "", false
+	}
+	vals, ok := r.URL.Query()["namespace"]
+	if !ok || len(vals) == 0 {
+		return api.DefaultNamespace, false
+	}
+	return vals[0], true
+}
+
+// listOptions parses ?namespace= ?labels= ?fields= (and ?resourceVersion=
+// when watch) into store.ListOptions; bad values are 400s.
+func listOptions(r *http.Request, res api.Resource, watch bool) (store.ListOptions, error) {
+	var opts store.ListOptions
+	opts.Namespace, _ = requestNamespace(r, res)
+	q := r.URL.Query()
+	var err error
+	if opts.Labels, err = api.ParseSelector(q.Get("labels")); err != nil {
+		return opts, badRequest("invalid label selector: " + err.Error())
+	}
+	if opts.Fields, err = api.ParseSelector(q.Get("fields")); err != nil {
+		return opts, badRequest("invalid field selector: " + err.Error())
+	}
+	if err := api.ValidateFieldSelector(res, opts.Fields); err != nil {
+		return opts, badRequest("invalid field selector: " + err.Error())
+	}
+	if watch {
+		if v := q.Get("resourceVersion"); v != "" {
+			if opts.ResourceVersion, err = strconv.ParseUint(v, 10, 64); err != nil {
+				return opts, badRequest(fmt.Sprintf("invalid resourceVersion %q: want a non-negative integer", v))
+			}
+		}
+	}
+	return opts, nil
+}
+
+// versioned stamps the URL's API version on an outgoing object.
+func versioned(ver string, obj api.Object) api.Object {
+	api.SetKind(obj)
+	obj.Meta().APIVersion = ver
+	return obj
+}
+
+func (s *Server) serveList(w http.ResponseWriter, r *http.Request, ver string, res api.Resource) {
+	opts, err := listOptions(r, res, false)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	objs, rev, err := s.cfg.Store.List(r.Context(), res, opts)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	for _, o := range objs {
+		versioned(ver, o)
+	}
+	list, err := api.NewList(res, objs, rev)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	list.Meta().APIVersion = ver
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, ver string, res api.Resource, id string) {
+	ns, _ := requestNamespace(r, res)
+	obj, err := s.cfg.Store.Get(r.Context(), res, ns, id)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, versioned(ver, obj))
+}
+
+func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, ver string, res api.Resource, id string) {
+	ns, _ := requestNamespace(r, res)
+	if _, err := s.cfg.Store.Delete(r.Context(), res, ns, id); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, successStatus(ver, res, id))
+}
+
+// readObject reads and decodes the body as an object of res, checking size,
+// JSON syntax, kind and apiVersion, and reconciling the namespace with the
+// request's.
+func (s *Server) readObject(w http.ResponseWriter, r *http.Request, res api.Resource) (api.Object, error) {
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		return nil, api.NewTooLarge(s.cfg.MaxBodyBytes)
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, api.NewTooLarge(s.cfg.MaxBodyBytes)
+		}
+		return nil, badRequest("read body: " + err.Error())
+	}
+	obj := api.New(res)
+	if err := json.Unmarshal(data, obj); err != nil {
+		return nil, jsonError(res.Kind(), data, err)
+	}
+	m := obj.Meta()
+	if m.Kind != "" && m.Kind != res.Kind() {
+		return nil, badRequest(fmt.Sprintf("body has kind %q, but %s holds %q objects", m.Kind, res, res.Kind()))
+	}
+	if m.APIVersion != "" && !knownVersion(m.APIVersion) {
+		return nil, badRequest(fmt.Sprintf("body has apiVersion %q; this server speaks %v", m.APIVersion, Versions))
+	}
+	if res.Namespaced() {
+		ns, explicit := requestNamespace(r, res)
+		switch {
+		case m.Namespace == "":
+			if ns == "" {
+				ns = api.DefaultNamespace
+			}
+			m.Namespace = ns
+		case explicit && ns != "" && ns != m.Namespace:
+			return nil, badRequest(fmt.Sprintf("body namespace %q does not match the request's namespace %q", m.Namespace, ns))
+		}
+	}
+	return obj, nil
+}
+
+func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, ver string, res api.Resource) {
+	obj, err := s.readObject(w, r, res)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out, err := s.cfg.Store.Create(r.Context(), obj)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if out == nil {
+		st := successStatus(ver, res, obj.Meta().ID)
+		st.Code = http.StatusCreated
+		writeJSON(w, http.StatusCreated, st)
+		return
+	}
+	writeJSON(w, http.StatusCreated, versioned(ver, out))
+}
+
+func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, ver string, res api.Resource, id string) {
+	obj, err := s.readObject(w, r, res)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	m := obj.Meta()
+	switch m.ID {
+	case "":
+		m.ID = id
+	case id:
+	default:
+		writeError(w, badRequest(fmt.Sprintf("body id %q does not match the id %q in the path", m.ID, id)))
+		return
+	}
+	out, err := s.cfg.Store.Update(r.Context(), obj)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if out == nil {
+		writeJSON(w, http.StatusOK, successStatus(ver, res, id))
+		return
+	}
+	writeJSON(w, http.StatusOK, versioned(ver, out))
+}

@@ -1,0 +1,362 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"kubelite/internal/api"
+	"kubelite/internal/store"
+)
+
+// DefaultMaxBodyBytes bounds request bodies (413 above it).
+const DefaultMaxBodyBytes = 3 << 20
+
+// DefaultKubeletPort is where a minion's kubelet listens when the Minion
+// object names no port.
+const DefaultKubeletPort = 10250
+
+// Versions are the API versions served, with the same shapes.
+var Versions = []string{"v1beta1", "v1beta2"}
+
+// HealthCheck reports a component's health for /validate: nil is healthy.
+type HealthCheck func(ctx context.Context) error
+
+// Config is what a Server needs.
+type Config struct {
+	// Address and Port to listen on (Run only; Handler ignores them).
+	Address string
+	Port    int
+	// Store is served; required.
+	Store store.Store
+	// Version answers /version and /api/<v>/version.
+	Version api.ServerVersion
+	// HealthChecks maps component names (etcd-0, scheduler,
+	// controller-manager...) to checks shown by /validate, besides minions.
+	HealthChecks map[string]HealthCheck
+	// MaxBodyBytes bounds request bodies; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Transport reaches kubelets and service endpoints (proxy, redirect
+	// and /validate); nil means a dedicated http.Transport with timeouts.
+	Transport http.RoundTripper
+	// CheckTimeout bounds each /validate check; 0 means 5s.
+	CheckTimeout time.Duration
+}
+
+// Server is the API server; it is a component.Component.
+type Server struct {
+	cfg       Config
+	log       *logrus.Entry
+	transport http.RoundTripper
+	handler   http.Handler
+
+	mu   sync.Mutex
+	addr string
+}
+
+// New checks cfg and returns a server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("apiserver: no store")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.CheckTimeout <= 0 {
+		cfg.CheckTimeout = 5 * time.Second
+	}
+	s := &Server{cfg: cfg, log: logrus.WithField("component", "apiserver")}
+	s.transport = cfg.Transport
+	if s.transport == nil {
+		s.transport = &http.Transport{
+			Proxy:                 nil,
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConnsPerHost:   8,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: 30 * time.Second,
+		}
+	}
+	s.handler = s.recoverer(http.HandlerFunc(s.route))
+	return s, nil
+}
+
+// Name implements component.Component.
+func (s *Server) Name() string { return "apiserver" }
+
+// Handler returns the API as an http.Handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Addr returns the address Run listens on ("" before it listens); useful
+// with port 0.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// Run listens on Address:Port, calls started once listening, and serves
+// until ctx ends; then open watches are ended and the server shut down.
+func (s *Server) Run(ctx context.Context, started func()) error {
+	addr := net.JoinHostPort(s.cfg.Address, strconv.Itoa(s.cfg.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("listen on %s: port %d is already in use (is another kubelite master running?)", addr, s.cfg.Port)
+		}
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	baseCtx, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:          nil,
+	}
+	s.mu.Lock()
+	s.addr = ln.Addr().String()
+	s.mu.Unlock()
+	s.log.WithField("address", ln.Addr().String()).Info("API listening")
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	started()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	cancelBase() // ends watch streams so that Shutdown sees idle connections
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	<-errc
+	s.log.Info("API stopped")
+	return nil
+}
+
+// statusWriter records the code for logging and the recover middleware.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		start := time.Now()
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.WithFields(logrus.Fields{"method": r.Method, "path": r.URL.Path, "panic": p}).
+					Errorf("handler panicked: %s", debug.Stack())
+				if sw.code == 0 {
+					writeStatus(sw, api.NewInternal(fmt.Errorf("handler panicked: %v", p)).Status)
+				}
+			}
+			if s.log.Logger.IsLevelEnabled(logrus.DebugLevel) {
+				s.log.WithFields(logrus.Fields{
+					"method": r.Method, "path": r.URL.RequestURI(), "code": sw.code,
+					"took": time.Since(start).String(), "remote": r.RemoteAddr,
+				}).Debug("request")
+			}
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// route dispatches on the path; everything unknown is a 404 Status.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case p == "/healthz" || p == "/healthz/":
+		if onlyGET(w, r) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte("ok"))
+		}
+	case p == "/version" || p == "/version/":
+		if onlyGET(w, r) {
+			writeJSON(w, http.StatusOK, s.cfg.Version)
+		}
+	case p == "/validate" || p == "/validate/":
+		if onlyGET(w, r) {
+			s.serveValidate(w, r)
+		}
+	case p == "/api" || p == "/api/":
+		if onlyGET(w, r) {
+			writeJSON(w, http.StatusOK, map[string][]string{"versions": Versions})
+		}
+	case strings.HasPrefix(p, "/api/"):
+		rest := p[len("/api/"):]
+		ver, rest, _ := strings.Cut(rest, "/")
+		if !knownVersion(ver) {
+			notFound(w, r)
+			return
+		}
+		s.serveVersioned(w, r, ver, rest)
+	default:
+		notFound(w, r)
+	}
+}
+
+func knownVersion(v string) bool {
+	for _, k := range Versions {
+		if v == k {
+			return true
+		}
+	}
+	return false
+}
+
+// urlResources are the resource names accepted in URLs.
+var urlResources = map[string]api.Resource{
+	"pods":                   api.Pods,
+	"replicationControllers": api.ReplicationControllers,
+	"replicationcontrollers": api.ReplicationControllers,
+	"services":               api.Services,
+	"endpoints":              api.EndpointsResource,
+	"minions":                api.Minions,
+	"nodes":                  api.Minions,
+	"events":                 api.Events,
+	"bindings":               api.Bindings,
+}
+
+// serveVersioned handles /api/<ver>/<rest>.
+func (s *Server) serveVersioned(w http.ResponseWriter, r *http.Request, ver, rest string) {
+	head, tail, _ := strings.Cut(rest, "/")
+	switch head {
+	case "version":
+		if tail != "" {
+			notFound(w, r)
+			return
+		}
+		if onlyGET(w, r) {
+			writeJSON(w, http.StatusOK, s.cfg.Version)
+		}
+		return
+	case "proxy":
+		s.serveProxy(w, r, ver, tail)
+		return
+	case "redirect":
+		s.serveRedirect(w, r, tail)
+		return
+	}
+	segs := splitPath(rest)
+	if segs == nil {
+		notFound(w, r)
+		return
+	}
+	if segs[0] == "watch" {
+		if len(segs) < 2 || len(segs) > 3 {
+			notFound(w, r)
+			return
+		}
+		res, ok := urlResources[segs[1]]
+		if !ok || res == api.Bindings {
+			notFound(w, r)
+			return
+		}
+		if r.Method != http.MethodGet {
+			methodNotAllowed(w, r)
+			return
+		}
+		id := ""
+		if len(segs) == 3 {
+			id = segs[2]
+		}
+		s.serveWatch(w, r, ver, res, id)
+		return
+	}
+	res, ok := urlResources[segs[0]]
+	if !ok || len(segs) > 2 {
+		notFound(w, r)
+		return
+	}
+	if len(segs) == 1 {
+		switch {
+		case r.Method == http.MethodGet && res != api.Bindings, r.Method == http.MethodHead && res != api.Bindings:
+			s.serveList(w, r, ver, res)
+		case r.Method == http.MethodPost:
+			s.serveCreate(w, r, ver, res)
+		default:
+			methodNotAllowed(w, r)
+		}
+		return
+	}
+	id := segs[1]
+	if res == api.Bindings {
+		methodNotAllowed(w, r)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		s.serveGet(w, r, ver, res, id)
+	case http.MethodPut:
+		s.serveUpdate(w, r, ver, res, id)
+	case http.MethodDelete:
+		s.serveDelete(w, r, ver, res, id)
+	default:
+		methodNotAllowed(w, r)
+	}
+}
+
+// splitPath splits "a/b" (one trailing slash allowed) into segments; nil if
+// empty or any segment is empty.
+func splitPath(p string) []string {
+	p = strings.TrimSuffix(p, "/")
+	if p == "" {
+		return nil
+	}
+	segs := strings.Split(p, "/")
+	for _, s := range segs {
+		if s == "" {
+			return nil
+		}
+	}
+	return segs
+}
+
+func onlyGET(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	methodNotAllowed(w, r)
+	return false
+}

@@ -1,0 +1,25 @@
+// Package remote is a store.Store that is an HTTP client of the v1beta1 API
+// of a kubelite master. Minion-side components (kubelet, proxy) and kubectl
+// use it, so they are written once against store.Store and run the same
+// against the master's registry in standalone mode.
+//
+// Mapping: Get = GET /api/v1beta1/<res>/<id>, List = GET /api/v1beta1/<res>
+// with ?labels= ?fields= and ?namespace= (an explicitly empty namespace asks
+// for all namespaces, as ListOptions.Namespace "" means), Create = POST
+// (a *api.Binding goes to /bindings), Update = PUT, Delete = DELETE (the
+// API answers a Status, so the returned object carries kind, id and
+// namespace only), Watch = GET /api/v1beta1/watch/<res>?resourceVersion=.
+//
+// Errors: a non-2xx answer is decoded into an *api.StatusError, so
+// api.IsNotFound, IsConflict, IsGone... work across the wire (a body that
+// is not a Status still gets the reason of its HTTP code). A transport
+// failure is wrapped with the master it tried to reach
+// ("reach master http://10.0.0.1:8080: dial tcp ...: connection refused").
+//
+// Watch returns once the master has answered the watch request (the master
+// registers the watch before answering, so "from now" misses nothing after
+// Watch returns) and closes its channel when ctx ends or the stream ends;
+// the caller then watches again from the last revision it saw. Requests
+// other than watches time out after DefaultTimeout; watches have no
+// timeout beyond TCP keep-alive. The transport keeps connections alive.
+package remote

@@ -1,0 +1,214 @@
+package remote_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/apiserver"
+	"kubelite/internal/store"
+	"kubelite/internal/store/memory"
+	"kubelite/internal/store/remote"
+	"kubelite/internal/store/storetest"
+)
+
+// serve starts an apiserver over backing on a loopback httptest server and
+// returns a remote store talking to it.
+func serve(t *testing.T, backing store.Store) *remote.Store {
+	t.Helper()
+	srv, err := apiserver.New(apiserver.Config{Store: backing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	r, err := remote.New(hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// The store contract holds end to end: remote -> HTTP -> apiserver -> memory.
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return serve(t, memory.New()) })
+}
+
+func TestWatchGoneRemote(t *testing.T) {
+	mem := memory.NewWithHistory(2)
+	r := serve(t, mem)
+	ctx := context.Background()
+	for _, id := range []string{"a", "b", "c", "d"} {
+		if _, err := r.Create(ctx, &api.Pod{TypeMeta: api.TypeMeta{ID: id}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.Watch(ctx, api.Pods, store.ListOptions{ResourceVersion: 1}); !api.IsGone(err) {
+		t.Fatalf("want Gone, got %v", err)
+	}
+}
+
+func TestWatchClosesWhenStreamEnds(t *testing.T) {
+	mem := memory.New()
+	srv, err := apiserver.New(apiserver.Config{Store: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	r, err := remote.New(hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ch, err := r.Watch(ctx, api.Pods, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Create(ctx, &api.Pod{TypeMeta: api.TypeMeta{ID: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := <-ch; ev.Type != store.Added || ev.Object.Meta().ID != "x" {
+		t.Fatalf("got %v %v", ev.Type, ev.Object)
+	}
+	hs.CloseClientConnections() // the master goes away mid-stream
+	select {
+	case _, ok := <-ch:
+		if ok {
+			t.Fatalf("got an event after the stream broke")
+		}
+	case <-ctx.Done():
+		t.Fatalf("watch channel not closed after the stream ended")
+	}
+}
+
+func TestErrorsAcrossTheWire(t *testing.T) {
+	r := serve(t, memory.New())
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		do   func() error
+		is   func(error) bool
+	}{
+		{"get missing", func() error { _, err := r.Get(ctx, api.Pods, "", "nope"); return err }, api.IsNotFound},
+		{"delete missing", func() error { _, err := r.Delete(ctx, api.Services, "default", "nope"); return err }, api.IsNotFound},
+		{"create without id", func() error { _, err := r.Create(ctx, &api.Pod{}); return err }, api.IsInvalid},
+		{"update missing", func() error {
+			_, err := r.Update(ctx, &api.Pod{TypeMeta: api.TypeMeta{ID: "nope", ResourceVersion: 3}})
+			return err
+		}, api.IsNotFound},
+	}
+	for _, tc := range cases {
+		err := tc.do()
+		if !tc.is(err) {
+			t.Errorf("%s: got %v (%T)", tc.name, err, err)
+		}
+	}
+}
+
+func TestDeleteReturnsIdentity(t *testing.T) {
+	r := serve(t, memory.New())
+	ctx := context.Background()
+	if _, err := r.Create(ctx, &api.Minion{TypeMeta: api.TypeMeta{ID: "m1"}, HostIP: "10.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := r.Delete(ctx, api.Minions, "", "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := obj.(*api.Minion); !ok || m.ID != "m1" || m.Kind != "Minion" {
+		t.Fatalf("delete returned %#v", obj)
+	}
+}
+
+func TestBindingPostsToBindings(t *testing.T) {
+	var got string
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Method + " " + r.URL.Path + "?" + r.URL.RawQuery
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"kind":"Binding","podID":"p","host":"m1"}`))
+	}))
+	defer hs.Close()
+	r, err := remote.New(hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := r.Create(context.Background(), &api.Binding{PodID: "p", Host: "m1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "POST /api/v1beta1/bindings?namespace=default"; got != want {
+		t.Fatalf("request %q, want %q", got, want)
+	}
+	if b := out.(*api.Binding); b.Host != "m1" {
+		t.Fatalf("answer %#v", b)
+	}
+}
+
+func TestNonStatusErrorBody(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no such thing", http.StatusNotFound)
+	}))
+	defer hs.Close()
+	r, err := remote.New(hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Get(context.Background(), api.Pods, "", "x")
+	if !api.IsNotFound(err) || !strings.Contains(err.Error(), "no such thing") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestConnectionRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	r, err := remote.New(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = r.List(context.Background(), api.Pods, store.ListOptions{})
+	if err == nil || !strings.HasPrefix(err.Error(), "reach master http://"+addr+": ") || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := r.Watch(context.Background(), api.Pods, store.ListOptions{}); err == nil || !strings.Contains(err.Error(), "reach master") {
+		t.Fatalf("watch: got %v", err)
+	}
+}
+
+func TestNormalizeMaster(t *testing.T) {
+	cases := []struct{ in, want, err string }{
+		{"192.168.1.200:8080", "http://192.168.1.200:8080", ""},
+		{"http://localhost:8080", "http://localhost:8080", ""},
+		{"http://localhost:8080/", "http://localhost:8080", ""},
+		{"https://m:443", "https://m:443", ""},
+		{"", "", "no master"},
+		{"ftp://x", "", "scheme"},
+		{"http://x/api", "", "without a path"},
+	}
+	for _, tc := range cases {
+		got, err := remote.NormalizeMaster(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: error %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%q: got %q %v, want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
