@@ -1,0 +1,199 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"kubelite/config"
+	"kubelite/internal/images"
+	"kubelite/internal/runtime/docker"
+	"kubelite/internal/testserver"
+	"kubelite/internal/version"
+	"kubelite/roles"
+)
+
+// Command categories in `kubelite --help`.
+const (
+	catRoles = "Roles"
+	catTools = "Tools"
+)
+
+func masterCommand(e *env) *ucli.Command {
+	cfg, flags := config.NewMaster()
+	return &ucli.Command{
+		Name:     "master",
+		Category: catRoles,
+		Usage:    "run the master: API server, scheduler, controllers (and etcd with --etcd-embed)",
+		Description: "Reads config, apiserver, controller-manager and scheduler from --config-dir\n" +
+			"(the tutorial's /etc/kubernetes files); command-line flags win over the files.\n" +
+			"Example (the tutorial's master, 192.168.1.200): kubelite master --etcd-embed",
+		Flags: flags,
+		Action: func(c *ucli.Context) error {
+			ss, err := cfg.Load(c, e.sys)
+			if err != nil {
+				return err
+			}
+			if cfg.PrintConfig {
+				_, err := fmt.Fprint(e.stdout, config.FormatSettings(ss))
+				return err
+			}
+			setupLogging(e.stderr, cfg.Logging)
+			return roles.Master(c.Context, cfg)
+		},
+	}
+}
+
+func minionCommand(e *env) *ucli.Command {
+	cfg, flags := config.NewMinion()
+	return &ucli.Command{
+		Name:     "minion",
+		Category: catRoles,
+		Usage:    "run a minion: kubelet and service proxy, talking to the master's API",
+		Description: "Reads config, kubelet and proxy from --config-dir (the tutorial's /etc/kubernetes\n" +
+			"files); command-line flags win over the files.\n" +
+			"Example (the tutorial's 192.168.1.201): kubelite minion --master=192.168.1.200:8080 --hostname_override=192.168.1.201",
+		Flags: flags,
+		Action: func(c *ucli.Context) error {
+			ss, err := cfg.Load(c, e.sys)
+			if err != nil {
+				return err
+			}
+			if cfg.PrintConfig {
+				_, err := fmt.Fprint(e.stdout, config.FormatSettings(ss))
+				return err
+			}
+			setupLogging(e.stderr, cfg.Logging)
+			return roles.Minion(c.Context, cfg)
+		},
+	}
+}
+
+func standaloneCommand(e *env) *ucli.Command {
+	cfg, flags := config.NewStandalone()
+	return &ucli.Command{
+		Name:     "standalone",
+		Category: catRoles,
+		Usage:    "run a master, embedded etcd and one minion in one process on the local Docker Engine",
+		Description: "A laptop cluster: the API listens on 127.0.0.1:8080 unless --address says otherwise.\n" +
+			"Takes every master flag and every minion flag; reads config files only with --config-dir.",
+		Flags: flags,
+		Action: func(c *ucli.Context) error {
+			ss, err := cfg.Load(c, e.sys)
+			if err != nil {
+				return err
+			}
+			if cfg.Master.PrintConfig {
+				_, err := fmt.Fprint(e.stdout, config.FormatSettings(ss))
+				return err
+			}
+			setupLogging(e.stderr, cfg.Master.Logging)
+			if cfg.Reset {
+				return roles.Reset(c.Context, cfg, roles.Prompt{In: e.stdin, Out: e.stdout})
+			}
+			return roles.Standalone(c.Context, cfg)
+		},
+	}
+}
+
+func kubectlCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:            "kubectl",
+		Category:        catTools,
+		Usage:           "the v0.6 CLI: get, describe, create, update, delete, version (also as a symlink named kubectl)",
+		SkipFlagParsing: true,
+		Action: func(c *ucli.Context) error {
+			// TODO(kubectl): return kubectl.Run(c.Context, c.Args().Slice(), e.stdin, e.stdout, e.stderr)
+			// once internal/kubectl lands.
+			return fmt.Errorf("kubectl is not part of this build yet")
+		},
+	}
+}
+
+func versionCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:     "version",
+		Category: catTools,
+		Usage:    "print kubelite's version",
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "json", Usage: "print as JSON, the shape of the API's /version"},
+		},
+		Action: func(c *ucli.Context) error {
+			v := version.Get()
+			if c.Bool("json") {
+				return json.NewEncoder(e.stdout).Encode(v)
+			}
+			_, err := fmt.Fprintf(e.stdout, "kubelite %s\n", v)
+			return err
+		},
+	}
+}
+
+// pauseCommand is the pod infra container's process.
+func pauseCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:   "pause",
+		Hidden: true,
+		Usage:  "sleep until SIGTERM or SIGINT (the pod infra container)",
+		Action: func(c *ucli.Context) error { return testserver.Pause(c.Context) },
+	}
+}
+
+// webserverCommand is the test web server the example images run.
+func webserverCommand(e *env) *ucli.Command {
+	return &ucli.Command{
+		Name:            "webserver",
+		Hidden:          true,
+		Usage:           "the test web server of the example images",
+		SkipFlagParsing: true,
+		Action: func(c *ucli.Context) error {
+			cfg, err := testserver.ParseFlags(testserver.NameWebserver, c.Args().Slice(), e.stderr)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "webserver: serving on %s (version %q)\n", cfg.Addr, cfg.Version)
+			cfg.AccessLog = e.stdout
+			return testserver.Run(c.Context, cfg)
+		},
+	}
+}
+
+// imagesCommand builds the locally made images (pause, test web server, the
+// tutorial's image names) from this very binary.
+func imagesCommand(e *env) *ucli.Command {
+	var endpoint string
+	return &ucli.Command{
+		Name:      "images",
+		Hidden:    true,
+		Usage:     "build kubelite's images (pause, webserver, the tutorial's images) on the local Docker Engine",
+		ArgsUsage: "[IMAGE...]",
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "docker-endpoint", Aliases: []string{"docker_endpoint"}, Value: config.DefaultDockerEndpoint,
+				EnvVars: []string{"KUBELITE_DOCKER_ENDPOINT", "DOCKER_HOST"}, Destination: &endpoint},
+		},
+		Action: func(c *ucli.Context) error {
+			bin, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("find own binary: %w", err)
+			}
+			names := c.Args().Slice()
+			if len(names) == 0 {
+				names = images.Names()
+			}
+			rt, err := docker.New(endpoint)
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			if err := images.Build(c.Context, rt, bin, names...); err != nil {
+				return fmt.Errorf("build images: %w", err)
+			}
+			for _, n := range names {
+				fmt.Fprintf(e.stdout, "built %s\n", n)
+			}
+			return nil
+		},
+	}
+}

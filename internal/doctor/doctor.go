@@ -1,0 +1,345 @@
+package doctor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Probe is every side effect the checks need.
+type Probe interface {
+	// DockerVersion asks the engine at endpoint for its version and API version.
+	DockerVersion(ctx context.Context, endpoint string) (version, apiVersion string, err error)
+	// IPTables reads the filter table, proving iptables works here.
+	IPTables(ctx context.Context) error
+	// Get fetches url and returns the status, the server's Date header (zero
+	// if absent) and the body (at most 1 MiB).
+	Get(ctx context.Context, url string) (status int, date time.Time, body []byte, err error)
+	// Dial opens and closes a TCP connection to addr.
+	Dial(ctx context.Context, addr string) error
+	// Routes returns the IPv4 routing table of this host.
+	Routes() ([]Route, error)
+	// Now is the local clock.
+	Now() time.Time
+}
+
+// Route is one routing table entry.
+type Route struct {
+	Dst     netip.Prefix
+	Gateway netip.Addr // invalid when the route is on-link
+	Dev     string
+}
+
+// Target says what to check; roles fill it from their config.
+type Target struct {
+	Role           string // "master", "minion" or "standalone"
+	DockerEndpoint string // minion, standalone
+	APIURL         string // the API to ask: a minion's --master, a master's own address
+	Hostname       string // this minion's name (minion, standalone)
+	KubeletAddr    string // host:port of the local kubelet (minion, standalone)
+	EtcdURLs       []string
+	Machines       []string // a master's static minion list
+	KubeletPort    int
+	MaxSkew        time.Duration // default 2s
+}
+
+// Result is the outcome of one check.
+type Result struct {
+	Check  string
+	OK     bool
+	Skip   bool
+	Detail string
+	Fix    string
+}
+
+// String renders r as one line.
+func (r Result) String() string {
+	mark := "ok  "
+	switch {
+	case r.Skip:
+		mark = "skip"
+	case !r.OK:
+		mark = "FAIL"
+	}
+	s := fmt.Sprintf("%s %-14s %s", mark, r.Check, r.Detail)
+	if !r.OK && !r.Skip && r.Fix != "" {
+		s += "; fix: " + r.Fix
+	}
+	return s
+}
+
+// Check is one named check. It may read the results of earlier checks
+// through state.
+type Check struct {
+	Name string
+	Run  func(ctx context.Context, p Probe, t Target, s *State) Result
+}
+
+// State carries what earlier checks learned.
+type State struct {
+	APIUp   bool
+	Minions []minion // from the API, when it answered
+}
+
+type minion struct {
+	ID          string `json:"id"`
+	HostIP      string `json:"hostIP"`
+	PodCIDR     string `json:"podCIDR"`
+	KubeletPort int    `json:"kubeletPort"`
+}
+
+// Checks returns the checks of t.Role, in the order they run.
+func Checks(t Target) []Check {
+	switch t.Role {
+	case "master":
+		return []Check{checkEtcd, checkAPI, checkMinionsReachable}
+	case "minion":
+		return []Check{checkDocker, checkIPTables, checkAPI, checkClock, checkKubeletPort, checkRoutes}
+	default: // standalone
+		return []Check{checkDocker, checkIPTables, checkEtcd, checkAPI, checkKubeletPort}
+	}
+}
+
+// Run runs t's checks in order.
+func Run(ctx context.Context, p Probe, t Target) []Result {
+	if t.MaxSkew == 0 {
+		t.MaxSkew = 2 * time.Second
+	}
+	var s State
+	var out []Result
+	for _, c := range Checks(t) {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		r := c.Run(cctx, p, t, &s)
+		cancel()
+		r.Check = c.Name
+		out = append(out, r)
+	}
+	return out
+}
+
+// Failed counts the failed results.
+func Failed(rs []Result) int {
+	n := 0
+	for _, r := range rs {
+		if !r.OK && !r.Skip {
+			n++
+		}
+	}
+	return n
+}
+
+func pass(format string, a ...any) Result { return Result{OK: true, Detail: fmt.Sprintf(format, a...)} }
+func fail(fix, format string, a ...any) Result {
+	return Result{Detail: fmt.Sprintf(format, a...), Fix: fix}
+}
+func skip(format string, a ...any) Result {
+	return Result{Skip: true, Detail: fmt.Sprintf(format, a...)}
+}
+
+var checkDocker = Check{Name: "docker", Run: func(ctx context.Context, p Probe, t Target, _ *State) Result {
+	v, api, err := p.DockerVersion(ctx, t.DockerEndpoint)
+	if err != nil {
+		return fail("start the engine (systemctl start docker) or point --docker-endpoint at its socket",
+			"cannot reach Docker at %s: %v", t.DockerEndpoint, err)
+	}
+	if n, err := strconv.ParseFloat(api, 64); err == nil && n < 1.41 {
+		return fail("upgrade Docker to 20.10 or later", "Docker %s speaks API %s, kubelite needs 1.41", v, api)
+	}
+	return pass("Docker %s (API %s) at %s", v, api, t.DockerEndpoint)
+}}
+
+var checkIPTables = Check{Name: "iptables", Run: func(ctx context.Context, p Probe, _ Target, _ *State) Result {
+	if err := p.IPTables(ctx); err != nil {
+		return fail("install iptables (apt-get install iptables) and run kubelite as root", "iptables unusable: %v", err)
+	}
+	return pass("iptables works")
+}}
+
+var checkEtcd = Check{Name: "etcd", Run: func(ctx context.Context, p Probe, t Target, _ *State) Result {
+	if len(t.EtcdURLs) == 0 {
+		return skip("no etcd configured")
+	}
+	var bad []string
+	for _, u := range t.EtcdURLs {
+		status, _, body, err := p.Get(ctx, strings.TrimSuffix(u, "/")+"/health")
+		var h struct {
+			Health string `json:"health"`
+		}
+		switch {
+		case err != nil:
+			bad = append(bad, fmt.Sprintf("%s: %v", u, err))
+		case status != 200 || json.Unmarshal(body, &h) != nil || h.Health != "true":
+			bad = append(bad, fmt.Sprintf("%s: unhealthy (HTTP %d %s)", u, status, strings.TrimSpace(string(body))))
+		}
+	}
+	if len(bad) > 0 {
+		return fail("start etcd (kubelite master --etcd-embed runs one) or fix --etcd_servers; open port 4001 to the master",
+			"%s", strings.Join(bad, "; "))
+	}
+	return pass("healthy: %s", strings.Join(t.EtcdURLs, ", "))
+}}
+
+var checkAPI = Check{Name: "api", Run: func(ctx context.Context, p Probe, t Target, s *State) Result {
+	if t.APIURL == "" {
+		return skip("no API address (--master) given")
+	}
+	status, _, _, err := p.Get(ctx, t.APIURL+"/healthz")
+	if err != nil || status != 200 {
+		why := fmt.Sprintf("HTTP %d", status)
+		if err != nil {
+			why = err.Error()
+		}
+		fix := "start kubelite master there, and open its port in the firewall (iptables -I INPUT -p tcp --dport 8080 -j ACCEPT)"
+		if t.Role != "minion" {
+			fix = "start kubelite " + t.Role + " first"
+		}
+		return fail(fix, "API %s not reachable: %s", t.APIURL, why)
+	}
+	s.APIUp = true
+	status, _, body, err := p.Get(ctx, t.APIURL+"/api/v1beta1/minions")
+	if err == nil && status == 200 {
+		var list struct {
+			Items []minion `json:"items"`
+		}
+		if json.Unmarshal(body, &list) == nil {
+			s.Minions = list.Items
+		}
+	}
+	return pass("API %s answers /healthz (%d minions registered)", t.APIURL, len(s.Minions))
+}}
+
+var checkClock = Check{Name: "clock", Run: func(ctx context.Context, p Probe, t Target, s *State) Result {
+	if !s.APIUp {
+		return skip("needs the API")
+	}
+	before := p.Now()
+	_, date, _, err := p.Get(ctx, t.APIURL+"/healthz")
+	after := p.Now()
+	if err != nil || date.IsZero() {
+		return skip("the API sent no Date header")
+	}
+	// Date has one-second resolution: compare with the middle of the request.
+	local := before.Add(after.Sub(before) / 2)
+	skew := local.Sub(date)
+	if skew < 0 {
+		skew = -skew
+	}
+	if skew > t.MaxSkew+time.Second {
+		return fail("synchronise clocks (the tutorial installs ntpdate; chrony or systemd-timesyncd work too)",
+			"this host's clock differs from the master's by %s", skew.Round(time.Second))
+	}
+	return pass("within %s of the master's", (t.MaxSkew + time.Second).Round(time.Second))
+}}
+
+var checkKubeletPort = Check{Name: "kubelet-port", Run: func(ctx context.Context, p Probe, t Target, _ *State) Result {
+	if t.KubeletAddr == "" {
+		return skip("no kubelet address")
+	}
+	addr := t.KubeletAddr
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "0.0.0.0" || host == "::" || host == "") {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	status, _, _, err := p.Get(ctx, "http://"+addr+"/healthz")
+	if err != nil || status != 200 {
+		why := fmt.Sprintf("HTTP %d", status)
+		if err != nil {
+			why = err.Error()
+		}
+		return fail("start the kubelet (kubelite "+t.Role+"), or free the port it needs", "kubelet on %s does not answer /healthz: %s", addr, why)
+	}
+	return pass("kubelet answers on %s", addr)
+}}
+
+var checkMinionsReachable = Check{Name: "minion-ports", Run: func(ctx context.Context, p Probe, t Target, s *State) Result {
+	port := t.KubeletPort
+	if port == 0 {
+		port = 10250
+	}
+	addrs := map[string]string{} // addr -> minion name
+	for _, m := range t.Machines {
+		addrs[net.JoinHostPort(m, strconv.Itoa(port))] = m
+	}
+	for _, m := range s.Minions {
+		host := m.HostIP
+		if host == "" {
+			host = m.ID
+		}
+		p := port
+		if m.KubeletPort != 0 {
+			p = m.KubeletPort
+		}
+		addrs[net.JoinHostPort(host, strconv.Itoa(p))] = m.ID
+	}
+	if len(addrs) == 0 {
+		return skip("no minions known (none registered, no --machines)")
+	}
+	var bad []string
+	for _, a := range sortedKeys(addrs) {
+		if err := p.Dial(ctx, a); err != nil {
+			bad = append(bad, a)
+		}
+	}
+	if len(bad) > 0 {
+		return fail("on each of those minions open the kubelet port to the master: iptables -I INPUT -s MASTER_IP -p tcp --dport 10250 -j ACCEPT",
+			"kubelet port not reachable from here: %s", strings.Join(bad, ", "))
+	}
+	return pass("%d minion kubelet port(s) reachable", len(addrs))
+}}
+
+var checkRoutes = Check{Name: "pod-routes", Run: func(ctx context.Context, p Probe, t Target, s *State) Result {
+	if !s.APIUp {
+		return skip("needs the API")
+	}
+	routes, err := p.Routes()
+	if err != nil {
+		return fail("check that /proc/net/route is readable", "cannot read routes: %v", err)
+	}
+	missing := MissingRoutes(t.Hostname, s.Minions, routes)
+	if len(missing) > 0 {
+		return fail("keep kubelite minion running (it installs these routes), or add them: ip route add SUBNET via MINION_IP",
+			"no route to pod subnets: %s", strings.Join(missing, ", "))
+	}
+	return pass("routes to every other minion's pod subnet present")
+}}
+
+// MissingRoutes lists the pod subnets of the other minions that no route
+// in routes reaches through that minion's host IP ("10.244.2.0/24 via 192.168.1.202").
+func MissingRoutes(self string, minions []minion, routes []Route) []string {
+	var missing []string
+	for _, m := range minions {
+		if m.ID == self || m.PodCIDR == "" {
+			continue
+		}
+		sub, err := netip.ParsePrefix(m.PodCIDR)
+		if err != nil {
+			continue
+		}
+		gw, _ := netip.ParseAddr(m.HostIP)
+		found := false
+		for _, r := range routes {
+			if r.Dst == sub && (!gw.IsValid() || r.Gateway == gw) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, fmt.Sprintf("%s via %s", sub, m.HostIP))
+		}
+	}
+	return missing
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

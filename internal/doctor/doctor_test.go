@@ -1,0 +1,146 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s:\n--- got\n%s--- want\n%s", path, got, want)
+	}
+}
+
+var t0 = time.Date(2014, 12, 12, 10, 0, 0, 0, time.UTC)
+
+const minions = `{"kind":"MinionList","items":[
+ {"id":"192.168.1.201","hostIP":"192.168.1.201","podCIDR":"10.244.1.0/24"},
+ {"id":"192.168.1.202","hostIP":"192.168.1.202","podCIDR":"10.244.2.0/24","kubeletPort":10250}]}`
+
+func healthyMinionHost() *FakeProbe {
+	return &FakeProbe{
+		Docker: map[string][2]string{"unix:///var/run/docker.sock": {"20.10.24", "1.41"}},
+		Pages: map[string]FakePage{
+			"http://192.168.1.200:8080/healthz":             {Status: 200, Date: t0, Body: "ok"},
+			"http://192.168.1.200:8080/api/v1beta1/minions": {Status: 200, Date: t0, Body: minions},
+			"http://127.0.0.1:10250/healthz":                {Status: 200, Body: "ok"},
+		},
+		RouteTable: []Route{{Dst: netip.MustParsePrefix("10.244.2.0/24"), Gateway: netip.MustParseAddr("192.168.1.202"), Dev: "eth0"}},
+		Clock:      t0,
+	}
+}
+
+var minionTarget = Target{Role: "minion", DockerEndpoint: "unix:///var/run/docker.sock", APIURL: "http://192.168.1.200:8080",
+	Hostname: "192.168.1.201", KubeletAddr: "0.0.0.0:10250"}
+
+func render(rs []Result) string {
+	var b strings.Builder
+	for _, r := range rs {
+		b.WriteString(r.String() + "\n")
+	}
+	return b.String()
+}
+
+func TestScenarios(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		probe  func() *FakeProbe
+		target Target
+		failed int
+	}{
+		{"minion-healthy", healthyMinionHost, minionTarget, 0},
+		{"minion-wrong-docker-socket", healthyMinionHost, func() Target {
+			tg := minionTarget
+			tg.DockerEndpoint = "unix:///wrong/docker.sock"
+			return tg
+		}(), 1},
+		{"minion-master-unreachable", func() *FakeProbe {
+			p := healthyMinionHost()
+			delete(p.Pages, "http://192.168.1.200:8080/healthz")
+			return p
+		}, minionTarget, 1},
+		{"minion-skew-routes-iptables", func() *FakeProbe {
+			p := healthyMinionHost()
+			p.Clock = t0.Add(-42 * time.Second)
+			p.RouteTable = nil
+			p.IPTablesErr = errors.New(`exec: "iptables": executable file not found in $PATH`)
+			return p
+		}, minionTarget, 3},
+		{"master-kubelet-port-closed", func() *FakeProbe {
+			return &FakeProbe{
+				Pages: map[string]FakePage{
+					"http://127.0.0.1:4001/health":              {Status: 200, Body: `{"health":"true"}`},
+					"http://127.0.0.1:8080/healthz":             {Status: 200, Body: "ok"},
+					"http://127.0.0.1:8080/api/v1beta1/minions": {Status: 200, Body: minions},
+				},
+				Open: map[string]bool{"192.168.1.201:10250": true},
+			}
+		}, Target{Role: "master", APIURL: "http://127.0.0.1:8080", EtcdURLs: []string{"http://127.0.0.1:4001"}, Machines: []string{"192.168.1.201"}}, 1},
+		{"master-etcd-down", func() *FakeProbe {
+			return &FakeProbe{Pages: map[string]FakePage{"http://192.168.1.10:4001/health": {Status: 503, Body: `{"health":"false"}`}}}
+		}, Target{Role: "master", APIURL: "http://127.0.0.1:8080", EtcdURLs: []string{"http://192.168.1.10:4001"}}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := Run(context.Background(), tc.probe(), tc.target)
+			if got := Failed(rs); got != tc.failed {
+				t.Errorf("failed = %d, want %d", got, tc.failed)
+			}
+			for _, r := range rs {
+				if strings.Contains(r.String(), "\n") {
+					t.Errorf("multi-line result %q", r)
+				}
+			}
+			golden(t, tc.name, render(rs))
+		})
+	}
+}
+
+func TestParseProcRoute(t *testing.T) {
+	const table = `Iface	Destination	Gateway 	Flags	RefCnt	Use	Metric	Mask		MTU	Window	IRTT
+eth0	00000000	0101A8C0	0003	0	0	0	00000000	0	0	0
+eth0	0001A8C0	00000000	0001	0	0	0	00FFFFFF	0	0	0
+eth0	0002F40A	CA01A8C0	0003	0	0	0	00FFFFFF	0	0	0
+`
+	rs, err := ParseProcRoute(strings.NewReader(table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Route{
+		{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.168.1.1"), Dev: "eth0"},
+		{Dst: netip.MustParsePrefix("192.168.1.0/24"), Dev: "eth0"},
+		{Dst: netip.MustParsePrefix("10.244.2.0/24"), Gateway: netip.MustParseAddr("192.168.1.202"), Dev: "eth0"},
+	}
+	if len(rs) != len(want) {
+		t.Fatalf("got %v", rs)
+	}
+	for i := range want {
+		if rs[i] != want[i] {
+			t.Errorf("route %d = %+v, want %+v", i, rs[i], want[i])
+		}
+	}
+	if _, err := ParseProcRoute(strings.NewReader("h\neth0 zz 00000000 1 0 0 0 00000000\n")); err == nil {
+		t.Error("bad line accepted")
+	}
+}
