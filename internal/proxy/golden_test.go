@@ -17,6 +17,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 
 // goldenCase is one testdata/golden/<name>.json input.
 type goldenCase struct {
+	name string
 	Mode   Mode   `json:"mode"`
 	HostIP string `json:"hostIP"`
 	// Existing is restore text loaded into the fake before the sync (rules a
@@ -31,23 +32,9 @@ type goldenCase struct {
 // compares the restore text it recorded, and the tables after it, with
 // <name>.golden. A second sync must write the same text and add no rule.
 func TestGolden(t *testing.T) {
-	files, err := filepath.Glob("testdata/golden/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no golden inputs: %v", err)
-	}
-	for _, file := range files {
-		name := strings.TrimSuffix(filepath.Base(file), ".json")
-		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var gc goldenCase
-			dec := json.NewDecoder(bytes.NewReader(raw))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&gc); err != nil {
-				t.Fatalf("decode %s: %v", file, err)
-			}
+	for _, gc := range loadGoldenCases(t) {
+		file := "testdata/golden/" + gc.name + ".json"
+		t.Run(gc.name, func(t *testing.T) {
 			fake := netfilter.NewFake()
 			if len(gc.Existing) > 0 {
 				if err := fake.Restore([]byte(strings.Join(gc.Existing, "\n") + "\n")); err != nil {
@@ -58,15 +45,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p.listen = func(svcs []service, _ map[string]int) (map[string]int, []error) {
-				out := map[string]int{}
-				for _, s := range svcs {
-					if port, ok := gc.Ports[s.Name]; ok {
-						out[s.Name] = port
-					}
-				}
-				return out, nil
-			}
+			p.listen = gc.listen
 			before := len(fake.Restores)
 			if _, _, err := p.syncObjects(gc.Services, gc.Endpoints); err != nil {
 				t.Fatalf("sync: %v", err)
@@ -125,6 +104,40 @@ func TestGolden(t *testing.T) {
 			}
 		})
 	}
+}
+
+func loadGoldenCases(t *testing.T) []*goldenCase {
+	t.Helper()
+	files, err := filepath.Glob("testdata/golden/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden inputs: %v", err)
+	}
+	var out []*goldenCase
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gc := &goldenCase{name: strings.TrimSuffix(filepath.Base(file), ".json")}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(gc); err != nil {
+			t.Fatalf("decode %s: %v", file, err)
+		}
+		out = append(out, gc)
+	}
+	return out
+}
+
+// listen stands in for the userspace listeners: the ports come from the input.
+func (gc *goldenCase) listen(svcs []service, _ map[string]int) (map[string]int, []error) {
+	out := map[string]int{}
+	for _, s := range svcs {
+		if port, ok := gc.Ports[s.Name]; ok {
+			out[s.Name] = port
+		}
+	}
+	return out, nil
 }
 
 // lineDiff shows the lines only in want (-) and only in got (+), in order.

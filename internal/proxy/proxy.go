@@ -71,7 +71,11 @@ type Config struct {
 
 // SyncResult describes one sync.
 type SyncResult struct {
-	Services int           // services programmed
+	// ResourceVersion is the highest resourceVersion among the services and
+	// endpoints this sync saw: a change with a lower or equal version is in
+	// effect once the sync succeeded.
+	ResourceVersion uint64
+	Services        int           // services programmed
 	Bytes    int           // size of the restore text
 	Duration time.Duration // time taken, iptables included
 	Err      error
@@ -170,6 +174,10 @@ func (p *Proxy) Run(ctx context.Context, started func()) error {
 	if p.cfg.Mode == ModeUserspace {
 		p.preferred = p.recoverPorts()
 	}
+	select { // the initial lists queued a kick the first sync covers
+	case <-p.kick:
+	default:
+	}
 	p.syncAndReport()
 	started()
 	p.log.Info("proxy started")
@@ -188,8 +196,16 @@ func (p *Proxy) Run(ctx context.Context, started func()) error {
 
 func (p *Proxy) syncAndReport() {
 	start := time.Now()
-	n, size, err := p.sync()
-	res := SyncResult{Services: n, Bytes: size, Duration: time.Since(start), Err: err}
+	svcObjs, epObjs := p.snapshot()
+	var rv uint64
+	for _, s := range svcObjs {
+		rv = max(rv, s.ResourceVersion)
+	}
+	for _, e := range epObjs {
+		rv = max(rv, e.ResourceVersion)
+	}
+	n, size, err := p.syncObjects(svcObjs, epObjs)
+	res := SyncResult{ResourceVersion: rv, Services: n, Bytes: size, Duration: time.Since(start), Err: err}
 	p.mu.Lock()
 	msg := ""
 	if err != nil {
@@ -226,12 +242,6 @@ func (p *Proxy) snapshot() ([]*api.Service, []*api.Endpoints) {
 		}
 	}
 	return svcs, eps
-}
-
-// sync converges iptables (and userspace listeners) on the cached state.
-func (p *Proxy) sync() (int, int, error) {
-	svcObjs, epObjs := p.snapshot()
-	return p.syncObjects(svcObjs, epObjs)
 }
 
 // syncObjects converges iptables (and userspace listeners) on svcObjs and epObjs.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/net/ipv4"
 )
 
 // udpIdleTimeout closes a UDP client's backend socket after this much silence.
@@ -262,19 +263,30 @@ func closeWrite(c net.Conn) {
 }
 
 // serveUDP relays datagrams: one backend socket per client address, closed
-// after udpIdleTimeout without traffic.
+// after udpIdleTimeout without traffic. Replies leave from the address the
+// client's datagram arrived at (IP_PKTINFO): after a REDIRECT that is
+// 127.0.0.1 or the interface address, and conntrack only turns it back into
+// the portal IP when the reply comes from there.
 func (u *userspace) serveUDP(so *socket) {
 	defer so.wg.Done()
+	p4 := ipv4.NewPacketConn(so.pc)
+	if err := p4.SetControlMessage(ipv4.FlagDst, true); err != nil {
+		u.log.WithError(err).WithField("service", so.name).Warn("no IP_PKTINFO: UDP replies may be dropped")
+	}
 	var mu sync.Mutex
 	sessions := map[string]net.Conn{}
 	buf := make([]byte, 64*1024)
 	for {
-		n, addr, err := so.pc.ReadFrom(buf)
+		n, cm, addr, err := p4.ReadFrom(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
+		}
+		var replyFrom *ipv4.ControlMessage
+		if cm != nil && cm.Dst != nil {
+			replyFrom = &ipv4.ControlMessage{Src: cm.Dst}
 		}
 		key := addr.String()
 		mu.Lock()
@@ -314,7 +326,7 @@ func (u *userspace) serveUDP(so *socket) {
 					if err != nil {
 						return
 					}
-					if _, err := so.pc.WriteTo(rbuf[:n], addr); err != nil {
+					if _, err := p4.WriteTo(rbuf[:n], replyFrom, addr); err != nil {
 						return
 					}
 				}
