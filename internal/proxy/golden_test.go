@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 
 // goldenCase is one testdata/golden/<name>.json input.
 type goldenCase struct {
-	name string
+	name   string
 	Mode   Mode   `json:"mode"`
 	HostIP string `json:"hostIP"`
 	// Existing is restore text loaded into the fake before the sync (rules a

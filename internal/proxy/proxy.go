@@ -76,9 +76,9 @@ type SyncResult struct {
 	// effect once the sync succeeded.
 	ResourceVersion uint64
 	Services        int           // services programmed
-	Bytes    int           // size of the restore text
-	Duration time.Duration // time taken, iptables included
-	Err      error
+	Bytes           int           // size of the restore text
+	Duration        time.Duration // time taken, iptables included
+	Err             error
 }
 
 // Proxy is the service proxy component.
