@@ -209,7 +209,7 @@ func (s *Store) Watch(ctx context.Context, res api.Resource, opts store.ListOpti
 			return nil, api.NewGone(fmt.Sprintf("resourceVersion %d is older than the history kept (oldest %d)", opts.ResourceVersion, oldest))
 		}
 		for _, c := range s.history {
-			if c.rev > opts.ResourceVersion {
+			if c.rev > opts.ResourceVersion && c.res == res {
 				backlog = append(backlog, c)
 			}
 		}

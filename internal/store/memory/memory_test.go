@@ -29,3 +29,26 @@ func TestWatchGone(t *testing.T) {
 		t.Fatalf("watch from kept history: %v", err)
 	}
 }
+
+func TestWatchBacklogOnlyOwnResource(t *testing.T) {
+	s := memory.New()
+	c, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := s.Create(c, &api.Minion{TypeMeta: api.TypeMeta{ID: "m"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(c, &api.Pod{TypeMeta: api.TypeMeta{ID: "p"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(c, &api.Minion{TypeMeta: api.TypeMeta{ID: "m2"}}); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := s.Watch(c, api.Minions, store.ListOptions{ResourceVersion: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := <-ch
+	if _, ok := ev.Object.(*api.Minion); !ok || ev.Object.Meta().ID != "m2" {
+		t.Fatalf("minion watch from history delivered %T %q, want minion m2", ev.Object, ev.Object.Meta().ID)
+	}
+}
