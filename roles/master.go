@@ -2,34 +2,77 @@ package roles
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/sirupsen/logrus"
 
 	"kubelite/config"
+	"kubelite/internal/api"
+	"kubelite/internal/apiserver"
+	"kubelite/internal/etcd"
+	"kubelite/internal/record"
+	"kubelite/internal/scheduler"
+	"kubelite/internal/store"
+	storeetcd "kubelite/internal/store/etcd"
+	"kubelite/internal/version"
 )
 
 // Master runs the master's components until ctx ends.
 func Master(ctx context.Context, cfg *config.Master) error {
 	p := &plan{role: "master"}
-	addMaster(p, cfg)
-	if len(p.missing) == 0 {
-		warnOpenAPI(cfg)
+	if err := addMaster(p, cfg); err != nil {
+		p.release()
+		return err
 	}
+	warnOpenAPI(cfg)
 	return p.run(ctx)
 }
 
-// addMaster appends the master's components in start order.
-func addMaster(p *plan, cfg *config.Master) {
-	// etcd first (when embedded), then the API over the store, then the
-	// loops that use it. One line per component as each package lands:
-	//   if cfg.EtcdEmbed { p.add(etcd.New(...)) }
-	//   p.add(apiserver.New(...))
-	//   p.add(scheduler.New(...))
-	//   p.add(controller.NewReplication(...), controller.NewEndpoints(...), ...)
-	p.lack("apiserver (internal/apiserver)")
+// serverVersion is what /version answers.
+func serverVersion() api.ServerVersion {
+	v := version.Get()
+	return api.ServerVersion{Major: v.Major, Minor: v.Minor, GitVersion: v.GitVersion, GitCommit: v.GitCommit, GitTreeState: v.GitTreeState}
+}
+
+// addMaster appends the master's components in start order: etcd, the API
+// over the store, then the loops that use the store.
+func addMaster(p *plan, cfg *config.Master) error {
+	endpoints := cfg.EtcdServers
+	var embedded *etcd.Embedded
 	if cfg.EtcdEmbed {
-		p.lack("embedded etcd (internal/etcd)")
+		embedded = etcd.NewEmbedded(etcd.Config{DataDir: cfg.DataDir, ClientAddr: cfg.EtcdAddr, PeerAddr: cfg.EtcdPeerAddr})
+		endpoints = embedded.Endpoints()
 	}
+	cli, err := etcd.NewClient(endpoints)
+	if err != nil {
+		return err
+	}
+	p.cleanup(func() { _ = cli.Close() })
+	if embedded != nil {
+		p.add(embedded)
+	} else {
+		p.add(&etcd.External{Client: cli})
+	}
+
+	var st store.Store = storeetcd.New(cli)
+	// TODO(registry): st = registry.New(st, ...) once it lands: defaults,
+	// validation, uids and names, portal IPs from cfg.PortalNet.
+	p.lack("registry (defaults, validation, portal IPs)")
+
+	api, err := apiserver.New(apiserver.Config{
+		Address: cfg.Address, Port: cfg.Port, Store: st, Version: serverVersion(),
+		HealthChecks: map[string]apiserver.HealthCheck{
+			"etcd-0": func(ctx context.Context) error { return etcd.Health(ctx, cli) },
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("master: %w", err)
+	}
+	p.add(api)
+	p.add(scheduler.New(scheduler.Config{Store: st, Recorder: record.New(st, record.Config{Source: "scheduler"})}))
+	// TODO(controller): p.add(replication, endpoints, node lifecycle, pod subnets) once internal/controller lands.
+	p.lack("controllers (replication, endpoints, minions)")
+	return nil
 }
 
 // warnOpenAPI says, at every start, that the API has no authentication.

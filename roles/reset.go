@@ -79,8 +79,12 @@ func Reset(ctx context.Context, cfg *config.Standalone, p Prompt) error {
 		}
 		log.Infof("removed %d containers", n)
 	}
-	// TODO(proxy): remove the proxy's iptables rules once internal/proxy
-	// exports its cleanup (the same as `kubelite minion --cleanup-iptables`).
+	if cfg.Minion.ProxyMode != "none" {
+		if err := CleanupIPTables(); err != nil {
+			return fmt.Errorf("reset: %w", err)
+		}
+		log.Info("removed the proxy's iptables rules")
+	}
 	for _, d := range dirs {
 		if err := os.RemoveAll(d); err != nil {
 			return fmt.Errorf("reset: %w", err)

@@ -2,7 +2,7 @@ package roles
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -10,25 +10,42 @@ import (
 	"kubelite/internal/component"
 )
 
-// plan is a role's components in start order, plus the parts the role
-// needs that this build does not have yet.
+// plan is a role's components in start order, what to release after they
+// stopped, and the parts this build does not have yet.
 type plan struct {
-	role    string
-	comps   []component.Component
-	missing []string
+	role     string
+	comps    []component.Component
+	cleanups []func()
+	missing  []string
 }
 
 func (p *plan) add(c ...component.Component) { p.comps = append(p.comps, c...) }
 
-// lack records a part the role needs whose package has not landed yet.
+// cleanup registers f to run after every component stopped (clients, ...).
+func (p *plan) cleanup(f func()) { p.cleanups = append(p.cleanups, f) }
+
+// lack records a part of the role whose package has not landed yet; the
+// role runs without it and says so at start.
 func (p *plan) lack(part string) { p.missing = append(p.missing, part) }
+
+// release runs the cleanups in reverse order.
+func (p *plan) release() {
+	for i := len(p.cleanups) - 1; i >= 0; i-- {
+		p.cleanups[i]()
+	}
+	p.cleanups = nil
+}
 
 // run starts the plan's components and blocks until ctx ends or one fails.
 func (p *plan) run(ctx context.Context) error {
-	if len(p.missing) > 0 {
-		return fmt.Errorf("%s cannot run yet: this build has no %s", p.role, strings.Join(p.missing, ", "))
-	}
+	defer p.release()
 	log := logrus.WithField("component", p.role)
+	if len(p.comps) == 0 {
+		return errors.New(p.role + " has nothing to run in this build")
+	}
+	for _, m := range p.missing {
+		log.Warnf("this build has no %s yet", m)
+	}
 	names := make([]string, len(p.comps))
 	for i, c := range p.comps {
 		names[i] = c.Name()

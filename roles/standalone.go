@@ -5,15 +5,29 @@ import (
 	"net/netip"
 
 	"kubelite/config"
+	"kubelite/internal/store/remote"
 )
 
 // Standalone runs the master's components followed by the minion's in one
 // process until ctx ends.
 func Standalone(ctx context.Context, cfg *config.Standalone) error {
 	p := &plan{role: "standalone"}
-	addMaster(p, &cfg.Master)
-	addMinion(p, &cfg.Minion)
-	if len(p.missing) == 0 && !isLoopback(cfg.Master.Address) {
+	if err := addMaster(p, &cfg.Master); err != nil {
+		p.release()
+		return err
+	}
+	// The minion half talks to the local API, exactly as a remote minion
+	// does, so standalone runs the very same code paths.
+	st, err := remote.New(cfg.Minion.MasterURL)
+	if err != nil {
+		p.release()
+		return err
+	}
+	if err := addMinion(p, &cfg.Minion, st); err != nil {
+		p.release()
+		return err
+	}
+	if !isLoopback(cfg.Master.Address) {
 		warnOpenAPI(&cfg.Master)
 	}
 	return p.run(ctx)

@@ -106,7 +106,7 @@ func kubectlCommand(e *env) *ucli.Command {
 		SkipFlagParsing: true,
 		Action: func(c *ucli.Context) error {
 			// TODO(kubectl): return kubectl.Run(c.Context, c.Args().Slice(), e.stdin, e.stdout, e.stderr)
-			// once internal/kubectl lands.
+			// once internal/kubectl builds on main.
 			return fmt.Errorf("kubectl is not part of this build yet")
 		},
 	}
