@@ -241,9 +241,36 @@ func isSubset(sub, set map[string]string) bool {
 	return true
 }
 
+// PodInfo is what the predicates need of a pod, computed once so that one
+// pod can be checked against many nodes cheaply.
+type PodInfo struct {
+	Pod       *api.Pod
+	Ports     []HostPort // deduplicated
+	CPU, Mem  int64
+	Selector  map[string]string // nodeSelector
+	SpreadSet map[string]string // labels: pods carrying all of them are "the same kind"
+}
+
+// NewPodInfo computes p's PodInfo.
+func NewPodInfo(p *api.Pod) *PodInfo {
+	pi := &PodInfo{Pod: p, Selector: p.NodeSelector, SpreadSet: p.Labels}
+	pi.CPU, pi.Mem = Requests(p)
+	seen := map[HostPort]bool{}
+	for _, hp := range HostPorts(p) {
+		if !seen[hp] {
+			seen[hp] = true
+			pi.Ports = append(pi.Ports, hp)
+		}
+	}
+	return pi
+}
+
 // Check returns why pod does not fit on the node; nil means it fits. The
 // node's Minion must be set.
-func (n *Node) Check(pod *api.Pod) []string {
+func (n *Node) Check(pod *api.Pod) []string { return n.CheckInfo(NewPodInfo(pod)) }
+
+// CheckInfo is Check for a precomputed PodInfo.
+func (n *Node) CheckInfo(pi *PodInfo) []string {
 	var reasons []string
 	m := n.Minion
 	if m == nil {
@@ -263,24 +290,18 @@ func (n *Node) Check(pod *api.Pod) []string {
 	if m.Unschedulable {
 		reasons = append(reasons, ReasonUnschedulable)
 	}
-	seen := map[HostPort]bool{}
-	for _, hp := range HostPorts(pod) {
-		if seen[hp] {
-			continue
-		}
-		seen[hp] = true
+	for _, hp := range pi.Ports {
 		if n.PortInUse(hp) {
 			reasons = append(reasons, "hostPort "+hp.String()+" in use")
 		}
 	}
-	cpu, mem := Requests(pod)
-	if c := m.Resources.Capacity.CPU; c > 0 && cpu > 0 && n.CPU+cpu > c {
+	if c := m.Resources.Capacity.CPU; c > 0 && pi.CPU > 0 && n.CPU+pi.CPU > c {
 		reasons = append(reasons, ReasonCPU)
 	}
-	if c := m.Resources.Capacity.Memory; c > 0 && mem > 0 && n.Memory+mem > c {
+	if c := m.Resources.Capacity.Memory; c > 0 && pi.Mem > 0 && n.Memory+pi.Mem > c {
 		reasons = append(reasons, ReasonMemory)
 	}
-	if !isSubset(pod.NodeSelector, m.Labels) {
+	if !isSubset(pi.Selector, m.Labels) {
 		reasons = append(reasons, ReasonNodeSelector)
 	}
 	return reasons

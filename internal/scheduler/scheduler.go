@@ -1,0 +1,397 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"kubelite/internal/api"
+	"kubelite/internal/clock"
+	"kubelite/internal/fit"
+	"kubelite/internal/record"
+	"kubelite/internal/store"
+	"kubelite/internal/workqueue"
+)
+
+// Event reasons the scheduler records.
+const (
+	EventFailedScheduling = "failedScheduling"
+	EventScheduled        = "scheduled"
+	// ReasonUnschedulable is the pod's currentState.reason while it fits nowhere.
+	ReasonUnschedulable = "Unschedulable"
+)
+
+// Config configures a Scheduler.
+type Config struct {
+	Store    store.Store
+	Recorder record.Recorder // nil: no events
+	Clock    clock.Clock     // nil: the wall clock
+	// Seed makes tie-breaks deterministic.
+	Seed int64
+	// Workers bind concurrently (default 16).
+	Workers int
+	// BackoffBase and BackoffMax bound the retries of unschedulable pods
+	// (default 1 s doubling to 60 s).
+	BackoffBase, BackoffMax time.Duration
+}
+
+// Scheduler binds unbound pods to minions; see the package doc.
+type Scheduler struct {
+	cfg   Config
+	st    store.Store
+	rec   record.Recorder
+	queue *workqueue.Queue
+	log   *logrus.Entry
+
+	pods    *store.Informer
+	minions *store.Informer
+
+	mu            sync.Mutex
+	nodes         map[string]*fit.Node // minion id -> accounting
+	candidates    []*fit.Node          // nodes with a known minion, by id
+	dirty         bool                 // candidates needs rebuilding
+	accounted     map[string]accounted // pod key -> where it is accounted
+	unschedulable map[string]bool      // pod keys that fit nowhere last time
+	ownWrites     map[string]uint64    // pod key -> resourceVersion of our status write
+}
+
+type accounted struct {
+	host    string
+	pod     *api.Pod
+	assumed bool // chosen by us, bind not yet seen on the watch
+}
+
+type noopRecorder struct{}
+
+func (noopRecorder) Record(context.Context, api.Object, string, string) {}
+
+// New returns a scheduler; call Run.
+func New(cfg Config) *Scheduler {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = time.Second
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = 60 * time.Second
+	}
+	s := &Scheduler{
+		cfg: cfg, st: cfg.Store, rec: cfg.Recorder,
+		queue:         workqueue.New(cfg.Clock, cfg.BackoffBase, cfg.BackoffMax),
+		log:           logrus.WithField("component", "scheduler"),
+		nodes:         map[string]*fit.Node{},
+		accounted:     map[string]accounted{},
+		unschedulable: map[string]bool{},
+		ownWrites:     map[string]uint64{},
+	}
+	if s.rec == nil {
+		s.rec = noopRecorder{}
+	}
+	s.pods = store.NewInformer(cfg.Store, api.Pods, store.ListOptions{}, s.onPod)
+	s.minions = store.NewInformer(cfg.Store, api.Minions, store.ListOptions{}, s.onMinion)
+	return s
+}
+
+// Name implements component.Component.
+func (s *Scheduler) Name() string { return "scheduler" }
+
+// Run implements component.Component: it calls started once both caches are
+// loaded and schedules until ctx ends.
+func (s *Scheduler) Run(ctx context.Context, started func()) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, inf := range []*store.Informer{s.minions, s.pods} {
+		wg.Add(1)
+		go func() { defer wg.Done(); inf.Run(ctx) }()
+	}
+	defer wg.Wait()
+	if !s.waitSynced(ctx) {
+		return nil
+	}
+	started()
+	s.log.Info("scheduler started")
+	s.queue.Run(ctx, s.cfg.Workers, s.sync)
+	return nil
+}
+
+// waitSynced waits for both caches, then replays every key: the informer
+// closes Synced before it has called onChange for the first list.
+func (s *Scheduler) waitSynced(ctx context.Context) bool {
+	if !s.minions.WaitSynced(ctx) || !s.pods.WaitSynced(ctx) {
+		return false
+	}
+	for _, k := range s.minions.Keys() {
+		s.onMinion(k)
+	}
+	for _, k := range s.pods.Keys() {
+		s.onPod(k)
+	}
+	return true
+}
+
+// Queue exposes the work queue (tests read backoff from it).
+func (s *Scheduler) Queue() *workqueue.Queue { return s.queue }
+
+func (s *Scheduler) nodeLocked(host string) *fit.Node {
+	n := s.nodes[host]
+	if n == nil {
+		n = fit.NewNode(nil)
+		s.nodes[host] = n
+	}
+	return n
+}
+
+// onPod keeps the accounting in step with the pod cache and queues unbound pods.
+func (s *Scheduler) onPod(key string) {
+	s.mu.Lock() // read the cache under our lock: the last caller sees the last state
+	obj, ok := s.pods.Get(key)
+	prev, had := s.accounted[key]
+	if !ok {
+		freed := false
+		if had {
+			s.nodeLocked(prev.host).Remove(prev.pod)
+			delete(s.accounted, key)
+			freed = !fit.Terminated(prev.pod)
+		}
+		delete(s.unschedulable, key)
+		delete(s.ownWrites, key)
+		s.mu.Unlock()
+		if freed {
+			s.wakeUnschedulable()
+		}
+		return
+	}
+	p := obj.(*api.Pod)
+	host := p.DesiredState.Host
+	if host == "" {
+		if had && prev.assumed {
+			s.mu.Unlock() // the bind is in flight
+			return
+		}
+		if had { // unbound again: forget it
+			s.nodeLocked(prev.host).Remove(prev.pod)
+			delete(s.accounted, key)
+		}
+		own := s.ownWrites[key] == p.ResourceVersion
+		s.mu.Unlock()
+		if !own && !fit.Terminated(p) {
+			s.queue.Add(key)
+		}
+		return
+	}
+	freed := false
+	if had {
+		s.nodeLocked(prev.host).Remove(prev.pod)
+		freed = !fit.Terminated(prev.pod) && fit.Terminated(p)
+	}
+	s.nodeLocked(host).Add(p)
+	s.accounted[key] = accounted{host: host, pod: p}
+	delete(s.unschedulable, key)
+	delete(s.ownWrites, key)
+	s.mu.Unlock()
+	if freed {
+		s.wakeUnschedulable()
+	}
+}
+
+func schedulingFields(m *api.Minion) any {
+	return struct {
+		c api.MinionCondition
+		u bool
+		l map[string]string
+		r api.Capacity
+	}{m.Status.Condition, m.Unschedulable, m.Labels, m.Resources.Capacity}
+}
+
+// onMinion updates a node's minion and wakes unschedulable pods when
+// something that matters for scheduling changed.
+func (s *Scheduler) onMinion(key string) {
+	s.mu.Lock()
+	obj, ok := s.minions.Get(key)
+	n := s.nodes[key]
+	changed := false
+	if !ok {
+		if n != nil && n.Minion != nil {
+			n.Minion = nil
+			s.dirty = true
+		}
+	} else {
+		m := obj.(*api.Minion)
+		if n == nil {
+			n = fit.NewNode(nil)
+			s.nodes[key] = n
+		}
+		if n.Minion == nil {
+			s.dirty, changed = true, true
+		} else {
+			changed = !reflect.DeepEqual(schedulingFields(n.Minion), schedulingFields(m))
+		}
+		n.Minion = m
+	}
+	s.mu.Unlock()
+	if changed {
+		s.wakeUnschedulable()
+	}
+}
+
+func (s *Scheduler) wakeUnschedulable() {
+	s.mu.Lock()
+	keys := make([]string, 0, len(s.unschedulable))
+	for k := range s.unschedulable {
+		keys = append(keys, k)
+	}
+	s.mu.Unlock()
+	for _, k := range keys {
+		s.queue.Add(k)
+	}
+}
+
+func (s *Scheduler) candidatesLocked() []*fit.Node {
+	if s.dirty {
+		s.candidates = s.candidates[:0]
+		for _, n := range s.nodes {
+			if n.Minion != nil {
+				s.candidates = append(s.candidates, n)
+			}
+		}
+		sort.Slice(s.candidates, func(i, j int) bool { return s.candidates[i].Minion.ID < s.candidates[j].Minion.ID })
+		s.dirty = false
+	}
+	return s.candidates
+}
+
+var errUnschedulable = errors.New("fits no minion")
+
+// Sync schedules the pod with key: the loop's unit of work, exported for tests.
+func (s *Scheduler) Sync(ctx context.Context, key string) error { return s.sync(ctx, key) }
+
+func (s *Scheduler) sync(ctx context.Context, key string) error {
+	obj, ok := s.pods.Get(key)
+	if !ok {
+		return nil
+	}
+	p := obj.(*api.Pod)
+	if p.DesiredState.Host != "" || fit.Terminated(p) {
+		return nil
+	}
+	pi := fit.NewPodInfo(p)
+	s.mu.Lock()
+	if a, ok := s.accounted[key]; ok && a.host != "" {
+		s.mu.Unlock() // bound or being bound
+		return nil
+	}
+	nodes := s.candidatesLocked()
+	host, reasons := scheduleInfo(pi, nodes, s.cfg.Seed)
+	total := len(nodes)
+	if host != "" {
+		s.nodes[host].Add(p)
+		s.accounted[key] = accounted{host: host, pod: p, assumed: true}
+		delete(s.unschedulable, key)
+	} else {
+		s.unschedulable[key] = true
+	}
+	s.mu.Unlock()
+
+	if host == "" {
+		msg := fit.Summarize(total, reasons)
+		s.markUnschedulable(ctx, p, msg)
+		s.rec.Record(ctx, p, EventFailedScheduling, msg)
+		s.log.WithField("pod", key).Debug(msg)
+		return fmt.Errorf("schedule pod %s: %w: %s", key, errUnschedulable, msg)
+	}
+	if err := s.bind(ctx, p, host); err != nil {
+		s.mu.Lock()
+		if a, ok := s.accounted[key]; ok && a.assumed && a.host == host {
+			s.nodes[host].Remove(a.pod)
+			delete(s.accounted, key)
+		}
+		s.mu.Unlock()
+		if api.IsNotFound(err) {
+			return nil // the pod is gone
+		}
+		s.log.WithError(err).WithField("pod", key).Debug("bind failed; requeued")
+		return err
+	}
+	s.rec.Record(ctx, p, EventScheduled, fmt.Sprintf("Successfully assigned %s to %s", p.ID, host))
+	if p.CurrentState.Reason == ReasonUnschedulable {
+		s.clearUnschedulable(ctx, key)
+	}
+	return nil
+}
+
+func (s *Scheduler) bind(ctx context.Context, p *api.Pod, host string) error {
+	b := &api.Binding{TypeMeta: api.TypeMeta{ID: p.ID, Namespace: p.Namespace}, PodID: p.ID, Host: host}
+	if _, err := s.st.Create(ctx, b); err != nil {
+		return fmt.Errorf("bind pod %s to %s: %w", p.ID, host, err)
+	}
+	return nil
+}
+
+// markUnschedulable writes the reason on the pod unless it is already there.
+func (s *Scheduler) markUnschedulable(ctx context.Context, p *api.Pod, msg string) {
+	if p.CurrentState.Reason == ReasonUnschedulable && p.CurrentState.Message == msg {
+		return
+	}
+	c := api.Copy(p)
+	c.CurrentState.Reason, c.CurrentState.Message = ReasonUnschedulable, msg
+	if c.CurrentState.Phase == "" {
+		c.CurrentState.Phase = api.PodPhasePending
+	}
+	out, err := s.st.Update(ctx, c)
+	if err != nil {
+		s.log.WithError(err).WithField("pod", api.Key(p)).Debug("write unschedulable reason")
+		return
+	}
+	s.mu.Lock()
+	if s.unschedulable[api.Key(p)] {
+		s.ownWrites[api.Key(p)] = out.Meta().ResourceVersion
+	}
+	s.mu.Unlock()
+}
+
+// clearUnschedulable removes a stale Unschedulable reason after a bind.
+func (s *Scheduler) clearUnschedulable(ctx context.Context, key string) {
+	for i := 0; i < 3; i++ {
+		obj, err := s.st.Get(ctx, api.Pods, namespaceOf(key), idOf(key))
+		if err != nil {
+			return
+		}
+		p := obj.(*api.Pod)
+		if p.CurrentState.Reason != ReasonUnschedulable {
+			return
+		}
+		p.CurrentState.Reason, p.CurrentState.Message = "", ""
+		if _, err := s.st.Update(ctx, p); err == nil || !api.IsConflict(err) {
+			return
+		}
+	}
+}
+
+func namespaceOf(key string) string {
+	for i := 0; i < len(key); i++ {
+		if key[i] == '/' {
+			return key[:i]
+		}
+	}
+	return ""
+}
+
+func idOf(key string) string {
+	for i := 0; i < len(key); i++ {
+		if key[i] == '/' {
+			return key[i+1:]
+		}
+	}
+	return key
+}

@@ -1,0 +1,238 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/clock"
+	"kubelite/internal/clustertest"
+	"kubelite/internal/record"
+	"kubelite/internal/store"
+	"kubelite/internal/store/memory"
+)
+
+type env struct {
+	st    *clustertest.Shim
+	clk   *clock.Fake
+	rec   *record.Fake
+	sched *Scheduler
+	ctx   context.Context
+}
+
+func newEnv(t *testing.T, minions int) *env {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	e := &env{st: clustertest.NewShim(memory.New()), clk: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), rec: &record.Fake{}, ctx: ctx}
+	var ids []string
+	for i := 0; i < minions; i++ {
+		ids = append(ids, fmt.Sprintf("minion-%d", i+1))
+	}
+	if err := clustertest.NewMinions(e.st, e.clk).Register(ctx, ids, nil); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// start builds the scheduler over st and loads its caches (no workers).
+func (e *env) start(t *testing.T, st store.Store) {
+	t.Helper()
+	if st == nil {
+		st = e.st
+	}
+	e.sched = New(Config{Store: st, Recorder: e.rec, Clock: e.clk, Seed: 1})
+	go e.sched.pods.Run(e.ctx)
+	go e.sched.minions.Run(e.ctx)
+	if !e.sched.waitSynced(e.ctx) {
+		t.Fatal("caches did not sync")
+	}
+}
+
+func (e *env) createPods(t *testing.T, pods ...*api.Pod) {
+	t.Helper()
+	for _, p := range pods {
+		if _, err := e.st.Create(e.ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitCache waits until the scheduler's pod cache satisfies cond.
+func (e *env) waitCache(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (e *env) hosts(t *testing.T) map[string]string {
+	t.Helper()
+	objs, _, err := e.st.List(e.ctx, api.Pods, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, o := range objs {
+		out[o.Meta().ID] = o.(*api.Pod).DesiredState.Host
+	}
+	return out
+}
+
+func TestSyncSpreadsRCPods(t *testing.T) {
+	e := newEnv(t, 2)
+	for i := 0; i < 6; i++ {
+		e.createPods(t, testPod(fmt.Sprintf("nginx-%d", i), map[string]string{"name": "nginx"}))
+	}
+	e.start(t, nil)
+	e.waitCache(t, "6 pods", func() bool { return len(e.sched.pods.Keys()) == 6 })
+	for i := 0; i < 6; i++ {
+		if err := e.sched.Sync(e.ctx, fmt.Sprintf("default/nginx-%d", i)); err != nil {
+			t.Fatalf("sync nginx-%d: %v", i, err)
+		}
+	}
+	counts := map[string]int{}
+	for _, h := range e.hosts(t) {
+		counts[h]++
+	}
+	if counts["minion-1"] != 3 || counts["minion-2"] != 3 {
+		t.Fatalf("placement %v, want 3/3", counts)
+	}
+	if n := e.rec.Count(EventScheduled); n != 6 {
+		t.Fatalf("%d scheduled events, want 6", n)
+	}
+}
+
+func TestSyncUnschedulableReasonAndEvent(t *testing.T) {
+	e := newEnv(t, 2)
+	for i := 0; i < 3; i++ {
+		e.createPods(t, testPod(fmt.Sprintf("web-%d", i), map[string]string{"name": "web"}, withHostPort(8080)))
+	}
+	e.start(t, nil)
+	e.waitCache(t, "3 pods", func() bool { return len(e.sched.pods.Keys()) == 3 })
+	for i := 0; i < 2; i++ {
+		if err := e.sched.Sync(e.ctx, fmt.Sprintf("default/web-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := e.sched.Sync(e.ctx, "default/web-2")
+	if err == nil {
+		t.Fatal("third pod scheduled; want it unschedulable")
+	}
+	const want = "0/2 minions fit: 2 hostPort 8080 in use"
+	obj, _ := e.st.Get(e.ctx, api.Pods, "default", "web-2")
+	p := obj.(*api.Pod)
+	if p.DesiredState.Host != "" || p.CurrentState.Reason != ReasonUnschedulable || p.CurrentState.Message != want {
+		t.Fatalf("pod host %q reason %q message %q; want unbound, %q, %q", p.DesiredState.Host, p.CurrentState.Reason, p.CurrentState.Message, ReasonUnschedulable, want)
+	}
+	if got := e.rec.Reasons(); !contains(got, "failedScheduling: web-2: "+want) {
+		t.Fatalf("events %q lack the failedScheduling event", got)
+	}
+	// A second failure with the same reason does not rewrite the pod.
+	rv := p.ResourceVersion
+	e.waitCache(t, "status write seen", func() bool {
+		o, _ := e.sched.pods.Get("default/web-2")
+		return o.Meta().ResourceVersion == rv
+	})
+	if err := e.sched.Sync(e.ctx, "default/web-2"); err == nil {
+		t.Fatal("want still unschedulable")
+	}
+	obj, _ = e.st.Get(e.ctx, api.Pods, "default", "web-2")
+	if obj.Meta().ResourceVersion != rv {
+		t.Fatalf("pod rewritten on an unchanged failure")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// conflictOnce fails the first binding with a Conflict, as the registry
+// does when another writer wins the compare-and-swap.
+type conflictOnce struct {
+	store.Store
+	failed atomic.Bool
+}
+
+func (c *conflictOnce) Create(ctx context.Context, obj api.Object) (api.Object, error) {
+	if _, ok := obj.(*api.Binding); ok && c.failed.CompareAndSwap(false, true) {
+		return nil, api.NewConflict("Binding", obj.Meta().ID, "lost the race")
+	}
+	return c.Store.Create(ctx, obj)
+}
+
+func TestBindConflictForgetsAssumption(t *testing.T) {
+	e := newEnv(t, 1)
+	e.createPods(t, testPod("p", nil, withHostPort(80)))
+	e.start(t, &conflictOnce{Store: e.st})
+	e.waitCache(t, "pod", func() bool { return len(e.sched.pods.Keys()) == 1 })
+	err := e.sched.Sync(e.ctx, "default/p")
+	if !api.IsConflict(err) {
+		t.Fatalf("first sync: want a conflict, got %v", err)
+	}
+	// Had the assumption stayed, the pod would now conflict with its own
+	// hostPort on the only minion.
+	if err := e.sched.Sync(e.ctx, "default/p"); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if h := e.hosts(t)["p"]; h != "minion-1" {
+		t.Fatalf("pod bound to %q, want minion-1", h)
+	}
+}
+
+// TestLoopBackoffAndWake runs the whole loop on a fake clock: an
+// unschedulable pod is retried on the backoff schedule, and at once when a
+// minion is added.
+func TestLoopBackoffAndWake(t *testing.T) {
+	e := newEnv(t, 1)
+	e.createPods(t, testPod("a", nil, withHostPort(8080)), testPod("b", nil, withHostPort(8080)))
+	e.sched = New(Config{Store: e.st, Recorder: e.rec, Clock: e.clk, Seed: 1, Workers: 2})
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan struct{})
+	started := make(chan struct{})
+	go func() { e.sched.Run(ctx, func() { close(started) }); close(done) }()
+	defer func() { cancel(); <-done }()
+	<-started
+	var loser string
+	e.waitCache(t, "one pod bound, the other failed once", func() bool {
+		h := e.hosts(t)
+		switch {
+		case h["a"] != "" && e.sched.Queue().Failures("default/b") == 1:
+			loser = "default/b"
+		case h["b"] != "" && e.sched.Queue().Failures("default/a") == 1:
+			loser = "default/a"
+		}
+		return loser != ""
+	})
+	// The failure was recorded with a reason before the backoff started.
+	e.waitCache(t, "backoff timer", func() bool { return e.clk.Waiters() >= 1 })
+	for i, step := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+		e.clk.Step(step - time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // nothing may happen before the backoff ends
+		if f := e.sched.Queue().Failures(loser); f != i+1 {
+			t.Fatalf("retried early: %d failures before %v passed", f, step)
+		}
+		e.clk.Step(time.Millisecond)
+		e.waitCache(t, fmt.Sprintf("retry %d", i+2), func() bool { return e.sched.Queue().Failures(loser) == i+2 })
+		e.waitCache(t, "next backoff timer", func() bool { return e.clk.Waiters() >= 1 })
+	}
+	// A new minion wakes the pod at once, without moving the clock.
+	if err := clustertest.NewMinions(e.st, e.clk).Register(e.ctx, []string{"minion-9"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimPrefix(loser, "default/")
+	e.waitCache(t, "pod bound to the new minion", func() bool { return e.hosts(t)[id] == "minion-9" })
+}
