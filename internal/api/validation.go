@@ -92,7 +92,7 @@ type errs []StatusCause
 func (e *errs) add(reason, field, msg string, args ...any) {
 	*e = append(*e, StatusCause{Reason: reason, Field: field, Message: fmt.Sprintf(msg, args...)})
 }
-func (e *errs) required(field string)            { e.add(CauseRequired, field, "required") }
+func (e *errs) required(field string)               { e.add(CauseRequired, field, "required") }
 func (e *errs) invalid(field, msg string, a ...any) { e.add(CauseInvalid, field, msg, a...) }
 
 const (

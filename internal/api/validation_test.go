@@ -15,9 +15,9 @@ func goodPod() *Pod {
 			Volumes: []Volume{{Name: "httpconf", Source: &VolumeSource{HostDir: &HostDir{Path: "/etc/httpd/conf"}}}, {Name: "scratch"}},
 			Containers: []Container{{
 				Name: "web", Image: "fedora/apache", CPU: 100, Memory: 50000000,
-				Ports:        []Port{{ContainerPort: 80, HostPort: 8080}, {Name: "dns", ContainerPort: 53, HostPort: 8080, Protocol: "UDP"}},
-				Env:          []EnvVar{{Name: "A_B", Value: "1"}},
-				VolumeMounts: []VolumeMount{{Name: "httpconf", MountPath: "/etc/httpd/conf"}},
+				Ports:         []Port{{ContainerPort: 80, HostPort: 8080}, {Name: "dns", ContainerPort: 53, HostPort: 8080, Protocol: "UDP"}},
+				Env:           []EnvVar{{Name: "A_B", Value: "1"}},
+				VolumeMounts:  []VolumeMount{{Name: "httpconf", MountPath: "/etc/httpd/conf"}},
 				LivenessProbe: &LivenessProbe{HTTPGet: &HTTPGetAction{Path: "/", Port: NewIntOrStringFromInt(80)}},
 			}},
 		}},
