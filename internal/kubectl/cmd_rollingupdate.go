@@ -1,0 +1,288 @@
+package kubectl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"kubelite/internal/api"
+)
+
+func setupRollingUpdate(f *flagSet) func(ctx context.Context, e *env, args []string) error {
+	var file, image, container string
+	var period, timeout time.Duration
+	f.String(&file, []string{"f", "filename"}, "", "a replication controller file whose pod template replaces the RC's")
+	f.String(&image, []string{"image"}, "", "the new image for the pod template's container")
+	f.String(&container, []string{"c", "container"}, "", "with --image: which container (needed when the template has several)")
+	f.Duration(&period, []string{"update-period", "u"}, 10*time.Second, "wait between replacing two pods")
+	f.Duration(&timeout, []string{"timeout"}, 5*time.Minute, "how long a new pod may take to be Running")
+	f.usage = "rollingupdate RC (-f NEW.json | --image IMAGE) [--update-period 10s] [--timeout 5m]"
+	return func(ctx context.Context, e *env, args []string) error {
+		if len(args) != 1 {
+			return errors.New("rollingupdate: want RC (-f NEW.json | --image IMAGE)")
+		}
+		if (file == "") == (image == "") {
+			return errors.New("rollingupdate: give exactly one of -f NEW.json and --image IMAGE")
+		}
+		c, err := e.connect()
+		if err != nil {
+			return err
+		}
+		id, ns := args[0], e.ns(api.ReplicationControllers)
+		obj, err := c.Get(ctx, api.ReplicationControllers, ns, id)
+		if err != nil {
+			return fmt.Errorf("rollingupdate %s: %s", id, serverMessage(err))
+		}
+		rc := obj.(*api.ReplicationController)
+		var newTpl api.PodTemplate
+		if file != "" {
+			newTpl, err = templateFromFile(e, file, rc)
+		} else {
+			newTpl, err = templateWithImage(rc.DesiredState.PodTemplate, container, image)
+		}
+		if err != nil {
+			return fmt.Errorf("rollingupdate %s: %w", id, err)
+		}
+		ru := &rollingUpdate{e: e, c: c, ns: ns, id: id, period: period, timeout: timeout}
+		return ru.run(ctx, rc, newTpl)
+	}
+}
+
+// templateFromFile takes the pod template of a replication controller file.
+// Its selector, when it has one, must be the RC's: the pods stay the RC's.
+func templateFromFile(e *env, file string, rc *api.ReplicationController) (api.PodTemplate, error) {
+	objs, err := readAndDecode(e, file)
+	if err != nil {
+		return api.PodTemplate{}, err
+	}
+	if len(objs) != 1 {
+		return api.PodTemplate{}, fmt.Errorf("%s: want one ReplicationController, found %d objects", file, len(objs))
+	}
+	nrc, ok := objs[0].obj.(*api.ReplicationController)
+	if !ok {
+		return api.PodTemplate{}, fmt.Errorf("%s: want a ReplicationController, found a %s", file, objs[0].res.Kind())
+	}
+	if sel := nrc.DesiredState.ReplicaSelector; len(sel) > 0 && formatLabels(sel) != formatLabels(rc.DesiredState.ReplicaSelector) {
+		return api.PodTemplate{}, fmt.Errorf("%s: replicaSelector %s differs from %s's %s; a rolling update keeps the selector",
+			file, formatLabels(sel), rc.ID, formatLabels(rc.DesiredState.ReplicaSelector))
+	}
+	return nrc.DesiredState.PodTemplate, nil
+}
+
+// templateWithImage returns tpl with one container's image replaced.
+func templateWithImage(tpl api.PodTemplate, container, image string) (api.PodTemplate, error) {
+	cs := append([]api.Container(nil), tpl.DesiredState.Manifest.Containers...)
+	var names []string
+	idx := -1
+	for i, c := range cs {
+		names = append(names, c.Name)
+		if c.Name == container {
+			idx = i
+		}
+	}
+	switch {
+	case container == "" && len(cs) == 1:
+		idx = 0
+	case container == "":
+		return tpl, fmt.Errorf("the pod template has %d containers (%s): name one with -c", len(cs), strings.Join(names, ", "))
+	case idx < 0:
+		return tpl, fmt.Errorf("the pod template has no container %q (it has %s)", container, strings.Join(names, ", "))
+	}
+	cs[idx].Image = image
+	tpl.DesiredState.Manifest.Containers = cs
+	return tpl, nil
+}
+
+type rollingUpdate struct {
+	e        *env
+	c        Client
+	ns, id   string
+	selector map[string]string
+	period   time.Duration
+	timeout  time.Duration
+}
+
+func (ru *rollingUpdate) logf(format string, args ...interface{}) {
+	fmt.Fprintf(ru.e.Stdout, format+"\n", args...)
+}
+
+// run puts newTpl into the RC, then replaces the pods made from the old
+// template one at a time: delete one, wait until the RC's replacement is
+// Running, wait the update period, go on. If a replacement fails or is not
+// Running within the timeout, it puts the old template back, deletes the
+// replacement (so the RC makes an old one) and stops: the old pods not yet
+// replaced go on serving.
+func (ru *rollingUpdate) run(ctx context.Context, rc *api.ReplicationController, newTpl api.PodTemplate) error {
+	ru.selector = rc.DesiredState.ReplicaSelector
+	sel := api.SelectorFromSet(ru.selector)
+	if sel.Empty() {
+		return fmt.Errorf("rollingupdate %s: the controller has no replicaSelector", ru.id)
+	}
+	if !sel.Matches(newTpl.Labels) {
+		return fmt.Errorf("rollingupdate %s: the new template's labels %s do not match the selector %s", ru.id, formatLabels(newTpl.Labels), sel)
+	}
+	oldTpl := rc.DesiredState.PodTemplate
+	pods, err := podsOf(ctx, ru.c, ru.ns, rc.DesiredState.ReplicaSelector)
+	if err != nil {
+		return fmt.Errorf("rollingupdate %s: %w", ru.id, err)
+	}
+	seen := map[string]bool{}
+	var old []string
+	imagesChanged := containerImages(oldTpl) != containerImages(newTpl)
+	for _, p := range pods {
+		seen[p.ID] = true
+		if !imagesChanged || podImages(p) != containerImages(newTpl) {
+			old = append(old, p.ID)
+		}
+	}
+	sort.Strings(old)
+	if err := ru.setTemplate(ctx, newTpl); err != nil {
+		return fmt.Errorf("rollingupdate %s: update the pod template: %s", ru.id, serverMessage(err))
+	}
+	ru.logf("Updating %s: pod template now %s; %d pods to replace", ru.id, images(newTpl.DesiredState.Manifest.Containers), len(old))
+	for i, podID := range old {
+		if i > 0 && ru.period > 0 {
+			select {
+			case <-ru.e.Clock.After(ru.period):
+			case <-ctx.Done():
+				return fmt.Errorf("rollingupdate %s: interrupted after %d of %d pods", ru.id, i, len(old))
+			}
+		}
+		ru.logf("Updating %s: replacing %s (%d/%d)", ru.id, podID, i+1, len(old))
+		if _, err := ru.c.Delete(ctx, api.Pods, ru.ns, podID); err != nil && !api.IsNotFound(err) {
+			return ru.fail(ctx, oldTpl, seen, fmt.Sprintf("delete pod %s: %s", podID, serverMessage(err)), len(old)-i)
+		}
+		newPod, err := ru.waitReplacement(ctx, sel, seen)
+		if err != nil {
+			return ru.fail(ctx, oldTpl, seen, err.Error(), len(old)-i-1)
+		}
+		seen[newPod] = true
+		ru.logf("Updating %s: %s is Running (%d/%d)", ru.id, newPod, i+1, len(old))
+	}
+	ru.logf("Update of %s succeeded: %d pods replaced", ru.id, len(old))
+	return nil
+}
+
+// waitReplacement waits for a pod not in seen to be Running.
+func (ru *rollingUpdate) waitReplacement(ctx context.Context, sel api.Selector, seen map[string]bool) (string, error) {
+	wctx, cancel := context.WithTimeout(ctx, ru.timeout)
+	defer cancel()
+	var found string
+	var last *api.Pod
+	err := waitPods(wctx, ru.c, ru.ns, sel, func(pods map[string]*api.Pod) (bool, error) {
+		ids := make([]string, 0, len(pods))
+		for id := range pods {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			p := pods[id]
+			if seen[id] {
+				continue
+			}
+			last = p
+			switch p.CurrentState.Phase {
+			case api.PodPhaseRunning:
+				found = id
+				return true, nil
+			case api.PodPhaseFailed:
+				return false, fmt.Errorf("new pod %s failed: %s", id, podReason(p))
+			}
+		}
+		return false, nil
+	})
+	if err == nil {
+		return found, nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		if last == nil {
+			return "", fmt.Errorf("no new pod appeared within %s (is the replication manager running?)", ru.timeout)
+		}
+		return "", fmt.Errorf("new pod %s was not Running within %s (%s)", last.ID, ru.timeout, podReason(last))
+	}
+	return "", err
+}
+
+// podReason says where a pod is and why.
+func podReason(p *api.Pod) string {
+	s := podStatus(p)
+	for _, name := range sortedInfoNames(p.CurrentState.Info) {
+		st := p.CurrentState.Info[name]
+		if st.State.Waiting != nil || st.State.Termination != nil {
+			s += ", container " + name + ": " + containerState(st.State)
+		}
+	}
+	if p.CurrentState.Phase != "" && p.CurrentState.Phase != api.PodPhasePending && p.CurrentState.Message != "" {
+		s += ": " + oneLine(p.CurrentState.Message)
+	}
+	return s
+}
+
+func sortedInfoNames(info api.PodInfo) []string {
+	var names []string
+	for n := range info {
+		if n != "net" {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// fail restores the old template and deletes the new pods that are not
+// Running, so the RC brings back pods of the old template.
+func (ru *rollingUpdate) fail(ctx context.Context, oldTpl api.PodTemplate, seen map[string]bool, why string, remaining int) error {
+	msg := fmt.Sprintf("rollingupdate %s: %s", ru.id, why)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := ru.setTemplate(cctx, oldTpl); err != nil {
+		return fmt.Errorf("%s; restoring the previous pod template also failed: %s", msg, serverMessage(err))
+	}
+	pods, err := podsOf(cctx, ru.c, ru.ns, ru.selector)
+	if err == nil {
+		for _, p := range pods {
+			if !seen[p.ID] && p.CurrentState.Phase != api.PodPhaseRunning {
+				if _, err := ru.c.Delete(cctx, api.Pods, ru.ns, p.ID); err == nil {
+					msg += fmt.Sprintf("; deleted the new pod %s", p.ID)
+				}
+			}
+		}
+	}
+	return fmt.Errorf("%s; restored the previous pod template (%s), so the controller replaces it with an old pod; %d pods of the old template were not touched and still serve",
+		msg, images(oldTpl.DesiredState.Manifest.Containers), remaining)
+}
+
+func (ru *rollingUpdate) setTemplate(ctx context.Context, tpl api.PodTemplate) error {
+	for attempt := 0; ; attempt++ {
+		obj, err := ru.c.Get(ctx, api.ReplicationControllers, ru.ns, ru.id)
+		if err != nil {
+			return err
+		}
+		rc := obj.(*api.ReplicationController)
+		rc.DesiredState.PodTemplate = tpl
+		if _, err = ru.c.Update(ctx, rc); err == nil {
+			return nil
+		}
+		if !api.IsConflict(err) || attempt >= 10 {
+			return err
+		}
+	}
+}
+
+func containerImages(t api.PodTemplate) string {
+	return namedImages(t.DesiredState.Manifest.Containers)
+}
+
+func podImages(p *api.Pod) string { return namedImages(p.DesiredState.Manifest.Containers) }
+
+func namedImages(cs []api.Container) string {
+	var parts []string
+	for _, c := range cs {
+		parts = append(parts, c.Name+"="+c.Image)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
