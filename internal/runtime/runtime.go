@@ -126,6 +126,13 @@ type ImageBuild struct {
 	Files map[string]string
 }
 
+// Event tells that a managed container stopped running (died, was killed or
+// stopped), so the kubelet can react at once instead of at its next resync.
+type Event struct {
+	ContainerID string
+	Labels      map[string]string
+}
+
 // Runtime is the container runtime the kubelet drives. See the package doc.
 type Runtime interface {
 	// List returns managed containers.
@@ -151,4 +158,8 @@ type Runtime interface {
 	Stats(ctx context.Context, id string) (Stats, error)
 	// BuildImage builds an image from a Dockerfile and local files.
 	BuildImage(ctx context.Context, b ImageBuild) error
+	// Events streams an Event each time a managed container stops running.
+	// The channel closes when ctx ends or the stream breaks (subscribe
+	// again; events in between may be lost, a resync covers them).
+	Events(ctx context.Context) (<-chan Event, error)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
@@ -516,4 +517,42 @@ func (r *Runtime) Kill(ctx context.Context, id, signal string) error {
 		return fmt.Errorf("kill %s: %w", id, err)
 	}
 	return nil
+}
+
+// Events implements runtime.Runtime with the engine's event stream
+// (container die events of managed containers).
+func (r *Runtime) Events(ctx context.Context) (<-chan runtime.Event, error) {
+	f := filters.NewArgs(
+		filters.Arg("type", string(events.ContainerEventType)),
+		filters.Arg("event", string(events.ActionDie)),
+		filters.Arg("label", runtime.LabelManaged+"=true"),
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	msgs, errs := r.cli.Events(ctx, events.ListOptions{Filters: f})
+	out := make(chan runtime.Event, 64)
+	go func() {
+		defer cancel()
+		defer close(out)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-errs:
+				return
+			case m := <-msgs:
+				ev := runtime.Event{ContainerID: m.Actor.ID, Labels: map[string]string{}}
+				for k, v := range m.Actor.Attributes {
+					if strings.HasPrefix(k, "io.kubelite.") {
+						ev.Labels[k] = v
+					}
+				}
+				select {
+				case out <- ev:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
 }

@@ -45,6 +45,7 @@ type Runtime struct {
 	calls      []string
 	exec       func(c runtime.Container, cmd []string) runtime.ExecResult
 	pulls      int
+	subs       map[chan runtime.Event]struct{}
 }
 
 type ctr struct {
@@ -176,6 +177,31 @@ func (r *Runtime) stopLocked(c *ctr, code int) {
 	c.c.ExitCode = code
 	c.c.FinishedAt = r.clk.Now().UTC()
 	close(c.exitC)
+	for ch := range r.subs {
+		select {
+		case ch <- runtime.Event{ContainerID: c.c.ID, Labels: maps.Clone(c.c.Labels)}:
+		default: // a slow subscriber loses events; its resync covers them
+		}
+	}
+}
+
+// Events implements runtime.Runtime.
+func (r *Runtime) Events(ctx context.Context) (<-chan runtime.Event, error) {
+	ch := make(chan runtime.Event, 256)
+	r.mu.Lock()
+	if r.subs == nil {
+		r.subs = map[chan runtime.Event]struct{}{}
+	}
+	r.subs[ch] = struct{}{}
+	r.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		r.mu.Lock()
+		delete(r.subs, ch)
+		close(ch)
+		r.mu.Unlock()
+	}()
+	return ch, nil
 }
 
 func (r *Runtime) copyOf(c *ctr) runtime.Container {

@@ -306,8 +306,31 @@ func testExec(t *testing.T, h Harness) {
 func testCrash(t *testing.T, h Harness) {
 	ctx := ctxT(t)
 	rt := h.New(t)
+	evctx, evcancel := context.WithCancel(ctx)
+	defer evcancel()
+	events, err := rt.Events(evctx)
+	if err != nil {
+		t.Fatalf("events: %v", err)
+	}
 	_, _, app := pod(t, ctx, h, rt, nil)
 	h.Crash(t, rt, app)
+	timeout := time.After(10 * time.Second)
+	for seen := false; !seen; {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatal("event stream closed")
+			}
+			if ev.ContainerID == app {
+				seen = true
+				if ev.Labels[runtime.LabelContainerName] != "web" {
+					t.Fatalf("die event labels: %v", ev.Labels)
+				}
+			}
+		case <-timeout:
+			t.Fatal("no die event for the crashed container")
+		}
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := rt.Inspect(ctx, app)
