@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -53,4 +54,31 @@ func ForTest(t testing.TB, cfg Config) *Lab {
 		t.Fatalf("lab up: %v", err)
 	}
 	return l
+}
+
+// BuildEcho compiles the lab's echo server (internal/lab/internal/echoserver)
+// statically into a temporary directory and returns its path. With image set
+// it also builds it into a FROM scratch image of that name on the machine's
+// engine (removed when t ends), ready for LoadImages.
+func BuildEcho(t testing.TB, image string) string {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "echoserver")
+	cmd := exec.Command("go", "build", "-o", bin, "kubelite/internal/lab/internal/echoserver")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build echoserver: %v: %s", err, out)
+	}
+	if image == "" {
+		return bin
+	}
+	df := "FROM scratch\nCOPY echoserver /echoserver\nENTRYPOINT [\"/echoserver\"]\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("docker", "build", "-q", "-t", image, dir).CombinedOutput(); err != nil {
+		t.Fatalf("build image %s: %v: %s", image, err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
+	return bin
 }

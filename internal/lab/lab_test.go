@@ -16,29 +16,11 @@ import (
 
 const echoImage = "kubelite-lab-echo:test"
 
-// buildEcho compiles the echo server statically and returns its path; with
-// image set it also builds it into a FROM scratch image on the machine's engine.
 func buildEcho(t testing.TB, image bool) string {
-	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "echoserver")
-	cmd := exec.Command("go", "build", "-o", bin, "kubelite/internal/lab/internal/echoserver")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build echoserver: %v: %s", err, out)
+	if image {
+		return BuildEcho(t, echoImage)
 	}
-	if !image {
-		return bin
-	}
-	df := "FROM scratch\nCOPY echoserver /echoserver\nENTRYPOINT [\"/echoserver\"]\n"
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("docker", "build", "-q", "-t", echoImage, dir).CombinedOutput(); err != nil {
-		t.Fatalf("build image: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", echoImage).Run() })
-	return bin
+	return BuildEcho(t, "")
 }
 
 // curl asks url from host h once, with a short timeout.

@@ -25,6 +25,7 @@ import (
 
 	"kubelite/internal/images"
 	"kubelite/internal/lab"
+	"kubelite/internal/runtime/docker"
 )
 
 func main() {
@@ -80,10 +81,14 @@ func up(ctx context.Context, cfg lab.Config, bin, imgs, masterArgs, minionArgs s
 	if imgs != "" {
 		names = strings.Split(imgs, ",")
 	} else if bin != "" {
-		for _, n := range images.Names() {
-			names = append(names, n)
+		names = images.Names()
+		rt, err := docker.New("") // the machine's engine
+		if err != nil {
+			return err
 		}
-		if err := images.BuildOnEndpoint(ctx, "", bin, names...); err != nil {
+		err = images.Build(ctx, rt, bin, names...)
+		rt.Close()
+		if err != nil {
 			return err
 		}
 	}
