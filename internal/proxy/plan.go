@@ -25,7 +25,7 @@ const (
 	chainPostrouting netfilter.Chain = "KUBELITE-POSTROUTING"
 	chainMarkMasq    netfilter.Chain = "KUBELITE-MARK-MASQ"
 	svcChainPrefix                   = "KUBELITE-SVC-"
-	sepChainPrefix                   = "KUBELITE-SEP-"
+	affinityPrefix                   = "KUBELITE-AFF-"
 	ownPrefix                        = "KUBELITE-"
 
 	// masqMark is the fwmark bit that asks KUBELITE-POSTROUTING to masquerade.
@@ -172,8 +172,10 @@ func hashName(prefix string, parts ...string) netfilter.Chain {
 
 func svcChain(s service) netfilter.Chain { return hashName(svcChainPrefix, s.Name, s.Protocol) }
 
-func sepChain(s service, e endpoint) netfilter.Chain {
-	return hashName(sepChainPrefix, s.Name, s.Protocol, e.String())
+// affinityName names the -m recent table remembering the clients of one
+// endpoint of a service.
+func affinityName(s service, e endpoint) netfilter.Chain {
+	return hashName(affinityPrefix, s.Name, s.Protocol, e.String())
 }
 
 // jump is a rule in a built-in chain that leads into one of kubelite's.
@@ -270,10 +272,12 @@ func declare(b *netfilter.Builder, want map[netfilter.Table]map[netfilter.Chain]
 	b.DeclareChain(t, c)
 }
 
-// planIptables returns the restore text of iptables mode for svcs: every
-// kubelite chain it needs declared (so re-written from scratch), and every
-// other existing kubelite chain deleted.
-func planIptables(svcs []service, existing existingChains, affinityTimeout time.Duration) []byte {
+// planIptables returns the restore text of iptables mode for svcs, and the
+// kubelite chains that exist once it is applied: every chain it needs is
+// declared (so rewritten from scratch), every other existing kubelite chain
+// is deleted. One chain per service keeps the chain count (which dominates
+// the cost of iptables-restore and iptables-save on nf_tables) at services+3.
+func planIptables(svcs []service, existing existingChains, affinityTimeout time.Duration) ([]byte, existingChains) {
 	var b netfilter.Builder
 	want := map[netfilter.Table]map[netfilter.Chain]bool{}
 	nat := netfilter.TableNAT
@@ -305,48 +309,64 @@ func planIptables(svcs []service, existing existingChains, affinityTimeout time.
 				"-m", "comment", "--comment", s.Name+" public IP",
 				"-d", pub+"/32", "-p", s.Protocol, "--dport", port, "-j", string(svcC))
 		}
-		seps := make([]netfilter.Chain, len(s.Endpoints))
+		// Hairpin: an endpoint reaching its own service may be sent to
+		// itself; its reply must come back through here.
+		seenIP := map[string]bool{}
+		for _, e := range s.Endpoints {
+			if !seenIP[e.IP] {
+				seenIP[e.IP] = true
+				b.AddRule(nat, svcC, "-m", "comment", "--comment", s.Name,
+					"-s", e.IP+"/32", "-j", string(chainMarkMasq))
+			}
+		}
+		names := make([]string, len(s.Endpoints))
 		for i, e := range s.Endpoints {
-			seps[i] = sepChain(s, e)
-			declare(&b, want, nat, seps[i])
+			names[i] = string(affinityName(s, e))
 		}
 		if s.Affinity {
-			for i := range s.Endpoints {
+			// A client seen within the timeout goes where it went before
+			// (--update also refreshes its timestamp).
+			for i, e := range s.Endpoints {
 				b.AddRule(nat, svcC, "-m", "comment", "--comment", s.Name,
-					"-m", "recent", "--name", string(seps[i]), "--rcheck", "--seconds", affSeconds, "--reap",
-					"-j", string(seps[i]))
+					"-m", "recent", "--name", names[i], "--update", "--seconds", affSeconds, "--reap",
+					"-p", s.Protocol, "-j", "DNAT", "--to-destination", e.String())
 			}
 		}
 		n := len(s.Endpoints)
-		for i := range s.Endpoints {
+		for i, e := range s.Endpoints {
 			args := []string{"-m", "comment", "--comment", s.Name}
 			if i < n-1 {
 				// Equal weights: the i-th rule takes 1/(n-i) of what reaches it.
 				args = append(args, "-m", "statistic", "--mode", "random", "--probability", fmt.Sprintf("%0.10f", 1.0/float64(n-i)))
 			}
-			b.AddRule(nat, svcC, append(args, "-j", string(seps[i]))...)
-		}
-		for i, e := range s.Endpoints {
-			// Hairpin: a pod reaching itself through its service.
-			b.AddRule(nat, seps[i], "-m", "comment", "--comment", s.Name,
-				"-s", e.IP+"/32", "-j", string(chainMarkMasq))
-			args := []string{"-m", "comment", "--comment", s.Name}
 			if s.Affinity {
-				args = append(args, "-m", "recent", "--name", string(seps[i]), "--set")
+				args = append(args, "-m", "recent", "--name", names[i], "--set")
 			}
-			b.AddRule(nat, seps[i], append(args, "-p", s.Protocol, "-j", "DNAT", "--to-destination", e.String())...)
+			b.AddRule(nat, svcC, append(args, "-p", s.Protocol, "-j", "DNAT", "--to-destination", e.String())...)
 		}
 	}
 	planRejects(&b, want, svcs)
 	deleteStale(&b, want, existing)
-	return b.Bytes()
+	return b.Bytes(), chainsOf(want)
+}
+
+// chainsOf lists the chains of want, sorted.
+func chainsOf(want map[netfilter.Table]map[netfilter.Chain]bool) existingChains {
+	out := existingChains{}
+	for t, cs := range want {
+		for c := range cs {
+			out[t] = append(out[t], c)
+		}
+		sort.Slice(out[t], func(i, j int) bool { return out[t][i] < out[t][j] })
+	}
+	return out
 }
 
 // planUserspace returns the restore text of userspace mode: the tutorial's
 // KUBE-PROXY chain redirecting each portal (and public IP) of a service with
 // endpoints to its local proxy port, plus the rejects. Services without a
 // proxy port in ports are left out.
-func planUserspace(svcs []service, ports map[string]int, existing existingChains) []byte {
+func planUserspace(svcs []service, ports map[string]int, existing existingChains) ([]byte, existingChains) {
 	var b netfilter.Builder
 	want := map[netfilter.Table]map[netfilter.Chain]bool{}
 	declare(&b, want, netfilter.TableNAT, chainUserspace)
@@ -364,7 +384,7 @@ func planUserspace(svcs []service, ports map[string]int, existing existingChains
 	}
 	planRejects(&b, want, svcs)
 	deleteStale(&b, want, existing)
-	return b.Bytes()
+	return b.Bytes(), chainsOf(want)
 }
 
 // planCleanup returns the restore text deleting every existing kubelite chain.

@@ -97,6 +97,7 @@ type Proxy struct {
 	lastProblems string
 	lastErr      string
 	preferred    map[string]int // userspace ports found in KUBE-PROXY at start
+	known        existingChains // kubelite's chains after the last successful sync; nil = unknown
 }
 
 // New checks cfg and returns a Proxy; Run does the work.
@@ -248,28 +249,40 @@ func (p *Proxy) snapshot() ([]*api.Service, []*api.Endpoints) {
 func (p *Proxy) syncObjects(svcObjs []*api.Service, epObjs []*api.Endpoints) (int, int, error) {
 	svcs, problems := servicesFrom(svcObjs, epObjs, p.cfg.HostIP)
 	p.reportProblems(problems)
-	existing, err := readExisting(p.cfg.Netfilter)
-	if err != nil {
-		return 0, 0, err
+	// Reading the tables is slow with many chains (iptables-save on
+	// nf_tables), so it is done only when what exists is unknown: on the
+	// first sync and after a failed one. Otherwise the chains that exist are
+	// the ones the last successful sync declared.
+	existing := p.known
+	if existing == nil {
+		var err error
+		if existing, err = readExisting(p.cfg.Netfilter); err != nil {
+			return 0, 0, err
+		}
+		if err := removeForeignJumps(p.cfg.Netfilter, p.cfg.Mode, existing); err != nil {
+			return 0, 0, err
+		}
 	}
-	if err := removeForeignJumps(p.cfg.Netfilter, p.cfg.Mode, existing); err != nil {
-		return 0, 0, err
-	}
-	var text []byte
+	var (
+		text  []byte
+		after existingChains
+	)
 	switch p.cfg.Mode {
 	case ModeIptables:
-		text = planIptables(svcs, existing, p.cfg.AffinityTimeout)
+		text, after = planIptables(svcs, existing, p.cfg.AffinityTimeout)
 	case ModeUserspace:
 		p.bal.update(svcs)
 		ports, errs := p.listen(svcs, p.preferred)
 		for _, e := range errs {
 			p.log.WithError(e).Warn("userspace listener")
 		}
-		text = planUserspace(svcs, ports, existing)
+		text, after = planUserspace(svcs, ports, existing)
 	}
 	if err := p.cfg.Netfilter.Restore(text); err != nil {
+		p.known = nil
 		return 0, len(text), fmt.Errorf("apply rules of %d services: %w", len(svcs), err)
 	}
+	p.known = after
 	if p.cfg.Mode == ModeUserspace {
 		p.us.closeStale()
 	}
