@@ -355,3 +355,20 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// A body of unknown length (chunked) is cut off at the limit with a 413.
+func TestBodyTooLargeChunked(t *testing.T) {
+	h := newServer(t, memory.New(), apiserver.Config{MaxBodyBytes: 1024}).Handler()
+	body := `{"id":"x","labels":{"a":"` + strings.Repeat("b", 2048) + `"}}`
+	req := httptest.NewRequest("POST", "/api/v1beta1/pods", io.NopCloser(strings.NewReader(body)))
+	req.ContentLength = -1
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 413 || !strings.Contains(rec.Body.String(), "larger than 1024 bytes") {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	// Just under the limit passes.
+	if rec := do(h, "POST", "/api/v1beta1/pods", `{"id":"x"}`); rec.Code != 201 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}

@@ -22,4 +22,8 @@
 // the caller then watches again from the last revision it saw. Requests
 // other than watches time out after DefaultTimeout; watches have no
 // timeout beyond TCP keep-alive. The transport keeps connections alive.
+//
+// Beyond store.Store: ServerVersion (GET /version, for kubectl version) and
+// Stream (an untimed GET of any API path, e.g. a kubelet's logs through
+// /api/v1beta1/proxy/minions/<id>/containerLogs/..., for kubectl log).
 package remote

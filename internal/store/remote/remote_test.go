@@ -3,6 +3,7 @@ package remote_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -212,3 +213,49 @@ func TestNormalizeMaster(t *testing.T) {
 		}
 	}
 }
+
+func TestServerVersionAndStream(t *testing.T) {
+	mem := memory.New()
+	ctx := context.Background()
+	if _, err := mem.Create(ctx, &api.Minion{TypeMeta: api.TypeMeta{ID: "m1"}, HostIP: "10.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	var proxied string
+	srv, err := apiserver.New(apiserver.Config{
+		Store:   mem,
+		Version: api.ServerVersion{Major: "0", Minor: "6+", GitVersion: "v0.6.2-kubelite"},
+		Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			proxied = r.URL.String()
+			return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("line 1\nline 2\n")), Header: http.Header{}, Request: r}, nil
+		}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	r, err := remote.New(hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := r.ServerVersion(ctx)
+	if err != nil || v.Major != "0" || v.Minor != "6+" || v.GitVersion != "v0.6.2-kubelite" {
+		t.Fatalf("version %+v %v", v, err)
+	}
+	body, err := r.Stream(ctx, "/api/v1beta1/proxy/minions/m1/containerLogs/default/web/c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(body)
+	body.Close()
+	if string(data) != "line 1\nline 2\n" || proxied != "http://10.0.0.1:10250/containerLogs/default/web/c" {
+		t.Fatalf("got %q via %q", data, proxied)
+	}
+	if _, err := r.Stream(ctx, "/api/v1beta1/proxy/minions/nope/containerLogs/x"); !api.IsNotFound(err) {
+		t.Fatalf("missing minion: %v", err)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
