@@ -1,0 +1,258 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/store"
+	"kubelite/internal/store/remote"
+)
+
+// apiWrite: single pod creates through the API at 200/s (latency), and
+// creates/s from 16 writers through the API next to raw etcd puts of the
+// same bytes from 16 writers, in the same run.
+func apiWrite(ctx context.Context, env Env, o Options) ([]Figure, error) {
+	m, err := env.StartMaster(ctx, MasterOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	cl, err := remote.New(m.URL())
+	if err != nil {
+		return nil, err
+	}
+	runs := 3
+	perRun := pick(o, 3*time.Second, 20*time.Second) // 3 x 20 s = the 60 s at 200/s
+	var p50s, p99s, apiTput, rawTput Sample
+	seq := 0
+	for run := 0; run < runs; run++ {
+		var lats []time.Duration
+		tick := time.NewTicker(5 * time.Millisecond) // 200/s
+		end := time.Now().Add(perRun)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		var firstErr atomic.Value
+		for time.Now().Before(end) {
+			<-tick.C
+			seq++
+			p := benchPod(fmt.Sprintf("w%d", seq), map[string]string{"bench": "write"})
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t0 := time.Now()
+				if _, err := cl.Create(ctx, p); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				d := time.Since(t0)
+				mu.Lock()
+				lats = append(lats, d)
+				mu.Unlock()
+			}()
+		}
+		tick.Stop()
+		wg.Wait()
+		if e, ok := firstErr.Load().(error); ok {
+			return nil, fmt.Errorf("create at 200/s: %w", e)
+		}
+		s := Durations(lats)
+		p50s = append(p50s, s.Quantile(0.5))
+		p99s = append(p99s, s.Quantile(0.99))
+
+		// Throughput, interleaved: API then raw etcd, same bytes, same writers.
+		d := pick(o, 2*time.Second, 5*time.Second)
+		n, err := saturate(ctx, 16, d, func(i int64) error {
+			_, err := cl.Create(ctx, benchPod(fmt.Sprintf("t%d-%d", run, i), nil))
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("api throughput: %w", err)
+		}
+		apiTput = append(apiTput, n)
+		raw, _ := json.Marshal(benchPod("raw", nil))
+		n, err = saturate(ctx, 16, d, func(i int64) error {
+			return m.RawPut(ctx, "/bench/raw/"+strconv.Itoa(run)+"/"+strconv.FormatInt(i, 10), raw)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("raw etcd throughput: %w", err)
+		}
+		rawTput = append(rawTput, n)
+	}
+	f99 := NewFigure("", "create p99 at 200/s", "ms", p99s)
+	tp := NewFigure("", "creates/s, 16 writers", "1/s", apiTput).WithPeer("raw etcd puts/s", rawTput)
+	return []Figure{
+		NewFigure("", "create p50 at 200/s", "ms", p50s),
+		f99.WithTarget("p99 < 25 ms", f99.Median < 25),
+		tp.WithTarget(">= 50% of raw etcd", tp.Ratio >= 0.5),
+	}, nil
+}
+
+// saturate runs op from workers goroutines for d and returns ops per second.
+func saturate(ctx context.Context, workers int, d time.Duration, op func(i int64) error) (float64, error) {
+	var n atomic.Int64
+	var firstErr atomic.Value
+	end := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) && ctx.Err() == nil {
+				i := n.Add(1)
+				if err := op(i); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if e, ok := firstErr.Load().(error); ok {
+		return 0, e
+	}
+	return float64(n.Load()) / time.Since(start).Seconds(), nil
+}
+
+// apiRead: get one pod and list 1,000 pods through the API.
+func apiRead(ctx context.Context, env Env, o Options) ([]Figure, error) {
+	m, err := env.StartMaster(ctx, MasterOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	cl, err := remote.New(m.URL())
+	if err != nil {
+		return nil, err
+	}
+	pods := make([]*api.Pod, 1000)
+	for i := range pods {
+		pods[i] = benchPod(fmt.Sprintf("r%04d", i), map[string]string{"bench": "read"})
+	}
+	if err := createMany(ctx, m.Store(), pods, 16); err != nil {
+		return nil, err
+	}
+	var get50, get99, list50, list99 Sample
+	gets, lists := pick(o, 300, 1000), pick(o, 30, 100)
+	for run := 0; run < 3; run++ {
+		var g, l []time.Duration
+		for i := 0; i < gets; i++ {
+			t0 := time.Now()
+			if _, err := cl.Get(ctx, api.Pods, api.DefaultNamespace, pods[i%len(pods)].ID); err != nil {
+				return nil, fmt.Errorf("get: %w", err)
+			}
+			g = append(g, time.Since(t0))
+		}
+		for i := 0; i < lists; i++ {
+			t0 := time.Now()
+			items, _, err := cl.List(ctx, api.Pods, store.ListOptions{Namespace: api.DefaultNamespace})
+			if err != nil {
+				return nil, fmt.Errorf("list: %w", err)
+			}
+			if len(items) != len(pods) {
+				return nil, fmt.Errorf("list returned %d pods, want %d", len(items), len(pods))
+			}
+			l = append(l, time.Since(t0))
+		}
+		gs, ls := Durations(g), Durations(l)
+		get50, get99 = append(get50, gs.Quantile(0.5)), append(get99, gs.Quantile(0.99))
+		list50, list99 = append(list50, ls.Quantile(0.5)), append(list99, ls.Quantile(0.99))
+	}
+	l99 := NewFigure("", "list 1,000 pods p99", "ms", list99)
+	return []Figure{
+		NewFigure("", "get pod p50", "ms", get50),
+		NewFigure("", "get pod p99", "ms", get99),
+		NewFigure("", "list 1,000 pods p50", "ms", list50),
+		l99.WithTarget("p99 < 20 ms", l99.Median < 20),
+	}, nil
+}
+
+// watchFanout: 100 API watchers, 1,000 writes; delivery latency from the
+// write's start to each watcher's receipt.
+func watchFanout(ctx context.Context, env Env, o Options) ([]Figure, error) {
+	m, err := env.StartMaster(ctx, MasterOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	cl, err := remote.New(m.URL())
+	if err != nil {
+		return nil, err
+	}
+	watchers, writes := 100, pick(o, 300, 1000)
+	var p50s, p99s Sample
+	for run := 0; run < 3; run++ {
+		_, rev, err := cl.List(ctx, api.Pods, store.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		wctx, cancel := context.WithCancel(ctx)
+		var mu sync.Mutex
+		var lats []time.Duration
+		var wg sync.WaitGroup
+		for w := 0; w < watchers; w++ {
+			ch, err := cl.Watch(wctx, api.Pods, store.ListOptions{ResourceVersion: rev})
+			if err != nil {
+				cancel()
+				return nil, fmt.Errorf("watch: %w", err)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got := 0
+				for ev := range ch {
+					if ev.Type != store.Added {
+						continue
+					}
+					sent, err := strconv.ParseInt(ev.Object.Meta().Annotations["bench/sent"], 10, 64)
+					if err != nil {
+						continue
+					}
+					d := time.Since(time.Unix(0, sent))
+					mu.Lock()
+					lats = append(lats, d)
+					mu.Unlock()
+					if got++; got == writes {
+						return
+					}
+				}
+			}()
+		}
+		tick := time.NewTicker(2 * time.Millisecond) // 500 writes/s
+		for i := 0; i < writes; i++ {
+			<-tick.C
+			p := benchPod(fmt.Sprintf("f%d-%d", run, i), nil)
+			p.Annotations = map[string]string{"bench/sent": strconv.FormatInt(time.Now().UnixNano(), 10)}
+			if _, err := m.Store().Create(ctx, p); err != nil {
+				tick.Stop()
+				cancel()
+				return nil, err
+			}
+		}
+		tick.Stop()
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+		}
+		cancel()
+		<-done
+		if len(lats) < watchers*writes {
+			return nil, fmt.Errorf("watchers received %d of %d events", len(lats), watchers*writes)
+		}
+		s := Durations(lats)
+		p50s, p99s = append(p50s, s.Quantile(0.5)), append(p99s, s.Quantile(0.99))
+	}
+	f := NewFigure("", fmt.Sprintf("delivery p99, %d watchers", watchers), "ms", p99s)
+	return []Figure{
+		NewFigure("", fmt.Sprintf("delivery p50, %d watchers", watchers), "ms", p50s),
+		f.WithTarget("p99 < 50 ms", f.Median < 50),
+	}, nil
+}

@@ -1,0 +1,58 @@
+package bench
+
+import (
+	"context"
+	"time"
+
+	"kubelite/internal/store"
+)
+
+// Env is what the caller (roles) provides: the means to start the master's
+// pieces, hollow minions and raw layers. Each scenario starts a fresh master.
+type Env interface {
+	StartMaster(ctx context.Context, o MasterOptions) (Master, error)
+	// Binary is the kubelite executable, for footprint runs in child processes.
+	Binary() string
+	// ProxyThroughput measures requests/s and MB/s through a portal IP in the
+	// given proxy mode and direct to the backend, in the same run.
+	ProxyThroughput(ctx context.Context, mode string, d time.Duration) (ProxyResult, error)
+	// RulesSync programs iptables for services x endpoints in a private
+	// network namespace and returns how long each full sync took.
+	RulesSync(ctx context.Context, services, endpoints, runs int) ([]time.Duration, error)
+}
+
+// ProxyResult is one same-run measurement of proxy throughput.
+type ProxyResult struct {
+	PortalReqPerSec, DirectReqPerSec float64
+	PortalMBPerSec, DirectMBPerSec   float64
+}
+
+// MasterOptions says which loops a scenario's master runs.
+type MasterOptions struct {
+	Scheduler   bool
+	Controllers bool
+	// NodeGrace and PodEviction shorten node lifecycle for minion-loss.
+	NodeGrace, PodEviction time.Duration
+}
+
+// Master is a running master (embedded etcd in a temporary directory).
+type Master interface {
+	// URL is the API's base URL (http://127.0.0.1:port).
+	URL() string
+	// Store is the in-process store the master's components use.
+	Store() store.Store
+	// RawPut writes val at key straight to etcd, bypassing everything kubelite adds.
+	RawPut(ctx context.Context, key string, val []byte) error
+	// Hollow starts n hollow minions (kubelets on the fake runtime) named prefix-0..n-1.
+	Hollow(ctx context.Context, prefix string, n int) (Fleet, error)
+	// DockerKubelet starts one real kubelet on the local Docker Engine.
+	DockerKubelet(ctx context.Context, name string) (stop func() error, err error)
+	Close() error
+}
+
+// Fleet is a set of hollow minions.
+type Fleet interface {
+	// Stop kills the named minions' kubelets (their heartbeats stop).
+	Stop(names ...string)
+	Close()
+}

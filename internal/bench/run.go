@@ -1,0 +1,102 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Options control a bench run.
+type Options struct {
+	Quick    bool     // small sizes, for CI: under 2 minutes
+	NoDocker bool     // leave out scenarios needing Docker or iptables (reported as left out)
+	Only     []string // run only these scenarios (all when empty)
+	Command  string   // the command line, for the report
+}
+
+// Scenario is one measured situation.
+type Scenario struct {
+	Name string
+	// System is true when the scenario needs Docker or iptables.
+	System bool
+	Run    func(ctx context.Context, env Env, o Options) ([]Figure, error)
+}
+
+// Scenarios is every scenario, in the order they run.
+func Scenarios() []Scenario {
+	return []Scenario{
+		{Name: "api-write", Run: apiWrite},
+		{Name: "api-read", Run: apiRead},
+		{Name: "watch-fanout", Run: watchFanout},
+		{Name: "schedule", Run: schedule},
+		{Name: "rc-converge", Run: rcConverge},
+		{Name: "reschedule", Run: reschedule},
+		{Name: "minion-loss", Run: minionLoss},
+		{Name: "pod-startup", System: true, Run: podStartup},
+		{Name: "proxy", System: true, Run: proxyScenario},
+		{Name: "rules-sync", System: true, Run: rulesSync},
+		{Name: "footprint", Run: footprint},
+	}
+}
+
+// Run runs the scenarios and returns the report. A scenario's error is
+// recorded in the report and makes Run return an error after the others ran.
+func Run(ctx context.Context, env Env, o Options, progress io.Writer) (*Report, error) {
+	start := time.Now()
+	r := &Report{Date: start, Command: o.Command, Machine: DescribeMachine()}
+	want := map[string]bool{}
+	for _, n := range o.Only {
+		want[n] = true
+	}
+	known := map[string]bool{}
+	for _, sc := range Scenarios() {
+		known[sc.Name] = true
+	}
+	for n := range want {
+		if !known[n] {
+			return nil, fmt.Errorf("unknown scenario %q", n)
+		}
+	}
+	var failed []string
+	for _, sc := range Scenarios() {
+		if len(want) > 0 && !want[sc.Name] {
+			continue
+		}
+		if sc.System && o.NoDocker {
+			r.Left = append(r.Left, sc.Name+" (--no-docker)")
+			continue
+		}
+		fmt.Fprintf(progress, "running %s...\n", sc.Name)
+		t0 := time.Now()
+		figs, err := sc.Run(ctx, env, o)
+		for i := range figs {
+			figs[i].Scenario = sc.Name
+		}
+		r.Figures = append(r.Figures, figs...)
+		if err != nil {
+			logrus.WithField("component", "bench").WithError(err).Errorf("scenario %s failed", sc.Name)
+			r.Errors = append(r.Errors, fmt.Sprintf("%s: %v", sc.Name, err))
+			failed = append(failed, sc.Name)
+		}
+		fmt.Fprintf(progress, "  %s done in %s\n", sc.Name, time.Since(t0).Round(100*time.Millisecond))
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	r.Duration = time.Since(start).Round(time.Second).String()
+	if len(failed) > 0 {
+		return r, fmt.Errorf("scenarios failed: %s", strings.Join(failed, ", "))
+	}
+	return r, ctx.Err()
+}
+
+func pick[T any](o Options, quick, full T) T {
+	if o.Quick {
+		return quick
+	}
+	return full
+}

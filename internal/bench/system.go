@@ -1,0 +1,218 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/store/remote"
+)
+
+// proxyScenario: requests/s and MB/s through a portal IP in each mode, next
+// to direct traffic to the backend in the same run.
+func proxyScenario(ctx context.Context, env Env, o Options) ([]Figure, error) {
+	var figs []Figure
+	d := pick(o, 2*time.Second, 10*time.Second)
+	for _, mode := range []struct {
+		name   string
+		target float64
+	}{{"iptables", 0.95}, {"userspace", 0.5}} {
+		var portal, direct, portalMB, directMB Sample
+		for run := 0; run < 3; run++ {
+			r, err := env.ProxyThroughput(ctx, mode.name, d)
+			if err != nil {
+				return figs, fmt.Errorf("%s mode: %w", mode.name, err)
+			}
+			portal, direct = append(portal, r.PortalReqPerSec), append(direct, r.DirectReqPerSec)
+			portalMB, directMB = append(portalMB, r.PortalMBPerSec), append(directMB, r.DirectMBPerSec)
+		}
+		rf := NewFigure("", mode.name+": requests/s via portal IP", "1/s", portal).WithPeer("direct", direct)
+		mf := NewFigure("", mode.name+": MB/s via portal IP", "MB/s", portalMB).WithPeer("direct", directMB)
+		t := fmt.Sprintf(">= %.0f%% of direct", mode.target*100)
+		figs = append(figs, rf.WithTarget(t, rf.Ratio >= mode.target), mf.WithTarget(t, mf.Ratio >= mode.target))
+	}
+	return figs, nil
+}
+
+// rulesSync: 1,000 services x 3 endpoints programmed in one sync.
+func rulesSync(ctx context.Context, env Env, o Options) ([]Figure, error) {
+	ds, err := env.RulesSync(ctx, 1000, 3, pick(o, 3, 5))
+	if err != nil {
+		return nil, err
+	}
+	f := NewFigure("", "1,000 services x 3 endpoints: full sync", "ms", Durations(ds))
+	return []Figure{f.WithTarget("< 1000 ms", f.Median < 1000)}, nil
+}
+
+// footprint: RSS of an idle master and minion as separate processes, of a
+// master holding many pods, and the binary's size.
+func footprint(ctx context.Context, env Env, o Options) ([]Figure, error) {
+	bin := env.Binary()
+	st, err := os.Stat(bin)
+	if err != nil {
+		return nil, fmt.Errorf("binary: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "kubelite-bench-footprint-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	port, etcdPort, peerPort, kubeletPort := freePort(), freePort(), freePort(), freePort()
+	master := exec.CommandContext(ctx, bin, "master", "--etcd-embed", "--address=127.0.0.1",
+		"--port="+strconv.Itoa(port), "--data-dir="+dir+"/master", "--config-dir="+dir+"/none",
+		"--etcd-addr=127.0.0.1:"+strconv.Itoa(etcdPort), "--etcd-peer-addr=127.0.0.1:"+strconv.Itoa(peerPort))
+	mp, err := startQuiet(master, dir+"/master.log")
+	if err != nil {
+		return nil, err
+	}
+	defer mp.stop()
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	if err := waitHTTP(ctx, url+"/healthz", 30*time.Second); err != nil {
+		return nil, fmt.Errorf("master: %w (log %s)", err, tail(dir+"/master.log"))
+	}
+	minion := exec.CommandContext(ctx, bin, "minion", "--master="+url, "--runtime=fake", "--proxy-mode=none",
+		"--network=none", "--hostname_override=bench-minion", "--address=127.0.0.1", "--port="+strconv.Itoa(kubeletPort),
+		"--root-dir="+dir+"/kubelet", "--config-dir="+dir+"/none")
+	np, err := startQuiet(minion, dir+"/minion.log")
+	if err != nil {
+		return nil, err
+	}
+	defer np.stop()
+	if err := waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/healthz", kubeletPort), 30*time.Second); err != nil {
+		return nil, fmt.Errorf("minion: %w (log %s)", err, tail(dir+"/minion.log"))
+	}
+	time.Sleep(3 * time.Second) // idle means idle for a while: let start-up garbage be collected
+	mIdle, err := rssMB(master.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	nIdle, err := rssMB(minion.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := remote.New(url)
+	if err != nil {
+		return nil, err
+	}
+	pods := pick(o, 3000, 30000)
+	list := make([]*api.Pod, pods)
+	for i := range list {
+		list[i] = benchPod(fmt.Sprintf("fp%05d", i), map[string]string{"bench": "footprint"})
+		list[i].NodeSelector = map[string]string{"bench": "nowhere"} // stay unbound: measure the master, not the minion
+	}
+	if err := createMany(ctx, cl, list, 16); err != nil {
+		return nil, err
+	}
+	time.Sleep(2 * time.Second)
+	mFull, err := rssMB(master.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	mi := NewFigure("", "idle master RSS (embedded etcd)", "MB", Sample{mIdle})
+	ni := NewFigure("", "idle minion RSS (fake runtime, no proxy)", "MB", Sample{nIdle})
+	bs := float64(st.Size()) / 1e6
+	bf := NewFigure("", "binary size", "MB", Sample{bs})
+	return []Figure{
+		mi.WithTarget("< 80 MB", mIdle < 80),
+		ni.WithTarget("< 30 MB", nIdle < 30),
+		NewFigure("", fmt.Sprintf("master RSS holding %d pods", pods), "MB", Sample{mFull}),
+		bf.WithTarget("< 40 MB", bs < 40),
+	}, nil
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startQuiet(cmd *exec.Cmd, logPath string) (*proc, error) {
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); f.Close(); close(p.done) }()
+	return p, nil
+}
+
+// stop interrupts the process (a clean shutdown) and kills it after 15 s.
+func (p *proc) stop() {
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not healthy within %s", url, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func rssMB(pid int) (float64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read rss of %d: %w", pid, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			if err != nil {
+				return 0, err
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS for %d", pid)
+}
+
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > 5 {
+		lines = lines[len(lines)-5:]
+	}
+	return strings.Join(lines, " | ")
+}
