@@ -101,6 +101,10 @@ type rollingUpdate struct {
 	c        Client
 	ns, id   string
 	selector map[string]string
+	replicas int
+	// changed: the new template's images differ from the old one's, so a
+	// pod's images tell which template it was made from.
+	changed bool
 	period   time.Duration
 	timeout  time.Duration
 }
@@ -117,6 +121,7 @@ func (ru *rollingUpdate) logf(format string, args ...interface{}) {
 // replaced go on serving.
 func (ru *rollingUpdate) run(ctx context.Context, rc *api.ReplicationController, newTpl api.PodTemplate) error {
 	ru.selector = rc.DesiredState.ReplicaSelector
+	ru.replicas = rc.DesiredState.Replicas
 	sel := api.SelectorFromSet(ru.selector)
 	if sel.Empty() {
 		return fmt.Errorf("rollingupdate %s: the controller has no replicaSelector", ru.id)
@@ -131,10 +136,10 @@ func (ru *rollingUpdate) run(ctx context.Context, rc *api.ReplicationController,
 	}
 	seen := map[string]bool{}
 	var old []string
-	imagesChanged := containerImages(oldTpl) != containerImages(newTpl)
+	ru.changed = containerImages(oldTpl) != containerImages(newTpl)
 	for _, p := range pods {
 		seen[p.ID] = true
-		if !imagesChanged || podImages(p) != containerImages(newTpl) {
+		if !ru.changed || podImages(p) != containerImages(newTpl) {
 			old = append(old, p.ID)
 		}
 	}
@@ -153,11 +158,11 @@ func (ru *rollingUpdate) run(ctx context.Context, rc *api.ReplicationController,
 		}
 		ru.logf("Updating %s: replacing %s (%d/%d)", ru.id, podID, i+1, len(old))
 		if _, err := ru.c.Delete(ctx, api.Pods, ru.ns, podID); err != nil && !api.IsNotFound(err) {
-			return ru.fail(ctx, oldTpl, seen, fmt.Sprintf("delete pod %s: %s", podID, serverMessage(err)), len(old)-i)
+			return ru.fail(ctx, oldTpl, newTpl, seen, fmt.Sprintf("delete pod %s: %s", podID, serverMessage(err)), len(old)-i)
 		}
-		newPod, err := ru.waitReplacement(ctx, sel, seen)
+		newPod, err := ru.waitReplacement(ctx, sel, seen, containerImages(newTpl))
 		if err != nil {
-			return ru.fail(ctx, oldTpl, seen, err.Error(), len(old)-i-1)
+			return ru.fail(ctx, oldTpl, newTpl, seen, err.Error(), len(old)-i-1)
 		}
 		seen[newPod] = true
 		ru.logf("Updating %s: %s is Running (%d/%d)", ru.id, newPod, i+1, len(old))
@@ -166,8 +171,10 @@ func (ru *rollingUpdate) run(ctx context.Context, rc *api.ReplicationController,
 	return nil
 }
 
-// waitReplacement waits for a pod not in seen to be Running.
-func (ru *rollingUpdate) waitReplacement(ctx context.Context, sel api.Selector, seen map[string]bool) (string, error) {
+// waitReplacement waits for a pod not in seen, made from the new template,
+// to be Running. A new pod made from the old template (a controller that had
+// not yet seen the new one) is deleted so that it is made again.
+func (ru *rollingUpdate) waitReplacement(ctx context.Context, sel api.Selector, seen map[string]bool, newImages string) (string, error) {
 	wctx, cancel := context.WithTimeout(ctx, ru.timeout)
 	defer cancel()
 	var found string
@@ -181,6 +188,14 @@ func (ru *rollingUpdate) waitReplacement(ctx context.Context, sel api.Selector, 
 		for _, id := range ids {
 			p := pods[id]
 			if seen[id] {
+				continue
+			}
+			if ru.changed && podImages(p) != newImages {
+				seen[id] = true
+				if _, err := ru.c.Delete(wctx, api.Pods, ru.ns, id); err != nil && !api.IsNotFound(err) {
+					return false, fmt.Errorf("delete pod %s made from the old template: %w", id, err)
+				}
+				ru.logf("Updating %s: deleted %s, made from the old template", ru.id, id)
 				continue
 			}
 			last = p
@@ -232,27 +247,58 @@ func sortedInfoNames(info api.PodInfo) []string {
 	return names
 }
 
-// fail restores the old template and deletes the new pods that are not
-// Running, so the RC brings back pods of the old template.
-func (ru *rollingUpdate) fail(ctx context.Context, oldTpl api.PodTemplate, seen map[string]bool, why string, remaining int) error {
+// fail restores the old template, then deletes the pods of the new
+// template that are not Running (the controller may still be making some
+// from the new template it saw last), so the RC brings back old pods.
+func (ru *rollingUpdate) fail(ctx context.Context, oldTpl, newTpl api.PodTemplate, seen map[string]bool, why string, remaining int) error {
 	msg := fmt.Sprintf("rollingupdate %s: %s", ru.id, why)
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ru.cleanupTimeout())
 	defer cancel()
 	if err := ru.setTemplate(cctx, oldTpl); err != nil {
 		return fmt.Errorf("%s; restoring the previous pod template also failed: %s", msg, serverMessage(err))
 	}
-	pods, err := podsOf(cctx, ru.c, ru.ns, ru.selector)
-	if err == nil {
-		for _, p := range pods {
-			if !seen[p.ID] && p.CurrentState.Phase != api.PodPhaseRunning {
-				if _, err := ru.c.Delete(cctx, api.Pods, ru.ns, p.ID); err == nil {
-					msg += fmt.Sprintf("; deleted the new pod %s", p.ID)
+	newImages := containerImages(newTpl)
+	deleted := map[string]bool{}
+	var delErr error
+	err := waitPods(cctx, ru.c, ru.ns, api.SelectorFromSet(ru.selector), func(pods map[string]*api.Pod) (bool, error) {
+		left := 0
+		for id, p := range pods {
+			if seen[id] || p.CurrentState.Phase == api.PodPhaseRunning || podImages(p) != newImages {
+				continue
+			}
+			left++
+			if !deleted[id] {
+				deleted[id] = true
+				if _, err := ru.c.Delete(cctx, api.Pods, ru.ns, id); err != nil && !api.IsNotFound(err) {
+					delErr = err
+					return false, err
 				}
 			}
 		}
+		// Done when no new pod is left starting and the controller has
+		// made up the numbers (so it has seen the restored template).
+		return left == 0 && countActive(pods) >= ru.replicas, nil
+	})
+	var ids []string
+	for id := range deleted {
+		ids = append(ids, id)
 	}
-	return fmt.Errorf("%s; restored the previous pod template (%s), so the controller replaces it with an old pod; %d pods of the old template were not touched and still serve",
+	sort.Strings(ids)
+	if len(ids) > 0 {
+		msg += fmt.Sprintf("; deleted %d new pod(s) not Running (%s)", len(ids), strings.Join(ids, ", "))
+	}
+	if delErr != nil || err != nil {
+		msg += fmt.Sprintf("; cleaning up the new pods failed: %v", errors.Join(delErr, err))
+	}
+	return fmt.Errorf("%s; restored the previous pod template (%s), so the controller replaces them with old pods; %d pods of the old template were not touched and still serve",
 		msg, images(oldTpl.DesiredState.Manifest.Containers), remaining)
+}
+
+func (ru *rollingUpdate) cleanupTimeout() time.Duration {
+	if ru.timeout < 30*time.Second {
+		return 30 * time.Second
+	}
+	return ru.timeout
 }
 
 func (ru *rollingUpdate) setTemplate(ctx context.Context, tpl api.PodTemplate) error {

@@ -57,7 +57,9 @@ func newFakeClient() *fakeClient {
 	}
 }
 
-func (f *fakeClient) ServerVersion(ctx context.Context) (api.ServerVersion, error) { return f.version, nil }
+func (f *fakeClient) ServerVersion(ctx context.Context) (api.ServerVersion, error) {
+	return f.version, nil
+}
 
 func (f *fakeClient) ContainerLogs(ctx context.Context, host, ns, pod, container string, follow bool, w io.Writer) error {
 	key := host + "/" + ns + "/" + pod + "/" + container
