@@ -38,9 +38,14 @@
 // down: packets vanish silently, as in a partition); LoadImages from the
 // machine's engine into every minion's engine.
 //
-// ForTest(t, cfg) is the test helper: it fails (never skips) without root and
-// the tools, unless KUBELITE_SKIP_SYSTEM=1, and registers the teardown with
-// t.Cleanup, dumping the lab's logs when the test failed.
+// ForTest(t, cfg) is the test helper: it fails (never skips) without root,
+// the machine's Docker Engine and the tools, unless KUBELITE_SKIP_SYSTEM=1,
+// and registers the teardown with t.Cleanup, dumping the lab's logs when the
+// test failed. BuildEcho builds a tiny FROM scratch test server image (its
+// answer names the server and the client address it saw) for LoadImages.
+// Labs running at the same time need distinct names and distinct Index
+// values (their host subnets would otherwise clash on the machine). Up needs
+// br_netfilter and loads it if it can.
 //
 // The lab is test infrastructure, not product code: it drives the machine
 // with the same commands (ip, iptables, nsenter, docker) a person would use,

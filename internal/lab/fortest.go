@@ -7,23 +7,25 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"kubelite/internal/testutil"
 )
 
-// RequireSystem fails t unless it runs as root with the tools a lab needs
-// (ip, iptables, nsenter, sysctl, dockerd, docker). With
-// KUBELITE_SKIP_SYSTEM=1 it skips t instead: a developer convenience that CI
-// never sets.
+// RequireSystem fails t unless it runs as root, the machine's Docker Engine
+// answers (testutil.RequireRoot, testutil.RequireDocker) and the tools a lab
+// needs are present (ip, iptables, nsenter, sysctl, dockerd, docker). With
+// KUBELITE_SKIP_SYSTEM=1 it skips t instead of failing when something is
+// missing: a developer convenience that CI never sets.
 func RequireSystem(t testing.TB) {
 	t.Helper()
-	if os.Getenv("KUBELITE_SKIP_SYSTEM") == "1" {
-		t.Skip("KUBELITE_SKIP_SYSTEM=1: skipping a test that needs root, Docker and iptables")
-	}
-	if os.Geteuid() != 0 {
-		t.Fatal("the lab needs root (set KUBELITE_SKIP_SYSTEM=1 to skip on a developer machine)")
-	}
-	for _, tool := range []string{"ip", "iptables", "nsenter", "sysctl", "dockerd", "docker"} {
+	testutil.RequireRoot(t)
+	testutil.RequireDocker(t)
+	for _, tool := range []string{"ip", "iptables", "nsenter", "sysctl", "dockerd", "docker", "curl"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("the lab needs %s: %v", tool, err)
+			if os.Getenv(testutil.SkipSystemEnv) == "1" {
+				t.Skipf("the lab needs %s: %v (skipped: %s=1)", tool, err, testutil.SkipSystemEnv)
+			}
+			t.Fatalf("the lab needs %s: %v (set %s=1 to skip on a developer machine)", tool, err, testutil.SkipSystemEnv)
 		}
 	}
 }

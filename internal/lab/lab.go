@@ -103,6 +103,15 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 			return fmt.Errorf("lab %s up: %w", c.Name, err)
 		}
 	}
+	// The namespaces' bridged traffic (a minion's pods on its Docker bridge)
+	// must pass their iptables, or service portals fail between pods of one
+	// minion: that needs br_netfilter.
+	const brnf = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+	if _, err := os.Stat(brnf); err != nil {
+		if _, merr := l.run.Run(ctx, "modprobe", "br_netfilter"); merr != nil {
+			return fmt.Errorf("lab %s up: br_netfilter not loaded (%s missing) and cannot be: %w", c.Name, brnf, merr)
+		}
+	}
 	for _, cmd := range append(l.p.firewall(), l.p.network()...) {
 		if _, err := l.run.Run(ctx, cmd...); err != nil {
 			return fmt.Errorf("lab %s up: %w", c.Name, err)
