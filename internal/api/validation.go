@@ -115,7 +115,8 @@ func Validate(obj Object) []StatusCause {
 	switch o := obj.(type) {
 	case *Pod:
 		validateMeta(&e, &o.TypeMeta, IsDNS1123Label, msgDNS1123Label, true)
-		validateManifest(&e, "desiredState.manifest", &o.DesiredState.Manifest)
+		// A manifest id defaulted from a bad pod id is reported once, as id.
+		validateManifest(&e, "desiredState.manifest", &o.DesiredState.Manifest, o.DesiredState.Manifest.ID == o.ID)
 		validateLabels(&e, "nodeSelector", o.NodeSelector)
 	case *ReplicationController:
 		validateMeta(&e, &o.TypeMeta, IsDNS1123Label, msgDNS1123Label, true)
@@ -216,7 +217,7 @@ func validPort(s string) bool {
 	return err == nil && n >= 1 && n <= 65535
 }
 
-func validateManifest(e *errs, path string, m *ContainerManifest) {
+func validateManifest(e *errs, path string, m *ContainerManifest, skipID bool) {
 	switch m.Version {
 	case "v1beta1", "v1beta2":
 	case "":
@@ -224,7 +225,7 @@ func validateManifest(e *errs, path string, m *ContainerManifest) {
 	default:
 		e.add(CauseNotSupported, path+".version", "%s is not supported (v1beta1 or v1beta2)", quote(m.Version))
 	}
-	if m.ID != "" && !IsDNS1123Subdomain(m.ID) {
+	if m.ID != "" && !skipID && !IsDNS1123Subdomain(m.ID) {
 		e.invalid(path+".id", "%s %s", quote(m.ID), msgDNS1123Subdomain)
 	}
 	volumes := map[string]bool{}
@@ -407,7 +408,7 @@ func validateRC(e *errs, rc *ReplicationController) {
 	}
 	validateLabels(e, "desiredState.podTemplate.labels", tmpl.Labels)
 	validateLabels(e, "desiredState.podTemplate.nodeSelector", tmpl.NodeSelector)
-	validateManifest(e, "desiredState.podTemplate.desiredState.manifest", &tmpl.DesiredState.Manifest)
+	validateManifest(e, "desiredState.podTemplate.desiredState.manifest", &tmpl.DesiredState.Manifest, false)
 }
 
 func validateService(e *errs, s *Service) {

@@ -1,0 +1,49 @@
+// Package registry is the v1beta1 API's semantics over a raw store.Store
+// (etcd in a master, memory in tests). It implements store.Store itself: the
+// apiserver serves a Registry, and components inside the master use the same
+// Registry, so they meet exactly the rules API clients meet.
+//
+// Create:
+//   - kind and apiVersion are set from the type; an empty namespace becomes
+//     "default" (minions have none); uid (a random UUID), creationTimestamp
+//     and selfLink (/api/v1beta1/<resource>/<id>?namespace=<ns>) are set by
+//     the registry, whatever the client sent;
+//   - names: without an id, GenerateName plus 5 random [a-z0-9] characters
+//     (an RC sets GenerateName "<rc id>-"); a pod with neither is named
+//     "pod-" plus 5 characters; a generated name that is taken is retried;
+//   - api.SetDefaults, then api.Validate: 422 Invalid naming every bad field;
+//   - services get a portalIP from the portal network: a random free
+//     address (never the network or broadcast address), or the requested
+//     one if it is in range and free (else 422). The allocation is rebuilt
+//     from the stored services before the first service write, so it is
+//     unique across restarts; an address is released when its service is
+//     deleted.
+//
+// Update keeps uid, creationTimestamp and selfLink; a service's portalIP is
+// immutable (an update without one keeps it; a different one is 422). A
+// resourceVersion makes it a compare-and-swap (409 Conflict when stale);
+// without one the registry retries its own compare-and-swap on the version
+// it read.
+//
+// Bindings: Create of an *api.Binding{PodID, Host} sets the pod's
+// desiredState.host by compare-and-swap. A pod is bound once: binding a
+// bound pod is 409 Conflict. The bind is refused with 422 when the minion
+// does not exist, and with 409 when a predicate of internal/fit fails (not
+// Ready, unschedulable, hostPort taken per protocol and host IP, cpu or
+// memory beyond capacity, nodeSelector), the message naming the reasons.
+// Setting desiredState.host through Create or Update of a pod is treated
+// exactly as a binding (same checks, same lock; an update cannot move a bound
+// pod, and an update without a host keeps the bound one), so there is no way
+// around the checks.
+//
+// For speed the registry keeps informers (over the raw store) of pods and
+// minions, and per minion a fit.Node aggregate of the pods bound to it, so a
+// bind costs no list. Binds to one host are serialized by a mutex; a
+// successful bind (and every pod write or delete made through the registry)
+// is accounted at once, before the informer sees it; an informer update older
+// than what was accounted is ignored. Registry is therefore also a
+// component.Component: Run starts the informers and calls started() once
+// they have synced. Binds wait for that; other calls do not need it.
+//
+// Get, List and Watch pass through to the raw store.
+package registry

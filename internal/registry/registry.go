@@ -1,0 +1,328 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	mrand "math/rand/v2"
+	"net"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"kubelite/internal/api"
+	"kubelite/internal/clock"
+	"kubelite/internal/store"
+)
+
+// DefaultPortalNet is the tutorial's --portal_net.
+const DefaultPortalNet = "10.254.0.0/16"
+
+// Config configures a Registry.
+type Config struct {
+	// PortalNet is the network service portal IPs come from (default 10.254.0.0/16).
+	PortalNet *net.IPNet
+	// Clock stamps creationTimestamp (default the wall clock).
+	Clock clock.Clock
+	// BindWait bounds how long a bind waits for the informers to sync
+	// (default 30 s); a bind before Run is refused with 503 after it.
+	BindWait time.Duration
+}
+
+// Registry is the API's semantics over a raw store; see the package doc.
+type Registry struct {
+	raw   store.Store
+	clock clock.Clock
+	log   *logrus.Entry
+	wait  time.Duration
+
+	portalNet  *net.IPNet
+	portalMu   sync.Mutex
+	portals    *portals // nil until loaded from the stored services
+	portalRand func(n uint32) uint32
+
+	pods    *store.Informer
+	minions *store.Informer
+	index   *podIndex
+	synced  chan struct{}
+	hostMu  sync.Mutex
+	hostLks map[string]*sync.Mutex
+}
+
+var _ store.Store = (*Registry)(nil)
+
+// New returns a registry over raw. It serves Get/List/Watch and writes at
+// once; binds wait until Run has synced its informers.
+func New(raw store.Store, cfg Config) (*Registry, error) {
+	if cfg.PortalNet == nil {
+		_, n, _ := net.ParseCIDR(DefaultPortalNet)
+		cfg.PortalNet = n
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.BindWait == 0 {
+		cfg.BindWait = 30 * time.Second
+	}
+	r := &Registry{
+		raw: raw, clock: cfg.Clock, wait: cfg.BindWait,
+		log:        logrus.WithField("component", "registry"),
+		portalNet:  cfg.PortalNet,
+		portalRand: func(n uint32) uint32 { return mrand.Uint32N(n) },
+		index:      newPodIndex(),
+		synced:     make(chan struct{}),
+		hostLks:    map[string]*sync.Mutex{},
+	}
+	// Check the portal network now, so a bad --portal_net fails at start.
+	if _, err := newPortals(cfg.PortalNet, r.portalRand); err != nil {
+		return nil, err
+	}
+	r.pods = store.NewInformer(raw, api.Pods, store.ListOptions{}, r.onPod)
+	r.minions = store.NewInformer(raw, api.Minions, store.ListOptions{}, nil)
+	return r, nil
+}
+
+// Name implements component.Component.
+func (r *Registry) Name() string { return "registry" }
+
+// Run implements component.Component: it runs the pod and minion informers,
+// loads the portal IP allocation, and calls started once both are ready.
+func (r *Registry) Run(ctx context.Context, started func()) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, inf := range []*store.Informer{r.pods, r.minions} {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = inf.Run(ctx) }()
+	}
+	defer wg.Wait()
+	if !r.pods.WaitSynced(ctx) || !r.minions.WaitSynced(ctx) {
+		return nil
+	}
+	for {
+		_, err := r.loadPortals(ctx)
+		if err == nil {
+			break
+		}
+		r.log.WithError(err).Warn("loading portal IPs of stored services; retrying")
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+	close(r.synced)
+	started()
+	<-ctx.Done()
+	return nil
+}
+
+// Get implements store.Store.
+func (r *Registry) Get(ctx context.Context, res api.Resource, namespace, id string) (api.Object, error) {
+	if err := checkRes(res); err != nil {
+		return nil, err
+	}
+	return r.raw.Get(ctx, res, namespace, id)
+}
+
+// List implements store.Store.
+func (r *Registry) List(ctx context.Context, res api.Resource, opts store.ListOptions) ([]api.Object, uint64, error) {
+	if err := checkRes(res); err != nil {
+		return nil, 0, err
+	}
+	return r.raw.List(ctx, res, opts)
+}
+
+// Watch implements store.Store.
+func (r *Registry) Watch(ctx context.Context, res api.Resource, opts store.ListOptions) (<-chan store.Event, error) {
+	if err := checkRes(res); err != nil {
+		return nil, err
+	}
+	return r.raw.Watch(ctx, res, opts)
+}
+
+func checkRes(res api.Resource) error {
+	if res == api.Bindings {
+		return api.NewMethodNotAllowed("GET", "bindings")
+	}
+	if !res.Valid() {
+		return api.NewBadRequest(fmt.Sprintf("unknown resource %q", res))
+	}
+	return nil
+}
+
+// selfLink is /api/v1beta1/<res>/<id>?namespace=<ns>.
+func selfLink(res api.Resource, ns, id string) string {
+	link := "/api/" + api.APIVersion + "/" + string(res) + "/" + url.PathEscape(id)
+	if ns != "" {
+		link += "?namespace=" + url.QueryEscape(ns)
+	}
+	return link
+}
+
+// maxNameRetries bounds retries of a generated name that is taken.
+const maxNameRetries = 8
+
+// Create implements store.Store.
+func (r *Registry) Create(ctx context.Context, in api.Object) (api.Object, error) {
+	if b, ok := in.(*api.Binding); ok {
+		return r.Bind(ctx, b)
+	}
+	res, err := api.ResourceOf(in)
+	if err != nil {
+		return nil, api.NewBadRequest(err.Error())
+	}
+	obj := api.Copy(in)
+	m := obj.Meta()
+	api.SetKind(obj)
+	m.Namespace = store.Namespace(res, m.Namespace)
+	m.UID = newUID()
+	m.CreationTimestamp = r.clock.Now().UTC().Truncate(time.Second)
+	m.ResourceVersion = 0
+	prefix := m.GenerateName
+	if m.ID == "" && prefix == "" && res == api.Pods {
+		prefix = "pod-"
+	}
+	generated := m.ID == "" && prefix != ""
+	if generated {
+		m.ID = generateName(prefix)
+	}
+	for attempt := 0; ; attempt++ {
+		out, err := r.createOnce(ctx, res, obj)
+		if generated && api.IsAlreadyExists(err) && attempt < maxNameRetries {
+			m.ID = generateName(prefix)
+			continue
+		}
+		return out, err
+	}
+}
+
+func (r *Registry) createOnce(ctx context.Context, res api.Resource, obj api.Object) (api.Object, error) {
+	m := obj.Meta()
+	m.SelfLink = selfLink(res, m.Namespace, m.ID)
+	if p, ok := obj.(*api.Pod); ok && p.DesiredState.Manifest.UUID == "" {
+		p.DesiredState.Manifest.UUID = m.UID
+	}
+	api.SetDefaults(obj)
+	if err := api.ValidationError(obj, api.Validate(obj)); err != nil {
+		return nil, err
+	}
+	switch o := obj.(type) {
+	case *api.Service:
+		return r.createService(ctx, o)
+	case *api.Pod:
+		if o.DesiredState.Host != "" {
+			return r.createBound(ctx, o)
+		}
+		out, err := r.raw.Create(ctx, o)
+		if err == nil {
+			r.index.observe(out.(*api.Pod))
+		}
+		return out, err
+	}
+	return r.raw.Create(ctx, obj)
+}
+
+// maxCASRetries bounds the registry's own compare-and-swap retries.
+const maxCASRetries = 16
+
+// Update implements store.Store.
+func (r *Registry) Update(ctx context.Context, in api.Object) (api.Object, error) {
+	res, err := api.ResourceOf(in)
+	if err != nil {
+		return nil, api.NewBadRequest(err.Error())
+	}
+	if res == api.Bindings {
+		return nil, api.NewMethodNotAllowed("PUT", "bindings")
+	}
+	want := in.Meta().ResourceVersion
+	for attempt := 0; ; attempt++ {
+		obj := api.Copy(in)
+		out, err := r.updateOnce(ctx, res, obj, want)
+		if want == 0 && api.IsConflict(err) && attempt < maxCASRetries && !errBound(err) {
+			continue // our own CAS on the version we read lost: read again
+		}
+		return out, err
+	}
+}
+
+func (r *Registry) updateOnce(ctx context.Context, res api.Resource, obj api.Object, want uint64) (api.Object, error) {
+	m := obj.Meta()
+	api.SetKind(obj)
+	m.Namespace = store.Namespace(res, m.Namespace)
+	if m.ID == "" {
+		return nil, api.NewInvalid(res.Kind(), "", []api.StatusCause{{Reason: api.CauseRequired, Field: "id", Message: "required"}})
+	}
+	oldObj, err := r.raw.Get(ctx, res, m.Namespace, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	old := oldObj.Meta()
+	if want != 0 && old.ResourceVersion != want {
+		return nil, api.NewConflict(res.Kind(), m.ID, fmt.Sprintf("resourceVersion %d is stale (now %d)", want, old.ResourceVersion))
+	}
+	m.ResourceVersion = old.ResourceVersion
+	m.UID, m.CreationTimestamp, m.SelfLink = old.UID, old.CreationTimestamp, old.SelfLink
+	if m.SelfLink == "" {
+		m.SelfLink = selfLink(res, m.Namespace, m.ID)
+	}
+	if m.GenerateName == "" {
+		m.GenerateName = old.GenerateName
+	}
+	var causes []api.StatusCause
+	switch o := obj.(type) {
+	case *api.Service:
+		prev := oldObj.(*api.Service).PortalIP
+		if o.PortalIP == "" {
+			o.PortalIP = prev
+		} else if o.PortalIP != prev {
+			causes = append(causes, api.StatusCause{Reason: api.CauseForbidden, Field: "portalIP",
+				Message: fmt.Sprintf("is immutable: %q cannot become %q", prev, o.PortalIP)})
+		}
+	case *api.Pod:
+		if o.DesiredState.Manifest.UUID == "" {
+			o.DesiredState.Manifest.UUID = oldObj.(*api.Pod).DesiredState.Manifest.UUID
+		}
+	}
+	api.SetDefaults(obj)
+	causes = append(api.Validate(obj), causes...)
+	if err := api.ValidationError(obj, causes); err != nil {
+		return nil, err
+	}
+	if p, ok := obj.(*api.Pod); ok {
+		oldPod := oldObj.(*api.Pod)
+		switch host := p.DesiredState.Host; {
+		case host == "" || host == oldPod.DesiredState.Host:
+			p.DesiredState.Host = oldPod.DesiredState.Host
+		case oldPod.DesiredState.Host != "":
+			return nil, alreadyBound(p, oldPod.DesiredState.Host)
+		default:
+			return r.updateBound(ctx, p)
+		}
+		out, err := r.raw.Update(ctx, p)
+		if err == nil {
+			r.index.observe(out.(*api.Pod))
+		}
+		return out, err
+	}
+	return r.raw.Update(ctx, obj)
+}
+
+// Delete implements store.Store.
+func (r *Registry) Delete(ctx context.Context, res api.Resource, namespace, id string) (api.Object, error) {
+	if err := checkRes(res); err != nil {
+		return nil, err
+	}
+	out, err := r.raw.Delete(ctx, res, namespace, id)
+	if err != nil {
+		return nil, err
+	}
+	switch o := out.(type) {
+	case *api.Service:
+		r.releasePortal(o.PortalIP)
+	case *api.Pod:
+		r.index.forget(api.Key(o), o.ResourceVersion)
+	}
+	return out, nil
+}
