@@ -105,8 +105,8 @@ type rollingUpdate struct {
 	// changed: the new template's images differ from the old one's, so a
 	// pod's images tell which template it was made from.
 	changed bool
-	period   time.Duration
-	timeout  time.Duration
+	period  time.Duration
+	timeout time.Duration
 }
 
 func (ru *rollingUpdate) logf(format string, args ...interface{}) {

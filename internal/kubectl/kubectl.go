@@ -195,7 +195,19 @@ func splitCommand(args []string) (string, []string, error) {
 			}
 			return "", nil, fmt.Errorf("unknown flag %s before the command", a)
 		}
-		rest := append(append([]string(nil), args[:i]...), args[i+1:]...)
+		// Global flags before the command: "-s" means --server there, even
+		// for run, where -s after the command is the service port.
+		var rest []string
+		for _, b := range args[:i] {
+			switch {
+			case b == "-s":
+				b = "--server"
+			case strings.HasPrefix(b, "-s="):
+				b = "--server=" + b[len("-s="):]
+			}
+			rest = append(rest, b)
+		}
+		rest = append(rest, args[i+1:]...)
 		return a, rest, nil
 	}
 	return "", nil, nil
