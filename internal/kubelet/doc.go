@@ -1,0 +1,41 @@
+// Package kubelet makes the pods bound to one minion real containers through
+// a runtime.Runtime (Docker, or the in-memory fake for hollow minions) and
+// reports what really runs.
+//
+// Shape (decide apart from doing):
+//   - decide.go: Decide(Input) Plan is pure: from the pod spec (nil when the
+//     pod is gone), the pod's containers as the runtime reports them, the
+//     time, and what the kubelet remembers (pull back-off, failed liveness
+//     probes), it computes the actions (stop, remove, start infra, start
+//     container), the waiting reasons and when to look again.
+//   - status.go: PodStatus(...) is pure too: the pod's currentState from the
+//     same inputs.
+//   - spec.go: the runtime.ContainerSpec of the infra and app containers
+//     (labels, ports, env with service variables, cpu, memory, volumes).
+//   - kubelet.go: the thin layer. An informer on the pods bound here
+//     (fields DesiredState.Host=<name>) queues pod keys; each key is synced
+//     in its own goroutine (the queue never runs a key twice at once), so
+//     a slow pull or a stuck container stalls only its own pod. Every
+//     SyncFrequency all pods are queued again and housekeeping removes
+//     containers of pods no longer bound here and their directories.
+//   - minion.go: registration and heartbeat of the Minion object.
+//   - probe.go: liveness probes (httpGet, tcpSocket, exec), one goroutine per
+//     probed container; a failure records an event and queues the pod.
+//   - server.go: the HTTP server (/healthz, /podInfo, /containerLogs, /stats).
+//   - hollow.go: many kubelets on fake runtimes in one process, sharing one
+//     pod watch (Fleet), for the scheduler's tests and the benchmarks.
+//
+// Container identity lives in Docker labels (runtime.Label*): pod uid,
+// namespace, name, container name, spec hash and attempt. restartCount is
+// the attempt of a container's newest instance, so a restarted kubelet
+// adopts running containers (same hash: kept) and keeps counting. The
+// infra container is labelled with container name "POD" (upper case, so no
+// DNS-label container name can collide) and reported as "net".
+//
+// Restart back-off is computed from the dead container itself (attempt and
+// finish time), not from kubelet memory: the first restart is immediate,
+// then 10 s doubling to 5 min; a container that ran 10 minutes resets it.
+//
+// Status is pushed to the store when it changes (compare-and-swap on the
+// pod, retried on conflict); the master never polls kubelets.
+package kubelet

@@ -1,0 +1,711 @@
+package kubelet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"kubelite/internal/api"
+	"kubelite/internal/clock"
+	"kubelite/internal/images"
+	"kubelite/internal/runtime"
+	"kubelite/internal/store"
+	"kubelite/internal/workqueue"
+)
+
+// Lister is a read-only cache of objects keyed by api.Key; store.Informer
+// satisfies it. Objects handed out are shared: never mutate them.
+type Lister interface {
+	Get(key string) (api.Object, bool)
+	List() []api.Object
+}
+
+// Config configures a Kubelet. Zero values take the defaults noted.
+type Config struct {
+	NodeName string // required
+	HostIP   string
+	Store    store.Store     // required
+	Runtime  runtime.Runtime // required
+	Clock    clock.Clock     // default the wall clock
+	// RootDir holds emptyDir volumes (default /var/lib/kubelet).
+	RootDir           string
+	SyncFrequency     time.Duration // default 10 s
+	HeartbeatInterval time.Duration // default 5 s
+	GracePeriod       time.Duration // default 10 s
+	ProbePeriod       time.Duration // default 10 s
+	AllowPrivileged   bool
+	Capacity          api.Capacity
+	Labels            map[string]string
+	// Port is the kubelet HTTP port advertised on the minion (default 10250).
+	Port int
+	// InfraImage is the pod infra image (default images.Pause); when absent
+	// it is built from InfraBinary (default: this process's executable).
+	InfraImage  string
+	InfraBinary string
+	// KeepDead is how many dead containers to keep per pod container (default 2).
+	KeepDead int
+	// Pods and Services, when set, replace the kubelet's own informers (a
+	// Fleet shares one watch among many kubelets); the owner then calls
+	// Enqueue for changed pod keys.
+	Pods     Lister
+	Services Lister
+	// Events, when false, suppresses event objects (hollow fleets).
+	NoEvents bool
+}
+
+func (c *Config) defaults() error {
+	if c.NodeName == "" || c.Store == nil || c.Runtime == nil {
+		return errors.New("kubelet config: NodeName, Store and Runtime are required")
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.RootDir == "" {
+		c.RootDir = "/var/lib/kubelet"
+	}
+	if c.SyncFrequency <= 0 {
+		c.SyncFrequency = 10 * time.Second
+	}
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = 5 * time.Second
+	}
+	if c.GracePeriod <= 0 {
+		c.GracePeriod = 10 * time.Second
+	}
+	if c.ProbePeriod <= 0 {
+		c.ProbePeriod = 10 * time.Second
+	}
+	if c.Port == 0 {
+		c.Port = 10250
+	}
+	if c.InfraImage == "" {
+		c.InfraImage = images.Pause
+	}
+	if c.KeepDead <= 0 {
+		c.KeepDead = 2
+	}
+	return nil
+}
+
+// Kubelet runs the pods bound to one minion.
+type Kubelet struct {
+	cfg      Config
+	log      *logrus.Entry
+	queue    *workqueue.Queue
+	pods     Lister
+	services Lister
+	own      []*store.Informer // informers this kubelet runs itself
+	prober   *prober
+
+	mu        sync.Mutex
+	pulls     map[string]map[string]PullState // pod uid -> container -> pulls
+	unhealthy map[string]string               // container id -> probe failure
+	waiting   map[string]map[string]string    // pod key -> last waiting reasons
+	infraMu   sync.Mutex                      // one infra image build at a time
+}
+
+// New returns a kubelet; Run starts it.
+func New(cfg Config) (*Kubelet, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	k := &Kubelet{
+		cfg:       cfg,
+		log:       logrus.WithFields(logrus.Fields{"component": "kubelet", "minion": cfg.NodeName}),
+		queue:     workqueue.New(cfg.Clock, 500*time.Millisecond, BackoffMax),
+		pulls:     map[string]map[string]PullState{},
+		unhealthy: map[string]string{},
+		waiting:   map[string]map[string]string{},
+	}
+	k.pods, k.services = cfg.Pods, cfg.Services
+	if k.pods == nil {
+		sel, err := api.ParseSelector(api.FieldDesiredStateHost + "=" + cfg.NodeName)
+		if err != nil {
+			return nil, fmt.Errorf("pod selector: %w", err)
+		}
+		inf := store.NewInformer(cfg.Store, api.Pods, store.ListOptions{Fields: sel}, k.Enqueue)
+		k.pods = inf
+		k.own = append(k.own, inf)
+	}
+	if k.services == nil {
+		inf := store.NewInformer(cfg.Store, api.Services, store.ListOptions{}, nil)
+		k.services = inf
+		k.own = append(k.own, inf)
+	}
+	k.prober = newProber(k)
+	return k, nil
+}
+
+// Name implements component.Component.
+func (k *Kubelet) Name() string { return "kubelet" }
+
+// Enqueue asks for a sync of the pod with key namespace/id.
+func (k *Kubelet) Enqueue(key string) { k.queue.Add(key) }
+
+// Run registers the minion, then syncs pods until ctx ends. started is
+// called once the pod caches are loaded.
+func (k *Kubelet) Run(ctx context.Context, started func()) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for _, inf := range k.own {
+		wg.Add(1)
+		go func() { defer wg.Done(); inf.Run(ctx) }()
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); k.heartbeatLoop(ctx) }()
+	for _, inf := range k.own {
+		if !inf.WaitSynced(ctx) {
+			return nil
+		}
+	}
+	if started != nil {
+		started()
+	}
+	k.log.Info("kubelet started")
+	k.prober.setContext(ctx)
+	wg.Add(1)
+	go func() { defer wg.Done(); k.dispatch(ctx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); k.eventsLoop(ctx) }()
+	k.resyncLoop(ctx)
+	k.queue.ShutDown()
+	return nil
+}
+
+// dispatch hands each queued key to its own goroutine; the queue never
+// gives out a key that is being processed.
+func (k *Kubelet) dispatch(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		key, ok := k.queue.Get()
+		if !ok {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer k.queue.Done(key)
+			if err := k.SyncPod(ctx, key); err != nil && ctx.Err() == nil {
+				k.log.WithError(err).WithField("pod", key).Warn("sync failed; retrying")
+				k.queue.AddRateLimited(key)
+				return
+			}
+			k.queue.Forget(key)
+		}()
+	}
+}
+
+// eventsLoop queues the pod of every container that stops running.
+func (k *Kubelet) eventsLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		ch, err := k.cfg.Runtime.Events(ctx)
+		if err == nil {
+			for ev := range ch {
+				if ns, name := ev.Labels[runtime.LabelPodNamespace], ev.Labels[runtime.LabelPodName]; name != "" {
+					k.queue.Add(ns + "/" + name)
+				}
+			}
+		} else {
+			k.log.WithError(err).Warn("container events")
+		}
+		select {
+		case <-ctx.Done():
+		case <-k.cfg.Clock.After(time.Second):
+		}
+	}
+}
+
+// resyncLoop queues every pod and runs housekeeping every SyncFrequency.
+func (k *Kubelet) resyncLoop(ctx context.Context) {
+	k.housekeeping(ctx)
+	for {
+		// Jitter spreads the work of many kubelets in one process.
+		d := k.cfg.SyncFrequency + time.Duration(rand.Int64N(int64(k.cfg.SyncFrequency)/10+1))
+		select {
+		case <-ctx.Done():
+			return
+		case <-k.cfg.Clock.After(d):
+		}
+		for _, o := range k.pods.List() {
+			k.queue.Add(api.Key(o))
+		}
+		k.housekeeping(ctx)
+	}
+}
+
+// housekeeping queues pods whose containers run here but that are no longer
+// bound here, and removes directories of pods that are gone.
+func (k *Kubelet) housekeeping(ctx context.Context) {
+	cs, err := k.cfg.Runtime.List(ctx, runtime.ListOptions{})
+	if err != nil {
+		k.log.WithError(err).Warn("housekeeping: list containers")
+		return
+	}
+	uids := map[string]bool{}
+	for _, o := range k.pods.List() {
+		uids[o.Meta().UID] = true
+	}
+	live := map[string]bool{}
+	queued := map[string]bool{}
+	for _, c := range cs {
+		uid := c.Labels[runtime.LabelPodUID]
+		live[c.ID] = true
+		if uids[uid] {
+			continue
+		}
+		key := c.Labels[runtime.LabelPodNamespace] + "/" + c.Labels[runtime.LabelPodName]
+		if !queued[key] {
+			queued[key] = true
+			k.queue.Add(key)
+		}
+	}
+	k.prober.prune(live)
+	k.mu.Lock()
+	for id := range k.unhealthy {
+		if !live[id] {
+			delete(k.unhealthy, id)
+		}
+	}
+	k.mu.Unlock()
+	// Directories of pods with no containers and no pod object.
+	entries, err := os.ReadDir(filepath.Join(k.cfg.RootDir, "pods"))
+	if err != nil {
+		return
+	}
+	withContainers := map[string]bool{}
+	for _, c := range cs {
+		withContainers[c.Labels[runtime.LabelPodUID]] = true
+	}
+	for _, e := range entries {
+		if uid := e.Name(); !uids[uid] && !withContainers[uid] {
+			if err := os.RemoveAll(PodDir(k.cfg.RootDir, uid)); err != nil {
+				k.log.WithError(err).Warn("remove pod directory")
+			}
+		}
+	}
+}
+
+// podFromCache returns a copy of the pod with key, or nil.
+func (k *Kubelet) podFromCache(key string) *api.Pod {
+	o, ok := k.pods.Get(key)
+	if !ok {
+		return nil
+	}
+	p, ok := o.(*api.Pod)
+	if !ok || p.DesiredState.Host != k.cfg.NodeName {
+		return nil
+	}
+	return api.Copy(p)
+}
+
+func splitKey(key string) (ns, name string) {
+	ns, name, ok := strings.Cut(key, "/")
+	if !ok {
+		return api.DefaultNamespace, key
+	}
+	return ns, name
+}
+
+// SyncPod converges one pod: decide, apply, push status.
+func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
+	pod := k.podFromCache(key)
+	ns, name := splitKey(key)
+	cs, err := k.cfg.Runtime.List(ctx, runtime.ListOptions{Labels: map[string]string{runtime.LabelPodNamespace: ns, runtime.LabelPodName: name}})
+	if err != nil {
+		return fmt.Errorf("sync pod %s: %w", key, err)
+	}
+	in := Input{Pod: pod, Containers: cs, Now: k.cfg.Clock.Now(), InfraImage: k.cfg.InfraImage, KeepDead: k.cfg.KeepDead}
+	k.mu.Lock()
+	if pod != nil {
+		in.Pulls = cloneMap(k.pulls[pod.UID])
+	}
+	in.Unhealthy = map[string]string{}
+	for _, c := range cs {
+		if msg, ok := k.unhealthy[c.ID]; ok {
+			in.Unhealthy[c.ID] = msg
+		}
+	}
+	k.mu.Unlock()
+	plan := Decide(in)
+	applyErr := k.apply(ctx, pod, plan)
+	if pod == nil {
+		k.forget(key, cs)
+		return applyErr
+	}
+	if plan.RequeueAfter > 0 {
+		k.queue.AddAfter(key, plan.RequeueAfter)
+	}
+	// Re-read what runs now and push the status.
+	if len(plan.Actions) > 0 {
+		if cs, err = k.cfg.Runtime.List(ctx, runtime.ListOptions{PodUID: pod.UID}); err != nil {
+			return errors.Join(applyErr, fmt.Errorf("sync pod %s: %w", key, err))
+		}
+	}
+	k.prober.ensure(key, pod, cs)
+	k.mu.Lock()
+	k.waiting[key] = plan.Waiting
+	k.mu.Unlock()
+	status := PodStatus(StatusInput{Pod: pod, Containers: cs, Waiting: plan.Waiting, Host: k.cfg.NodeName, HostIP: k.cfg.HostIP})
+	if err := k.pushStatus(ctx, pod, status); err != nil {
+		return errors.Join(applyErr, err)
+	}
+	return applyErr
+}
+
+func cloneMap[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// forget drops what the kubelet remembers of a pod that is gone and removes
+// its directories once its containers are gone.
+func (k *Kubelet) forget(key string, cs []runtime.Container) {
+	uids := map[string]bool{}
+	for _, c := range cs {
+		uids[c.Labels[runtime.LabelPodUID]] = true
+	}
+	k.mu.Lock()
+	for uid := range uids {
+		delete(k.pulls, uid)
+	}
+	for _, c := range cs {
+		delete(k.unhealthy, c.ID)
+	}
+	k.mu.Unlock()
+	k.prober.forgetPod(key)
+	k.mu.Lock()
+	delete(k.waiting, key)
+	k.mu.Unlock()
+	for uid := range uids {
+		if uid == "" {
+			continue
+		}
+		if err := os.RemoveAll(PodDir(k.cfg.RootDir, uid)); err != nil {
+			k.log.WithError(err).WithField("pod", key).Warn("remove pod directory")
+		}
+	}
+}
+
+// apply carries out a plan. Stops run concurrently (each waits out its grace
+// period); everything else runs in order. A failed infra start skips the app
+// starts that need it.
+func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan) error {
+	var errs []error
+	infraID := ""
+	infraFailed := false
+	acts := plan.Actions
+	for i := 0; i < len(acts); {
+		if acts[i].Kind == ActStop {
+			j := i
+			for j < len(acts) && acts[j].Kind == ActStop && (acts[j].Name == InfraName) == (acts[i].Name == InfraName) {
+				j++
+			}
+			var wg sync.WaitGroup
+			errc := make(chan error, j-i)
+			for _, a := range acts[i:j] {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := k.cfg.Runtime.Stop(ctx, a.ID, k.cfg.GracePeriod); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+						errc <- fmt.Errorf("stop %s: %w", a.Name, err)
+					}
+				}()
+				k.logAction(pod, a)
+			}
+			wg.Wait()
+			close(errc)
+			for err := range errc {
+				errs = append(errs, err)
+			}
+			i = j
+			continue
+		}
+		a := acts[i]
+		i++
+		k.logAction(pod, a)
+		switch a.Kind {
+		case ActRemove:
+			if err := k.cfg.Runtime.Remove(ctx, a.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+				errs = append(errs, fmt.Errorf("remove %s: %w", a.Name, err))
+			}
+		case ActStartInfra:
+			id, err := k.startInfra(ctx, pod, a.Attempt)
+			if err != nil {
+				infraFailed = true
+				plan.Waiting[InfraName] = "ErrRunContainer: " + err.Error()
+				k.event(ctx, pod, InfraName, "failed", "start infra container: "+err.Error())
+				errs = append(errs, err)
+				continue
+			}
+			infraID = id
+		case ActStart:
+			if infraFailed {
+				plan.Waiting[a.Name] = "ContainerCreating"
+				continue
+			}
+			if infraID == "" {
+				id, err := k.runningInfra(ctx, pod)
+				if err != nil {
+					errs = append(errs, err)
+					infraFailed = true
+					continue
+				}
+				infraID = id
+			}
+			if err := k.startContainer(ctx, pod, a, infraID, plan.Waiting); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (k *Kubelet) logAction(pod *api.Pod, a Action) {
+	name := "(gone)"
+	if pod != nil {
+		name = api.Key(pod)
+	}
+	k.log.WithField("pod", name).Debug(a.String())
+}
+
+// runningInfra returns the ID of the pod's running infra container.
+func (k *Kubelet) runningInfra(ctx context.Context, pod *api.Pod) (string, error) {
+	cs, err := k.cfg.Runtime.List(ctx, runtime.ListOptions{PodUID: pod.UID, Running: true, Labels: map[string]string{runtime.LabelContainerName: InfraName}})
+	if err != nil {
+		return "", fmt.Errorf("find infra of %s: %w", api.Key(pod), err)
+	}
+	if len(cs) == 0 {
+		return "", fmt.Errorf("pod %s has no running infra container", api.Key(pod))
+	}
+	return cs[0].ID, nil
+}
+
+// ensureInfraImage builds the infra image from the kubelite binary the first
+// time it is needed.
+func (k *Kubelet) ensureInfraImage(ctx context.Context) error {
+	k.infraMu.Lock()
+	defer k.infraMu.Unlock()
+	ok, err := k.cfg.Runtime.HasImage(ctx, k.cfg.InfraImage)
+	if err != nil || ok {
+		return err
+	}
+	bin := k.cfg.InfraBinary
+	if bin == "" {
+		if bin, err = os.Executable(); err != nil {
+			return fmt.Errorf("find own binary for the infra image: %w", err)
+		}
+	}
+	spec, err := images.Spec(k.cfg.InfraImage, bin)
+	if err != nil {
+		return fmt.Errorf("infra image: %w", err)
+	}
+	k.log.WithField("image", k.cfg.InfraImage).Info("building the pod infra image from " + bin)
+	return k.cfg.Runtime.BuildImage(ctx, spec)
+}
+
+func (k *Kubelet) startInfra(ctx context.Context, pod *api.Pod, attempt int) (string, error) {
+	if err := k.ensureInfraImage(ctx); err != nil {
+		return "", err
+	}
+	id, err := k.cfg.Runtime.CreateAndStart(ctx, InfraSpec(pod, k.cfg.InfraImage, attempt))
+	if err != nil {
+		return "", fmt.Errorf("start infra of %s: %w", api.Key(pod), err)
+	}
+	return id, nil
+}
+
+// ensureImage applies the pull policy; a failed pull is remembered for back-off.
+func (k *Kubelet) ensureImage(ctx context.Context, pod *api.Pod, c *api.Container) (waiting string, err error) {
+	policy := c.ImagePullPolicy
+	if policy == "" {
+		policy = api.PullIfNotPresent
+	}
+	present := false
+	if policy != api.PullAlways {
+		if present, err = k.cfg.Runtime.HasImage(ctx, c.Image); err != nil {
+			return "", fmt.Errorf("image %s: %w", c.Image, err)
+		}
+	}
+	if present {
+		return "", nil
+	}
+	if policy == api.PullNever {
+		return "ErrImageNeverPull: image " + c.Image + " is not present and imagePullPolicy is PullNever", nil
+	}
+	if err := k.cfg.Runtime.PullImage(ctx, c.Image); err != nil {
+		msg := err.Error()
+		k.mu.Lock()
+		m := k.pulls[pod.UID]
+		if m == nil {
+			m = map[string]PullState{}
+			k.pulls[pod.UID] = m
+		}
+		ps := m[c.Name]
+		ps.Failures++
+		ps.Last = k.cfg.Clock.Now()
+		ps.Message = msg
+		m[c.Name] = ps
+		k.mu.Unlock()
+		k.queue.AddAfter(api.Key(pod), PullBackoff(ps.Failures))
+		k.event(ctx, pod, c.Name, "failed", "pull image "+c.Image+": "+msg)
+		return "ErrImagePull: " + msg, nil
+	}
+	k.mu.Lock()
+	delete(k.pulls[pod.UID], c.Name)
+	k.mu.Unlock()
+	return "", nil
+}
+
+func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, infraID string, waiting map[string]string) error {
+	var c *api.Container
+	for i := range pod.DesiredState.Manifest.Containers {
+		if pod.DesiredState.Manifest.Containers[i].Name == a.Name {
+			c = &pod.DesiredState.Manifest.Containers[i]
+		}
+	}
+	if c == nil {
+		return nil
+	}
+	w, err := k.ensureImage(ctx, pod, c)
+	if err != nil {
+		return err
+	}
+	if w != "" {
+		waiting[c.Name] = w
+		return nil
+	}
+	for _, dir := range EmptyDirs(pod, k.cfg.RootDir) {
+		if err := os.MkdirAll(dir, 0o777); err != nil {
+			waiting[c.Name] = "ErrVolume: " + err.Error()
+			return fmt.Errorf("emptyDir for %s: %w", api.Key(pod), err)
+		}
+	}
+	spec, err := AppSpec(pod, c, a.Attempt, SpecOptions{InfraID: infraID, RootDir: k.cfg.RootDir, Services: k.servicesFor(pod), AllowPrivileged: k.cfg.AllowPrivileged})
+	if err != nil {
+		waiting[c.Name] = "ErrInvalidSpec: " + err.Error()
+		k.event(ctx, pod, c.Name, "failed", err.Error())
+		return nil // retrying will not help until the pod changes
+	}
+	if _, err := k.cfg.Runtime.CreateAndStart(ctx, spec); err != nil {
+		waiting[c.Name] = "ErrRunContainer: " + err.Error()
+		k.event(ctx, pod, c.Name, "failed", "start container: "+err.Error())
+		return fmt.Errorf("start %s of %s: %w", c.Name, api.Key(pod), err)
+	}
+	if a.Reason != "" {
+		k.event(ctx, pod, c.Name, "restarted", a.Reason)
+	}
+	return nil
+}
+
+// servicesFor lists the services of the pod's namespace.
+func (k *Kubelet) servicesFor(pod *api.Pod) []*api.Service {
+	var out []*api.Service
+	ns := namespaceOf(pod)
+	for _, o := range k.services.List() {
+		if s, ok := o.(*api.Service); ok && (s.Namespace == ns || s.Namespace == "") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// pushStatus writes the pod's currentState when it changed, by
+// compare-and-swap on the cached version, re-reading on conflict.
+func (k *Kubelet) pushStatus(ctx context.Context, pod *api.Pod, status api.PodState) error {
+	if reflect.DeepEqual(normalizeState(pod.CurrentState), normalizeState(status)) {
+		return nil
+	}
+	for try := 0; try < 5; try++ {
+		pod.CurrentState = status
+		_, err := k.cfg.Store.Update(ctx, pod)
+		if err == nil {
+			return nil
+		}
+		if api.IsNotFound(err) {
+			return nil // deleted meanwhile; the watch will tell
+		}
+		if !api.IsConflict(err) {
+			return fmt.Errorf("update status of %s: %w", api.Key(pod), err)
+		}
+		o, err := k.cfg.Store.Get(ctx, api.Pods, pod.Namespace, pod.ID)
+		if err != nil {
+			if api.IsNotFound(err) {
+				return nil
+			}
+			return fmt.Errorf("update status of %s: %w", api.Key(pod), err)
+		}
+		fresh, ok := o.(*api.Pod)
+		if !ok || fresh.UID != pod.UID || fresh.DesiredState.Host != k.cfg.NodeName {
+			return nil // replaced or moved
+		}
+		pod = fresh
+	}
+	return fmt.Errorf("update status of %s: too many conflicts", api.Key(pod))
+}
+
+// normalizeState drops what a JSON round trip changes (time zones, empty maps).
+func normalizeState(s api.PodState) api.PodState {
+	s.Manifest = api.ContainerManifest{}
+	if len(s.Info) == 0 {
+		s.Info = nil
+	}
+	for n, st := range s.Info {
+		if st.State.Running != nil {
+			r := *st.State.Running
+			r.StartedAt = r.StartedAt.UTC().Round(0)
+			st.State.Running = &r
+		}
+		if st.State.Termination != nil {
+			t := *st.State.Termination
+			t.StartedAt, t.FinishedAt = t.StartedAt.UTC().Round(0), t.FinishedAt.UTC().Round(0)
+			st.State.Termination = &t
+		}
+		s.Info[n] = st
+	}
+	return s
+}
+
+// event records an event about a pod's container (best effort).
+func (k *Kubelet) event(ctx context.Context, pod *api.Pod, container, reason, msg string) {
+	k.log.WithFields(logrus.Fields{"pod": api.Key(pod), "container": container, "reason": reason}).Info(msg)
+	if k.cfg.NoEvents || pod == nil {
+		return
+	}
+	now := k.cfg.Clock.Now().UTC()
+	ev := &api.Event{
+		TypeMeta: api.TypeMeta{ID: fmt.Sprintf("%s.%x", pod.ID, now.UnixNano()), Namespace: namespaceOf(pod)},
+		InvolvedObject: api.ObjectReference{
+			Kind: "Pod", Namespace: namespaceOf(pod), Name: pod.ID, UID: pod.UID,
+			FieldPath: "desiredState.manifest.containers{" + container + "}",
+		},
+		Status: reason, Reason: reason, Message: msg,
+		Source: "kubelet " + k.cfg.NodeName, Timestamp: now,
+	}
+	if _, err := k.cfg.Store.Create(ctx, ev); err != nil && ctx.Err() == nil {
+		k.log.WithError(err).Debug("record event")
+	}
+}
+
+// markUnhealthy records a failed liveness probe and queues the pod.
+func (k *Kubelet) markUnhealthy(ctx context.Context, key string, pod *api.Pod, container, id, msg string) {
+	k.mu.Lock()
+	k.unhealthy[id] = msg
+	k.mu.Unlock()
+	k.event(ctx, pod, container, "unhealthy", "liveness probe failed: "+msg)
+	k.queue.Add(key)
+}

@@ -1,0 +1,149 @@
+package kubelet
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"kubelite/internal/api"
+)
+
+// minionObject is the Minion this kubelet registers.
+func (k *Kubelet) minionObject() *api.Minion {
+	return &api.Minion{
+		TypeMeta:    api.TypeMeta{ID: k.cfg.NodeName, Labels: cloneMap(k.cfg.Labels)},
+		HostIP:      k.cfg.HostIP,
+		Resources:   api.NodeResources{Capacity: k.cfg.Capacity},
+		KubeletPort: k.cfg.Port,
+		Status:      api.MinionStatus{Condition: api.MinionReady, LastHeartbeat: k.cfg.Clock.Now().UTC()},
+	}
+}
+
+// heartbeat registers the minion or refreshes its heartbeat, keeping what
+// the master set (unschedulable, pod CIDR).
+func (k *Kubelet) heartbeat(ctx context.Context) error {
+	want := k.minionObject()
+	for try := 0; try < 5; try++ {
+		o, err := k.cfg.Store.Get(ctx, api.Minions, "", k.cfg.NodeName)
+		if api.IsNotFound(err) {
+			if _, err := k.cfg.Store.Create(ctx, want); err != nil {
+				if api.IsAlreadyExists(err) {
+					continue
+				}
+				return fmt.Errorf("register minion %s: %w", k.cfg.NodeName, err)
+			}
+			k.log.WithField("hostIP", want.HostIP).Info("minion registered")
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("heartbeat %s: %w", k.cfg.NodeName, err)
+		}
+		m, ok := o.(*api.Minion)
+		if !ok {
+			return fmt.Errorf("heartbeat %s: stored object is %T", k.cfg.NodeName, o)
+		}
+		m.HostIP = want.HostIP
+		m.Resources = want.Resources
+		m.KubeletPort = want.KubeletPort
+		if want.Labels != nil {
+			m.Labels = want.Labels
+		}
+		if m.Status.Condition != api.MinionReady {
+			m.Status.NotReadySince = time.Time{}
+			m.Status.Reason = ""
+		}
+		m.Status.Condition = api.MinionReady
+		m.Status.LastHeartbeat = want.Status.LastHeartbeat
+		if _, err := k.cfg.Store.Update(ctx, m); err != nil {
+			if api.IsConflict(err) || api.IsNotFound(err) {
+				continue
+			}
+			return fmt.Errorf("heartbeat %s: %w", k.cfg.NodeName, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("heartbeat %s: too many conflicts", k.cfg.NodeName)
+}
+
+func (k *Kubelet) heartbeatLoop(ctx context.Context) {
+	failing := false
+	for {
+		err := k.heartbeat(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case err != nil && !failing:
+			k.log.WithError(err).Warn("heartbeat failed; retrying")
+			failing = true
+		case err == nil && failing:
+			k.log.Info("heartbeat recovered")
+			failing = false
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-k.cfg.Clock.After(k.cfg.HeartbeatInterval):
+		}
+	}
+}
+
+// DetectHostIP picks the minion's address: hostnameOverride when it is an IP
+// (as in the tutorial), else hostIP, else the local address of the
+// interface that routes to master (host:port).
+func DetectHostIP(hostnameOverride, hostIP, master string) (string, error) {
+	if ip := net.ParseIP(hostnameOverride); ip != nil {
+		return ip.String(), nil
+	}
+	if hostIP != "" {
+		ip := net.ParseIP(hostIP)
+		if ip == nil {
+			return "", fmt.Errorf("--host-ip %q is not an IP address", hostIP)
+		}
+		return ip.String(), nil
+	}
+	if master == "" {
+		master = "127.0.0.1:8080"
+	}
+	if !strings.Contains(master, ":") {
+		master += ":8080"
+	}
+	master = strings.TrimPrefix(strings.TrimPrefix(master, "http://"), "https://")
+	// A UDP "connection" sends nothing; it only asks the kernel for a route.
+	c, err := net.Dial("udp", master)
+	if err != nil {
+		return "", fmt.Errorf("find the address routing to %s: %w", master, err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).IP.String(), nil
+}
+
+// MachineCapacity is this machine's capacity: cpu = cores x 1000 millicores,
+// memory from /proc/meminfo.
+func MachineCapacity() (api.Capacity, error) {
+	c := api.Capacity{CPU: int64(goruntime.NumCPU()) * 1000}
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return c, fmt.Errorf("machine memory: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "MemTotal:" {
+			kb, err := strconv.ParseInt(fields[1], 10, 64)
+			if err != nil {
+				return c, fmt.Errorf("machine memory: %w", err)
+			}
+			c.Memory = kb * 1024
+			return c, nil
+		}
+	}
+	return c, fmt.Errorf("machine memory: no MemTotal in /proc/meminfo")
+}

@@ -1,0 +1,218 @@
+package kubelet
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/runtime"
+)
+
+// prober runs one liveness-probe goroutine per probed running container.
+type prober struct {
+	k       *Kubelet
+	mu      sync.Mutex
+	ctx     context.Context
+	workers map[string]*probeWorker // container id
+}
+
+type probeWorker struct {
+	key    string
+	cancel context.CancelFunc
+}
+
+func newProber(k *Kubelet) *prober {
+	return &prober{k: k, ctx: context.Background(), workers: map[string]*probeWorker{}}
+}
+
+func (p *prober) setContext(ctx context.Context) {
+	p.mu.Lock()
+	p.ctx = ctx
+	p.mu.Unlock()
+}
+
+// ensure starts probe workers for the pod's running, probed containers.
+func (p *prober) ensure(key string, pod *api.Pod, cs []runtime.Container) {
+	var podIP string
+	for _, c := range cs {
+		if c.Labels[runtime.LabelContainerName] == InfraName && c.State == runtime.StateRunning && c.Labels[runtime.LabelPodUID] == pod.UID {
+			podIP = c.IP
+		}
+	}
+	for i := range pod.DesiredState.Manifest.Containers {
+		spec := &pod.DesiredState.Manifest.Containers[i]
+		if spec.LivenessProbe == nil {
+			continue
+		}
+		for _, c := range cs {
+			if c.State != runtime.StateRunning || c.Labels[runtime.LabelPodUID] != pod.UID || c.Labels[runtime.LabelContainerName] != spec.Name {
+				continue
+			}
+			p.mu.Lock()
+			if _, ok := p.workers[c.ID]; !ok && p.ctx.Err() == nil {
+				ctx, cancel := context.WithCancel(p.ctx)
+				p.workers[c.ID] = &probeWorker{key: key, cancel: cancel}
+				go p.work(ctx, key, api.Copy(pod), *spec, c, podIP)
+			}
+			p.mu.Unlock()
+		}
+	}
+}
+
+// prune stops workers of containers that no longer exist.
+func (p *prober) prune(live map[string]bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, w := range p.workers {
+		if !live[id] {
+			w.cancel()
+			delete(p.workers, id)
+		}
+	}
+}
+
+// forgetPod stops every worker of a pod.
+func (p *prober) forgetPod(key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, w := range p.workers {
+		if w.key == key {
+			w.cancel()
+			delete(p.workers, id)
+		}
+	}
+}
+
+func (p *prober) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.workers)
+}
+
+func (p *prober) work(ctx context.Context, key string, pod *api.Pod, spec api.Container, c runtime.Container, podIP string) {
+	defer func() {
+		p.mu.Lock()
+		if w, ok := p.workers[c.ID]; ok && w.key == key && ctx.Err() == nil {
+			delete(p.workers, c.ID)
+		}
+		p.mu.Unlock()
+	}()
+	clk := p.k.cfg.Clock
+	probe := spec.LivenessProbe
+	first := c.StartedAt.Add(time.Duration(probe.InitialDelaySeconds) * time.Second)
+	wait := first.Sub(clk.Now())
+	if wait < 0 {
+		wait = 0
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-clk.After(wait):
+		}
+		wait = p.k.cfg.ProbePeriod
+		timeout := time.Duration(probe.TimeoutSeconds) * time.Second
+		if timeout <= 0 {
+			timeout = time.Second
+		}
+		pctx, cancel := context.WithTimeout(ctx, timeout)
+		err := RunProbe(pctx, p.k.cfg.Runtime, c.ID, podIP, &spec)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			p.k.markUnhealthy(ctx, key, pod, spec.Name, c.ID, err.Error())
+			return
+		}
+	}
+}
+
+// RunProbe runs c's liveness probe once against container id of a pod
+// whose IP is podIP; nil means healthy.
+func RunProbe(ctx context.Context, rt runtime.Runtime, id, podIP string, c *api.Container) error {
+	pr := c.LivenessProbe
+	switch {
+	case pr.Exec != nil:
+		res, err := rt.Exec(ctx, id, pr.Exec.Command)
+		if err != nil {
+			return fmt.Errorf("exec %q: %w", pr.Exec.Command, err)
+		}
+		if res.ExitCode != 0 {
+			return fmt.Errorf("exec %q exited %d: %s", pr.Exec.Command, res.ExitCode, strings.TrimSpace(string(res.Output)))
+		}
+		return nil
+	case pr.HTTPGet != nil:
+		host := pr.HTTPGet.Host
+		if host == "" {
+			host = podIP
+		}
+		port, err := probePort(pr.HTTPGet.Port, c)
+		if err != nil {
+			return err
+		}
+		path := pr.HTTPGet.Path
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		url := "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + path
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return fmt.Errorf("http probe %s: %w", url, err)
+		}
+		resp, err := probeClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("http probe: %w", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode < 200 || resp.StatusCode >= 400 {
+			return fmt.Errorf("http probe %s: status %d", url, resp.StatusCode)
+		}
+		return nil
+	case pr.TCPSocket != nil:
+		port, err := probePort(pr.TCPSocket.Port, c)
+		if err != nil {
+			return err
+		}
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(podIP, strconv.Itoa(port)))
+		if err != nil {
+			return fmt.Errorf("tcp probe: %w", err)
+		}
+		conn.Close()
+		return nil
+	}
+	return fmt.Errorf("liveness probe of %q has no action", c.Name)
+}
+
+// probeClient never follows redirects (a 3xx is healthy) and keeps no
+// connections between probes.
+var probeClient = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Transport:     &http.Transport{DisableKeepAlives: true},
+}
+
+// probePort resolves a numeric or named port of c.
+func probePort(p api.IntOrString, c *api.Container) (int, error) {
+	if p.Kind == api.IntstrInt {
+		if p.IntVal < 1 || p.IntVal > 65535 {
+			return 0, fmt.Errorf("probe port %d out of range", p.IntVal)
+		}
+		return p.IntVal, nil
+	}
+	if n, err := strconv.Atoi(p.StrVal); err == nil {
+		return probePort(api.NewIntOrStringFromInt(n), c)
+	}
+	for _, cp := range c.Ports {
+		if cp.Name == p.StrVal {
+			return cp.ContainerPort, nil
+		}
+	}
+	return 0, fmt.Errorf("probe port %q: no such named port in container %q", p.StrVal, c.Name)
+}

@@ -1,0 +1,226 @@
+package kubelet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/runtime"
+)
+
+// Handler serves the kubelet's HTTP API:
+//
+//	/healthz                                    "ok"
+//	/podInfo?podID=&podNamespace=               api.PodInfo of the pod (JSON)
+//	/containerLogs/<ns>/<pod>/<container>       logs (?tail=N, ?follow=true)
+//	/stats/                                     every running container's usage
+//	/stats/<ns>/<pod>/<container>               one container's usage
+func (k *Kubelet) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	})
+	mux.HandleFunc("/podInfo", k.servePodInfo)
+	mux.HandleFunc("/containerLogs/", k.serveLogs)
+	mux.HandleFunc("/stats/", k.serveStats)
+	return mux
+}
+
+func httpError(w http.ResponseWriter, code int, format string, args ...any) {
+	http.Error(w, fmt.Sprintf(format, args...), code)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func (k *Kubelet) servePodInfo(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("podID")
+	ns := r.URL.Query().Get("podNamespace")
+	if ns == "" {
+		ns = api.DefaultNamespace
+	}
+	if id == "" {
+		httpError(w, http.StatusBadRequest, "podID is required")
+		return
+	}
+	pod := k.podFromCache(ns + "/" + id)
+	if pod == nil {
+		httpError(w, http.StatusNotFound, "pod %s/%s is not bound to minion %s", ns, id, k.cfg.NodeName)
+		return
+	}
+	cs, err := k.cfg.Runtime.List(r.Context(), runtime.ListOptions{PodUID: pod.UID})
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, "list containers: %v", err)
+		return
+	}
+	k.mu.Lock()
+	waiting := cloneMap(k.waiting[api.Key(pod)])
+	k.mu.Unlock()
+	st := PodStatus(StatusInput{Pod: pod, Containers: cs, Waiting: waiting, Host: k.cfg.NodeName, HostIP: k.cfg.HostIP})
+	writeJSON(w, st.Info)
+}
+
+// newestContainer finds the newest container named name of pod ns/id.
+func (k *Kubelet) newestContainer(ctx context.Context, ns, id, name string) (runtime.Container, error) {
+	cs, err := k.cfg.Runtime.List(ctx, runtime.ListOptions{Labels: map[string]string{
+		runtime.LabelPodNamespace: ns, runtime.LabelPodName: id, runtime.LabelContainerName: name,
+	}})
+	if err != nil {
+		return runtime.Container{}, err
+	}
+	if len(cs) == 0 {
+		return runtime.Container{}, fmt.Errorf("pod %s/%s has no container %q on minion %s: %w", ns, id, name, k.cfg.NodeName, runtime.ErrNotFound)
+	}
+	byNewest(cs)
+	return cs[0], nil
+}
+
+// pathParts splits /prefix/<ns>/<pod>/<container>.
+func pathParts(path, prefix string) (ns, pod, container string, ok bool) {
+	parts := strings.Split(strings.Trim(strings.TrimPrefix(path, prefix), "/"), "/")
+	switch len(parts) {
+	case 3:
+		return parts[0], parts[1], parts[2], parts[0] != "" && parts[1] != "" && parts[2] != ""
+	case 2: // <pod>/<container> in the default namespace
+		return api.DefaultNamespace, parts[0], parts[1], parts[0] != "" && parts[1] != ""
+	}
+	return "", "", "", false
+}
+
+type flushWriter struct {
+	w http.ResponseWriter
+	f http.Flusher
+}
+
+func (fw flushWriter) Write(p []byte) (int, error) {
+	n, err := fw.w.Write(p)
+	if fw.f != nil {
+		fw.f.Flush()
+	}
+	return n, err
+}
+
+func (k *Kubelet) serveLogs(w http.ResponseWriter, r *http.Request) {
+	ns, id, name, ok := pathParts(r.URL.Path, "/containerLogs/")
+	if !ok {
+		httpError(w, http.StatusBadRequest, "want /containerLogs/<namespace>/<pod>/<container>")
+		return
+	}
+	if name == InfraStatusName {
+		name = InfraName
+	}
+	q := r.URL.Query()
+	opts := runtime.LogOptions{}
+	if t := q.Get("tail"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 0 {
+			httpError(w, http.StatusBadRequest, "tail %q: want a number of lines", t)
+			return
+		}
+		opts.Tail = n
+	}
+	opts.Follow, _ = strconv.ParseBool(q.Get("follow"))
+	c, err := k.newestContainer(r.Context(), ns, id, name)
+	if err != nil {
+		code := http.StatusInternalServerError
+		if errors.Is(err, runtime.ErrNotFound) {
+			code = http.StatusNotFound
+		}
+		httpError(w, code, "%v", err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	f, _ := w.(http.Flusher)
+	if err := k.cfg.Runtime.Logs(r.Context(), c.ID, opts, flushWriter{w, f}); err != nil && r.Context().Err() == nil {
+		k.log.WithError(err).Debug("serve logs")
+	}
+}
+
+// ContainerStats is one entry of /stats/.
+type ContainerStats struct {
+	Namespace string        `json:"namespace"`
+	Pod       string        `json:"pod"`
+	Container string        `json:"container"`
+	Stats     runtime.Stats `json:"stats"`
+}
+
+func (k *Kubelet) serveStats(w http.ResponseWriter, r *http.Request) {
+	rest := strings.Trim(strings.TrimPrefix(r.URL.Path, "/stats/"), "/")
+	if rest != "" {
+		ns, id, name, ok := pathParts(r.URL.Path, "/stats/")
+		if !ok {
+			httpError(w, http.StatusBadRequest, "want /stats/ or /stats/<namespace>/<pod>/<container>")
+			return
+		}
+		c, err := k.newestContainer(r.Context(), ns, id, name)
+		if err != nil {
+			httpError(w, http.StatusNotFound, "%v", err)
+			return
+		}
+		s, err := k.cfg.Runtime.Stats(r.Context(), c.ID)
+		if err != nil {
+			httpError(w, http.StatusInternalServerError, "%v", err)
+			return
+		}
+		writeJSON(w, ContainerStats{Namespace: ns, Pod: id, Container: name, Stats: s})
+		return
+	}
+	cs, err := k.cfg.Runtime.List(r.Context(), runtime.ListOptions{Running: true})
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	out := []ContainerStats{}
+	for _, c := range cs {
+		s, err := k.cfg.Runtime.Stats(r.Context(), c.ID)
+		if err != nil {
+			continue // stopped meanwhile
+		}
+		out = append(out, ContainerStats{Namespace: c.Labels[runtime.LabelPodNamespace], Pod: c.Labels[runtime.LabelPodName], Container: c.Labels[runtime.LabelContainerName], Stats: s})
+	}
+	writeJSON(w, out)
+}
+
+// Server is the kubelet's HTTP server as a component.
+type Server struct {
+	K    *Kubelet
+	Addr string // e.g. "0.0.0.0:10250"
+}
+
+// Name implements component.Component.
+func (s Server) Name() string { return "kubelet-http" }
+
+// Run serves until ctx ends; started is called once listening.
+func (s Server) Run(ctx context.Context, started func()) error {
+	l, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("kubelet http listen %s: %w", s.Addr, err)
+	}
+	srv := &http.Server{Handler: s.K.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	if started != nil {
+		started()
+	}
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+		return nil
+	case err := <-errc:
+		return fmt.Errorf("kubelet http: %w", err)
+	}
+}

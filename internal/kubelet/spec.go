@@ -1,0 +1,215 @@
+package kubelet
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"kubelite/internal/api"
+	"kubelite/internal/runtime"
+)
+
+// InfraName is the container-name label of a pod's infra container.
+const InfraName = "POD"
+
+// InfraStatusName is the key of the infra container in currentState.info.
+const InfraStatusName = "net"
+
+// HashContainer returns a stable hash of a container's spec; a change
+// replaces the container.
+func HashContainer(c *api.Container) string {
+	b, _ := json.Marshal(c)
+	h := fnv.New64a()
+	h.Write(b)
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+// infraPorts collects the port bindings of all containers of a pod.
+func infraPorts(pod *api.Pod) []runtime.PortBinding {
+	var out []runtime.PortBinding
+	for _, c := range pod.DesiredState.Manifest.Containers {
+		for _, p := range c.Ports {
+			out = append(out, runtime.PortBinding{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: strings.ToLower(p.Protocol)})
+		}
+	}
+	return out
+}
+
+// HashInfra returns the hash of what the infra container depends on: the
+// pod's ports and its name (the hostname).
+func HashInfra(pod *api.Pod, image string) string {
+	b, _ := json.Marshal(struct {
+		Ports []runtime.PortBinding
+		Name  string
+		Image string
+	}{infraPorts(pod), pod.ID, image})
+	h := fnv.New64a()
+	h.Write(b)
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+// ContainerLabels are the labels of one container of pod.
+func ContainerLabels(pod *api.Pod, name, hash string, attempt int) map[string]string {
+	return map[string]string{
+		runtime.LabelPodUID:        pod.UID,
+		runtime.LabelPodNamespace:  namespaceOf(pod),
+		runtime.LabelPodName:       pod.ID,
+		runtime.LabelContainerName: name,
+		runtime.LabelSpecHash:      hash,
+		runtime.LabelAttempt:       strconv.Itoa(attempt),
+	}
+}
+
+func namespaceOf(pod *api.Pod) string {
+	if pod.Namespace == "" {
+		return api.DefaultNamespace
+	}
+	return pod.Namespace
+}
+
+// containerName is the Docker name: unique per pod uid, container and attempt.
+func containerName(pod *api.Pod, name string, attempt int) string {
+	uid := pod.UID
+	if len(uid) > 12 {
+		uid = uid[:12]
+	}
+	return fmt.Sprintf("k8s_%s_%s_%s_%s_%d", name, pod.ID, namespaceOf(pod), uid, attempt)
+}
+
+// InfraSpec is the pod's infra container: holds the network namespace, every
+// port binding and the hostname.
+func InfraSpec(pod *api.Pod, image string, attempt int) runtime.ContainerSpec {
+	return runtime.ContainerSpec{
+		Name:     containerName(pod, InfraName, attempt),
+		Image:    image,
+		Labels:   ContainerLabels(pod, InfraName, HashInfra(pod, image), attempt),
+		Hostname: pod.ID,
+		Ports:    infraPorts(pod),
+	}
+}
+
+// SpecOptions carry what AppSpec needs beyond the pod.
+type SpecOptions struct {
+	InfraID         string
+	RootDir         string
+	Services        []*api.Service
+	AllowPrivileged bool
+}
+
+// PodDir is where a pod's emptyDir volumes live.
+func PodDir(rootDir, uid string) string { return filepath.Join(rootDir, "pods", uid) }
+
+// AppSpec is the runtime spec of app container c of pod.
+func AppSpec(pod *api.Pod, c *api.Container, attempt int, o SpecOptions) (runtime.ContainerSpec, error) {
+	if c.Privileged && !o.AllowPrivileged {
+		return runtime.ContainerSpec{}, fmt.Errorf("privileged container %q refused: this minion runs without --allow_privileged", c.Name)
+	}
+	binds, err := Binds(pod, c, o.RootDir)
+	if err != nil {
+		return runtime.ContainerSpec{}, err
+	}
+	spec := runtime.ContainerSpec{
+		Name:        containerName(pod, c.Name, attempt),
+		Image:       c.Image,
+		Labels:      ContainerLabels(pod, c.Name, HashContainer(c), attempt),
+		Command:     c.Command,
+		Env:         Env(c, o.Services),
+		WorkingDir:  c.WorkingDir,
+		NetworkMode: "container:" + o.InfraID,
+		Memory:      c.Memory,
+		Binds:       binds,
+		Privileged:  c.Privileged,
+	}
+	if c.CPU > 0 {
+		spec.CPUShares = max(c.CPU*1024/1000, 2)
+		if c.CPUQuota {
+			spec.CPUPeriod = 100000
+			spec.CPUQuota = max(c.CPU*spec.CPUPeriod/1000, 1000)
+		}
+	}
+	return spec, nil
+}
+
+// Binds returns the bind mounts of c: hostDir volumes as they are, emptyDir
+// volumes as directories under root-dir/pods/<uid>/volumes/<name>.
+func Binds(pod *api.Pod, c *api.Container, rootDir string) ([]string, error) {
+	var out []string
+	for _, m := range c.VolumeMounts {
+		var vol *api.Volume
+		for i := range pod.DesiredState.Manifest.Volumes {
+			if pod.DesiredState.Manifest.Volumes[i].Name == m.Name {
+				vol = &pod.DesiredState.Manifest.Volumes[i]
+			}
+		}
+		if vol == nil {
+			return nil, fmt.Errorf("container %q mounts volume %q that the pod does not declare", c.Name, m.Name)
+		}
+		if m.MountPath == "" || !filepath.IsAbs(m.MountPath) {
+			return nil, fmt.Errorf("container %q: volume %q mount path %q must be absolute", c.Name, m.Name, m.MountPath)
+		}
+		host := EmptyDirPath(rootDir, pod.UID, vol.Name)
+		if vol.Source != nil && vol.Source.HostDir != nil {
+			host = vol.Source.HostDir.Path
+		}
+		b := host + ":" + m.MountPath
+		if m.ReadOnly {
+			b += ":ro"
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// EmptyDirPath is the host directory of an emptyDir volume.
+func EmptyDirPath(rootDir, uid, name string) string {
+	return filepath.Join(PodDir(rootDir, uid), "volumes", name)
+}
+
+// EmptyDirs lists the host directories of a pod's emptyDir volumes.
+func EmptyDirs(pod *api.Pod, rootDir string) []string {
+	var out []string
+	for _, v := range pod.DesiredState.Manifest.Volumes {
+		if v.Source == nil || v.Source.HostDir == nil {
+			out = append(out, EmptyDirPath(rootDir, pod.UID, v.Name))
+		}
+	}
+	return out
+}
+
+// Env is the container's environment: the service variables of every
+// service given, then the container's own env (which wins).
+func Env(c *api.Container, services []*api.Service) []string {
+	var out []string
+	svcs := append([]*api.Service(nil), services...)
+	sort.Slice(svcs, func(i, j int) bool { return svcs[i].ID < svcs[j].ID })
+	for _, s := range svcs {
+		if s.PortalIP == "" || s.Port == 0 {
+			continue
+		}
+		name := strings.ToUpper(strings.ReplaceAll(s.ID, "-", "_"))
+		proto := strings.ToLower(s.Protocol)
+		if proto == "" {
+			proto = "tcp"
+		}
+		port := strconv.Itoa(s.Port)
+		url := fmt.Sprintf("%s://%s:%s", proto, s.PortalIP, port)
+		pfx := fmt.Sprintf("%s_PORT_%s_%s", name, port, strings.ToUpper(proto))
+		out = append(out,
+			name+"_SERVICE_HOST="+s.PortalIP,
+			name+"_SERVICE_PORT="+port,
+			name+"_PORT="+url,
+			pfx+"="+url,
+			pfx+"_PROTO="+proto,
+			pfx+"_PORT="+port,
+			pfx+"_ADDR="+s.PortalIP,
+		)
+	}
+	for _, e := range c.Env {
+		out = append(out, e.Name+"="+e.Value)
+	}
+	return out
+}
