@@ -13,12 +13,15 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/apiserver"
+	"kubelite/internal/registry"
+	"kubelite/internal/store"
 )
 
 var fuzzMethods = []string{"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"}
 
 // FuzzHandlers sends arbitrary methods, paths and bodies to a server over a
-// seeded memory store and checks that no input gets a 5xx (which includes a
+// seeded memory store, and to one over the registry (the API's semantics)
+// on the same seed, and checks that no input gets a 5xx (which includes a
 // recovered panic) and that every error is a Status. Proxied traffic goes
 // to a fake transport that always answers, so only the input can fail.
 //
@@ -56,30 +59,56 @@ func FuzzHandlers(f *testing.F) {
 		if err != nil || len(path) == 0 || path[0] != '/' {
 			return // not something an HTTP server can receive
 		}
-		s := seeded(t)
-		if _, err := s.Delete(context.Background(), api.Services, "default", "empty"); err != nil {
-			t.Fatal(err) // a service without endpoints is a legitimate 503 on proxy
-		}
-		h := newServer(t, s, apiserver.Config{
-			HealthChecks: map[string]apiserver.HealthCheck{"etcd-0": func(context.Context) error { return nil }},
-		}).Handler()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond) // ends watches
-		defer cancel()
-		req := (&http.Request{
-			Method: fuzzMethods[int(m)%len(fuzzMethods)], URL: u, RequestURI: path,
-			Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{}, Host: "master",
-			Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)), RemoteAddr: "127.0.0.1:1",
-		}).WithContext(ctx)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code >= 500 {
-			t.Fatalf("%s %q (body %q): %d %s", req.Method, path, body, rec.Code, rec.Body)
-		}
-		if rec.Code >= 400 && req.Method != "HEAD" {
-			var st api.Status
-			if err := json.Unmarshal(rec.Body.Bytes(), &st); err != nil || st.Kind != "Status" || st.Code != rec.Code {
-				t.Fatalf("%s %q: error %d is not a Status: %s", req.Method, path, rec.Code, rec.Body)
+		for _, withRegistry := range []bool{false, true} {
+			s := seeded(t)
+			if _, err := s.Delete(context.Background(), api.Services, "default", "empty"); err != nil {
+				t.Fatal(err) // a service without endpoints is a legitimate 503 on proxy
+			}
+			var st store.Store = s
+			if withRegistry {
+				st = startRegistry(t, s)
+			}
+			h := newServer(t, st, apiserver.Config{
+				HealthChecks: map[string]apiserver.HealthCheck{"etcd-0": func(context.Context) error { return nil }},
+			}).Handler()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond) // ends watches
+			req := (&http.Request{
+				Method: fuzzMethods[int(m)%len(fuzzMethods)], URL: u, RequestURI: path,
+				Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{}, Host: "master",
+				Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)), RemoteAddr: "127.0.0.1:1",
+			}).WithContext(ctx)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			cancel()
+			if rec.Code >= 500 {
+				t.Fatalf("registry=%v %s %q (body %q): %d %s", withRegistry, req.Method, path, body, rec.Code, rec.Body)
+			}
+			if rec.Code >= 400 && req.Method != "HEAD" {
+				var st api.Status
+				if err := json.Unmarshal(rec.Body.Bytes(), &st); err != nil || st.Kind != "Status" || st.Code != rec.Code {
+					t.Fatalf("registry=%v %s %q: error %d is not a Status: %s", withRegistry, req.Method, path, rec.Code, rec.Body)
+				}
 			}
 		}
 	})
+}
+
+// startRegistry runs a registry over raw until the test ends.
+func startRegistry(t testing.TB, raw store.Store) *registry.Registry {
+	t.Helper()
+	reg, err := registry.New(raw, registry.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	started := make(chan struct{})
+	go func() { done <- reg.Run(ctx, func() { close(started) }) }()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("registry did not start: %v", err)
+	}
+	t.Cleanup(func() { cancel(); <-done })
+	return reg
 }

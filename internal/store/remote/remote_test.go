@@ -14,6 +14,7 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/apiserver"
+	"kubelite/internal/registry"
 	"kubelite/internal/store"
 	"kubelite/internal/store/memory"
 	"kubelite/internal/store/remote"
@@ -40,6 +41,69 @@ func serve(t *testing.T, backing store.Store) *remote.Store {
 // The store contract holds end to end: remote -> HTTP -> apiserver -> memory.
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return serve(t, memory.New()) })
+}
+
+// overRegistry serves a registry over a memory store holding a ready minion m1.
+func overRegistry(t *testing.T) *remote.Store {
+	raw := memory.New()
+	m := &api.Minion{TypeMeta: api.TypeMeta{ID: "m1"}, HostIP: "10.0.0.1", Status: api.MinionStatus{Condition: api.MinionReady}}
+	if _, err := raw.Create(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := registry.New(raw, registry.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	started := make(chan struct{})
+	go func() { done <- reg.Run(ctx, func() { close(started) }) }()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("registry did not start: %v", err)
+	}
+	t.Cleanup(func() { cancel(); <-done })
+	return serve(t, reg)
+}
+
+// And through the registry (API semantics) over memory, as a master serves
+// it (the contract sets desiredState.host directly: through the registry
+// that is a bind, so the minion m1 exists).
+func TestContractThroughRegistry(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return overRegistry(t) })
+}
+
+// A binding goes through POST /bindings to the registry's bind; validation
+// failures keep their causes across the wire.
+func TestBindAndInvalidThroughRegistry(t *testing.T) {
+	r := overRegistry(t)
+	ctx := context.Background()
+	p := &api.Pod{TypeMeta: api.TypeMeta{ID: "web"}, DesiredState: api.PodState{Manifest: api.ContainerManifest{
+		Version: "v1beta1", Containers: []api.Container{{Name: "c", Image: "busybox", Ports: []api.Port{{ContainerPort: 80, HostPort: 8080}}}}}}}
+	if _, err := r.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Create(ctx, &api.Binding{PodID: "web", Host: "m1"}); err != nil {
+		t.Fatalf("bind: %v", err)
+	}
+	got, err := r.Get(ctx, api.Pods, "", "web")
+	if err != nil || got.(*api.Pod).DesiredState.Host != "m1" {
+		t.Fatalf("after bind: %v %v", got, err)
+	}
+	if _, err := r.Create(ctx, &api.Binding{PodID: "web", Host: "m1"}); err == nil || api.StatusOf(err).Code >= 500 {
+		t.Fatalf("second bind: want a 4xx refusal, got %v", err)
+	}
+	bad := &api.Pod{TypeMeta: api.TypeMeta{ID: "Bad_Name"}, DesiredState: api.PodState{Manifest: api.ContainerManifest{
+		Version: "v1beta1", Containers: []api.Container{{Name: "c", Ports: []api.Port{{ContainerPort: 70000}}}}}}}
+	_, err = r.Create(ctx, bad)
+	if !api.IsInvalid(err) {
+		t.Fatalf("want Invalid, got %v", err)
+	}
+	st := api.StatusOf(err)
+	if st.Code != 422 || st.Details == nil || len(st.Details.Causes) < 3 {
+		t.Fatalf("want 422 with a cause per bad field (id, image, port), got %+v", st)
+	}
 }
 
 func TestWatchGoneRemote(t *testing.T) {
