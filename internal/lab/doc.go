@@ -34,7 +34,8 @@
 // long-running process there (e.g. `kubelite minion`; on a minion DOCKER_HOST
 // points at its engine) whose log is kept and whose last lines Tail returns;
 // Kill, Stop, Pause, Resume, Restart it; KillEngine and StartEngine a
-// minion's dockerd; CutOff and Heal a host (its veth into the bridge goes
+// minion's dockerd; PauseHost and ResumeHost everything in a host's namespace
+// (a hung machine); CutOff and Heal a host (its veth into the bridge goes
 // down: packets vanish silently, as in a partition); LoadImages from the
 // machine's engine into every minion's engine.
 //

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -373,4 +374,31 @@ func (l *Lab) Dump(n int) string {
 		}
 	}
 	return b.String()
+}
+
+// PauseHost stops (SIGSTOP) every process in host h's network namespace (its
+// kubelite, its engine's dockerd, containerd and shims), as a hung machine
+// would; its containers, in namespaces of their own, keep running.
+// ResumeHost continues them.
+func (l *Lab) PauseHost(h *Host) error { return l.signalHost(h, syscall.SIGSTOP) }
+
+// ResumeHost continues (SIGCONT) every process in host h's namespace.
+func (l *Lab) ResumeHost(h *Host) error { return l.signalHost(h, syscall.SIGCONT) }
+
+func (l *Lab) signalHost(h *Host, sig syscall.Signal) error {
+	var st syscall.Stat_t
+	if err := syscall.Stat(h.NSPath, &st); err != nil {
+		return fmt.Errorf("signal %s: %w", h.Name, err)
+	}
+	ns := fmt.Sprintf("net:[%d]", st.Ino)
+	self := os.Getpid()
+	var errs []error
+	for _, p := range readProcs() {
+		if p.netns == ns && p.pid != self {
+			if err := syscall.Kill(p.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+				errs = append(errs, fmt.Errorf("signal %s pid %d: %w", h.Name, p.pid, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -161,6 +161,23 @@ func TestLab(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A paused host answers neither through its engine nor its processes.
+	eventually(t, "restarted process answers", wantAnswer(ctx, l, master, url2, "proc "))
+	if err := l.PauseHost(m2); err != nil {
+		t.Fatal(err)
+	}
+	if err := pingEngine(ctx, m2.Engine.Socket); err == nil {
+		t.Fatal("engine of a paused host answers")
+	}
+	if out, err := curl(ctx, l, master, url2); err == nil {
+		t.Fatalf("process on a paused host answers: %q", out)
+	}
+	if err := l.ResumeHost(m2); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "resumed host's engine answers", func() error { return pingEngine(ctx, m2.Engine.Socket) })
+	eventually(t, "resumed host's process answers", wantAnswer(ctx, l, master, url2, "proc "))
+
 	// Nothing is forwarded out of the lab: a sink namespace the machine
 	// reaches is unreachable from the lab, and the lab's chain dropped it.
 	sinkURL := startSink(t, bin)
