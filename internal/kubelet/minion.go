@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	goruntime "runtime"
@@ -89,7 +90,7 @@ func (k *Kubelet) heartbeatLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-k.cfg.Clock.After(k.cfg.HeartbeatInterval):
+		case <-k.cfg.Clock.After(k.cfg.HeartbeatInterval + time.Duration(rand.Int64N(int64(k.cfg.HeartbeatInterval)/10+1))):
 		}
 	}
 }
