@@ -59,6 +59,19 @@ func versioned(ver string, obj api.Object) api.Object {
 	return obj
 }
 
+// versionedShared is versioned for objects that may be shared (watch
+// events): it copies only when something must change.
+func versionedShared(ver string, obj api.Object) api.Object {
+	m := obj.Meta()
+	if m.Kind != "" && m.APIVersion == ver {
+		return obj
+	}
+	if _, err := api.ResourceOf(obj); err != nil {
+		return obj
+	}
+	return versioned(ver, api.Copy(obj))
+}
+
 func (s *Server) serveList(w http.ResponseWriter, r *http.Request, ver string, res api.Resource) {
 	opts, err := listOptions(r, res, false)
 	if err != nil {

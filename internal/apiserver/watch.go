@@ -64,7 +64,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, ver string, 
 					frame.Object = c
 				}
 			} else if ev.Object != nil {
-				versioned(ver, ev.Object)
+				frame.Object = versionedShared(ver, ev.Object)
 			}
 			if err := enc.Encode(frame); err != nil {
 				return // the client went away
