@@ -80,3 +80,33 @@ COMMIT
 		t.Errorf("Bytes() =\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestBuilderFiltered(t *testing.T) {
+	var b Builder
+	b.DeclareChain(TableNAT, "A")
+	b.DeclareChain(TableNAT, "B")
+	b.AddRule(TableNAT, "A", "-j", "ACCEPT")
+	b.AddRule(TableNAT, "B", "-j", "DROP")
+	b.AddRule(TableNAT, "A", "-j", "RETURN")
+	b.DeleteChain(TableNAT, "OLD")
+	b.DeclareChain(TableFilter, "F")
+	onlyB := func(_ Table, c Chain) bool { return c == "B" }
+	want := "*nat\n:B - [0:0]\n:OLD - [0:0]\n-A B -j DROP\n-X OLD\nCOMMIT\n"
+	if got := string(b.Filtered(onlyB)); got != want {
+		t.Errorf("Filtered(B) =\n%s\nwant\n%s", got, want)
+	}
+	if got := b.ChainText(TableNAT, "A"); got != "-A A -j ACCEPT\n-A A -j RETURN\n" {
+		t.Errorf("ChainText(A) = %q", got)
+	}
+	if got := b.Filtered(func(Table, Chain) bool { return false }); string(got) != "*nat\n:OLD - [0:0]\n-X OLD\nCOMMIT\n" {
+		t.Errorf("Filtered(none) = %q, want only the deletion", got)
+	}
+	var empty Builder
+	empty.DeclareChain(TableNAT, "A")
+	if got := empty.Filtered(func(Table, Chain) bool { return false }); got != nil {
+		t.Errorf("Filtered with nothing kept = %q, want nil", got)
+	}
+	if got := b.Declared(); len(got[TableNAT]) != 2 || len(got[TableFilter]) != 1 {
+		t.Errorf("Declared = %v", got)
+	}
+}

@@ -44,7 +44,7 @@ func BenchmarkPlan(b *testing.B) {
 		var size int
 		for i := 0; i < b.N; i++ {
 			in, _ := servicesFrom(svcs, eps, "")
-			text, _ := planIptables(in, nil, DefaultAffinityTimeout)
+			text := planIptables(in, nil, DefaultAffinityTimeout).Bytes()
 			size = len(text)
 		}
 		b.ReportMetric(float64(size), "bytes/sync")
@@ -53,7 +53,7 @@ func BenchmarkPlan(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
 			in, _ := servicesFrom(svcs, eps, "")
-			_, _ = planUserspace(in, ports, nil)
+			_ = planUserspace(in, ports, nil).Bytes()
 		}
 	})
 }
@@ -88,19 +88,19 @@ func BenchmarkApply1000Services(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				if _, _, err := p.syncObjects(svcs, eps); err != nil {
+				if _, _, err := p.syncObjects(svcs, eps, true); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 		b.Run(string(mode)+"/resync", func(b *testing.B) {
 			b.Cleanup(func() { _ = Cleanup(nf) })
-			if _, _, err := p.syncObjects(svcs, eps); err != nil {
+			if _, _, err := p.syncObjects(svcs, eps, true); err != nil {
 				b.Fatal(err)
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, _, err := p.syncObjects(svcs, eps); err != nil {
+				if _, _, err := p.syncObjects(svcs, eps, true); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -47,7 +47,7 @@ func TestGolden(t *testing.T) {
 			}
 			p.listen = gc.listen
 			before := len(fake.Restores)
-			if _, _, err := p.syncObjects(gc.Services, gc.Endpoints); err != nil {
+			if _, _, err := p.syncObjects(gc.Services, gc.Endpoints, true); err != nil {
 				t.Fatalf("sync: %v", err)
 			}
 			if got := len(fake.Restores) - before; got != 1 {
@@ -78,29 +78,37 @@ func TestGolden(t *testing.T) {
 				t.Errorf("sync output differs from %s (run with -update to accept):\n%s", goldenPath, lineDiff(string(want), got.String()))
 			}
 
-			// Idempotence: once converged (stale chains gone), the same state
-			// gives the same text, and the tables do not change.
+			// Nothing changed: an incremental sync writes nothing.
+			restores := len(fake.Restores)
+			if _, size, err := p.syncObjects(gc.Services, gc.Endpoints, false); err != nil || size != 0 {
+				t.Fatalf("incremental sync without change: %d bytes, %v; want 0 bytes", size, err)
+			}
+			if len(fake.Restores) != restores {
+				t.Errorf("incremental sync without change ran iptables-restore")
+			}
+			// Full syncs once converged (stale chains gone) write the same
+			// text each time, and leave the tables as they were.
 			ensured := fake.Calls["EnsureRule"]
 			var texts [][]byte
 			for i := 0; i < 2; i++ {
-				if _, _, err := p.syncObjects(gc.Services, gc.Endpoints); err != nil {
-					t.Fatalf("sync %d: %v", i+2, err)
+				if _, _, err := p.syncObjects(gc.Services, gc.Endpoints, true); err != nil {
+					t.Fatalf("full sync %d: %v", i+2, err)
 				}
 				texts = append(texts, fake.LastRestore())
 			}
 			if !bytes.Equal(texts[0], texts[1]) {
-				t.Errorf("third sync wrote different text from the second:\n%s", lineDiff(string(texts[0]), string(texts[1])))
+				t.Errorf("full syncs wrote different texts:\n%s", lineDiff(string(texts[0]), string(texts[1])))
 			}
 			if !bytes.Contains(restore, []byte("-X ")) && !bytes.Equal(texts[0], restore) {
-				t.Errorf("second sync wrote different text:\n%s", lineDiff(string(restore), string(texts[0])))
+				t.Errorf("second full sync wrote different text:\n%s", lineDiff(string(restore), string(texts[0])))
 			}
 			nat2, _ := fake.Save(netfilter.TableNAT)
 			filter2, _ := fake.Save(netfilter.TableFilter)
 			if !bytes.Equal(nat, nat2) || !bytes.Equal(filter, filter2) {
-				t.Errorf("second sync changed the tables")
+				t.Errorf("later syncs changed the tables")
 			}
 			if fake.Calls["EnsureRule"] == ensured && len(jumpsFor(gc.Mode)) > 0 {
-				t.Errorf("second sync did not re-check the jumps")
+				t.Errorf("full sync did not re-check the jumps")
 			}
 		})
 	}

@@ -526,7 +526,7 @@ func TestGoldenOnRealIptables(t *testing.T) {
 			}
 			p.listen = gc.listen
 			for i := 0; i < 2; i++ {
-				if _, _, err := p.syncObjects(gc.Services, gc.Endpoints); err != nil {
+				if _, _, err := p.syncObjects(gc.Services, gc.Endpoints, i == 0); err != nil {
 					t.Fatalf("sync %d on real iptables: %v", i+1, err)
 				}
 			}
@@ -553,4 +553,48 @@ func TestGoldenOnRealIptables(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUserspaceTriesNextEndpoint: a dead endpoint costs no failed request,
+// and the tutorial's check works: the rule is in KUBE-PROXY and the proxy
+// port answers on the minion's own address.
+func TestUserspaceTriesNextEndpoint(t *testing.T) {
+	e := newEnv(t, ModeUserspace)
+	bs := startBackends(t, 2, 8084)
+	e.putService(webService("10.254.0.15", ""))
+	e.putEndpoints("web", "10.99.1.8:8084", bs[0].addr, bs[1].addr) // nothing listens on 10.99.1.8
+	e.start(nil)
+	c := client("", 3*time.Second)
+	for i := 0; i < 60; i++ {
+		if _, err := get(c, "http://10.254.0.15/"); err != nil {
+			t.Fatalf("request %d with a dead endpoint: %v", i, err)
+		}
+	}
+	save, err := e.nf.Save(netfilter.TableNAT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := netfilter.Rules(save, netfilter.TableNAT, chainUserspace)
+	if len(rules) != 1 {
+		t.Fatalf("KUBE-PROXY rules = %q, want one", rules)
+	}
+	w, _ := netfilter.Split(rules[0])
+	port := ""
+	for i := range w {
+		if w[i] == "--to-ports" && i+1 < len(w) {
+			port = w[i+1]
+		}
+	}
+	for _, want := range []string{"default/web", "10.254.0.15/32", "REDIRECT", "--dport"} {
+		if !strings.Contains(rules[0], want) {
+			t.Errorf("KUBE-PROXY rule %q lacks %q", rules[0], want)
+		}
+	}
+	if port == "" {
+		t.Fatalf("no --to-ports in %q", rules[0])
+	}
+	if body, err := get(c, "http://10.99.0.1:"+port+"/"); err != nil || !strings.HasPrefix(body, "backend-") {
+		t.Fatalf("proxy port %s on the minion address: %q, %v", port, body, err)
+	}
+	t.Logf("tutorial rule: -A KUBE-PROXY %s", rules[0])
 }

@@ -272,12 +272,12 @@ func declare(b *netfilter.Builder, want map[netfilter.Table]map[netfilter.Chain]
 	b.DeclareChain(t, c)
 }
 
-// planIptables returns the restore text of iptables mode for svcs, and the
-// kubelite chains that exist once it is applied: every chain it needs is
+// planIptables returns the restore transaction of iptables mode for svcs:
+// every chain it needs is
 // declared (so rewritten from scratch), every other existing kubelite chain
 // is deleted. One chain per service keeps the chain count (which dominates
 // the cost of iptables-restore and iptables-save on nf_tables) at services+3.
-func planIptables(svcs []service, existing existingChains, affinityTimeout time.Duration) ([]byte, existingChains) {
+func planIptables(svcs []service, existing existingChains, affinityTimeout time.Duration) *netfilter.Builder {
 	var b netfilter.Builder
 	want := map[netfilter.Table]map[netfilter.Chain]bool{}
 	nat := netfilter.TableNAT
@@ -347,26 +347,14 @@ func planIptables(svcs []service, existing existingChains, affinityTimeout time.
 	}
 	planRejects(&b, want, svcs)
 	deleteStale(&b, want, existing)
-	return b.Bytes(), chainsOf(want)
+	return &b
 }
 
-// chainsOf lists the chains of want, sorted.
-func chainsOf(want map[netfilter.Table]map[netfilter.Chain]bool) existingChains {
-	out := existingChains{}
-	for t, cs := range want {
-		for c := range cs {
-			out[t] = append(out[t], c)
-		}
-		sort.Slice(out[t], func(i, j int) bool { return out[t][i] < out[t][j] })
-	}
-	return out
-}
-
-// planUserspace returns the restore text of userspace mode: the tutorial's
+// planUserspace returns the restore transaction of userspace mode: the tutorial's
 // KUBE-PROXY chain redirecting each portal (and public IP) of a service with
 // endpoints to its local proxy port, plus the rejects. Services without a
 // proxy port in ports are left out.
-func planUserspace(svcs []service, ports map[string]int, existing existingChains) ([]byte, existingChains) {
+func planUserspace(svcs []service, ports map[string]int, existing existingChains) *netfilter.Builder {
 	var b netfilter.Builder
 	want := map[netfilter.Table]map[netfilter.Chain]bool{}
 	declare(&b, want, netfilter.TableNAT, chainUserspace)
@@ -384,7 +372,7 @@ func planUserspace(svcs []service, ports map[string]int, existing existingChains
 	}
 	planRejects(&b, want, svcs)
 	deleteStale(&b, want, existing)
-	return b.Bytes(), chainsOf(want)
+	return &b
 }
 
 // planCleanup returns the restore text deleting every existing kubelite chain.

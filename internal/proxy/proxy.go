@@ -75,8 +75,9 @@ type SyncResult struct {
 	// endpoints this sync saw: a change with a lower or equal version is in
 	// effect once the sync succeeded.
 	ResourceVersion uint64
+	Full            bool          // every chain rewritten (else only the changed ones)
 	Services        int           // services programmed
-	Bytes           int           // size of the restore text
+	Bytes           int           // size of the restore text (0: nothing changed)
 	Duration        time.Duration // time taken, iptables included
 	Err             error
 }
@@ -96,8 +97,9 @@ type Proxy struct {
 	mu           sync.Mutex
 	lastProblems string
 	lastErr      string
-	preferred    map[string]int // userspace ports found in KUBE-PROXY at start
-	known        existingChains // kubelite's chains after the last successful sync; nil = unknown
+	preferred    map[string]int    // userspace ports found in KUBE-PROXY at start
+	known        existingChains    // kubelite's chains after the last successful sync; nil = unknown
+	written      map[string]string // "table/chain" -> rules the last successful sync left in it
 }
 
 // New checks cfg and returns a Proxy; Run does the work.
@@ -179,23 +181,25 @@ func (p *Proxy) Run(ctx context.Context, started func()) error {
 	case <-p.kick:
 	default:
 	}
-	p.syncAndReport()
+	p.syncAndReport(true)
 	started()
 	p.log.Info("proxy started")
 	tick := time.NewTicker(p.cfg.SyncPeriod)
 	defer tick.Stop()
 	for {
+		full := false
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-p.kick:
 		case <-tick.C:
+			full = true
 		}
-		p.syncAndReport()
+		p.syncAndReport(full)
 	}
 }
 
-func (p *Proxy) syncAndReport() {
+func (p *Proxy) syncAndReport(full bool) {
 	start := time.Now()
 	svcObjs, epObjs := p.snapshot()
 	var rv uint64
@@ -205,8 +209,8 @@ func (p *Proxy) syncAndReport() {
 	for _, e := range epObjs {
 		rv = max(rv, e.ResourceVersion)
 	}
-	n, size, err := p.syncObjects(svcObjs, epObjs)
-	res := SyncResult{ResourceVersion: rv, Services: n, Bytes: size, Duration: time.Since(start), Err: err}
+	n, size, err := p.syncObjects(svcObjs, epObjs, full)
+	res := SyncResult{ResourceVersion: rv, Full: full, Services: n, Bytes: size, Duration: time.Since(start), Err: err}
 	p.mu.Lock()
 	msg := ""
 	if err != nil {
@@ -246,7 +250,9 @@ func (p *Proxy) snapshot() ([]*api.Service, []*api.Endpoints) {
 }
 
 // syncObjects converges iptables (and userspace listeners) on svcObjs and epObjs.
-func (p *Proxy) syncObjects(svcObjs []*api.Service, epObjs []*api.Endpoints) (int, int, error) {
+// A full sync rewrites all of kubelite's chains and checks the jumps; an
+// incremental one writes only what changed (nothing, if nothing did).
+func (p *Proxy) syncObjects(svcObjs []*api.Service, epObjs []*api.Endpoints, full bool) (int, int, error) {
 	svcs, problems := servicesFrom(svcObjs, epObjs, p.cfg.HostIP)
 	p.reportProblems(problems)
 	// Reading the tables is slow with many chains (iptables-save on
@@ -254,7 +260,8 @@ func (p *Proxy) syncObjects(svcObjs []*api.Service, epObjs []*api.Endpoints) (in
 	// first sync and after a failed one. Otherwise the chains that exist are
 	// the ones the last successful sync declared.
 	existing := p.known
-	if existing == nil {
+	first := existing == nil
+	if first {
 		var err error
 		if existing, err = readExisting(p.cfg.Netfilter); err != nil {
 			return 0, 0, err
@@ -263,26 +270,46 @@ func (p *Proxy) syncObjects(svcObjs []*api.Service, epObjs []*api.Endpoints) (in
 			return 0, 0, err
 		}
 	}
-	var (
-		text  []byte
-		after existingChains
-	)
+	var b *netfilter.Builder
 	switch p.cfg.Mode {
 	case ModeIptables:
-		text, after = planIptables(svcs, existing, p.cfg.AffinityTimeout)
+		b = planIptables(svcs, existing, p.cfg.AffinityTimeout)
 	case ModeUserspace:
 		p.bal.update(svcs)
 		ports, errs := p.listen(svcs, p.preferred)
 		for _, e := range errs {
 			p.log.WithError(e).Warn("userspace listener")
 		}
-		text, after = planUserspace(svcs, ports, existing)
+		b = planUserspace(svcs, ports, existing)
 	}
-	if err := p.cfg.Netfilter.Restore(text); err != nil {
-		p.known = nil
-		return 0, len(text), fmt.Errorf("apply rules of %d services: %w", len(svcs), err)
+	// A full sync rewrites every chain (healing anything done to them); an
+	// incremental one only the chains whose rules changed since the last
+	// successful sync, and deletes the ones no longer needed.
+	var text []byte
+	if full || p.written == nil {
+		text = b.Bytes()
+	} else {
+		text = b.Filtered(func(t netfilter.Table, c netfilter.Chain) bool {
+			old, ok := p.written[string(t)+"/"+string(c)]
+			return !ok || old != b.ChainText(t, c)
+		})
 	}
-	p.known = after
+	if len(text) > 0 {
+		if err := p.cfg.Netfilter.Restore(text); err != nil {
+			p.known, p.written = nil, nil
+			return 0, len(text), fmt.Errorf("apply rules of %d services: %w", len(svcs), err)
+		}
+	}
+	p.known = b.Declared()
+	p.written = map[string]string{}
+	for t, cs := range p.known {
+		for _, c := range cs {
+			p.written[string(t)+"/"+string(c)] = b.ChainText(t, c)
+		}
+	}
+	if !full && !first {
+		return len(svcs), len(text), nil
+	}
 	if p.cfg.Mode == ModeUserspace {
 		p.us.closeStale()
 	}

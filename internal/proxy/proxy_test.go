@@ -121,10 +121,10 @@ func TestRunRetriesAFailedRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.svcs, p.eps = nil, nil
-	if _, _, err := p.syncObjects(nil, nil); err == nil || !strings.Contains(err.Error(), "boom") {
+	if _, _, err := p.syncObjects(nil, nil, false); err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("sync with failing restore: err = %v", err)
 	}
-	if _, _, err := p.syncObjects(nil, nil); err != nil {
+	if _, _, err := p.syncObjects(nil, nil, false); err != nil {
 		t.Fatalf("second sync: %v", err)
 	}
 	if !fake.HasChain(netfilter.TableNAT, chainServices) {
@@ -163,7 +163,7 @@ func TestCleanupOnFake(t *testing.T) {
 		}
 		svc := &api.Service{TypeMeta: api.TypeMeta{ID: "web"}, Port: 80, PortalIP: "10.254.0.1"}
 		ep := &api.Endpoints{TypeMeta: api.TypeMeta{ID: "web"}, Endpoints: []string{"10.244.1.1:80"}}
-		if _, _, err := p.syncObjects([]*api.Service{svc}, []*api.Endpoints{ep}); err != nil {
+		if _, _, err := p.syncObjects([]*api.Service{svc}, []*api.Endpoints{ep}, true); err != nil {
 			t.Fatalf("sync %s: %v", mode, err)
 		}
 	}
@@ -181,5 +181,53 @@ func TestCleanupOnFake(t *testing.T) {
 	}
 	if err := Cleanup(fake); err != nil {
 		t.Errorf("second cleanup: %v", err)
+	}
+}
+
+// TestIncrementalSyncWritesOnlyChanges: after a change of one service's
+// endpoints, an incremental sync rewrites that service's chain and nothing
+// else; removing a service deletes its chain.
+func TestIncrementalSyncWritesOnlyChanges(t *testing.T) {
+	fake := netfilter.NewFake()
+	p, err := New(Config{Store: nopStore{}, Mode: ModeIptables, Netfilter: fake})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(id, portal string, eps ...string) (*api.Service, *api.Endpoints) {
+		return &api.Service{TypeMeta: api.TypeMeta{ID: id, Namespace: "default"}, Port: 80, PortalIP: portal},
+			&api.Endpoints{TypeMeta: api.TypeMeta{ID: id, Namespace: "default"}, Endpoints: eps}
+	}
+	a, aEp := mk("a", "10.254.0.1", "10.244.1.1:80")
+	b, bEp := mk("b", "10.254.0.2", "10.244.2.1:80")
+	if _, _, err := p.syncObjects([]*api.Service{a, b}, []*api.Endpoints{aEp, bEp}, true); err != nil {
+		t.Fatal(err)
+	}
+	aChain := svcChain(service{Name: "default/a", Protocol: "tcp"})
+	bChain := svcChain(service{Name: "default/b", Protocol: "tcp"})
+
+	_, bEp2 := mk("b", "10.254.0.2", "10.244.2.1:80", "10.244.2.2:80")
+	if _, _, err := p.syncObjects([]*api.Service{a, b}, []*api.Endpoints{aEp, bEp2}, false); err != nil {
+		t.Fatal(err)
+	}
+	text := string(fake.LastRestore())
+	if !strings.Contains(text, ":"+string(bChain)+" ") || !strings.Contains(text, "10.244.2.2:80") {
+		t.Errorf("incremental restore lacks the changed chain:\n%s", text)
+	}
+	if strings.Contains(text, string(aChain)) || strings.Contains(text, string(chainServices)) {
+		t.Errorf("incremental restore rewrote unchanged chains:\n%s", text)
+	}
+	if got := fake.ChainRules(netfilter.TableNAT, bChain); len(got) != 4 { // 2 hairpin + 2 DNAT
+		t.Errorf("chain of b = %q, want 4 rules", got)
+	}
+
+	if _, _, err := p.syncObjects([]*api.Service{a}, []*api.Endpoints{aEp}, false); err != nil {
+		t.Fatal(err)
+	}
+	text = string(fake.LastRestore())
+	if !strings.Contains(text, "-X "+string(bChain)) || strings.Contains(text, ":"+string(aChain)) {
+		t.Errorf("removing b: restore =\n%s\nwant b's chain deleted and a's untouched", text)
+	}
+	if fake.HasChain(netfilter.TableNAT, bChain) || !fake.HasChain(netfilter.TableNAT, aChain) {
+		t.Errorf("after removing b: has a = %v, has b = %v", fake.HasChain(netfilter.TableNAT, aChain), fake.HasChain(netfilter.TableNAT, bChain))
 	}
 }

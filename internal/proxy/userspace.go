@@ -215,10 +215,12 @@ func (u *userspace) serveTCP(so *socket) {
 }
 
 // dial connects to an endpoint of so's service, trying the next endpoint when
-// one fails, with growing timeouts (0.25 s, 0.5 s, 1 s, 2 s...).
+// one fails, with growing timeouts (1 s, 2 s, then 4 s each). v0.6 began at
+// 0.25 s, which on a busy minion gave up on healthy endpoints (and so broke
+// client affinity); a dead endpoint is refused at once anyway.
 func (u *userspace) dial(so *socket, client string) (net.Conn, error) {
 	tries := max(1, u.bal.count(so.name))
-	timeout := 250 * time.Millisecond
+	timeout := time.Second
 	var lastErr error
 	for i := 0; i < tries; i++ {
 		ep, err := u.bal.next(so.name, client)
@@ -233,8 +235,9 @@ func (u *userspace) dial(so *socket, client string) (net.Conn, error) {
 			return c, nil
 		}
 		lastErr = err
+		u.log.WithError(err).WithFields(logrus.Fields{"service": so.name, "endpoint": ep}).Debug("dial failed; trying the next endpoint")
 		u.bal.failed(so.name, client, ep)
-		timeout = min(timeout*2, 2*time.Second)
+		timeout = min(timeout*2, 4*time.Second)
 	}
 	return nil, fmt.Errorf("dial %d endpoints: %w", tries, lastErr)
 }
