@@ -152,5 +152,5 @@ func printUsage(l *lab.Lab, bin string, imgs []string, took time.Duration) {
 		fmt.Printf("\nno kubelite started (no binary given); logs in %s\n", c.LogDir)
 	}
 	fmt.Printf("\nthe master's API is reachable from this machine at http://%s:8080\n", m.Addr)
-	fmt.Printf("tear down: scripts/lab.sh down %s\n", c.Name)
+	fmt.Printf("tear down: scripts/lab.sh down %s   (make lab-down for the default lab)\n", c.Name)
 }
