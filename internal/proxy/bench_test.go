@@ -60,7 +60,9 @@ func BenchmarkPlan(b *testing.B) {
 
 // BenchmarkApply1000Services: one whole sync (read the tables, plan, one
 // iptables-restore, check the jumps) of 1,000 services x 3 endpoints on real
-// iptables, from empty tables ("fresh") and over the same rules ("resync").
+// iptables, from empty tables ("fresh") and over the same rules ("resync",
+// the periodic full sync); "one-change" is the incremental sync after one
+// service's endpoints changed.
 func BenchmarkApply1000Services(b *testing.B) {
 	testutil.RequireNetns(b)
 	nf, err := netfilter.New()
@@ -90,6 +92,30 @@ func BenchmarkApply1000Services(b *testing.B) {
 				b.StartTimer()
 				if _, _, err := p.syncObjects(svcs, eps, true); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(string(mode)+"/one-change", func(b *testing.B) {
+			b.Cleanup(func() { _ = Cleanup(nf) })
+			if _, _, err := p.syncObjects(svcs, eps, true); err != nil {
+				b.Fatal(err)
+			}
+			orig := eps[500]
+			changed := api.Copy(orig)
+			changed.Endpoints = changed.Endpoints[:2]
+			if mode == ModeUserspace {
+				changed.Endpoints = nil // userspace rules only change when a service gains or loses all endpoints
+			}
+			b.Cleanup(func() { eps[500] = orig })
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if i%2 == 0 {
+					eps[500] = changed
+				} else {
+					eps[500] = orig
+				}
+				if _, size, err := p.syncObjects(svcs, eps, false); err != nil || size == 0 {
+					b.Fatalf("incremental sync: %d bytes, %v", size, err)
 				}
 			}
 		})
