@@ -341,3 +341,22 @@ func Summarize(total int, byMinion map[string][]string) string {
 	fits := total - len(byMinion)
 	return fmt.Sprintf("%d/%d minions fit: %s", fits, total, strings.Join(parts, ", "))
 }
+
+// GroupCount returns how many pods on the node carry exactly the label set
+// whose LabelKey is key.
+func (n *Node) GroupCount(key string) int {
+	if g := n.groups[key]; g != nil {
+		return g.Count
+	}
+	return 0
+}
+
+// LabelSets calls f with every distinct label set of the node's pods.
+func (n *Node) LabelSets(f func(key string, labels map[string]string)) {
+	for k, g := range n.groups {
+		f(k, g.Labels)
+	}
+}
+
+// IsSubset reports whether every label of sub is in set with the same value.
+func IsSubset(sub, set map[string]string) bool { return isSubset(sub, set) }

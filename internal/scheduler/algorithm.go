@@ -1,9 +1,6 @@
 package scheduler
 
 import (
-	"encoding/binary"
-	"hash/fnv"
-
 	"kubelite/internal/api"
 	"kubelite/internal/fit"
 )
@@ -40,31 +37,60 @@ func freeScore(capacity, used, req int64) int64 {
 	return left * 1000 / capacity
 }
 
-func tiebreak(seed int64, podKey, minion string) uint64 {
-	h := fnv.New64a()
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(seed))
-	h.Write(b[:])
-	h.Write([]byte(podKey))
-	h.Write([]byte{0})
-	h.Write([]byte(minion))
-	return h.Sum64()
+func mix64(x uint64) uint64 { // splitmix64 finalizer
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// hashString is FNV-1a of h's bytes then s, without allocating.
+func hashString(h uint64, s string) uint64 {
+	const prime = 1099511628211
+	x := uint64(14695981039346656037)
+	for i := 0; i < 8; i++ {
+		x ^= (h >> (8 * i)) & 0xff
+		x *= prime
+	}
+	for i := 0; i < len(s); i++ {
+		x ^= uint64(s[i])
+		x *= prime
+	}
+	return x
 }
 
 // Schedule chooses the minion for pod among nodes (each a minion with what
 // its pods hold). It returns the chosen minion's id, or "" and the reasons
 // every minion refused the pod (by minion id).
 func Schedule(pod *api.Pod, nodes []*fit.Node, seed int64) (string, map[string][]string) {
-	return scheduleInfo(fit.NewPodInfo(pod), nodes, seed)
+	pi := fit.NewPodInfo(pod)
+	var keys []string
+	if len(pi.SpreadSet) > 0 {
+		seen := map[string]bool{}
+		for _, n := range nodes {
+			n.LabelSets(func(k string, labels map[string]string) {
+				if !seen[k] && fit.IsSubset(pi.SpreadSet, labels) {
+					seen[k] = true
+					keys = append(keys, k)
+				}
+			})
+		}
+	}
+	return scheduleInfo(pi, nodes, keys, seed)
 }
 
-func scheduleInfo(pi *fit.PodInfo, nodes []*fit.Node, seed int64) (string, map[string][]string) {
+// scheduleInfo is Schedule with the pod precomputed and spreadKeys, the
+// label sets (fit.LabelKey) whose pods count as the pod's kind.
+func scheduleInfo(pi *fit.PodInfo, nodes []*fit.Node, spreadKeys []string, seed int64) (string, map[string][]string) {
 	var (
 		best      *fit.Node
 		bestScore score
 		reasons   map[string][]string
 	)
-	podKey := api.Key(pi.Pod)
+	podHash := hashString(uint64(seed), api.Key(pi.Pod))
+	tiebreak := func(n *fit.Node) uint64 { return mix64(podHash ^ hashString(0, n.Minion.ID)) }
 	for _, n := range nodes {
 		if n.Minion == nil {
 			continue
@@ -78,14 +104,16 @@ func scheduleInfo(pi *fit.PodInfo, nodes []*fit.Node, seed int64) (string, map[s
 		}
 		c := n.Minion.Resources.Capacity
 		s := score{
-			spread: n.Matching(pi.SpreadSet),
-			free:   (freeScore(c.CPU, n.CPU, pi.CPU) + freeScore(c.Memory, n.Memory, pi.Mem)) / 2,
-			pods:   n.Pods,
+			free: (freeScore(c.CPU, n.CPU, pi.CPU) + freeScore(c.Memory, n.Memory, pi.Mem)) / 2,
+			pods: n.Pods,
+		}
+		for _, k := range spreadKeys {
+			s.spread += n.GroupCount(k)
 		}
 		if best != nil && s.spread == bestScore.spread && s.free == bestScore.free && s.pods == bestScore.pods {
-			s.tiebreak = tiebreak(seed, podKey, n.Minion.ID)
+			s.tiebreak = tiebreak(n)
 			if bestScore.tiebreak == 0 {
-				bestScore.tiebreak = tiebreak(seed, podKey, best.Minion.ID)
+				bestScore.tiebreak = tiebreak(best)
 			}
 		}
 		if best == nil || s.better(bestScore) {

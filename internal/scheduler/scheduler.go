@@ -57,8 +57,17 @@ type Scheduler struct {
 	candidates    []*fit.Node          // nodes with a known minion, by id
 	dirty         bool                 // candidates needs rebuilding
 	accounted     map[string]accounted // pod key -> where it is accounted
-	unschedulable map[string]bool      // pod keys that fit nowhere last time
-	ownWrites     map[string]uint64    // pod key -> resourceVersion of our status write
+	unschedulable map[string]*api.Pod  // pod key -> the version that fit nowhere
+
+	// The spreading index: every label set ever accounted, and for a pod's
+	// label set the accounted label sets that include it.
+	labelSets map[string]map[string]string
+	supersets map[string]*spreadEntry
+}
+
+type spreadEntry struct {
+	labels map[string]string
+	keys   []string
 }
 
 type accounted struct {
@@ -91,8 +100,9 @@ func New(cfg Config) *Scheduler {
 		log:           logrus.WithField("component", "scheduler"),
 		nodes:         map[string]*fit.Node{},
 		accounted:     map[string]accounted{},
-		unschedulable: map[string]bool{},
-		ownWrites:     map[string]uint64{},
+		unschedulable: map[string]*api.Pod{},
+		labelSets:     map[string]map[string]string{},
+		supersets:     map[string]*spreadEntry{},
 	}
 	if s.rec == nil {
 		s.rec = noopRecorder{}
@@ -121,7 +131,7 @@ func (s *Scheduler) Run(ctx context.Context, started func()) error {
 	}
 	started()
 	s.log.Info("scheduler started")
-	s.queue.Run(ctx, s.cfg.Workers, s.sync)
+	s.loop(ctx)
 	return nil
 }
 
@@ -142,6 +152,43 @@ func (s *Scheduler) waitSynced(ctx context.Context) bool {
 
 // Queue exposes the work queue (tests read backoff from it).
 func (s *Scheduler) Queue() *workqueue.Queue { return s.queue }
+
+// addLocked accounts p on host and indexes its label set.
+func (s *Scheduler) addLocked(host string, p *api.Pod) {
+	s.nodeLocked(host).Add(p)
+	if len(p.Labels) == 0 {
+		return
+	}
+	k := fit.LabelKey(p.Labels)
+	if _, ok := s.labelSets[k]; ok {
+		return
+	}
+	s.labelSets[k] = p.Labels
+	for _, e := range s.supersets {
+		if fit.IsSubset(e.labels, p.Labels) {
+			e.keys = append(e.keys, k)
+		}
+	}
+}
+
+// spreadKeysLocked returns the accounted label sets including labels.
+func (s *Scheduler) spreadKeysLocked(labels map[string]string) []string {
+	if len(labels) == 0 {
+		return nil
+	}
+	k := fit.LabelKey(labels)
+	if e, ok := s.supersets[k]; ok {
+		return e.keys
+	}
+	e := &spreadEntry{labels: labels}
+	for gk, gl := range s.labelSets {
+		if fit.IsSubset(labels, gl) {
+			e.keys = append(e.keys, gk)
+		}
+	}
+	s.supersets[k] = e
+	return e.keys
+}
 
 func (s *Scheduler) nodeLocked(host string) *fit.Node {
 	n := s.nodes[host]
@@ -165,7 +212,6 @@ func (s *Scheduler) onPod(key string) {
 			freed = !fit.Terminated(prev.pod)
 		}
 		delete(s.unschedulable, key)
-		delete(s.ownWrites, key)
 		s.mu.Unlock()
 		if freed {
 			s.wakeUnschedulable()
@@ -183,9 +229,14 @@ func (s *Scheduler) onPod(key string) {
 			s.nodeLocked(prev.host).Remove(prev.pod)
 			delete(s.accounted, key)
 		}
-		own := s.ownWrites[key] == p.ResourceVersion
+		// A pod that fit nowhere waits for its backoff, or for a change
+		// that matters: not for its own status update.
+		waiting := false
+		if tried := s.unschedulable[key]; tried != nil {
+			waiting = sameSpec(tried, p)
+		}
 		s.mu.Unlock()
-		if !own && !fit.Terminated(p) {
+		if !waiting && !fit.Terminated(p) {
 			s.queue.Add(key)
 		}
 		return
@@ -195,10 +246,9 @@ func (s *Scheduler) onPod(key string) {
 		s.nodeLocked(prev.host).Remove(prev.pod)
 		freed = !fit.Terminated(prev.pod) && fit.Terminated(p)
 	}
-	s.nodeLocked(host).Add(p)
+	s.addLocked(host, p)
 	s.accounted[key] = accounted{host: host, pod: p}
 	delete(s.unschedulable, key)
-	delete(s.ownWrites, key)
 	s.mu.Unlock()
 	if freed {
 		s.wakeUnschedulable()
@@ -277,6 +327,24 @@ var errUnschedulable = errors.New("fits no minion")
 func (s *Scheduler) Sync(ctx context.Context, key string) error { return s.sync(ctx, key) }
 
 func (s *Scheduler) sync(ctx context.Context, key string) error {
+	a := s.decide(key)
+	if a == nil {
+		return nil
+	}
+	return s.apply(ctx, a)
+}
+
+// action is what a decision asks the bind workers to do.
+type action struct {
+	key  string
+	pod  *api.Pod
+	host string // bind here; "" = unschedulable with msg
+	msg  string
+}
+
+// decide chooses a minion for the pod with key under the lock and assumes
+// it there; nil means there is nothing to do.
+func (s *Scheduler) decide(key string) *action {
 	obj, ok := s.pods.Get(key)
 	if !ok {
 		return nil
@@ -287,33 +355,36 @@ func (s *Scheduler) sync(ctx context.Context, key string) error {
 	}
 	pi := fit.NewPodInfo(p)
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if a, ok := s.accounted[key]; ok && a.host != "" {
-		s.mu.Unlock() // bound or being bound
-		return nil
+		return nil // bound or being bound
 	}
 	nodes := s.candidatesLocked()
-	host, reasons := scheduleInfo(pi, nodes, s.cfg.Seed)
-	total := len(nodes)
-	if host != "" {
-		s.nodes[host].Add(p)
-		s.accounted[key] = accounted{host: host, pod: p, assumed: true}
-		delete(s.unschedulable, key)
-	} else {
-		s.unschedulable[key] = true
-	}
-	s.mu.Unlock()
-
+	host, reasons := scheduleInfo(pi, nodes, s.spreadKeysLocked(p.Labels), s.cfg.Seed)
 	if host == "" {
-		msg := fit.Summarize(total, reasons)
-		s.markUnschedulable(ctx, p, msg)
-		s.rec.Record(ctx, p, EventFailedScheduling, msg)
-		s.log.WithField("pod", key).Debug(msg)
-		return fmt.Errorf("schedule pod %s: %w: %s", key, errUnschedulable, msg)
+		s.unschedulable[key] = p
+		return &action{key: key, pod: p, msg: fit.Summarize(len(nodes), reasons)}
+	}
+	s.addLocked(host, p)
+	s.accounted[key] = accounted{host: host, pod: p, assumed: true}
+	delete(s.unschedulable, key)
+	return &action{key: key, pod: p, host: host}
+}
+
+// apply performs a decision: the binding, or the unschedulable reason and
+// event. An error asks for a retry with backoff.
+func (s *Scheduler) apply(ctx context.Context, a *action) error {
+	p, key, host := a.pod, a.key, a.host
+	if host == "" {
+		s.markUnschedulable(ctx, p, a.msg)
+		s.rec.Record(ctx, p, EventFailedScheduling, a.msg)
+		s.log.WithField("pod", key).Debug(a.msg)
+		return fmt.Errorf("schedule pod %s: %w: %s", key, errUnschedulable, a.msg)
 	}
 	if err := s.bind(ctx, p, host); err != nil {
 		s.mu.Lock()
-		if a, ok := s.accounted[key]; ok && a.assumed && a.host == host {
-			s.nodes[host].Remove(a.pod)
+		if acc, ok := s.accounted[key]; ok && acc.assumed && acc.host == host {
+			s.nodes[host].Remove(acc.pod)
 			delete(s.accounted, key)
 		}
 		s.mu.Unlock()
@@ -328,6 +399,48 @@ func (s *Scheduler) sync(ctx context.Context, key string) error {
 		s.clearUnschedulable(ctx, key)
 	}
 	return nil
+}
+
+// loop is the decider: one goroutine takes keys and decides, so decisions
+// never wait on each other's locks; Workers goroutines apply them.
+func (s *Scheduler) loop(ctx context.Context) {
+	actions := make(chan *action, s.cfg.Workers)
+	finish := func(key string, err error) {
+		if err != nil && ctx.Err() == nil {
+			s.queue.AddRateLimited(key)
+		} else {
+			s.queue.Forget(key)
+		}
+		s.queue.Done(key)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < s.cfg.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for a := range actions {
+				finish(a.key, s.apply(ctx, a))
+			}
+		}()
+	}
+	go func() {
+		<-ctx.Done()
+		s.queue.ShutDown()
+	}()
+	for {
+		key, ok := s.queue.Get()
+		if !ok {
+			break
+		}
+		a := s.decide(key)
+		if a == nil {
+			finish(key, nil)
+			continue
+		}
+		actions <- a
+	}
+	close(actions)
+	wg.Wait()
 }
 
 func (s *Scheduler) bind(ctx context.Context, p *api.Pod, host string) error {
@@ -348,16 +461,15 @@ func (s *Scheduler) markUnschedulable(ctx context.Context, p *api.Pod, msg strin
 	if c.CurrentState.Phase == "" {
 		c.CurrentState.Phase = api.PodPhasePending
 	}
-	out, err := s.st.Update(ctx, c)
-	if err != nil {
+	if _, err := s.st.Update(ctx, c); err != nil {
 		s.log.WithError(err).WithField("pod", api.Key(p)).Debug("write unschedulable reason")
-		return
 	}
-	s.mu.Lock()
-	if s.unschedulable[api.Key(p)] {
-		s.ownWrites[api.Key(p)] = out.Meta().ResourceVersion
-	}
-	s.mu.Unlock()
+}
+
+// sameSpec reports whether two versions of a pod ask for the same placement.
+func sameSpec(a, b *api.Pod) bool {
+	return reflect.DeepEqual(a.DesiredState.Manifest, b.DesiredState.Manifest) &&
+		reflect.DeepEqual(a.NodeSelector, b.NodeSelector) && reflect.DeepEqual(a.Labels, b.Labels)
 }
 
 // clearUnschedulable removes a stale Unschedulable reason after a bind.

@@ -236,3 +236,26 @@ func TestLoopBackoffAndWake(t *testing.T) {
 	id := strings.TrimPrefix(loser, "default/")
 	e.waitCache(t, "pod bound to the new minion", func() bool { return e.hosts(t)[id] == "minion-9" })
 }
+
+func TestSpreadIndex(t *testing.T) {
+	s := New(Config{Store: memory.New()})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	web := map[string]string{"name": "web"}
+	if keys := s.spreadKeysLocked(web); len(keys) != 0 {
+		t.Fatalf("empty index: %v", keys)
+	}
+	s.addLocked("a", testPod("p1", map[string]string{"name": "web", "v": "1"}))
+	s.addLocked("a", testPod("p2", web))
+	s.addLocked("b", testPod("p3", map[string]string{"name": "db"}))
+	got := map[string]bool{}
+	for _, k := range s.spreadKeysLocked(web) {
+		got[k] = true
+	}
+	if len(got) != 2 || !got["name=web"] || !got["name=web,v=1"] {
+		t.Fatalf("spread keys for name=web: %v", got)
+	}
+	if keys := s.spreadKeysLocked(map[string]string{"name": "web", "v": "1"}); len(keys) != 1 {
+		t.Fatalf("spread keys for name=web,v=1: %v", keys)
+	}
+}

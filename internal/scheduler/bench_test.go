@@ -1,0 +1,94 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"testing"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/clustertest"
+	"kubelite/internal/store"
+	"kubelite/internal/store/memory"
+)
+
+// benchPods is how many pods every benchmark run binds.
+var benchPods = envInt("KUBELITE_BENCH_PODS", 30000)
+
+// runSchedule creates minions and pods in a fresh store wrapped by wrap,
+// starts a scheduler and returns how long it took to bind every pod.
+func runSchedule(tb testing.TB, minions, pods int, wrap func(store.Store) (store.Store, func() int64)) time.Duration {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	st, binds := wrap(memory.NewWithHistory(4 * pods))
+	var ids []string
+	for i := 0; i < minions; i++ {
+		ids = append(ids, fmt.Sprintf("minion-%04d", i))
+	}
+	capacity := func(m *api.Minion) { m.Resources.Capacity = api.Capacity{CPU: 64000, Memory: 256 << 30} }
+	if err := clustertest.NewMinions(st, nil).Register(ctx, ids, capacity); err != nil {
+		tb.Fatal(err)
+	}
+	for i := 0; i < pods; i++ {
+		rc := fmt.Sprintf("rc-%02d", i%30)
+		p := testPod(fmt.Sprintf("%s-%05d", rc, i), map[string]string{"name": rc}, withCPU(100))
+		p.DesiredState.Manifest.Containers[0].Memory = 64 << 20
+		if _, err := st.Create(ctx, p); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	s := New(Config{Store: st, Seed: 42})
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	startedAt := make(chan time.Time, 1)
+	go func() {
+		defer close(done)
+		s.Run(runCtx, func() { startedAt <- time.Now() })
+	}()
+	t0 := <-startedAt
+	for binds() < int64(pods) {
+		if ctx.Err() != nil {
+			tb.Fatalf("only %d of %d pods bound", binds(), pods)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(t0)
+	stop()
+	<-done
+	return elapsed
+}
+
+func shimWrap(raw store.Store) (store.Store, func() int64) {
+	sh := clustertest.NewShim(raw)
+	sh.SkipFitCheck = true
+	return sh, sh.Binds.Load
+}
+
+// BenchmarkSchedule binds 30,000 pods (30 RCs) onto 100 and 1,000 minions
+// through the memory store and reports the median pods/s of b.N runs.
+//
+//	go test ./internal/scheduler -run '^$' -bench Schedule -benchtime 5x
+func BenchmarkSchedule(b *testing.B) {
+	for _, minions := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("minions=%d", minions), func(b *testing.B) {
+			var rates []float64
+			for i := 0; i < b.N; i++ {
+				d := runSchedule(b, minions, benchPods, shimWrap)
+				rates = append(rates, float64(benchPods)/d.Seconds())
+			}
+			sort.Float64s(rates)
+			b.ReportMetric(rates[len(rates)/2], "pods/s")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+func envInt(name string, def int) int {
+	var v int
+	if _, err := fmt.Sscan(os.Getenv(name), &v); err != nil || v <= 0 {
+		return def
+	}
+	return v
+}
