@@ -21,6 +21,7 @@
 //	/fail-health  makes /healthz fail from now on (/heal undoes it)
 //	/exit?code=N  answers, then makes Run return an error with exit code N
 //	/version      the version string (from --version or $WEB_VERSION)
+//	/file?path=P  GET reads file P, POST writes the body to it (volume tests)
 //
 // Any name of the binary followed by the argument "healthcheck" GETs
 // http://127.0.0.1:<port>/healthz and exits 0 when it answers 200, 1

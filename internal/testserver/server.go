@@ -70,6 +70,7 @@ func Handler(cfg Config) (http.Handler, <-chan int) {
 	mux.HandleFunc("/fail-health", s.failHealth)
 	mux.HandleFunc("/heal", s.heal)
 	mux.HandleFunc("/exit", s.exitHandler)
+	mux.HandleFunc("/file", s.file)
 	mux.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, s.cfg.Version)
 	})
@@ -118,6 +119,38 @@ func (s *server) exitHandler(w http.ResponseWriter, r *http.Request) {
 	select {
 	case s.exit <- code:
 	default:
+	}
+}
+
+// file reads (GET) or writes (POST, the body) the file at ?path=, so tests
+// can check volumes from inside a container that has no shell.
+func (s *server) file(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Query().Get("path")
+	if path == "" {
+		http.Error(w, "path is required", http.StatusBadRequest)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		b, err := os.ReadFile(path)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		w.Write(b)
+	case http.MethodPost, http.MethodPut:
+		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		fmt.Fprintf(w, "wrote %d bytes to %s\n", len(b), path)
+	default:
+		http.Error(w, "GET or POST", http.StatusMethodNotAllowed)
 	}
 }
 

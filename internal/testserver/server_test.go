@@ -123,6 +123,18 @@ func TestHandler(t *testing.T) {
 	if _, body := get(t, srv.URL+"/version"); body != "v1\n" {
 		t.Fatalf("version: %q", body)
 	}
+	fp := filepath.Join(t.TempDir(), "f")
+	resp, err := http.Post(srv.URL+"/file?path="+fp, "text/plain", strings.NewReader("hello"))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("write file: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if code, body := get(t, srv.URL+"/file?path="+fp); code != 200 || body != "hello" {
+		t.Fatalf("read file: %d %q", code, body)
+	}
+	if code, _ := get(t, srv.URL+"/file?path="+fp+".absent"); code != 404 {
+		t.Fatalf("read absent file: %d", code)
+	}
 	if !strings.Contains(access.String(), " GET /info.php?x=1 from ") {
 		t.Fatalf("access log lacks the info request: %q", access.String())
 	}
