@@ -44,9 +44,9 @@ func run(args []string) error {
 	minions := fs.Int("minions", 2, "number of minion hosts")
 	bin := fs.String("kubelite", "", "static kubelite binary to run on the hosts (none: network and engines only)")
 	imgs := fs.String("images", "", "comma-separated images to copy from the machine's engine (default with -kubelite: build and copy all of internal/images)")
-	masterArgs := fs.String("master-args", "master --etcd-embed --address=0.0.0.0 --data-dir={dir}/data",
+	masterArgs := fs.String("master-args", "master --config-dir= --etcd-embed --data-dir={dir}/data",
 		"arguments of the master process; {master} {addr} {dir} {docker} are replaced")
-	minionArgs := fs.String("minion-args", "minion --master={master}:8080 --hostname_override={addr} --docker-endpoint={docker} --root-dir={dir}/kubelet",
+	minionArgs := fs.String("minion-args", "minion --config-dir= --master={master}:8080 --hostname_override={addr} --host-ip={addr} --docker-endpoint={docker} --root-dir={dir}/kubelet",
 		"arguments of each minion process")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
