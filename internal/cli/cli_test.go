@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"kubelite/internal/testserver"
+	"kubelite/internal/version"
+)
+
+func run(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := Run(context.Background(), args, strings.NewReader(""), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestErrorsAreOneLine(t *testing.T) {
+	t.Setenv("KUBELITE_PORT", "")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"kubelite", "frob"}, `unknown command "frob": run kubelite --help`},
+		{[]string{"kubelite", "master", "--bogus"}, "unknown flag --bogus (see kubelite master --help)"},
+		{[]string{"kubelite", "minion", "--config-dir=", "--master=m", "--port=x"}, "invalid value \"x\" for flag -port"},
+		{[]string{"kubelite", "master", "--config-dir=", "stray"}, "kubelite master takes no arguments"},
+		{[]string{"kubelite", "master", "--config-dir="}, "the master needs etcd"},
+		{[]string{"kubelite", "standalone", "--docker-endpoint=tcp://127.0.0.1:2375"}, "without TLS"},
+	} {
+		_, _, err := run(t, tc.args...)
+		if err == nil {
+			t.Errorf("%v: no error", tc.args)
+			continue
+		}
+		msg := Message(err)
+		if !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
+			t.Errorf("%v: message %q, want one line containing %q", tc.args, msg, tc.want)
+		}
+		if ExitCode(err) == 0 {
+			t.Errorf("%v: exit code 0", tc.args)
+		}
+	}
+}
+
+func TestMessageAndExitCode(t *testing.T) {
+	joined := errors.Join(errors.New("start apiserver: listen tcp :8080: address already in use"), errors.New("stop etcd: timeout"))
+	if got := Message(joined); got != "start apiserver: listen tcp :8080: address already in use; stop etcd: timeout" {
+		t.Errorf("Message = %q", got)
+	}
+	for _, tc := range []struct {
+		err  error
+		code int
+	}{
+		{nil, 0},
+		{errors.New("x"), 1},
+		{fmt.Errorf("wrapped: %w", &testserver.ExitError{Code: 7}), 7},
+		{ucli.Exit("bye", 3), 3},
+	} {
+		if got := ExitCode(tc.err); got != tc.code {
+			t.Errorf("ExitCode(%v) = %d, want %d", tc.err, got, tc.code)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, _, err := run(t, "kubelite", "version", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v version.Info
+	if err := json.Unmarshal([]byte(out), &v); err != nil || v != version.Get() {
+		t.Errorf("version --json = %q (%v), want %+v", out, err, version.Get())
+	}
+	out, _, _ = run(t, "kubelite", "version")
+	if out != "kubelite "+version.Get().String()+"\n" {
+		t.Errorf("version = %q", out)
+	}
+}
+
+func TestPrintConfig(t *testing.T) {
+	out, _, err := run(t, "kubelite", "master", "--config-dir=../../config/samples/master", "--portal-net=10.9.0.0/16", "--print-config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"--portal_net=10.9.0.0/16  # flag or environment\n",
+		"--machines=192.168.1.201,192.168.1.202  # ../../config/samples/master/controller-manager:2\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("print-config lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestHelpGroupsFlags(t *testing.T) {
+	out, _, err := run(t, "kubelite", "standalone", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"API server", "etcd", "Kubelet", "Proxy", "Networking", "Standalone", "--portal_net value, --portal-net value"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("standalone --help lacks %q", want)
+		}
+	}
+	out, _, _ = run(t, "kubelite", "--help")
+	for _, hidden := range []string{"pause", "webserver", "images"} {
+		if strings.Contains(out, " "+hidden+" ") {
+			t.Errorf("kubelite --help shows hidden command %s", hidden)
+		}
+	}
+}
+
+func TestKubectlSymlinkArgs(t *testing.T) {
+	// Invoked as kubectl, the binary is `kubelite kubectl`: its help is
+	// kubectl's, whatever the path of the link.
+	viaLink, _, errLink := run(t, "/usr/local/bin/kubectl", "--help")
+	direct, _, errDirect := run(t, "kubelite", "kubectl", "--help")
+	if fmt.Sprint(errLink) != fmt.Sprint(errDirect) || viaLink != direct {
+		t.Errorf("kubectl link: %q %v; kubelite kubectl: %q %v", viaLink, errLink, direct, errDirect)
+	}
+}
+
+func TestDoctorBrokenDockerSocket(t *testing.T) {
+	out, _, err := run(t, "kubelite", "doctor", "--docker-endpoint=unix:///nonexistent/docker.sock", "--port=1", "--kubelet_port=2", "--etcd-addr=127.0.0.1:3", "--etcd-peer-addr=127.0.0.1:4")
+	if err == nil {
+		t.Fatal("doctor passed with a wrong Docker socket")
+	}
+	first := strings.SplitN(out, "\n", 2)[0]
+	want := "FAIL docker         cannot reach Docker at unix:///nonexistent/docker.sock: socket /nonexistent/docker.sock: stat /nonexistent/docker.sock: no such file or directory; fix: start the engine (systemctl start docker) or point --docker-endpoint at its socket"
+	if first != want {
+		t.Errorf("first line\n%q\nwant\n%q", first, want)
+	}
+}
