@@ -12,7 +12,7 @@ type TypeMeta struct {
 	Kind              string            `json:"kind,omitempty"`
 	ID                string            `json:"id,omitempty"`
 	UID               string            `json:"uid,omitempty"`
-	CreationTimestamp time.Time         `json:"creationTimestamp,omitempty"`
+	CreationTimestamp time.Time         `json:"creationTimestamp,omitzero"`
 	SelfLink          string            `json:"selfLink,omitempty"`
 	ResourceVersion   uint64            `json:"resourceVersion,omitempty"`
 	APIVersion        string            `json:"apiVersion,omitempty"`
@@ -277,7 +277,7 @@ type ContainerStateWaiting struct {
 
 // ContainerStateRunning is a running container.
 type ContainerStateRunning struct {
-	StartedAt time.Time `json:"startedAt,omitempty"`
+	StartedAt time.Time `json:"startedAt,omitzero"`
 }
 
 // ContainerStateTerminated is a container that exited.
@@ -286,8 +286,8 @@ type ContainerStateTerminated struct {
 	Signal     int       `json:"signal,omitempty"`
 	Reason     string    `json:"reason,omitempty"`
 	Message    string    `json:"message,omitempty"`
-	StartedAt  time.Time `json:"startedAt,omitempty"`
-	FinishedAt time.Time `json:"finishedAt,omitempty"`
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
 }
 
 // ReplicationController keeps a number of pods from a template running.
@@ -373,10 +373,10 @@ const (
 // MinionStatus is what the master knows of a minion's health.
 type MinionStatus struct {
 	Condition     MinionCondition `json:"condition,omitempty"`
-	LastHeartbeat time.Time       `json:"lastHeartbeat,omitempty"`
+	LastHeartbeat time.Time       `json:"lastHeartbeat,omitzero"`
 	Reason        string          `json:"reason,omitempty"`
 	// NotReadySince is when the minion last became NotReady.
-	NotReadySince time.Time `json:"notReadySince,omitempty"`
+	NotReadySince time.Time `json:"notReadySince,omitzero"`
 }
 
 // Binding assigns a pod to a minion (POST only).
@@ -405,7 +405,7 @@ type Event struct {
 	Reason         string          `json:"reason,omitempty"`
 	Message        string          `json:"message,omitempty"`
 	Source         string          `json:"source,omitempty"`
-	Timestamp      time.Time       `json:"timestamp,omitempty"`
+	Timestamp      time.Time       `json:"timestamp,omitzero"`
 }
 
 // Lists.
