@@ -1,0 +1,427 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"kubelite/internal/api"
+	"kubelite/internal/clock"
+	"kubelite/internal/fit"
+	"kubelite/internal/record"
+	"kubelite/internal/store"
+	"kubelite/internal/workqueue"
+)
+
+// Event reasons.
+const (
+	EventCreate       = "successfulCreate"
+	EventDelete       = "successfulDelete"
+	EventFailedCreate = "failedCreate"
+)
+
+// Config configures a Manager.
+type Config struct {
+	Store    store.Store
+	Recorder record.Recorder // nil: no events
+	Clock    clock.Clock     // nil: the wall clock
+	// Workers sync different RCs at once (default 4).
+	Workers int
+	// BurstReplicas caps creates or deletes per sync (default 500).
+	BurstReplicas int
+	// ExpectationsTimeout forgets expectations never met (default 1 min).
+	ExpectationsTimeout time.Duration
+	// Parallelism bounds concurrent creates or deletes in one sync (default 16).
+	Parallelism int
+}
+
+// Manager is the replication manager; see the package doc.
+type Manager struct {
+	cfg   Config
+	st    store.Store
+	rec   record.Recorder
+	clk   clock.Clock
+	queue *workqueue.Queue
+	log   *logrus.Entry
+
+	rcs  *store.Informer
+	pods *store.Informer
+
+	mu        sync.Mutex
+	podLabels map[string]map[string]string // pod key -> labels last seen
+	exp       map[string]*expectation      // rc key -> pending
+}
+
+type expectation struct {
+	adds int
+	dels map[string]bool
+	at   time.Time
+}
+
+type noopRecorder struct{}
+
+func (noopRecorder) Record(context.Context, api.Object, string, string) {}
+
+// New returns a manager; call Run.
+func New(cfg Config) *Manager {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Recorder == nil {
+		cfg.Recorder = noopRecorder{}
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	if cfg.BurstReplicas <= 0 {
+		cfg.BurstReplicas = 500
+	}
+	if cfg.ExpectationsTimeout <= 0 {
+		cfg.ExpectationsTimeout = time.Minute
+	}
+	if cfg.Parallelism <= 0 {
+		cfg.Parallelism = 16
+	}
+	m := &Manager{
+		cfg: cfg, st: cfg.Store, rec: cfg.Recorder, clk: cfg.Clock,
+		queue:     workqueue.New(cfg.Clock, 100*time.Millisecond, 30*time.Second),
+		log:       logrus.WithField("component", "replication-manager"),
+		podLabels: map[string]map[string]string{},
+		exp:       map[string]*expectation{},
+	}
+	m.rcs = store.NewInformer(cfg.Store, api.ReplicationControllers, store.ListOptions{}, m.queue.Add)
+	m.pods = store.NewInformer(cfg.Store, api.Pods, store.ListOptions{}, m.onPod)
+	return m
+}
+
+// Name implements component.Component.
+func (m *Manager) Name() string { return "replication-manager" }
+
+// Run implements component.Component.
+func (m *Manager) Run(ctx context.Context, started func()) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, inf := range []*store.Informer{m.rcs, m.pods} {
+		wg.Add(1)
+		go func() { defer wg.Done(); inf.Run(ctx) }()
+	}
+	defer wg.Wait()
+	if !m.WaitSynced(ctx) {
+		return nil
+	}
+	started()
+	m.log.Info("replication manager started")
+	m.queue.Run(ctx, m.cfg.Workers, m.Sync)
+	return nil
+}
+
+// WaitSynced waits until both caches hold the full state and every RC is
+// queued. Tests that call Sync directly run the informers and call this.
+func (m *Manager) WaitSynced(ctx context.Context) bool {
+	if !m.rcs.WaitSynced(ctx) || !m.pods.WaitSynced(ctx) {
+		return false
+	}
+	for _, k := range m.pods.Keys() {
+		m.onPod(k)
+	}
+	for _, k := range m.rcs.Keys() {
+		m.queue.Add(k)
+	}
+	return true
+}
+
+// RunInformers runs the caches until ctx ends (for tests calling Sync).
+func (m *Manager) RunInformers(ctx context.Context) {
+	go m.rcs.Run(ctx)
+	go m.pods.Run(ctx)
+}
+
+func namespaceOf(o api.Object) string {
+	if ns := o.Meta().Namespace; ns != "" {
+		return ns
+	}
+	return api.DefaultNamespace
+}
+
+func selects(rc *api.ReplicationController, ns string, labels map[string]string) bool {
+	sel := rc.DesiredState.ReplicaSelector
+	return len(sel) > 0 && namespaceOf(rc) == ns && fit.IsSubset(sel, labels)
+}
+
+// onPod settles expectations and queues the RCs that select the pod (by its
+// labels now and before).
+func (m *Manager) onPod(key string) {
+	m.mu.Lock()
+	obj, ok := m.pods.Get(key)
+	old, known := m.podLabels[key]
+	var cur map[string]string
+	ns := api.DefaultNamespace
+	if ok {
+		cur = obj.Meta().Labels
+		ns = namespaceOf(obj)
+		m.podLabels[key] = cur
+	} else {
+		delete(m.podLabels, key)
+		if i := indexSlash(key); i >= 0 {
+			ns = key[:i]
+		}
+	}
+	var queue []string
+	for _, o := range m.rcs.List() {
+		rc := o.(*api.ReplicationController)
+		rk := api.Key(rc)
+		newMatch := ok && selects(rc, ns, cur)
+		oldMatch := known && selects(rc, ns, old)
+		if !newMatch && !oldMatch {
+			continue
+		}
+		queue = append(queue, rk)
+		if e := m.exp[rk]; e != nil {
+			if newMatch && !known && e.adds > 0 {
+				e.adds--
+			}
+			if !ok {
+				delete(e.dels, key)
+			}
+		}
+	}
+	m.mu.Unlock()
+	for _, k := range queue {
+		m.queue.Add(k)
+	}
+}
+
+func indexSlash(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}
+
+// satisfied reports whether rc may be resized: nothing is pending, or what
+// is pending is older than the timeout.
+func (m *Manager) satisfied(rk string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.exp[rk]
+	if e == nil || (e.adds <= 0 && len(e.dels) == 0) {
+		return true
+	}
+	if m.clk.Since(e.at) >= m.cfg.ExpectationsTimeout {
+		m.log.WithField("rc", rk).Warn("expectations not met in time; resyncing")
+		delete(m.exp, rk)
+		return true
+	}
+	return false
+}
+
+// Pending returns the creates and deletes rc still waits to see (tests).
+func (m *Manager) Pending(rk string) (adds, dels int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e := m.exp[rk]; e != nil {
+		return e.adds, len(e.dels)
+	}
+	return 0, 0
+}
+
+// Sync converges the RC with key; see the package doc.
+func (m *Manager) Sync(ctx context.Context, key string) error {
+	obj, ok := m.rcs.Get(key)
+	if !ok {
+		m.mu.Lock()
+		delete(m.exp, key)
+		m.mu.Unlock()
+		return nil
+	}
+	rc := obj.(*api.ReplicationController)
+	ns := namespaceOf(rc)
+	var active []*api.Pod
+	for _, o := range m.pods.List() {
+		p := o.(*api.Pod)
+		if namespaceOf(p) == ns && selects(rc, ns, p.Labels) && !fit.Terminated(p) {
+			active = append(active, p)
+		}
+	}
+	var errs []error
+	if m.satisfied(key) {
+		diff := rc.DesiredState.Replicas - len(active)
+		switch {
+		case diff > 0:
+			errs = append(errs, m.create(ctx, rc, min(diff, m.cfg.BurstReplicas)))
+		case diff < 0:
+			errs = append(errs, m.remove(ctx, rc, active, min(-diff, m.cfg.BurstReplicas)))
+		}
+	}
+	if rc.CurrentState.Replicas != len(active) {
+		if err := m.updateStatus(ctx, rc, len(active)); err != nil {
+			errs = append(errs, fmt.Errorf("update rc %s status: %w", key, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// updateStatus writes currentState.replicas, re-reading the RC when the
+// cached copy is stale (our own previous write, or a resize).
+func (m *Manager) updateStatus(ctx context.Context, rc *api.ReplicationController, n int) error {
+	c := api.Copy(rc)
+	for attempt := 0; ; attempt++ {
+		c.CurrentState.Replicas = n
+		_, err := m.st.Update(ctx, c)
+		if err == nil || api.IsNotFound(err) {
+			return nil
+		}
+		if !api.IsConflict(err) || attempt == 2 {
+			return err
+		}
+		obj, gerr := m.st.Get(ctx, api.ReplicationControllers, c.Namespace, c.ID)
+		if gerr != nil {
+			if api.IsNotFound(gerr) {
+				return nil
+			}
+			return gerr
+		}
+		c = obj.(*api.ReplicationController)
+		if c.CurrentState.Replicas == n {
+			return nil
+		}
+	}
+}
+
+// NewPod returns the pod rc's template describes (no id: GenerateName).
+func NewPod(rc *api.ReplicationController) *api.Pod {
+	t := api.Copy(rc).DesiredState.PodTemplate
+	p := &api.Pod{
+		TypeMeta:     api.TypeMeta{GenerateName: rc.ID + "-", Namespace: namespaceOf(rc), Labels: t.Labels},
+		DesiredState: t.DesiredState,
+		NodeSelector: t.NodeSelector,
+	}
+	p.DesiredState.Host, p.DesiredState.HostIP, p.DesiredState.PodIP = "", "", ""
+	p.DesiredState.Info = nil
+	return p
+}
+
+// parallel runs f(i) for i in [0,n) with at most m.cfg.Parallelism at once.
+func (m *Manager) parallel(n int, f func(i int)) {
+	sem := make(chan struct{}, m.cfg.Parallelism)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f(i)
+		}()
+	}
+	wg.Wait()
+}
+
+func (m *Manager) create(ctx context.Context, rc *api.ReplicationController, n int) error {
+	rk := api.Key(rc)
+	m.mu.Lock()
+	m.exp[rk] = &expectation{adds: n, dels: map[string]bool{}, at: m.clk.Now()}
+	m.mu.Unlock()
+	var mu sync.Mutex
+	var errs []error
+	m.parallel(n, func(int) {
+		out, err := m.st.Create(ctx, NewPod(rc))
+		if err != nil {
+			m.mu.Lock()
+			if e := m.exp[rk]; e != nil && e.adds > 0 {
+				e.adds--
+			}
+			m.mu.Unlock()
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+			return
+		}
+		m.rec.Record(ctx, rc, EventCreate, "created pod "+out.Meta().ID)
+	})
+	if len(errs) > 0 {
+		m.rec.Record(ctx, rc, EventFailedCreate, fmt.Sprintf("create pod: %v", errs[0]))
+		return fmt.Errorf("rc %s: %d of %d creates failed: %w", rk, len(errs), n, errs[0])
+	}
+	m.log.WithField("rc", rk).Debugf("created %d pods", n)
+	return nil
+}
+
+// DeletionOrder sorts pods so that the first are the best to delete:
+// unbound first, then not Running, then the newest.
+func DeletionOrder(pods []*api.Pod) {
+	rank := func(p *api.Pod) int {
+		switch {
+		case p.DesiredState.Host == "":
+			return 0
+		case p.CurrentState.Phase != api.PodPhaseRunning && p.CurrentState.Status != api.PodRunning:
+			return 1
+		}
+		return 2
+	}
+	sort.SliceStable(pods, func(i, j int) bool {
+		a, b := pods[i], pods[j]
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra < rb
+		}
+		if !a.CreationTimestamp.Equal(b.CreationTimestamp) {
+			return a.CreationTimestamp.After(b.CreationTimestamp)
+		}
+		return a.ID > b.ID
+	})
+}
+
+func (m *Manager) remove(ctx context.Context, rc *api.ReplicationController, active []*api.Pod, n int) error {
+	rk := api.Key(rc)
+	victims := append([]*api.Pod(nil), active...)
+	DeletionOrder(victims)
+	victims = victims[:n]
+	e := &expectation{dels: map[string]bool{}, at: m.clk.Now()}
+	for _, p := range victims {
+		e.dels[api.Key(p)] = true
+	}
+	m.mu.Lock()
+	m.exp[rk] = e
+	m.mu.Unlock()
+	gone := func(key string) { // already gone from the cache: nothing to wait for
+		m.mu.Lock()
+		if _, ok := m.pods.Get(key); !ok {
+			delete(e.dels, key)
+		}
+		m.mu.Unlock()
+	}
+	for _, p := range victims {
+		gone(api.Key(p))
+	}
+	var mu sync.Mutex
+	var errs []error
+	m.parallel(n, func(i int) {
+		p := victims[i]
+		_, err := m.st.Delete(ctx, api.Pods, p.Namespace, p.ID)
+		if api.IsNotFound(err) {
+			gone(api.Key(p))
+			return
+		}
+		if err != nil {
+			m.mu.Lock()
+			delete(e.dels, api.Key(p))
+			m.mu.Unlock()
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+			return
+		}
+		m.rec.Record(ctx, rc, EventDelete, "deleted pod "+p.ID)
+	})
+	if len(errs) > 0 {
+		return fmt.Errorf("rc %s: %d of %d deletes failed: %w", rk, len(errs), n, errs[0])
+	}
+	return nil
+}

@@ -1,0 +1,381 @@
+package replication
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/clock"
+	"kubelite/internal/clustertest"
+	"kubelite/internal/record"
+	"kubelite/internal/store"
+	"kubelite/internal/store/memory"
+)
+
+// gated holds back pod watch events while closed, to play a slow watch.
+type gated struct {
+	store.Store
+	mu   sync.Mutex
+	open chan struct{}
+}
+
+func newGated(s store.Store) *gated {
+	g := &gated{Store: s, open: make(chan struct{})}
+	close(g.open)
+	return g
+}
+
+func (g *gated) hold() {
+	g.mu.Lock()
+	g.open = make(chan struct{})
+	g.mu.Unlock()
+}
+
+func (g *gated) release() {
+	g.mu.Lock()
+	close(g.open)
+	g.mu.Unlock()
+}
+
+func (g *gated) gate() chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.open
+}
+
+func (g *gated) Watch(ctx context.Context, res api.Resource, opts store.ListOptions) (<-chan store.Event, error) {
+	in, err := g.Store.Watch(ctx, res, opts)
+	if err != nil || res != api.Pods {
+		return in, err
+	}
+	out := make(chan store.Event)
+	go func() {
+		defer close(out)
+		for ev := range in {
+			select {
+			case <-g.gate():
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+type env struct {
+	ctx context.Context
+	st  *clustertest.Shim
+	g   *gated
+	clk *clock.Fake
+	rec *record.Fake
+	m   *Manager
+}
+
+func newEnv(t *testing.T) *env {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	st := clustertest.NewShim(memory.New())
+	return &env{ctx: ctx, st: st, g: newGated(st), clk: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), rec: &record.Fake{}}
+}
+
+func (e *env) start(t *testing.T, cfg Config) {
+	t.Helper()
+	cfg.Store, cfg.Clock, cfg.Recorder = e.g, e.clk, e.rec
+	e.m = New(cfg)
+	ctx, cancel := context.WithCancel(e.ctx)
+	t.Cleanup(cancel)
+	e.m.RunInformers(ctx)
+	if !e.m.WaitSynced(e.ctx) {
+		t.Fatal("caches did not sync")
+	}
+}
+
+func rc(id string, replicas int) *api.ReplicationController {
+	r := &api.ReplicationController{TypeMeta: api.TypeMeta{ID: id, Namespace: "default"}}
+	r.DesiredState.Replicas = replicas
+	r.DesiredState.ReplicaSelector = map[string]string{"name": id}
+	r.DesiredState.PodTemplate.Labels = map[string]string{"name": id, "tier": "web"}
+	r.DesiredState.PodTemplate.NodeSelector = map[string]string{"disk": "ssd"}
+	r.DesiredState.PodTemplate.DesiredState.Manifest = api.ContainerManifest{Version: "v1beta1",
+		Containers: []api.Container{{Name: "nginx", Image: "nginx", Ports: []api.Port{{ContainerPort: 80}}}}}
+	return r
+}
+
+func (e *env) create(t *testing.T, objs ...api.Object) {
+	t.Helper()
+	for _, o := range objs {
+		if _, err := e.st.Create(e.ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (e *env) pods(t *testing.T) []*api.Pod {
+	t.Helper()
+	objs, _, err := e.st.List(e.ctx, api.Pods, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]*api.Pod, len(objs))
+	for i, o := range objs {
+		out[i] = o.(*api.Pod)
+	}
+	return out
+}
+
+// waitCache waits until the manager's pod cache holds n pods.
+func (e *env) waitCache(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(e.m.pods.Keys()) != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("cache holds %d pods, want %d", len(e.m.pods.Keys()), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (e *env) waitRC(t *testing.T, key string, cond func(*api.ReplicationController) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if o, ok := e.m.rcs.Get(key); ok && cond(o.(*api.ReplicationController)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rc %s never reached the expected state", key)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestSyncCreatesFromTemplate(t *testing.T) {
+	e := newEnv(t)
+	e.create(t, rc("nginx", 3))
+	e.start(t, Config{})
+	if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
+		t.Fatal(err)
+	}
+	pods := e.pods(t)
+	if len(pods) != 3 {
+		t.Fatalf("%d pods, want 3", len(pods))
+	}
+	for _, p := range pods {
+		if !strings.HasPrefix(p.ID, "nginx-") || p.GenerateName != "nginx-" || p.Labels["tier"] != "web" ||
+			p.NodeSelector["disk"] != "ssd" || p.DesiredState.Manifest.Containers[0].Image != "nginx" || p.DesiredState.Host != "" {
+			t.Fatalf("pod not from the template: %+v", p)
+		}
+	}
+	if n := e.rec.Count(EventCreate); n != 3 {
+		t.Fatalf("%d create events, want 3", n)
+	}
+	e.waitCache(t, 3)
+	if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.pods(t)) != 3 {
+		t.Fatalf("second sync changed the pod count")
+	}
+	obj, _ := e.st.Get(e.ctx, api.ReplicationControllers, "default", "nginx")
+	if got := obj.(*api.ReplicationController).CurrentState.Replicas; got != 3 {
+		t.Fatalf("currentState.replicas = %d, want 3", got)
+	}
+}
+
+func TestSyncDeletesSurplusInOrder(t *testing.T) {
+	e := newEnv(t)
+	r := rc("web", 2)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	mk := func(id string, host string, phase api.PodPhase, age time.Duration) *api.Pod {
+		p := NewPod(r)
+		p.ID, p.CreationTimestamp = id, t0.Add(-age)
+		p.DesiredState.Host = host
+		p.CurrentState.Phase = phase
+		return p
+	}
+	e.create(t, r,
+		mk("old-running", "m1", api.PodPhaseRunning, 3*time.Hour),
+		mk("new-running", "m1", api.PodPhaseRunning, time.Hour),
+		mk("mid-running", "m2", api.PodPhaseRunning, 2*time.Hour),
+		mk("bound-pending", "m2", api.PodPhasePending, 5*time.Hour),
+		mk("unbound", "", "", 9*time.Hour),
+		mk("failed", "m1", api.PodPhaseFailed, 10*time.Hour),
+	)
+	e.start(t, Config{})
+	e.g.hold()
+	if err := e.m.Sync(e.ctx, "default/web"); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, p := range e.pods(t) {
+		left = append(left, p.ID)
+	}
+	// 5 active, 2 wanted: unbound, bound-pending, then the newest running go;
+	// the failed pod does not count and is left alone.
+	if got := strings.Join(left, ","); got != "failed,mid-running,old-running" {
+		t.Fatalf("pods left %s", got)
+	}
+	if _, dels := e.m.Pending("default/web"); dels != 3 {
+		t.Fatalf("expecting %d deletes, want 3 until the watch shows them", dels)
+	}
+	e.g.release()
+	e.waitCache(t, 3)
+	if _, dels := e.m.Pending("default/web"); dels != 0 {
+		t.Fatalf("deletes still expected after the watch: %d", dels)
+	}
+}
+
+func TestExpectationsUnderSlowWatch(t *testing.T) {
+	e := newEnv(t)
+	e.create(t, rc("nginx", 4))
+	e.start(t, Config{})
+	e.g.hold() // pod events stop reaching the cache
+	if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(e.pods(t)); n != 4 {
+		t.Fatalf("%d pods after repeated syncs under a slow watch, want 4", n)
+	}
+	if adds, _ := e.m.Pending("default/nginx"); adds != 4 {
+		t.Fatalf("pending adds %d, want 4", adds)
+	}
+	e.g.release()
+	e.waitCache(t, 4)
+	if adds, _ := e.m.Pending("default/nginx"); adds != 0 {
+		t.Fatalf("pending adds %d after the watch caught up", adds)
+	}
+	if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.pods(t)); n != 4 {
+		t.Fatalf("%d pods, want 4", n)
+	}
+}
+
+func TestExpectationsTimeout(t *testing.T) {
+	e := newEnv(t)
+	e.create(t, rc("nginx", 2))
+	e.start(t, Config{ExpectationsTimeout: time.Minute})
+	e.g.hold()
+	if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
+		t.Fatal(err)
+	}
+	// Someone deletes a pod; the watch (held) shows nothing yet.
+	p := e.pods(t)[0]
+	if _, err := e.st.Delete(e.ctx, api.Pods, "default", p.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Step(59 * time.Second)
+	if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.pods(t)); n != 1 {
+		t.Fatalf("%d pods before the timeout, want 1 (waiting)", n)
+	}
+	e.g.release()
+	e.waitCache(t, 1)
+	// The delete showed up and settled nothing (we never asked for it);
+	// one create is still pending until the timeout.
+	e.clk.Step(time.Second)
+	if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.pods(t)); n != 2 {
+		t.Fatalf("%d pods after the timeout, want 2", n)
+	}
+}
+
+func TestRestartCreatesNoExtra(t *testing.T) {
+	e := newEnv(t)
+	r := rc("nginx", 5)
+	e.create(t, r)
+	for i := 0; i < 3; i++ {
+		p := NewPod(r)
+		p.ID = fmt.Sprintf("nginx-old%d", i)
+		e.create(t, p)
+	}
+	// A new manager (a restarted master) sees the existing pods first.
+	e.start(t, Config{})
+	if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.pods(t)); n != 5 {
+		t.Fatalf("%d pods, want 5", n)
+	}
+}
+
+func TestBatchesSplit(t *testing.T) {
+	e := newEnv(t)
+	e.create(t, rc("big", 12))
+	e.start(t, Config{BurstReplicas: 5})
+	for i, want := range []int{5, 10, 12} {
+		if err := e.m.Sync(e.ctx, "default/big"); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(e.pods(t)); n != want {
+			t.Fatalf("after sync %d: %d pods, want %d", i+1, n, want)
+		}
+		e.waitCache(t, want)
+	}
+}
+
+func TestTerminatedPodsAreReplaced(t *testing.T) {
+	e := newEnv(t)
+	r := rc("job", 1)
+	p := NewPod(r)
+	p.ID = "job-dead"
+	p.DesiredState.Host = "m1"
+	p.CurrentState.Phase = api.PodPhaseFailed
+	e.create(t, r, p)
+	e.start(t, Config{})
+	if err := e.m.Sync(e.ctx, "default/job"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.pods(t)); n != 2 {
+		t.Fatalf("%d pods, want the failed one plus a replacement", n)
+	}
+}
+
+func TestStatusReplicasFollowsPods(t *testing.T) {
+	e := newEnv(t)
+	e.create(t, rc("nginx", 2))
+	e.start(t, Config{})
+	if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitCache(t, 2)
+	if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitRC(t, "default/nginx", func(r *api.ReplicationController) bool { return r.CurrentState.Replicas == 2 })
+	// Resize to 0 and back: status follows.
+	obj, _ := e.st.Get(e.ctx, api.ReplicationControllers, "default", "nginx")
+	r := obj.(*api.ReplicationController)
+	r.DesiredState.Replicas = 0
+	if _, err := e.st.Update(e.ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	e.waitRC(t, "default/nginx", func(r *api.ReplicationController) bool { return r.DesiredState.Replicas == 0 })
+	if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitCache(t, 0)
+	if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitRC(t, "default/nginx", func(r *api.ReplicationController) bool { return r.CurrentState.Replicas == 0 })
+}
