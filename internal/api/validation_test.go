@@ -259,6 +259,12 @@ func FuzzDecodeValidate(f *testing.F) {
 			if err != nil {
 				continue
 			}
+			cp := DeepCopy(obj)
+			j1, _ := json.Marshal(obj)
+			j2, _ := json.Marshal(cp)
+			if string(j1) != string(j2) {
+				t.Fatalf("%s: DeepCopy differs:\n%s\n%s", r, j1, j2)
+			}
 			SetDefaults(obj)
 			causes := Validate(obj)
 			_ = ValidationError(obj, causes)

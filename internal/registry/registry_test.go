@@ -27,6 +27,13 @@ func cidr(s string) *net.IPNet { _, n, _ := net.ParseCIDR(s); return n }
 // start runs a registry over raw until the test ends.
 func start(t *testing.T, raw store.Store, cfg registry.Config) *registry.Registry {
 	t.Helper()
+	r, _ := startStop(t, raw, cfg)
+	return r
+}
+
+// startStop runs a registry over raw; stop (also run at cleanup) stops it.
+func startStop(t *testing.T, raw store.Store, cfg registry.Config) (*registry.Registry, func()) {
+	t.Helper()
 	if cfg.Clock == nil {
 		cfg.Clock = clock.NewFake(t0)
 	}
@@ -45,13 +52,17 @@ func start(t *testing.T, raw store.Store, cfg registry.Config) *registry.Registr
 	case <-time.After(10 * time.Second):
 		t.Fatal("registry did not start within 10s")
 	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("registry run: %v", err)
-		}
-	})
-	return r
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("registry run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return r, stop
 }
 
 func readyMinion(id string) *api.Minion {

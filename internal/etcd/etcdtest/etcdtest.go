@@ -5,6 +5,7 @@ package etcdtest
 import (
 	"context"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,8 +29,13 @@ func FreeAddr(t testing.TB) string {
 // Server is a running embedded etcd.
 type Server struct {
 	*etcd.Embedded
-	Dir string
+	Dir  string
+	stop func()
 }
+
+// Stop stops the server now (it is stopped at cleanup anyway); the data
+// stays in Dir, so Start(t, s.Dir) restarts it.
+func (s *Server) Stop() { s.stop() }
 
 // Start starts an embedded etcd in dir (a new temp dir when ""), waits until
 // it is ready and stops it at cleanup.
@@ -49,15 +55,19 @@ func Start(t testing.TB, dir string) *Server {
 		go func() { done <- e.Run(ctx, func() { close(started) }) }()
 		select {
 		case <-started:
-			t.Cleanup(func() {
-				cancel()
-				select {
-				case <-done:
-				case <-time.After(30 * time.Second):
-					t.Errorf("embedded etcd did not stop within 30s")
-				}
-			})
-			return &Server{Embedded: e, Dir: dir}
+			var once sync.Once
+			stop := func() {
+				once.Do(func() {
+					cancel()
+					select {
+					case <-done:
+					case <-time.After(30 * time.Second):
+						t.Errorf("embedded etcd did not stop within 30s")
+					}
+				})
+			}
+			t.Cleanup(stop)
+			return &Server{Embedded: e, Dir: dir, stop: stop}
 		case lastErr = <-done:
 			cancel() // a port was taken between FreeAddr and Listen: retry
 		}

@@ -29,6 +29,9 @@ type Store struct {
 	cli *clientv3.Client
 	now func() time.Time
 
+	cacheMu sync.Mutex
+	cache   map[api.Resource]map[string]cacheEntry
+
 	leaseMu    sync.Mutex
 	lease      clientv3.LeaseID
 	leaseGrant time.Time
@@ -38,7 +41,7 @@ var _ store.Store = (*Store)(nil)
 
 // New returns a store using cli; the caller owns cli.
 func New(cli *clientv3.Client) *Store {
-	return &Store{cli: cli, now: time.Now}
+	return &Store{cli: cli, now: time.Now, cache: map[api.Resource]map[string]cacheEntry{}}
 }
 
 // Client returns the underlying client.
@@ -131,47 +134,56 @@ func (s *Store) List(ctx context.Context, res api.Resource, opts store.ListOptio
 	if err != nil {
 		return nil, 0, storeErr("list", prefix, err)
 	}
-	objs, err := decodeAll(res, resp.Kvs, opts)
+	objs, err := s.decodeList(res, prefix, opts.Namespace == "", resp.Kvs)
 	if err != nil {
 		return nil, 0, err
 	}
-	return objs, uint64(resp.Header.Revision), nil
-}
-
-// decodeAll decodes kvs (in parallel when there are many) and keeps those
-// matching opts, in key order.
-func decodeAll(res api.Resource, kvs []*mvccpb.KeyValue, opts store.ListOptions) ([]api.Object, error) {
-	objs := make([]api.Object, len(kvs))
-	errs := make([]error, len(kvs))
-	const chunk = 128
-	if len(kvs) <= chunk {
-		for i, kv := range kvs {
-			objs[i], errs[i] = decode(res, kv, kv.ModRevision)
-		}
-	} else {
-		var wg sync.WaitGroup
-		for start := 0; start < len(kvs); start += chunk {
-			end := min(start+chunk, len(kvs))
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := start; i < end; i++ {
-					objs[i], errs[i] = decode(res, kvs[i], kvs[i].ModRevision)
-				}
-			}()
-		}
-		wg.Wait()
-	}
 	out := objs[:0]
-	for i, o := range objs {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
+	for _, o := range objs {
 		if opts.Matches(o) {
 			out = append(out, o)
 		}
 	}
-	return out, nil
+	// The decoded objects are the cache's: hand out copies.
+	copies := make([]api.Object, len(out))
+	_ = parallelFor(len(out), func(i int) error { copies[i] = api.DeepCopy(out[i]); return nil })
+	return copies, uint64(resp.Header.Revision), nil
+}
+
+// parallelFor runs f(0..n-1), in chunks on several goroutines when n is
+// large, and returns the first error.
+func parallelFor(n int, f func(i int) error) error {
+	const chunk = 256
+	if n <= chunk {
+		for i := 0; i < n; i++ {
+			if err := f(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for start := 0; start < n; start += chunk {
+		end := min(start+chunk, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := start; i < end; i++ {
+				if err := f(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 func (s *Store) eventLease(ctx context.Context) (clientv3.LeaseID, error) {
@@ -277,6 +289,7 @@ func (s *Store) Delete(ctx context.Context, res api.Resource, namespace, id stri
 	if resp.Deleted == 0 || len(resp.PrevKvs) == 0 {
 		return nil, api.NewNotFound(res.Kind(), id)
 	}
+	s.uncache(res, key)
 	return decode(res, resp.PrevKvs[0], resp.Header.Revision)
 }
 
