@@ -3,6 +3,7 @@ package roles
 import (
 	"context"
 	"fmt"
+	"net"
 
 	"github.com/sirupsen/logrus"
 
@@ -19,6 +20,9 @@ import (
 
 // Master runs the master's components until ctx ends.
 func Master(ctx context.Context, cfg *config.Master) error {
+	if err := checkPorts(net.Listen, masterPorts(cfg)); err != nil {
+		return err
+	}
 	p := &plan{role: "master"}
 	if err := addMaster(p, cfg); err != nil {
 		p.release()
@@ -26,6 +30,15 @@ func Master(ctx context.Context, cfg *config.Master) error {
 	}
 	warnOpenAPI(cfg)
 	return p.run(ctx)
+}
+
+// masterPorts lists the addresses the master will listen on.
+func masterPorts(cfg *config.Master) []portUse {
+	uses := []portUse{{"port", hostPort(cfg.Address, cfg.Port)}}
+	if cfg.EtcdEmbed {
+		uses = append(uses, portUse{"etcd-addr", cfg.EtcdAddr}, portUse{"etcd-peer-addr", cfg.EtcdPeerAddr})
+	}
+	return uses
 }
 
 // serverVersion is what /version answers.

@@ -2,6 +2,7 @@ package roles
 
 import (
 	"context"
+	"net"
 	"net/netip"
 
 	"kubelite/config"
@@ -11,6 +12,10 @@ import (
 // Standalone runs the master's components followed by the minion's in one
 // process until ctx ends.
 func Standalone(ctx context.Context, cfg *config.Standalone) error {
+	uses := append(masterPorts(&cfg.Master), portUse{"kubelet_port", hostPort(cfg.Minion.Address, cfg.Minion.Port)})
+	if err := checkPorts(net.Listen, uses); err != nil {
+		return err
+	}
 	p := &plan{role: "standalone"}
 	if err := addMaster(p, &cfg.Master); err != nil {
 		p.release()

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"kubelite/internal/testutil"
+)
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startMaster runs `kubelite master --etcd-embed` on free loopback ports.
+func startMaster(t *testing.T, extra ...string) (*exec.Cmd, *bytes.Buffer, int) {
+	t.Helper()
+	bin := testutil.KubeliteBinary(t)
+	port := freePort(t)
+	args := append([]string{"master", "--etcd-embed", "--config-dir=", "--address=127.0.0.1",
+		"--port=" + strconv.Itoa(port), "--data-dir=" + t.TempDir(),
+		"--etcd-addr=127.0.0.1:" + strconv.Itoa(freePort(t)),
+		"--etcd-peer-addr=127.0.0.1:" + strconv.Itoa(freePort(t))}, extra...)
+	cmd := exec.Command(bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd, &stderr, port
+}
+
+func waitHealthy(t *testing.T, port int, stderr *bytes.Buffer) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("master not healthy within 30s:\n%s", stderr)
+}
+
+func waitExit(t *testing.T, cmd *exec.Cmd, within time.Duration) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(within):
+		cmd.Process.Kill()
+		t.Fatalf("still running %s after the signal", within)
+		return nil
+	}
+}
+
+// A signal stops the master cleanly: components in reverse order, exit 0,
+// and no error lines (etcd's "server closed" noise included).
+func TestSignalStopsMasterCleanly(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd, stderr, port := startMaster(t)
+			waitHealthy(t, port, stderr)
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if err := waitExit(t, cmd, 30*time.Second); err != nil {
+				t.Fatalf("exit: %v\n%s", err, stderr)
+			}
+			log := stderr.String()
+			if strings.Contains(log, "level=error") || strings.Contains(log, "goroutine ") {
+				t.Errorf("error lines on a clean shutdown:\n%s", log)
+			}
+			api, etcd := strings.Index(log, "API stopped"), strings.Index(log, "embedded etcd stopped")
+			if api < 0 || etcd < 0 || api > etcd {
+				t.Errorf("want the API stopped before etcd:\n%s", log)
+			}
+			if !strings.Contains(log, "has no authentication") {
+				t.Errorf("no warning that the API is open:\n%s", log)
+			}
+		})
+	}
+}
+
+// A component that cannot start (the API port is taken) stops the ones
+// already started; the process exits non-zero with one line, no stack trace.
+func TestPortTakenFailsWithOneLine(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	cmd, stderr, _ := startMaster(t, "--port="+strconv.Itoa(port))
+	err = waitExit(t, cmd, 30*time.Second)
+	if err == nil {
+		t.Fatalf("exit 0 with the port taken:\n%s", stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, "kubelite: ") || !strings.Contains(last, strconv.Itoa(port)) || !strings.Contains(last, "in use") {
+		t.Errorf("last line %q, want one kubelite: line naming the taken address\n%s", last, stderr)
+	}
+	if strings.Contains(stderr.String(), "goroutine ") {
+		t.Errorf("stack trace:\n%s", stderr)
+	}
+}
+
+// The binary invoked through a symlink named kubectl is `kubelite kubectl`.
+func TestKubectlSymlink(t *testing.T) {
+	bin := testutil.KubeliteBinary(t)
+	link := filepath.Join(t.TempDir(), "kubectl")
+	if err := os.Symlink(bin, link); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	viaLink, errLink := exec.CommandContext(ctx, link, "--help").CombinedOutput()
+	direct, errDirect := exec.CommandContext(ctx, bin, "kubectl", "--help").CombinedOutput()
+	if (errLink == nil) != (errDirect == nil) || string(viaLink) != string(direct) {
+		t.Errorf("kubectl link:\n%s(%v)\nkubelite kubectl:\n%s(%v)", viaLink, errLink, direct, errDirect)
+	}
+}
+
+// The hidden pause command (the infra container) exits 0 on SIGTERM.
+func TestPauseStopsOnSIGTERM(t *testing.T) {
+	cmd := exec.Command(testutil.KubeliteBinary(t), "pause")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // let it install its signal handler
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := waitExit(t, cmd, 10*time.Second); err != nil {
+		t.Errorf("pause: %v", err)
+	}
+}
