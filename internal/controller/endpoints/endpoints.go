@@ -1,0 +1,266 @@
+package endpoints
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"reflect"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"kubelite/internal/api"
+	"kubelite/internal/clock"
+	"kubelite/internal/fit"
+	"kubelite/internal/store"
+	"kubelite/internal/workqueue"
+)
+
+// Config configures a Controller.
+type Config struct {
+	Store store.Store
+	Clock clock.Clock // nil: the wall clock (backoff only)
+	// Workers sync different services at once (default 4).
+	Workers int
+}
+
+// Controller keeps endpoints; see the package doc.
+type Controller struct {
+	cfg   Config
+	st    store.Store
+	queue *workqueue.Queue
+	log   *logrus.Entry
+
+	services *store.Informer
+	pods     *store.Informer
+
+	mu        sync.Mutex
+	podLabels map[string]map[string]string
+}
+
+// New returns a controller; call Run.
+func New(cfg Config) *Controller {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	c := &Controller{
+		cfg: cfg, st: cfg.Store,
+		queue:     workqueue.New(cfg.Clock, 50*time.Millisecond, 10*time.Second),
+		log:       logrus.WithField("component", "endpoints-controller"),
+		podLabels: map[string]map[string]string{},
+	}
+	c.services = store.NewInformer(cfg.Store, api.Services, store.ListOptions{}, c.queue.Add)
+	c.pods = store.NewInformer(cfg.Store, api.Pods, store.ListOptions{}, c.onPod)
+	return c
+}
+
+// Name implements component.Component.
+func (c *Controller) Name() string { return "endpoints-controller" }
+
+// Run implements component.Component.
+func (c *Controller) Run(ctx context.Context, started func()) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, inf := range []*store.Informer{c.services, c.pods} {
+		wg.Add(1)
+		go func() { defer wg.Done(); inf.Run(ctx) }()
+	}
+	defer wg.Wait()
+	if !c.WaitSynced(ctx) {
+		return nil
+	}
+	if err := c.deleteOrphans(ctx); err != nil {
+		c.log.WithError(err).Warn("delete endpoints of deleted services")
+	}
+	started()
+	c.queue.Run(ctx, c.cfg.Workers, c.Sync)
+	return nil
+}
+
+// RunInformers runs the caches until ctx ends (for tests calling Sync).
+func (c *Controller) RunInformers(ctx context.Context) {
+	go c.services.Run(ctx)
+	go c.pods.Run(ctx)
+}
+
+// WaitSynced waits for both caches and queues every service.
+func (c *Controller) WaitSynced(ctx context.Context) bool {
+	if !c.services.WaitSynced(ctx) || !c.pods.WaitSynced(ctx) {
+		return false
+	}
+	for _, k := range c.pods.Keys() {
+		c.onPod(k)
+	}
+	for _, k := range c.services.Keys() {
+		c.queue.Add(k)
+	}
+	return true
+}
+
+// deleteOrphans removes endpoints whose service was deleted while no
+// controller ran.
+func (c *Controller) deleteOrphans(ctx context.Context) error {
+	objs, _, err := c.st.List(ctx, api.EndpointsResource, store.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if _, ok := c.services.Get(api.Key(o)); !ok {
+			c.queue.Add(api.Key(o))
+		}
+	}
+	return nil
+}
+
+func namespaceOf(o api.Object) string {
+	if ns := o.Meta().Namespace; ns != "" {
+		return ns
+	}
+	return api.DefaultNamespace
+}
+
+func selects(svc *api.Service, ns string, labels map[string]string) bool {
+	return len(svc.Selector) > 0 && namespaceOf(svc) == ns && fit.IsSubset(svc.Selector, labels)
+}
+
+func (c *Controller) onPod(key string) {
+	c.mu.Lock()
+	obj, ok := c.pods.Get(key)
+	old, known := c.podLabels[key]
+	ns := api.DefaultNamespace
+	if i := indexSlash(key); i >= 0 {
+		ns = key[:i]
+	}
+	var cur map[string]string
+	if ok {
+		cur = obj.Meta().Labels
+		c.podLabels[key] = cur
+	} else {
+		delete(c.podLabels, key)
+	}
+	c.mu.Unlock()
+	for _, o := range c.services.List() {
+		svc := o.(*api.Service)
+		if (ok && selects(svc, ns, cur)) || (known && selects(svc, ns, old)) {
+			c.queue.Add(api.Key(svc))
+		}
+	}
+}
+
+func indexSlash(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}
+
+// Running reports whether a pod serves: Running and not finished.
+func Running(p *api.Pod) bool {
+	switch p.CurrentState.Phase {
+	case api.PodPhaseRunning:
+		return true
+	case "":
+		return p.CurrentState.Status == api.PodRunning
+	}
+	return false
+}
+
+// PortFor returns the port of pod that svc targets, or false.
+func PortFor(svc *api.Service, p *api.Pod) (int, bool) {
+	cp := svc.ContainerPort
+	if cp.Kind == api.IntstrString && cp.StrVal != "" {
+		for _, c := range p.DesiredState.Manifest.Containers {
+			for _, port := range c.Ports {
+				if port.Name == cp.StrVal {
+					return port.ContainerPort, true
+				}
+			}
+		}
+		return 0, false
+	}
+	if cp.Kind == api.IntstrInt && cp.IntVal > 0 {
+		return cp.IntVal, true
+	}
+	for _, c := range p.DesiredState.Manifest.Containers {
+		for _, port := range c.Ports {
+			if port.ContainerPort > 0 {
+				return port.ContainerPort, true
+			}
+		}
+	}
+	if svc.Port > 0 {
+		return svc.Port, true
+	}
+	return 0, false
+}
+
+// Compute returns the sorted endpoints of svc among pods.
+func Compute(svc *api.Service, pods []*api.Pod) []string {
+	out := []string{}
+	ns := namespaceOf(svc)
+	for _, p := range pods {
+		if namespaceOf(p) != ns || !selects(svc, ns, p.Labels) || !Running(p) || p.CurrentState.PodIP == "" {
+			continue
+		}
+		port, ok := PortFor(svc, p)
+		if !ok {
+			continue
+		}
+		out = append(out, net.JoinHostPort(p.CurrentState.PodIP, strconv.Itoa(port)))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Sync converges the endpoints of the service with key.
+func (c *Controller) Sync(ctx context.Context, key string) error {
+	ns, id := api.DefaultNamespace, key
+	if i := indexSlash(key); i >= 0 {
+		ns, id = key[:i], key[i+1:]
+	}
+	obj, ok := c.services.Get(key)
+	if !ok {
+		if _, err := c.st.Delete(ctx, api.EndpointsResource, ns, id); err != nil && !api.IsNotFound(err) {
+			return fmt.Errorf("delete endpoints %s: %w", key, err)
+		}
+		return nil
+	}
+	svc := obj.(*api.Service)
+	var pods []*api.Pod
+	for _, o := range c.pods.List() {
+		pods = append(pods, o.(*api.Pod))
+	}
+	want := Compute(svc, pods)
+	cur, err := c.st.Get(ctx, api.EndpointsResource, ns, id)
+	switch {
+	case api.IsNotFound(err):
+		ep := &api.Endpoints{TypeMeta: api.TypeMeta{ID: id, Namespace: ns}, Endpoints: want}
+		if _, err := c.st.Create(ctx, ep); err != nil && !api.IsAlreadyExists(err) {
+			return fmt.Errorf("create endpoints %s: %w", key, err)
+		} else if err != nil {
+			return fmt.Errorf("create endpoints %s: %w", key, err) // retry as an update
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("get endpoints %s: %w", key, err)
+	}
+	ep := cur.(*api.Endpoints)
+	if reflect.DeepEqual(ep.Endpoints, want) || (len(ep.Endpoints) == 0 && len(want) == 0) {
+		return nil
+	}
+	ep.Endpoints = want
+	if _, err := c.st.Update(ctx, ep); err != nil {
+		return fmt.Errorf("update endpoints %s: %w", key, err)
+	}
+	c.log.WithField("service", key).Debugf("endpoints %v", want)
+	return nil
+}
