@@ -140,7 +140,7 @@ func countActive(pods map[string]*api.Pod) int {
 // waitPods lists the pods of ns matching sel and follows them with a watch,
 // calling done after the list and after every change until it says true,
 // returns an error, or ctx ends.
-func waitPods(ctx context.Context, c Client, ns string, sel api.Selector, done func(map[string]*api.Pod) (bool, error)) error {
+func waitPods(ctx context.Context, c store.Store, ns string, sel api.Selector, done func(map[string]*api.Pod) (bool, error)) error {
 	for {
 		objs, rv, err := c.List(ctx, api.Pods, store.ListOptions{Namespace: ns, Labels: sel})
 		if err != nil {
