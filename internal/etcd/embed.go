@@ -14,6 +14,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	"go.etcd.io/etcd/server/v3/embed"
+
+	"kubelite/internal/component"
 )
 
 // Defaults of the embedded server, as the tutorial's etcd used them.
@@ -66,6 +68,11 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+var (
+	_ component.Component = (*Embedded)(nil)
+	_ component.Component = (*External)(nil)
+)
 
 // Embedded is the embedded etcd server as a component.Component.
 type Embedded struct {

@@ -100,7 +100,7 @@ func benchPod(i int) *api.Pod {
 // bytes, and reports median and p99 of both (b.N is ignored: one run of
 // 1,000 each). Run: go test -run XXX -bench CreateLatency -benchtime 1x ./internal/registry/
 func BenchmarkCreateLatency(b *testing.B) {
-	srv := etcdtest.Start(b, "")
+	srv := etcdtest.StartDurable(b, "")
 	cli := srv.Client(b)
 	r := startB(b, etcdstore.New(cli))
 	c := context.Background()
@@ -134,7 +134,7 @@ func BenchmarkCreateLatency(b *testing.B) {
 // BenchmarkBindThroughput binds 3,000 pods to 30 minions from 16 goroutines
 // through the registry on etcd and reports binds per second.
 func BenchmarkBindThroughput(b *testing.B) {
-	srv := etcdtest.Start(b, "")
+	srv := etcdtest.StartDurable(b, "")
 	cli := srv.Client(b)
 	raw := etcdstore.New(cli)
 	c := context.Background()
@@ -188,7 +188,7 @@ func BenchmarkBindThroughput(b *testing.B) {
 // BenchmarkList1000 lists 1,000 pods through the registry on etcd 200 times
 // and reports median and p99.
 func BenchmarkList1000(b *testing.B) {
-	srv := etcdtest.Start(b, "")
+	srv := etcdtest.StartDurable(b, "")
 	cli := srv.Client(b)
 	r := startB(b, etcdstore.New(cli))
 	c := context.Background()

@@ -13,6 +13,7 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
+	"kubelite/internal/component"
 	"kubelite/internal/store"
 )
 
@@ -50,7 +51,10 @@ type Registry struct {
 	hostLks map[string]*sync.Mutex
 }
 
-var _ store.Store = (*Registry)(nil)
+var (
+	_ store.Store         = (*Registry)(nil)
+	_ component.Component = (*Registry)(nil)
+)
 
 // New returns a registry over raw. It serves Get/List/Watch and writes at
 // once; binds wait until Run has synced its informers.
@@ -173,7 +177,7 @@ func (r *Registry) Create(ctx context.Context, in api.Object) (api.Object, error
 	if err != nil {
 		return nil, api.NewBadRequest(err.Error())
 	}
-	obj := api.Copy(in)
+	obj := api.DeepCopy(in)
 	m := obj.Meta()
 	api.SetKind(obj)
 	m.Namespace = store.Namespace(res, m.Namespace)
@@ -238,7 +242,7 @@ func (r *Registry) Update(ctx context.Context, in api.Object) (api.Object, error
 	}
 	want := in.Meta().ResourceVersion
 	for attempt := 0; ; attempt++ {
-		obj := api.Copy(in)
+		obj := api.DeepCopy(in)
 		out, err := r.updateOnce(ctx, res, obj, want)
 		if want == 0 && api.IsConflict(err) && attempt < maxCASRetries && !errBound(err) {
 			continue // our own CAS on the version we read lost: read again

@@ -38,8 +38,19 @@ type Server struct {
 func (s *Server) Stop() { s.stop() }
 
 // Start starts an embedded etcd in dir (a new temp dir when ""), waits until
-// it is ready and stops it at cleanup.
+// it is ready and stops it at cleanup. It does not fsync (fast tests).
 func Start(t testing.TB, dir string) *Server {
+	t.Helper()
+	return start(t, dir, true)
+}
+
+// StartDurable is Start with fsync on, as a real master runs: for benchmarks.
+func StartDurable(t testing.TB, dir string) *Server {
+	t.Helper()
+	return start(t, dir, false)
+}
+
+func start(t testing.TB, dir string, noFsync bool) *Server {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -47,7 +58,7 @@ func Start(t testing.TB, dir string) *Server {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		e := etcd.NewEmbedded(etcd.Config{
-			DataDir: dir, ClientAddr: FreeAddr(t), PeerAddr: FreeAddr(t), UnsafeNoFsync: true,
+			DataDir: dir, ClientAddr: FreeAddr(t), PeerAddr: FreeAddr(t), UnsafeNoFsync: noFsync,
 		})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)

@@ -235,11 +235,15 @@ func (s *Store) Create(ctx context.Context, obj api.Object) (api.Object, error) 
 	if !resp.Succeeded {
 		return nil, api.NewAlreadyExists(res.Kind(), obj.Meta().ID)
 	}
-	return decodeBytes(res, data, resp.Header.Revision)
+	return written(obj, resp.Header.Revision)
 }
 
-func decodeBytes(res api.Resource, data []byte, rev int64) (api.Object, error) {
-	return decode(res, &mvccpb.KeyValue{Value: data}, rev)
+// written returns the caller's own copy of what was just written at rev: a
+// DeepCopy of obj, cheaper than decoding the bytes again.
+func written(obj api.Object, rev int64) (api.Object, error) {
+	out := api.DeepCopy(obj)
+	out.Meta().ResourceVersion = uint64(rev)
+	return out, nil
 }
 
 // Update implements store.Store.
@@ -276,7 +280,7 @@ func (s *Store) Update(ctx context.Context, obj api.Object) (api.Object, error) 
 		cur := resp.Responses[0].GetResponseRange().Kvs[0].ModRevision
 		return nil, api.NewConflict(res.Kind(), id, fmt.Sprintf("resourceVersion %d is stale (now %d)", rv, cur))
 	}
-	return decodeBytes(res, data, resp.Header.Revision)
+	return written(obj, resp.Header.Revision)
 }
 
 // Delete implements store.Store.
