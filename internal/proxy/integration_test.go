@@ -598,3 +598,34 @@ func TestUserspaceTriesNextEndpoint(t *testing.T) {
 	}
 	t.Logf("tutorial rule: -A KUBE-PROXY %s", rules[0])
 }
+
+// TestPublicIPOnHostAddress: a service whose publicIPs hold the minion's own
+// address (HostIP) answers there too; a public IP that is not the minion's
+// gets no rule.
+func TestPublicIPOnHostAddress(t *testing.T) {
+	for _, mode := range bothModes {
+		t.Run(string(mode), func(t *testing.T) {
+			e := newEnv(t, mode)
+			bs := startBackends(t, 2, 8085)
+			s := webService("10.254.0.16", "")
+			s.Port = 8765
+			s.PublicIPs = []string{"10.99.0.1", "192.0.2.1"}
+			e.putService(s)
+			e.putEndpoints("web", addrs(bs)...)
+			e.start(func(c *Config) { c.HostIP = "10.99.0.1" })
+			c := client("", 2*time.Second)
+			for _, url := range []string{"http://10.99.0.1:8765/", "http://10.254.0.16:8765/"} {
+				if body, err := get(c, url); err != nil || !strings.HasPrefix(body, "backend-") {
+					t.Fatalf("GET %s: %q, %v", url, body, err)
+				}
+			}
+			save, err := e.nf.Save(netfilter.TableNAT)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(save), "192.0.2.1") {
+				t.Errorf("rule written for a public IP that is not the minion's:\n%s", save)
+			}
+		})
+	}
+}
