@@ -1,0 +1,301 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"kubelite/internal/api"
+	"kubelite/internal/clock"
+	"kubelite/internal/fit"
+	"kubelite/internal/record"
+	"kubelite/internal/store"
+	"kubelite/internal/workqueue"
+)
+
+// Event reasons.
+const (
+	EventNotReady   = "NotReady"
+	EventReady      = "Ready"
+	EventEvicted    = "evicted"
+	EventRegistered = "registered"
+	// ReasonNodeLost is an evicted pod's currentState.reason.
+	ReasonNodeLost = "NodeLost"
+)
+
+// Config configures a Controller.
+type Config struct {
+	Store    store.Store
+	Recorder record.Recorder // nil: no events
+	Clock    clock.Clock     // nil: the wall clock
+	// Machines are registered at start if missing (--machines).
+	Machines []string
+	// ClusterCIDR, if set, gives every minion a /24 podCIDR (--cluster_cidr).
+	ClusterCIDR string
+	// GracePeriod without heartbeat makes a minion NotReady (default 40s).
+	GracePeriod time.Duration
+	// EvictionTimeout NotReady evicts its pods (default 60s).
+	EvictionTimeout time.Duration
+	// Workers sync different minions at once (default 4).
+	Workers int
+}
+
+// Controller is the minion lifecycle controller; see the package doc.
+type Controller struct {
+	cfg     Config
+	st      store.Store
+	rec     record.Recorder
+	clk     clock.Clock
+	queue   *workqueue.Queue
+	log     *logrus.Entry
+	subnets *Subnets
+
+	minions *store.Informer
+
+	mu       sync.Mutex
+	seen     map[string]time.Time // minion -> first seen
+	next     map[string]time.Time // minion -> pending check
+	assigned map[string]string    // minion -> podCIDR we wrote, until seen
+}
+
+type noopRecorder struct{}
+
+func (noopRecorder) Record(context.Context, api.Object, string, string) {}
+
+// New returns a controller; call Run. It fails on a bad ClusterCIDR.
+func New(cfg Config) (*Controller, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Recorder == nil {
+		cfg.Recorder = noopRecorder{}
+	}
+	if cfg.GracePeriod <= 0 {
+		cfg.GracePeriod = 40 * time.Second
+	}
+	if cfg.EvictionTimeout <= 0 {
+		cfg.EvictionTimeout = 60 * time.Second
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	c := &Controller{
+		cfg: cfg, st: cfg.Store, rec: cfg.Recorder, clk: cfg.Clock,
+		queue: workqueue.New(cfg.Clock, 100*time.Millisecond, 10*time.Second),
+		log:   logrus.WithField("component", "node-controller"),
+		seen:  map[string]time.Time{}, next: map[string]time.Time{}, assigned: map[string]string{},
+	}
+	if cfg.ClusterCIDR != "" {
+		s, err := ParseSubnets(cfg.ClusterCIDR)
+		if err != nil {
+			return nil, err
+		}
+		c.subnets = s
+	}
+	c.minions = store.NewInformer(cfg.Store, api.Minions, store.ListOptions{}, c.queue.Add)
+	return c, nil
+}
+
+// Name implements component.Component.
+func (c *Controller) Name() string { return "node-controller" }
+
+// Run implements component.Component.
+func (c *Controller) Run(ctx context.Context, started func()) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); c.minions.Run(ctx) }()
+	defer wg.Wait()
+	if !c.WaitSynced(ctx) {
+		return nil
+	}
+	if err := c.RegisterMachines(ctx); err != nil {
+		return err
+	}
+	started()
+	c.queue.Run(ctx, c.cfg.Workers, c.Sync)
+	return nil
+}
+
+// RunInformers runs the cache until ctx ends (for tests calling Sync).
+func (c *Controller) RunInformers(ctx context.Context) { go c.minions.Run(ctx) }
+
+// WaitSynced waits for the minion cache and queues every minion.
+func (c *Controller) WaitSynced(ctx context.Context) bool {
+	if !c.minions.WaitSynced(ctx) {
+		return false
+	}
+	for _, k := range c.minions.Keys() {
+		c.queue.Add(k)
+	}
+	return true
+}
+
+// RegisterMachines creates the static minions that do not exist yet.
+func (c *Controller) RegisterMachines(ctx context.Context) error {
+	for _, name := range c.cfg.Machines {
+		if _, ok := c.minions.Get(name); ok {
+			continue
+		}
+		m := &api.Minion{TypeMeta: api.TypeMeta{ID: name}, Status: api.MinionStatus{Condition: api.MinionUnknown}}
+		if a, err := netip.ParseAddr(name); err == nil {
+			m.HostIP = a.String()
+		}
+		out, err := c.st.Create(ctx, m)
+		if api.IsAlreadyExists(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("register minion %s: %w", name, err)
+		}
+		c.rec.Record(ctx, out, EventRegistered, "registered from --machines")
+	}
+	return nil
+}
+
+// Sync checks one minion; see the package doc.
+func (c *Controller) Sync(ctx context.Context, key string) error {
+	obj, ok := c.minions.Get(key)
+	now := c.clk.Now()
+	c.mu.Lock()
+	if !ok {
+		delete(c.seen, key)
+		delete(c.next, key)
+		delete(c.assigned, key)
+		c.mu.Unlock()
+		return nil
+	}
+	seen, ok := c.seen[key]
+	if !ok {
+		seen = now
+		c.seen[key] = now
+	}
+	if t, ok := c.next[key]; ok && !t.After(now) {
+		delete(c.next, key) // the pending check is this one
+	}
+	c.mu.Unlock()
+
+	m := api.Copy(obj.(*api.Minion))
+	d := Decide(m, now, seen, c.cfg.GracePeriod, c.cfg.EvictionTimeout)
+	changed := d.Changed
+	m.Status = d.Status
+	if c.subnets != nil && m.PodCIDR == "" {
+		cidr, err := c.allocate(key)
+		if err != nil {
+			return err
+		}
+		m.PodCIDR, changed = cidr, true
+	}
+	if changed {
+		out, err := c.st.Update(ctx, m)
+		if err != nil {
+			if api.IsNotFound(err) {
+				return nil
+			}
+			c.release(key)
+			return fmt.Errorf("update minion %s: %w", key, err)
+		}
+		switch d.Transition {
+		case EventNotReady:
+			c.log.WithField("minion", key).Warn(d.Status.Reason)
+			c.rec.Record(ctx, out, EventNotReady, fmt.Sprintf("minion %s is NotReady: %s", key, d.Status.Reason))
+		case EventReady:
+			c.log.WithField("minion", key).Info("minion is Ready")
+			c.rec.Record(ctx, out, EventReady, fmt.Sprintf("minion %s is Ready", key))
+		}
+	}
+	var err error
+	if d.Evict {
+		err = c.evict(ctx, key, now.Sub(d.Status.NotReadySince))
+	}
+	c.schedule(key, d.Next, now)
+	return err
+}
+
+// schedule queues key at t unless an earlier check is already pending.
+func (c *Controller) schedule(key string, t, now time.Time) {
+	if t.IsZero() {
+		return
+	}
+	c.mu.Lock()
+	if p, ok := c.next[key]; ok && p.After(now) && !p.After(t) {
+		c.mu.Unlock()
+		return
+	}
+	c.next[key] = t
+	c.mu.Unlock()
+	c.queue.AddAfter(key, t.Sub(now))
+}
+
+func (c *Controller) allocate(key string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cidr, ok := c.assigned[key]; ok {
+		return cidr, nil
+	}
+	used := map[string]bool{}
+	for _, o := range c.minions.List() {
+		if cidr := o.(*api.Minion).PodCIDR; cidr != "" {
+			used[cidr] = true
+		}
+	}
+	for k, cidr := range c.assigned {
+		if k != key {
+			used[cidr] = true
+		}
+	}
+	cidr, ok := c.subnets.Next(used)
+	if !ok {
+		return "", fmt.Errorf("minion %s: no free /24 left in %s", key, c.cfg.ClusterCIDR)
+	}
+	c.assigned[key] = cidr
+	return cidr, nil
+}
+
+func (c *Controller) release(key string) {
+	c.mu.Lock()
+	delete(c.assigned, key)
+	c.mu.Unlock()
+}
+
+// evict marks every pod bound to the minion Failed and deletes it.
+func (c *Controller) evict(ctx context.Context, minion string, notReadyFor time.Duration) error {
+	sel, err := api.ParseSelector(api.FieldDesiredStateHost + "=" + minion)
+	if err != nil {
+		return fmt.Errorf("evict pods of %s: %w", minion, err)
+	}
+	objs, _, err := c.st.List(ctx, api.Pods, store.ListOptions{Fields: sel})
+	if err != nil {
+		return fmt.Errorf("evict pods of %s: %w", minion, err)
+	}
+	msg := fmt.Sprintf("minion %s NotReady for %s", minion, notReadyFor.Round(time.Second))
+	var errs []error
+	for _, o := range objs {
+		p := o.(*api.Pod)
+		if p.DesiredState.Host != minion {
+			continue
+		}
+		if !fit.Terminated(p) {
+			p.CurrentState.Phase, p.CurrentState.Status = api.PodPhaseFailed, api.PodTerminated
+			p.CurrentState.Reason, p.CurrentState.Message = ReasonNodeLost, msg
+			if out, err := c.st.Update(ctx, p); err == nil {
+				p = out.(*api.Pod)
+			} else if api.IsNotFound(err) {
+				continue
+			} // a conflict still deletes: the pod goes either way
+		}
+		if _, err := c.st.Delete(ctx, api.Pods, p.Namespace, p.ID); err != nil && !api.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("evict pod %s: %w", p.ID, err))
+			continue
+		}
+		c.log.WithFields(logrus.Fields{"minion": minion, "pod": api.Key(p)}).Info("evicted")
+		c.rec.Record(ctx, p, EventEvicted, "evicted: "+msg)
+	}
+	return errors.Join(errs...)
+}

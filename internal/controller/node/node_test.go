@@ -1,0 +1,234 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/clock"
+	"kubelite/internal/clustertest"
+	"kubelite/internal/record"
+	"kubelite/internal/store"
+	"kubelite/internal/store/memory"
+)
+
+var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+func TestDecide(t *testing.T) {
+	const grace, evict = 40 * time.Second, 60 * time.Second
+	mk := func(cond api.MinionCondition, hb time.Time, since time.Time) *api.Minion {
+		return &api.Minion{Status: api.MinionStatus{Condition: cond, LastHeartbeat: hb, NotReadySince: since}}
+	}
+	cases := []struct {
+		name       string
+		m          *api.Minion
+		now        time.Time
+		wantCond   api.MinionCondition
+		transition string
+		evict      bool
+		next       time.Time
+	}{
+		{"fresh heartbeat makes Ready", mk(api.MinionUnknown, t0, time.Time{}), t0.Add(time.Second), api.MinionReady, "Ready", false, t0.Add(grace + time.Millisecond)},
+		{"ready stays ready within grace", mk(api.MinionReady, t0, time.Time{}), t0.Add(grace), api.MinionReady, "", false, t0.Add(grace + time.Millisecond)},
+		{"stale heartbeat: NotReady", mk(api.MinionReady, t0, time.Time{}), t0.Add(grace + time.Millisecond), api.MinionNotReady, "NotReady", false, t0.Add(grace + time.Millisecond + evict)},
+		{"NotReady before the eviction timeout", mk(api.MinionNotReady, t0, t0.Add(grace)), t0.Add(grace + evict - time.Millisecond), api.MinionNotReady, "", false, t0.Add(grace + evict)},
+		{"NotReady at the eviction timeout: evict", mk(api.MinionNotReady, t0, t0.Add(grace)), t0.Add(grace + evict), api.MinionNotReady, "", true, t0.Add(2*grace + evict)},
+		{"heartbeat resumes: Ready", mk(api.MinionNotReady, t0.Add(5*time.Minute), t0.Add(grace)), t0.Add(5*time.Minute + time.Second), api.MinionReady, "Ready", false, t0.Add(5*time.Minute + grace + time.Millisecond)},
+		{"never heard from within grace", mk("", time.Time{}, time.Time{}), t0.Add(grace), api.MinionUnknown, "", false, t0.Add(grace + time.Millisecond)},
+		{"never heard from beyond grace", mk(api.MinionUnknown, time.Time{}, time.Time{}), t0.Add(grace + time.Second), api.MinionNotReady, "NotReady", false, t0.Add(grace + time.Second + evict)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Decide(tc.m, tc.now, t0, grace, evict)
+			if d.Status.Condition != tc.wantCond || d.Transition != tc.transition || d.Evict != tc.evict || !d.Next.Equal(tc.next) {
+				t.Fatalf("Decide = cond %s transition %q evict %v next %v; want %s %q %v %v",
+					d.Status.Condition, d.Transition, d.Evict, d.Next.Sub(t0), tc.wantCond, tc.transition, tc.evict, tc.next.Sub(t0))
+			}
+			if tc.transition == "NotReady" && !d.Status.NotReadySince.Equal(tc.now) {
+				t.Fatalf("notReadySince %v, want now", d.Status.NotReadySince)
+			}
+		})
+	}
+}
+
+func TestSubnets(t *testing.T) {
+	s, err := ParseSubnets("10.244.0.0/16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Subnet(0); got != "10.244.0.0/24" {
+		t.Fatalf("subnet 0 = %s", got)
+	}
+	if got := s.Subnet(255); got != "10.244.255.0/24" {
+		t.Fatalf("subnet 255 = %s", got)
+	}
+	if got, _ := s.Next(map[string]bool{"10.244.0.0/24": true, "10.244.2.0/24": true}); got != "10.244.1.0/24" {
+		t.Fatalf("next = %s", got)
+	}
+	one, _ := ParseSubnets("10.9.8.0/24")
+	if _, ok := one.Next(map[string]bool{"10.9.8.0/24": true}); ok {
+		t.Fatalf("a full /24 cluster still handed out a subnet")
+	}
+	for _, bad := range []string{"10.0.0.0/25", "fd00::/64", "nonsense"} {
+		if _, err := ParseSubnets(bad); err == nil {
+			t.Errorf("ParseSubnets(%q) accepted", bad)
+		}
+	}
+}
+
+type env struct {
+	ctx context.Context
+	st  store.Store
+	clk *clock.Fake
+	rec *record.Fake
+	c   *Controller
+}
+
+func newEnv(t *testing.T, cfg Config) *env {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	e := &env{ctx: ctx, st: clustertest.NewShim(memory.New()), clk: clock.NewFake(t0), rec: &record.Fake{}}
+	cfg.Store, cfg.Clock, cfg.Recorder = e.st, e.clk, e.rec
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.c = c
+	return e
+}
+
+func (e *env) run(t *testing.T) {
+	ctx, cancel := context.WithCancel(e.ctx)
+	started := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		if err := e.c.Run(ctx, func() { close(started) }); err != nil {
+			t.Error(err)
+		}
+		close(done)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-started:
+	case <-done:
+		t.Fatal("controller stopped before it started")
+	}
+}
+
+func (e *env) minion(t *testing.T, id string) *api.Minion {
+	t.Helper()
+	o, err := e.st.Get(e.ctx, api.Minions, "", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.(*api.Minion)
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out: %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestMachinesAndSubnets(t *testing.T) {
+	e := newEnv(t, Config{Machines: []string{"10.0.0.1", "10.0.0.2", "minion-c"}, ClusterCIDR: "10.244.0.0/16"})
+	// minion-c registered itself before the master started, with a subnet.
+	if _, err := e.st.Create(e.ctx, &api.Minion{TypeMeta: api.TypeMeta{ID: "minion-c"}, PodCIDR: "10.244.0.0/24"}); err != nil {
+		t.Fatal(err)
+	}
+	e.run(t)
+	eventually(t, "subnets assigned", func() bool {
+		return e.minion(t, "10.0.0.1").PodCIDR != "" && e.minion(t, "10.0.0.2").PodCIDR != ""
+	})
+	got := []string{e.minion(t, "10.0.0.1").PodCIDR, e.minion(t, "10.0.0.2").PodCIDR, e.minion(t, "minion-c").PodCIDR}
+	sort.Strings(got)
+	if fmt.Sprint(got) != "[10.244.0.0/24 10.244.1.0/24 10.244.2.0/24]" {
+		t.Fatalf("podCIDRs %v", got)
+	}
+	if m := e.minion(t, "10.0.0.1"); m.HostIP != "10.0.0.1" || m.Status.Condition != api.MinionUnknown {
+		t.Fatalf("static minion %+v", m)
+	}
+	if n := e.rec.Count(EventRegistered); n != 2 {
+		t.Fatalf("%d registered events, want 2", n)
+	}
+}
+
+// TestEvictionTiming drives the whole controller on a fake clock: minion a
+// stops heartbeating; it turns NotReady just after the grace period and
+// loses its pods exactly at the eviction timeout, not before.
+func TestEvictionTiming(t *testing.T) {
+	e := newEnv(t, Config{GracePeriod: 40 * time.Second, EvictionTimeout: 60 * time.Second})
+	sim := clustertest.NewMinions(e.st, e.clk)
+	if err := sim.Register(e.ctx, []string{"a", "b"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, host := range []string{"a", "a", "b"} {
+		p := &api.Pod{TypeMeta: api.TypeMeta{ID: fmt.Sprintf("p%d", i), Namespace: "default"}}
+		p.DesiredState.Host = host
+		p.CurrentState.Phase = api.PodPhaseRunning
+		if _, err := e.st.Create(e.ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.run(t)
+	sim.Stop("a")
+	podsLeft := func() int {
+		objs, _, _ := e.st.List(e.ctx, api.Pods, store.ListOptions{})
+		return len(objs)
+	}
+	step := func(d time.Duration) {
+		eventually(t, "a check pending", func() bool { return e.clk.Waiters() > 0 })
+		e.clk.Step(d)
+		if err := sim.Heartbeat(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(40 * time.Second) // exactly the grace period: still Ready
+	time.Sleep(20 * time.Millisecond)
+	if c := e.minion(t, "a").Status.Condition; c != api.MinionReady {
+		t.Fatalf("a is %s at exactly the grace period", c)
+	}
+	step(time.Second)
+	eventually(t, "a NotReady", func() bool { return e.minion(t, "a").Status.Condition == api.MinionNotReady })
+	notReadyAt := e.minion(t, "a").Status.NotReadySince
+	if want := t0.Add(40*time.Second + time.Millisecond); notReadyAt.Before(want) || notReadyAt.After(t0.Add(41*time.Second)) {
+		t.Fatalf("notReadySince %v", notReadyAt.Sub(t0))
+	}
+	if e.minion(t, "b").Status.Condition != api.MinionReady {
+		t.Fatalf("b lost Ready while heartbeating")
+	}
+	if e.rec.Count(EventNotReady) != 1 {
+		t.Fatalf("events %v", e.rec.Reasons())
+	}
+	for e.clk.Now().Before(notReadyAt.Add(60*time.Second - 5*time.Second)) {
+		step(5 * time.Second)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if n := podsLeft(); n != 3 {
+		t.Fatalf("%d pods left before the eviction timeout, want 3", n)
+	}
+	e.clk.Set(notReadyAt.Add(60 * time.Second))
+	eventually(t, "a's pods evicted", func() bool { return podsLeft() == 1 })
+	objs, _, _ := e.st.List(e.ctx, api.Pods, store.ListOptions{})
+	if h := objs[0].(*api.Pod).DesiredState.Host; h != "b" {
+		t.Fatalf("pod left on %s, want b", h)
+	}
+	if n := e.rec.Count(EventEvicted); n != 2 {
+		t.Fatalf("%d evicted events, want 2: %v", n, e.rec.Reasons())
+	}
+	// a comes back: Ready again.
+	m := e.minion(t, "a")
+	m.Status.LastHeartbeat = e.clk.Now()
+	if _, err := e.st.Update(e.ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a Ready again", func() bool { return e.minion(t, "a").Status.Condition == api.MinionReady })
+}
