@@ -17,6 +17,13 @@ var quietErrors = []string{
 	"grpc: the server has been stopped",
 }
 
+// benignWarnings are warnings etcd logs on every start of a single-member,
+// no-TLS, embedded server: true, but nothing a kubelite user can act on.
+var benignWarnings = []string{
+	"Running http and grpc server on single port",
+	"simple token is not cryptographically signed",
+}
+
 // logrusCore is a zapcore.Core writing to a logrus entry. Levels are mapped
 // by level(); see the package doc.
 type logrusCore struct {
@@ -54,7 +61,7 @@ func (c *logrusCore) level(l zapcore.Level, text string) logrus.Level {
 	case l <= zapcore.InfoLevel:
 		return c.infoLevel
 	case l == zapcore.WarnLevel:
-		if c.closing != nil && c.closing.Load() {
+		if c.closing != nil && c.closing.Load() || containsAny(text, benignWarnings) {
 			return logrus.DebugLevel
 		}
 		return logrus.WarnLevel
@@ -66,8 +73,10 @@ func (c *logrusCore) level(l zapcore.Level, text string) logrus.Level {
 	}
 }
 
-func isQuiet(text string) bool {
-	for _, q := range quietErrors {
+func isQuiet(text string) bool { return containsAny(text, quietErrors) }
+
+func containsAny(text string, subs []string) bool {
+	for _, q := range subs {
 		if strings.Contains(text, q) {
 			return true
 		}
