@@ -14,7 +14,9 @@
 //     before it. Packets that need SNAT for the reply to come back are
 //     marked by KUBELITE-MARK-MASQ and masqueraded by KUBELITE-POSTROUTING:
 //     traffic to a public IP, and hairpin traffic (an endpoint reaching its
-//     own service). There is deliberately no chain per endpoint: on
+//     own service). Filter chain KUBELITE-FORWARD (jumped from FORWARD)
+//     accepts those marked packets and the rest of DNATed connections, so
+//     a FORWARD policy of DROP (Docker's) does not cut them. There is deliberately no chain per endpoint: on
 //     nf_tables the cost of iptables-restore and iptables-save grows with the
 //     number of chains, and one chain per service keeps 1,000 services x 3
 //     endpoints well under a second.

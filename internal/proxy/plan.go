@@ -24,9 +24,12 @@ const (
 	// chainPostrouting masquerades packets marked by chainMarkMasq.
 	chainPostrouting netfilter.Chain = "KUBELITE-POSTROUTING"
 	chainMarkMasq    netfilter.Chain = "KUBELITE-MARK-MASQ"
-	svcChainPrefix                   = "KUBELITE-SVC-"
-	affinityPrefix                   = "KUBELITE-AFF-"
-	ownPrefix                        = "KUBELITE-"
+	// chainForward (filter) accepts forwarded service traffic even where the
+	// FORWARD policy is DROP (as Docker sets it).
+	chainForward   netfilter.Chain = "KUBELITE-FORWARD"
+	svcChainPrefix                 = "KUBELITE-SVC-"
+	affinityPrefix                 = "KUBELITE-AFF-"
+	ownPrefix                      = "KUBELITE-"
 
 	// masqMark is the fwmark bit that asks KUBELITE-POSTROUTING to masquerade.
 	masqMark = "0x4000/0x4000"
@@ -189,6 +192,7 @@ const (
 	commentPortals = "kubelite service portals"
 	commentReject  = "kubelite services without endpoints"
 	commentPost    = "kubelite postrouting rules"
+	commentForward = "kubelite forwarding rules"
 )
 
 // iptablesJumps are the rules iptables mode keeps in the built-in chains.
@@ -196,6 +200,7 @@ var iptablesJumps = []jump{
 	{netfilter.TableNAT, netfilter.ChainPrerouting, []string{"-m", "comment", "--comment", commentPortals, "-j", string(chainServices)}},
 	{netfilter.TableNAT, netfilter.ChainOutput, []string{"-m", "comment", "--comment", commentPortals, "-j", string(chainServices)}},
 	{netfilter.TableNAT, netfilter.ChainPostrouting, []string{"-m", "comment", "--comment", commentPost, "-j", string(chainPostrouting)}},
+	{netfilter.TableFilter, netfilter.ChainForward, []string{"-m", "comment", "--comment", commentForward, "-j", string(chainForward)}},
 }
 
 // rejectJumps lead to the filter rules that reject services without endpoints (both modes).
@@ -345,6 +350,13 @@ func planIptables(svcs []service, existing existingChains, affinityTimeout time.
 			b.AddRule(nat, svcC, append(args, "-p", s.Protocol, "-j", "DNAT", "--to-destination", e.String())...)
 		}
 	}
+	// Forwarded service traffic: new connections marked above (public IPs,
+	// hairpin) and the rest of every DNATed connection.
+	declare(&b, want, netfilter.TableFilter, chainForward)
+	b.AddRule(netfilter.TableFilter, chainForward, "-m", "comment", "--comment", "kubelite traffic marked for SNAT",
+		"-m", "mark", "--mark", masqMark, "-j", "ACCEPT")
+	b.AddRule(netfilter.TableFilter, chainForward, "-m", "comment", "--comment", "kubelite DNATed connections",
+		"-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-m", "conntrack", "--ctstate", "DNAT", "-j", "ACCEPT")
 	planRejects(&b, want, svcs)
 	deleteStale(&b, want, existing)
 	return &b
