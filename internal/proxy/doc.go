@@ -16,8 +16,8 @@
 //     traffic to a public IP, and hairpin traffic (an endpoint reaching its
 //     own service). Filter chain KUBELITE-FORWARD (jumped from FORWARD)
 //     accepts those marked packets and the rest of DNATed connections, so
-//     a FORWARD policy of DROP (Docker's) does not cut them. There is deliberately no chain per endpoint: on
-//     nf_tables the cost of iptables-restore and iptables-save grows with the
+//     a FORWARD policy of DROP (Docker's) does not cut them. There is
+//     deliberately no chain per endpoint: on nf_tables the cost of iptables-restore and iptables-save grows with the
 //     number of chains, and one chain per service keeps 1,000 services x 3
 //     endpoints well under a second.
 //   - userspace (the tutorial's mechanism): one listener per service on a
@@ -32,15 +32,17 @@
 //
 // Both modes: a service without endpoints is rejected at once by the filter
 // chain KUBELITE-SERVICES (jumped from INPUT, FORWARD and OUTPUT for new
-// connections). Every sync writes all of kubelite's chains in ONE
-// iptables-restore --noflush transaction (declaring a chain rewrites it; any
-// other chain named KUBE-PROXY or KUBELITE-* that the plan does not need is
-// deleted), then makes sure the jumps from the built-in chains exist. The
-// tables are read (iptables-save) only on the first sync and after a failed
-// one; otherwise the chains that exist are those the last sync wrote. Nothing
-// outside those chains and jumps is ever touched. A sync runs on every change
-// seen by the informers and every SyncPeriod (default 5 s), so a flushed
-// chain heals within one period.
+// connections). A sync is one iptables-restore --noflush transaction; only
+// chains named KUBE-PROXY or KUBELITE-* and the jumps into them are ever
+// touched. A full sync (the first, then every SyncPeriod, default 5 s)
+// declares every chain kubelite needs, which rewrites it, deletes the
+// kubelite chains it does not need, and makes sure the jumps from the
+// built-in chains exist, so a flushed chain or a deleted jump heals within
+// one period. A sync on change (the informers saw a service or endpoints
+// change) writes only the chains whose rules differ from the last successful
+// sync, and nothing at all when none do. The tables are read (iptables-save)
+// only on the first sync and after a failed one; otherwise the chains that
+// exist are those the last sync left.
 //
 // Decide apart from doing: servicesFrom turns API objects into plain
 // service values, planIptables / planUserspace turn those into restore text
