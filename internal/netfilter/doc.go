@@ -22,6 +22,10 @@
 //     DeleteRule of a missing rule or chain is not an error.
 //   - Save returns iptables-save text of one table; Chains parses it.
 //
+// Builder assembles restore text (declarations, rules chain by chain,
+// deletions) and can render only some chains (Filtered) for incremental
+// syncs; Chains and Rules read iptables-save text.
+//
 // Rule arguments are plain argv words (no shell quoting); Join renders them
 // for restore text, quoting words that contain spaces, exactly as
 // iptables-save prints them.

@@ -46,7 +46,7 @@
 //
 // Decide apart from doing: servicesFrom turns API objects into plain
 // service values, planIptables / planUserspace turn those into restore text
-// (pure; golden files in testdata/), Proxy.sync applies it. Rules stay in
+// (pure; golden files in testdata/), Proxy.syncObjects applies it. Rules stay in
 // place when the proxy stops, so a restart serves without a gap; Cleanup
 // removes every chain and jump of either mode (kubelite minion
 // --cleanup-iptables).
