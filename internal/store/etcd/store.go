@@ -211,23 +211,28 @@ func (s *Store) Create(ctx context.Context, obj api.Object) (api.Object, error) 
 	if err != nil {
 		return nil, err
 	}
-	var opts []clientv3.OpOption
-	if res == api.Events {
-		id, err := s.eventLease(ctx)
-		if err != nil {
-			return nil, err
+	var resp *clientv3.TxnResponse
+	for attempt := 0; ; attempt++ {
+		var opts []clientv3.OpOption
+		if res == api.Events {
+			id, err := s.eventLease(ctx)
+			if err != nil {
+				return nil, err
+			}
+			opts = append(opts, clientv3.WithLease(id))
 		}
-		opts = append(opts, clientv3.WithLease(id))
-	}
-	resp, err := s.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(data), opts...)).
-		Commit()
-	if err != nil && res == api.Events && errors.Is(err, rpctypes.ErrLeaseNotFound) {
-		s.leaseMu.Lock()
-		s.lease = 0
-		s.leaseMu.Unlock()
-		return s.Create(ctx, obj)
+		resp, err = s.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+			Then(clientv3.OpPut(key, string(data), opts...)).
+			Commit()
+		if err != nil && res == api.Events && errors.Is(err, rpctypes.ErrLeaseNotFound) && attempt == 0 {
+			// The shared lease expired or was revoked: grant a new one, once.
+			s.leaseMu.Lock()
+			s.lease = 0
+			s.leaseMu.Unlock()
+			continue
+		}
+		break
 	}
 	if err != nil {
 		return nil, storeErr("create", key, err)

@@ -159,3 +159,24 @@ func TestUnavailableIsStatus(t *testing.T) {
 		t.Fatalf("canceled get: want 503, got %+v", st)
 	}
 }
+
+func TestEventLeaseRevokedIsReplaced(t *testing.T) {
+	srv := etcdtest.Start(t, "")
+	cli := srv.Client(t)
+	s := etcdstore.New(cli)
+	c := context.Background()
+	if _, err := s.Create(c, &api.Event{TypeMeta: api.TypeMeta{ID: "e1"}}); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := cli.Get(c, "/registry/events/default/e1")
+	if _, err := cli.Revoke(c, clientv3.LeaseID(r.Kvs[0].Lease)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(c, &api.Event{TypeMeta: api.TypeMeta{ID: "e2"}}); err != nil {
+		t.Fatalf("create after the shared lease was revoked: %v", err)
+	}
+	r2, _ := cli.Get(c, "/registry/events/default/e2")
+	if len(r2.Kvs) != 1 || r2.Kvs[0].Lease == 0 || r2.Kvs[0].Lease == r.Kvs[0].Lease {
+		t.Fatalf("e2 not stored with a new lease: %+v", r2.Kvs)
+	}
+}
