@@ -375,6 +375,7 @@ func TestRestartKeepsServing(t *testing.T) {
 				}
 			}
 			waitCount(50)
+			portBefore := proxyPorts(t, e.nf)
 			e.stop()
 			time.Sleep(200 * time.Millisecond) // the proxy is down for a while
 			e.start(nil)
@@ -385,6 +386,11 @@ func TestRestartKeepsServing(t *testing.T) {
 			t.Logf("%s restart: %d requests ok, %d failed (first error: %v)", mode, ok.Load(), failed.Load(), firstErr.Load())
 			if ok.Load() < after+50 {
 				t.Fatalf("portal did not serve after restart")
+			}
+			if mode == ModeUserspace {
+				if after := proxyPorts(t, e.nf); after != portBefore {
+					t.Errorf("proxy port changed across the restart: %q -> %q", portBefore, after)
+				}
 			}
 			if mode == ModeIptables && failed.Load() > 0 {
 				t.Errorf("iptables mode: %d requests failed during restart, want 0", failed.Load())
@@ -628,4 +634,23 @@ func TestPublicIPOnHostAddress(t *testing.T) {
 			}
 		})
 	}
+}
+
+// proxyPorts returns the --to-ports words of KUBE-PROXY, joined.
+func proxyPorts(t *testing.T, nf netfilter.Interface) string {
+	t.Helper()
+	save, err := nf.Save(netfilter.TableNAT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ports []string
+	for _, r := range netfilter.Rules(save, netfilter.TableNAT, chainUserspace) {
+		w, _ := netfilter.Split(r)
+		for i := range w {
+			if w[i] == "--to-ports" && i+1 < len(w) {
+				ports = append(ports, w[i+1])
+			}
+		}
+	}
+	return strings.Join(ports, ",")
 }
