@@ -108,6 +108,9 @@ func (e *Embedded) Endpoints() []string {
 	if e.endpoints != nil {
 		return append([]string(nil), e.endpoints...)
 	}
+	if u, err := hostURL(e.cfg.ClientAddr); err == nil {
+		return []string{advertise(u).String()}
+	}
 	return []string{"http://" + e.cfg.ClientAddr}
 }
 

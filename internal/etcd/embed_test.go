@@ -169,3 +169,19 @@ func TestExternalWaitsForCluster(t *testing.T) {
 		t.Fatal("want an error for an unreachable cluster")
 	}
 }
+
+func TestEndpointsBeforeRun(t *testing.T) {
+	cases := map[string]string{
+		"":               "http://127.0.0.1:4001",
+		"0.0.0.0:4001":   "http://127.0.0.1:4001",
+		":4001":          "http://127.0.0.1:4001",
+		"10.0.0.5:2379":  "http://10.0.0.5:2379",
+		"127.0.0.1:4001": "http://127.0.0.1:4001",
+	}
+	for addr, want := range cases {
+		got := etcd.NewEmbedded(etcd.Config{ClientAddr: addr}).Endpoints()
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("%q: %v, want %s", addr, got, want)
+		}
+	}
+}
