@@ -158,6 +158,7 @@ func (p *Proxy) Run(ctx context.Context, started func()) error {
 		<-ctx.Done()
 		return nil
 	}
+	p.known, p.written = nil, nil // a new run reads what exists first
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
