@@ -654,3 +654,32 @@ func proxyPorts(t *testing.T, nf netfilter.Interface) string {
 	}
 	return strings.Join(ports, ",")
 }
+
+// TestUserspaceDeletedServiceStopsAnswering: deleting a service closes its
+// listener and removes its rule at once (an incremental sync).
+func TestUserspaceDeletedServiceStopsAnswering(t *testing.T) {
+	e := newEnv(t, ModeUserspace)
+	bs := startBackends(t, 1, 8086)
+	e.putService(webService("10.254.0.17", ""))
+	e.putEndpoints("web", addrs(bs)...)
+	e.start(func(c *Config) { c.SyncPeriod = time.Hour })
+	port := proxyPorts(t, e.nf)
+	c := client("", time.Second)
+	if _, err := get(c, "http://10.99.0.1:"+port+"/"); err != nil {
+		t.Fatalf("proxy port before delete: %v", err)
+	}
+	if _, err := e.st.Delete(context.Background(), api.Services, api.DefaultNamespace, "web"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		_, err := get(c, "http://10.99.0.1:"+port+"/")
+		if err != nil && proxyPorts(t, e.nf) == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("proxy port %s still open or rule still there 2s after the service was deleted (err %v)", port, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -308,11 +308,11 @@ func (p *Proxy) syncObjects(svcObjs []*api.Service, epObjs []*api.Endpoints, ful
 			p.written[string(t)+"/"+string(c)] = b.ChainText(t, c)
 		}
 	}
+	if p.cfg.Mode == ModeUserspace {
+		p.us.closeStale() // no rule points at them any more
+	}
 	if !full && !first {
 		return len(svcs), len(text), nil
-	}
-	if p.cfg.Mode == ModeUserspace {
-		p.us.closeStale()
 	}
 	for _, j := range jumpsFor(p.cfg.Mode) {
 		if _, err := p.cfg.Netfilter.EnsureRule(netfilter.Prepend, j.Table, j.Chain, j.Args...); err != nil {
