@@ -71,7 +71,7 @@ fuzz:
 
 E2E_PKG ?= ./internal/e2e/...
 e2e: build
-	$(GO) test -count=1 -timeout 20m -tags e2e $(E2E_PKG)
+	$(GO) test -count=1 -v -timeout 20m -tags e2e $(E2E_PKG)
 
 lab:
 	scripts/lab.sh up
