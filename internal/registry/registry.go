@@ -124,7 +124,7 @@ func (r *Registry) Run(ctx context.Context, started func()) error {
 
 // Get implements store.Store.
 func (r *Registry) Get(ctx context.Context, res api.Resource, namespace, id string) (api.Object, error) {
-	if err := checkRes(res); err != nil {
+	if err := checkRes("GET", res); err != nil {
 		return nil, err
 	}
 	return r.raw.Get(ctx, res, namespace, id)
@@ -132,7 +132,7 @@ func (r *Registry) Get(ctx context.Context, res api.Resource, namespace, id stri
 
 // List implements store.Store.
 func (r *Registry) List(ctx context.Context, res api.Resource, opts store.ListOptions) ([]api.Object, uint64, error) {
-	if err := checkRes(res); err != nil {
+	if err := checkRes("GET", res); err != nil {
 		return nil, 0, err
 	}
 	return r.raw.List(ctx, res, opts)
@@ -140,15 +140,15 @@ func (r *Registry) List(ctx context.Context, res api.Resource, opts store.ListOp
 
 // Watch implements store.Store.
 func (r *Registry) Watch(ctx context.Context, res api.Resource, opts store.ListOptions) (<-chan store.Event, error) {
-	if err := checkRes(res); err != nil {
+	if err := checkRes("GET", res); err != nil {
 		return nil, err
 	}
 	return r.raw.Watch(ctx, res, opts)
 }
 
-func checkRes(res api.Resource) error {
+func checkRes(verb string, res api.Resource) error {
 	if res == api.Bindings {
-		return api.NewMethodNotAllowed("GET", "bindings")
+		return api.NewMethodNotAllowed(verb, "bindings")
 	}
 	if !res.Valid() {
 		return api.NewBadRequest(fmt.Sprintf("unknown resource %q", res))
@@ -315,7 +315,7 @@ func (r *Registry) updateOnce(ctx context.Context, res api.Resource, obj api.Obj
 
 // Delete implements store.Store.
 func (r *Registry) Delete(ctx context.Context, res api.Resource, namespace, id string) (api.Object, error) {
-	if err := checkRes(res); err != nil {
+	if err := checkRes("DELETE", res); err != nil {
 		return nil, err
 	}
 	out, err := r.raw.Delete(ctx, res, namespace, id)

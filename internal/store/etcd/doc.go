@@ -9,6 +9,10 @@
 //     "create revision > 0 then put".
 //   - List reads a key prefix (one namespace, or all) and returns the
 //     revision of the read; selectors are applied here, after decoding.
+//     Decoded objects are cached by key and mod revision (see cache.go), so
+//     a List decodes only what changed since the last one, and hands out
+//     api.DeepCopy copies. Create and Update return a DeepCopy of what they
+//     wrote, with its new resourceVersion, rather than decoding it again.
 //   - Watch uses an etcd watch on the prefix with WithPrevKV from rv+1 (rv 0:
 //     the current revision, read first so nothing written after Watch returns
 //     is missed), and store.FilterEvent for selector transitions. A revision
