@@ -49,8 +49,9 @@ type Scheduler struct {
 	queue *workqueue.Queue
 	log   *logrus.Entry
 
-	pods    *store.Informer
-	minions *store.Informer
+	pods     *store.Informer
+	minions  *store.Informer
+	services *store.Informer
 
 	mu            sync.Mutex
 	nodes         map[string]*fit.Node // minion id -> accounting
@@ -109,6 +110,7 @@ func New(cfg Config) *Scheduler {
 	}
 	s.pods = store.NewInformer(cfg.Store, api.Pods, store.ListOptions{}, s.onPod)
 	s.minions = store.NewInformer(cfg.Store, api.Minions, store.ListOptions{}, s.onMinion)
+	s.services = store.NewInformer(cfg.Store, api.Services, store.ListOptions{}, nil)
 	return s
 }
 
@@ -121,7 +123,7 @@ func (s *Scheduler) Run(ctx context.Context, started func()) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, inf := range []*store.Informer{s.minions, s.pods} {
+	for _, inf := range []*store.Informer{s.minions, s.pods, s.services} {
 		wg.Add(1)
 		go func() { defer wg.Done(); inf.Run(ctx) }()
 	}
@@ -138,7 +140,7 @@ func (s *Scheduler) Run(ctx context.Context, started func()) error {
 // waitSynced waits for both caches, then replays every key: the informer
 // closes Synced before it has called onChange for the first list.
 func (s *Scheduler) waitSynced(ctx context.Context) bool {
-	if !s.minions.WaitSynced(ctx) || !s.pods.WaitSynced(ctx) {
+	if !s.minions.WaitSynced(ctx) || !s.pods.WaitSynced(ctx) || !s.services.WaitSynced(ctx) {
 		return false
 	}
 	for _, k := range s.minions.Keys() {
@@ -169,6 +171,42 @@ func (s *Scheduler) addLocked(host string, p *api.Pod) {
 			e.keys = append(e.keys, k)
 		}
 	}
+}
+
+// spreadKeysForLocked returns the label sets whose pods count as the pod's
+// kind: those carrying all of its labels (its replication controller's
+// pods) and those selected by any service that selects it.
+func (s *Scheduler) spreadKeysForLocked(p *api.Pod) []string {
+	keys := s.spreadKeysLocked(p.Labels)
+	var seen map[string]bool
+	ns := p.Namespace
+	if ns == "" {
+		ns = api.DefaultNamespace
+	}
+	for _, o := range s.services.List() {
+		svc := o.(*api.Service)
+		sns := svc.Namespace
+		if sns == "" {
+			sns = api.DefaultNamespace
+		}
+		if len(svc.Selector) == 0 || sns != ns || !fit.IsSubset(svc.Selector, p.Labels) {
+			continue
+		}
+		if seen == nil {
+			seen = make(map[string]bool, len(keys))
+			for _, k := range keys {
+				seen[k] = true
+			}
+			keys = append([]string(nil), keys...) // the cached slice stays as it is
+		}
+		for _, k := range s.spreadKeysLocked(svc.Selector) {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
 }
 
 // spreadKeysLocked returns the accounted label sets including labels.
@@ -360,7 +398,7 @@ func (s *Scheduler) decide(key string) *action {
 		return nil // bound or being bound
 	}
 	nodes := s.candidatesLocked()
-	host, reasons := scheduleInfo(pi, nodes, s.spreadKeysLocked(p.Labels), s.cfg.Seed)
+	host, reasons := scheduleInfo(pi, nodes, s.spreadKeysForLocked(p), s.cfg.Seed)
 	if host == "" {
 		s.unschedulable[key] = p
 		return &action{key: key, pod: p, msg: fit.Summarize(len(nodes), reasons)}

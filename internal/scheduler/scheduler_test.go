@@ -48,6 +48,7 @@ func (e *env) start(t *testing.T, st store.Store) {
 	e.sched = New(Config{Store: st, Recorder: e.rec, Clock: e.clk, Seed: 1})
 	go e.sched.pods.Run(e.ctx)
 	go e.sched.minions.Run(e.ctx)
+	go e.sched.services.Run(e.ctx)
 	if !e.sched.waitSynced(e.ctx) {
 		t.Fatal("caches did not sync")
 	}
@@ -257,5 +258,38 @@ func TestSpreadIndex(t *testing.T) {
 	}
 	if keys := s.spreadKeysLocked(map[string]string{"name": "web", "v": "1"}); len(keys) != 1 {
 		t.Fatalf("spread keys for name=web,v=1: %v", keys)
+	}
+}
+
+// TestSyncSpreadsServicePods: pods of two RCs behind one service spread as
+// one set (a rolling update's new pods avoid the minions its old ones crowd).
+func TestSyncSpreadsServicePods(t *testing.T) {
+	e := newEnv(t, 2)
+	// minion-1 runs two v1 pods, minion-2 one db pod and nothing of web.
+	for i, host := range []string{"minion-1", "minion-1"} {
+		p := testPod(fmt.Sprintf("web-v1-%d", i), map[string]string{"app": "web", "v": "1"})
+		p.DesiredState.Host = host
+		e.createPods(t, p)
+	}
+	for i := 0; i < 3; i++ {
+		p := testPod(fmt.Sprintf("db-%d", i), map[string]string{"app": "db"})
+		p.DesiredState.Host = "minion-2"
+		e.createPods(t, p)
+	}
+	e.createPods(t, testPod("web-v2-0", map[string]string{"app": "web", "v": "2"}))
+	if _, err := e.st.Create(e.ctx, &api.Service{TypeMeta: api.TypeMeta{ID: "web", Namespace: "default"}, Port: 80,
+		Selector: map[string]string{"app": "web"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.start(t, nil)
+	e.waitCache(t, "pods", func() bool { return len(e.sched.pods.Keys()) == 6 })
+	if err := e.sched.Sync(e.ctx, "default/web-v2-0"); err != nil {
+		t.Fatal(err)
+	}
+	// Without the service both minions run 0 v2 pods and minion-1 (2 pods)
+	// would win on pod count over minion-2 (3 pods); with it, minion-2 runs
+	// no web pod and wins.
+	if h := e.hosts(t)["web-v2-0"]; h != "minion-2" {
+		t.Fatalf("v2 pod on %s, want minion-2", h)
 	}
 }
