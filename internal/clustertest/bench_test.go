@@ -14,8 +14,8 @@ import (
 	"kubelite/internal/etcd/etcdtest"
 	"kubelite/internal/registry"
 	"kubelite/internal/scheduler"
-	etcdstore "kubelite/internal/store/etcd"
 	"kubelite/internal/store"
+	etcdstore "kubelite/internal/store/etcd"
 )
 
 // countBinds counts successful bindings through a store.
