@@ -25,8 +25,11 @@
 //   - hollow.go: many kubelets on fake runtimes in one process, sharing one
 //     pod watch (Fleet), for the scheduler's tests and the benchmarks.
 //
-// Container identity lives in Docker labels (runtime.Label*): pod uid,
-// namespace, name, container name, spec hash and attempt. restartCount is
+// Container identity lives in Docker labels (runtime.Label*): minion, pod
+// uid, namespace, name, container name, spec hash and attempt. A kubelet
+// only ever lists and touches containers labelled with its own minion name,
+// so kubelets sharing an engine (tests beside a running standalone) never
+// take each other's containers for orphans. restartCount is
 // the attempt of a container's newest instance, so a restarted kubelet
 // adopts running containers (same hash: kept) and keeps counting. The
 // infra container is labelled with container name "POD" (upper case, so no

@@ -65,7 +65,7 @@ func removePrefix(t *testing.T, rt runtime.Runtime, prefix string) {
 	}
 	for _, c := range cs {
 		if strings.HasPrefix(c.Labels[runtime.LabelPodName], prefix) {
-			if err := rt.Remove(ctx, c.ID); err != nil && !strings.Contains(err.Error(), "not found") {
+			if err := rt.Remove(ctx, c.ID); err != nil && !strings.Contains(err.Error(), "not found") && !strings.Contains(err.Error(), "already in progress") {
 				t.Errorf("cleanup remove %s: %v", c.Name, err)
 			}
 		}
@@ -289,7 +289,7 @@ func TestDockerKubeletRestartAdopts(t *testing.T) {
 	e.createPod(dockerWebPod(id, port))
 	before := e.waitPod(id, 30*time.Second, "Running", running)
 	e.stopK()
-	e2 := startKubelet(t, st, rt, func(c *Config) { c.RootDir = e.root; c.InfraBinary = testutil.ImageBinary(t) })
+	e2 := startKubelet(t, st, rt, func(c *Config) { c.NodeName = e.node; c.RootDir = e.root; c.InfraBinary = testutil.ImageBinary(t) })
 	if err := e2.k.SyncPod(e2.ctx, "default/"+id); err != nil {
 		t.Fatal(err)
 	}

@@ -213,6 +213,9 @@ func (k *Kubelet) eventsLoop(ctx context.Context) {
 		ch, err := k.cfg.Runtime.Events(ctx)
 		if err == nil {
 			for ev := range ch {
+				if ev.Labels[runtime.LabelMinion] != k.cfg.NodeName {
+					continue
+				}
 				if ns, name := ev.Labels[runtime.LabelPodNamespace], ev.Labels[runtime.LabelPodName]; name != "" {
 					k.queue.Add(ns + "/" + name)
 				}
@@ -248,7 +251,7 @@ func (k *Kubelet) resyncLoop(ctx context.Context) {
 // housekeeping queues pods whose containers run here but that are no longer
 // bound here, and removes directories of pods that are gone.
 func (k *Kubelet) housekeeping(ctx context.Context) {
-	cs, err := k.cfg.Runtime.List(ctx, runtime.ListOptions{})
+	cs, err := k.list(ctx, runtime.ListOptions{})
 	if err != nil {
 		k.log.WithError(err).Warn("housekeeping: list containers")
 		return
@@ -297,6 +300,28 @@ func (k *Kubelet) housekeeping(ctx context.Context) {
 	}
 }
 
+// list lists this minion's containers (see runtime.LabelMinion).
+func (k *Kubelet) list(ctx context.Context, opts runtime.ListOptions) ([]runtime.Container, error) {
+	labels := make(map[string]string, len(opts.Labels)+1)
+	for key, v := range opts.Labels {
+		labels[key] = v
+	}
+	labels[runtime.LabelMinion] = k.cfg.NodeName
+	opts.Labels = labels
+	return k.cfg.Runtime.List(ctx, opts)
+}
+
+// create starts a container labelled with this minion's name.
+func (k *Kubelet) create(ctx context.Context, spec runtime.ContainerSpec) (string, error) {
+	labels := make(map[string]string, len(spec.Labels)+1)
+	for key, v := range spec.Labels {
+		labels[key] = v
+	}
+	labels[runtime.LabelMinion] = k.cfg.NodeName
+	spec.Labels = labels
+	return k.cfg.Runtime.CreateAndStart(ctx, spec)
+}
+
 // podFromCache returns a copy of the pod with key, or nil.
 func (k *Kubelet) podFromCache(key string) *api.Pod {
 	o, ok := k.pods.Get(key)
@@ -322,7 +347,7 @@ func splitKey(key string) (ns, name string) {
 func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
 	pod := k.podFromCache(key)
 	ns, name := splitKey(key)
-	cs, err := k.cfg.Runtime.List(ctx, runtime.ListOptions{Labels: map[string]string{runtime.LabelPodNamespace: ns, runtime.LabelPodName: name}})
+	cs, err := k.list(ctx, runtime.ListOptions{Labels: map[string]string{runtime.LabelPodNamespace: ns, runtime.LabelPodName: name}})
 	if err != nil {
 		return fmt.Errorf("sync pod %s: %w", key, err)
 	}
@@ -349,7 +374,7 @@ func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
 	}
 	// Re-read what runs now and push the status.
 	if len(plan.Actions) > 0 {
-		if cs, err = k.cfg.Runtime.List(ctx, runtime.ListOptions{PodUID: pod.UID}); err != nil {
+		if cs, err = k.list(ctx, runtime.ListOptions{PodUID: pod.UID}); err != nil {
 			return errors.Join(applyErr, fmt.Errorf("sync pod %s: %w", key, err))
 		}
 	}
@@ -485,7 +510,7 @@ func (k *Kubelet) logAction(pod *api.Pod, a Action) {
 
 // runningInfra returns the ID of the pod's running infra container.
 func (k *Kubelet) runningInfra(ctx context.Context, pod *api.Pod) (string, error) {
-	cs, err := k.cfg.Runtime.List(ctx, runtime.ListOptions{PodUID: pod.UID, Running: true, Labels: map[string]string{runtime.LabelContainerName: InfraName}})
+	cs, err := k.list(ctx, runtime.ListOptions{PodUID: pod.UID, Running: true, Labels: map[string]string{runtime.LabelContainerName: InfraName}})
 	if err != nil {
 		return "", fmt.Errorf("find infra of %s: %w", api.Key(pod), err)
 	}
@@ -519,10 +544,15 @@ func (k *Kubelet) ensureInfraImage(ctx context.Context) error {
 }
 
 func (k *Kubelet) startInfra(ctx context.Context, pod *api.Pod, attempt int) (string, error) {
-	if err := k.ensureInfraImage(ctx); err != nil {
-		return "", err
+	spec := InfraSpec(pod, k.cfg.InfraImage, attempt)
+	id, err := k.create(ctx, spec)
+	if errors.Is(err, runtime.ErrImageNotPresent) {
+		// First pod on this minion: build the image, then try again.
+		if err := k.ensureInfraImage(ctx); err != nil {
+			return "", err
+		}
+		id, err = k.create(ctx, spec)
 	}
-	id, err := k.cfg.Runtime.CreateAndStart(ctx, InfraSpec(pod, k.cfg.InfraImage, attempt))
 	if err != nil {
 		return "", fmt.Errorf("start infra of %s: %w", api.Key(pod), err)
 	}
@@ -581,14 +611,6 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, in
 	if c == nil {
 		return nil
 	}
-	w, err := k.ensureImage(ctx, pod, c)
-	if err != nil {
-		return err
-	}
-	if w != "" {
-		waiting[c.Name] = w
-		return nil
-	}
 	for _, dir := range EmptyDirs(pod, k.cfg.RootDir) {
 		if err := os.MkdirAll(dir, 0o777); err != nil {
 			waiting[c.Name] = "ErrVolume: " + err.Error()
@@ -601,7 +623,24 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, in
 		k.event(ctx, pod, c.Name, "failed", err.Error())
 		return nil // retrying will not help until the pod changes
 	}
-	if _, err := k.cfg.Runtime.CreateAndStart(ctx, spec); err != nil {
+	// PullIfNotPresent and PullNever try the local image first: no image
+	// check on the common path. PullAlways pulls first.
+	pullFirst := c.ImagePullPolicy == api.PullAlways
+	if !pullFirst {
+		_, err = k.create(ctx, spec)
+	}
+	if pullFirst || errors.Is(err, runtime.ErrImageNotPresent) {
+		w, perr := k.ensureImage(ctx, pod, c)
+		if perr != nil {
+			return perr
+		}
+		if w != "" {
+			waiting[c.Name] = w
+			return nil
+		}
+		_, err = k.create(ctx, spec)
+	}
+	if err != nil {
 		waiting[c.Name] = "ErrRunContainer: " + err.Error()
 		k.event(ctx, pod, c.Name, "failed", "start container: "+err.Error())
 		return fmt.Errorf("start %s of %s: %w", c.Name, api.Key(pod), err)

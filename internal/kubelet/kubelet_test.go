@@ -22,6 +22,8 @@ import (
 	"kubelite/internal/store/memory"
 )
 
+var nodeSeq atomic.Int64
+
 type env struct {
 	t     *testing.T
 	ctx   context.Context
@@ -38,7 +40,7 @@ func startKubelet(t *testing.T, st *memory.Store, rt runtime.Runtime, mod func(*
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, st: st, rt: rt, root: t.TempDir(), node: "m1"}
+	e := &env{t: t, ctx: ctx, st: st, rt: rt, root: t.TempDir(), node: fmt.Sprintf("m%d-%d", os.Getpid(), nodeSeq.Add(1))}
 	// A fresh memory store is at revision 0, which a watch reads as "from
 	// now": the informer's list-then-watch could miss a pod created in
 	// between. Move the store off 0 first (etcd never lists at 0).
@@ -52,6 +54,7 @@ func startKubelet(t *testing.T, st *memory.Store, rt runtime.Runtime, mod func(*
 	if mod != nil {
 		mod(&cfg)
 	}
+	e.node = cfg.NodeName
 	k, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -152,8 +155,8 @@ func TestFakePodLifecycle(t *testing.T) {
 	rt := fakeRT()
 	e := startKubelet(t, memory.New(), rt, nil)
 	// The minion registers itself.
-	m, err := e.st.Get(e.ctx, api.Minions, "", "m1")
-	for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); m, err = e.st.Get(e.ctx, api.Minions, "", "m1") {
+	m, err := e.st.Get(e.ctx, api.Minions, "", e.node)
+	for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); m, err = e.st.Get(e.ctx, api.Minions, "", e.node) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if err != nil || m.(*api.Minion).HostIP != "127.0.0.1" || m.(*api.Minion).Status.Condition != api.MinionReady {
@@ -162,7 +165,7 @@ func TestFakePodLifecycle(t *testing.T) {
 	e.createPod(webPod("web"))
 	p := e.waitPod("web", 10*time.Second, "Running", running)
 	st := p.CurrentState
-	if st.Status != api.PodRunning || st.PodIP == "" || st.Host != "m1" || st.HostIP != "127.0.0.1" {
+	if st.Status != api.PodRunning || st.PodIP == "" || st.Host != e.node || st.HostIP != "127.0.0.1" {
 		t.Fatalf("current state: %s", dump(st))
 	}
 	if st.Info["web"].State.Running == nil || st.Info["net"].State.Running == nil || st.Info["web"].RestartCount != 0 || !strings.HasPrefix(st.Info["web"].ContainerID, "docker://") {
@@ -289,7 +292,7 @@ func TestFakeRestartAdoptsContainers(t *testing.T) {
 	before := e.waitPod("adopt", 5*time.Second, "Running", running)
 	e.stopK()
 	rt.Calls()
-	e2 := startKubelet(t, st, rt, nil)
+	e2 := startKubelet(t, st, rt, func(c *Config) { c.NodeName = e.node })
 	if err := e2.k.SyncPod(e2.ctx, "default/adopt"); err != nil {
 		t.Fatal(err)
 	}

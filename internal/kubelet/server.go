@@ -60,7 +60,7 @@ func (k *Kubelet) servePodInfo(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, "pod %s/%s is not bound to minion %s", ns, id, k.cfg.NodeName)
 		return
 	}
-	cs, err := k.cfg.Runtime.List(r.Context(), runtime.ListOptions{PodUID: pod.UID})
+	cs, err := k.list(r.Context(), runtime.ListOptions{PodUID: pod.UID})
 	if err != nil {
 		httpError(w, http.StatusInternalServerError, "list containers: %v", err)
 		return
@@ -74,7 +74,7 @@ func (k *Kubelet) servePodInfo(w http.ResponseWriter, r *http.Request) {
 
 // newestContainer finds the newest container named name of pod ns/id.
 func (k *Kubelet) newestContainer(ctx context.Context, ns, id, name string) (runtime.Container, error) {
-	cs, err := k.cfg.Runtime.List(ctx, runtime.ListOptions{Labels: map[string]string{
+	cs, err := k.list(ctx, runtime.ListOptions{Labels: map[string]string{
 		runtime.LabelPodNamespace: ns, runtime.LabelPodName: id, runtime.LabelContainerName: name,
 	}})
 	if err != nil {
@@ -177,7 +177,7 @@ func (k *Kubelet) serveStats(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, ContainerStats{Namespace: ns, Pod: id, Container: name, Stats: s})
 		return
 	}
-	cs, err := k.cfg.Runtime.List(r.Context(), runtime.ListOptions{Running: true})
+	cs, err := k.list(r.Context(), runtime.ListOptions{Running: true})
 	if err != nil {
 		httpError(w, http.StatusInternalServerError, "%v", err)
 		return

@@ -19,6 +19,10 @@ const (
 	// the first, +1 for each restart. The kubelet's restartCount is the
 	// attempt of the newest container, so it survives a kubelet restart.
 	LabelAttempt = "io.kubelite.container.attempt"
+	// LabelMinion names the minion whose kubelet made the container: each
+	// kubelet lists and touches only its own, so several kubelets (tests,
+	// a standalone beside a test) can share one engine.
+	LabelMinion = "io.kubelite.minion"
 )
 
 // Errors callers can test with errors.Is.
