@@ -22,6 +22,9 @@ var quietErrors = []string{
 var benignWarnings = []string{
 	"Running http and grpc server on single port",
 	"simple token is not cryptographically signed",
+	// The client logs every failed attempt before it retries or returns the
+	// error to its caller, who handles (and reports) it.
+	"retrying of unary invoker failed",
 }
 
 // logrusCore is a zapcore.Core writing to a logrus entry. Levels are mapped

@@ -22,6 +22,7 @@ func TestLogLevels(t *testing.T) {
 		{zapcore.WarnLevel, "apply request took too long", false, logrus.WarnLevel},
 		{zapcore.WarnLevel, "Running http and grpc server on single port. This is not recommended for production.", false, logrus.DebugLevel},
 		{zapcore.WarnLevel, "anything", true, logrus.DebugLevel},
+		{zapcore.WarnLevel, "retrying of unary invoker failed", false, logrus.DebugLevel},
 		{zapcore.ErrorLevel, "setting up serving from embedded etcd failed. mux: server closed", false, logrus.DebugLevel},
 		{zapcore.ErrorLevel, "setting up serving from embedded etcd failed. accept tcp: use of closed network connection", false, logrus.DebugLevel},
 		{zapcore.ErrorLevel, "failed to save snapshot: no space left on device", false, logrus.ErrorLevel},

@@ -1,10 +1,14 @@
 package etcd_test
 
 import (
+	"bytes"
 	"context"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"kubelite/internal/api"
@@ -179,4 +183,60 @@ func TestEventLeaseRevokedIsReplaced(t *testing.T) {
 	if len(r2.Kvs) != 1 || r2.Kvs[0].Lease == 0 || r2.Kvs[0].Lease == r.Kvs[0].Lease {
 		t.Fatalf("e2 not stored with a new lease: %+v", r2.Kvs)
 	}
+}
+
+// TestWatchFromListRevisionLogsNothing: the common watch (from the revision a
+// list returned) makes no request etcd refuses, so the client logs no warning.
+func TestWatchFromListRevisionLogsNothing(t *testing.T) {
+	var buf syncBuffer
+	std := logrus.StandardLogger()
+	out, lvl := std.Out, std.GetLevel()
+	std.SetOutput(&buf)
+	std.SetLevel(logrus.DebugLevel)
+	t.Cleanup(func() { std.SetOutput(out); std.SetLevel(lvl) })
+
+	srv := etcdtest.Start(t, "")
+	s := etcdstore.New(srv.Client(t))
+	buf.Reset() // etcd's own start-up lines
+	c, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := s.Create(c, &api.Pod{TypeMeta: api.TypeMeta{ID: "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, rev, err := s.List(c, api.Pods, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rv := range []uint64{rev, 0, 1} {
+		if _, err := s.Watch(c, api.Pods, store.ListOptions{ResourceVersion: rv}); err != nil {
+			t.Fatalf("watch from %d: %v", rv, err)
+		}
+	}
+	if l := buf.String(); strings.Contains(l, "retrying of unary invoker failed") || strings.Contains(l, "level=warning") || strings.Contains(l, "level=error") {
+		t.Fatalf("watches logged warnings:\n%s", buf.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for logrus writers and the test reading.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
 }

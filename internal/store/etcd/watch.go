@@ -18,17 +18,19 @@ func (s *Store) Watch(ctx context.Context, res api.Resource, opts store.ListOpti
 		return nil, api.NewBadRequest(fmt.Sprintf("cannot watch %q", res))
 	}
 	prefix := listPrefix(res, opts.Namespace)
+	// Read the current revision first: a watch "from now" starts after it,
+	// and a watch from an older revision is checked against compaction.
+	cur, err := s.Revision(ctx)
+	if err != nil {
+		return nil, err
+	}
 	from := int64(opts.ResourceVersion) + 1
 	if opts.ResourceVersion == 0 {
-		rev, err := s.Revision(ctx)
-		if err != nil {
-			return nil, err
-		}
-		from = int64(rev) + 1
-	} else {
+		from = int64(cur) + 1
+	} else if from <= int64(cur) {
 		// A read at the start revision fails with ErrCompacted if that part
-		// of the history is gone (and with ErrFutureRev when it is simply
-		// not written yet, which is fine).
+		// of the history is gone. (Only asked for a past revision: a future
+		// one would fail too, and make the client log a retry warning.)
 		_, err := s.cli.Get(ctx, store.KeyPrefix+"revision", clientv3.WithRev(from), clientv3.WithCountOnly())
 		switch {
 		case err == nil, errors.Is(err, rpctypes.ErrFutureRev):
