@@ -8,8 +8,10 @@ import "strings"
 //     pod id (pods only), restartPolicy always, container imagePullPolicy
 //     PullIfNotPresent, port protocol TCP (upper-cased when given), a
 //     volume without a source is an emptyDir;
-//   - services: protocol TCP, sessionAffinity None, containerPort = port;
-//   - minions: kubeletPort 10250.
+//   - services: protocol TCP, sessionAffinity None, containerPort = port.
+//
+// A minion's kubeletPort is left 0 when not given: readers fall back to
+// their --kubelet_port, which a stored 10250 would override.
 //
 // It never fails; validation reports what defaults cannot fix.
 func SetDefaults(obj Object) {
@@ -29,15 +31,8 @@ func SetDefaults(obj Object) {
 		if o.ContainerPort.IsZero() {
 			o.ContainerPort = NewIntOrStringFromInt(o.Port)
 		}
-	case *Minion:
-		if o.KubeletPort == 0 {
-			o.KubeletPort = DefaultKubeletPort
-		}
 	}
 }
-
-// DefaultKubeletPort is where a kubelet serves HTTP.
-const DefaultKubeletPort = 10250
 
 func defaultProtocol(p string) string {
 	if p == "" {

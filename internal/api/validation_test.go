@@ -210,8 +210,8 @@ func TestDefaults(t *testing.T) {
 	}
 	mi := &Minion{}
 	SetDefaults(mi)
-	if mi.KubeletPort != DefaultKubeletPort {
-		t.Errorf("minion kubeletPort %d", mi.KubeletPort)
+	if mi.KubeletPort != 0 {
+		t.Errorf("minion kubeletPort defaulted to %d: readers must fall back to their --kubelet_port", mi.KubeletPort)
 	}
 }
 
