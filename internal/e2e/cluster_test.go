@@ -67,8 +67,25 @@ func newCluster(t *testing.T) *cluster {
 	}
 	bin := testutil.KubeliteBinary(t)
 	removeHostDirs := tutorialHostDirs(t)
-	l := lab.ForTest(t, lab.Config{Name: "e2e", Minions: 2, Index: 7})
+	// lab.ForTest without its dump of every engine's log at failure: each
+	// failed scenario prints the cluster's state (dump) instead.
+	l, err := lab.New(lab.Config{Name: "e2e", Minions: 2, Index: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(removeHostDirs) // after the lab is down (cleanups run last-in first-out)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := l.Down(ctx); err != nil {
+			t.Errorf("lab down: %v", err)
+		}
+	})
+	upCtx, upCancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer upCancel()
+	if err := l.Up(upCtx); err != nil {
+		t.Fatalf("lab up: %v", err)
+	}
 	c := &cluster{
 		lab: l, bin: bin, self: self, root: root,
 		api:     fmt.Sprintf("http://%s:%d", l.Master().Addr, apiPort),
@@ -178,6 +195,22 @@ func (c *cluster) restartMinion(h *lab.Host, extra ...string) error {
 	c.extra[h.Name] = extra
 	c.mu.Unlock()
 	return nil
+}
+
+// switchProxyMode stops h's kubelite, removes the proxy's iptables rules with
+// `kubelite minion --cleanup-iptables` (the documented clean shutdown) and
+// starts it again with --proxy-mode=mode (iptables: the default flags).
+func (c *cluster) switchProxyMode(ctx context.Context, h *lab.Host, mode string) error {
+	if err := c.minion(h).Stop(20 * time.Second); err != nil {
+		return err
+	}
+	if out, err := c.lab.Exec(ctx, h, c.bin, "minion", "--config-dir=", "--cleanup-iptables"); err != nil {
+		return fmt.Errorf("kubelite minion --cleanup-iptables on %s: %w: %s", h.Name, err, out)
+	}
+	if mode == "iptables" {
+		return c.restartMinion(h)
+	}
+	return c.restartMinion(h, "--proxy-mode="+mode)
 }
 
 // --- the API, over HTTP as the tutorial curls it ---------------------------
@@ -361,9 +394,14 @@ func (c *cluster) kubectl(ctx context.Context, args ...string) (string, error) {
 
 // --- traffic from inside the lab -------------------------------------------
 
-// getFrom makes n GETs of u from host h's network namespace.
+// getFrom makes n GETs of u from host h's network namespace, each with a 2 s timeout.
 func (c *cluster) getFrom(ctx context.Context, h *lab.Host, n int, u string) []answer {
-	out, err := c.lab.Exec(ctx, h, c.self, helperArg, "get", "-n", strconv.Itoa(n), "-timeout", "2s", u)
+	return c.getFromT(ctx, h, n, 2*time.Second, u)
+}
+
+// getFromT is getFrom with a timeout per GET.
+func (c *cluster) getFromT(ctx context.Context, h *lab.Host, n int, timeout time.Duration, u string) []answer {
+	out, err := c.lab.Exec(ctx, h, c.self, helperArg, "get", "-n", strconv.Itoa(n), "-timeout", timeout.String(), u)
 	as := parseAnswers(out)
 	if err != nil && len(as) == 0 {
 		as = append(as, answer{Err: err.Error()})

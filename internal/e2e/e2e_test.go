@@ -74,8 +74,11 @@ func TestE2E(t *testing.T) {
 		}
 		fmt.Printf("E2E %-16s %-4s %6.1fs\n", r.name, status, r.took.Seconds())
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		rs := time.Now()
 		if err := c.reset(ctx, t); err != nil {
-			t.Logf("reset after %s: %v", scn.name, err)
+			t.Logf("reset after %s (%.1fs): %v", scn.name, time.Since(rs).Seconds(), err)
+		} else {
+			t.Logf("reset after %s: %.1fs", scn.name, time.Since(rs).Seconds())
 		}
 		cancel()
 	}

@@ -176,7 +176,7 @@ func scenarioAccess(s *sc) {
 	s.mustServe(m1, portalURL(svc, "/"), 20, names(ws))
 
 	// userspace mode: the tutorial's KUBE-PROXY rule, and the proxy port answers.
-	if err := s.restartMinion(m1, "--proxy-mode=userspace"); err != nil {
+	if err := s.switchProxyMode(s.ctx, m1, "userspace"); err != nil {
 		s.fatalf("restart minion1 in userspace mode: %v", err)
 	}
 	rule := regexp.MustCompile(`REDIRECT\s+tcp\s+--\s+\*\s+\*\s+0\.0\.0\.0/0\s+` + regexp.QuoteMeta(svc.PortalIP) +
@@ -223,14 +223,8 @@ func scenarioAccess(s *sc) {
 	}
 	s.logf("userspace mode: 12 GETs alternated between %v", keys(pods))
 
-	// Back to iptables mode after the documented clean-up.
-	if err := s.minion(m1).Stop(20 * time.Second); err != nil {
-		s.fatalf("%v", err)
-	}
-	if out, err := s.lab.Exec(s.ctx, m1, s.bin, "minion", "--config-dir=", "--cleanup-iptables"); err != nil {
-		s.fatalf("kubelite minion --cleanup-iptables: %v: %s", err, out)
-	}
-	if err := s.restartMinion(m1); err != nil {
+	// Back to iptables mode.
+	if err := s.switchProxyMode(s.ctx, m1, "iptables"); err != nil {
 		s.fatalf("%v", err)
 	}
 	s.eventually("portal answers from minion1 in iptables mode again", 30*time.Second, func() (bool, string) {
@@ -387,8 +381,8 @@ func scenarioServices(s *sc) {
 	s.kc("delete", "services", "svca")
 	s.eventually("deleted service svca stops answering on "+sa.PortalIP, 15*time.Second, func() (bool, string) {
 		for _, h := range s.lab.Minions() {
-			pods, fails := tally(s.getFrom(s.ctx, h, 5, portalURL(sa, "/")))
-			if len(pods) > 0 || len(fails) != 5 {
+			pods, fails := tally(s.getFromT(s.ctx, h, 2, time.Second, portalURL(sa, "/")))
+			if len(pods) > 0 || len(fails) != 2 {
 				return false, fmt.Sprintf("from %s still answered by %v", h.Name, pods)
 			}
 		}
@@ -524,11 +518,6 @@ func scenarioPodToPod(s *sc) {
 	if host(ps[0]) == host(ps[1]) {
 		s.fatalf("both p2p pods on %s, want one per minion", host(ps[0]))
 	}
-	svc, err := s.service(s.ctx, "p2p")
-	if err != nil {
-		s.fatalf("%v", err)
-	}
-	s.waitEndpoints("p2p", ps, 80, 30*time.Second)
 	for i, from := range ps {
 		to := ps[1-i]
 		fh := s.hostOf(host(from))
@@ -543,6 +532,11 @@ func scenarioPodToPod(s *sc) {
 				fmt.Sprintf("%+v (want pod %s, remote %s:*)", a, to.ID, from.CurrentState.PodIP)
 		})
 	}
+	svc, err := s.service(s.ctx, "p2p")
+	if err != nil {
+		s.fatalf("%v", err)
+	}
+	s.waitEndpoints("p2p", ps, 80, 30*time.Second)
 	for _, from := range ps {
 		fh := s.hostOf(host(from))
 		s.eventually(fmt.Sprintf("pod %s reaches the portal %s:%d (both pods answer)", from.ID, svc.PortalIP, svc.Port), 20*time.Second, func() (bool, string) {
