@@ -44,6 +44,8 @@ type cluster struct {
 	root string // the module root (testdata/tutorial)
 	api  string // http://<master>:8080
 	hc   *http.Client
+	// deadline is when the scenarios must have ended (TestE2E sets it).
+	deadline time.Time
 
 	mu      sync.Mutex
 	master  *lab.Process

@@ -61,6 +61,9 @@ func TestE2E(t *testing.T) {
 	c := newCluster(t)
 	fmt.Printf("E2E %-16s %-4s %6.1fs (lab, images, kubelite started)\n", "setup", "done", time.Since(start).Seconds())
 	only := os.Getenv("KUBELITE_E2E_RUN") // comma-separated scenario names, for development
+	// The scenarios stop by this deadline, whatever happens, so that the
+	// teardown always runs within go test's -timeout (20m in make e2e).
+	c.deadline = start.Add(suiteBudget)
 	var results []result
 	for _, scn := range scenarios {
 		if only != "" && !contains(strings.Split(only, ","), scn.name) {
@@ -104,12 +107,20 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
+// suiteBudget bounds setup plus all scenarios (the issue: under 15 minutes).
+const suiteBudget = 15 * time.Minute
+
 // runScenario runs one scenario as a subtest. A ready cluster is its
-// precondition: if the API or a minion is not ready, it fails at once.
+// precondition: if the API or a minion is not ready, it fails at once. It
+// gets at most its budget, and never runs past the suite's deadline.
 func (c *cluster) runScenario(t *testing.T, scn scenario) result {
 	start := time.Now()
+	budget := min(scn.budget, time.Until(c.deadline))
 	ok := t.Run(scn.name, func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), scn.budget)
+		if budget < 15*time.Second {
+			t.Fatalf("not run: the suite's %s budget is spent", suiteBudget)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), budget)
 		defer cancel()
 		s := &sc{cluster: c, t: t, ctx: ctx, start: time.Now(), tmp: t.TempDir()}
 		t.Cleanup(func() {
@@ -321,10 +332,14 @@ func (c *cluster) reset(ctx context.Context, t *testing.T) error {
 		c.mu.Lock()
 		p, extra := c.minions[h.Name], c.extra[h.Name]
 		c.mu.Unlock()
-		if done, _ := p.Exited(); done || len(extra) > 0 || p.Paused() {
-			if p.Paused() {
-				_ = p.Resume()
+		if p.Paused() {
+			_ = p.Resume()
+		}
+		if len(extra) > 0 {
+			if err := c.switchProxyMode(ctx, h, "iptables"); err != nil {
+				problems = append(problems, err.Error())
 			}
+		} else if done, _ := p.Exited(); done {
 			if err := c.restartMinion(h); err != nil {
 				problems = append(problems, err.Error())
 			}
