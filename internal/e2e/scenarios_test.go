@@ -179,7 +179,7 @@ func scenarioAccess(s *sc) {
 	if err := s.switchProxyMode(s.ctx, m1, "userspace"); err != nil {
 		s.fatalf("restart minion1 in userspace mode: %v", err)
 	}
-	rule := regexp.MustCompile(`REDIRECT\s+tcp\s+--\s+\*\s+\*\s+0\.0\.0\.0/0\s+` + regexp.QuoteMeta(svc.PortalIP) +
+	rule := regexp.MustCompile(`REDIRECT\s+(?:tcp|6)\s+--\s+\*\s+\*\s+0\.0\.0\.0/0\s+` + regexp.QuoteMeta(svc.PortalIP) +
 		`\s+/\* default/webserver \*/\s+tcp dpt:8080 redir ports (\d+)`)
 	var proxyPort int
 	var table string
