@@ -140,22 +140,8 @@ func Decode(r Resource, data []byte) (Object, error) {
 	return obj, nil
 }
 
-// Copy returns a deep copy of obj.
-func Copy[T Object](obj T) T {
-	data, err := json.Marshal(obj)
-	if err != nil {
-		panic(fmt.Sprintf("api: copy %T: %v", obj, err)) // our own types always marshal
-	}
-	r, err := ResourceOf(obj)
-	if err != nil {
-		panic(fmt.Sprintf("api: copy %T: %v", obj, err))
-	}
-	out, err := Decode(r, data)
-	if err != nil {
-		panic(fmt.Sprintf("api: copy %T: %v", obj, err))
-	}
-	return out.(T)
-}
+// Copy returns a deep copy of obj (see DeepCopy).
+func Copy[T Object](obj T) T { return DeepCopy(obj) }
 
 // NewList builds the v1beta1 list object (PodList, ...) holding objs, which
 // must all be of resource r.

@@ -135,8 +135,12 @@ func NewUnavailable(msg string) *StatusError {
 	return newStatus(http.StatusServiceUnavailable, ReasonUnavailable, "", "", msg)
 }
 
-// StatusOf returns the Status of err: its own if it is a StatusError, else an internal error.
+// StatusOf returns the Status of err: its own if it is a StatusError, else an
+// internal error; a nil err is Success.
 func StatusOf(err error) Status {
+	if err == nil {
+		return Status{TypeMeta: TypeMeta{Kind: "Status", APIVersion: APIVersion}, Status: "Success", Code: http.StatusOK}
+	}
 	var se *StatusError
 	if errors.As(err, &se) {
 		return se.Status
