@@ -4,14 +4,17 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 
 	"github.com/sirupsen/logrus"
 
 	"kubelite/config"
 	"kubelite/internal/api"
 	"kubelite/internal/apiserver"
+	"kubelite/internal/controller/replication"
 	"kubelite/internal/etcd"
 	"kubelite/internal/record"
+	"kubelite/internal/registry"
 	"kubelite/internal/scheduler"
 	"kubelite/internal/store"
 	storeetcd "kubelite/internal/store/etcd"
@@ -41,6 +44,11 @@ func masterPorts(cfg *config.Master) []portUse {
 	return uses
 }
 
+// ipNet converts a prefix to the *net.IPNet the registry takes.
+func ipNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
 // serverVersion is what /version answers.
 func serverVersion() api.ServerVersion {
 	v := version.Get()
@@ -67,10 +75,15 @@ func addMaster(p *plan, cfg *config.Master) error {
 		p.add(&etcd.External{Client: cli})
 	}
 
-	var st store.Store = storeetcd.New(cli)
-	// TODO(registry): st = registry.New(st, ...) once it lands: defaults,
-	// validation, uids and names, portal IPs from cfg.PortalNet.
-	p.lack("registry (defaults, validation, portal IPs)")
+	// The registry adds the API's semantics (defaults, validation, uids and
+	// names, portal IPs, bindings) to the raw store; everything in the master
+	// uses it.
+	reg, err := registry.New(storeetcd.New(cli), registry.Config{PortalNet: ipNet(cfg.PortalNet)})
+	if err != nil {
+		return fmt.Errorf("master: %w", err)
+	}
+	p.add(reg)
+	var st store.Store = reg
 
 	api, err := apiserver.New(apiserver.Config{
 		Address: cfg.Address, Port: cfg.Port, Store: st, Version: serverVersion(),
@@ -83,8 +96,9 @@ func addMaster(p *plan, cfg *config.Master) error {
 	}
 	p.add(api)
 	p.add(scheduler.New(scheduler.Config{Store: st, Recorder: record.New(st, record.Config{Source: "scheduler"})}))
-	// TODO(controller): p.add(replication, endpoints, node lifecycle, pod subnets) once internal/controller lands.
-	p.lack("controllers (replication, endpoints, minions)")
+	p.add(replication.New(replication.Config{Store: st, Recorder: record.New(st, record.Config{Source: "replication-manager"})}))
+	// TODO(controller): endpoints, node lifecycle and pod subnets, one line each as they land.
+	p.lack("endpoints and minion controllers")
 	return nil
 }
 

@@ -3,12 +3,21 @@ package roles
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"kubelite/config"
+	"kubelite/internal/api"
+	"kubelite/internal/kubelet"
 	"kubelite/internal/netfilter"
 	"kubelite/internal/proxy"
+	"kubelite/internal/runtime"
+	"kubelite/internal/runtime/docker"
+	"kubelite/internal/runtime/fake"
 	"kubelite/internal/store"
 	"kubelite/internal/store/remote"
 )
@@ -28,12 +37,59 @@ func Minion(ctx context.Context, cfg *config.Minion) error {
 	if err != nil {
 		return fmt.Errorf("minion: %w", err)
 	}
+	if err := checkPorts(net.Listen, []portUse{{"port", cfg.KubeletAddr()}}); err != nil {
+		return err
+	}
 	p := &plan{role: "minion"}
-	if err := addMinion(p, cfg, st); err != nil {
+	if err := addMinion(ctx, p, cfg, st); err != nil {
 		p.release()
 		return err
 	}
 	return p.run(ctx)
+}
+
+// containerRuntime connects to the configured runtime and reads the
+// minion's capacity from it.
+func containerRuntime(ctx context.Context, p *plan, cfg *config.Minion) (runtime.Runtime, api.Capacity, error) {
+	if cfg.Runtime == "fake" {
+		return fake.New(fake.Options{}), api.Capacity{}, nil
+	}
+	rt, err := docker.New(cfg.DockerEndpoint)
+	if err != nil {
+		return nil, api.Capacity{}, err
+	}
+	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cpus, mem, err := rt.Info(ictx)
+	if err != nil {
+		_ = rt.Close()
+		return nil, api.Capacity{}, fmt.Errorf("cannot reach Docker at %s (%v): start it (systemctl start docker) or point --docker-endpoint at its socket", cfg.DockerEndpoint, err)
+	}
+	p.cleanup(func() { _ = rt.Close() })
+	return rt, api.Capacity{CPU: int64(cpus) * 1000, Memory: mem}, nil
+}
+
+// detectHostIP picks the address other hosts reach this minion on: the
+// host name when it is an IP (the tutorial's --hostname_override=192.168.1.201),
+// else the local address of the route to the master (a UDP "dial" sends no
+// packet). "" when neither works; the kubelet then reports none.
+func detectHostIP(hostname, masterURL string) string {
+	if ip, err := netip.ParseAddr(hostname); err == nil {
+		return ip.String()
+	}
+	u, err := url.Parse(masterURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	c, err := net.Dial("udp", u.Host)
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	if a, ok := c.LocalAddr().(*net.UDPAddr); ok {
+		return a.IP.String()
+	}
+	return ""
 }
 
 // CleanupIPTables removes every rule and chain the proxy ever wrote.
@@ -48,9 +104,25 @@ func CleanupIPTables() error {
 // addMinion appends the minion's components in start order: the kubelet,
 // then the proxy, both over st (the API on a minion, the master's store in
 // standalone).
-func addMinion(p *plan, cfg *config.Minion, st store.Store) error {
-	// TODO(kubelet): p.add(kubelet.New(...)) once internal/kubelet has its component.
-	p.lack("kubelet")
+func addMinion(ctx context.Context, p *plan, cfg *config.Minion, st store.Store) error {
+	rt, capacity, err := containerRuntime(ctx, p, cfg)
+	if err != nil {
+		return err
+	}
+	hostIP := cfg.HostIP
+	if hostIP == "" {
+		hostIP = detectHostIP(cfg.Hostname, cfg.MasterURL)
+	}
+	kl, err := kubelet.New(kubelet.Config{
+		NodeName: cfg.Hostname, HostIP: hostIP, Store: st, Runtime: rt,
+		RootDir: cfg.RootDir, SyncFrequency: cfg.SyncFrequency, AllowPrivileged: cfg.AllowPrivileged,
+		Capacity: capacity, Labels: cfg.Labels, Port: cfg.Port,
+	})
+	if err != nil {
+		return fmt.Errorf("minion: %w", err)
+	}
+	p.add(kubelet.Server{K: kl, Addr: cfg.KubeletAddr()}, kl)
+	// TODO(podnet): the pod network (--network=bridge) once internal/podnet is a component.
 	var nf netfilter.Interface
 	if cfg.ProxyMode != "none" {
 		n, err := netfilter.New()

@@ -9,6 +9,7 @@ import (
 
 	"kubelite/config"
 	"kubelite/internal/images"
+	"kubelite/internal/kubectl"
 	"kubelite/internal/runtime/docker"
 	"kubelite/internal/testserver"
 	"kubelite/internal/version"
@@ -93,7 +94,7 @@ func standaloneCommand(e *env) *ucli.Command {
 			if cfg.Reset {
 				return roles.Reset(c.Context, cfg, roles.Prompt{In: e.stdin, Out: e.stdout})
 			}
-			return roles.Standalone(c.Context, cfg)
+			return roles.Standalone(c.Context, cfg, e.stdout)
 		},
 	}
 }
@@ -105,9 +106,7 @@ func kubectlCommand(e *env) *ucli.Command {
 		Usage:           "the v0.6 CLI: get, describe, create, update, delete, version (also as a symlink named kubectl)",
 		SkipFlagParsing: true,
 		Action: func(c *ucli.Context) error {
-			// TODO(kubectl): return kubectl.Run(c.Context, c.Args().Slice(), e.stdin, e.stdout, e.stderr)
-			// once internal/kubectl builds on main.
-			return fmt.Errorf("kubectl is not part of this build yet")
+			return kubectl.Run(c.Context, c.Args().Slice(), e.stdin, e.stdout, e.stderr)
 		},
 	}
 }

@@ -1,0 +1,82 @@
+package roles
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/store/memory"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestBannerText(t *testing.T) {
+	got := bannerText("http://127.0.0.1:8080", "laptop", 1234*time.Millisecond)
+	want := `
+kubelite standalone is ready (1.2s)
+  API:    http://127.0.0.1:8080
+  minion: laptop is Ready
+Try:
+  kubelite kubectl get minions
+  kubelite kubectl create -f testdata/tutorial/apache-pod.json
+  kubelite kubectl get pods
+Ctrl-C stops it; kubelite standalone --reset wipes its state and containers.
+
+`
+	if got != want {
+		t.Errorf("banner:\n%s\nwant:\n%s", got, want)
+	}
+	if other := bannerText("http://127.0.0.1:9090", "laptop", time.Second); !strings.Contains(other, "kubelite kubectl -s http://127.0.0.1:9090 get pods") {
+		t.Errorf("banner for another port lacks -s:\n%s", other)
+	}
+}
+
+// The banner appears only once the minion is Ready.
+func TestReadyBannerWaitsForReady(t *testing.T) {
+	st := memory.New()
+	var out syncBuffer
+	b := &readyBanner{st: st, minion: "laptop", apiURL: "http://127.0.0.1:8080", out: &out, start: time.Now(), poll: time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx, func() {}) }()
+
+	m := &api.Minion{TypeMeta: api.TypeMeta{ID: "laptop"}, Status: api.MinionStatus{Condition: api.MinionNotReady}}
+	created, err := st.Create(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond) // several polls see NotReady
+	if out.String() != "" {
+		t.Fatalf("banner before Ready: %q", out.String())
+	}
+	m = created.(*api.Minion)
+	m.Status.Condition = api.MinionReady
+	if _, err := st.Update(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "laptop is Ready") && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), "is ready"); n != 1 {
+		t.Errorf("banner printed %d times:\n%s", n, out.String())
+	}
+}
