@@ -394,3 +394,22 @@ func FuzzParseEnvFile(f *testing.F) {
 		}
 	})
 }
+
+// TestREADMEListsEveryFlag keeps the README's flag tables complete.
+func TestREADMEListsEveryFlag(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, m := NewMaster()
+	_, n := NewMinion()
+	_, s := NewStandalone()
+	for _, fl := range [][]cli.Flag{m, n, s} {
+		for _, f := range fl {
+			name := f.Names()[0]
+			if !strings.Contains(string(readme), "`--"+name+"`") {
+				t.Errorf("README.md does not document --%s", name)
+			}
+		}
+	}
+}
