@@ -3,7 +3,9 @@ package clustertest_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -87,7 +89,7 @@ func scheduleOnEtcd(b *testing.B, minions, pods int) time.Duration {
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
-	s := scheduler.New(scheduler.Config{Store: st, Seed: 42})
+	s := scheduler.New(scheduler.Config{Store: st, Seed: 42, Workers: benchWorkers()})
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	startedAt := make(chan time.Time, 1)
@@ -114,7 +116,10 @@ func scheduleOnEtcd(b *testing.B, minions, pods int) time.Duration {
 //
 //	go test ./internal/clustertest -run '^$' -bench ScheduleEtcd -benchtime 3x -timeout 60m
 func BenchmarkScheduleEtcd(b *testing.B) {
-	const pods = 30000
+	pods := 30000
+	if v, err := strconv.Atoi(os.Getenv("KUBELITE_BENCH_PODS")); err == nil && v > 0 {
+		pods = v
+	}
 	for _, minions := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("minions=%d", minions), func(b *testing.B) {
 			var rates []float64
@@ -127,4 +132,11 @@ func BenchmarkScheduleEtcd(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 		})
 	}
+}
+
+func benchWorkers() int {
+	if v, err := strconv.Atoi(os.Getenv("KUBELITE_BENCH_WORKERS")); err == nil && v > 0 {
+		return v
+	}
+	return 0 // the scheduler's default
 }

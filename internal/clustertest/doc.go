@@ -12,4 +12,10 @@
 // Minions simulates kubelets: it registers minions, posts heartbeats on
 // demand or on a ticker, and marks the pods bound to a live minion Running
 // with a fake pod IP, as a hollow kubelet would.
+//
+// The package's own tests are the control plane's integration tests: the
+// registry (over the memory store), scheduler, replication manager,
+// endpoints and node controllers run as components with simulated minions
+// (integration_test.go), and BenchmarkScheduleEtcd measures the scheduler
+// through the registry on a durable embedded etcd (bench_test.go).
 package clustertest

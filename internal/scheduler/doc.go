@@ -3,10 +3,11 @@
 // Decide (pure, algorithm.go): Schedule(pod, nodes, seed) checks the pod
 // against every minion with the predicates of package fit and, among those
 // it fits, prefers in order
-//  1. the minion running the fewest pods that carry all of the pod's labels
-//     (pods of one replication controller carry its template's labels, and a
-//     service selects by labels, so this spreads both: 6 replicas on 2
-//     minions land 3 and 3);
+//  1. the minion running the fewest pods of the same kind: pods that carry
+//     all of the pod's labels (pods of one replication controller carry its
+//     template's labels) or that a service selecting the pod also selects
+//     (so the old and new pods of a rolling update spread as one set). 6
+//     replicas on 2 minions land 3 and 3;
 //  2. the least requested minion (cpu and memory, after adding the pod;
 //     unlimited capacity counts as empty);
 //  3. the minion with the fewest pods;
@@ -20,8 +21,12 @@
 // a short lock, assumes the pod on the chosen minion (so the next decision
 // already sees it), then binds it by creating an api.Binding through the
 // store (the registry makes that a compare-and-swap that re-checks
-// fit.Check). Several workers bind at once. A failed bind forgets the
-// assumption and requeues the pod with backoff.
+// fit.Check). One goroutine decides, so decisions never contend; Workers
+// goroutines (default 128) bind at once, since a bind mostly waits for an
+// etcd commit. A failed bind forgets the assumption and requeues the pod
+// with backoff. The spreading count is an index from label sets to the
+// per-minion counts, so it costs a map lookup per minion, not a scan of pods.
+// See BENCHMARKS.md for measured throughput.
 //
 // A pod that fits nowhere gets currentState.reason "Unschedulable" and a
 // message such as "0/2 minions fit: 2 hostPort 8080 in use", plus a

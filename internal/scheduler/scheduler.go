@@ -34,7 +34,8 @@ type Config struct {
 	Clock    clock.Clock     // nil: the wall clock
 	// Seed makes tie-breaks deterministic.
 	Seed int64
-	// Workers bind concurrently (default 16).
+	// Workers bind concurrently (default 128: a bind waits on an etcd commit,
+	// so throughput grows with binds in flight).
 	Workers int
 	// BackoffBase and BackoffMax bound the retries of unschedulable pods
 	// (default 1 s doubling to 60 s).
@@ -64,6 +65,7 @@ type Scheduler struct {
 	// label set the accounted label sets that include it.
 	labelSets map[string]map[string]string
 	supersets map[string]*spreadEntry
+	rebuildAt int
 }
 
 type spreadEntry struct {
@@ -87,7 +89,7 @@ func New(cfg Config) *Scheduler {
 		cfg.Clock = clock.Real{}
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 16
+		cfg.Workers = 128
 	}
 	if cfg.BackoffBase <= 0 {
 		cfg.BackoffBase = time.Second
@@ -165,6 +167,10 @@ func (s *Scheduler) addLocked(host string, p *api.Pod) {
 	if _, ok := s.labelSets[k]; ok {
 		return
 	}
+	if len(s.labelSets) >= max(maxLabelSets, s.rebuildAt) {
+		s.rebuildSpreadIndexLocked()
+		s.rebuildAt = 2 * len(s.labelSets)
+	}
 	s.labelSets[k] = p.Labels
 	for _, e := range s.supersets {
 		if fit.IsSubset(e.labels, p.Labels) {
@@ -207,6 +213,19 @@ func (s *Scheduler) spreadKeysForLocked(p *api.Pod) []string {
 		}
 	}
 	return keys
+}
+
+// maxLabelSets bounds the spreading index: label sets of pods long gone are
+// dropped when it is reached.
+const maxLabelSets = 20000
+
+// rebuildSpreadIndexLocked keeps only the label sets pods still carry.
+func (s *Scheduler) rebuildSpreadIndexLocked() {
+	s.labelSets = map[string]map[string]string{}
+	for _, n := range s.nodes {
+		n.LabelSets(func(k string, labels map[string]string) { s.labelSets[k] = labels })
+	}
+	s.supersets = map[string]*spreadEntry{}
 }
 
 // spreadKeysLocked returns the accounted label sets including labels.

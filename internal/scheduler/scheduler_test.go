@@ -293,3 +293,22 @@ func TestSyncSpreadsServicePods(t *testing.T) {
 		t.Fatalf("v2 pod on %s, want minion-2", h)
 	}
 }
+
+func TestSpreadIndexDropsGoneLabelSets(t *testing.T) {
+	s := New(Config{Store: memory.New()})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keep := testPod("keep", map[string]string{"name": "keep"})
+	s.addLocked("a", keep)
+	for i := 0; i < maxLabelSets+10; i++ {
+		p := testPod(fmt.Sprintf("p%d", i), map[string]string{"name": fmt.Sprintf("u%d", i)})
+		s.addLocked("a", p)
+		s.nodes["a"].Remove(p) // the pod is gone again
+	}
+	if n := len(s.labelSets); n > 20 {
+		t.Fatalf("%d label sets kept, want only live ones plus the newest", n)
+	}
+	if keys := s.spreadKeysLocked(map[string]string{"name": "keep"}); len(keys) != 1 {
+		t.Fatalf("live label set lost: %v", keys)
+	}
+}
