@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +15,12 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"kubelite/config"
+	"kubelite/internal/api"
+	"kubelite/internal/etcd"
 	"kubelite/internal/runtime"
 	"kubelite/internal/runtime/docker"
+	"kubelite/internal/store"
+	storeetcd "kubelite/internal/store/etcd"
 )
 
 // Prompt asks the user a yes/no question.
@@ -51,9 +56,10 @@ func safeToWipe(dir string) error {
 	return nil
 }
 
-// Reset wipes a standalone cluster: every kubelite-managed container on its
-// Docker Engine, then its data and root directories. It asks first unless
-// cfg.Yes.
+// Reset wipes a standalone cluster: the containers of its pods (read from
+// its own etcd, so containers of other kubelites on the same engine stay),
+// the proxy's iptables rules, then its data and root directories. It asks
+// first unless cfg.Yes. The cluster must not be running.
 func Reset(ctx context.Context, cfg *config.Standalone, p Prompt) error {
 	dirs := []string{cfg.Master.DataDir}
 	if rel, err := filepath.Rel(cfg.Master.DataDir, cfg.Minion.RootDir); err != nil || strings.HasPrefix(rel, "..") {
@@ -64,20 +70,28 @@ func Reset(ctx context.Context, cfg *config.Standalone, p Prompt) error {
 			return err
 		}
 	}
-	what := "delete " + strings.Join(dirs, " and ")
-	if cfg.Minion.Runtime == "docker" {
-		what = "remove every kubelite container on " + cfg.Minion.DockerEndpoint + " and " + what
+	uids, err := podUIDs(ctx, cfg)
+	if err != nil {
+		return err
 	}
-	if !cfg.Yes && !p.Confirm("This will "+what+". Continue?") {
+	what := []string{}
+	if cfg.Minion.Runtime == "docker" {
+		what = append(what, fmt.Sprintf("remove the containers of %d pods from %s", len(uids), cfg.Minion.DockerEndpoint))
+	}
+	if cfg.Minion.ProxyMode != "none" {
+		what = append(what, "remove the proxy's iptables rules")
+	}
+	what = append(what, "delete "+strings.Join(dirs, " and "))
+	if !cfg.Yes && !p.Confirm("This will "+strings.Join(what, ", ")+". Continue?") {
 		return errors.New("reset cancelled (nothing changed); --yes skips the question")
 	}
 	log := logrus.WithField("component", "reset")
-	if cfg.Minion.Runtime == "docker" {
-		n, err := removeContainers(ctx, cfg.Minion.DockerEndpoint)
+	if cfg.Minion.Runtime == "docker" && len(uids) > 0 {
+		n, err := removeContainers(ctx, cfg.Minion.DockerEndpoint, uids)
 		if err != nil {
 			return err
 		}
-		log.Infof("removed %d containers", n)
+		log.Infof("removed %d containers of %d pods", n, len(uids))
 	}
 	if cfg.Minion.ProxyMode != "none" {
 		if err := CleanupIPTables(); err != nil {
@@ -94,23 +108,69 @@ func Reset(ctx context.Context, cfg *config.Standalone, p Prompt) error {
 	return nil
 }
 
-func removeContainers(ctx context.Context, endpoint string) (int, error) {
+// podUIDs starts the standalone's etcd from its data directory (on its
+// usual ports: a running cluster makes this fail with the port named) and
+// returns the uids of every pod stored there. No data directory: none.
+func podUIDs(ctx context.Context, cfg *config.Standalone) ([]string, error) {
+	m := &cfg.Master
+	if _, err := os.Stat(filepath.Join(m.DataDir, "etcd")); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err := checkPorts(net.Listen, masterPorts(m)); err != nil {
+		return nil, fmt.Errorf("reset: is kubelite standalone still running? stop it first (%w)", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	emb := etcd.NewEmbedded(etcd.Config{DataDir: m.DataDir, ClientAddr: m.EtcdAddr, PeerAddr: m.EtcdPeerAddr})
+	done := make(chan error, 1)
+	go func() { done <- emb.Run(ctx, func() {}) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-emb.Ready():
+	case err := <-done:
+		done <- err
+		return nil, fmt.Errorf("reset: read %s: %w", m.DataDir, err)
+	}
+	cli, err := etcd.NewClient(emb.Endpoints())
+	if err != nil {
+		return nil, fmt.Errorf("reset: %w", err)
+	}
+	defer cli.Close()
+	pods, _, err := storeetcd.New(cli).List(ctx, api.Pods, store.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("reset: list pods: %w", err)
+	}
+	var uids []string
+	for _, o := range pods {
+		if uid := o.Meta().UID; uid != "" {
+			uids = append(uids, uid)
+		}
+	}
+	return uids, nil
+}
+
+// removeContainers stops and removes every container of the pods uids.
+func removeContainers(ctx context.Context, endpoint string, uids []string) (int, error) {
 	rt, err := docker.New(endpoint)
 	if err != nil {
 		return 0, fmt.Errorf("reset: %w", err)
 	}
 	defer rt.Close()
-	list, err := rt.List(ctx, runtime.ListOptions{})
-	if err != nil {
-		return 0, fmt.Errorf("reset: list containers: %w", err)
-	}
-	for _, c := range list {
-		if err := rt.Stop(ctx, c.ID, 2*time.Second); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-			return 0, fmt.Errorf("reset: stop %s: %w", c.Name, err)
+	n := 0
+	for _, uid := range uids {
+		list, err := rt.List(ctx, runtime.ListOptions{PodUID: uid})
+		if err != nil {
+			return n, fmt.Errorf("reset: list containers: %w", err)
 		}
-		if err := rt.Remove(ctx, c.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-			return 0, fmt.Errorf("reset: remove %s: %w", c.Name, err)
+		for _, c := range list {
+			if err := rt.Stop(ctx, c.ID, 2*time.Second); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+				return n, fmt.Errorf("reset: stop %s: %w", c.Name, err)
+			}
+			if err := rt.Remove(ctx, c.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+				return n, fmt.Errorf("reset: remove %s: %w", c.Name, err)
+			}
+			n++
 		}
 	}
-	return len(list), nil
+	return n, nil
 }
