@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"kubelite/internal/testutil"
+)
+
+// The whole test binary runs in a network namespace of its own, so the
+// standalone cluster's iptables rules and listeners vanish with it.
+func TestMain(m *testing.M) { os.Exit(testutil.RunInNetns(m, testutil.DefaultNetns)) }
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// TestFreshCloneMakeRun is a newcomer's first minutes: from a clean clone,
+// the README's first command (make run) in the background, wait for the
+// ready block, run the three commands it suggests, Ctrl-C, then
+// `kubelite standalone --reset --yes` removes the pod's containers and the
+// data directory.
+func TestFreshCloneMakeRun(t *testing.T) {
+	testutil.RequireNetns(t)
+	testutil.RequireDocker(t)
+	root, err := testutil.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clone := filepath.Join(t.TempDir(), "kubelite")
+	if out, err := exec.Command("git", "clone", "-q", root, clone).CombinedOutput(); err != nil {
+		t.Fatalf("git clone: %v\n%s", err, out)
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	port := freePort(t)
+	api := "http://127.0.0.1:" + strconv.Itoa(port)
+	flags := strings.Join([]string{
+		"--port=" + strconv.Itoa(port), "--kubelet_port=" + strconv.Itoa(freePort(t)),
+		"--etcd-addr=127.0.0.1:" + strconv.Itoa(freePort(t)), "--etcd-peer-addr=127.0.0.1:" + strconv.Itoa(freePort(t)),
+		"--data-dir=" + data,
+	}, " ")
+
+	run := exec.Command("make", "run", "STANDALONE_FLAGS="+flags)
+	run.Dir = clone
+	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var stdout, stderr lockedBuffer
+	run.Stdout, run.Stderr = &stdout, &stderr
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- run.Wait() }()
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		syscall.Kill(-run.Process.Pid, syscall.SIGINT) // Ctrl-C reaches the whole foreground group
+		select {
+		case err := <-exited:
+			return err
+		case <-time.After(60 * time.Second):
+			syscall.Kill(-run.Process.Pid, syscall.SIGKILL)
+			<-exited
+			t.Errorf("make run still running 60s after Ctrl-C")
+			return nil
+		}
+	}
+	t.Cleanup(func() { stop() })
+
+	deadline := time.Now().Add(5 * time.Minute) // a cold build of the binary and the images
+	for !strings.Contains(stdout.String(), "is Ready") {
+		select {
+		case err := <-exited:
+			t.Fatalf("make run exited (%v) before ready:\n%s\n%s", err, stdout.String(), stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready within 5 minutes:\n%s\n%s", stdout.String(), stderr.String())
+		}
+	}
+	banner := stdout.String()
+	bin := filepath.Join(clone, "bin", "kubelite")
+	kubectl := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, bin, append([]string{"kubectl", "-s", api}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	// The three commands the banner suggests.
+	for _, want := range []string{"get minions", "create -f testdata/tutorial/apache-pod.json", "get pods"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner does not suggest %q:\n%s", want, banner)
+		}
+	}
+	if out := kubectl("get", "minions"); !strings.Contains(out, "Ready") {
+		t.Errorf("get minions:\n%s", out)
+	}
+	kubectl("create", "-f", filepath.Join(clone, "testdata/tutorial/apache-pod.json"))
+	if out := kubectl("get", "pods"); !strings.Contains(out, "fedoraapache") {
+		t.Errorf("get pods:\n%s", out)
+	}
+	uid := strings.TrimSpace(kubectl("get", "pods", "fedoraapache", "-o", "template", "-t", "{{.uid}}"))
+	if uid == "" {
+		t.Fatal("no pod uid")
+	}
+	// Wait until the kubelet started the pod's infra container, so --reset has something to remove.
+	containers := func() string {
+		out, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=io.kubelite.pod.uid="+uid).Output()
+		return strings.TrimSpace(string(out))
+	}
+	t.Cleanup(func() {
+		if ids := containers(); ids != "" {
+			exec.Command("sh", "-c", "docker rm -f "+strings.ReplaceAll(ids, "\n", " ")).Run()
+		}
+	})
+	for deadline := time.Now().Add(60 * time.Second); containers() == "" && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if containers() == "" {
+		t.Errorf("no container for pod %s after 60s", uid)
+	}
+
+	stop()
+	log := stderr.String()
+	if !strings.Contains(log, "msg=stopped component=standalone") {
+		t.Errorf("standalone did not stop cleanly:\n%s", log)
+	}
+	if strings.Contains(log, "level=error") || strings.Contains(log, "goroutine ") {
+		t.Errorf("errors on a clean run:\n%s", log)
+	}
+
+	// --reset --yes wipes the pod's containers and the data directory.
+	reset := exec.Command(bin, append([]string{"standalone", "--reset", "--yes"}, strings.Fields(flags)...)...)
+	if out, err := reset.CombinedOutput(); err != nil {
+		t.Fatalf("--reset: %v\n%s", err, out)
+	}
+	if ids := containers(); ids != "" {
+		t.Errorf("containers of pod %s survive --reset: %s", uid, ids)
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("--reset left %s: %v", data, err)
+	}
+}
