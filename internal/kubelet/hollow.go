@@ -66,8 +66,9 @@ type Fleet struct {
 	names    []string
 
 	mu     sync.RWMutex
-	byHost map[string]map[string]bool // host -> pod keys
-	hostOf map[string]string          // pod key -> host
+	byHost map[string]map[string]bool    // host -> pod keys
+	hostOf map[string]string             // pod key -> host
+	stops  map[string]context.CancelFunc // minion -> stops its kubelet (see Stop)
 }
 
 // NewFleet builds a fleet; Run starts it.
@@ -225,10 +226,17 @@ func (f *Fleet) Run(ctx context.Context, started func()) error {
 	errc := make(chan error, len(f.names))
 	for _, name := range f.names {
 		k := f.kubelets[name]
+		kctx, kcancel := context.WithCancel(ctx)
+		f.mu.Lock()
+		if f.stops == nil {
+			f.stops = map[string]context.CancelFunc{}
+		}
+		f.stops[name] = kcancel
+		f.mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := k.Run(ctx, func() { startedAll <- struct{}{} }); err != nil {
+			if err := k.Run(kctx, func() { startedAll <- struct{}{} }); err != nil {
 				errc <- fmt.Errorf("hollow kubelet %s: %w", name, err)
 			}
 		}()

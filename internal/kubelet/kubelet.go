@@ -58,8 +58,14 @@ type Config struct {
 	// Enqueue for changed pod keys.
 	Pods     Lister
 	Services Lister
-	// Events, when false, suppresses event objects (hollow fleets).
+	// NoEvents suppresses event objects (hollow fleets).
 	NoEvents bool
+	// MaxParallelStarts bounds how many pods start containers at once
+	// (default 4): in a burst the engine's throughput is the limit, and a
+	// bound lets the first pods finish first instead of all finishing
+	// last. A pod takes a slot at its first start and keeps it to the end
+	// of that sync; stops before it and probes take none.
+	MaxParallelStarts int
 }
 
 func (c *Config) defaults() error {
@@ -93,6 +99,9 @@ func (c *Config) defaults() error {
 	if c.KeepDead <= 0 {
 		c.KeepDead = 2
 	}
+	if c.MaxParallelStarts <= 0 {
+		c.MaxParallelStarts = 4
+	}
 	return nil
 }
 
@@ -111,6 +120,7 @@ type Kubelet struct {
 	unhealthy map[string]string               // container id -> probe failure
 	waiting   map[string]map[string]string    // pod key -> last waiting reasons
 	infraMu   sync.Mutex                      // one infra image build at a time
+	starts    chan struct{}                   // semaphore of MaxParallelStarts
 }
 
 // New returns a kubelet; Run starts it.
@@ -125,6 +135,7 @@ func New(cfg Config) (*Kubelet, error) {
 		pulls:     map[string]map[string]PullState{},
 		unhealthy: map[string]string{},
 		waiting:   map[string]map[string]string{},
+		starts:    make(chan struct{}, cfg.MaxParallelStarts),
 	}
 	k.pods, k.services = cfg.Pods, cfg.Services
 	if k.pods == nil {
@@ -433,6 +444,12 @@ func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan) error {
 	var errs []error
 	infraID := ""
 	infraFailed := false
+	holding := false
+	defer func() {
+		if holding {
+			<-k.starts
+		}
+	}()
 	acts := plan.Actions
 	for i := 0; i < len(acts); {
 		if acts[i].Kind == ActStop {
@@ -463,6 +480,14 @@ func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan) error {
 		a := acts[i]
 		i++
 		k.logAction(pod, a)
+		if (a.Kind == ActStart || a.Kind == ActStartInfra) && !holding {
+			select {
+			case k.starts <- struct{}{}:
+				holding = true
+			case <-ctx.Done():
+				return errors.Join(append(errs, ctx.Err())...)
+			}
+		}
 		switch a.Kind {
 		case ActRemove:
 			if err := k.cfg.Runtime.Remove(ctx, a.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {

@@ -410,3 +410,23 @@ func TestHTTPServer(t *testing.T) {
 	}
 	_ = p
 }
+
+func TestFakeBuildsInfraImageOnce(t *testing.T) {
+	rt := fake.New(fake.Options{Images: []string{"kubelite/webserver:v1"}, Record: true})
+	e := startKubelet(t, memory.New(), rt, func(c *Config) { c.InfraBinary = "/usr/local/bin/kubelite" })
+	e.createPod(webPod("b1"))
+	e.waitPod("b1", 5*time.Second, "Running", running)
+	p := webPod("b2")
+	p.DesiredState.Manifest.Containers[0].Ports = nil
+	e.createPod(p)
+	e.waitPod("b2", 5*time.Second, "Running", running)
+	builds := 0
+	for _, c := range rt.Calls() {
+		if c == "build kubelite/pause:1" {
+			builds++
+		}
+	}
+	if builds != 1 {
+		t.Fatalf("infra image built %d times, want once", builds)
+	}
+}
