@@ -33,7 +33,7 @@
 // Both modes: a service without endpoints is rejected at once by the filter
 // chain KUBELITE-SERVICES (jumped from INPUT, FORWARD and OUTPUT for new
 // connections). A sync is one iptables-restore --noflush transaction; only
-// chains named KUBE-PROXY or KUBELITE-* and the jumps into them are ever
+// chains KUBE-PROXY, KUBELITE-{SERVICES,POSTROUTING,MARK-MASQ,FORWARD,SVC-*,AFF-*} and the jumps into them are ever
 // touched. A full sync (the first, then every SyncPeriod, default 5 s)
 // declares every chain kubelite needs, which rewrites it, deletes the
 // kubelite chains it does not need, and makes sure the jumps from the

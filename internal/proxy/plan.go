@@ -29,15 +29,20 @@ const (
 	chainForward   netfilter.Chain = "KUBELITE-FORWARD"
 	svcChainPrefix                 = "KUBELITE-SVC-"
 	affinityPrefix                 = "KUBELITE-AFF-"
-	ownPrefix                      = "KUBELITE-"
 
 	// masqMark is the fwmark bit that asks KUBELITE-POSTROUTING to masquerade.
 	masqMark = "0x4000/0x4000"
 )
 
-// ownChain reports whether a chain belongs to kubelite.
+// ownChain reports whether a chain belongs to the proxy. Other parts of
+// kubelite (podnet's KUBELITE-PODNET, a lab's KUBELITE-LAB-*) have chains of
+// their own in the same tables: the proxy names its chains one by one.
 func ownChain(c netfilter.Chain) bool {
-	return c == chainUserspace || strings.HasPrefix(string(c), ownPrefix)
+	switch c {
+	case chainUserspace, chainServices, chainPostrouting, chainMarkMasq, chainForward:
+		return true
+	}
+	return strings.HasPrefix(string(c), svcChainPrefix) || strings.HasPrefix(string(c), affinityPrefix)
 }
 
 // endpoint is one backend of a service.

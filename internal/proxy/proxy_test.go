@@ -150,7 +150,11 @@ func TestModeNoneTouchesNothing(t *testing.T) {
 
 func TestCleanupOnFake(t *testing.T) {
 	fake := netfilter.NewFake()
-	if err := fake.Restore([]byte("*nat\n:DOCKER - [0:0]\n-A OUTPUT -j DOCKER\nCOMMIT\n")); err != nil {
+	// Chains of others: Docker's, and other kubelite parts' (podnet, a lab),
+	// which share the KUBELITE- prefix but are not the proxy's.
+	foreign := "*nat\n:DOCKER - [0:0]\n:KUBELITE-PODNET - [0:0]\n-A OUTPUT -j DOCKER\n-A KUBELITE-PODNET -j RETURN\nCOMMIT\n" +
+		"*filter\n:KUBELITE-LAB-x - [0:0]\n-A KUBELITE-LAB-x -j DROP\nCOMMIT\n"
+	if err := fake.Restore([]byte(foreign)); err != nil {
 		t.Fatal(err)
 	}
 	for _, mode := range []Mode{ModeUserspace, ModeIptables} { // leave both modes' chains behind
@@ -167,12 +171,21 @@ func TestCleanupOnFake(t *testing.T) {
 			t.Fatalf("sync %s: %v", mode, err)
 		}
 	}
+	for _, c := range []struct {
+		table netfilter.Table
+		chain netfilter.Chain
+	}{{netfilter.TableNAT, "KUBELITE-PODNET"}, {netfilter.TableFilter, "KUBELITE-LAB-x"}} {
+		if got := fake.ChainRules(c.table, c.chain); len(got) != 1 {
+			t.Errorf("a sync touched %s chain %s, which is not the proxy's: %q", c.table, c.chain, got)
+		}
+	}
 	if err := Cleanup(fake); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
 	for _, table := range []netfilter.Table{netfilter.TableNAT, netfilter.TableFilter} {
 		save, _ := fake.Save(table)
-		if s := string(save); strings.Contains(s, "KUBE") {
+		s := strings.NewReplacer(":KUBELITE-PODNET", "", "-A KUBELITE-PODNET -j RETURN", "", ":KUBELITE-LAB-x", "", "-A KUBELITE-LAB-x -j DROP", "").Replace(string(save))
+		if strings.Contains(s, "KUBE") {
 			t.Errorf("cleanup left kubelite rules in %s:\n%s", table, s)
 		}
 	}
