@@ -11,6 +11,8 @@ import (
 	"kubelite/config"
 	"kubelite/internal/api"
 	"kubelite/internal/apiserver"
+	"kubelite/internal/controller/endpoints"
+	"kubelite/internal/controller/node"
 	"kubelite/internal/controller/replication"
 	"kubelite/internal/etcd"
 	"kubelite/internal/record"
@@ -58,13 +60,13 @@ func serverVersion() api.ServerVersion {
 // addMaster appends the master's components in start order: etcd, the API
 // over the store, then the loops that use the store.
 func addMaster(p *plan, cfg *config.Master) error {
-	endpoints := cfg.EtcdServers
+	etcdEndpoints := cfg.EtcdServers
 	var embedded *etcd.Embedded
 	if cfg.EtcdEmbed {
 		embedded = etcd.NewEmbedded(etcd.Config{DataDir: cfg.DataDir, ClientAddr: cfg.EtcdAddr, PeerAddr: cfg.EtcdPeerAddr})
-		endpoints = embedded.Endpoints()
+		etcdEndpoints = embedded.Endpoints()
 	}
-	cli, err := etcd.NewClient(endpoints)
+	cli, err := etcd.NewClient(etcdEndpoints)
 	if err != nil {
 		return err
 	}
@@ -97,8 +99,16 @@ func addMaster(p *plan, cfg *config.Master) error {
 	p.add(api)
 	p.add(scheduler.New(scheduler.Config{Store: st, Recorder: record.New(st, record.Config{Source: "scheduler"})}))
 	p.add(replication.New(replication.Config{Store: st, Recorder: record.New(st, record.Config{Source: "replication-manager"})}))
-	// TODO(controller): endpoints, node lifecycle and pod subnets, one line each as they land.
-	p.lack("endpoints and minion controllers")
+	p.add(endpoints.New(endpoints.Config{Store: st}))
+	nodes, err := node.New(node.Config{
+		Store: st, Recorder: record.New(st, record.Config{Source: "node-controller"}),
+		Machines: cfg.Machines, ClusterCIDR: cfg.ClusterCIDR.String(),
+		GracePeriod: cfg.NodeMonitorGracePeriod, EvictionTimeout: cfg.PodEvictionTimeout,
+	})
+	if err != nil {
+		return fmt.Errorf("master: %w", err)
+	}
+	p.add(nodes)
 	return nil
 }
 
