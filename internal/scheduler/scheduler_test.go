@@ -312,3 +312,32 @@ func TestSpreadIndexDropsGoneLabelSets(t *testing.T) {
 		t.Fatalf("live label set lost: %v", keys)
 	}
 }
+
+// TestLoopWakesOnFreedPort: deleting the pod holding a hostPort binds the
+// waiting pod at once, without waiting for its backoff.
+func TestLoopWakesOnFreedPort(t *testing.T) {
+	e := newEnv(t, 1)
+	e.createPods(t, testPod("a", nil, withHostPort(8080)), testPod("b", nil, withHostPort(8080)))
+	e.sched = New(Config{Store: e.st, Recorder: e.rec, Clock: e.clk, Seed: 1})
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan struct{})
+	started := make(chan struct{})
+	go func() { e.sched.Run(ctx, func() { close(started) }); close(done) }()
+	defer func() { cancel(); <-done }()
+	<-started
+	var holder, waiter string
+	e.waitCache(t, "one bound, one waiting", func() bool {
+		h := e.hosts(t)
+		for _, pair := range [][2]string{{"a", "b"}, {"b", "a"}} {
+			if h[pair[0]] != "" && e.sched.Queue().Failures("default/"+pair[1]) >= 1 {
+				holder, waiter = pair[0], pair[1]
+				return true
+			}
+		}
+		return false
+	})
+	if _, err := e.st.Delete(e.ctx, api.Pods, "default", holder); err != nil {
+		t.Fatal(err)
+	}
+	e.waitCache(t, "the waiting pod bound", func() bool { return e.hosts(t)[waiter] == "minion-1" })
+}
