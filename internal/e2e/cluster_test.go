@@ -396,14 +396,16 @@ func (c *cluster) kubectl(ctx context.Context, args ...string) (string, error) {
 
 // --- traffic from inside the lab -------------------------------------------
 
-// getFrom makes n GETs of u from host h's network namespace, each with a 2 s timeout.
+// getFrom makes n GETs of u from host h's network namespace, each with a 1 s
+// timeout (an answer inside the lab takes milliseconds), and stops after 3
+// failures: a failing check fails fast.
 func (c *cluster) getFrom(ctx context.Context, h *lab.Host, n int, u string) []answer {
-	return c.getFromT(ctx, h, n, 2*time.Second, u)
+	return c.getFromT(ctx, h, n, time.Second, u)
 }
 
 // getFromT is getFrom with a timeout per GET.
 func (c *cluster) getFromT(ctx context.Context, h *lab.Host, n int, timeout time.Duration, u string) []answer {
-	out, err := c.lab.Exec(ctx, h, c.self, helperArg, "get", "-n", strconv.Itoa(n), "-timeout", timeout.String(), u)
+	out, err := c.lab.Exec(ctx, h, c.self, helperArg, "get", "-n", strconv.Itoa(n), "-timeout", timeout.String(), "-max-fails", "3", u)
 	as := parseAnswers(out)
 	if err != nil && len(as) == 0 {
 		as = append(as, answer{Err: err.Error()})
@@ -433,7 +435,7 @@ func (c *cluster) getFromPod(ctx context.Context, h *lab.Host, pod string, n int
 	}
 	pid := strings.TrimSpace(string(out))
 	out, err = exec.CommandContext(ctx, "nsenter", "--net=/proc/"+pid+"/ns/net", "--",
-		c.self, helperArg, "get", "-n", strconv.Itoa(n), "-timeout", "2s", u).CombinedOutput()
+		c.self, helperArg, "get", "-n", strconv.Itoa(n), "-timeout", "1s", "-max-fails", "3", u).CombinedOutput()
 	as := parseAnswers(out)
 	if err != nil && len(as) == 0 {
 		return nil, fmt.Errorf("get from pod %s: %w: %s", pod, err, out)

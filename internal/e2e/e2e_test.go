@@ -259,9 +259,13 @@ func (s *sc) waitEndpoints(id string, ps []api.Pod, port int, timeout time.Durat
 // serves checks that n GETs of u from host h all succeed and reach exactly
 // the pods named want.
 func (s *sc) serves(h *lab.Host, u string, n int, want []string) (bool, string) {
-	pods, fails := tally(s.getFrom(s.ctx, h, n, u))
+	as := s.getFrom(s.ctx, h, n, u)
+	pods, fails := tally(as)
 	if len(fails) > 0 {
-		return false, fmt.Sprintf("from %s, %d of %d GETs of %s failed, e.g. %s; answered by %v", h.Name, len(fails), n, u, fails[0], pods)
+		return false, fmt.Sprintf("from %s, %d of the first %d GETs of %s failed (of %d planned), e.g. %s; answered by %v", h.Name, len(fails), len(as), u, n, fails[0], pods)
+	}
+	if len(as) != n {
+		return false, fmt.Sprintf("from %s, %d answers to %d GETs of %s", h.Name, len(as), n, u)
 	}
 	got := keys(pods)
 	if strings.Join(got, ",") != strings.Join(want, ",") {

@@ -45,7 +45,7 @@ type answer struct {
 
 func (a answer) ok() bool { return a.Err == "" && a.Status == http.StatusOK }
 
-// runHelper: get [-n N] [-interval D] [-timeout D] [-until-eof] URL.
+// runHelper: get [-n N] [-interval D] [-timeout D] [-max-fails K] [-until-eof] URL.
 // Each GET uses a new connection (no keep-alive), so every request is
 // balanced anew by a service proxy. With -until-eof it repeats until stdin
 // closes (at most 10 minutes), for probing a service throughout a change.
@@ -58,6 +58,7 @@ func runHelper(args []string, stdin io.Reader, stdout io.Writer) error {
 	interval := fs.Duration("interval", 0, "pause between requests")
 	timeout := fs.Duration("timeout", 2*time.Second, "timeout of one request")
 	untilEOF := fs.Bool("until-eof", false, "repeat until stdin is closed (bounded to 10 minutes)")
+	maxFails := fs.Int("max-fails", 0, "stop after this many failed requests (0: never)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -79,6 +80,7 @@ func runHelper(args []string, stdin io.Reader, stdout io.Writer) error {
 		}()
 	}
 	enc := json.NewEncoder(stdout)
+	fails := 0
 	for i := 0; *untilEOF || i < *n; i++ {
 		if stop.Load() || ctx.Err() != nil {
 			break
@@ -86,6 +88,11 @@ func runHelper(args []string, stdin io.Reader, stdout io.Writer) error {
 		a := get(ctx, client, url)
 		if err := enc.Encode(a); err != nil {
 			return err
+		}
+		if !a.ok() {
+			if fails++; *maxFails > 0 && fails >= *maxFails {
+				break
+			}
 		}
 		if *interval > 0 {
 			time.Sleep(*interval)
