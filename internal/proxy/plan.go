@@ -29,6 +29,9 @@ const (
 	chainForward   netfilter.Chain = "KUBELITE-FORWARD"
 	svcChainPrefix                 = "KUBELITE-SVC-"
 	affinityPrefix                 = "KUBELITE-AFF-"
+	// legacySEPPrefix: per-endpoint chains of earlier kubelite builds,
+	// still the proxy's to remove.
+	legacySEPPrefix = "KUBELITE-SEP-"
 
 	// masqMark is the fwmark bit that asks KUBELITE-POSTROUTING to masquerade.
 	masqMark = "0x4000/0x4000"
@@ -42,7 +45,12 @@ func ownChain(c netfilter.Chain) bool {
 	case chainUserspace, chainServices, chainPostrouting, chainMarkMasq, chainForward:
 		return true
 	}
-	return strings.HasPrefix(string(c), svcChainPrefix) || strings.HasPrefix(string(c), affinityPrefix)
+	for _, p := range []string{svcChainPrefix, affinityPrefix, legacySEPPrefix} {
+		if strings.HasPrefix(string(c), p) {
+			return true
+		}
+	}
+	return false
 }
 
 // endpoint is one backend of a service.
