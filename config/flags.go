@@ -133,6 +133,7 @@ func minionFlags(n *Minion) []cli.Flag {
 		strFlag(&n.Address, "address", "0.0.0.0", catKubelet, "IP the kubelet listens on"),
 		intFlag(&n.Port, "port", DefaultKubeletPort, catKubelet, "port the kubelet listens on"),
 		strFlag(&n.raw.etcdServers, "etcd_servers", "", catEtcd, "accepted from the tutorial's config file and ignored: a minion talks only to the API"),
+		strFlag(&n.raw.clusterCIDR, "cluster_cidr", DefaultClusterCIDR, catNetwork, "the master's --cluster_cidr: pod traffic inside it is routed, not masqueraded"),
 	}
 	fl = append(fl, minionOnlyFlags(n, DefaultRootDir)...)
 	return append(fl, commonFlags(&n.Logging, &n.AllowPrivileged, &n.ConfigDir, &n.PrintConfig, DefaultConfigDir)...)

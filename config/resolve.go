@@ -285,6 +285,11 @@ func (n *Minion) resolve(cCtx *cli.Context, src map[string]Arg, sys System) erro
 	if n.EtcdServers, err = parseEtcdServers(src, n.raw.etcdServers); err != nil {
 		return err
 	}
+	if n.raw.clusterCIDR != "" {
+		if n.ClusterCIDR, err = parsePrefix(src, "cluster_cidr", n.raw.clusterCIDR); err != nil {
+			return err
+		}
+	}
 	n.Hostname = strings.ToLower(strings.TrimSpace(n.HostnameOverride))
 	if n.Hostname == "" {
 		h, err := sys.Hostname()
@@ -336,6 +341,7 @@ func (s *Standalone) Load(cCtx *cli.Context, sys System) ([]Setting, error) {
 	}
 	n.Master = joinHostPort(apiHost, m.Port)
 	n.EtcdServers = nil
+	n.ClusterCIDR = m.ClusterCIDR
 	n.AllowPrivileged = m.AllowPrivileged
 	n.Logging = m.Logging
 	n.ConfigDir = m.ConfigDir

@@ -66,8 +66,9 @@ type Minion struct {
 	Runtime        string        // --runtime: docker | fake
 	SyncFrequency  time.Duration // --sync_frequency
 
-	ProxyMode       string // --proxy-mode: iptables | userspace | none
-	Network         string // --network: bridge | none
+	ProxyMode       string       // --proxy-mode: iptables | userspace | none
+	Network         string       // --network: bridge | none
+	ClusterCIDR     netip.Prefix // --cluster_cidr: every pod subnet (the master's --cluster_cidr)
 	CleanupIPTables bool   // --cleanup-iptables: remove kubelite's rules and exit
 
 	// EtcdServers is accepted because the tutorial's shared config file sets
@@ -85,7 +86,7 @@ type Minion struct {
 }
 
 type rawMinion struct {
-	etcdServers, labels string
+	etcdServers, labels, clusterCIDR string
 }
 
 // KubeletAddr returns the host:port the kubelet listens on.

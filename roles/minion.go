@@ -122,14 +122,20 @@ func addMinion(ctx context.Context, p *plan, cfg *config.Minion, st store.Store)
 		return fmt.Errorf("minion: %w", err)
 	}
 	p.add(kubelet.Server{K: kl, Addr: cfg.KubeletAddr()}, kl)
-	// TODO(podnet): the pod network (--network=bridge) once internal/podnet is a component.
 	var nf netfilter.Interface
-	if cfg.ProxyMode != "none" {
+	if cfg.ProxyMode != "none" || cfg.Network == "bridge" {
 		n, err := netfilter.New()
 		if err != nil {
-			return fmt.Errorf("proxy: %w (install iptables, or run with --proxy-mode=none)", err)
+			return fmt.Errorf("iptables: %w (install iptables, or run with --proxy-mode=none --network=none)", err)
 		}
 		nf = n
+	}
+	if cfg.Network == "bridge" {
+		pn, err := newPodNetwork(st, cfg.Hostname, hostIP, cfg.ClusterCIDR, nf)
+		if err != nil {
+			return fmt.Errorf("pod network: %w", err)
+		}
+		p.add(pn)
 	}
 	px, err := proxy.New(proxy.Config{Store: st, Mode: proxy.Mode(cfg.ProxyMode), HostIP: cfg.HostIP, Netfilter: nf})
 	if err != nil {

@@ -1,0 +1,70 @@
+package roles
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/netfilter"
+	"kubelite/internal/podnet"
+	"kubelite/internal/store"
+)
+
+// podNetwork feeds internal/podnet's Syncer with the minion list: every
+// change of a minion, and a resync every period.
+type podNetwork struct {
+	st     store.Store
+	syncer *podnet.Syncer
+	period time.Duration
+}
+
+func newPodNetwork(st store.Store, self, hostIP string, cidr netip.Prefix, nf netfilter.Interface) (*podNetwork, error) {
+	ip, _ := netip.ParseAddr(hostIP)
+	s, err := podnet.New(podnet.Config{Self: self, HostIP: ip, ClusterCIDR: cidr}, podnet.IPRoutes{}, nf)
+	if err != nil {
+		return nil, err
+	}
+	return &podNetwork{st: st, syncer: s, period: 30 * time.Second}, nil
+}
+
+func (p *podNetwork) Name() string { return "podnet" }
+
+func (p *podNetwork) Run(ctx context.Context, started func()) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	updates := make(chan []podnet.Minion, 1)
+	var mu sync.Mutex
+	var inf *store.Informer
+	send := func(string) {
+		mu.Lock()
+		defer mu.Unlock()
+		var list []api.Minion
+		for _, o := range inf.List() {
+			if m, ok := o.(*api.Minion); ok {
+				list = append(list, *m)
+			}
+		}
+		select { // keep only the newest list
+		case <-updates:
+		default:
+		}
+		select {
+		case updates <- podnet.FromAPI(list):
+		case <-ctx.Done():
+		}
+	}
+	inf = store.NewInformer(p.st, api.Minions, store.ListOptions{}, send)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = inf.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	if !inf.WaitSynced(ctx) {
+		return nil
+	}
+	send("")
+	started()
+	t := time.NewTicker(p.period)
+	defer t.Stop()
+	return p.syncer.Run(ctx, updates, t.C)
+}
