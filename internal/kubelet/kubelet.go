@@ -717,6 +717,9 @@ func (k *Kubelet) pushStatus(ctx context.Context, pod *api.Pod, status api.PodSt
 		if !ok || fresh.UID != pod.UID || fresh.DesiredState.Host != k.cfg.NodeName {
 			return nil // replaced or moved
 		}
+		if reflect.DeepEqual(normalizeState(fresh.CurrentState), normalizeState(status)) {
+			return nil // our cache was behind; the store already says so
+		}
 		pod = fresh
 	}
 	return fmt.Errorf("update status of %s: too many conflicts", api.Key(pod))
@@ -727,7 +730,9 @@ func normalizeState(s api.PodState) api.PodState {
 	s.Manifest = api.ContainerManifest{}
 	if len(s.Info) == 0 {
 		s.Info = nil
+		return s
 	}
+	info := make(api.PodInfo, len(s.Info))
 	for n, st := range s.Info {
 		if st.State.Running != nil {
 			r := *st.State.Running
@@ -739,8 +744,9 @@ func normalizeState(s api.PodState) api.PodState {
 			t.StartedAt, t.FinishedAt = t.StartedAt.UTC().Round(0), t.FinishedAt.UTC().Round(0)
 			st.State.Termination = &t
 		}
-		s.Info[n] = st
+		info[n] = st
 	}
+	s.Info = info
 	return s
 }
 

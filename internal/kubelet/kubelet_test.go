@@ -171,6 +171,15 @@ func TestFakePodLifecycle(t *testing.T) {
 	if st.Info["web"].State.Running == nil || st.Info["net"].State.Running == nil || st.Info["web"].RestartCount != 0 || !strings.HasPrefix(st.Info["web"].ContainerID, "docker://") {
 		t.Fatalf("info: %s", dump(st.Info))
 	}
+	// A resync of an unchanged pod writes nothing.
+	for i := 0; i < 3; i++ {
+		if err := e.k.SyncPod(e.ctx, "default/web"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rv := e.getPod("web").ResourceVersion; rv != p.ResourceVersion {
+		t.Fatalf("resync of an unchanged pod rewrote it: rv %d -> %d\n%s\n%s", p.ResourceVersion, rv, dump(p.CurrentState), dump(e.getPod("web").CurrentState))
+	}
 	// Crash: restarted at once with restartCount 1.
 	id := strings.TrimPrefix(st.Info["web"].ContainerID, "docker://")
 	if err := rt.Exit(id, 137); err != nil {
