@@ -302,3 +302,38 @@ func TestDockerKubeletRestartAdopts(t *testing.T) {
 	}
 	httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", port), 5*time.Second)
 }
+
+// TestDockerTutorialImages runs the tutorial's two pods as its files write
+// them: fedora/apache on containerPort 80, and yorko/webserver with the lnmp
+// controller's command, cpu and memory.
+func TestDockerTutorialImages(t *testing.T) {
+	e, rt, prefix := dockerEnv(t, memory.New(), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := images.Build(ctx, rt, testutil.ImageBinary(t), "fedora/apache", "yorko/webserver"); err != nil {
+		t.Fatal(err)
+	}
+	apachePort, lnmpPort := freeTCPPort(t), freeTCPPort(t)
+	apache := &api.Pod{TypeMeta: api.TypeMeta{ID: prefix + "-fedoraapache"}, DesiredState: api.PodState{Manifest: api.ContainerManifest{
+		Version: "v1beta1", ID: "fedoraapache",
+		Containers: []api.Container{{Name: "fedoraapache", Image: "fedora/apache",
+			Ports: []api.Port{{ContainerPort: 80, HostPort: apachePort, HostIP: "127.0.0.1"}}}},
+	}}}
+	lnmp := &api.Pod{TypeMeta: api.TypeMeta{ID: prefix + "-webserver"}, DesiredState: api.PodState{Manifest: api.ContainerManifest{
+		Version: "v1beta1", ID: "webserver",
+		Containers: []api.Container{{Name: "webserver", Image: "yorko/webserver",
+			Command: []string{"/bin/sh", "-c", "/usr/bin/supervisord -c /etc/supervisord.conf"},
+			CPU:     100, Memory: 50000000,
+			Ports: []api.Port{{ContainerPort: 80, HostPort: lnmpPort, HostIP: "127.0.0.1"}, {ContainerPort: 22}}}},
+	}}}
+	e.createPod(apache)
+	e.createPod(lnmp)
+	e.waitPod(apache.ID, 30*time.Second, "Running", running)
+	e.waitPod(lnmp.ID, 30*time.Second, "Running", running)
+	if b := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", apachePort), 10*time.Second); !strings.Contains(b, "pod: "+apache.ID) {
+		t.Fatalf("apache answered %q", b)
+	}
+	if b := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/info.php", lnmpPort), 10*time.Second); !strings.Contains(b, "pod: "+lnmp.ID) || !strings.Contains(b, "version: yorko-webserver") {
+		t.Fatalf("lnmp answered %q", b)
+	}
+}

@@ -439,3 +439,18 @@ func TestFakeBuildsInfraImageOnce(t *testing.T) {
 		t.Fatalf("infra image built %d times, want once", builds)
 	}
 }
+
+func TestFakeOrphansRemovedAtStart(t *testing.T) {
+	rt := fakeRT()
+	st := memory.New()
+	e := startKubelet(t, st, rt, nil)
+	e.createPod(webPod("orphan"))
+	e.waitPod("orphan", 5*time.Second, "Running", running)
+	e.stopK()
+	// Deleted while the kubelet was away.
+	if _, err := st.Delete(context.Background(), api.Pods, "default", "orphan"); err != nil {
+		t.Fatal(err)
+	}
+	startKubelet(t, st, rt, func(c *Config) { c.NodeName = e.node })
+	waitNoContainers(t, rt, 5*time.Second)
+}

@@ -1,0 +1,100 @@
+package kubelet
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/runtime"
+)
+
+func TestPodStatus(t *testing.T) {
+	always := api.RestartPolicy{}
+	never := api.RestartPolicy{Never: &api.RestartPolicyNever{}}
+	p := testPod("u1", always, web)
+	pn := testPod("u1", never, web)
+	run := func(p *api.Pod, n string, a int) runtime.Container {
+		c := ctr(p, n, a, runtime.StateRunning, 0, 0, 0)
+		if n == InfraName {
+			c.IP = "172.17.0.9"
+		}
+		return c
+	}
+	dead := func(p *api.Pod, n string, a, code int) runtime.Container {
+		return ctr(p, n, a, runtime.StateExited, code, time.Second, 2*time.Second)
+	}
+	tests := []struct {
+		name    string
+		pod     *api.Pod
+		cs      []runtime.Container
+		waiting map[string]string
+		phase   api.PodPhase
+		status  api.PodStatus
+		web     string // running | waiting:<reason prefix> | terminated:<reason>
+		restart int
+	}{
+		{"nothing yet", p, nil, nil, api.PodPhasePending, api.PodWaiting, "waiting:ContainerCreating", 0},
+		{"pull failing", p, []runtime.Container{run(p, InfraName, 0)}, map[string]string{"web": "ErrImagePull: x"}, api.PodPhasePending, api.PodWaiting, "waiting:ErrImagePull", 0},
+		{"running", p, []runtime.Container{run(p, InfraName, 0), run(p, "web", 2)}, nil, api.PodPhaseRunning, api.PodRunning, "running", 2},
+		{"crash loop stays Running", p, []runtime.Container{run(p, InfraName, 0), dead(p, "web", 3, 1)}, map[string]string{"web": "CrashLoopBackOff: back-off 40s"}, api.PodPhaseRunning, api.PodRunning, "waiting:CrashLoopBackOff", 3},
+		{"never + exit 0 = Succeeded", pn, []runtime.Container{dead(pn, InfraName, 0, 0), dead(pn, "web", 0, 0)}, nil, api.PodPhaseSucceeded, api.PodTerminated, "terminated:Completed", 0},
+		{"never + exit 1 = Failed", pn, []runtime.Container{run(pn, InfraName, 0), dead(pn, "web", 0, 1)}, nil, api.PodPhaseFailed, api.PodTerminated, "terminated:Error", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := PodStatus(StatusInput{Pod: tt.pod, Containers: tt.cs, Waiting: tt.waiting, Host: "m1", HostIP: "10.0.0.1"})
+			if st.Phase != tt.phase || st.Status != tt.status || st.Host != "m1" || st.HostIP != "10.0.0.1" {
+				t.Fatalf("phase %s status %s host %s/%s; want %s %s", st.Phase, st.Status, st.Host, st.HostIP, tt.phase, tt.status)
+			}
+			ws := st.Info["web"]
+			var got string
+			switch s := ws.State; {
+			case s.Running != nil:
+				got = "running"
+			case s.Waiting != nil:
+				got = "waiting:" + s.Waiting.Reason
+			case s.Termination != nil:
+				got = "terminated:" + s.Termination.Reason
+			}
+			if !strings.HasPrefix(got, tt.web) || ws.RestartCount != tt.restart {
+				t.Fatalf("web %q restarts %d; want %q %d", got, ws.RestartCount, tt.web, tt.restart)
+			}
+			if _, ok := st.Info["net"]; !ok {
+				t.Fatal("no net entry in info")
+			}
+		})
+	}
+}
+
+func TestAppSpec(t *testing.T) {
+	p := testPod("uid-123456789abcdef", api.RestartPolicy{}, api.Container{
+		Name: "web", Image: "img", Command: []string{"/bin/sh", "-c", "x"}, WorkingDir: "/w",
+		CPU: 100, CPUQuota: true, Memory: 50000000, Env: []api.EnvVar{{Name: "A", Value: "1"}},
+		VolumeMounts: []api.VolumeMount{{Name: "conf", MountPath: "/etc/httpd/conf", ReadOnly: true}, {Name: "tmp", MountPath: "/tmp"}},
+	})
+	p.DesiredState.Manifest.Volumes = []api.Volume{{Name: "conf", Source: &api.VolumeSource{HostDir: &api.HostDir{Path: "/etc/httpd/conf"}}}, {Name: "tmp"}}
+	spec, err := AppSpec(p, &p.DesiredState.Manifest.Containers[0], 3, SpecOptions{InfraID: "abc", RootDir: "/var/lib/kubelet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.NetworkMode != "container:abc" || spec.CPUShares != 102 || spec.CPUQuota != 10000 || spec.CPUPeriod != 100000 || spec.Memory != 50000000 || spec.WorkingDir != "/w" {
+		t.Fatalf("spec %+v", spec)
+	}
+	if spec.Name != "k8s_web_web_default_uid-12345678_3" || spec.Labels[runtime.LabelAttempt] != "3" || spec.Labels[runtime.LabelSpecHash] != HashContainer(&p.DesiredState.Manifest.Containers[0]) {
+		t.Fatalf("name %s labels %v", spec.Name, spec.Labels)
+	}
+	wantBinds := "/etc/httpd/conf:/etc/httpd/conf:ro,/var/lib/kubelet/pods/uid-123456789abcdef/volumes/tmp:/tmp"
+	if strings.Join(spec.Binds, ",") != wantBinds {
+		t.Fatalf("binds %q", spec.Binds)
+	}
+	bad := *p
+	bad.DesiredState.Manifest.Volumes = nil
+	if _, err := AppSpec(&bad, &p.DesiredState.Manifest.Containers[0], 0, SpecOptions{}); err == nil {
+		t.Fatal("mount of an undeclared volume accepted")
+	}
+	infra := InfraSpec(testPod("u", api.RestartPolicy{}, web), infraImg, 0)
+	if infra.Hostname != "web" || len(infra.Ports) != 1 || infra.Ports[0].HostPort != 8080 || infra.NetworkMode != "" {
+		t.Fatalf("infra %+v", infra)
+	}
+}
