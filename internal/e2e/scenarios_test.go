@@ -75,7 +75,7 @@ func scenarioTutorial(s *sc) {
 		s.fatalf("webserver pods per minion %v, want 3 on each: %s", ph, podSummary(ws))
 	}
 
-	// lnmp-service.json: from each minion, 60 GETs of portalIP:8080 reach all 6 pods.
+	// lnmp-service.json.
 	s.kc("create", "-f", filepath.Join(td, "lnmp-service.json"))
 	svc, err := s.service(s.ctx, "webserver")
 	if err != nil {
@@ -83,16 +83,6 @@ func scenarioTutorial(s *sc) {
 	}
 	if svc.PortalIP == "" || svc.Port != 8080 {
 		s.fatalf("service webserver: portal %q port %d, want a portal IP and 8080", svc.PortalIP, svc.Port)
-	}
-	s.waitEndpoints("webserver", ws, 80, 30*time.Second)
-	for _, h := range s.lab.Minions() {
-		s.eventually("portal answers from "+h.Name, 15*time.Second, func() (bool, string) {
-			as := s.getFrom(s.ctx, h, 1, portalURL(svc, "/"))
-			return as[0].ok(), fmt.Sprintf("%+v", as[0])
-		})
-	}
-	for _, h := range s.lab.Minions() {
-		s.mustServe(h, portalURL(svc, "/"), 60, names(ws))
 	}
 
 	// The CLI's tables.
@@ -153,6 +143,21 @@ func scenarioTutorial(s *sc) {
 		s.fatalf("replacement of deleted pod %s Running within 5 s: %v", victim, err)
 	}
 	s.logf("deleted %s, 6 Running again after %.2fs: %s", victim, time.Since(t0).Seconds(), strings.Join(names(replaced), " "))
+
+	// From each minion, 60 GETs of portalIP:8080 reach all 6 pods (each
+	// answers with its pod name). Checked last so that a broken pod network
+	// does not hide the checks above.
+	ws = replaced
+	s.waitEndpoints("webserver", ws, 80, 30*time.Second)
+	for _, h := range s.lab.Minions() {
+		s.eventually("portal answers from "+h.Name, 15*time.Second, func() (bool, string) {
+			as := s.getFrom(s.ctx, h, 1, portalURL(svc, "/"))
+			return as[0].ok(), fmt.Sprintf("%+v", as[0])
+		})
+	}
+	for _, h := range s.lab.Minions() {
+		s.mustServe(h, portalURL(svc, "/"), 60, names(ws))
+	}
 }
 
 // 1-access: issue 5's "tutorial's access check" on the lab.
