@@ -22,16 +22,17 @@ const (
 
 // Defaults of the flags, as the tutorial's files set them.
 const (
-	DefaultAPIPort        = 8080
-	DefaultKubeletPort    = 10250
-	DefaultEtcdAddr       = "127.0.0.1:4001"
-	DefaultEtcdPeerAddr   = "127.0.0.1:7001"
-	DefaultDataDir        = "/var/lib/kubelite"
-	DefaultPortalNet      = "10.254.0.0/16"
-	DefaultClusterCIDR    = "10.244.0.0/16"
-	DefaultConfigDir      = "/etc/kubernetes"
-	DefaultDockerEndpoint = "unix:///var/run/docker.sock"
-	DefaultRootDir        = "/var/lib/kubelet"
+	DefaultAPIPort           = 8080
+	DefaultStandaloneAPIPort = 8081
+	DefaultKubeletPort       = 10250
+	DefaultEtcdAddr          = "127.0.0.1:4001"
+	DefaultEtcdPeerAddr      = "127.0.0.1:7001"
+	DefaultDataDir           = "/var/lib/kubelite"
+	DefaultPortalNet         = "10.254.0.0/16"
+	DefaultClusterCIDR       = "10.244.0.0/16"
+	DefaultConfigDir         = "/etc/kubernetes"
+	DefaultDockerEndpoint    = "unix:///var/run/docker.sock"
+	DefaultRootDir           = "/var/lib/kubelet"
 )
 
 // spellings returns the primary name and, for a multi-word flag, the other
@@ -146,6 +147,12 @@ func standaloneFlags(s *Standalone) []cli.Flag {
 	for _, f := range fl {
 		if sf, ok := f.(*cli.StringFlag); ok && sf.Name == "data-dir" {
 			sf.DefaultText = DefaultDataDir + ", or ~/.kubelite when not root"
+		}
+		// One machine plays master and minion: the tutorial's apache pod takes
+		// hostPort 8080 there, so the API moves next door.
+		if pf, ok := f.(*cli.IntFlag); ok && pf.Name == "port" {
+			pf.Value = DefaultStandaloneAPIPort
+			pf.Usage = "port the API listens on (not 8080: the tutorial's apache pod takes hostPort 8080 on this machine)"
 		}
 	}
 	only := minionOnlyFlags(&s.Minion, "")
