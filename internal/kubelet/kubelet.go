@@ -375,7 +375,9 @@ func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
 	}
 	k.mu.Unlock()
 	plan := Decide(in)
+	t0 := time.Now()
 	applyErr := k.apply(ctx, pod, plan)
+	applied := time.Since(t0)
 	if pod == nil {
 		k.forget(key, cs)
 		return applyErr
@@ -394,8 +396,13 @@ func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
 	k.waiting[key] = plan.Waiting
 	k.mu.Unlock()
 	status := PodStatus(StatusInput{Pod: pod, Containers: cs, Waiting: plan.Waiting, Host: k.cfg.NodeName, HostIP: k.cfg.HostIP})
+	t1 := time.Now()
 	if err := k.pushStatus(ctx, pod, status); err != nil {
 		return errors.Join(applyErr, err)
+	}
+	if len(plan.Actions) > 0 {
+		k.log.WithFields(logrus.Fields{"pod": key, "actions": len(plan.Actions), "apply": applied.Round(time.Millisecond),
+			"relist": t1.Sub(t0.Add(applied)).Round(time.Millisecond), "push": time.Since(t1).Round(time.Millisecond)}).Debug("pod synced")
 	}
 	return applyErr
 }
