@@ -32,12 +32,44 @@ func copierFor(t reflect.Type) copyFunc {
 	if f, ok := copiers.Load(t); ok {
 		return f.(copyFunc)
 	}
-	// Recursive types: register an indirection first, then the real copier.
-	var real copyFunc
-	copiers.Store(t, copyFunc(func(v reflect.Value) reflect.Value { return real(v) }))
-	real = compile(t)
-	copiers.Store(t, real)
-	return real
+	// Compile under a lock and publish the copiers only once all are
+	// complete: a copier another goroutine loaded half-built (a recursive
+	// type's indirection before its target exists) would be nil.
+	compileMu.Lock()
+	defer compileMu.Unlock()
+	if f, ok := copiers.Load(t); ok {
+		return f.(copyFunc)
+	}
+	compiling = map[reflect.Type]*copyFunc{}
+	f := copierLocked(t)
+	for ct, p := range compiling {
+		copiers.Store(ct, *p)
+	}
+	compiling = nil
+	return f
+}
+
+var (
+	compileMu sync.Mutex
+	compiling map[reflect.Type]*copyFunc // copiers being compiled, under compileMu
+)
+
+// copierLocked returns t's copier; compileMu is held.
+func copierLocked(t reflect.Type) copyFunc {
+	if f, ok := copiers.Load(t); ok {
+		return f.(copyFunc)
+	}
+	if p, ok := compiling[t]; ok {
+		if *p != nil {
+			return *p
+		}
+		// Recursive type: an indirection to the copier being compiled.
+		return func(v reflect.Value) reflect.Value { return (*p)(v) }
+	}
+	p := new(copyFunc)
+	compiling[t] = p
+	*p = compile(t)
+	return *p
 }
 
 func compile(t reflect.Type) copyFunc {
@@ -46,7 +78,7 @@ func compile(t reflect.Type) copyFunc {
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
-		elem := copierFor(t.Elem())
+		elem := copierLocked(t.Elem())
 		return func(v reflect.Value) reflect.Value {
 			if v.IsNil() {
 				return v
@@ -67,7 +99,7 @@ func compile(t reflect.Type) copyFunc {
 				return out
 			}
 		}
-		elem := copierFor(elemT)
+		elem := copierLocked(elemT)
 		return func(v reflect.Value) reflect.Value {
 			if v.IsNil() {
 				return v
@@ -79,7 +111,7 @@ func compile(t reflect.Type) copyFunc {
 			return out
 		}
 	case reflect.Map:
-		elem := copierFor(t.Elem())
+		elem := copierLocked(t.Elem())
 		return func(v reflect.Value) reflect.Value {
 			if v.IsNil() {
 				return v
@@ -92,7 +124,7 @@ func compile(t reflect.Type) copyFunc {
 			return out
 		}
 	case reflect.Array:
-		elem := copierFor(t.Elem())
+		elem := copierLocked(t.Elem())
 		return func(v reflect.Value) reflect.Value {
 			out := reflect.New(t).Elem()
 			for i := 0; i < v.Len(); i++ {
@@ -109,7 +141,7 @@ func compile(t reflect.Type) copyFunc {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
 			if f.IsExported() && hasRefs(f.Type, map[reflect.Type]bool{}) {
-				fields = append(fields, fieldCopy{i, copierFor(f.Type)})
+				fields = append(fields, fieldCopy{i, copierLocked(f.Type)})
 			}
 		}
 		return func(v reflect.Value) reflect.Value {
