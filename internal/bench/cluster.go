@@ -187,7 +187,7 @@ func reschedule(ctx context.Context, env Env, o Options) ([]Figure, error) {
 func minionLoss(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	grace, evict := 5*time.Second, 5*time.Second
+	grace, evict := pick(o, 2*time.Second, 5*time.Second), pick(o, 2*time.Second, 5*time.Second)
 	minions, replicas, lost := pick(o, 20, 100), pick(o, 600, 3000), pick(o, 2, 10)
 	m, err := env.StartMaster(ctx, MasterOptions{Scheduler: true, Controllers: true, NodeGrace: grace, PodEviction: evict})
 	if err != nil {
@@ -258,7 +258,9 @@ func podStartup(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	var ids []string
 	for i := 0; i < n; i++ {
 		p := benchPod(fmt.Sprintf("startup-%d", i), map[string]string{"bench": "startup"})
-		p.DesiredState.Manifest.Containers[0].Env = nil
+		c := &p.DesiredState.Manifest.Containers[0]
+		c.Env = nil
+		c.Memory = 32 << 20 // Docker refuses limits under 6 MB
 		created[p.ID] = time.Now()
 		if _, err := m.Store().Create(ctx, p); err != nil {
 			_ = stop()

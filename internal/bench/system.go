@@ -20,7 +20,7 @@ import (
 // to direct traffic to the backend in the same run.
 func proxyScenario(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	var figs []Figure
-	d := pick(o, 2*time.Second, 10*time.Second)
+	d := pick(o, 500*time.Millisecond, 5*time.Second)
 	for _, mode := range []struct {
 		name   string
 		target float64

@@ -89,7 +89,7 @@ func newApp(e *env) *ucli.App {
 			pauseCommand(e),
 			webserverCommand(e),
 			imagesCommand(e),
-			// TODO(bench): add benchCommand(e) when internal/bench lands.
+			benchCommand(e),
 		},
 	}
 	for _, c := range app.Commands {

@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	rpprof "runtime/pprof"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+	ucli "github.com/urfave/cli/v2"
+
+	"kubelite/config"
+	"kubelite/internal/bench"
+	"kubelite/internal/bench/netbench"
+	"kubelite/roles"
+)
+
+// benchCommand is `kubelite bench`: the scenarios of internal/bench against
+// masters it starts itself, hollow minions in this process.
+func benchCommand(e *env) *ucli.Command {
+	var (
+		quick, asJSON, noDocker bool
+		only                    string
+		pprofAddr, cpuProfile   string
+		verbosity               int
+		netnsChild              string
+	)
+	names := make([]string, 0, 11)
+	for _, sc := range bench.Scenarios() {
+		names = append(names, sc.Name)
+	}
+	return &ucli.Command{
+		Name:     "bench",
+		Category: catTools,
+		Usage:    "measure API latency, watch fan-out, scheduling, convergence, pod start-up, proxy, footprint",
+		Description: "Starts its own masters (embedded etcd in a temporary directory, the API on a free loopback port)\n" +
+			"and many hollow minions (kubelets on a fake runtime) in this process; pod-startup uses the local\n" +
+			"Docker Engine, proxy and rules-sync run in a network namespace of their own (root, iptables).\n" +
+			"Prints each figure's median and spread over repeated runs and the same-run peer where one exists.\n" +
+			"Exits non-zero only when a scenario fails, never because a target was missed.\n" +
+			"Scenarios: " + strings.Join(names, ", "),
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "quick", Usage: "small sizes, under 2 minutes (CI)", Destination: &quick},
+			&ucli.BoolFlag{Name: "json", Usage: "print the report as JSON", Destination: &asJSON},
+			&ucli.BoolFlag{Name: "no-docker", Usage: "leave out the scenarios needing Docker or iptables (the report lists them)", Destination: &noDocker},
+			&ucli.StringFlag{Name: "only", Usage: "run only these scenarios, comma-separated", Destination: &only},
+			&ucli.StringFlag{Name: "pprof", Usage: "serve /debug/pprof of this process (the masters) on ADDR, e.g. 127.0.0.1:6060", Destination: &pprofAddr},
+			&ucli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole run to FILE", Destination: &cpuProfile},
+			&ucli.IntFlag{Name: "v", Usage: "log level: 0 warnings, 1 info, 2 debug", Destination: &verbosity},
+			&ucli.StringFlag{Name: "netns-child", Hidden: true, Destination: &netnsChild},
+		},
+		Action: func(c *ucli.Context) error {
+			setupLogging(e.stderr, config.Logging{V: max(verbosity-1, 0)})
+			if verbosity == 0 {
+				logrus.SetLevel(logrus.WarnLevel)
+			}
+			if netnsChild != "" {
+				return netbench.Child(c.Context, netnsChild, e.stdout)
+			}
+			if c.Args().Present() {
+				return fmt.Errorf("unexpected argument %q (see kubelite bench --help)", c.Args().First())
+			}
+			bin, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("find own binary: %w", err)
+			}
+			if pprofAddr != "" {
+				stop, err := servePprof(pprofAddr)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return fmt.Errorf("cpu profile: %w", err)
+				}
+				defer f.Close()
+				if err := rpprof.StartCPUProfile(f); err != nil {
+					return fmt.Errorf("cpu profile: %w", err)
+				}
+				defer rpprof.StopCPUProfile()
+			}
+			o := bench.Options{Quick: quick, NoDocker: noDocker, Command: benchCommandLine(quick, noDocker, only)}
+			for _, n := range strings.Split(only, ",") {
+				if n = strings.TrimSpace(n); n != "" {
+					o.Only = append(o.Only, n)
+				}
+			}
+			progress := e.stderr
+			r, runErr := bench.Run(c.Context, &roles.BenchEnv{Bin: bin}, o, progress)
+			if r == nil {
+				return runErr
+			}
+			if asJSON {
+				err = r.WriteJSON(e.stdout)
+			} else {
+				err = r.WriteTable(e.stdout)
+			}
+			if runErr != nil {
+				return runErr
+			}
+			return err
+		},
+	}
+}
+
+// benchCommandLine is the command as the report shows it.
+func benchCommandLine(quick, noDocker bool, only string) string {
+	s := "kubelite bench"
+	if quick {
+		s += " --quick"
+	}
+	if noDocker {
+		s += " --no-docker"
+	}
+	if only != "" {
+		s += " --only " + only
+	}
+	return s
+}
+
+// servePprof serves net/http/pprof on addr until stop.
+func servePprof(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux}
+	go func() { _ = srv.Serve(ln) }()
+	logrus.WithField("component", "bench").Infof("pprof on http://%s/debug/pprof/", ln.Addr())
+	return func() { _ = srv.Close() }, nil
+}

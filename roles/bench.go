@@ -1,0 +1,412 @@
+package roles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"kubelite/config"
+	"kubelite/internal/api"
+	"kubelite/internal/apiserver"
+	"kubelite/internal/bench"
+	"kubelite/internal/bench/netbench"
+	"kubelite/internal/component"
+	"kubelite/internal/controller/endpoints"
+	"kubelite/internal/controller/node"
+	"kubelite/internal/controller/replication"
+	"kubelite/internal/etcd"
+	"kubelite/internal/images"
+	"kubelite/internal/kubelet"
+	"kubelite/internal/registry"
+	"kubelite/internal/runtime"
+	"kubelite/internal/runtime/docker"
+	"kubelite/internal/scheduler"
+	"kubelite/internal/store"
+	storeetcd "kubelite/internal/store/etcd"
+)
+
+// BenchEnv implements bench.Env: each StartMaster wires a fresh master (the
+// master role's components over an embedded etcd in a temporary directory,
+// the API on a free loopback port), hollow fleets run the kubelet code on
+// fake runtimes inside this process, and the network scenarios run in a
+// network namespace of their own (internal/bench/netbench).
+type BenchEnv struct {
+	// Bin is the static kubelite executable: footprint runs it, pod-startup
+	// builds images and the pod infra container from it, netbench re-executes
+	// it in a private network namespace.
+	Bin string
+	// DockerEndpoint is the engine DockerKubelet uses (default DOCKER_HOST or
+	// the local socket).
+	DockerEndpoint string
+	// TempDir holds the masters' data directories (default os.TempDir()).
+	TempDir string
+}
+
+var _ bench.Env = (*BenchEnv)(nil)
+
+// Binary implements bench.Env.
+func (e *BenchEnv) Binary() string { return e.Bin }
+
+// ProxyThroughput implements bench.Env.
+func (e *BenchEnv) ProxyThroughput(ctx context.Context, mode string, d time.Duration) (bench.ProxyResult, error) {
+	return netbench.ProxyThroughput(ctx, e.Bin, mode, d)
+}
+
+// RulesSync implements bench.Env.
+func (e *BenchEnv) RulesSync(ctx context.Context, services, endpoints, runs int) ([]time.Duration, error) {
+	return netbench.RulesSync(ctx, e.Bin, services, endpoints, runs)
+}
+
+// freeAddr returns a loopback host:port nobody listens on right now.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// StartMaster implements bench.Env. It returns once every component has
+// started (etcd serving, the API listening, the loops' caches loaded).
+func (e *BenchEnv) StartMaster(ctx context.Context, o bench.MasterOptions) (bench.Master, error) {
+	dir, err := os.MkdirTemp(e.TempDir, "kubelite-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("master data dir: %w", err)
+	}
+	m := &benchMaster{dir: dir, env: e, done: make(chan error, 1)}
+	if err := m.start(ctx, o); err != nil {
+		_ = m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// benchMaster is one running master of a bench scenario.
+type benchMaster struct {
+	env    *BenchEnv
+	dir    string
+	url    string
+	cli    *clientv3.Client
+	reg    *registry.Registry
+	cancel context.CancelFunc
+	done   chan error
+	grace  time.Duration // node grace period: hollow heartbeats come often enough
+
+	mu        sync.Mutex
+	closers   []func() // fleets and kubelets, stopped before the master
+	closeOnce sync.Once
+	closeErr  error
+}
+
+func (m *benchMaster) start(ctx context.Context, o bench.MasterOptions) error {
+	var addrs [3]string
+	for i := range addrs {
+		a, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		addrs[i] = a
+	}
+	embedded := etcd.NewEmbedded(etcd.Config{DataDir: m.dir, ClientAddr: addrs[0], PeerAddr: addrs[1]})
+	cli, err := etcd.NewClient(embedded.Endpoints())
+	if err != nil {
+		return err
+	}
+	m.cli = cli
+	m.grace = o.NodeGrace
+	reg, err := registry.New(storeetcd.New(cli), registry.Config{}) // the default portal net
+	if err != nil {
+		return fmt.Errorf("bench master: %w", err)
+	}
+	m.reg = reg
+	host, portS, _ := net.SplitHostPort(addrs[2])
+	port, _ := strconv.Atoi(portS)
+	srv, err := apiserver.New(apiserver.Config{
+		Address: host, Port: port, Store: reg, Version: serverVersion(),
+		HealthChecks: map[string]apiserver.HealthCheck{
+			"etcd-0": func(ctx context.Context) error { return etcd.Health(ctx, cli) },
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("bench master: %w", err)
+	}
+	m.url = "http://" + addrs[2]
+	// The client closes before etcd stops: etcd's graceful stop waits
+	// seconds for open client connections.
+	client := component.Func{N: "etcd-client", F: func(ctx context.Context, started func()) error {
+		started()
+		<-ctx.Done()
+		return cli.Close()
+	}}
+	comps := []component.Component{embedded, client, reg, srv}
+	if o.Scheduler {
+		comps = append(comps, scheduler.New(scheduler.Config{Store: reg}))
+	}
+	if o.Controllers {
+		nc, err := node.New(node.Config{Store: reg, GracePeriod: o.NodeGrace, EvictionTimeout: o.PodEviction})
+		if err != nil {
+			return fmt.Errorf("bench master: %w", err)
+		}
+		comps = append(comps, replication.New(replication.Config{Store: reg}), endpoints.New(endpoints.Config{Store: reg}), nc)
+	}
+	return m.run(ctx, comps)
+}
+
+// run starts comps with the roles' runner in the background and waits until
+// all have started or one failed.
+func (m *benchMaster) run(ctx context.Context, comps []component.Component) error {
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	started := make(chan struct{})
+	n := 0
+	r := component.Runner{StopTimeout: 20 * time.Second, OnStarted: func(string) {
+		if n++; n == len(comps) {
+			close(started)
+		}
+	}}
+	go func() { m.done <- r.Run(rctx, comps...) }()
+	select {
+	case <-started:
+		return nil
+	case err := <-m.done:
+		m.done <- err // Close reads it again
+		if err == nil {
+			err = errors.New("stopped while starting")
+		}
+		return fmt.Errorf("start bench master: %w", err)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (m *benchMaster) URL() string        { return m.url }
+func (m *benchMaster) Store() store.Store { return m.reg }
+func (m *benchMaster) onClose(f func()) {
+	m.mu.Lock()
+	m.closers = append(m.closers, f)
+	m.mu.Unlock()
+}
+
+// RawPut writes straight to etcd.
+func (m *benchMaster) RawPut(ctx context.Context, key string, val []byte) error {
+	if _, err := m.cli.Put(ctx, key, string(val)); err != nil {
+		return fmt.Errorf("raw put %s: %w", key, err)
+	}
+	return nil
+}
+
+// Close stops fleets and kubelets, then the master, and removes its data.
+func (m *benchMaster) Close() error {
+	m.closeOnce.Do(func() {
+		m.mu.Lock()
+		closers := m.closers
+		m.closers = nil
+		m.mu.Unlock()
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+		if m.cancel != nil {
+			m.cancel()
+			if err := <-m.done; err != nil {
+				m.closeErr = fmt.Errorf("stop bench master: %w", err)
+			}
+		}
+		if m.cli != nil && m.cancel == nil {
+			_ = m.cli.Close() // never started; else the etcd-client component closed it
+		}
+		if err := os.RemoveAll(m.dir); err != nil && m.closeErr == nil {
+			m.closeErr = err
+		}
+	})
+	return m.closeErr
+}
+
+// hollowFleet is a kubelet.Fleet running in the background.
+type hollowFleet struct {
+	f      *kubelet.Fleet
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+}
+
+func (h *hollowFleet) Stop(names ...string) { h.f.Stop(names...) }
+
+func (h *hollowFleet) Close() {
+	h.once.Do(func() {
+		h.cancel()
+		if err := <-h.done; err != nil {
+			logrus.WithField("component", "bench").WithError(err).Warn("hollow fleet stopped with an error")
+		}
+	})
+}
+
+// hollowHeartbeat is how often hollow minions post heartbeats: the
+// kubelet's default, or often enough for a short node grace period.
+func hollowHeartbeat(grace time.Duration) time.Duration {
+	hb := 10 * time.Second
+	if grace > 0 && grace/4 < hb {
+		hb = max(grace/4, 100*time.Millisecond)
+	}
+	return hb
+}
+
+// Hollow starts n hollow minions on the master's in-process store and
+// returns once all are registered.
+func (m *benchMaster) Hollow(ctx context.Context, prefix string, n int) (bench.Fleet, error) {
+	f, err := kubelet.NewFleet(kubelet.FleetConfig{Store: m.reg, Count: n, Prefix: prefix + "-",
+		HeartbeatInterval: hollowHeartbeat(m.grace), SyncFrequency: time.Minute})
+	if err != nil {
+		return nil, err
+	}
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	h := &hollowFleet{f: f, cancel: cancel, done: make(chan error, 1)}
+	started := make(chan struct{})
+	go func() { h.done <- f.Run(fctx, func() { close(started) }) }()
+	select {
+	case <-started:
+	case err := <-h.done:
+		h.done <- err
+		h.Close()
+		return nil, fmt.Errorf("hollow fleet: %w", err)
+	case <-ctx.Done():
+		h.Close()
+		return nil, ctx.Err()
+	}
+	m.onClose(h.Close)
+	if err := m.waitMinions(ctx, prefix+"-", n, time.Minute); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// waitMinions waits until n minions named prefix* are registered.
+func (m *benchMaster) waitMinions(ctx context.Context, prefix string, n int, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		ms, _, err := m.reg.List(ctx, api.Minions, store.ListOptions{})
+		if err != nil {
+			return fmt.Errorf("list minions: %w", err)
+		}
+		got := 0
+		for _, o := range ms {
+			if len(o.Meta().ID) >= len(prefix) && o.Meta().ID[:len(prefix)] == prefix {
+				got++
+			}
+		}
+		if got >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d minions %s* registered within %s", got, n, prefix, within)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// DockerKubelet starts one real kubelet on the local engine, with the
+// images pods use built from the kubelite binary. stop stops it and removes
+// every container it made.
+func (m *benchMaster) DockerKubelet(ctx context.Context, name string) (func() error, error) {
+	endpoint := m.env.DockerEndpoint
+	if endpoint == "" {
+		endpoint = os.Getenv("DOCKER_HOST")
+	}
+	if endpoint == "" {
+		endpoint = config.DefaultDockerEndpoint
+	}
+	rt, err := docker.New(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+	cpus, mem, err := rt.Info(pctx)
+	pcancel()
+	if err != nil {
+		_ = rt.Close()
+		return nil, fmt.Errorf("docker at %s: %w", endpoint, err)
+	}
+	bctx, bcancel := context.WithTimeout(ctx, 2*time.Minute)
+	err = images.Build(bctx, rt, m.env.Bin, images.Pause, images.WebserverV1)
+	bcancel()
+	if err != nil {
+		_ = rt.Close()
+		return nil, err
+	}
+	root := filepath.Join(m.dir, "kubelet-"+name)
+	kl, err := kubelet.New(kubelet.Config{NodeName: name, HostIP: "127.0.0.1", Store: m.reg, Runtime: rt,
+		RootDir: root, InfraBinary: m.env.Bin, Capacity: api.Capacity{CPU: int64(cpus) * 1000, Memory: mem},
+		HeartbeatInterval: time.Second})
+	if err != nil {
+		_ = rt.Close()
+		return nil, err
+	}
+	kctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	started := make(chan struct{})
+	go func() { done <- kl.Run(kctx, func() { close(started) }) }()
+	var once sync.Once
+	var stopErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				stopErr = fmt.Errorf("kubelet %s: %w", name, err)
+			}
+			if err := removeMinionContainers(rt, name); err != nil && stopErr == nil {
+				stopErr = err
+			}
+			_ = rt.Close()
+		})
+		return stopErr
+	}
+	select {
+	case <-started:
+	case err := <-done:
+		done <- err
+		_ = stop()
+		return nil, fmt.Errorf("kubelet %s: %w", name, err)
+	case <-ctx.Done():
+		_ = stop()
+		return nil, ctx.Err()
+	}
+	m.onClose(func() { _ = stop() })
+	if err := m.waitMinions(ctx, name, 1, 30*time.Second); err != nil {
+		_ = stop()
+		return nil, err
+	}
+	return stop, nil
+}
+
+// removeMinionContainers removes every container a kubelet named minion made.
+func removeMinionContainers(rt runtime.Runtime, minion string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cs, err := rt.List(ctx, runtime.ListOptions{Labels: map[string]string{runtime.LabelMinion: minion}})
+	if err != nil {
+		return fmt.Errorf("list containers of %s: %w", minion, err)
+	}
+	var errs []error
+	for _, c := range cs {
+		if c.Labels[runtime.LabelMinion] != minion {
+			continue
+		}
+		if err := rt.Remove(ctx, c.ID); err != nil {
+			errs = append(errs, fmt.Errorf("remove container %s: %w", c.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
