@@ -161,3 +161,27 @@ func TestPauseStopsOnSIGTERM(t *testing.T) {
 		t.Errorf("pause: %v", err)
 	}
 }
+
+// Docker unreachable: standalone says which and what to do, in one line,
+// before starting anything.
+func TestStandaloneWithoutDockerOneLine(t *testing.T) {
+	bin := testutil.KubeliteBinary(t)
+	cmd := exec.Command(bin, "standalone", "--data-dir="+t.TempDir(), "--docker-endpoint=unix:///nonexistent/docker.sock",
+		"--port="+strconv.Itoa(freePort(t)), "--kubelet_port="+strconv.Itoa(freePort(t)),
+		"--etcd-addr=127.0.0.1:"+strconv.Itoa(freePort(t)), "--etcd-peer-addr=127.0.0.1:"+strconv.Itoa(freePort(t)))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitExit(t, cmd, 30*time.Second); err == nil {
+		t.Fatal("exit 0 without Docker")
+	}
+	want := "kubelite: cannot reach Docker at unix:///nonexistent/docker.sock"
+	if !strings.HasPrefix(stderr.String(), want) || strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("stderr %q, want one line starting %q", stderr.String(), want)
+	}
+	if !strings.Contains(stderr.String(), "--docker-endpoint") {
+		t.Errorf("no hint about --docker-endpoint: %q", stderr.String())
+	}
+}

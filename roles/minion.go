@@ -126,7 +126,7 @@ func addMinion(ctx context.Context, p *plan, cfg *config.Minion, st store.Store)
 	if cfg.ProxyMode != "none" || cfg.Network == "bridge" {
 		n, err := netfilter.New()
 		if err != nil {
-			return fmt.Errorf("iptables: %w (install iptables, or run with --proxy-mode=none --network=none)", err)
+			return fmt.Errorf("need iptables: %w (install iptables, or run with --proxy-mode=none --network=none)", err)
 		}
 		nf = n
 	}
