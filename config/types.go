@@ -69,7 +69,7 @@ type Minion struct {
 	ProxyMode       string       // --proxy-mode: iptables | userspace | none
 	Network         string       // --network: bridge | none
 	ClusterCIDR     netip.Prefix // --cluster_cidr: every pod subnet (the master's --cluster_cidr)
-	CleanupIPTables bool   // --cleanup-iptables: remove kubelite's rules and exit
+	CleanupIPTables bool         // --cleanup-iptables: remove kubelite's rules and exit
 
 	// EtcdServers is accepted because the tutorial's shared config file sets
 	// it; a minion talks only to the API and ignores it.
