@@ -188,6 +188,9 @@ func TestFakePodLifecycle(t *testing.T) {
 	p = e.waitPod("web", 5*time.Second, "restartCount 1", func(p *api.Pod) bool {
 		return p.CurrentState.Info["web"].RestartCount == 1 && p.CurrentState.Info["web"].State.Running != nil
 	})
+	if p.CurrentState.Info["web"].ContainerID == "docker://"+id {
+		t.Fatal("restart reported the dead container")
+	}
 	// Delete: everything goes.
 	if _, err := e.st.Delete(e.ctx, api.Pods, "default", "web"); err != nil {
 		t.Fatal(err)
