@@ -10,23 +10,18 @@ import (
 	"kubelite/internal/component"
 )
 
-// plan is a role's components in start order, what to release after they
-// stopped, and the parts this build does not have yet.
+// plan is a role's components in start order, and what to release after
+// they stopped.
 type plan struct {
 	role     string
 	comps    []component.Component
 	cleanups []func()
-	missing  []string
 }
 
 func (p *plan) add(c ...component.Component) { p.comps = append(p.comps, c...) }
 
 // cleanup registers f to run after every component stopped (clients, ...).
 func (p *plan) cleanup(f func()) { p.cleanups = append(p.cleanups, f) }
-
-// lack records a part of the role whose package has not landed yet; the
-// role runs without it and says so at start.
-func (p *plan) lack(part string) { p.missing = append(p.missing, part) }
 
 // release runs the cleanups in reverse order.
 func (p *plan) release() {
@@ -42,9 +37,6 @@ func (p *plan) run(ctx context.Context) error {
 	log := logrus.WithField("component", p.role)
 	if len(p.comps) == 0 {
 		return errors.New(p.role + " has nothing to run in this build")
-	}
-	for _, m := range p.missing {
-		log.Warnf("this build has no %s yet", m)
 	}
 	names := make([]string, len(p.comps))
 	for i, c := range p.comps {
