@@ -16,6 +16,8 @@
 //     and deleted, with an evicted event, so replication controllers replace
 //     them on Ready minions. A kubelet that comes back finds its pods gone
 //     and removes their containers, so a pod never runs twice.
+//   - Deleted minions: the pods of a minion that is deleted (or, at start,
+//     of a host that does not exist) are evicted at once.
 //
 // Decide is the pure part (what a minion's status should be at a time, and
 // whether to evict); Sync applies it to one minion and schedules the next

@@ -118,6 +118,9 @@ func (c *Controller) Run(ctx context.Context, started func()) error {
 	if err := c.RegisterMachines(ctx); err != nil {
 		return err
 	}
+	if err := c.EvictOrphans(ctx); err != nil {
+		c.log.WithError(err).Warn("evict pods of deleted minions")
+	}
 	started()
 	c.queue.Run(ctx, c.cfg.Workers, c.Sync)
 	return nil
@@ -159,6 +162,28 @@ func (c *Controller) RegisterMachines(ctx context.Context) error {
 	return nil
 }
 
+// EvictOrphans evicts the pods bound to minions that no longer exist
+// (deleted while no controller ran).
+func (c *Controller) EvictOrphans(ctx context.Context) error {
+	objs, _, err := c.st.List(ctx, api.Pods, store.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list pods: %w", err)
+	}
+	hosts := map[string]bool{}
+	for _, o := range objs {
+		if h := o.(*api.Pod).DesiredState.Host; h != "" {
+			if _, ok := c.minions.Get(h); !ok {
+				hosts[h] = true
+			}
+		}
+	}
+	var errs []error
+	for h := range hosts {
+		errs = append(errs, c.evict(ctx, h, "minion "+h+" does not exist"))
+	}
+	return errors.Join(errs...)
+}
+
 // Sync checks one minion; see the package doc.
 func (c *Controller) Sync(ctx context.Context, key string) error {
 	obj, ok := c.minions.Get(key)
@@ -169,7 +194,9 @@ func (c *Controller) Sync(ctx context.Context, key string) error {
 		delete(c.next, key)
 		delete(c.assigned, key)
 		c.mu.Unlock()
-		return nil
+		// A deleted minion runs nothing any more: its pods go now, so their
+		// replication controllers replace them.
+		return c.evict(ctx, key, "minion "+key+" was deleted")
 	}
 	seen, ok := c.seen[key]
 	if !ok {
@@ -212,7 +239,7 @@ func (c *Controller) Sync(ctx context.Context, key string) error {
 	}
 	var err error
 	if d.Evict {
-		err = c.evict(ctx, key, now.Sub(d.Status.NotReadySince))
+		err = c.evict(ctx, key, fmt.Sprintf("minion %s NotReady for %s", key, now.Sub(d.Status.NotReadySince).Round(time.Second)))
 	}
 	c.schedule(key, d.Next, now)
 	return err
@@ -265,7 +292,7 @@ func (c *Controller) release(key string) {
 }
 
 // evict marks every pod bound to the minion Failed and deletes it.
-func (c *Controller) evict(ctx context.Context, minion string, notReadyFor time.Duration) error {
+func (c *Controller) evict(ctx context.Context, minion string, msg string) error {
 	sel, err := api.ParseSelector(api.FieldDesiredStateHost + "=" + minion)
 	if err != nil {
 		return fmt.Errorf("evict pods of %s: %w", minion, err)
@@ -274,7 +301,6 @@ func (c *Controller) evict(ctx context.Context, minion string, notReadyFor time.
 	if err != nil {
 		return fmt.Errorf("evict pods of %s: %w", minion, err)
 	}
-	msg := fmt.Sprintf("minion %s NotReady for %s", minion, notReadyFor.Round(time.Second))
 	var errs []error
 	for _, o := range objs {
 		p := o.(*api.Pod)

@@ -232,3 +232,36 @@ func TestEvictionTiming(t *testing.T) {
 	}
 	eventually(t, "a Ready again", func() bool { return e.minion(t, "a").Status.Condition == api.MinionReady })
 }
+
+func TestDeletedMinionLosesItsPods(t *testing.T) {
+	e := newEnv(t, Config{})
+	sim := clustertest.NewMinions(e.st, e.clk)
+	if err := sim.Register(e.ctx, []string{"a", "b"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, host := range []string{"a", "b", "gone"} {
+		p := &api.Pod{TypeMeta: api.TypeMeta{ID: fmt.Sprintf("p%d", i), Namespace: "default"}}
+		p.DesiredState.Host = host
+		if _, err := e.st.Create(e.ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.run(t)
+	hosts := func() string {
+		objs, _, _ := e.st.List(e.ctx, api.Pods, store.ListOptions{})
+		var hs []string
+		for _, o := range objs {
+			hs = append(hs, o.(*api.Pod).DesiredState.Host)
+		}
+		sort.Strings(hs)
+		return fmt.Sprint(hs)
+	}
+	// The pod bound to a minion that does not exist went at start.
+	if got := hosts(); got != "[a b]" {
+		t.Fatalf("pods on %s after start, want [a b]", got)
+	}
+	if _, err := e.st.Delete(e.ctx, api.Minions, "", "a"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a's pod evicted", func() bool { return hosts() == "[b]" })
+}
