@@ -164,6 +164,12 @@ func Decide(in Input) Plan {
 			stale = append(stale, c)
 			continue
 		}
+		if c.State == runtime.StateCreated {
+			// Created but never started (the kubelet stopped in between):
+			// it never ran, so it is not a restart; clear it away.
+			plan.Actions = append(plan.Actions, Action{Kind: ActRemove, Name: c.Labels[runtime.LabelContainerName], ID: c.ID, Reason: "never started"})
+			continue
+		}
 		n := c.Labels[runtime.LabelContainerName]
 		byName[n] = append(byName[n], c)
 	}
