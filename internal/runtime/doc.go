@@ -11,8 +11,8 @@
 //
 // Contract:
 //   - Everything a Runtime creates carries LabelManaged=true plus the labels
-//     in ContainerSpec.Labels (pod uid, namespace, name, container name, spec
-//     hash, attempt). List and Inspect only ever return managed containers:
+//     in ContainerSpec.Labels (minion, pod uid, namespace, name, container
+//     name, spec hash, attempt). List and Inspect only ever return managed containers:
 //     containers kubelite did not create are invisible and never touched
 //     (Inspect, Stop, Remove of one fail with ErrNotFound).
 //   - CreateAndStart creates and starts a container; if the start fails, the
@@ -24,6 +24,9 @@
 //     a running one is killed first); removing a missing one is ErrNotFound.
 //   - PullImage fails with an error carrying the engine's message when the
 //     image cannot be pulled.
+//   - Events streams a die event for every managed container that stops
+//     running, with its labels; the kubelet reacts to it at once (a killed
+//     container is restarted in well under a second on Docker).
 //   - Times are UTC; a zero time means "not yet".
 //   - Every method is safe for concurrent use.
 package runtime
