@@ -15,10 +15,12 @@ import (
 	"kubelite/internal/controller/endpoints"
 	"kubelite/internal/controller/node"
 	"kubelite/internal/controller/replication"
+	"kubelite/internal/etcd/etcdtest"
 	"kubelite/internal/record"
 	"kubelite/internal/registry"
 	"kubelite/internal/scheduler"
 	"kubelite/internal/store"
+	etcdstore "kubelite/internal/store/etcd"
 	"kubelite/internal/store/memory"
 )
 
@@ -28,7 +30,7 @@ import (
 type cluster struct {
 	t       *testing.T
 	ctx     context.Context
-	raw     *memory.Store
+	raw     store.Store
 	reg     *registry.Registry
 	minions *clustertest.Minions
 	grace   time.Duration
@@ -39,9 +41,14 @@ type cluster struct {
 
 func newCluster(t *testing.T, minionIDs ...string) *cluster {
 	t.Helper()
+	return newClusterOn(t, memory.New(), minionIDs...)
+}
+
+// newClusterOn is newCluster over the raw store raw.
+func newClusterOn(t *testing.T, raw store.Store, minionIDs ...string) *cluster {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	raw := memory.New()
 	reg, err := registry.New(raw, registry.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -89,17 +96,24 @@ func runComponents(t *testing.T, ctx context.Context, comps ...component.Compone
 // startPlane starts the scheduler and controllers (again, after stopPlane:
 // a master restart over the same store).
 func (c *cluster) startPlane() {
-	rec := func(src string) record.Recorder { return record.New(c.reg, record.Config{Source: src}) }
-	nc, err := node.New(node.Config{Store: c.reg, Recorder: rec("node-controller"), GracePeriod: c.grace, EvictionTimeout: c.evict})
+	// Each start has its own registry, as a restarted master does; the
+	// first one also serves the simulated minions and the test.
+	reg, err := registry.New(c.raw, registry.Config{})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	rec := func(src string) record.Recorder { return record.New(reg, record.Config{Source: src}) }
+	nc, err := node.New(node.Config{Store: reg, Recorder: rec("node-controller"), GracePeriod: c.grace, EvictionTimeout: c.evict})
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
 	done := runComponents(c.t, ctx,
+		reg,
 		nc,
-		scheduler.New(scheduler.Config{Store: c.reg, Recorder: rec("scheduler"), Seed: 1}),
-		replication.New(replication.Config{Store: c.reg, Recorder: rec("replication-manager")}),
-		endpoints.New(endpoints.Config{Store: c.reg}),
+		scheduler.New(scheduler.Config{Store: reg, Recorder: rec("scheduler"), Seed: 1}),
+		replication.New(replication.Config{Store: reg, Recorder: rec("replication-manager")}),
+		endpoints.New(endpoints.Config{Store: reg}),
 	)
 	var once sync.Once
 	c.stopPlane = func() { once.Do(func() { cancel(); <-done }) }
@@ -273,9 +287,25 @@ func TestSilentMinionLosesItsPods(t *testing.T) {
 }
 
 func TestRestartMidScaleCreatesNoExtra(t *testing.T) {
-	c := newCluster(t, "10.0.0.1", "10.0.0.2")
+	restartMidScale(t, newCluster(t, "10.0.0.1", "10.0.0.2"), 1200)
+}
+
+// TestRestartMidScaleOnEtcd is the restart test over an embedded etcd.
+func TestRestartMidScaleOnEtcd(t *testing.T) {
+	srv := etcdtest.Start(t, "")
+	restartMidScale(t, newClusterOn(t, etcdstore.New(srv.Client(t)), "10.0.0.1", "10.0.0.2"), 1200)
+}
+
+// restartMidScale stops and restarts the control plane while an RC of n
+// (above one 500-pod burst) scales up, and checks that the pod count never
+// exceeds n.
+func restartMidScale(t *testing.T, c *cluster, n int) {
 	// Watch the pod count from the start: it must never exceed the replicas.
-	w, err := c.reg.Watch(c.ctx, api.Pods, store.ListOptions{ResourceVersion: c.raw.Revision()})
+	_, rev, err := c.reg.List(c.ctx, api.Pods, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.reg.Watch(c.ctx, api.Pods, store.ListOptions{ResourceVersion: rev})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +324,6 @@ func TestRestartMidScaleCreatesNoExtra(t *testing.T) {
 			mu.Unlock()
 		}
 	}()
-	const n = 1200 // above one burst (500): scaling takes several syncs
 	c.create(nginxRC("big", n, 0))
 	c.eventually(10*time.Second, "some pods created", func() bool { return len(c.pods()) > 0 })
 	c.stopPlane() // the master stops mid-scale...
