@@ -139,7 +139,7 @@ func apiRead(ctx context.Context, env Env, o Options) ([]Figure, error) {
 		return nil, err
 	}
 	var get50, get99, list50, list99 Sample
-	gets, lists := pick(o, 300, 1000), pick(o, 30, 100)
+	gets, lists := pick(o, 100, 1000), pick(o, 10, 100)
 	for run := 0; run < 3; run++ {
 		var g, l []time.Duration
 		for i := 0; i < gets; i++ {

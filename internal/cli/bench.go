@@ -49,13 +49,15 @@ func benchCommand(e *env) *ucli.Command {
 			&ucli.StringFlag{Name: "only", Usage: "run only these scenarios, comma-separated", Destination: &only},
 			&ucli.StringFlag{Name: "pprof", Usage: "serve /debug/pprof of this process (the masters) on ADDR, e.g. 127.0.0.1:6060", Destination: &pprofAddr},
 			&ucli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole run to FILE", Destination: &cpuProfile},
-			&ucli.IntFlag{Name: "v", Usage: "log level: 0 warnings, 1 info, 2 debug", Destination: &verbosity},
+			&ucli.IntFlag{Name: "v", Usage: "log level: 0 errors, 1 info, 2 debug", Destination: &verbosity},
 			&ucli.StringFlag{Name: "netns-child", Hidden: true, Destination: &netnsChild},
 		},
 		Action: func(c *ucli.Context) error {
+			// Thousands of hollow kubelets and an etcd under load log a lot:
+			// errors only, unless asked (a failed scenario is in the report).
 			setupLogging(e.stderr, config.Logging{V: max(verbosity-1, 0)})
 			if verbosity == 0 {
-				logrus.SetLevel(logrus.WarnLevel)
+				logrus.SetLevel(logrus.ErrorLevel)
 			}
 			if netnsChild != "" {
 				return netbench.Child(c.Context, netnsChild, e.stdout)
