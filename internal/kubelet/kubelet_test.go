@@ -457,3 +457,57 @@ func TestFakeOrphansRemovedAtStart(t *testing.T) {
 	startKubelet(t, st, rt, func(c *Config) { c.NodeName = e.node })
 	waitNoContainers(t, rt, 5*time.Second)
 }
+
+func TestFakeCrashLoopBackOffVisible(t *testing.T) {
+	rt := fakeRT()
+	e := startKubelet(t, memory.New(), rt, nil)
+	e.createPod(webPod("crashy"))
+	p := e.waitPod("crashy", 5*time.Second, "Running", running)
+	for attempt := 0; attempt < 2; attempt++ {
+		id := strings.TrimPrefix(p.CurrentState.Info["web"].ContainerID, "docker://")
+		if err := rt.Exit(id, 1); err != nil {
+			t.Fatal(err)
+		}
+		if attempt == 0 {
+			p = e.waitPod("crashy", 5*time.Second, "first restart", func(p *api.Pod) bool {
+				return p.CurrentState.Info["web"].RestartCount == 1 && p.CurrentState.Info["web"].State.Running != nil
+			})
+		}
+	}
+	p = e.waitPod("crashy", 5*time.Second, "CrashLoopBackOff", func(p *api.Pod) bool {
+		w := p.CurrentState.Info["web"].State.Waiting
+		return w != nil && strings.HasPrefix(w.Reason, "CrashLoopBackOff: back-off 10s")
+	})
+	if p.CurrentState.Phase != api.PodPhaseRunning || p.CurrentState.Info["web"].RestartCount != 1 {
+		t.Fatalf("during back-off: %s", dump(p.CurrentState))
+	}
+}
+
+func TestFakePullPolicies(t *testing.T) {
+	rt := fakeRT()
+	e := startKubelet(t, memory.New(), rt, nil)
+	never := webPod("never")
+	never.DesiredState.Manifest.Containers[0].Image = "absent/image"
+	never.DesiredState.Manifest.Containers[0].ImagePullPolicy = api.PullNever
+	never.DesiredState.Manifest.Containers[0].Ports = nil
+	e.createPod(never)
+	e.waitPod("never", 5*time.Second, "ErrImageNeverPull", func(p *api.Pod) bool {
+		w := p.CurrentState.Info["web"].State.Waiting
+		return w != nil && strings.HasPrefix(w.Reason, "ErrImageNeverPull")
+	})
+	if rt.Pulls() != 0 {
+		t.Fatalf("PullNever pulled %d times", rt.Pulls())
+	}
+	always := webPod("always")
+	always.DesiredState.Manifest.Containers[0].ImagePullPolicy = api.PullAlways
+	always.DesiredState.Manifest.Containers[0].Ports = nil
+	e.createPod(always)
+	// The image is present but PullAlways pulls (and the fake has no registry).
+	e.waitPod("always", 5*time.Second, "ErrImagePull", func(p *api.Pod) bool {
+		w := p.CurrentState.Info["web"].State.Waiting
+		return w != nil && strings.HasPrefix(w.Reason, "ErrImagePull")
+	})
+	if rt.Pulls() != 1 {
+		t.Fatalf("PullAlways pulled %d times, want 1", rt.Pulls())
+	}
+}
