@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -510,4 +511,43 @@ func TestFakePullPolicies(t *testing.T) {
 	if rt.Pulls() != 1 {
 		t.Fatalf("PullAlways pulled %d times, want 1", rt.Pulls())
 	}
+}
+
+// TestFakeTCPProbe listens on the hollow pod's own (loopback) IP, then stops
+// listening: the tcpSocket probe fails and the container restarts.
+func TestFakeTCPProbe(t *testing.T) {
+	rt := fakeRT()
+	e := startKubelet(t, memory.New(), rt, nil)
+	l0, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l0.Addr().(*net.TCPAddr).Port
+	l0.Close()
+	p := webPod("tcp")
+	p.DesiredState.Manifest.Containers[0].Ports = []api.Port{{Name: "web", ContainerPort: port}}
+	p.DesiredState.Manifest.Containers[0].LivenessProbe = &api.LivenessProbe{TCPSocket: &api.TCPSocketAction{Port: api.NewIntOrStringFromString("web")}, InitialDelaySeconds: 1}
+	e.createPod(p)
+	got := e.waitPod("tcp", 5*time.Second, "Running", running)
+	l, err := net.Listen("tcp", net.JoinHostPort(got.CurrentState.PodIP, strconv.Itoa(port)))
+	if err != nil {
+		t.Fatalf("listen on the pod IP %s: %v", got.CurrentState.PodIP, err)
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	time.Sleep(1500 * time.Millisecond) // past the initial delay: probes succeed
+	if n := got.CurrentState.Info["web"].RestartCount; n != 0 || e.getPod("tcp").CurrentState.Info["web"].RestartCount != 0 {
+		t.Fatalf("restarted while the port answered")
+	}
+	l.Close()
+	e.waitPod("tcp", 5*time.Second, "restart after the tcp probe fails", func(p *api.Pod) bool {
+		return p.CurrentState.Info["web"].RestartCount >= 1
+	})
 }

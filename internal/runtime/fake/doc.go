@@ -1,6 +1,6 @@
 // Package fake is an in-memory runtime.Runtime: containers "start" at once,
-// network-owning containers get unique fake IPs (10.128.0.0/9, unique per
-// process), hostPort conflicts are detected as on Docker. It is the hollow
+// network-owning containers get unique fake IPs (127.128.0.0/9: loopback,
+// so traffic to a hollow pod never leaves the machine; unique per process), hostPort conflicts are detected as on Docker. It is the hollow
 // minion's runtime and the kubelet tests' fake.
 //
 // Knobs for tests: FailPull (a pull fails with a message), AddImage, Exit

@@ -62,10 +62,12 @@ var (
 	nextIP atomic.Uint32
 )
 
-// fakeIP returns a process-unique address in 10.128.0.0/9.
+// fakeIP returns a process-unique address in 127.128.0.0/9: loopback, so
+// anything that dials a hollow pod (a liveness probe, a proxy following
+// endpoints) stays on this machine.
 func fakeIP() string {
 	n := nextIP.Add(1)
-	base := uint32(10)<<24 | uint32(128)<<16
+	base := uint32(127)<<24 | uint32(128)<<16
 	v := base + n%(1<<23)
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}).String()
 }
