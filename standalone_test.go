@@ -136,11 +136,14 @@ func TestFreshCloneMakeRun(t *testing.T) {
 			exec.Command("sh", "-c", "docker rm -f "+strings.ReplaceAll(ids, "\n", " ")).Run()
 		}
 	})
-	for deadline := time.Now().Add(60 * time.Second); containers() == "" && time.Now().Before(deadline); {
+	podRunning := func() bool {
+		return strings.Contains(kubectl("get", "pods", "fedoraapache", "--no-headers"), "Running")
+	}
+	for deadline := time.Now().Add(60 * time.Second); !podRunning() && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
 	}
-	if containers() == "" {
-		t.Errorf("no container for pod %s after 60s", uid)
+	if !podRunning() || containers() == "" {
+		t.Fatalf("pod %s not Running with containers after 60s:\n%s\n%s", uid, kubectl("describe", "pods", "fedoraapache"), stderr.String())
 	}
 
 	stop()
@@ -150,6 +153,48 @@ func TestFreshCloneMakeRun(t *testing.T) {
 	}
 	if strings.Contains(log, "level=error") || strings.Contains(log, "goroutine ") {
 		t.Errorf("errors on a clean run:\n%s", log)
+	}
+
+	// Starting again finds the same pod and adopts its running containers.
+	before := containers()
+	again := exec.Command(bin, append([]string{"standalone"}, strings.Fields(flags)...)...)
+	var out2, err2 lockedBuffer
+	again.Stdout, again.Stderr = &out2, &err2
+	if err := again.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited2 := make(chan error, 1)
+	go func() { exited2 <- again.Wait() }()
+	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(out2.String(), "is Ready"); {
+		select {
+		case err := <-exited2:
+			t.Fatalf("second start exited (%v):\n%s", err, err2.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			again.Process.Kill()
+			t.Fatalf("second start not ready:\n%s", err2.String())
+		}
+	}
+	if out := kubectl("get", "pods"); !strings.Contains(out, "fedoraapache") {
+		t.Errorf("after a restart, get pods:\n%s", out)
+	}
+	time.Sleep(2 * time.Second) // one kubelet sync: adopted containers stay, others would appear
+	if before == "" {
+		t.Errorf("the pod's containers did not survive the stop:\n%s", stderr.String())
+	}
+	if after := containers(); after != before {
+		t.Errorf("containers changed across the restart:\nbefore %q\nafter  %q", before, after)
+	}
+	again.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-exited2:
+		if err != nil {
+			t.Errorf("second run: %v\n%s", err, err2.String())
+		}
+	case <-time.After(60 * time.Second):
+		again.Process.Kill()
+		t.Fatal("second run did not stop")
 	}
 
 	// --reset --yes wipes the pod's containers and the data directory.
