@@ -78,20 +78,29 @@ func Schedule(pod *api.Pod, nodes []*fit.Node, seed int64) (string, map[string][
 			})
 		}
 	}
-	return scheduleInfo(pi, nodes, keys, seed)
+	spread := func(j int) int {
+		sum := 0
+		for _, k := range keys {
+			sum += nodes[j].GroupCount(k)
+		}
+		return sum
+	}
+	return scheduleInfo(pi, nodes, spread, func(j int) uint64 { return hashString(0, nodes[j].Minion.ID) }, seed)
 }
 
-// scheduleInfo is Schedule with the pod precomputed and spreadKeys, the
-// label sets (fit.LabelKey) whose pods count as the pod's kind.
-func scheduleInfo(pi *fit.PodInfo, nodes []*fit.Node, spreadKeys []string, seed int64) (string, map[string][]string) {
+// scheduleInfo is Schedule with the pod precomputed and spread(j), the
+// number of pods of the pod's kind on nodes[j], and idHash(j) the
+// hashString(0, id) of nodes[j]'s minion.
+func scheduleInfo(pi *fit.PodInfo, nodes []*fit.Node, spread func(j int) int, idHash func(j int) uint64, seed int64) (string, map[string][]string) {
 	var (
 		best      *fit.Node
 		bestScore score
 		reasons   map[string][]string
 	)
 	podHash := hashString(uint64(seed), api.Key(pi.Pod))
-	tiebreak := func(n *fit.Node) uint64 { return mix64(podHash ^ hashString(0, n.Minion.ID)) }
-	for _, n := range nodes {
+	tiebreak := func(j int) uint64 { return mix64(podHash ^ idHash(j)) }
+	bestJ := -1
+	for j, n := range nodes {
 		if n.Minion == nil {
 			continue
 		}
@@ -107,17 +116,15 @@ func scheduleInfo(pi *fit.PodInfo, nodes []*fit.Node, spreadKeys []string, seed 
 			free: (freeScore(c.CPU, n.CPU, pi.CPU) + freeScore(c.Memory, n.Memory, pi.Mem)) / 2,
 			pods: n.Pods,
 		}
-		for _, k := range spreadKeys {
-			s.spread += n.GroupCount(k)
-		}
+		s.spread = spread(j)
 		if best != nil && s.spread == bestScore.spread && s.free == bestScore.free && s.pods == bestScore.pods {
-			s.tiebreak = tiebreak(n)
+			s.tiebreak = tiebreak(j)
 			if bestScore.tiebreak == 0 {
-				bestScore.tiebreak = tiebreak(best)
+				bestScore.tiebreak = tiebreak(bestJ)
 			}
 		}
 		if best == nil || s.better(bestScore) {
-			best, bestScore = n, s
+			best, bestScore, bestJ = n, s, j
 		}
 	}
 	if best == nil {

@@ -66,6 +66,13 @@ type Scheduler struct {
 	labelSets map[string]map[string]string
 	supersets map[string]*spreadEntry
 	rebuildAt int
+
+	// Dense spreading counts: every node has an index, and for every label
+	// set the pods carrying it per node index (cache-friendly to scan).
+	idx         map[*fit.Node]int32
+	groupCounts map[string][]int32
+	candIdx     []int32  // index of each candidate
+	candHash    []uint64 // hash of each candidate's minion id
 }
 
 type spreadEntry struct {
@@ -106,6 +113,8 @@ func New(cfg Config) *Scheduler {
 		unschedulable: map[string]*api.Pod{},
 		labelSets:     map[string]map[string]string{},
 		supersets:     map[string]*spreadEntry{},
+		idx:           map[*fit.Node]int32{},
+		groupCounts:   map[string][]int32{},
 	}
 	if s.rec == nil {
 		s.rec = noopRecorder{}
@@ -157,9 +166,36 @@ func (s *Scheduler) waitSynced(ctx context.Context) bool {
 // Queue exposes the work queue (tests read backoff from it).
 func (s *Scheduler) Queue() *workqueue.Queue { return s.queue }
 
+// countLocked moves the dense count of p's label set on node n by d.
+func (s *Scheduler) countLocked(n *fit.Node, p *api.Pod, d int32) {
+	if len(p.Labels) == 0 || fit.Terminated(p) {
+		return
+	}
+	k := fit.LabelKey(p.Labels)
+	i := s.idx[n]
+	c := s.groupCounts[k]
+	if int(i) >= len(c) {
+		if d < 0 {
+			return
+		}
+		c = append(c, make([]int32, int(i)+1-len(c))...)
+		s.groupCounts[k] = c
+	}
+	c[i] += d
+}
+
+// removeLocked undoes addLocked.
+func (s *Scheduler) removeLocked(host string, p *api.Pod) {
+	n := s.nodeLocked(host)
+	n.Remove(p)
+	s.countLocked(n, p, -1)
+}
+
 // addLocked accounts p on host and indexes its label set.
 func (s *Scheduler) addLocked(host string, p *api.Pod) {
-	s.nodeLocked(host).Add(p)
+	n := s.nodeLocked(host)
+	n.Add(p)
+	s.countLocked(n, p, 1)
 	if len(p.Labels) == 0 {
 		return
 	}
@@ -226,6 +262,11 @@ func (s *Scheduler) rebuildSpreadIndexLocked() {
 		n.LabelSets(func(k string, labels map[string]string) { s.labelSets[k] = labels })
 	}
 	s.supersets = map[string]*spreadEntry{}
+	for k := range s.groupCounts {
+		if _, ok := s.labelSets[k]; !ok {
+			delete(s.groupCounts, k)
+		}
+	}
 }
 
 // spreadKeysLocked returns the accounted label sets including labels.
@@ -252,6 +293,7 @@ func (s *Scheduler) nodeLocked(host string) *fit.Node {
 	if n == nil {
 		n = fit.NewNode(nil)
 		s.nodes[host] = n
+		s.idx[n] = int32(len(s.idx))
 	}
 	return n
 }
@@ -264,7 +306,7 @@ func (s *Scheduler) onPod(key string) {
 	if !ok {
 		freed := false
 		if had {
-			s.nodeLocked(prev.host).Remove(prev.pod)
+			s.removeLocked(prev.host, prev.pod)
 			delete(s.accounted, key)
 			freed = !fit.Terminated(prev.pod)
 		}
@@ -283,7 +325,7 @@ func (s *Scheduler) onPod(key string) {
 			return
 		}
 		if had { // unbound again: forget it
-			s.nodeLocked(prev.host).Remove(prev.pod)
+			s.removeLocked(prev.host, prev.pod)
 			delete(s.accounted, key)
 		}
 		// A pod that fit nowhere waits for its backoff, or for a change
@@ -300,7 +342,7 @@ func (s *Scheduler) onPod(key string) {
 	}
 	freed := false
 	if had {
-		s.nodeLocked(prev.host).Remove(prev.pod)
+		s.removeLocked(prev.host, prev.pod)
 		freed = !fit.Terminated(prev.pod) && fit.Terminated(p)
 	}
 	s.addLocked(host, p)
@@ -336,8 +378,7 @@ func (s *Scheduler) onMinion(key string) {
 	} else {
 		m := obj.(*api.Minion)
 		if n == nil {
-			n = fit.NewNode(nil)
-			s.nodes[key] = n
+			n = s.nodeLocked(key)
 		}
 		if n.Minion == nil {
 			s.dirty, changed = true, true
@@ -373,6 +414,11 @@ func (s *Scheduler) candidatesLocked() []*fit.Node {
 			}
 		}
 		sort.Slice(s.candidates, func(i, j int) bool { return s.candidates[i].Minion.ID < s.candidates[j].Minion.ID })
+		s.candIdx, s.candHash = s.candIdx[:0], s.candHash[:0]
+		for _, n := range s.candidates {
+			s.candIdx = append(s.candIdx, s.idx[n])
+			s.candHash = append(s.candHash, hashString(0, n.Minion.ID))
+		}
 		s.dirty = false
 	}
 	return s.candidates
@@ -417,7 +463,22 @@ func (s *Scheduler) decide(key string) *action {
 		return nil // bound or being bound
 	}
 	nodes := s.candidatesLocked()
-	host, reasons := scheduleInfo(pi, nodes, s.spreadKeysForLocked(p), s.cfg.Seed)
+	var counts [][]int32
+	for _, k := range s.spreadKeysForLocked(p) {
+		if c := s.groupCounts[k]; len(c) > 0 {
+			counts = append(counts, c)
+		}
+	}
+	spread := func(j int) int {
+		i, sum := s.candIdx[j], 0
+		for _, c := range counts {
+			if int(i) < len(c) {
+				sum += int(c[i])
+			}
+		}
+		return sum
+	}
+	host, reasons := scheduleInfo(pi, nodes, spread, func(j int) uint64 { return s.candHash[j] }, s.cfg.Seed)
 	if host == "" {
 		s.unschedulable[key] = p
 		return &action{key: key, pod: p, msg: fit.Summarize(len(nodes), reasons)}
@@ -441,7 +502,7 @@ func (s *Scheduler) apply(ctx context.Context, a *action) error {
 	if err := s.bind(ctx, p, host); err != nil {
 		s.mu.Lock()
 		if acc, ok := s.accounted[key]; ok && acc.assumed && acc.host == host {
-			s.nodes[host].Remove(acc.pod)
+			s.removeLocked(host, acc.pod)
 			delete(s.accounted, key)
 		}
 		s.mu.Unlock()
