@@ -749,7 +749,7 @@ func scenarioMinionLost(s *sc) {
 		return s.noDoubles(0)
 	})
 	final := s.waitPods("name="+id, "still 4 Running", 10*time.Second, nRunning(n))
-	s.mustServe(m1, portalURL(svc, "/"), 20, names(final))
+	s.mustServe(m1, portalURL(svc, "/"), 40, names(final))
 }
 
 // 6. Partition: minion 2 cut off past the eviction timeout, then healed.
@@ -841,5 +841,5 @@ func scenarioPartition(s *sc) {
 		})
 	}
 	final := s.waitPods("name="+id, "still 4 Running", 10*time.Second, nRunning(n))
-	s.mustServe(m1, portalURL(svc, "/"), 20, names(final))
+	s.mustServe(m1, portalURL(svc, "/"), 40, names(final))
 }
