@@ -3,7 +3,10 @@ package kubectl
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"time"
 
 	"kubelite/internal/api"
 	"kubelite/internal/store"
@@ -60,4 +63,18 @@ func (h httpClient) ServerVersion(ctx context.Context) (api.ServerVersion, error
 
 func (h httpClient) ContainerLogs(ctx context.Context, host, ns, pod, container string, follow bool, w io.Writer) error {
 	return h.ex.ContainerLogs(ctx, host, ns, pod, container, follow, w)
+}
+
+// listening dials server's host:port briefly.
+func listening(server string) bool {
+	u, err := url.Parse(server)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	c, err := net.DialTimeout("tcp", u.Host, 300*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }

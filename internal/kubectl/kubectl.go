@@ -17,6 +17,12 @@ import (
 // DefaultServer is the API server used without -s and $KUBERNETES_MASTER.
 const DefaultServer = "http://localhost:8080"
 
+// StandaloneServer is where `kubelite standalone` serves its API (8081: on
+// one machine the tutorial's apache pod takes hostPort 8080). Without -s and
+// $KUBERNETES_MASTER, kubectl uses it when nothing listens on DefaultServer
+// and it answers, so a newcomer's `kubelite kubectl get minions` just works.
+const StandaloneServer = "http://localhost:8081"
+
 // Client is everything the CLI needs of the API server: objects through the
 // store interface, plus /version and the container logs the master proxies
 // from a minion's kubelet.
@@ -46,6 +52,10 @@ type Runner struct {
 	Clock clock.Clock
 	// ClientVersion is printed by `kubectl version`.
 	ClientVersion api.ServerVersion
+	// Listening reports whether something accepts connections at a server
+	// URL; used only to choose between DefaultServer and StandaloneServer.
+	// Nil means always DefaultServer.
+	Listening func(server string) bool
 }
 
 // Run runs one kubectl command line (args without the program name) with the
@@ -58,6 +68,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		Connect:       ConnectHTTP,
 		Clock:         clock.Real{},
 		ClientVersion: ClientVersion(),
+		Listening:     listening,
 	}
 	return r.Run(ctx, args)
 }
@@ -73,7 +84,7 @@ func (g *globals) register(f *flagSet, serverShort bool, defServer string) {
 	if serverShort {
 		names = []string{"s", "server"}
 	}
-	f.String(&g.server, names, defServer, "the API server (or $KUBERNETES_MASTER)")
+	f.String(&g.server, names, defServer, "the API server (default $KUBERNETES_MASTER, else "+DefaultServer+", else the standalone's "+StandaloneServer+")")
 	f.String(&g.namespace, []string{"namespace", "ns"}, api.DefaultNamespace, "the namespace")
 }
 
@@ -157,7 +168,7 @@ func (r *Runner) Run(ctx context.Context, args []string) error {
 	if cmd == nil {
 		return fmt.Errorf("unknown command %q (run 'kubectl help')", name)
 	}
-	defServer := DefaultServer
+	defServer := ""
 	if m := r.Getenv("KUBERNETES_MASTER"); m != "" {
 		defServer = m
 	}
@@ -222,6 +233,12 @@ func (e *env) connect() (Client, error) {
 		return nil, errors.New("no API client configured")
 	}
 	server := e.g.server
+	if server == "" {
+		server = DefaultServer
+		if e.Listening != nil && !e.Listening(DefaultServer) && e.Listening(StandaloneServer) {
+			server = StandaloneServer
+		}
+	}
 	if !strings.Contains(server, "://") {
 		server = "http://" + server
 	}
