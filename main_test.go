@@ -185,3 +185,73 @@ func TestStandaloneWithoutDockerOneLine(t *testing.T) {
 		t.Errorf("no hint about --docker-endpoint: %q", stderr.String())
 	}
 }
+
+// A master and a minion as separate processes: the minion registers through
+// the API (it never sees etcd) and becomes Ready; doctor checks both.
+func TestMasterAndMinion(t *testing.T) {
+	bin := testutil.KubeliteBinary(t)
+	etcdAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	cmd, stderr, port := startMaster(t, "--etcd-addr="+etcdAddr)
+	waitHealthy(t, port, stderr)
+	api := "127.0.0.1:" + strconv.Itoa(port)
+	kubeletPort := strconv.Itoa(freePort(t))
+
+	minion := exec.Command(bin, "minion", "--config-dir=", "--master="+api, "--hostname_override=minion-1",
+		"--address=127.0.0.1", "--port="+kubeletPort, "--runtime=fake", "--proxy-mode=none", "--network=none",
+		"--root-dir="+t.TempDir(), "--etcd_servers=http://192.168.1.10:4001")
+	var minionErr lockedBuffer
+	minion.Stderr = &minionErr
+	if err := minion.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if minion.ProcessState == nil {
+			minion.Process.Kill()
+			minion.Wait()
+		}
+	})
+	kubectl := func(args ...string) string {
+		out, _ := exec.Command(bin, append([]string{"kubectl", "-s", "http://" + api}, args...)...).CombinedOutput()
+		return string(out)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(kubectl("get", "minions"), "minion-1") || !strings.Contains(kubectl("get", "minions"), "Ready") {
+		if time.Now().After(deadline) {
+			t.Fatalf("minion not Ready:\n%s\n%s", kubectl("get", "minions"), minionErr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(minionErr.String(), "ignoring --etcd_servers=http://192.168.1.10:4001") {
+		t.Errorf("no info line about the ignored --etcd_servers:\n%s", minionErr.String())
+	}
+
+	doctor := func(args ...string) (string, error) {
+		out, err := exec.Command(bin, append([]string{"doctor"}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	out, err := doctor("master", "--config-dir=", "--etcd-embed", "--address=127.0.0.1", "--port="+strconv.Itoa(port),
+		"--etcd-addr="+etcdAddr, "--kubelet_port="+kubeletPort)
+	for _, want := range []string{"ok   etcd ", "ok   api ", "ok   minion-ports   1 minion kubelet port(s) reachable"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor master lacks %q:\n%s", want, out)
+		}
+	}
+	if err != nil {
+		t.Errorf("doctor master failed: %v\n%s", err, out)
+	}
+	out, _ = doctor("minion", "--config-dir=", "--master="+api, "--hostname_override=minion-1", "--address=127.0.0.1", "--port="+kubeletPort)
+	for _, want := range []string{"ok   api ", "ok   clock ", "ok   kubelet-port "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor minion lacks %q:\n%s", want, out)
+		}
+	}
+
+	minion.Process.Signal(syscall.SIGTERM)
+	if err := waitExit(t, minion, 30*time.Second); err != nil {
+		t.Errorf("minion exit: %v\n%s", err, minionErr.String())
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := waitExit(t, cmd, 30*time.Second); err != nil {
+		t.Errorf("master exit: %v\n%s", err, stderr)
+	}
+}
