@@ -47,11 +47,11 @@ func (f *shutdownNoiseFilter) Format(e *logrus.Entry) ([]byte, error) {
 // isShutdownNoise reports whether e is one of the "server closed" lines
 // etcd logs while it closes its listeners.
 func isShutdownNoise(e *logrus.Entry) bool {
-	if strings.Contains(e.Message, "server closed") {
+	if strings.Contains(strings.ToLower(e.Message), "server closed") {
 		return true
 	}
 	for _, v := range e.Data {
-		if strings.Contains(fmt.Sprint(v), "server closed") {
+		if strings.Contains(strings.ToLower(fmt.Sprint(v)), "server closed") {
 			return true
 		}
 	}

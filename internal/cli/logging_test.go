@@ -1,0 +1,47 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/sirupsen/logrus"
+
+	"kubelite/config"
+)
+
+// etcd's "server closed" errors of a normal shutdown are not errors to a
+// user: hidden at info level, debug lines at --v=1. Real errors stay.
+func TestShutdownNoiseFilter(t *testing.T) {
+	t.Cleanup(func() {
+		logrus.SetOutput(nil)
+		logrus.SetLevel(logrus.InfoLevel)
+		logrus.SetFormatter(&logrus.TextFormatter{})
+	})
+	for _, v := range []int{0, 1} {
+		var buf bytes.Buffer
+		setupLogging(&buf, config.Logging{V: v})
+		log := logrus.WithField("component", "etcd")
+		log.WithField("error", "accept tcp 127.0.0.1:4001: http: Server closed").Error("setting up serving from embedded etcd failed.")
+		log.Error("disk full")
+		log.Debug("debug detail")
+		out := buf.String()
+		if !strings.Contains(out, `level=error msg="disk full"`) {
+			t.Errorf("v=%d: real error missing:\n%s", v, out)
+		}
+		noise := strings.Contains(out, "setting up serving")
+		switch v {
+		case 0:
+			if noise || strings.Contains(out, "debug detail") {
+				t.Errorf("v=0 shows debug or shutdown noise:\n%s", out)
+			}
+		case 1:
+			if !strings.Contains(out, `level=debug msg="setting up serving`) || !strings.Contains(out, "debug detail") {
+				t.Errorf("v=1: want the shutdown line as a debug line:\n%s", out)
+			}
+		}
+		if strings.Count(out, "level=error") != 1 {
+			t.Errorf("v=%d: error lines:\n%s", v, out)
+		}
+	}
+}
