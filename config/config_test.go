@@ -158,6 +158,7 @@ func TestResolveGolden(t *testing.T) {
 		{"master-samples", "master", []string{"--config-dir=samples/master"}},
 		{"master-samples-overridden", "master", []string{"--config-dir", "samples/master", "--port=9090", "--portal-net=10.100.0.0/16", "--machines", "a,b"}},
 		{"master-embed-no-files", "master", []string{"--config-dir=testdata/none", "--etcd-embed"}},
+		{"master-external-etcd", "master", []string{"--config-dir=", "--etcd_servers=10.0.0.1:2379, https://10.0.0.2:2379"}},
 		{"minion-samples", "minion", []string{"--config-dir=samples/minion"}},
 		{"minion-flags", "minion", []string{"--config-dir=", "--master=http://10.0.0.1", "--labels=zone=a,disk=ssd", "--proxy_mode=userspace", "--runtime=fake"}},
 		{"standalone-default", "standalone", nil},
@@ -227,6 +228,7 @@ func TestResolveErrors(t *testing.T) {
 		{"overlap", "master", []string{"--config-dir=", "--etcd-embed", "--cluster_cidr=10.254.0.0/24"}, "overlap"},
 		{"same ports", "standalone", []string{"--port=10250"}, "both 10250"},
 		{"yes without reset", "standalone", []string{"--yes"}, "--yes only goes with --reset"},
+		{"bad etcd url", "master", []string{"--config-dir=", "--etcd_servers=ftp://x:1"}, "is not a URL like http://192.168.1.10:4001"},
 		{"bad address", "master", []string{"--config-dir=", "--etcd-embed", "--address=localhost"}, "not an IP address"},
 		{"negative duration", "master", []string{"--config-dir=", "--etcd-embed", "--pod_eviction_timeout=-1s"}, "must be positive"},
 	} {

@@ -77,10 +77,15 @@ func parsePrefix(src map[string]Arg, name, v string) (netip.Prefix, error) {
 	return p, nil
 }
 
-// parseEtcdServers checks a comma list of http(s)://HOST:PORT URLs.
+// parseEtcdServers checks a comma list of http(s)://HOST:PORT URLs; a bare
+// HOST:PORT gets http://.
 func parseEtcdServers(src map[string]Arg, raw string) ([]string, error) {
 	list := splitList(raw)
-	for _, s := range list {
+	for i, s := range list {
+		if !strings.Contains(s, "://") {
+			s = "http://" + s
+			list[i] = s
+		}
 		u, err := url.Parse(s)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, flagErr(src, "etcd_servers", raw, fmt.Sprintf("%q is not a URL like http://192.168.1.10:4001", s))
