@@ -322,7 +322,7 @@ func (k *Kubelet) list(ctx context.Context, opts runtime.ListOptions) ([]runtime
 	return k.cfg.Runtime.List(ctx, opts)
 }
 
-// create starts a container labelled with this minion's name.
+// create creates (without starting) a container labelled with this minion's name.
 func (k *Kubelet) create(ctx context.Context, spec runtime.ContainerSpec) (string, error) {
 	labels := make(map[string]string, len(spec.Labels)+1)
 	for key, v := range spec.Labels {
@@ -330,7 +330,7 @@ func (k *Kubelet) create(ctx context.Context, spec runtime.ContainerSpec) (strin
 	}
 	labels[runtime.LabelMinion] = k.cfg.NodeName
 	spec.Labels = labels
-	return k.cfg.Runtime.CreateAndStart(ctx, spec)
+	return k.cfg.Runtime.Create(ctx, spec)
 }
 
 // podFromCache returns a copy of the pod with key, or nil.
@@ -451,6 +451,7 @@ func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan) error {
 	var errs []error
 	infraID := ""
 	infraFailed := false
+	waitInfra := func() error { return nil } // until this plan starts an infra
 	holding := false
 	defer func() {
 		if holding {
@@ -501,7 +502,7 @@ func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan) error {
 				errs = append(errs, fmt.Errorf("remove %s: %w", a.Name, err))
 			}
 		case ActStartInfra:
-			id, err := k.startInfra(ctx, pod, a.Attempt)
+			id, err := k.createInfra(ctx, pod, a.Attempt)
 			if err != nil {
 				infraFailed = true
 				plan.Waiting[InfraName] = "ErrRunContainer: " + err.Error()
@@ -510,6 +511,22 @@ func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan) error {
 				continue
 			}
 			infraID = id
+			// Start the infra in the background: app containers are
+			// created meanwhile and started once it runs.
+			started := make(chan error, 1)
+			go func() { started <- k.cfg.Runtime.Start(ctx, id) }()
+			var once sync.Once
+			var startErr error
+			waitInfra = func() error {
+				once.Do(func() {
+					if startErr = <-started; startErr != nil {
+						startErr = fmt.Errorf("start infra of %s: %w", api.Key(pod), startErr)
+						plan.Waiting[InfraName] = "ErrRunContainer: " + startErr.Error()
+						k.event(ctx, pod, InfraName, "failed", "start infra container: "+startErr.Error())
+					}
+				})
+				return startErr
+			}
 		case ActStart:
 			if infraFailed {
 				plan.Waiting[a.Name] = "ContainerCreating"
@@ -524,10 +541,16 @@ func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan) error {
 				}
 				infraID = id
 			}
-			if err := k.startContainer(ctx, pod, a, infraID, plan.Waiting); err != nil {
+			if err := k.startContainer(ctx, pod, a, infraID, plan.Waiting, waitInfra); err != nil {
 				errs = append(errs, err)
+				if waitInfra() != nil {
+					infraFailed = true
+				}
 			}
 		}
+	}
+	if err := waitInfra(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -575,7 +598,9 @@ func (k *Kubelet) ensureInfraImage(ctx context.Context) error {
 	return k.cfg.Runtime.BuildImage(ctx, spec)
 }
 
-func (k *Kubelet) startInfra(ctx context.Context, pod *api.Pod, attempt int) (string, error) {
+// createInfra creates (without starting) the pod's infra container,
+// building the infra image first when the engine lacks it.
+func (k *Kubelet) createInfra(ctx context.Context, pod *api.Pod, attempt int) (string, error) {
 	spec := InfraSpec(pod, k.cfg.InfraImage, attempt)
 	id, err := k.create(ctx, spec)
 	if errors.Is(err, runtime.ErrImageNotPresent) {
@@ -586,7 +611,7 @@ func (k *Kubelet) startInfra(ctx context.Context, pod *api.Pod, attempt int) (st
 		id, err = k.create(ctx, spec)
 	}
 	if err != nil {
-		return "", fmt.Errorf("start infra of %s: %w", api.Key(pod), err)
+		return "", fmt.Errorf("create infra of %s: %w", api.Key(pod), err)
 	}
 	return id, nil
 }
@@ -633,7 +658,9 @@ func (k *Kubelet) ensureImage(ctx context.Context, pod *api.Pod, c *api.Containe
 	return "", nil
 }
 
-func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, infraID string, waiting map[string]string) error {
+// startContainer creates app container a.Name, waits for the infra to run
+// (waitInfra), then starts it.
+func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, infraID string, waiting map[string]string, waitInfra func() error) error {
 	var c *api.Container
 	for i := range pod.DesiredState.Manifest.Containers {
 		if pod.DesiredState.Manifest.Containers[i].Name == a.Name {
@@ -658,8 +685,9 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, in
 	// PullIfNotPresent and PullNever try the local image first: no image
 	// check on the common path. PullAlways pulls first.
 	pullFirst := c.ImagePullPolicy == api.PullAlways
+	var id string
 	if !pullFirst {
-		_, err = k.create(ctx, spec)
+		id, err = k.create(ctx, spec)
 	}
 	if pullFirst || errors.Is(err, runtime.ErrImageNotPresent) {
 		w, perr := k.ensureImage(ctx, pod, c)
@@ -670,7 +698,17 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, in
 			waiting[c.Name] = w
 			return nil
 		}
-		_, err = k.create(ctx, spec)
+		id, err = k.create(ctx, spec)
+	}
+	if err == nil {
+		if ierr := waitInfra(); ierr != nil {
+			if rerr := k.cfg.Runtime.Remove(ctx, id); rerr != nil && !errors.Is(rerr, runtime.ErrNotFound) {
+				k.log.WithError(rerr).Warn("remove a container whose infra failed")
+			}
+			waiting[c.Name] = "ContainerCreating"
+			return nil // the infra's failure is reported by apply
+		}
+		err = k.cfg.Runtime.Start(ctx, id)
 	}
 	if err != nil {
 		waiting[c.Name] = "ErrRunContainer: " + err.Error()

@@ -149,6 +149,14 @@ type Runtime interface {
 	PullImage(ctx context.Context, image string) error
 	// CreateAndStart creates and starts a container, returning its ID.
 	CreateAndStart(ctx context.Context, spec ContainerSpec) (string, error)
+	// Create creates a container without starting it (ErrImageNotPresent
+	// when the image is absent). A container may join the network of one
+	// that is created but not yet started: the kubelet creates a pod's app
+	// containers while its infra container starts.
+	Create(ctx context.Context, spec ContainerSpec) (string, error)
+	// Start starts a created container; if that fails, the container is
+	// removed and the error returned.
+	Start(ctx context.Context, id string) error
 	// Stop stops a container: SIGTERM, then kill after grace.
 	Stop(ctx context.Context, id string, grace time.Duration) error
 	// Remove removes a container, killing it first if running.

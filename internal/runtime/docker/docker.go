@@ -242,6 +242,18 @@ func readStream(rd io.Reader) error {
 
 // CreateAndStart implements runtime.Runtime.
 func (r *Runtime) CreateAndStart(ctx context.Context, spec runtime.ContainerSpec) (string, error) {
+	id, err := r.Create(ctx, spec)
+	if err != nil {
+		return "", err
+	}
+	if err := r.Start(ctx, id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// Create implements runtime.Runtime.
+func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (string, error) {
 	labels := make(map[string]string, len(spec.Labels)+1)
 	for k, v := range spec.Labels {
 		labels[k] = v
@@ -295,13 +307,29 @@ func (r *Runtime) CreateAndStart(ctx context.Context, spec runtime.ContainerSpec
 		}
 		return "", fmt.Errorf("create %s: %w", spec.Name, err)
 	}
-	if err := r.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+	return created.ID, nil
+}
+
+// Start implements runtime.Runtime. The caller created the container, so
+// no managed check is needed; a failed start removes it.
+func (r *Runtime) Start(ctx context.Context, id string) error {
+	if err := r.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		_ = r.cli.ContainerRemove(rmCtx, created.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
-		return "", fmt.Errorf("start %s: %w", spec.Name, err)
+		_ = r.cli.ContainerRemove(rmCtx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		if client.IsErrNotFound(err) {
+			return fmt.Errorf("start %s: %w", id, runtime.ErrNotFound)
+		}
+		return fmt.Errorf("start %s: %w", shortID(id), err)
 	}
-	return created.ID, nil
+	return nil
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }
 
 // Stop implements runtime.Runtime.

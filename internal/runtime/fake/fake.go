@@ -272,6 +272,18 @@ func (r *Runtime) PullImage(ctx context.Context, image string) error {
 
 // CreateAndStart implements runtime.Runtime.
 func (r *Runtime) CreateAndStart(ctx context.Context, spec runtime.ContainerSpec) (string, error) {
+	id, err := r.Create(ctx, spec)
+	if err != nil {
+		return "", err
+	}
+	if err := r.Start(ctx, id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// Create implements runtime.Runtime.
+func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
@@ -286,6 +298,54 @@ func (r *Runtime) CreateAndStart(ctx context.Context, spec runtime.ContainerSpec
 	if !r.images[normalize(spec.Image)] {
 		return "", fmt.Errorf("create %s: %s: %w", spec.Name, spec.Image, runtime.ErrImageNotPresent)
 	}
+	if spec.NetworkMode != "" {
+		target, ok := strings.CutPrefix(spec.NetworkMode, "container:")
+		if !ok {
+			return "", fmt.Errorf("create %s: network mode %q not supported by the fake", spec.Name, spec.NetworkMode)
+		}
+		if _, ok := r.containers[target]; !ok {
+			return "", fmt.Errorf("create %s: no such container: %s", spec.Name, target)
+		}
+	}
+	id := fmt.Sprintf("%064x", nextID.Add(1))
+	labels := maps.Clone(spec.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[runtime.LabelManaged] = "true"
+	c := &ctr{
+		c: runtime.Container{
+			ID: id, Name: spec.Name, Image: spec.Image, Labels: labels,
+			State: runtime.StateCreated, CreatedAt: r.clk.Now().UTC(),
+		},
+		spec:  spec,
+		exitC: make(chan struct{}),
+	}
+	r.containers[id] = c
+	r.names[spec.Name] = id
+	return id, nil
+}
+
+// Start implements runtime.Runtime.
+func (r *Runtime) Start(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.containers[id]
+	if !ok {
+		return fmt.Errorf("start %s: %w", id, runtime.ErrNotFound)
+	}
+	if c.c.State != runtime.StateCreated {
+		return fmt.Errorf("start %s: container is %s", c.c.Name, c.c.State)
+	}
+	fail := func(err error) error {
+		delete(r.containers, id)
+		delete(r.names, c.c.Name)
+		return err
+	}
+	spec := c.spec
 	ip := ""
 	if spec.NetworkMode == "" {
 		// Host ports must be free among running containers.
@@ -299,42 +359,24 @@ func (r *Runtime) CreateAndStart(ctx context.Context, spec runtime.ContainerSpec
 				}
 				for _, q := range o.spec.Ports {
 					if q.HostPort == p.HostPort && proto(q.Protocol) == proto(p.Protocol) && (q.HostIP == p.HostIP || q.HostIP == "" || p.HostIP == "" || q.HostIP == "0.0.0.0" || p.HostIP == "0.0.0.0") {
-						return "", fmt.Errorf("start %s: bind for %s:%d failed: port is already allocated", spec.Name, p.HostIP, p.HostPort)
+						return fail(fmt.Errorf("start %s: bind for %s:%d failed: port is already allocated", spec.Name, p.HostIP, p.HostPort))
 					}
 				}
 			}
 		}
 		ip = fakeIP()
 	} else {
-		target, ok := strings.CutPrefix(spec.NetworkMode, "container:")
-		if !ok {
-			return "", fmt.Errorf("create %s: network mode %q not supported by the fake", spec.Name, spec.NetworkMode)
-		}
+		target := strings.TrimPrefix(spec.NetworkMode, "container:")
 		t, ok := r.containers[target]
 		if !ok || t.c.State != runtime.StateRunning {
-			return "", fmt.Errorf("start %s: cannot join network of a non running container: %s", spec.Name, target)
+			return fail(fmt.Errorf("start %s: cannot join network of a non running container: %s", spec.Name, target))
 		}
 	}
-	id := fmt.Sprintf("%064x", nextID.Add(1))
-	labels := maps.Clone(spec.Labels)
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	labels[runtime.LabelManaged] = "true"
 	now := r.clk.Now().UTC()
-	c := &ctr{
-		c: runtime.Container{
-			ID: id, Name: spec.Name, Image: spec.Image, Labels: labels,
-			State: runtime.StateRunning, CreatedAt: now, StartedAt: now, IP: ip,
-		},
-		spec:  spec,
-		exitC: make(chan struct{}),
-	}
+	c.c.State, c.c.StartedAt, c.c.IP = runtime.StateRunning, now, ip
 	fmt.Fprintf(&c.logs, "fake: started %s\n", spec.Image)
-	r.containers[id] = c
-	r.names[spec.Name] = id
 	r.rec("start %s", spec.Name)
-	return id, nil
+	return nil
 }
 
 func hasLabels(have, want map[string]string) bool {

@@ -90,6 +90,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("DuplicateName", func(t *testing.T) { testDuplicateName(t, h) })
 	t.Run("HostPortConflictLeavesNothing", func(t *testing.T) { testPortConflict(t, h) })
 	t.Run("JoinDeadInfraFails", func(t *testing.T) { testJoinDead(t, h) })
+	t.Run("CreateThenStart", func(t *testing.T) { testCreateThenStart(t, h) })
 	t.Run("Exec", func(t *testing.T) { testExec(t, h) })
 	t.Run("Crash", func(t *testing.T) { testCrash(t, h) })
 	t.Run("LogsAndStats", func(t *testing.T) { testLogsStats(t, h) })
@@ -394,5 +395,57 @@ func testBuildValidation(t *testing.T, h Harness) {
 	rt := h.New(t)
 	if err := rt.BuildImage(ctxT(t), runtime.ImageBuild{}); err == nil {
 		t.Fatal("BuildImage without tag and Dockerfile succeeded")
+	}
+}
+
+// testCreateThenStart creates an app joined to an infra that is created but
+// not started, then starts both (the kubelet's overlap of the two).
+func testCreateThenStart(t *testing.T, h Harness) {
+	ctx := ctxT(t)
+	rt := h.New(t)
+	uid := uniq("uid")
+	infra, err := rt.Create(ctx, runtime.ContainerSpec{Name: uniq("net"), Image: h.PauseImage, Labels: podLabels(uid, "p", "net")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Remove(context.Background(), infra) })
+	app, err := rt.Create(ctx, runtime.ContainerSpec{Name: uniq("app"), Image: h.AppImage, Labels: podLabels(uid, "p", "web"), NetworkMode: "container:" + infra})
+	if err != nil {
+		t.Fatalf("create joined to a created infra: %v", err)
+	}
+	t.Cleanup(func() { rt.Remove(context.Background(), app) })
+	cs, err := rt.List(ctx, runtime.ListOptions{PodUID: uid})
+	if err != nil || len(cs) != 2 || cs[0].State != runtime.StateCreated || cs[1].State != runtime.StateCreated {
+		t.Fatalf("created containers: %+v %v", cs, err)
+	}
+	if _, err := rt.Create(ctx, runtime.ContainerSpec{Name: uniq("absent"), Image: "kubelite-absent/x:v0", Labels: podLabels(uid, "p", "x")}); !errors.Is(err, runtime.ErrImageNotPresent) {
+		t.Fatalf("create with an absent image: %v", err)
+	}
+	if err := rt.Start(ctx, infra); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Start(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{infra, app} {
+		c, err := rt.Inspect(ctx, id)
+		if err != nil || c.State != runtime.StateRunning {
+			t.Fatalf("after start: %+v %v", c, err)
+		}
+	}
+	// A start that fails removes the container.
+	if err := rt.Stop(ctx, infra, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	app2, err := rt.Create(ctx, runtime.ContainerSpec{Name: uniq("app2"), Image: h.AppImage, Labels: podLabels(uid, "p", "web2"), NetworkMode: "container:" + infra})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Start(ctx, app2); err == nil {
+		rt.Remove(ctx, app2)
+		t.Fatal("started an app joined to a stopped infra")
+	}
+	if _, err := rt.Inspect(ctx, app2); !errors.Is(err, runtime.ErrNotFound) {
+		t.Fatalf("failed start left the container: %v", err)
 	}
 }
