@@ -1,17 +1,31 @@
 // Package roles wires kubelite's components for each role and runs them:
-// Master (embedded etcd, apiserver, scheduler, controllers), Minion
-// (kubelet, proxy) and Standalone (the master's list followed by the
-// minion's list, nothing special).
+//
+//	Master:     etcd (embedded, or a wait for the external cluster), registry,
+//	            apiserver, scheduler, replication manager, endpoints
+//	            controller, node controller
+//	Minion:     kubelet HTTP server, kubelet, pod network (--network=bridge),
+//	            proxy (unless --proxy-mode=none)
+//	Standalone: the master's list, then the minion's list (the minion half
+//	            talks to the local API through store/remote, exactly as a
+//	            remote minion does), then a banner printed once the minion is
+//	            Ready
 //
 // Contract:
-//   - Each role builds a list of internal/component.Component from its typed
-//     config (package config) and hands it to component.Runner: started in
-//     order, each after the previous is ready; stopped in reverse when ctx
-//     ends or one fails. The role returns nil after a clean stop (ctx ended)
-//     and the failing component's error otherwise.
-//   - This is the only package that chooses implementations (store/etcd on
-//     a master, store/remote on a minion, runtime/docker or runtime/fake);
-//     components only see interfaces.
+//   - Each role builds its list of internal/component.Component from its
+//     typed config (package config) and hands it to component.Runner:
+//     started in order, each after the previous is ready; stopped in reverse
+//     when ctx ends or one fails. The role returns nil after a clean stop
+//     and the failing component's error otherwise. Clients opened for the
+//     wiring (etcd, Docker) are closed after every component stopped.
+//   - Before anything starts, the role checks that its listen ports are free
+//     and that Docker answers, and says which flag to change if not.
+//   - This is the only package that chooses implementations (store/etcd and
+//     the registry on a master, store/remote on a minion, runtime/docker or
+//     runtime/fake, netfilter.Runner); components only see interfaces.
 //   - Wiring only: no decisions beyond which component gets which
 //     dependency. Adding a component is one line in the role's list.
+//   - Reset wipes a stopped standalone cluster: the containers of the pods in
+//     its own etcd (other kubelites' containers on the engine stay), the
+//     proxy's rules, its data directories. bench.go (BenchEnv) wires masters
+//     and hollow minions for `kubelite bench`.
 package roles
