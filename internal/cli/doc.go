@@ -1,6 +1,6 @@
 // Package cli builds kubelite's command line: the role commands (master,
-// minion, standalone), kubectl, version, doctor, and hidden helpers (pause,
-// webserver, images). main calls Run and only main calls os.Exit.
+// minion, standalone), kubectl, doctor, version, bench, and hidden helpers
+// (pause, webserver, images). main calls Run and only main calls os.Exit.
 //
 // Contract:
 //   - Run(ctx, args, stdout, stderr) returns nil or an error whose Error()
