@@ -136,6 +136,11 @@ func addMinion(ctx context.Context, p *plan, cfg *config.Minion, st store.Store)
 			return fmt.Errorf("pod network: %w", err)
 		}
 		p.add(pn)
+	} else if nf != nil {
+		// --network=none: remove what an earlier --network=bridge installed.
+		if err := TeardownPodNetwork(ctx, nf, cfg.ClusterCIDR); err != nil {
+			logrus.WithField("component", "minion").WithError(err).Warn("removing the pod network's routes and rules")
+		}
 	}
 	px, err := proxy.New(proxy.Config{Store: st, Mode: proxy.Mode(cfg.ProxyMode), HostIP: cfg.HostIP, Netfilter: nf})
 	if err != nil {

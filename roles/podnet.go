@@ -68,3 +68,14 @@ func (p *podNetwork) Run(ctx context.Context, started func()) error {
 	defer t.Stop()
 	return p.syncer.Run(ctx, updates, t.C)
 }
+
+// TeardownPodNetwork removes the pod network's routes and rules from this
+// host: what --network=bridge installed (a minion started with
+// --network=none, and --reset, call it).
+func TeardownPodNetwork(ctx context.Context, nf netfilter.Interface, cidr netip.Prefix) error {
+	s, err := podnet.New(podnet.Config{ClusterCIDR: cidr}, podnet.IPRoutes{}, nf)
+	if err != nil {
+		return err
+	}
+	return s.Teardown(ctx)
+}

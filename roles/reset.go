@@ -17,6 +17,7 @@ import (
 	"kubelite/config"
 	"kubelite/internal/api"
 	"kubelite/internal/etcd"
+	"kubelite/internal/netfilter"
 	"kubelite/internal/runtime"
 	"kubelite/internal/runtime/docker"
 	"kubelite/internal/store"
@@ -81,6 +82,9 @@ func Reset(ctx context.Context, cfg *config.Standalone, p Prompt) error {
 	if cfg.Minion.ProxyMode != "none" {
 		what = append(what, "remove the proxy's iptables rules")
 	}
+	if cfg.Minion.Network == "bridge" {
+		what = append(what, "remove the pod network's routes and rules")
+	}
 	what = append(what, "delete "+strings.Join(dirs, " and "))
 	if !cfg.Yes && !p.Confirm("This will "+strings.Join(what, ", ")+". Continue?") {
 		return errors.New("reset cancelled (nothing changed); --yes skips the question")
@@ -98,6 +102,16 @@ func Reset(ctx context.Context, cfg *config.Standalone, p Prompt) error {
 			return fmt.Errorf("reset: %w", err)
 		}
 		log.Info("removed the proxy's iptables rules")
+	}
+	if cfg.Minion.Network == "bridge" {
+		nf, err := netfilter.New()
+		if err != nil {
+			return fmt.Errorf("reset: %w", err)
+		}
+		if err := TeardownPodNetwork(ctx, nf, cfg.Minion.ClusterCIDR); err != nil {
+			return fmt.Errorf("reset: pod network: %w", err)
+		}
+		log.Info("removed the pod network's routes and rules")
 	}
 	for _, d := range dirs {
 		if err := os.RemoveAll(d); err != nil {
