@@ -276,14 +276,15 @@ func TestSilentMinionLosesItsPods(t *testing.T) {
 	if cond := o.(*api.Minion).Status.Condition; cond != api.MinionNotReady {
 		t.Fatalf("silent minion is %s, want NotReady", cond)
 	}
-	objs, _, _ := c.reg.List(c.ctx, api.Events, store.ListOptions{})
 	reasons := map[string]int{}
-	for _, o := range objs {
-		reasons[o.(*api.Event).Reason]++
-	}
-	if reasons[node.EventNotReady] != 1 || reasons[node.EventEvicted] != 2 {
-		t.Fatalf("events by reason %v: want 1 NotReady and 2 evicted", reasons)
-	}
+	c.eventually(2*time.Second, "1 NotReady and 2 evicted events", func() bool {
+		objs, _, _ := c.reg.List(c.ctx, api.Events, store.ListOptions{})
+		reasons = map[string]int{}
+		for _, o := range objs {
+			reasons[o.(*api.Event).Reason]++
+		}
+		return reasons[node.EventNotReady] == 1 && reasons[node.EventEvicted] == 2
+	})
 }
 
 func TestRestartMidScaleCreatesNoExtra(t *testing.T) {

@@ -205,9 +205,7 @@ func TestEvictionTiming(t *testing.T) {
 	if e.minion(t, "b").Status.Condition != api.MinionReady {
 		t.Fatalf("b lost Ready while heartbeating")
 	}
-	if e.rec.Count(EventNotReady) != 1 {
-		t.Fatalf("events %v", e.rec.Reasons())
-	}
+	eventually(t, "a NotReady event", func() bool { return e.rec.Count(EventNotReady) == 1 })
 	for e.clk.Now().Before(notReadyAt.Add(60*time.Second - 5*time.Second)) {
 		step(5 * time.Second)
 	}
@@ -221,9 +219,7 @@ func TestEvictionTiming(t *testing.T) {
 	if h := objs[0].(*api.Pod).DesiredState.Host; h != "b" {
 		t.Fatalf("pod left on %s, want b", h)
 	}
-	if n := e.rec.Count(EventEvicted); n != 2 {
-		t.Fatalf("%d evicted events, want 2: %v", n, e.rec.Reasons())
-	}
+	eventually(t, "2 evicted events", func() bool { return e.rec.Count(EventEvicted) == 2 })
 	// a comes back: Ready again.
 	m := e.minion(t, "a")
 	m.Status.LastHeartbeat = e.clk.Now()
