@@ -16,6 +16,8 @@
 // The package's own tests are the control plane's integration tests: the
 // registry (over the memory store), scheduler, replication manager,
 // endpoints and node controllers run as components with simulated minions
-// (integration_test.go), and BenchmarkScheduleEtcd measures the scheduler
-// through the registry on a durable embedded etcd (bench_test.go).
+// (integration_test.go, also restarted mid-scale over an embedded etcd) and
+// with hollow minions, the real kubelet on fake runtimes (hollow_test.go);
+// BenchmarkScheduleEtcd measures the scheduler through the registry on a
+// durable embedded etcd (bench_test.go).
 package clustertest
