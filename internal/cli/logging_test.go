@@ -24,19 +24,24 @@ func TestShutdownNoiseFilter(t *testing.T) {
 		log := logrus.WithField("component", "etcd")
 		log.WithField("error", "accept tcp 127.0.0.1:4001: http: Server closed").Error("setting up serving from embedded etcd failed.")
 		log.Error("disk full")
+		log.Warn("Running http and grpc server on single port. This is not recommended for production.")
+		logrus.WithField("component", "apiserver").Warn("simple token is not cryptographically signed")
 		log.Debug("debug detail")
 		out := buf.String()
 		if !strings.Contains(out, `level=error msg="disk full"`) {
 			t.Errorf("v=%d: real error missing:\n%s", v, out)
 		}
-		noise := strings.Contains(out, "setting up serving")
+		noise := strings.Contains(out, "setting up serving") || strings.Contains(out, "single port")
+		if !strings.Contains(out, `level=warning msg="simple token`) {
+			t.Errorf("v=%d: a warning of another component was hidden:\n%s", v, out)
+		}
 		switch v {
 		case 0:
 			if noise || strings.Contains(out, "debug detail") {
 				t.Errorf("v=0 shows debug or shutdown noise:\n%s", out)
 			}
 		case 1:
-			if !strings.Contains(out, `level=debug msg="setting up serving`) || !strings.Contains(out, "debug detail") {
+			if !strings.Contains(out, `level=debug msg="setting up serving`) || !strings.Contains(out, `level=debug msg="Running http`) || !strings.Contains(out, "debug detail") {
 				t.Errorf("v=1: want the shutdown line as a debug line:\n%s", out)
 			}
 		}
