@@ -164,12 +164,14 @@ func (i *Informer) replace(objs []api.Object, rev uint64) {
 	}
 	i.items, i.rev = fresh, rev
 	i.mu.Unlock()
-	i.once.Do(func() { close(i.synced) })
 	if i.onChange != nil {
 		for k := range changed {
 			i.onChange(k)
 		}
 	}
+	// Synced only after the first list's keys were handed to onChange, so a
+	// component that waits for Synced has seen every object at least once.
+	i.once.Do(func() { close(i.synced) })
 }
 
 func (i *Informer) apply(ev Event) {

@@ -43,7 +43,10 @@ func New() *Store { return NewWithHistory(DefaultHistory) }
 
 // NewWithHistory returns an empty store keeping n changes for watches.
 func NewWithHistory(n int) *Store {
-	return &Store{data: map[string]entry{}, maxHist: n, watchers: map[*watcher]struct{}{}}
+	// Revision 1, not 0: a List of an empty store must return a revision a
+	// Watch can start from (0 means "from now" and would miss what is
+	// created between the List and the Watch).
+	return &Store{rev: 1, data: map[string]entry{}, maxHist: n, watchers: map[*watcher]struct{}{}}
 }
 
 // Revision returns the store's current revision.

@@ -25,7 +25,7 @@ func TestWatchGone(t *testing.T) {
 	if _, err := s.Watch(c, api.Pods, store.ListOptions{ResourceVersion: 1}); !api.IsGone(err) {
 		t.Fatalf("want Gone, got %v", err)
 	}
-	if _, err := s.Watch(c, api.Pods, store.ListOptions{ResourceVersion: 2}); err != nil {
+	if _, err := s.Watch(c, api.Pods, store.ListOptions{ResourceVersion: 3}); err != nil {
 		t.Fatalf("watch from kept history: %v", err)
 	}
 }
@@ -34,7 +34,8 @@ func TestWatchBacklogOnlyOwnResource(t *testing.T) {
 	s := memory.New()
 	c, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if _, err := s.Create(c, &api.Minion{TypeMeta: api.TypeMeta{ID: "m"}}); err != nil {
+	m, err := s.Create(c, &api.Minion{TypeMeta: api.TypeMeta{ID: "m"}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Create(c, &api.Pod{TypeMeta: api.TypeMeta{ID: "p"}}); err != nil {
@@ -43,7 +44,7 @@ func TestWatchBacklogOnlyOwnResource(t *testing.T) {
 	if _, err := s.Create(c, &api.Minion{TypeMeta: api.TypeMeta{ID: "m2"}}); err != nil {
 		t.Fatal(err)
 	}
-	ch, err := s.Watch(c, api.Minions, store.ListOptions{ResourceVersion: 1})
+	ch, err := s.Watch(c, api.Minions, store.ListOptions{ResourceVersion: m.Meta().ResourceVersion})
 	if err != nil {
 		t.Fatal(err)
 	}

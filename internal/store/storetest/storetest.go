@@ -19,6 +19,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("ListSelectors", func(t *testing.T) { testList(t, newStore(t)) })
 	t.Run("WatchFromRevision", func(t *testing.T) { testWatch(t, newStore(t)) })
 	t.Run("WatchFilterTransitions", func(t *testing.T) { testWatchTransitions(t, newStore(t)) })
+	t.Run("ListEmptyThenWatch", func(t *testing.T) { testListEmptyThenWatch(t, newStore(t)) })
 }
 
 func pod(id string, labels map[string]string) *api.Pod {
@@ -228,5 +229,30 @@ func testWatchTransitions(t *testing.T, s store.Store) {
 	}
 	if ev := next(t, ch); ev.Type != store.Deleted || ev.Object.Meta().ID != "t1" {
 		t.Fatalf("got %s %s, want DELETED t1 when the pod stops matching", ev.Type, ev.Object.Meta().ID)
+	}
+}
+
+// testListEmptyThenWatch: the revision a List of an empty store returns is
+// one a Watch can start from without missing a create in between.
+func testListEmptyThenWatch(t *testing.T, s store.Store) {
+	c := ctx(t)
+	_, rev, err := s.List(c, api.Services, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev == 0 {
+		t.Fatalf("List of an empty resource returned revision 0 (a Watch from 0 means from now)")
+	}
+	svc := &api.Service{TypeMeta: api.TypeMeta{ID: "between", Namespace: "default"}, Port: 80,
+		Selector: map[string]string{"a": "b"}}
+	if _, err := s.Create(c, svc); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := s.Watch(c, api.Services, store.ListOptions{ResourceVersion: rev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, ch); ev.Type != store.Added || ev.Object.Meta().ID != "between" {
+		t.Fatalf("got %s %s, want ADDED between", ev.Type, ev.Object.Meta().ID)
 	}
 }
