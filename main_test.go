@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"kubelite/internal/etcd/etcdtest"
 	"kubelite/internal/testutil"
 )
 
@@ -253,5 +255,48 @@ func TestMasterAndMinion(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := waitExit(t, cmd, 30*time.Second); err != nil {
 		t.Errorf("master exit: %v\n%s", err, stderr)
+	}
+}
+
+// A master on an external etcd (--etcd_servers, as the tutorial's config
+// file sets it): it waits for the cluster, serves, and /validate shows etcd.
+func TestMasterExternalEtcd(t *testing.T) {
+	srv := etcdtest.Start(t, "")
+	bin := testutil.KubeliteBinary(t)
+	port := freePort(t)
+	cmd := exec.Command(bin, "master", "--config-dir=", "--address=127.0.0.1", "--port="+strconv.Itoa(port),
+		"--etcd_servers="+strings.Join(srv.Endpoints(), ","))
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/validate")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 && strings.Contains(string(body), `"component":"etcd-0","health":"healthy"`) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no healthy /validate within 30s:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := waitExit(t, cmd, 30*time.Second); err != nil {
+		t.Errorf("exit: %v\n%s", err, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "level=error") {
+		t.Errorf("error lines:\n%s", stderr.String())
 	}
 }
