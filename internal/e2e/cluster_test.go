@@ -29,9 +29,12 @@ import (
 
 // Timing of the lab's master: a minion silent for grace is NotReady, its pods
 // are replaced eviction later (issue 6, scenario 5: within grace + eviction +
-// 10 s).
+// 10 s). The kubelet heartbeats every 5 s (plus up to 10% jitter), so grace
+// must span more than one heartbeat or healthy minions flap to NotReady: 12 s
+// lets two heartbeats go missing, as the upstream defaults (40 s over 10 s
+// status updates) let several.
 const (
-	grace    = 5 * time.Second
+	grace    = 12 * time.Second
 	eviction = 10 * time.Second
 	apiPort  = 8080
 )

@@ -9,7 +9,8 @@
 //
 // One lab (internal/lab) holds the cluster: a master host running
 // `kubelite master --etcd-embed` with a short --node_monitor_grace_period
-// (5s) and --pod_eviction_timeout (10s), and two minion hosts, each with its
+// (12s: the kubelet heartbeats every 5s) and --pod_eviction_timeout (10s),
+// and two minion hosts, each with its
 // own Docker Engine and `kubelite minion --master=<master>:8080
 // --hostname_override=<its IP>`. The binary is built static (CGO_ENABLED=0)
 // from this tree; the images (the pod infra container, the tutorial's

@@ -517,7 +517,9 @@ func probeGaps(as []answer) (gap time.Duration, fails int, first string) {
 
 // 7. Pod to pod across minions by pod IP, and pod to service portal IP.
 func scenarioPodToPod(s *sc) {
-	s.create(rcObject("p2p", 2, "kubelite/webserver:v1", 0))
+	// A hostPort puts the two pods on different minions whatever the
+	// scheduler's spreading does; the traffic below goes to the pod IPs.
+	s.create(rcObject("p2p", 2, "kubelite/webserver:v1", 8093))
 	s.create(serviceObject("p2p", 80, "p2p"))
 	ps := s.waitPods("name=p2p", "2 p2p pods Running", 60*time.Second, nRunning(2))
 	if host(ps[0]) == host(ps[1]) {
