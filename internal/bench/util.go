@@ -141,5 +141,3 @@ loop:
 	}
 	return err
 }
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -3,7 +3,6 @@ package kubectl
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -89,5 +88,3 @@ func statusFromResponse(resp *http.Response) error {
 	return &api.StatusError{Status: api.Status{Status: "Failure", Code: resp.StatusCode, Message: msg}}
 }
 
-// errNotRunning is returned by waits that saw a pod fail.
-var errNotRunning = errors.New("pod failed")

@@ -26,16 +26,20 @@ const (
 	chainMarkMasq    netfilter.Chain = "KUBELITE-MARK-MASQ"
 	// chainForward (filter) accepts forwarded service traffic even where the
 	// FORWARD policy is DROP (as Docker sets it).
-	chainForward   netfilter.Chain = "KUBELITE-FORWARD"
-	svcChainPrefix                 = "KUBELITE-SVC-"
-	affinityPrefix                 = "KUBELITE-AFF-"
+	chainForward netfilter.Chain = "KUBELITE-FORWARD"
+)
+
+// Prefixes of the proxy's per-service chains.
+const (
+	svcChainPrefix = "KUBELITE-SVC-"
+	affinityPrefix = "KUBELITE-AFF-"
 	// legacySEPPrefix: per-endpoint chains of earlier kubelite builds,
 	// still the proxy's to remove.
 	legacySEPPrefix = "KUBELITE-SEP-"
-
-	// masqMark is the fwmark bit that asks KUBELITE-POSTROUTING to masquerade.
-	masqMark = "0x4000/0x4000"
 )
+
+// masqMark is the fwmark bit that asks KUBELITE-POSTROUTING to masquerade.
+const masqMark = "0x4000/0x4000"
 
 // ownChain reports whether a chain belongs to the proxy. Other parts of
 // kubelite (podnet's KUBELITE-PODNET, a lab's KUBELITE-LAB-*) have chains of
