@@ -50,7 +50,10 @@ func (b *readyBanner) Run(ctx context.Context, started func()) error {
 // bannerText is the block standalone prints when it is ready.
 func bannerText(apiURL, minion string, took time.Duration) string {
 	kubectl := "kubelite kubectl"
-	if apiURL != "http://127.0.0.1:8080" && apiURL != "http://localhost:8080" {
+	switch apiURL {
+	case "http://127.0.0.1:8080", "http://localhost:8080", "http://127.0.0.1:8081", "http://localhost:8081":
+		// kubectl finds these by itself (see kubectl.StandaloneServer).
+	default:
 		kubectl += " -s " + apiURL
 	}
 	var b strings.Builder

@@ -87,4 +87,3 @@ func statusFromResponse(resp *http.Response) error {
 	}
 	return &api.StatusError{Status: api.Status{Status: "Failure", Code: resp.StatusCode, Message: msg}}
 }
-

@@ -2,10 +2,10 @@ package kubectl
 
 import (
 	"context"
+	"encoding/json"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
+	"strings"
 	"time"
 
 	"kubelite/internal/api"
@@ -65,16 +65,20 @@ func (h httpClient) ContainerLogs(ctx context.Context, host, ns, pod, container 
 	return h.ex.ContainerLogs(ctx, host, ns, pod, container, follow, w)
 }
 
-// listening dials server's host:port briefly.
-func listening(server string) bool {
-	u, err := url.Parse(server)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	c, err := net.DialTimeout("tcp", u.Host, 300*time.Millisecond)
+// answersAPI reports whether server answers GET /version as an API server
+// does (a JSON version with a gitVersion), within half a second. A plain TCP
+// check would not do: on a standalone machine the tutorial's apache pod
+// listens on localhost:8080.
+func answersAPI(server string) bool {
+	hc := &http.Client{Timeout: 500 * time.Millisecond}
+	resp, err := hc.Get(strings.TrimRight(server, "/") + "/version")
 	if err != nil {
 		return false
 	}
-	c.Close()
-	return true
+	defer resp.Body.Close()
+	var v api.ServerVersion
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&v) != nil {
+		return false
+	}
+	return v.GitVersion != ""
 }

@@ -19,8 +19,9 @@ const DefaultServer = "http://localhost:8080"
 
 // StandaloneServer is where `kubelite standalone` serves its API (8081: on
 // one machine the tutorial's apache pod takes hostPort 8080). Without -s and
-// $KUBERNETES_MASTER, kubectl uses it when nothing listens on DefaultServer
-// and it answers, so a newcomer's `kubelite kubectl get minions` just works.
+// $KUBERNETES_MASTER, kubectl uses it when no API server answers on
+// DefaultServer and one answers there, so a newcomer's
+// `kubelite kubectl get minions` just works.
 const StandaloneServer = "http://localhost:8081"
 
 // Client is everything the CLI needs of the API server: objects through the
@@ -52,8 +53,8 @@ type Runner struct {
 	Clock clock.Clock
 	// ClientVersion is printed by `kubectl version`.
 	ClientVersion api.ServerVersion
-	// Listening reports whether something accepts connections at a server
-	// URL; used only to choose between DefaultServer and StandaloneServer.
+	// Listening reports whether an API server answers at a server URL;
+	// used only to choose between DefaultServer and StandaloneServer.
 	// Nil means always DefaultServer.
 	Listening func(server string) bool
 }
@@ -68,7 +69,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		Connect:       ConnectHTTP,
 		Clock:         clock.Real{},
 		ClientVersion: ClientVersion(),
-		Listening:     listening,
+		Listening:     answersAPI,
 	}
 	return r.Run(ctx, args)
 }

@@ -2,7 +2,10 @@ package kubectl
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -42,5 +45,34 @@ func TestServerChoice(t *testing.T) {
 				t.Fatalf("connected to %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestAnswersAPI: only an API server's /version counts, not any listener
+// (the tutorial's apache pod listens on localhost:8080 in standalone).
+func TestAnswersAPI(t *testing.T) {
+	apiSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/version" {
+			fmt.Fprint(w, `{"major":"0","minor":"6+","gitVersion":"v0.6.2-kubelite"}`)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer apiSrv.Close()
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "pod: fedoraapache\n")
+	}))
+	defer web.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	cases := []struct {
+		name, url string
+		want      bool
+	}{{"api server", apiSrv.URL, true}, {"web server", web.URL, false}, {"nothing listening", closedURL, false}}
+	for _, tc := range cases {
+		if got := answersAPI(tc.url); got != tc.want {
+			t.Errorf("%s: answersAPI = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
