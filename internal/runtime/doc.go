@@ -27,6 +27,17 @@
 //   - Events streams a die event for every managed container that stops
 //     running, with its labels; the kubelet reacts to it at once (a killed
 //     container is restarted in well under a second on Docker).
+//   - EnsureNetwork makes a bridge network for pods (the pod network of
+//     internal/podnet: one subnet per minion): a container whose NetworkMode
+//     names it gets an address in its subnet, reported as Container.IP;
+//     port bindings work as on the default bridge. The engine does not
+//     masquerade the network's traffic (podnet does, except between pod
+//     subnets); its bridge is spec.Bridge, its gateway the bridge's address.
+//     A network of that name with the same settings is kept (idempotent); a
+//     managed one with other settings is replaced, its containers
+//     disconnected first (Network.Recreated); an unmanaged one is never
+//     touched (ErrNetworkNotManaged). RemoveNetwork of a missing network
+//     succeeds.
 //   - Times are UTC; a zero time means "not yet".
 //   - Every method is safe for concurrent use.
 package runtime

@@ -3,7 +3,10 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -77,8 +80,10 @@ type ContainerSpec struct {
 	// WorkingDir, when set, is the process's working directory.
 	WorkingDir string
 	Hostname   string
-	// NetworkMode "" gives the container its own network namespace;
-	// "container:<id>" joins another container's.
+	// NetworkMode "" gives the container its own network namespace on the
+	// engine's default bridge; the name of a network made by EnsureNetwork
+	// gives it its own namespace on that network (ports and hostname apply
+	// as for ""); "container:<id>" joins another container's.
 	NetworkMode string
 	Ports       []PortBinding
 	CPUShares   int64 // relative weight, 0 = default
@@ -130,6 +135,34 @@ type ImageBuild struct {
 	Files map[string]string
 }
 
+// NetworkSpec describes a bridge network for pods (see EnsureNetwork).
+type NetworkSpec struct {
+	// Name is the engine's name for the network.
+	Name string
+	// Bridge is the Linux bridge device's name (1 to 15 characters).
+	Bridge string
+	// Subnet is an IPv4 prefix ("10.244.1.0/24") containers get addresses from.
+	Subnet string
+	// Gateway is the bridge's own address in Subnet; "" = the subnet's
+	// first address (10.244.1.1).
+	Gateway string
+	// Labels are put on the network besides LabelManaged.
+	Labels map[string]string
+}
+
+// Network is what the runtime reports of a network EnsureNetwork made.
+type Network struct {
+	ID      string
+	Name    string
+	Bridge  string
+	Subnet  string
+	Gateway string
+	Labels  map[string]string
+	// Recreated is true when EnsureNetwork replaced a network of the same
+	// name whose settings differed (its containers lost their address on it).
+	Recreated bool
+}
+
 // Event tells that a managed container stopped running (died, was killed or
 // stopped), so the kubelet can react at once instead of at its next resync.
 type Event struct {
@@ -174,4 +207,39 @@ type Runtime interface {
 	// The channel closes when ctx ends or the stream breaks (subscribe
 	// again; events in between may be lost, a resync covers them).
 	Events(ctx context.Context) (<-chan Event, error)
+	// EnsureNetwork makes the bridge network spec.Name exist with exactly
+	// spec's bridge, subnet and gateway, and returns it. See the package doc.
+	EnsureNetwork(ctx context.Context, spec NetworkSpec) (Network, error)
+	// RemoveNetwork removes the managed network name, disconnecting what is
+	// still attached; a missing network is not an error.
+	RemoveNetwork(ctx context.Context, name string) error
+}
+
+// ErrNetworkNotManaged is returned when a network of the requested name
+// exists but kubelite did not create it: it is never changed or removed.
+var ErrNetworkNotManaged = errors.New("network exists and was not created by kubelite")
+
+// CheckNetworkSpec validates spec and fills in the default gateway.
+func CheckNetworkSpec(spec NetworkSpec) (NetworkSpec, error) {
+	if spec.Name == "" {
+		return spec, errors.New("network: a name is required")
+	}
+	if n := len(spec.Bridge); n == 0 || n > 15 || strings.ContainsAny(spec.Bridge, "/ \t\n:") {
+		return spec, fmt.Errorf("network %s: bridge name %q must be 1 to 15 characters without '/', ':' or blanks", spec.Name, spec.Bridge)
+	}
+	p, err := netip.ParsePrefix(spec.Subnet)
+	if err != nil || !p.Addr().Is4() || p.Bits() > 30 {
+		return spec, fmt.Errorf("network %s: subnet %q: want an IPv4 prefix of at most /30", spec.Name, spec.Subnet)
+	}
+	if p.Masked() != p {
+		return spec, fmt.Errorf("network %s: subnet %q is not a network address (did you mean %s?)", spec.Name, spec.Subnet, p.Masked())
+	}
+	if spec.Gateway == "" {
+		spec.Gateway = p.Addr().Next().String()
+	}
+	g, err := netip.ParseAddr(spec.Gateway)
+	if err != nil || !p.Contains(g) || g == p.Addr() {
+		return spec, fmt.Errorf("network %s: gateway %q is not a host address in %s", spec.Name, spec.Gateway, spec.Subnet)
+	}
+	return spec, nil
 }

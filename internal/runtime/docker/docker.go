@@ -279,7 +279,8 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (strin
 			Memory:    spec.Memory,
 		},
 	}
-	if spec.NetworkMode == "" {
+	if !strings.HasPrefix(spec.NetworkMode, "container:") {
+		// Own network namespace, on the default bridge or a pod network.
 		cfg.Hostname = spec.Hostname // joined containers share the owner's UTS namespace
 		if len(spec.Ports) > 0 {
 			cfg.ExposedPorts = nat.PortSet{}

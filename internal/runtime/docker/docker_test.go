@@ -2,7 +2,9 @@ package docker_test
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -57,6 +59,10 @@ func TestContract(t *testing.T) {
 		},
 		LogContains: "serving on :80",
 		HostPort:    freePort(t),
+		// Name, bridge and subnets unique to this process: tests of other
+		// packages may make pod networks on the same engine meanwhile.
+		Network: runtime.NetworkSpec{Name: fmt.Sprintf("kubelite-rtt-%d", os.Getpid()), Bridge: fmt.Sprintf("klrt%d", os.Getpid()%1e7)},
+		Subnets: [2]string{fmt.Sprintf("10.251.%d.0/24", os.Getpid()%250), fmt.Sprintf("10.252.%d.0/24", os.Getpid()%250)},
 	})
 }
 

@@ -46,6 +46,7 @@ type Runtime struct {
 	exec       func(c runtime.Container, cmd []string) runtime.ExecResult
 	pulls      int
 	subs       map[chan runtime.Event]struct{}
+	networks   map[string]*network
 }
 
 type ctr struct {
@@ -175,6 +176,7 @@ func (r *Runtime) stopLocked(c *ctr, code int) {
 	if c.c.State != runtime.StateRunning {
 		return
 	}
+	r.releaseLocked(c)
 	c.c.State = runtime.StateExited
 	c.c.ExitCode = code
 	c.c.FinishedAt = r.clk.Now().UTC()
@@ -298,13 +300,13 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (strin
 	if !r.images[normalize(spec.Image)] {
 		return "", fmt.Errorf("create %s: %s: %w", spec.Name, spec.Image, runtime.ErrImageNotPresent)
 	}
-	if spec.NetworkMode != "" {
-		target, ok := strings.CutPrefix(spec.NetworkMode, "container:")
-		if !ok {
-			return "", fmt.Errorf("create %s: network mode %q not supported by the fake", spec.Name, spec.NetworkMode)
-		}
+	if target, ok := strings.CutPrefix(spec.NetworkMode, "container:"); ok {
 		if _, ok := r.containers[target]; !ok {
 			return "", fmt.Errorf("create %s: no such container: %s", spec.Name, target)
+		}
+	} else if spec.NetworkMode != "" {
+		if _, ok := r.networks[spec.NetworkMode]; !ok {
+			return "", fmt.Errorf("create %s: network %s not found", spec.Name, spec.NetworkMode)
 		}
 	}
 	id := fmt.Sprintf("%064x", nextID.Add(1))
@@ -347,7 +349,7 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 	}
 	spec := c.spec
 	ip := ""
-	if spec.NetworkMode == "" {
+	if !strings.HasPrefix(spec.NetworkMode, "container:") {
 		// Host ports must be free among running containers.
 		for _, p := range spec.Ports {
 			if p.HostPort == 0 {
@@ -364,7 +366,15 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 				}
 			}
 		}
-		ip = fakeIP()
+		if spec.NetworkMode == "" {
+			ip = fakeIP()
+		} else {
+			a, err := r.allocLocked(spec.NetworkMode, id)
+			if err != nil {
+				return fail(fmt.Errorf("start %s: %w", spec.Name, err))
+			}
+			ip = a
+		}
 	} else {
 		target := strings.TrimPrefix(spec.NetworkMode, "container:")
 		t, ok := r.containers[target]

@@ -29,6 +29,8 @@ func TestContract(t *testing.T) {
 		},
 		LogContains: "fake: started kubelite/webserver:v1",
 		HostPort:    18080,
+		Network:     runtime.NetworkSpec{Name: "kubelite-pods-test", Bridge: "kl-test"},
+		Subnets:     [2]string{"10.244.1.0/24", "10.244.2.0/24"},
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -33,6 +34,11 @@ type Harness struct {
 	LogContains string
 	// HostPort is a free host port for the port-binding cases.
 	HostPort int
+	// Network names a pod network the suite may create and remove (name
+	// and bridge unique to this run), and Subnets two IPv4 /24s it may use
+	// for it, first one then the other.
+	Network runtime.NetworkSpec
+	Subnets [2]string
 }
 
 var seq atomic.Int64
@@ -95,6 +101,103 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Crash", func(t *testing.T) { testCrash(t, h) })
 	t.Run("LogsAndStats", func(t *testing.T) { testLogsStats(t, h) })
 	t.Run("BuildImage", func(t *testing.T) { testBuildValidation(t, h) })
+	t.Run("PodNetwork", func(t *testing.T) { testPodNetwork(t, h) })
+}
+
+// inSubnet reports whether ip is a host address of subnet other than gw.
+func inSubnet(ip, subnet, gw string) bool {
+	a, err := netip.ParseAddr(ip)
+	p, perr := netip.ParsePrefix(subnet)
+	return err == nil && perr == nil && p.Contains(a) && a != p.Addr() && ip != gw
+}
+
+// testPodNetwork: a pod network is created once, reused, replaced when its
+// subnet changes (its containers lose their address on it), removed; its
+// infra containers get addresses in its subnet and keep port bindings.
+func testPodNetwork(t *testing.T, h Harness) {
+	ctx := ctxT(t)
+	rt := h.New(t)
+	spec := h.Network
+	spec.Subnet = h.Subnets[0]
+	spec.Labels = map[string]string{runtime.LabelMinion: "contract"}
+	t.Cleanup(func() {
+		if err := rt.RemoveNetwork(context.Background(), spec.Name); err != nil {
+			t.Errorf("cleanup remove network: %v", err)
+		}
+	})
+	for _, bad := range []runtime.NetworkSpec{
+		{Name: spec.Name, Bridge: "a-bridge-name-too-long", Subnet: spec.Subnet},
+		{Name: spec.Name, Bridge: spec.Bridge, Subnet: "10.0.0.1/24"},
+		{Name: spec.Name, Bridge: spec.Bridge, Subnet: spec.Subnet, Gateway: "192.0.2.1"},
+		{Name: "", Bridge: spec.Bridge, Subnet: spec.Subnet},
+	} {
+		if _, err := rt.EnsureNetwork(ctx, bad); err == nil {
+			t.Fatalf("EnsureNetwork(%+v) succeeded", bad)
+		}
+	}
+	n1, err := rt.EnsureNetwork(ctx, spec)
+	if err != nil {
+		t.Fatalf("ensure network: %v", err)
+	}
+	gw := netip.MustParsePrefix(spec.Subnet).Addr().Next().String()
+	if n1.ID == "" || n1.Name != spec.Name || n1.Bridge != spec.Bridge || n1.Subnet != spec.Subnet || n1.Gateway != gw || n1.Recreated ||
+		n1.Labels[runtime.LabelManaged] != "true" || n1.Labels[runtime.LabelMinion] != "contract" {
+		t.Fatalf("network: %+v", n1)
+	}
+	again, err := rt.EnsureNetwork(ctx, spec)
+	if err != nil || again.ID != n1.ID || again.Recreated {
+		t.Fatalf("second ensure: %+v %v, want the same network %s kept", again, err, n1.ID)
+	}
+	uid := uniq("uid")
+	infra := func(ports []runtime.PortBinding) string {
+		return start(t, ctx, rt, runtime.ContainerSpec{
+			Name: uniq("k8s_net"), Image: h.PauseImage, Labels: podLabels(uid, "p", "net"),
+			Hostname: "p", NetworkMode: spec.Name, Ports: ports,
+		})
+	}
+	a := infra([]runtime.PortBinding{{HostIP: "127.0.0.1", HostPort: h.HostPort, ContainerPort: 80}})
+	b := infra(nil)
+	app := start(t, ctx, rt, runtime.ContainerSpec{Name: uniq("k8s_web"), Image: h.AppImage, Labels: podLabels(uid, "p", "web"), NetworkMode: "container:" + a})
+	ips := map[string]bool{}
+	for _, id := range []string{a, b} {
+		c, err := rt.Inspect(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.State != runtime.StateRunning || !inSubnet(c.IP, spec.Subnet, gw) || ips[c.IP] {
+			t.Fatalf("infra on %s: state %s ip %q, want a distinct host address in %s other than %s", spec.Name, c.State, c.IP, spec.Subnet, gw)
+		}
+		ips[c.IP] = true
+	}
+	if c, err := rt.Inspect(ctx, app); err != nil || c.State != runtime.StateRunning || c.IP != "" {
+		t.Fatalf("app joined to an infra on the network: %+v %v", c, err)
+	}
+	// Another subnet replaces the network; the old containers lose their address.
+	spec.Subnet = h.Subnets[1]
+	n2, err := rt.EnsureNetwork(ctx, spec)
+	if err != nil {
+		t.Fatalf("ensure with another subnet: %v", err)
+	}
+	if !n2.Recreated || n2.ID == n1.ID || n2.Subnet != spec.Subnet {
+		t.Fatalf("network after subnet change: %+v (was %+v)", n2, n1)
+	}
+	if c, err := rt.Inspect(ctx, b); err != nil || c.IP != "" {
+		t.Fatalf("container of the replaced network: ip %q %v, want none", c.IP, err)
+	}
+	gw2 := netip.MustParsePrefix(spec.Subnet).Addr().Next().String()
+	if c, err := rt.Inspect(ctx, infra(nil)); err != nil || !inSubnet(c.IP, spec.Subnet, gw2) {
+		t.Fatalf("infra on the new network: ip %q %v, want an address in %s", c.IP, err, spec.Subnet)
+	}
+	if err := rt.RemoveNetwork(ctx, spec.Name); err != nil {
+		t.Fatalf("remove network: %v", err)
+	}
+	if err := rt.RemoveNetwork(ctx, spec.Name); err != nil {
+		t.Fatalf("remove a missing network: %v", err)
+	}
+	if id, err := rt.CreateAndStart(ctx, runtime.ContainerSpec{Name: uniq("k8s_net"), Image: h.PauseImage, Labels: podLabels(uid, "p", "net"), NetworkMode: spec.Name}); err == nil {
+		rt.Remove(ctx, id)
+		t.Fatal("started a container on a removed network")
+	}
 }
 
 func ctxT(t *testing.T) context.Context {
