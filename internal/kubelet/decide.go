@@ -71,6 +71,8 @@ type Input struct {
 	Containers []runtime.Container
 	Now        time.Time
 	InfraImage string
+	// Network is the pod network infra containers must be on.
+	Network PodNetwork
 	// Pulls maps container name to its failed pulls (for back-off).
 	Pulls map[string]PullState
 	// Unhealthy maps container IDs that failed their liveness probe to the
@@ -220,7 +222,7 @@ func Decide(in Input) Plan {
 	}
 
 	// Infra container.
-	infraHash := HashInfra(pod, in.InfraImage)
+	infraHash := HashInfra(pod, in.InfraImage, in.Network)
 	infras := byName[InfraName]
 	var infraOK bool
 	var running []runtime.Container

@@ -30,7 +30,7 @@ var web = api.Container{Name: "web", Image: "kubelite/webserver:v1", Ports: []ap
 func ctr(p *api.Pod, name string, attempt int, state runtime.State, exit int, started, finished time.Duration) runtime.Container {
 	hash := ""
 	if name == InfraName {
-		hash = HashInfra(p, infraImg)
+		hash = HashInfra(p, infraImg, PodNetwork{})
 	}
 	for i := range p.DesiredState.Manifest.Containers {
 		if p.DesiredState.Manifest.Containers[i].Name == name {

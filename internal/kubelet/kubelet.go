@@ -66,6 +66,15 @@ type Config struct {
 	// last. A pod takes a slot at its first start and keeps it to the end
 	// of that sync; stops before it and probes take none.
 	MaxParallelStarts int
+	// Network is the pod network mode: NetworkBridge puts every pod's infra
+	// container on a bridge network of the engine with this minion's
+	// podCIDR (assigned by the master; no pod is synced until the network
+	// exists); "" or NetworkNone keeps the engine's default bridge.
+	Network string
+	// PodNetwork and PodBridge name that network and its Linux bridge
+	// (default DefaultPodNetwork, DefaultPodBridge).
+	PodNetwork string
+	PodBridge  string
 }
 
 func (c *Config) defaults() error {
@@ -102,6 +111,17 @@ func (c *Config) defaults() error {
 	if c.MaxParallelStarts <= 0 {
 		c.MaxParallelStarts = 4
 	}
+	switch c.Network {
+	case "", NetworkNone, NetworkBridge:
+	default:
+		return fmt.Errorf("kubelet config: network %q: want %s or %s", c.Network, NetworkBridge, NetworkNone)
+	}
+	if c.PodNetwork == "" {
+		c.PodNetwork = DefaultPodNetwork
+	}
+	if c.PodBridge == "" {
+		c.PodBridge = DefaultPodBridge
+	}
 	return nil
 }
 
@@ -114,6 +134,7 @@ type Kubelet struct {
 	services Lister
 	own      []*store.Informer // informers this kubelet runs itself
 	prober   *prober
+	net      *podNet // nil unless Network is NetworkBridge
 
 	mu        sync.Mutex
 	pulls     map[string]map[string]PullState // pod uid -> container -> pulls
@@ -152,6 +173,14 @@ func New(cfg Config) (*Kubelet, error) {
 		k.services = inf
 		k.own = append(k.own, inf)
 	}
+	if cfg.Network == NetworkBridge {
+		n, err := newPodNet(k)
+		if err != nil {
+			return nil, err
+		}
+		k.net = n
+		k.own = append(k.own, n.minions)
+	}
 	k.prober = newProber(k)
 	return k, nil
 }
@@ -184,6 +213,15 @@ func (k *Kubelet) Run(ctx context.Context, started func()) error {
 		started()
 	}
 	k.log.Info("kubelet started")
+	if k.net != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); k.net.run(ctx) }()
+		select {
+		case <-k.net.ready:
+		case <-ctx.Done():
+			return nil
+		}
+	}
 	k.prober.setContext(ctx)
 	wg.Add(1)
 	go func() { defer wg.Done(); k.dispatch(ctx) }()
@@ -311,6 +349,14 @@ func (k *Kubelet) housekeeping(ctx context.Context) {
 	}
 }
 
+// network is the pod network infra containers must be on now.
+func (k *Kubelet) network() PodNetwork {
+	if k.net == nil {
+		return PodNetwork{}
+	}
+	return k.net.network()
+}
+
 // list lists this minion's containers (see runtime.LabelMinion).
 func (k *Kubelet) list(ctx context.Context, opts runtime.ListOptions) ([]runtime.Container, error) {
 	labels := make(map[string]string, len(opts.Labels)+1)
@@ -362,7 +408,7 @@ func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("sync pod %s: %w", key, err)
 	}
-	in := Input{Pod: pod, Containers: cs, Now: k.cfg.Clock.Now(), InfraImage: k.cfg.InfraImage, KeepDead: k.cfg.KeepDead}
+	in := Input{Pod: pod, Containers: cs, Now: k.cfg.Clock.Now(), InfraImage: k.cfg.InfraImage, KeepDead: k.cfg.KeepDead, Network: k.network()}
 	k.mu.Lock()
 	if pod != nil {
 		in.Pulls = cloneMap(k.pulls[pod.UID])
@@ -376,7 +422,7 @@ func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
 	k.mu.Unlock()
 	plan := Decide(in)
 	t0 := time.Now()
-	applyErr := k.apply(ctx, pod, plan)
+	applyErr := k.apply(ctx, pod, plan, in.Network)
 	applied := time.Since(t0)
 	if pod == nil {
 		k.forget(key, cs)
@@ -447,7 +493,7 @@ func (k *Kubelet) forget(key string, cs []runtime.Container) {
 // apply carries out a plan. Stops run concurrently (each waits out its grace
 // period); everything else runs in order. A failed infra start skips the app
 // starts that need it.
-func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan) error {
+func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan, nw PodNetwork) error {
 	var errs []error
 	infraID := ""
 	infraFailed := false
@@ -502,7 +548,7 @@ func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan) error {
 				errs = append(errs, fmt.Errorf("remove %s: %w", a.Name, err))
 			}
 		case ActStartInfra:
-			id, err := k.createInfra(ctx, pod, a.Attempt)
+			id, err := k.createInfra(ctx, pod, a.Attempt, nw)
 			if err != nil {
 				infraFailed = true
 				plan.Waiting[InfraName] = "ErrRunContainer: " + err.Error()
@@ -600,8 +646,8 @@ func (k *Kubelet) ensureInfraImage(ctx context.Context) error {
 
 // createInfra creates (without starting) the pod's infra container,
 // building the infra image first when the engine lacks it.
-func (k *Kubelet) createInfra(ctx context.Context, pod *api.Pod, attempt int) (string, error) {
-	spec := InfraSpec(pod, k.cfg.InfraImage, attempt)
+func (k *Kubelet) createInfra(ctx context.Context, pod *api.Pod, attempt int, nw PodNetwork) (string, error) {
+	spec := InfraSpec(pod, k.cfg.InfraImage, attempt, nw)
 	id, err := k.create(ctx, spec)
 	if errors.Is(err, runtime.ErrImageNotPresent) {
 		// First pod on this minion: build the image, then try again.

@@ -39,14 +39,29 @@ func infraPorts(pod *api.Pod) []runtime.PortBinding {
 	return out
 }
 
+// PodNetwork is the network a pod's infra container is on: the zero value
+// is the engine's default bridge; else the pod network Name with Subnet
+// (the minion's podCIDR).
+type PodNetwork struct {
+	Name   string
+	Subnet string
+}
+
 // HashInfra returns the hash of what the infra container depends on: the
-// pod's ports and its name (the hostname).
-func HashInfra(pod *api.Pod, image string) string {
+// pod's ports, its name (the hostname), the image and the pod network (a
+// new podCIDR replaces the infra). The default network adds nothing, so
+// its hashes are those of kubelets that had no pod network.
+func HashInfra(pod *api.Pod, image string, nw PodNetwork) string {
+	network := ""
+	if nw.Name != "" {
+		network = nw.Name + "@" + nw.Subnet
+	}
 	b, _ := json.Marshal(struct {
-		Ports []runtime.PortBinding
-		Name  string
-		Image string
-	}{infraPorts(pod), pod.ID, image})
+		Ports   []runtime.PortBinding
+		Name    string
+		Image   string
+		Network string `json:",omitempty"`
+	}{infraPorts(pod), pod.ID, image, network})
 	h := fnv.New64a()
 	h.Write(b)
 	return strconv.FormatUint(h.Sum64(), 36)
@@ -80,15 +95,16 @@ func containerName(pod *api.Pod, name string, attempt int) string {
 	return fmt.Sprintf("k8s_%s_%s_%s_%s_%d", name, pod.ID, namespaceOf(pod), uid, attempt)
 }
 
-// InfraSpec is the pod's infra container: holds the network namespace, every
-// port binding and the hostname.
-func InfraSpec(pod *api.Pod, image string, attempt int) runtime.ContainerSpec {
+// InfraSpec is the pod's infra container: holds the network namespace (on
+// the pod network nw), every port binding and the hostname.
+func InfraSpec(pod *api.Pod, image string, attempt int, nw PodNetwork) runtime.ContainerSpec {
 	return runtime.ContainerSpec{
-		Name:     containerName(pod, InfraName, attempt),
-		Image:    image,
-		Labels:   ContainerLabels(pod, InfraName, HashInfra(pod, image), attempt),
-		Hostname: pod.ID,
-		Ports:    infraPorts(pod),
+		Name:        containerName(pod, InfraName, attempt),
+		Image:       image,
+		Labels:      ContainerLabels(pod, InfraName, HashInfra(pod, image, nw), attempt),
+		Hostname:    pod.ID,
+		Ports:       infraPorts(pod),
+		NetworkMode: nw.Name,
 	}
 }
 

@@ -93,7 +93,7 @@ func TestAppSpec(t *testing.T) {
 	if _, err := AppSpec(&bad, &p.DesiredState.Manifest.Containers[0], 0, SpecOptions{}); err == nil {
 		t.Fatal("mount of an undeclared volume accepted")
 	}
-	infra := InfraSpec(testPod("u", api.RestartPolicy{}, web), infraImg, 0)
+	infra := InfraSpec(testPod("u", api.RestartPolicy{}, web), infraImg, 0, PodNetwork{})
 	if infra.Hostname != "web" || len(infra.Ports) != 1 || infra.Ports[0].HostPort != 8080 || infra.NetworkMode != "" {
 		t.Fatalf("infra %+v", infra)
 	}

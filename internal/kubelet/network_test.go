@@ -1,0 +1,109 @@
+package kubelet
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/runtime"
+	"kubelite/internal/store/memory"
+)
+
+// setPodCIDR does what the master's node controller does: it records cidr
+// on the kubelet's minion once the kubelet registered it.
+func (e *env) setPodCIDR(cidr string) {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		o, err := e.st.Get(e.ctx, api.Minions, "", e.node)
+		if err == nil {
+			m := o.(*api.Minion)
+			m.PodCIDR = cidr
+			if _, err = e.st.Update(e.ctx, m); err == nil {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("set podCIDR of %s: %v", e.node, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func inCIDR(ip, cidr string) bool {
+	a, err := netip.ParseAddr(ip)
+	return err == nil && netip.MustParsePrefix(cidr).Contains(a)
+}
+
+// TestFakeBridgeNetwork: in bridge mode no pod starts before the minion has
+// a podCIDR; then the pod network is made with it and pods get addresses in
+// it; a new podCIDR replaces the network and every pod's infra container.
+func TestFakeBridgeNetwork(t *testing.T) {
+	rt := fakeRT()
+	e := startKubelet(t, memory.New(), rt, func(c *Config) { c.Network = NetworkBridge })
+	e.createPod(webPod("web"))
+	// Registered, no podCIDR yet: nothing runs, no network.
+	o, err := e.st.Get(e.ctx, api.Minions, "", e.node)
+	for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); o, err = e.st.Get(e.ctx, api.Minions, "", e.node) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ := rt.List(e.ctx, runtime.ListOptions{}); len(cs) != 0 || len(rt.Networks()) != 0 {
+		t.Fatalf("before a podCIDR: containers %v, networks %v", cs, rt.Networks())
+	}
+	if o.(*api.Minion).PodCIDR != "" {
+		t.Fatal("the kubelet set its own podCIDR")
+	}
+
+	e.setPodCIDR("10.244.3.0/24")
+	p := e.waitPod("web", 10*time.Second, "Running with an IP in 10.244.3.0/24", func(p *api.Pod) bool {
+		return running(p) && inCIDR(p.CurrentState.PodIP, "10.244.3.0/24")
+	})
+	if p.CurrentState.PodIP == "10.244.3.1" {
+		t.Fatalf("pod got the gateway's address")
+	}
+	nws := rt.Networks()
+	if len(nws) != 1 || nws[0].Name != DefaultPodNetwork || nws[0].Bridge != DefaultPodBridge || nws[0].Subnet != "10.244.3.0/24" || nws[0].Gateway != "10.244.3.1" ||
+		nws[0].Labels[runtime.LabelMinion] != e.node {
+		t.Fatalf("networks: %+v", nws)
+	}
+	infraID := strings.TrimPrefix(p.CurrentState.Info[InfraStatusName].ContainerID, "docker://")
+	if spec, ok := rt.Spec(infraID); !ok || spec.NetworkMode != DefaultPodNetwork || len(spec.Ports) != 1 || spec.Ports[0].HostPort != 8080 {
+		t.Fatalf("infra spec: %+v", spec)
+	}
+
+	// A new podCIDR: the network is replaced, the pod follows.
+	e.setPodCIDR("10.244.4.0/24")
+	p = e.waitPod("web", 10*time.Second, "Running with an IP in 10.244.4.0/24", func(p *api.Pod) bool {
+		return running(p) && inCIDR(p.CurrentState.PodIP, "10.244.4.0/24")
+	})
+	if nws := rt.Networks(); len(nws) != 1 || nws[0].Subnet != "10.244.4.0/24" {
+		t.Fatalf("networks after the change: %+v", nws)
+	}
+	if id := strings.TrimPrefix(p.CurrentState.Info[InfraStatusName].ContainerID, "docker://"); id == infraID {
+		t.Fatal("infra container kept across a podCIDR change")
+	}
+}
+
+// TestFakeNetworkNoneKeepsDefaultBridge: without bridge mode nothing waits
+// for a podCIDR and no network is made.
+func TestFakeNetworkNoneKeepsDefaultBridge(t *testing.T) {
+	rt := fakeRT()
+	e := startKubelet(t, memory.New(), rt, func(c *Config) { c.Network = NetworkNone })
+	e.createPod(webPod("web"))
+	p := e.waitPod("web", 10*time.Second, "Running", running)
+	if len(rt.Networks()) != 0 || !strings.HasPrefix(p.CurrentState.PodIP, "127.") {
+		t.Fatalf("network none: networks %v, pod IP %s", rt.Networks(), p.CurrentState.PodIP)
+	}
+}
+
+func TestConfigRejectsUnknownNetwork(t *testing.T) {
+	_, err := New(Config{NodeName: "m", Store: memory.New(), Runtime: fakeRT(), Network: "flannel"})
+	if err == nil || !strings.Contains(err.Error(), "flannel") {
+		t.Fatalf("New with network flannel: %v", err)
+	}
+}
