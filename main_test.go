@@ -154,10 +154,20 @@ func TestKubectlSymlink(t *testing.T) {
 // The hidden pause command (the infra container) exits 0 on SIGTERM.
 func TestPauseStopsOnSIGTERM(t *testing.T) {
 	cmd := exec.Command(testutil.KubeliteBinary(t), "pause")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // let it install its signal handler
+	t.Cleanup(func() { cmd.Process.Kill() })
+	// The line comes once the signal handler is installed: a signal sent
+	// before would kill the process the default way.
+	line := make([]byte, 64)
+	if n, err := out.Read(line); err != nil || !strings.HasPrefix(string(line[:n]), "pause: waiting") {
+		t.Fatalf("pause said %q, %v", line[:n], err)
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := waitExit(t, cmd, 10*time.Second); err != nil {
 		t.Errorf("pause: %v", err)

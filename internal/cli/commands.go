@@ -136,7 +136,11 @@ func pauseCommand(e *env) *ucli.Command {
 		Name:   "pause",
 		Hidden: true,
 		Usage:  "sleep until SIGTERM or SIGINT (the pod infra container)",
-		Action: func(c *ucli.Context) error { return testserver.Pause(c.Context) },
+		Action: func(c *ucli.Context) error {
+			// Printed once main's signal handler is installed, as the /pause personality does.
+			fmt.Fprintln(e.stdout, "pause: waiting for SIGTERM or SIGINT")
+			return testserver.Pause(c.Context)
+		},
 	}
 }
 
