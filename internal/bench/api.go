@@ -30,7 +30,7 @@ func apiWrite(ctx context.Context, env Env, o Options) ([]Figure, error) {
 		return nil, err
 	}
 	runs := 3
-	perRun := pick(o, 2*time.Second, 20*time.Second) // 3 x 20 s = the 60 s at 200/s
+	perRun := pick(o, 1500*time.Millisecond, 20*time.Second) // 3 x 20 s = the 60 s at 200/s
 	var p50s, p99s, apiTput, rawTput Sample
 	seq := 0
 	for run := 0; run < runs; run++ {
@@ -68,7 +68,7 @@ func apiWrite(ctx context.Context, env Env, o Options) ([]Figure, error) {
 		p99s = append(p99s, s.Quantile(0.99))
 
 		// Throughput, interleaved: API then raw etcd, same bytes, same writers.
-		d := pick(o, time.Second, 5*time.Second)
+		d := pick(o, 750*time.Millisecond, 5*time.Second)
 		n, err := saturate(ctx, 16, d, func(i int64) error {
 			_, err := cl.Create(ctx, benchPod(fmt.Sprintf("t%d-%d", run, i), nil))
 			return err
@@ -228,7 +228,7 @@ func watchFanout(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	watchers, writes := 100, pick(o, 300, 1000)
+	watchers, writes := 100, pick(o, 200, 1000)
 	var p50s, p99s Sample
 	for run := 0; run < 3; run++ {
 		_, rev, err := cl.List(ctx, api.Pods, store.ListOptions{})

@@ -12,7 +12,7 @@ import (
 // schedule: pods onto hollow minions, created to bound, pods/s.
 func schedule(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	var figs []Figure
-	sizes := []struct{ minions, pods, runs int }{{100, pick(o, 2000, 10000), pick(o, 2, 3)}, {1000, pick(o, 5000, 30000), pick(o, 1, 3)}}
+	sizes := []struct{ minions, pods, runs int }{{100, pick(o, 2000, 10000), pick(o, 2, 3)}, {1000, pick(o, 3000, 30000), pick(o, 1, 3)}}
 	for _, sz := range sizes {
 		var rates Sample
 		for run := 0; run < sz.runs; run++ {
