@@ -1,0 +1,110 @@
+package kubelet
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/runtime"
+	"kubelite/internal/store/memory"
+	"kubelite/internal/testutil"
+)
+
+// getInNetns GETs url with curl inside the network namespace of process pid.
+func getInNetns(pid int, url string, timeout time.Duration) (string, error) {
+	out, err := exec.Command("nsenter", fmt.Sprintf("--net=/proc/%d/ns/net", pid), "--",
+		"curl", "-sS", "-m", strconv.Itoa(int(timeout/time.Second)), url).CombinedOutput()
+	return string(out), err
+}
+
+// containerPid asks the engine for a running container's process id.
+func containerPid(t *testing.T, id string) int {
+	t.Helper()
+	out, err := exec.Command("docker", "-H", testutil.DockerHost(), "inspect", "-f", "{{.State.Pid}}", id).Output()
+	if err != nil {
+		t.Fatalf("docker inspect %s: %v", id, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil || pid <= 0 {
+		t.Fatalf("pid of %s: %q", id, out)
+	}
+	return pid
+}
+
+// TestDockerBridgeNetwork: in bridge mode, on the real engine, pods get
+// addresses in the minion's podCIDR, reach each other by pod IP (the server
+// sees the client pod's own address), and hostPort still answers.
+func TestDockerBridgeNetwork(t *testing.T) {
+	pid := os.Getpid()
+	name := fmt.Sprintf("kubelite-kt-%d", pid)
+	bridge := fmt.Sprintf("klkt%d", pid%1e7)
+	cidr := fmt.Sprintf("10.253.%d.0/24", pid%250)
+	st := memory.New()
+	e, rt, prefix := dockerEnv(t, st, func(c *Config) {
+		c.Network, c.PodNetwork, c.PodBridge = NetworkBridge, name, bridge
+	})
+	// Registered last, so it runs first: the kubelet stops, its containers
+	// go, then the network.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		e.stopK()
+		removePrefix(t, rt, prefix)
+		if err := rt.RemoveNetwork(ctx, name); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	port := freeTCPPort(t)
+	a, b := prefix+"-a", prefix+"-b"
+	e.createPod(dockerWebPod(a, port))
+	e.createPod(dockerWebPod(b, 0))
+	e.setPodCIDR(cidr)
+	inNet := func(p *api.Pod) bool { return running(p) && inCIDR(p.CurrentState.PodIP, cidr) }
+	pa := e.waitPod(a, 60*time.Second, "Running on "+cidr, inNet)
+	pb := e.waitPod(b, 60*time.Second, "Running on "+cidr, inNet)
+	t.Logf("pod IPs %s and %s in %s", pa.CurrentState.PodIP, pb.CurrentState.PodIP, cidr)
+	if pa.CurrentState.PodIP == pb.CurrentState.PodIP {
+		t.Fatalf("both pods have %s", pa.CurrentState.PodIP)
+	}
+	out, err := exec.Command("ip", "-br", "addr", "show", "dev", bridge).CombinedOutput()
+	gw := strings.TrimSuffix(cidr, "0/24") + "1/24"
+	if err != nil || !strings.Contains(string(out), gw) {
+		t.Fatalf("bridge %s: %q %v, want address %s", bridge, out, err, gw)
+	}
+
+	// Pod to pod by pod IP, both ways, no NAT.
+	for _, c := range []struct{ from, to *api.Pod }{{pa, pb}, {pb, pa}} {
+		infra := strings.TrimPrefix(c.from.CurrentState.Info[InfraStatusName].ContainerID, "docker://")
+		pid := containerPid(t, infra)
+		addr := "http://" + c.to.CurrentState.PodIP + "/"
+		var body string
+		var err error
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			body, err = getInNetns(pid, addr, 2*time.Second)
+			if err == nil && strings.Contains(body, "pod: "+c.to.ID+"\n") || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil || !strings.Contains(body, "pod: "+c.to.ID+"\n") || !strings.Contains(body, "remote: "+c.from.CurrentState.PodIP+":") {
+			t.Fatalf("pod %s to %s: %q %v, want an answer from %s seeing %s", c.from.ID, addr, body, err, c.to.ID, c.from.CurrentState.PodIP)
+		}
+		t.Logf("pod %s (%s) reached %s, which saw remote %s", c.from.ID, c.from.CurrentState.PodIP, addr, c.from.CurrentState.PodIP)
+	}
+	// hostPort on the pod network.
+	body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", port), 10*time.Second)
+	if !strings.Contains(body, "pod: "+a+"\n") {
+		t.Fatalf("hostPort answer %q does not name pod %s", body, a)
+	}
+	// The network is the engine's, labelled as kubelite's.
+	nw, err := rt.EnsureNetwork(e.ctx, runtime.NetworkSpec{Name: name, Bridge: bridge, Subnet: cidr})
+	if err != nil || nw.Recreated || nw.Labels[runtime.LabelMinion] != e.node {
+		t.Fatalf("network as the kubelet made it: %+v %v", nw, err)
+	}
+}
