@@ -113,10 +113,14 @@ func addMinion(ctx context.Context, p *plan, cfg *config.Minion, st store.Store)
 	if hostIP == "" {
 		hostIP = detectHostIP(cfg.Hostname, cfg.MasterURL)
 	}
+	network := cfg.Network
+	if cfg.Runtime == "fake" {
+		network = kubelet.NetworkNone // hollow pods keep loopback IPs: probes never leave the machine
+	}
 	kl, err := kubelet.New(kubelet.Config{
 		NodeName: cfg.Hostname, HostIP: hostIP, Store: st, Runtime: rt,
 		RootDir: cfg.RootDir, SyncFrequency: cfg.SyncFrequency, AllowPrivileged: cfg.AllowPrivileged,
-		Capacity: capacity, Labels: cfg.Labels, Port: cfg.Port,
+		Capacity: capacity, Labels: cfg.Labels, Port: cfg.Port, Network: network,
 	})
 	if err != nil {
 		return fmt.Errorf("minion: %w", err)
