@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"kubelite/config"
 	"kubelite/internal/api"
@@ -93,14 +92,17 @@ func (e *BenchEnv) StartMaster(ctx context.Context, o bench.MasterOptions) (benc
 
 // benchMaster is one running master of a bench scenario.
 type benchMaster struct {
-	env    *BenchEnv
-	dir    string
-	url    string
-	cli    *clientv3.Client
-	reg    *registry.Registry
-	cancel context.CancelFunc
-	done   chan error
-	grace  time.Duration // node grace period: hollow heartbeats come often enough
+	env *BenchEnv
+	dir string
+	url string
+	// put writes straight to etcd; closeClient closes the etcd client when
+	// the master never started (else a component closes it).
+	put         func(ctx context.Context, key, val string) error
+	closeClient func() error
+	reg         *registry.Registry
+	cancel      context.CancelFunc
+	done        chan error
+	grace       time.Duration // node grace period: hollow heartbeats come often enough
 
 	mu        sync.Mutex
 	closers   []func() // fleets and kubelets, stopped before the master
@@ -122,7 +124,8 @@ func (m *benchMaster) start(ctx context.Context, o bench.MasterOptions) error {
 	if err != nil {
 		return err
 	}
-	m.cli = cli
+	m.put = func(ctx context.Context, key, val string) error { _, err := cli.Put(ctx, key, val); return err }
+	m.closeClient = cli.Close
 	m.grace = o.NodeGrace
 	reg, err := registry.New(storeetcd.New(cli), registry.Config{}) // the default portal net
 	if err != nil {
@@ -199,7 +202,7 @@ func (m *benchMaster) onClose(f func()) {
 
 // RawPut writes straight to etcd.
 func (m *benchMaster) RawPut(ctx context.Context, key string, val []byte) error {
-	if _, err := m.cli.Put(ctx, key, string(val)); err != nil {
+	if err := m.put(ctx, key, string(val)); err != nil {
 		return fmt.Errorf("raw put %s: %w", key, err)
 	}
 	return nil
@@ -221,8 +224,8 @@ func (m *benchMaster) Close() error {
 				m.closeErr = fmt.Errorf("stop bench master: %w", err)
 			}
 		}
-		if m.cli != nil && m.cancel == nil {
-			_ = m.cli.Close() // never started; else the etcd-client component closed it
+		if m.closeClient != nil && m.cancel == nil {
+			_ = m.closeClient() // never started; else the etcd-client component closed it
 		}
 		if err := os.RemoveAll(m.dir); err != nil && m.closeErr == nil {
 			m.closeErr = err
