@@ -36,8 +36,8 @@
 //     A network of that name with the same settings is kept (idempotent); a
 //     managed one with other settings is replaced, its containers
 //     disconnected first (Network.Recreated); an unmanaged one is never
-//     touched (ErrNetworkNotManaged). RemoveNetwork of a missing network
-//     succeeds.
+//     touched (ErrNetworkNotManaged). RemoveNetwork fails while running
+//     containers are attached; removing a missing network succeeds.
 //   - Times are UTC; a zero time means "not yet".
 //   - Every method is safe for concurrent use.
 package runtime

@@ -210,8 +210,9 @@ type Runtime interface {
 	// EnsureNetwork makes the bridge network spec.Name exist with exactly
 	// spec's bridge, subnet and gateway, and returns it. See the package doc.
 	EnsureNetwork(ctx context.Context, spec NetworkSpec) (Network, error)
-	// RemoveNetwork removes the managed network name, disconnecting what is
-	// still attached; a missing network is not an error.
+	// RemoveNetwork removes the managed network name; it fails while
+	// running containers are attached to it. A missing network is not an
+	// error.
 	RemoveNetwork(ctx context.Context, name string) error
 }
 

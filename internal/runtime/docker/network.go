@@ -121,5 +121,8 @@ func (r *Runtime) RemoveNetwork(ctx context.Context, name string) error {
 	if !managed(in.Labels) {
 		return fmt.Errorf("network %s: %w", name, runtime.ErrNetworkNotManaged)
 	}
-	return r.removeNetwork(ctx, in)
+	if err := r.cli.NetworkRemove(ctx, in.ID); err != nil && !client.IsErrNotFound(err) {
+		return fmt.Errorf("remove network %s: %w", name, err)
+	}
+	return nil
 }

@@ -68,9 +68,14 @@ func cloneNetwork(n runtime.Network) runtime.Network {
 func (r *Runtime) RemoveNetwork(ctx context.Context, name string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if n, ok := r.networks[name]; ok {
-		r.removeNetworkLocked(n)
+	n, ok := r.networks[name]
+	if !ok {
+		return nil
 	}
+	if len(n.used) > 0 {
+		return fmt.Errorf("remove network %s: %d containers are attached", name, len(n.used))
+	}
+	r.removeNetworkLocked(n)
 	return nil
 }
 

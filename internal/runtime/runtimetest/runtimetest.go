@@ -185,8 +185,15 @@ func testPodNetwork(t *testing.T, h Harness) {
 		t.Fatalf("container of the replaced network: ip %q %v, want none", c.IP, err)
 	}
 	gw2 := netip.MustParsePrefix(spec.Subnet).Addr().Next().String()
-	if c, err := rt.Inspect(ctx, infra(nil)); err != nil || !inSubnet(c.IP, spec.Subnet, gw2) {
+	c := infra(nil)
+	if c, err := rt.Inspect(ctx, c); err != nil || !inSubnet(c.IP, spec.Subnet, gw2) {
 		t.Fatalf("infra on the new network: ip %q %v, want an address in %s", c.IP, err, spec.Subnet)
+	}
+	if err := rt.RemoveNetwork(ctx, spec.Name); err == nil {
+		t.Fatal("removed a network a running container is attached to")
+	}
+	if err := rt.Remove(ctx, c); err != nil {
+		t.Fatal(err)
 	}
 	if err := rt.RemoveNetwork(ctx, spec.Name); err != nil {
 		t.Fatalf("remove network: %v", err)
