@@ -17,6 +17,7 @@ import (
 	"kubelite/config"
 	"kubelite/internal/api"
 	"kubelite/internal/etcd"
+	"kubelite/internal/kubelet"
 	"kubelite/internal/netfilter"
 	"kubelite/internal/runtime"
 	"kubelite/internal/runtime/docker"
@@ -83,7 +84,7 @@ func Reset(ctx context.Context, cfg *config.Standalone, p Prompt) error {
 		what = append(what, "remove the proxy's iptables rules")
 	}
 	if cfg.Minion.Network == "bridge" {
-		what = append(what, "remove the pod network's routes and rules")
+		what = append(what, "remove the pod network's routes and rules (and its Docker network when no other pod uses it)")
 	}
 	what = append(what, "delete "+strings.Join(dirs, " and "))
 	if !cfg.Yes && !p.Confirm("This will "+strings.Join(what, ", ")+". Continue?") {
@@ -112,6 +113,9 @@ func Reset(ctx context.Context, cfg *config.Standalone, p Prompt) error {
 			return fmt.Errorf("reset: pod network: %w", err)
 		}
 		log.Info("removed the pod network's routes and rules")
+		if cfg.Minion.Runtime == "docker" {
+			removePodNetwork(ctx, cfg.Minion.DockerEndpoint, log)
+		}
 	}
 	for _, d := range dirs {
 		if err := os.RemoveAll(d); err != nil {
@@ -120,6 +124,22 @@ func Reset(ctx context.Context, cfg *config.Standalone, p Prompt) error {
 		log.Infof("deleted %s", d)
 	}
 	return nil
+}
+
+// removePodNetwork removes the kubelet's Docker network for pods; it stays,
+// with a warning, while containers of another kubelet on the engine use it.
+func removePodNetwork(ctx context.Context, endpoint string, log *logrus.Entry) {
+	rt, err := docker.New(endpoint)
+	if err != nil {
+		log.WithError(err).Warn("keeping the pods' Docker network")
+		return
+	}
+	defer rt.Close()
+	if err := rt.RemoveNetwork(ctx, kubelet.DefaultPodNetwork); err != nil {
+		log.WithError(err).Warn("keeping the pods' Docker network")
+		return
+	}
+	log.Infof("removed the Docker network %s (if it was there)", kubelet.DefaultPodNetwork)
 }
 
 // podUIDs starts the standalone's etcd from its data directory (on its
