@@ -21,6 +21,19 @@
 //     SyncFrequency all pods are queued again and housekeeping removes
 //     containers of pods no longer bound here and their directories.
 //   - minion.go: registration and heartbeat of the Minion object.
+//   - network.go: the pod network (Config.Network = NetworkBridge, what
+//     `kubelite minion` runs by default). The master records a podCIDR on
+//     the minion shortly after it registers; the kubelet watches its
+//     Minion, makes a bridge network of the engine with that subnet
+//     (runtime.EnsureNetwork: network kubelite-pods, bridge kl-pods,
+//     gateway .1, no engine masquerade: internal/podnet routes and
+//     masquerades) and puts every infra container on it, so pod IPs are
+//     cluster-routable. No pod is synced before the network exists. The
+//     network and subnet are part of the infra hash, so a new podCIDR
+//     replaces the network and then every pod's infra container; with
+//     --network=none (and for hollow minions) the engine's default bridge
+//     stays and the hash is what it always was. The network outlives the
+//     kubelet (pods keep running across restarts); --reset removes it.
 //   - probe.go: liveness probes (httpGet, tcpSocket, exec), one goroutine per
 //     probed container; a failure records an event and queues the pod.
 //   - server.go: the HTTP server (/healthz, /podInfo, /containerLogs, /stats).
