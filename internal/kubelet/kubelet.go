@@ -402,6 +402,10 @@ func splitKey(key string) (ns, name string) {
 
 // SyncPod converges one pod: decide, apply, push status.
 func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
+	if k.net != nil && !k.net.isReady() {
+		// Judged against no network, every running infra would look changed.
+		return fmt.Errorf("sync pod %s: the pod network is not ready yet", key)
+	}
 	pod := k.podFromCache(key)
 	ns, name := splitKey(key)
 	cs, err := k.list(ctx, runtime.ListOptions{Labels: map[string]string{runtime.LabelPodNamespace: ns, runtime.LabelPodName: name}})

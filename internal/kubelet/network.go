@@ -67,6 +67,16 @@ func (n *podNet) network() PodNetwork {
 	return n.current
 }
 
+// isReady reports whether the network exists (pods may be synced).
+func (n *podNet) isReady() bool {
+	select {
+	case <-n.ready:
+		return true
+	default:
+		return false
+	}
+}
+
 // podCIDR reads this minion's podCIDR from the cache ("" = not assigned yet).
 func (n *podNet) podCIDR() string {
 	for _, o := range n.minions.List() {
@@ -89,7 +99,7 @@ func (n *podNet) run(ctx context.Context) {
 		switch {
 		case cidr == "":
 			if !waiting {
-				n.log.Info("waiting for the master to assign this minion a pod subnet (podCIDR); pods start once it has")
+				n.log.Info("waiting for the master to assign this minion a pod subnet (podCIDR); pods start once it has (--network=none keeps the engine's default bridge)")
 				waiting = true
 			}
 		default:

@@ -89,6 +89,40 @@ func TestFakeBridgeNetwork(t *testing.T) {
 	}
 }
 
+// TestFakeBridgeRestartAdopts: a restarted kubelet in bridge mode syncs
+// nothing until the network is back, then keeps the running containers.
+func TestFakeBridgeRestartAdopts(t *testing.T) {
+	rt := fakeRT()
+	st := memory.New()
+	bridge := func(c *Config) { c.Network = NetworkBridge }
+	e := startKubelet(t, st, rt, bridge)
+	e.createPod(webPod("adopt"))
+	e.setPodCIDR("10.244.7.0/24")
+	before := e.waitPod("adopt", 10*time.Second, "Running on 10.244.7.0/24", func(p *api.Pod) bool {
+		return running(p) && inCIDR(p.CurrentState.PodIP, "10.244.7.0/24")
+	})
+	e.stopK()
+	rt.Calls()
+	e2 := startKubelet(t, st, rt, func(c *Config) { bridge(c); c.NodeName = e.node })
+	select {
+	case <-e2.k.net.ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("pod network not ready after a restart")
+	}
+	if err := e2.k.SyncPod(e2.ctx, "default/adopt"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rt.Calls() {
+		if strings.HasPrefix(c, "start") || strings.HasPrefix(c, "stop") || strings.HasPrefix(c, "remove") || strings.HasPrefix(c, "network") {
+			t.Fatalf("restarted kubelet touched containers or the network: %q", c)
+		}
+	}
+	after := e2.getPod("adopt")
+	if after.CurrentState.Info["web"].ContainerID != before.CurrentState.Info["web"].ContainerID || after.CurrentState.PodIP != before.CurrentState.PodIP {
+		t.Fatalf("pod changed across a kubelet restart: %s -> %s", dump(before.CurrentState), dump(after.CurrentState))
+	}
+}
+
 // TestFakeNetworkNoneKeepsDefaultBridge: without bridge mode nothing waits
 // for a podCIDR and no network is made.
 func TestFakeNetworkNoneKeepsDefaultBridge(t *testing.T) {
