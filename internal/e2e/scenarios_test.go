@@ -553,7 +553,11 @@ func scenarioPodToPod(s *sc) {
 			}
 			pods, fails := tally(as)
 			if len(fails) > 0 {
-				return false, fmt.Sprintf("%d of 20 failed, e.g. %s; answered by %v", len(fails), fails[0], pods)
+				hint := ""
+				if _, self := pods[from.ID]; !self && len(pods) == len(ps)-1 {
+					hint = " (only the client pod itself never answered: pod to its own service, hairpin)"
+				}
+				return false, fmt.Sprintf("%d of the first %d GETs failed, e.g. %s; answered by %v%s", len(fails), len(as), fails[0], pods, hint)
 			}
 			return strings.Join(keys(pods), ",") == strings.Join(names(ps), ","), fmt.Sprintf("answered by %v", pods)
 		})
