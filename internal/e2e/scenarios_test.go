@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -654,9 +655,10 @@ func (s *sc) onlyOn(id string, n int, svc *api.Service, h *lab.Host, within time
 		for _, p := range ps {
 			want = append(want, fmt.Sprintf("%s:80", p.CurrentState.PodIP))
 		}
+		sort.Strings(want)
 		got, err := s.endpoints(s.ctx, id)
-		if err != nil || len(got) != n {
-			return false, fmt.Sprintf("endpoints %v %v", got, err)
+		if err != nil || strings.Join(got, ",") != strings.Join(want, ",") {
+			return false, fmt.Sprintf("endpoints %v (%v), want %v", got, err, want)
 		}
 		return s.serves(h, portalURL(svc, "/"), 20, names(ps))
 	})
