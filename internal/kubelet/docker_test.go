@@ -56,7 +56,7 @@ func dockerEnv(t *testing.T, st *memory.Store, mod func(*Config)) (*env, *docker
 
 // removePrefix removes every managed container of pods named prefix*.
 func removePrefix(t *testing.T, rt runtime.Runtime, prefix string) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // 100 pods on a loaded engine
 	defer cancel()
 	cs, err := rt.List(ctx, runtime.ListOptions{})
 	if err != nil {

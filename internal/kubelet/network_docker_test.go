@@ -7,11 +7,13 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"kubelite/internal/api"
 	"kubelite/internal/runtime"
+	"kubelite/internal/runtime/docker"
 	"kubelite/internal/store/memory"
 	"kubelite/internal/testutil"
 )
@@ -37,34 +39,45 @@ func containerPid(t *testing.T, id string) int {
 	return pid
 }
 
-// TestDockerBridgeNetwork: in bridge mode, on the real engine, pods get
-// addresses in the minion's podCIDR, reach each other by pod IP (the server
-// sees the client pod's own address), and hostPort still answers.
-func TestDockerBridgeNetwork(t *testing.T) {
-	pid := os.Getpid()
-	name := fmt.Sprintf("kubelite-kt-%d", pid)
-	bridge := fmt.Sprintf("klkt%d", pid%1e7)
-	cidr := fmt.Sprintf("10.253.%d.0/24", pid%250)
-	st := memory.New()
-	e, rt, prefix := dockerEnv(t, st, func(c *Config) {
+var netSeq atomic.Int64
+
+// dockerBridgeEnv is dockerEnv with the kubelet in bridge mode on a pod
+// network of its own (name, bridge and subnet unique to this process), its
+// minion given podCIDR cidr. Cleanup stops the kubelet, removes the pods'
+// containers, then the network.
+func dockerBridgeEnv(t *testing.T) (e *env, rt *docker.Runtime, prefix, cidr string) {
+	t.Helper()
+	pid, n := os.Getpid(), int(netSeq.Add(1))
+	name := fmt.Sprintf("kubelite-kt-%d-%d", pid, n)
+	bridge := fmt.Sprintf("klkt%d-%d", pid%1e6, n%100)
+	cidr = fmt.Sprintf("10.253.%d.0/24", (pid+n*41)%250)
+	e, rt, prefix = dockerEnv(t, memory.New(), func(c *Config) {
 		c.Network, c.PodNetwork, c.PodBridge = NetworkBridge, name, bridge
 	})
-	// Registered last, so it runs first: the kubelet stops, its containers
-	// go, then the network.
+	// Registered last, so it runs first.
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
 		e.stopK()
 		removePrefix(t, rt, prefix)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
 		if err := rt.RemoveNetwork(ctx, name); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
 	})
+	e.setPodCIDR(cidr)
+	return e, rt, prefix, cidr
+}
+
+// TestDockerBridgeNetwork: in bridge mode, on the real engine, pods get
+// addresses in the minion's podCIDR, reach each other by pod IP (the server
+// sees the client pod's own address), and hostPort still answers.
+func TestDockerBridgeNetwork(t *testing.T) {
+	e, rt, prefix, cidr := dockerBridgeEnv(t)
+	name, bridge := e.k.cfg.PodNetwork, e.k.cfg.PodBridge
 	port := freeTCPPort(t)
 	a, b := prefix+"-a", prefix+"-b"
 	e.createPod(dockerWebPod(a, port))
 	e.createPod(dockerWebPod(b, 0))
-	e.setPodCIDR(cidr)
 	inNet := func(p *api.Pod) bool { return running(p) && inCIDR(p.CurrentState.PodIP, cidr) }
 	pa := e.waitPod(a, 60*time.Second, "Running on "+cidr, inNet)
 	pb := e.waitPod(b, 60*time.Second, "Running on "+cidr, inNet)
