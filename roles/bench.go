@@ -95,8 +95,7 @@ type benchMaster struct {
 	env *BenchEnv
 	dir string
 	url string
-	// put writes straight to etcd; closeClient closes the etcd client when
-	// the master never started (else a component closes it).
+	// put writes straight to etcd; closeClient closes the etcd client.
 	put         func(ctx context.Context, key, val string) error
 	closeClient func() error
 	reg         *registry.Registry
@@ -224,8 +223,10 @@ func (m *benchMaster) Close() error {
 				m.closeErr = fmt.Errorf("stop bench master: %w", err)
 			}
 		}
-		if m.closeClient != nil && m.cancel == nil {
-			_ = m.closeClient() // never started; else the etcd-client component closed it
+		if m.closeClient != nil {
+			// Usually closed already by the etcd-client component; not when
+			// the master failed before it started. A second close is harmless.
+			_ = m.closeClient()
 		}
 		if err := os.RemoveAll(m.dir); err != nil && m.closeErr == nil {
 			m.closeErr = err
