@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,6 +71,7 @@ func newCluster(t *testing.T) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
+	lockLab(t)
 	bin := testutil.KubeliteBinary(t)
 	// testutil leaves its build directory behind; this process is its only
 	// user, so remove it at the end (last, after the lab is down).
@@ -132,6 +134,38 @@ func newCluster(t *testing.T) *cluster {
 		c.minions[h.Name] = p
 	}
 	return c
+}
+
+// lockPath serializes suites on one machine: a lab comes up by first removing
+// every leftover of its name, which would tear down a lab another run is using.
+const lockPath = "/run/kubelite-e2e.lock"
+
+// lockLab takes the machine-wide lock for the lab, waiting up to 3 minutes
+// for another run of the suite to end; the lock goes with the process.
+func lockLab(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatalf("lock %s: %v", lockPath, err)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			t.Fatalf("lock %s: %v", lockPath, err)
+		}
+		if time.Now().After(deadline) {
+			holder, _ := os.ReadFile(lockPath)
+			t.Fatalf("another end-to-end run (%s) still holds %s after 3 minutes", strings.TrimSpace(string(holder)), lockPath)
+		}
+		time.Sleep(time.Second)
+	}
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(fmt.Sprintf("pid %d since %s\n", os.Getpid(), time.Now().UTC().Format(time.RFC3339))), 0)
+	t.Cleanup(func() { f.Close() }) // runs last: after the lab is down
 }
 
 // tutorialHostDirs returns a cleanup that removes the host directories the
