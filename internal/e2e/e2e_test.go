@@ -254,6 +254,20 @@ func (s *sc) waitEndpoints(id string, ps []api.Pod, port int, timeout time.Durat
 		}
 		return strings.Join(got, ",") == strings.Join(want, ","), fmt.Sprintf("endpoints %v, want %v", got, want)
 	})
+	// A pod is Running once its container started, which may be before its
+	// server listens (v0.6 has no readiness): wait until each answers on its
+	// pod IP, from its own minion, so that a failed check through the
+	// service says something about the service.
+	s.eventually("every pod of "+id+" answers on its pod IP", 20*time.Second, func() (bool, string) {
+		for _, p := range ps {
+			u := fmt.Sprintf("http://%s:%d/", p.CurrentState.PodIP, port)
+			as := s.getFrom(s.ctx, s.hostOf(host(p)), 1, u)
+			if !as[0].ok() || as[0].Pod != p.ID {
+				return false, fmt.Sprintf("%s from %s: %+v", u, host(p), as[0])
+			}
+		}
+		return true, ""
+	})
 }
 
 // serves checks that n GETs of u from host h all succeed and reach exactly
