@@ -33,6 +33,11 @@
 // body without resourceVersion updates unconditionally; with one it is a
 // compare-and-swap (409 Conflict when stale).
 //
+// Watch streams flush once per batch of events that are ready together.
+// When the store is a store.SharedWatcher (store/etcd through the
+// registry), all watchers of a resource receive the same read-only objects
+// and each object is encoded once per API version for all of them.
+//
 // Errors are always api.Status JSON with the HTTP code in it: 400 malformed
 // JSON (the message gives line and column), bad selectors, a body whose
 // kind or apiVersion does not fit the URL; 404 unknown path or object; 405

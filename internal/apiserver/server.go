@@ -59,6 +59,7 @@ type Server struct {
 	log       *logrus.Entry
 	transport http.RoundTripper
 	handler   http.Handler
+	enc       encCache // JSON of shared watch objects
 
 	mu   sync.Mutex
 	addr string

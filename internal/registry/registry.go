@@ -53,6 +53,7 @@ type Registry struct {
 
 var (
 	_ store.Store         = (*Registry)(nil)
+	_ store.SharedWatcher = (*Registry)(nil)
 	_ component.Component = (*Registry)(nil)
 )
 
@@ -142,6 +143,18 @@ func (r *Registry) List(ctx context.Context, res api.Resource, opts store.ListOp
 func (r *Registry) Watch(ctx context.Context, res api.Resource, opts store.ListOptions) (<-chan store.Event, error) {
 	if err := checkRes("GET", res); err != nil {
 		return nil, err
+	}
+	return r.raw.Watch(ctx, res, opts)
+}
+
+// WatchShared implements store.SharedWatcher: the raw store's shared watch
+// when it has one (objects read only), else its Watch.
+func (r *Registry) WatchShared(ctx context.Context, res api.Resource, opts store.ListOptions) (<-chan store.Event, error) {
+	if err := checkRes("GET", res); err != nil {
+		return nil, err
+	}
+	if sw, ok := r.raw.(store.SharedWatcher); ok {
+		return sw.WatchShared(ctx, res, opts)
 	}
 	return r.raw.Watch(ctx, res, opts)
 }

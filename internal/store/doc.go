@@ -27,6 +27,8 @@
 //     or the stream breaks; the caller then watches again from the last
 //     revision it saw (or re-lists).
 //   - Objects returned are the caller's own: mutating them changes nothing stored.
+//     (Optional interfaces trade that for speed, for readers that never
+//     mutate: SharedWatcher's objects are shared between watchers.)
 //   - Namespace "" in ListOptions means all namespaces; Get/Update/Delete of a
 //     namespaced resource with namespace "" use api.DefaultNamespace.
 package store

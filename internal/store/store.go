@@ -130,3 +130,12 @@ func Namespace(res api.Resource, ns string) string {
 	}
 	return ns
 }
+
+// SharedWatcher is implemented by stores that can deliver a watch whose
+// objects are shared with other watchers (decoded once for all of them):
+// the same events as Watch, but the objects are read only, never to be
+// mutated. The API server uses it to encode each event once for all its
+// watchers.
+type SharedWatcher interface {
+	WatchShared(ctx context.Context, res api.Resource, opts ListOptions) (<-chan Event, error)
+}

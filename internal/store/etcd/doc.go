@@ -18,6 +18,11 @@
 //     is missed), and store.FilterEvent for selector transitions. A revision
 //     already compacted fails with api.NewGone, synchronously when it is known
 //     at the start, else as an Error event (then the channel closes).
+//     Watchers of one resource share one etcd watch that decodes each change
+//     once (broadcast.go); each watcher has its own queue and selector, and
+//     one from before the shared watch's history gets an etcd watch of its
+//     own. Watch hands out api.DeepCopy copies; WatchShared
+//     (store.SharedWatcher) the shared objects, read only.
 //   - Events are written with a lease of EventTTL (1 h); leases are shared by
 //     all events created within a minute, so an event lives 59 to 60 minutes.
 //

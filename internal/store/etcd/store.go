@@ -32,6 +32,9 @@ type Store struct {
 	cacheMu sync.Mutex
 	cache   map[api.Resource]map[string]cacheEntry
 
+	bcMu   sync.Mutex
+	bcasts map[api.Resource]*broadcaster // shared watches, see broadcast.go
+
 	leaseMu    sync.Mutex
 	lease      clientv3.LeaseID
 	leaseGrant time.Time
@@ -41,7 +44,7 @@ var _ store.Store = (*Store)(nil)
 
 // New returns a store using cli; the caller owns cli.
 func New(cli *clientv3.Client) *Store {
-	return &Store{cli: cli, now: time.Now, cache: map[api.Resource]map[string]cacheEntry{}}
+	return &Store{cli: cli, now: time.Now, cache: map[api.Resource]map[string]cacheEntry{}, bcasts: map[api.Resource]*broadcaster{}}
 }
 
 // Client returns the underlying client.

@@ -14,6 +14,16 @@ import (
 
 // Watch implements store.Store.
 func (s *Store) Watch(ctx context.Context, res api.Resource, opts store.ListOptions) (<-chan store.Event, error) {
+	return s.watch(ctx, res, opts, true)
+}
+
+// WatchShared implements store.SharedWatcher: Watch whose objects are shared
+// with other watchers, read only.
+func (s *Store) WatchShared(ctx context.Context, res api.Resource, opts store.ListOptions) (<-chan store.Event, error) {
+	return s.watch(ctx, res, opts, false)
+}
+
+func (s *Store) watch(ctx context.Context, res api.Resource, opts store.ListOptions, copies bool) (<-chan store.Event, error) {
 	if api.New(res) == nil || res == api.Bindings {
 		return nil, api.NewBadRequest(fmt.Sprintf("cannot watch %q", res))
 	}
@@ -39,6 +49,9 @@ func (s *Store) Watch(ctx context.Context, res api.Resource, opts store.ListOpti
 		default:
 			return nil, storeErr("watch", prefix, err)
 		}
+	}
+	if b, sub, ok := s.subscribe(res, from, int64(cur)); ok {
+		return s.watchShared(ctx, b, sub, opts, from, copies), nil
 	}
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	wch := s.cli.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithPrevKV(), clientv3.WithRev(from))
