@@ -3,6 +3,7 @@ package kubelet
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -120,4 +121,16 @@ func TestDockerBridgeNetwork(t *testing.T) {
 	if err != nil || nw.Recreated || nw.Labels[runtime.LabelMinion] != e.node {
 		t.Fatalf("network as the kubelet made it: %+v %v", nw, err)
 	}
+
+	// A new podCIDR: the network is replaced and the pods follow, hostPort too.
+	p := netip.MustParsePrefix(cidr)
+	cidr2 := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 250, p.Addr().As4()[2], 0}), 24).String()
+	e.setPodCIDR(cidr2)
+	inNet2 := func(p *api.Pod) bool { return running(p) && inCIDR(p.CurrentState.PodIP, cidr2) }
+	pa = e.waitPod(a, 60*time.Second, "Running on "+cidr2, inNet2)
+	e.waitPod(b, 60*time.Second, "Running on "+cidr2, inNet2)
+	if body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", port), 10*time.Second); !strings.Contains(body, "pod: "+a+"\n") {
+		t.Fatalf("hostPort after the podCIDR change: %q", body)
+	}
+	t.Logf("after the podCIDR change to %s: pod %s has %s", cidr2, a, pa.CurrentState.PodIP)
 }
