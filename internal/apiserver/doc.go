@@ -36,7 +36,10 @@
 // Watch streams flush once per batch of events that are ready together.
 // When the store is a store.SharedWatcher (store/etcd through the
 // registry), all watchers of a resource receive the same read-only objects
-// and each object is encoded once per API version for all of them.
+// and each object is encoded once per API version for all of them. Lists
+// from a store.SharedLister reuse the same encodings: an unchanged object is
+// encoded once for every list and watch, and a list is the items spliced
+// into the encoded list header.
 //
 // Errors are always api.Status JSON with the HTTP code in it: 400 malformed
 // JSON (the message gives line and column), bad selectors, a body whose

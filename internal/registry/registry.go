@@ -54,6 +54,7 @@ type Registry struct {
 var (
 	_ store.Store         = (*Registry)(nil)
 	_ store.SharedWatcher = (*Registry)(nil)
+	_ store.SharedLister  = (*Registry)(nil)
 	_ component.Component = (*Registry)(nil)
 )
 
@@ -157,6 +158,18 @@ func (r *Registry) WatchShared(ctx context.Context, res api.Resource, opts store
 		return sw.WatchShared(ctx, res, opts)
 	}
 	return r.raw.Watch(ctx, res, opts)
+}
+
+// ListShared implements store.SharedLister: the raw store's shared list
+// when it has one (objects read only), else its List.
+func (r *Registry) ListShared(ctx context.Context, res api.Resource, opts store.ListOptions) ([]api.Object, uint64, error) {
+	if err := checkRes("GET", res); err != nil {
+		return nil, 0, err
+	}
+	if sl, ok := r.raw.(store.SharedLister); ok {
+		return sl.ListShared(ctx, res, opts)
+	}
+	return r.raw.List(ctx, res, opts)
 }
 
 func checkRes(verb string, res api.Resource) error {

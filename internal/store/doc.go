@@ -28,7 +28,8 @@
 //     revision it saw (or re-lists).
 //   - Objects returned are the caller's own: mutating them changes nothing stored.
 //     (Optional interfaces trade that for speed, for readers that never
-//     mutate: SharedWatcher's objects are shared between watchers.)
+//     mutate: SharedWatcher's objects are shared between watchers,
+//     SharedLister's with the store's cache.)
 //   - Namespace "" in ListOptions means all namespaces; Get/Update/Delete of a
 //     namespaced resource with namespace "" use api.DefaultNamespace.
 package store

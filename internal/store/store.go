@@ -139,3 +139,10 @@ func Namespace(res api.Resource, ns string) string {
 type SharedWatcher interface {
 	WatchShared(ctx context.Context, res api.Resource, opts ListOptions) (<-chan Event, error)
 }
+
+// SharedLister is implemented by stores that can list without copying: the
+// same result as List, but the objects may be shared with the store's cache
+// and other callers, read only, never to be mutated.
+type SharedLister interface {
+	ListShared(ctx context.Context, res api.Resource, opts ListOptions) ([]api.Object, uint64, error)
+}

@@ -11,7 +11,8 @@
 //     revision of the read; selectors are applied here, after decoding.
 //     Decoded objects are cached by key and mod revision (see cache.go), so
 //     a List decodes only what changed since the last one, and hands out
-//     api.DeepCopy copies. Create and Update return a DeepCopy of what they
+//     api.DeepCopy copies; ListShared (store.SharedLister) hands out the
+//     cached objects themselves, read only. Create and Update return a DeepCopy of what they
 //     wrote, with its new resourceVersion, rather than decoding it again.
 //   - Watch uses an etcd watch on the prefix with WithPrevKV from rv+1 (rv 0:
 //     the current revision, read first so nothing written after Watch returns

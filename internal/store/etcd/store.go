@@ -129,6 +129,19 @@ func listPrefix(res api.Resource, namespace string) string {
 
 // List implements store.Store.
 func (s *Store) List(ctx context.Context, res api.Resource, opts store.ListOptions) ([]api.Object, uint64, error) {
+	out, rev, err := s.ListShared(ctx, res, opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	// The decoded objects are the cache's: hand out copies.
+	copies := make([]api.Object, len(out))
+	_ = parallelFor(len(out), func(i int) error { copies[i] = api.DeepCopy(out[i]); return nil })
+	return copies, rev, nil
+}
+
+// ListShared implements store.SharedLister: List without the copies; the
+// objects are the list cache's, read only.
+func (s *Store) ListShared(ctx context.Context, res api.Resource, opts store.ListOptions) ([]api.Object, uint64, error) {
 	if api.New(res) == nil || res == api.Bindings {
 		return nil, 0, api.NewBadRequest(fmt.Sprintf("cannot list %q", res))
 	}
@@ -147,10 +160,7 @@ func (s *Store) List(ctx context.Context, res api.Resource, opts store.ListOptio
 			out = append(out, o)
 		}
 	}
-	// The decoded objects are the cache's: hand out copies.
-	copies := make([]api.Object, len(out))
-	_ = parallelFor(len(out), func(i int) error { copies[i] = api.DeepCopy(out[i]); return nil })
-	return copies, uint64(resp.Header.Revision), nil
+	return out, uint64(resp.Header.Revision), nil
 }
 
 // parallelFor runs f(0..n-1), in chunks on several goroutines when n is
