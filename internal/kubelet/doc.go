@@ -28,7 +28,8 @@
 //     (runtime.EnsureNetwork: network kubelite-pods, bridge kl-pods,
 //     gateway .1, no engine masquerade: internal/podnet routes and
 //     masquerades) and puts every infra container on it, so pod IPs are
-//     cluster-routable. No pod is synced before the network exists. The
+//     cluster-routable. No pod is synced before the network exists (a new
+//     pod shows WaitingForNetwork; running pods keep their status). The
 //     network and subnet are part of the infra hash, so a new podCIDR
 //     replaces the network and then every pod's infra container; with
 //     --network=none (and for hollow minions) the engine's default bridge

@@ -157,6 +157,8 @@ func (n *podNet) ensure(ctx context.Context, cidr string) error {
 		n.log.WithFields(logrus.Fields{"subnet": nw.Subnet, "bridge": nw.Bridge, "gateway": nw.Gateway}).Info("pod network ready")
 	case old != want || nw.Recreated:
 		n.log.WithFields(logrus.Fields{"subnet": nw.Subnet, "was": old.Subnet, "recreated": nw.Recreated}).Warn("pod network changed; restarting every pod's infra container")
+	}
+	if first || old != want || nw.Recreated {
 		for _, o := range n.k.pods.List() {
 			n.k.queue.Add(api.Key(o))
 		}
@@ -167,4 +169,31 @@ func (n *podNet) ensure(ctx context.Context, cidr string) error {
 		n.log.WithField("subnet", nw.Subnet).Warn("pod network replaced: it had other settings")
 	}
 	return nil
+}
+
+// WaitingForNetwork is the waiting reason of a new pod's containers while
+// the minion has no pod network yet.
+const WaitingForNetwork = "ContainerCreating: waiting for the master to assign this minion a pod subnet (podCIDR)"
+
+// waitForNetwork is SyncPod before the pod network exists: a pod that has no
+// containers here yet shows why it waits; anything else is left as it is
+// (a restarted kubelet's running pods keep their status).
+func (k *Kubelet) waitForNetwork(ctx context.Context, key string) error {
+	pod := k.podFromCache(key)
+	if pod == nil {
+		return nil
+	}
+	ns, name := splitKey(key)
+	cs, err := k.list(ctx, runtime.ListOptions{Labels: map[string]string{runtime.LabelPodNamespace: ns, runtime.LabelPodName: name}})
+	if err != nil {
+		return fmt.Errorf("sync pod %s: %w", key, err)
+	}
+	if len(cs) > 0 {
+		return nil
+	}
+	waiting := map[string]string{InfraName: WaitingForNetwork}
+	for _, c := range pod.DesiredState.Manifest.Containers {
+		waiting[c.Name] = WaitingForNetwork
+	}
+	return k.pushStatus(ctx, pod, PodStatus(StatusInput{Pod: pod, Waiting: waiting, Host: k.cfg.NodeName, HostIP: k.cfg.HostIP}))
 }

@@ -52,6 +52,10 @@ func TestFakeBridgeNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.waitPod("web", 5*time.Second, "waiting for the pod network", func(p *api.Pod) bool {
+		w := p.CurrentState.Info["web"].State.Waiting
+		return p.CurrentState.Phase == api.PodPhasePending && w != nil && w.Reason == WaitingForNetwork
+	})
 	if cs, _ := rt.List(e.ctx, runtime.ListOptions{}); len(cs) != 0 || len(rt.Networks()) != 0 {
 		t.Fatalf("before a podCIDR: containers %v, networks %v", cs, rt.Networks())
 	}
