@@ -9,12 +9,6 @@ import (
 	"kubelite/internal/store"
 )
 
-// watchFrame is one line of a watch stream.
-type watchFrame struct {
-	Type   store.EventType `json:"type"`
-	Object any             `json:"object"`
-}
-
 // serveWatch streams store events as {"type":..,"object":..} lines until the
 // client leaves, the server stops, or the store's stream ends. Events that
 // are ready together are flushed together. Errors known before streaming
