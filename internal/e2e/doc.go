@@ -57,6 +57,12 @@
 //	6-partition      minion 2 cut off past the eviction timeout, then healed:
 //	                 same outcome, no hostPort held twice on any host
 //
+// Runs on one machine are serialized by a flock on /run/kubelite-e2e.lock (a
+// second run waits up to 3 minutes): bringing the lab up removes every
+// leftover of its name, which would tear down a lab another run is using.
+// Setup and scenarios end within 15 minutes, so the teardown always runs
+// within go test's -timeout.
+//
 // Between scenarios every replication controller, service and pod is deleted
 // and the minions' engines are checked empty. The lab is torn down with
 // t.Cleanup, also on failure: no namespace, engine, container or iptables
