@@ -163,7 +163,7 @@ func (f *Fleet) route(key string) {
 	}
 	f.mu.Unlock()
 	if k := f.kubelets[host]; k != nil {
-		k.Enqueue(key)
+		k.podChanged(key)
 	}
 	if old != host {
 		if k := f.kubelets[old]; k != nil {

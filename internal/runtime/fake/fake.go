@@ -41,7 +41,8 @@ type Runtime struct {
 	failPull   map[string]string
 	pullFails  bool
 	containers map[string]*ctr
-	names      map[string]string // name -> id
+	byPod      map[string]map[string]*ctr // podIndexKeys -> id -> container
+	names      map[string]string          // name -> id
 	calls      []string
 	exec       func(c runtime.Container, cmd []string) runtime.ExecResult
 	pulls      int
@@ -82,6 +83,7 @@ func New(opts Options) *Runtime {
 		failPull:   map[string]string{},
 		pullFails:  opts.PullFails,
 		containers: map[string]*ctr{},
+		byPod:      map[string]map[string]*ctr{},
 		names:      map[string]string{},
 	}
 	if r.clk == nil {
@@ -214,12 +216,59 @@ func (r *Runtime) copyOf(c *ctr) runtime.Container {
 	return out
 }
 
+// podIndexKeys are the index keys of a container with labels: its pod's
+// uid and its pod's namespace/name, when it carries them.
+func podIndexKeys(labels map[string]string) []string {
+	var keys []string
+	if uid := labels[runtime.LabelPodUID]; uid != "" {
+		keys = append(keys, "uid\x00"+uid)
+	}
+	if ns, name := labels[runtime.LabelPodNamespace], labels[runtime.LabelPodName]; name != "" {
+		keys = append(keys, "name\x00"+ns+"/"+name)
+	}
+	return keys
+}
+
+// indexLocked adds c to (or removes it from) the per-pod index.
+func (r *Runtime) indexLocked(c *ctr, add bool) {
+	for _, k := range podIndexKeys(c.c.Labels) {
+		m := r.byPod[k]
+		if add {
+			if m == nil {
+				m = map[string]*ctr{}
+				r.byPod[k] = m
+			}
+			m[c.c.ID] = c
+			continue
+		}
+		delete(m, c.c.ID)
+		if len(m) == 0 {
+			delete(r.byPod, k)
+		}
+	}
+}
+
+// candidatesLocked narrows a List to one pod's containers through the index
+// when opts name a pod (a kubelet's per-pod lists: O(the pod's containers),
+// not O(every container on the minion)).
+func (r *Runtime) candidatesLocked(opts runtime.ListOptions) map[string]*ctr {
+	if opts.PodUID != "" {
+		return r.byPod["uid\x00"+opts.PodUID]
+	}
+	if name := opts.Labels[runtime.LabelPodName]; name != "" {
+		if ns, ok := opts.Labels[runtime.LabelPodNamespace]; ok {
+			return r.byPod["name\x00"+ns+"/"+name]
+		}
+	}
+	return r.containers
+}
+
 // List implements runtime.Runtime.
 func (r *Runtime) List(ctx context.Context, opts runtime.ListOptions) ([]runtime.Container, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []runtime.Container
-	for _, c := range r.containers {
+	for _, c := range r.candidatesLocked(opts) {
 		if opts.PodUID != "" && c.c.Labels[runtime.LabelPodUID] != opts.PodUID {
 			continue
 		}
@@ -324,6 +373,7 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (strin
 		exitC: make(chan struct{}),
 	}
 	r.containers[id] = c
+	r.indexLocked(c, true)
 	r.names[spec.Name] = id
 	return id, nil
 }
@@ -344,6 +394,7 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 	}
 	fail := func(err error) error {
 		delete(r.containers, id)
+		r.indexLocked(c, false)
 		delete(r.names, c.c.Name)
 		return err
 	}
@@ -441,6 +492,7 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 	}
 	r.stopLocked(c, 137)
 	delete(r.containers, id)
+	r.indexLocked(c, false)
 	delete(r.names, c.c.Name)
 	r.rec("remove %s", c.c.Name)
 	return nil

@@ -2,6 +2,7 @@ package fake
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"kubelite/internal/runtime"
@@ -64,5 +65,83 @@ func TestFakeIPsAreUnique(t *testing.T) {
 			t.Fatalf("duplicate fake IP %s", ip)
 		}
 		seen[ip] = true
+	}
+}
+
+// List through the per-pod index returns what a scan of every container
+// returns, before and after removals.
+func TestListByPodMatchesScan(t *testing.T) {
+	ctx := context.Background()
+	r := New(Options{Images: []string{"kubelite/pause:1"}})
+	var ids []string
+	for i, p := range []struct{ ns, name, uid string }{
+		{"default", "a", "u1"}, {"default", "a", "u1"}, {"default", "b", "u2"}, {"other", "a", "u3"}, {"", "", ""},
+	} {
+		labels := map[string]string{"n": fmt.Sprint(i)}
+		if p.name != "" {
+			labels[runtime.LabelPodNamespace], labels[runtime.LabelPodName], labels[runtime.LabelPodUID] = p.ns, p.name, p.uid
+		}
+		id, err := r.Create(ctx, runtime.ContainerSpec{Name: fmt.Sprintf("c%d", i), Image: "kubelite/pause:1", Labels: labels})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	scan := func(opts runtime.ListOptions) []string {
+		var out []string
+		for _, id := range ids {
+			c, err := r.Inspect(ctx, id)
+			if err != nil {
+				continue
+			}
+			if opts.PodUID != "" && c.Labels[runtime.LabelPodUID] != opts.PodUID {
+				continue
+			}
+			if !hasLabels(c.Labels, opts.Labels) {
+				continue
+			}
+			out = append(out, c.ID)
+		}
+		return out
+	}
+	queries := []runtime.ListOptions{
+		{PodUID: "u1"}, {PodUID: "u2"}, {PodUID: "nope"}, {},
+		{Labels: map[string]string{runtime.LabelPodNamespace: "default", runtime.LabelPodName: "a"}},
+		{Labels: map[string]string{runtime.LabelPodNamespace: "other", runtime.LabelPodName: "a"}},
+		{Labels: map[string]string{runtime.LabelPodName: "a"}},
+		{Labels: map[string]string{runtime.LabelPodNamespace: "default", runtime.LabelPodName: "a", "n": "1"}},
+		{PodUID: "u1", Labels: map[string]string{"n": "0"}},
+	}
+	check := func(stage string) {
+		for _, q := range queries {
+			cs, err := r.List(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]bool{}
+			for _, c := range cs {
+				got[c.ID] = true
+			}
+			want := scan(q)
+			if len(got) != len(want) {
+				t.Fatalf("%s: List(%+v) = %d containers, want %v", stage, q, len(got), want)
+			}
+			for _, id := range want {
+				if !got[id] {
+					t.Fatalf("%s: List(%+v) misses %s", stage, q, id)
+				}
+			}
+		}
+	}
+	check("all created")
+	if err := r.Remove(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Remove(ctx, ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	check("after removals")
+	if len(r.byPod["uid\x00u2"]) != 0 || r.byPod["uid\x00u2"] != nil {
+		t.Fatal("index keeps an empty entry for a pod with no containers")
 	}
 }
