@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"kubelite/internal/api"
+	"kubelite/internal/kubelet"
 	"kubelite/internal/netfilter"
 	"kubelite/internal/podnet"
 	"kubelite/internal/store"
@@ -64,6 +65,9 @@ func (p *podNetwork) Run(ctx context.Context, started func()) error {
 	}
 	send("")
 	started()
+	hp := time.NewTicker(2 * time.Second)
+	defer hp.Stop()
+	go podnet.KeepHairpin(ctx, podnet.IPHairpin{}, kubelet.DefaultPodBridge, hp.C)
 	t := time.NewTicker(p.period)
 	defer t.Stop()
 	return p.syncer.Run(ctx, updates, t.C)
