@@ -174,3 +174,8 @@ func Rules(save []byte, table Table, chain Chain) []string {
 	}
 	return out
 }
+
+// MasqMark is the fwmark bit with which the service proxy asks for a packet
+// to be masqueraded (hairpin and public-IP traffic). Other rule writers
+// (podnet) must let packets carrying it reach the proxy's masquerade rule.
+const MasqMark = "0x4000/0x4000"

@@ -128,6 +128,9 @@ func Rules(cluster netip.Prefix) []byte {
 	c := cluster.Masked().String()
 	var b netfilter.Builder
 	b.DeclareChain(netfilter.TableNAT, NATChain)
+	// The proxy marks a pod's packet to its own service that came back to
+	// itself (hairpin) for masquerading: let it through to the proxy's rule.
+	b.AddRule(netfilter.TableNAT, NATChain, "-m", "mark", "--mark", netfilter.MasqMark, "-m", "comment", "--comment", "kubelite service hairpin: the proxy masquerades", "-j", "RETURN")
 	b.AddRule(netfilter.TableNAT, NATChain, "-s", c, "-d", c, "-m", "comment", "--comment", "kubelite pod to pod: no NAT", "-j", "ACCEPT")
 	b.AddRule(netfilter.TableNAT, NATChain, "-s", c, "!", "-d", c, "-m", "comment", "--comment", "kubelite pod leaving the cluster", "-j", "MASQUERADE")
 	b.DeclareChain(netfilter.TableFilter, FilterChain)

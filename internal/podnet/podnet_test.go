@@ -48,7 +48,7 @@ func TestSyncConverges(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantJumpsFirst(t, ipt)
-	if got := ipt.ChainRules(netfilter.TableNAT, NATChain); len(got) != 2 {
+	if got := ipt.ChainRules(netfilter.TableNAT, NATChain); len(got) != 3 {
 		t.Errorf("nat chain: %q", got)
 	}
 

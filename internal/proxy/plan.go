@@ -39,7 +39,7 @@ const (
 )
 
 // masqMark is the fwmark bit that asks KUBELITE-POSTROUTING to masquerade.
-const masqMark = "0x4000/0x4000"
+const masqMark = netfilter.MasqMark
 
 // ownChain reports whether a chain belongs to the proxy. Other parts of
 // kubelite (podnet's KUBELITE-PODNET, a lab's KUBELITE-LAB-*) have chains of
