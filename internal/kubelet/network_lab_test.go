@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -26,13 +25,10 @@ import (
 // minion gets its podCIDR, its kubelet makes the Docker network, two pods
 // with the same hostPort land one per minion, each reaches the other by pod
 // IP without NAT, and each hostPort answers on its minion's address.
-// Opt-in (KUBELITE_PODNET_LAB=1): the e2e suite's scenario 7 checks the same
-// in CI; this is the quick check for the kubelet's side alone. Fails, not
-// skips, without root, Docker or the lab's tools once opted in.
+// The e2e suite's scenario 7 checks the same through the CLI; this is the
+// quick check for the kubelet's side alone. Fails, not skips, without root,
+// Docker or the lab's tools.
 func TestLabPodNetworkAcrossMinions(t *testing.T) {
-	if os.Getenv("KUBELITE_PODNET_LAB") != "1" {
-		t.Skip("opt-in: KUBELITE_PODNET_LAB=1 (e2e scenario 7 covers it in CI)")
-	}
 	bin := testutil.KubeliteBinary(t)
 	l := lab.ForTest(t, lab.Config{Name: "pn2", Minions: 2, Index: 6})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
