@@ -348,13 +348,18 @@ func (s *Store) Watch(ctx context.Context, res api.Resource, opts store.ListOpti
 	go func() {
 		defer close(ch)
 		defer resp.Body.Close()
-		dec := json.NewDecoder(bufio.NewReader(resp.Body))
+		rd := bufio.NewReaderSize(resp.Body, 64<<10)
 		for {
-			var frame api.WatchEvent
-			if err := dec.Decode(&frame); err != nil {
+			// One frame per line (the API server writes them so): decoded
+			// in one pass into the resource's type.
+			line, err := rd.ReadBytes('\n')
+			if err != nil && (err != io.EOF || len(bytes.TrimSpace(line)) == 0) {
 				return // ctx ended, the master went away, or a broken frame: the caller re-watches
 			}
-			ev, ok := decodeEvent(res, frame)
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			ev, ok := decodeLine(res, line)
 			if !ok {
 				return
 			}
@@ -366,6 +371,29 @@ func (s *Store) Watch(ctx context.Context, res api.Resource, opts store.ListOpti
 		}
 	}()
 	return ch, nil
+}
+
+// decodeLine decodes one watch frame; an object frame is decoded straight
+// into a new object of res, any other through decodeEvent.
+func decodeLine(res api.Resource, line []byte) (store.Event, bool) {
+	var typed struct {
+		Type   string `json:"type"`
+		Object any    `json:"object"`
+	}
+	obj := api.New(res)
+	typed.Object = obj
+	if err := json.Unmarshal(line, &typed); err != nil {
+		return store.Event{}, false
+	}
+	switch typ := store.EventType(typed.Type); typ {
+	case store.Added, store.Modified, store.Deleted:
+		return store.Event{Type: typ, Object: obj}, true
+	}
+	var frame api.WatchEvent
+	if err := json.Unmarshal(line, &frame); err != nil {
+		return store.Event{}, false
+	}
+	return decodeEvent(res, frame)
 }
 
 func decodeEvent(res api.Resource, frame api.WatchEvent) (store.Event, bool) {
