@@ -272,7 +272,7 @@ func watchFanout(ctx context.Context, env Env, o Options) ([]Figure, error) {
 			<-tick.C
 			p := benchPod(fmt.Sprintf("f%d-%d", run, i), nil)
 			p.Annotations = map[string]string{"bench/sent": strconv.FormatInt(time.Now().UnixNano(), 10)}
-			if _, err := m.Store().Create(ctx, p); err != nil {
+			if err := createRetry(ctx, m.Store(), p); err != nil {
 				tick.Stop()
 				cancel()
 				return nil, err

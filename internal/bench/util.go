@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -112,7 +113,7 @@ func createMany(ctx context.Context, st store.Store, pods []*api.Pod, workers in
 		go func() {
 			defer wg.Done()
 			for p := range ch {
-				if _, err := st.Create(ctx, p); err != nil {
+				if err := createRetry(ctx, st, p); err != nil {
 					errs <- fmt.Errorf("create pod %s: %w", p.ID, err)
 					return
 				}
@@ -140,4 +141,44 @@ loop:
 		}
 	}
 	return err
+}
+
+// transient reports errors any client retries: the store timed out or was
+// unavailable under load; the write may or may not have happened.
+func transient(err error) bool {
+	var se *api.StatusError
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Status.Reason {
+	case api.ReasonInternal, api.ReasonUnavailable, api.ReasonTimeout:
+		return true
+	}
+	return false
+}
+
+// createRetry creates obj, retrying transient errors (etcd "request timed
+// out" on an overloaded machine) up to 5 times with backoff, as any client
+// would; AlreadyExists after a retry means an earlier attempt got through.
+// A loaded machine makes a scenario slow, never failed.
+func createRetry(ctx context.Context, st store.Store, obj api.Object) error {
+	backoff := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		_, err := st.Create(ctx, obj)
+		switch {
+		case err == nil:
+			return nil
+		case attempt > 0 && api.IsAlreadyExists(err):
+			return nil
+		case attempt < 5 && transient(err):
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(backoff):
+			}
+			backoff *= 2
+		default:
+			return err
+		}
+	}
 }

@@ -1,0 +1,60 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"kubelite/internal/api"
+	"kubelite/internal/store"
+	"kubelite/internal/store/memory"
+)
+
+// flakyStore fails the first creates with err; when write is set the
+// failing creates still happen (a timeout after the commit).
+type flakyStore struct {
+	store.Store
+	fails int
+	err   error
+	write bool
+	calls int
+}
+
+func (f *flakyStore) Create(ctx context.Context, obj api.Object) (api.Object, error) {
+	f.calls++
+	if f.calls <= f.fails {
+		if f.write {
+			_, _ = f.Store.Create(ctx, obj)
+		}
+		return nil, f.err
+	}
+	return f.Store.Create(ctx, obj)
+}
+
+func TestCreateRetry(t *testing.T) {
+	timeout := api.NewInternal(errors.New("etcdserver: request timed out"))
+	for _, tc := range []struct {
+		name      string
+		fails     int
+		err       error
+		write     bool
+		wantErr   bool
+		wantCalls int
+	}{
+		{"ok", 0, nil, false, false, 1},
+		{"two timeouts then ok", 2, timeout, false, false, 3},
+		{"timeout after the write: AlreadyExists is success", 1, timeout, true, false, 2},
+		{"unavailable", 1, api.NewUnavailable("busy"), false, false, 2},
+		{"invalid is not retried", 1, api.NewInvalid("Pod", "p", nil), false, true, 1},
+		{"already exists at first is an error", 1, api.NewAlreadyExists("Pod", "p"), false, true, 1},
+		{"gives up after 6 attempts", 10, timeout, false, true, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &flakyStore{Store: memory.New(), fails: tc.fails, err: tc.err, write: tc.write}
+			err := createRetry(context.Background(), f, benchPod("p", nil))
+			if (err != nil) != tc.wantErr || f.calls != tc.wantCalls {
+				t.Errorf("err %v after %d calls; want error %v after %d", err, f.calls, tc.wantErr, tc.wantCalls)
+			}
+		})
+	}
+}
