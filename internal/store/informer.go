@@ -103,8 +103,26 @@ func (i *Informer) Run(ctx context.Context) error {
 	return nil
 }
 
+// list and watch read through the store's shared list and watch when it has
+// them: the cache's objects are read only by contract, so they need no copy
+// of their own (one decoded object per change for every informer of a
+// process, instead of one copy per informer).
+func (i *Informer) list(ctx context.Context) ([]api.Object, uint64, error) {
+	if sl, ok := i.store.(SharedLister); ok {
+		return sl.ListShared(ctx, i.res, i.opts)
+	}
+	return i.store.List(ctx, i.res, i.opts)
+}
+
+func (i *Informer) watch(ctx context.Context, opts ListOptions) (<-chan Event, error) {
+	if sw, ok := i.store.(SharedWatcher); ok {
+		return sw.WatchShared(ctx, i.res, opts)
+	}
+	return i.store.Watch(ctx, i.res, opts)
+}
+
 func (i *Informer) listAndWatch(ctx context.Context) error {
-	objs, rev, err := i.store.List(ctx, i.res, i.opts)
+	objs, rev, err := i.list(ctx)
 	if err != nil {
 		return err
 	}
@@ -113,7 +131,7 @@ func (i *Informer) listAndWatch(ctx context.Context) error {
 		wopts := i.opts
 		wopts.ResourceVersion = i.revision()
 		wctx, cancel := context.WithCancel(ctx)
-		ch, err := i.store.Watch(wctx, i.res, wopts)
+		ch, err := i.watch(wctx, wopts)
 		if err != nil {
 			cancel()
 			return err // Gone or broken: re-list
