@@ -1,0 +1,70 @@
+package store_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/store"
+	"kubelite/internal/store/memory"
+)
+
+// sharedStore is a memory store that also offers the shared list and watch,
+// counting their calls.
+type sharedStore struct {
+	*memory.Store
+	lists, watches atomic.Int32
+}
+
+func (s *sharedStore) ListShared(ctx context.Context, res api.Resource, opts store.ListOptions) ([]api.Object, uint64, error) {
+	s.lists.Add(1)
+	return s.List(ctx, res, opts)
+}
+
+func (s *sharedStore) WatchShared(ctx context.Context, res api.Resource, opts store.ListOptions) (<-chan store.Event, error) {
+	s.watches.Add(1)
+	return s.Watch(ctx, res, opts)
+}
+
+// An informer reads through the shared list and watch when the store has
+// them, and through List and Watch otherwise; either way it sees changes.
+func TestInformerUsesSharedReads(t *testing.T) {
+	for _, shared := range []bool{true, false} {
+		mem := memory.New()
+		var st store.Store = mem
+		ss := &sharedStore{Store: mem}
+		if shared {
+			st = ss
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		seen := make(chan string, 16)
+		inf := store.NewInformer(st, api.Pods, store.ListOptions{}, func(k string) { seen <- k })
+		done := make(chan struct{})
+		go func() { defer close(done); _ = inf.Run(ctx) }()
+		if !inf.WaitSynced(ctx) {
+			t.Fatal("not synced")
+		}
+		pod := &api.Pod{TypeMeta: api.TypeMeta{ID: "web", Namespace: api.DefaultNamespace}}
+		if _, err := mem.Create(ctx, pod); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case k := <-seen:
+			if k != "default/web" {
+				t.Fatalf("shared=%v: changed %q", shared, k)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("shared=%v: the created pod never reached the informer", shared)
+		}
+		if _, ok := inf.Get("default/web"); !ok {
+			t.Fatalf("shared=%v: pod not cached", shared)
+		}
+		cancel()
+		<-done
+		if got := ss.lists.Load() > 0 && ss.watches.Load() > 0; got != shared {
+			t.Fatalf("shared=%v: shared lists %d, watches %d", shared, ss.lists.Load(), ss.watches.Load())
+		}
+	}
+}
