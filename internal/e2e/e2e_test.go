@@ -51,6 +51,7 @@ type sc struct {
 type result struct {
 	name string
 	pass bool
+	ran  bool // false when go test -run left it out
 	took time.Duration
 }
 
@@ -70,6 +71,9 @@ func TestE2E(t *testing.T) {
 			continue
 		}
 		r := c.runScenario(t, scn)
+		if !r.ran {
+			continue // not selected by go test -run
+		}
 		results = append(results, r)
 		status := "PASS"
 		if !r.pass {
@@ -116,7 +120,9 @@ const suiteBudget = 15 * time.Minute
 func (c *cluster) runScenario(t *testing.T, scn scenario) result {
 	start := time.Now()
 	budget := min(scn.budget, time.Until(c.deadline))
+	ran := false
 	ok := t.Run(scn.name, func(t *testing.T) {
+		ran = true
 		if budget < 15*time.Second {
 			t.Fatalf("not run: the suite's %s budget is spent", suiteBudget)
 		}
@@ -135,7 +141,7 @@ func (c *cluster) runScenario(t *testing.T, scn scenario) result {
 		}
 		scn.run(s)
 	})
-	return result{name: scn.name, pass: ok, took: time.Since(start)}
+	return result{name: scn.name, pass: ok, ran: ran, took: time.Since(start)}
 }
 
 // --- scenario helpers ------------------------------------------------------
