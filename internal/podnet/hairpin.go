@@ -61,7 +61,7 @@ func PortsWithoutHairpin(out []byte) ([]string, error) {
 
 // Ensure implements Hairpin.
 func (h IPHairpin) Ensure(ctx context.Context, bridge string) ([]string, error) {
-	r := IPRoutes{Run: h.Run}
+	r := IPRoutes(h)
 	out, err := r.run(ctx, "ip", "-j", "-d", "link", "show", "master", bridge)
 	if err != nil {
 		if strings.Contains(err.Error(), "does not exist") {
