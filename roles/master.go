@@ -11,6 +11,7 @@ import (
 	"kubelite/config"
 	"kubelite/internal/api"
 	"kubelite/internal/apiserver"
+	"kubelite/internal/component"
 	"kubelite/internal/controller/endpoints"
 	"kubelite/internal/controller/node"
 	"kubelite/internal/controller/replication"
@@ -76,6 +77,14 @@ func addMaster(p *plan, cfg *config.Master) error {
 	} else {
 		p.add(&etcd.External{Client: cli})
 	}
+	// Stopped in reverse order, this closes the client just before etcd
+	// stops: an embedded etcd otherwise waits seconds for its connection.
+	p.add(component.Func{N: "etcd-client", F: func(ctx context.Context, started func()) error {
+		started()
+		<-ctx.Done()
+		_ = cli.Close()
+		return nil
+	}})
 
 	// The registry adds the API's semantics (defaults, validation, uids and
 	// names, portal IPs, bindings) to the raw store; everything in the master
