@@ -19,7 +19,8 @@ import (
 // (or from a revision the shared watch was started after) gets an etcd watch
 // of its own, as before.
 
-// histLen is how many recent changes a shared watch keeps for late joiners.
+// histLen is how many recent changes a shared watch keeps at least for late
+// joiners (up to twice as many).
 const histLen = 1024
 
 // maxQueue bounds the changes queued for one watcher; beyond it the watcher's
@@ -162,7 +163,9 @@ func (b *broadcaster) run(wch clientv3.WatchChan) {
 		}
 		b.mu.Lock()
 		b.hist = append(b.hist, chs...)
-		if n := len(b.hist); n > histLen {
+		// Trimmed to histLen once it holds twice that: a copy per histLen
+		// changes, not per change.
+		if n := len(b.hist); n > 2*histLen {
 			drop := n - histLen
 			b.start = b.hist[drop-1].rev
 			// Changes of one transaction share a revision: keep start below
