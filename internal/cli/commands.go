@@ -32,18 +32,9 @@ func masterCommand(e *env) *ucli.Command {
 			"(the tutorial's /etc/kubernetes files); command-line flags win over the files.\n" +
 			"Example (the tutorial's master, 192.168.1.200): kubelite master --etcd-embed",
 		Flags: flags,
-		Action: func(c *ucli.Context) error {
-			ss, err := cfg.Load(c, e.sys)
-			if err != nil {
-				return err
-			}
-			if cfg.PrintConfig {
-				_, err := fmt.Fprint(e.stdout, config.FormatSettings(ss))
-				return err
-			}
-			setupLogging(e.stderr, cfg.Logging)
+		Action: roleAction(e, cfg.Load, &cfg.PrintConfig, &cfg.Logging, func(c *ucli.Context) error {
 			return roles.Master(c.Context, cfg)
-		},
+		}),
 	}
 }
 
@@ -57,18 +48,9 @@ func minionCommand(e *env) *ucli.Command {
 			"files); command-line flags win over the files.\n" +
 			"Example (the tutorial's 192.168.1.201): kubelite minion --master=192.168.1.200:8080 --hostname_override=192.168.1.201",
 		Flags: flags,
-		Action: func(c *ucli.Context) error {
-			ss, err := cfg.Load(c, e.sys)
-			if err != nil {
-				return err
-			}
-			if cfg.PrintConfig {
-				_, err := fmt.Fprint(e.stdout, config.FormatSettings(ss))
-				return err
-			}
-			setupLogging(e.stderr, cfg.Logging)
+		Action: roleAction(e, cfg.Load, &cfg.PrintConfig, &cfg.Logging, func(c *ucli.Context) error {
 			return roles.Minion(c.Context, cfg)
-		},
+		}),
 	}
 }
 
@@ -78,24 +60,35 @@ func standaloneCommand(e *env) *ucli.Command {
 		Name:     "standalone",
 		Category: catRoles,
 		Usage:    "run a master, embedded etcd and one minion in one process on the local Docker Engine",
-		Description: "A laptop cluster: the API listens on 127.0.0.1:8080 unless --address says otherwise.\n" +
+		Description: "A laptop cluster: the API listens on 127.0.0.1:8081 (8080 is left to the tutorial's apache pod)\n" +
+			"unless --address/--port say otherwise; kubelite kubectl finds it without -s.\n" +
 			"Takes every master flag and every minion flag; reads config files only with --config-dir.",
 		Flags: flags,
-		Action: func(c *ucli.Context) error {
-			ss, err := cfg.Load(c, e.sys)
-			if err != nil {
-				return err
-			}
-			if cfg.Master.PrintConfig {
-				_, err := fmt.Fprint(e.stdout, config.FormatSettings(ss))
-				return err
-			}
-			setupLogging(e.stderr, cfg.Master.Logging)
+		Action: roleAction(e, cfg.Load, &cfg.Master.PrintConfig, &cfg.Master.Logging, func(c *ucli.Context) error {
 			if cfg.Reset {
 				return roles.Reset(c.Context, cfg, roles.Prompt{In: e.stdin, Out: e.stdout})
 			}
 			return roles.Standalone(c.Context, cfg, e.stdout)
-		},
+		}),
+	}
+}
+
+// roleAction is a role command's action: load the role's config (flags,
+// environment, files), print it and stop with --print-config, else set up
+// logging and run the role. The pointers are read after load fills them.
+func roleAction(e *env, load func(*ucli.Context, config.System) ([]config.Setting, error),
+	printConfig *bool, logging *config.Logging, run func(*ucli.Context) error) ucli.ActionFunc {
+	return func(c *ucli.Context) error {
+		ss, err := load(c, e.sys)
+		if err != nil {
+			return err
+		}
+		if *printConfig {
+			_, err := fmt.Fprint(e.stdout, config.FormatSettings(ss))
+			return err
+		}
+		setupLogging(e.stderr, *logging)
+		return run(c)
 	}
 }
 
