@@ -145,29 +145,18 @@ func (r *Registry) Bind(ctx context.Context, in *api.Binding) (api.Object, error
 
 // createBound creates a pod that names its host, checked as a bind is.
 func (r *Registry) createBound(ctx context.Context, p *api.Pod) (api.Object, error) {
-	if err := r.waitSynced(ctx); err != nil {
-		return nil, err
-	}
-	unlock := r.lockHost(p.DesiredState.Host)
-	defer unlock()
-	m, err := r.minion(ctx, p.DesiredState.Host, p.ID)
-	if err != nil {
-		return nil, err
-	}
-	if reasons := r.index.check(p, m); len(reasons) > 0 {
-		return nil, doesNotFit(p, p.DesiredState.Host, reasons)
-	}
-	out, err := r.raw.Create(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	r.index.observe(out.(*api.Pod))
-	return out, nil
+	return r.writeBound(ctx, p, r.raw.Create)
 }
 
 // updateBound writes an update that binds an unbound pod (p carries the
 // resourceVersion it was read at), checked as a bind is.
 func (r *Registry) updateBound(ctx context.Context, p *api.Pod) (api.Object, error) {
+	return r.writeBound(ctx, p, r.raw.Update)
+}
+
+// writeBound writes a pod that names its host with write, under the host's
+// lock, after the same fit checks as a bind, and accounts it at once.
+func (r *Registry) writeBound(ctx context.Context, p *api.Pod, write func(context.Context, api.Object) (api.Object, error)) (api.Object, error) {
 	if err := r.waitSynced(ctx); err != nil {
 		return nil, err
 	}
@@ -180,7 +169,7 @@ func (r *Registry) updateBound(ctx context.Context, p *api.Pod) (api.Object, err
 	if reasons := r.index.check(p, m); len(reasons) > 0 {
 		return nil, doesNotFit(p, p.DesiredState.Host, reasons)
 	}
-	out, err := r.raw.Update(ctx, p)
+	out, err := write(ctx, p)
 	if err != nil {
 		return nil, err
 	}
