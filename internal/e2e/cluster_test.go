@@ -72,10 +72,7 @@ func newCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	lockLab(t)
-	bin := testutil.KubeliteBinary(t)
-	// testutil leaves its build directory behind; this process is its only
-	// user, so remove it at the end (last, after the lab is down).
-	t.Cleanup(func() { _ = os.RemoveAll(filepath.Dir(bin)) })
+	bin := testutil.KubeliteBinary(t) // testutil's shared cache: reused, not removed
 	removeHostDirs := tutorialHostDirs(t)
 	// lab.ForTest without its dump of every engine's log at failure: each
 	// failed scenario prints the cluster's state (dump) instead.

@@ -3,6 +3,8 @@ package testutil
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -140,19 +142,36 @@ func BuildBinary(t testing.TB, pkg string) string {
 			b.err = err
 			return
 		}
-		dir, err := os.MkdirTemp("", "kubelite-bin-")
-		if err != nil {
-			b.err = fmt.Errorf("temp dir: %w", err)
+		// One cache directory per module and package, shared by every test
+		// process and reused run after run (nothing piles up in /tmp). Each
+		// process builds to a temporary name and renames it into place, so a
+		// binary another process is running is never overwritten in place.
+		sum := sha256.Sum256([]byte(root + "\x00" + pkg))
+		dir := filepath.Join(os.TempDir(), "kubelite-testbin", hex.EncodeToString(sum[:8]))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.err = fmt.Errorf("binary cache dir: %w", err)
 			return
 		}
-		out := filepath.Join(dir, "kubelite")
-		cmd := exec.Command("go", "build", "-o", out, pkg)
+		tmp, err := os.CreateTemp(dir, "build-*")
+		if err != nil {
+			b.err = fmt.Errorf("binary cache dir: %w", err)
+			return
+		}
+		tmp.Close()
+		cmd := exec.Command("go", "build", "-o", tmp.Name(), pkg)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Run(); err != nil {
+			os.Remove(tmp.Name())
 			b.err = fmt.Errorf("go build %s: %w: %s", pkg, err, stderr.String())
+			return
+		}
+		out := filepath.Join(dir, "kubelite")
+		if err := os.Rename(tmp.Name(), out); err != nil {
+			os.Remove(tmp.Name())
+			b.err = fmt.Errorf("install test binary: %w", err)
 			return
 		}
 		b.path = out
