@@ -97,12 +97,7 @@ func (r *Registry) Name() string { return "registry" }
 func (r *Registry) Run(ctx context.Context, started func()) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
-	for _, inf := range []*store.Informer{r.pods, r.minions} {
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = inf.Run(ctx) }()
-	}
-	defer wg.Wait()
+	defer store.StartInformers(ctx, r.pods, r.minions)()
 	if !r.pods.WaitSynced(ctx) || !r.minions.WaitSynced(ctx) {
 		return nil
 	}

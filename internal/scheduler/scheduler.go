@@ -133,12 +133,7 @@ func (s *Scheduler) Name() string { return "scheduler" }
 func (s *Scheduler) Run(ctx context.Context, started func()) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
-	for _, inf := range []*store.Informer{s.minions, s.pods, s.services} {
-		wg.Add(1)
-		go func() { defer wg.Done(); inf.Run(ctx) }()
-	}
-	defer wg.Wait()
+	defer store.StartInformers(ctx, s.minions, s.pods, s.services)()
 	if !s.waitSynced(ctx) {
 		return nil
 	}

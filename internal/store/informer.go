@@ -208,3 +208,15 @@ func (i *Informer) apply(ev Event) {
 		i.onChange(k)
 	}
 }
+
+// StartInformers runs each informer in a goroutine of its own until ctx ends
+// and returns a function that waits for them all to return; callers defer
+// it after deferring the cancel of ctx.
+func StartInformers(ctx context.Context, infs ...*Informer) (wait func()) {
+	var wg sync.WaitGroup
+	for _, inf := range infs {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = inf.Run(ctx) }()
+	}
+	return wg.Wait
+}

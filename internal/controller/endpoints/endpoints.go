@@ -67,12 +67,7 @@ func (c *Controller) Name() string { return "endpoints-controller" }
 func (c *Controller) Run(ctx context.Context, started func()) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
-	for _, inf := range []*store.Informer{c.services, c.pods} {
-		wg.Add(1)
-		go func() { defer wg.Done(); inf.Run(ctx) }()
-	}
-	defer wg.Wait()
+	defer store.StartInformers(ctx, c.services, c.pods)()
 	if !c.WaitSynced(ctx) {
 		return nil
 	}

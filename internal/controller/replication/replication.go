@@ -106,12 +106,7 @@ func (m *Manager) Name() string { return "replication-manager" }
 func (m *Manager) Run(ctx context.Context, started func()) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
-	for _, inf := range []*store.Informer{m.rcs, m.pods} {
-		wg.Add(1)
-		go func() { defer wg.Done(); inf.Run(ctx) }()
-	}
-	defer wg.Wait()
+	defer store.StartInformers(ctx, m.rcs, m.pods)()
 	if !m.WaitSynced(ctx) {
 		return nil
 	}
