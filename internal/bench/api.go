@@ -20,15 +20,11 @@ import (
 // creates/s from 16 writers through the API next to raw etcd puts of the
 // same bytes from 16 writers, in the same run.
 func apiWrite(ctx context.Context, env Env, o Options) ([]Figure, error) {
-	m, err := env.StartMaster(ctx, MasterOptions{})
+	m, cl, err := apiMaster(ctx, env)
 	if err != nil {
 		return nil, err
 	}
 	defer m.Close()
-	cl, err := remote.New(m.URL())
-	if err != nil {
-		return nil, err
-	}
 	runs := 3
 	perRun := pick(o, 1500*time.Millisecond, 20*time.Second) // 3 x 20 s = the 60 s at 200/s
 	var p50s, p99s, apiTput, rawTput Sample
@@ -124,15 +120,11 @@ func saturate(ctx context.Context, workers int, d time.Duration, op func(i int64
 
 // apiRead: get one pod and list 1,000 pods through the API.
 func apiRead(ctx context.Context, env Env, o Options) ([]Figure, error) {
-	m, err := env.StartMaster(ctx, MasterOptions{})
+	m, cl, err := apiMaster(ctx, env)
 	if err != nil {
 		return nil, err
 	}
 	defer m.Close()
-	cl, err := remote.New(m.URL())
-	if err != nil {
-		return nil, err
-	}
 	pods := make([]*api.Pod, 1000)
 	for i := range pods {
 		pods[i] = benchPod(fmt.Sprintf("r%04d", i), map[string]string{"bench": "read"})
@@ -219,15 +211,11 @@ func getBody(ctx context.Context, hc *http.Client, url string) (int64, error) {
 // watchFanout: 100 API watchers, 1,000 writes; delivery latency from the
 // write's start to each watcher's receipt.
 func watchFanout(ctx context.Context, env Env, o Options) ([]Figure, error) {
-	m, err := env.StartMaster(ctx, MasterOptions{})
+	m, cl, err := apiMaster(ctx, env)
 	if err != nil {
 		return nil, err
 	}
 	defer m.Close()
-	cl, err := remote.New(m.URL())
-	if err != nil {
-		return nil, err
-	}
 	watchers, writes := 100, pick(o, 200, 1000)
 	var p50s, p99s Sample
 	for run := 0; run < 3; run++ {
@@ -298,4 +286,18 @@ func watchFanout(ctx context.Context, env Env, o Options) ([]Figure, error) {
 		NewFigure("", fmt.Sprintf("delivery p50, %d watchers", watchers), "ms", p50s),
 		f.WithTarget("p99 < 50 ms", f.Median < 50),
 	}, nil
+}
+
+// apiMaster starts a master without loops and an HTTP client of its API.
+func apiMaster(ctx context.Context, env Env) (Master, *remote.Store, error) {
+	m, err := env.StartMaster(ctx, MasterOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := remote.New(m.URL())
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	return m, cl, nil
 }
