@@ -127,8 +127,18 @@ func TestControlPlaneRunResizeRollingUpdateStop(t *testing.T) {
 		t.Errorf("rollingupdate progress:\n%s", out)
 	}
 	waitRunning(t, st, "web", "serve-hostname:v2", 4)
-	if out := ok("describe", "rc", "web"); !regexp.MustCompile(`Replicas:\s+4 current / 4 desired`).MatchString(out) {
-		t.Errorf("describe rc:\n%s", out)
+	// currentState.replicas follows the pods: the replication manager writes
+	// it after it sees them Running, so give it a moment.
+	current := regexp.MustCompile(`Replicas:\s+4 current / 4 desired`)
+	var desc string
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if desc = ok("describe", "rc", "web"); current.MatchString(desc) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !current.MatchString(desc) {
+		t.Errorf("describe rc:\n%s", desc)
 	}
 	ok("stop", "web", "--timeout", "30s")
 	if out := ok("get", "pods", "--no-headers"); out != "" {
