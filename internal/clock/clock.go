@@ -1,6 +1,7 @@
 package clock
 
 import (
+	"context"
 	"sort"
 	"sync"
 	"time"
@@ -12,6 +13,17 @@ type Clock interface {
 	Since(t time.Time) time.Duration
 	// After fires once d has passed.
 	After(d time.Duration) <-chan time.Time
+	// NewTimer returns a timer that fires once d has passed, unless stopped.
+	NewTimer(d time.Duration) Timer
+}
+
+// Timer is a one-shot timer that can be stopped before it fires.
+type Timer interface {
+	// C fires once, when the timer's time has come.
+	C() <-chan time.Time
+	// Stop prevents the timer from firing; it reports whether it stopped it
+	// (false: it had fired or was stopped already).
+	Stop() bool
 }
 
 // Real is the wall clock.
@@ -28,11 +40,22 @@ func (Real) Since(t time.Time) time.Duration { return time.Since(t) }
 // After implements Clock.
 func (Real) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// Fake is a clock tests move by hand.
+// NewTimer implements Clock.
+func (Real) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
+
+type realTimer struct{ t *time.Timer }
+
+func (r realTimer) C() <-chan time.Time { return r.t.C }
+func (r realTimer) Stop() bool          { return r.t.Stop() }
+
+// Fake is a clock tests move by hand. Its waiters are the After channels and
+// Timers that have not fired (nor been stopped) yet; BlockUntil lets a test
+// wait until the code under test has set its timers, instead of sleeping.
 type Fake struct {
 	mu      sync.Mutex
 	now     time.Time
-	waiters []waiter
+	waiters []*waiter
+	changed chan struct{} // closed and replaced whenever waiters change
 }
 
 type waiter struct {
@@ -43,7 +66,7 @@ type waiter struct {
 var _ Clock = (*Fake)(nil)
 
 // NewFake returns a fake clock at t.
-func NewFake(t time.Time) *Fake { return &Fake{now: t} }
+func NewFake(t time.Time) *Fake { return &Fake{now: t, changed: make(chan struct{})} }
 
 // Now implements Clock.
 func (f *Fake) Now() time.Time {
@@ -56,34 +79,88 @@ func (f *Fake) Now() time.Time {
 func (f *Fake) Since(t time.Time) time.Duration { return f.Now().Sub(t) }
 
 // After implements Clock.
-func (f *Fake) After(d time.Duration) <-chan time.Time {
+func (f *Fake) After(d time.Duration) <-chan time.Time { return f.add(d).ch }
+
+// NewTimer implements Clock.
+func (f *Fake) NewTimer(d time.Duration) Timer { return &fakeTimer{f: f, w: f.add(d)} }
+
+func (f *Fake) add(d time.Duration) *waiter {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ch := make(chan time.Time, 1)
+	w := &waiter{at: f.now.Add(d), ch: make(chan time.Time, 1)}
 	if d <= 0 {
-		ch <- f.now
-		return ch
+		w.ch <- f.now
+		return w
 	}
-	f.waiters = append(f.waiters, waiter{at: f.now.Add(d), ch: ch})
-	return ch
+	f.waiters = append(f.waiters, w)
+	f.notifyLocked()
+	return w
 }
 
-// Waiters returns how many After channels have not fired yet.
+func (f *Fake) notifyLocked() {
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+type fakeTimer struct {
+	f *Fake
+	w *waiter
+}
+
+func (t *fakeTimer) C() <-chan time.Time { return t.w.ch }
+
+func (t *fakeTimer) Stop() bool {
+	t.f.mu.Lock()
+	defer t.f.mu.Unlock()
+	for i, w := range t.f.waiters {
+		if w == t.w {
+			t.f.waiters = append(t.f.waiters[:i], t.f.waiters[i+1:]...)
+			t.f.notifyLocked()
+			return true
+		}
+	}
+	return false
+}
+
+// Waiters returns how many After channels and Timers have not fired yet.
 func (f *Fake) Waiters() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.waiters)
 }
 
+// BlockUntil blocks until at least n After channels or Timers wait on the
+// clock, or ctx ends (its error). A test calls it before Step to know that
+// the code under test has armed the timer the step is meant to fire (or
+// not to fire), with no sleep.
+func (f *Fake) BlockUntil(ctx context.Context, n int) error {
+	for {
+		f.mu.Lock()
+		have, changed := len(f.waiters), f.changed
+		f.mu.Unlock()
+		if have >= n {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 // Step moves the clock forward by d, firing every timer now due.
 func (f *Fake) Step(d time.Duration) { f.Set(f.Now().Add(d)) }
 
 // Set moves the clock to t, firing every timer now due, earliest first.
+// Timers fire before Set returns: a timer still counted by Waiters after Set
+// was not due.
 func (f *Fake) Set(t time.Time) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.now = t
-	sort.Slice(f.waiters, func(i, j int) bool { return f.waiters[i].at.Before(f.waiters[j].at) })
-	var keep []waiter
+	sort.SliceStable(f.waiters, func(i, j int) bool { return f.waiters[i].at.Before(f.waiters[j].at) })
+	var keep []*waiter
 	for _, w := range f.waiters {
 		if !w.at.After(t) {
 			w.ch <- t
@@ -91,6 +168,8 @@ func (f *Fake) Set(t time.Time) {
 			keep = append(keep, w)
 		}
 	}
-	f.waiters = keep
-	f.mu.Unlock()
+	if len(keep) != len(f.waiters) {
+		f.waiters = keep
+		f.notifyLocked()
+	}
 }

@@ -1,6 +1,7 @@
 package workqueue
 
 import (
+	"container/heap"
 	"context"
 	"sync"
 	"time"
@@ -21,6 +22,42 @@ type Queue struct {
 	processing map[string]bool
 	failures   map[string]int
 	shutdown   bool
+
+	// Delayed keys wait in a heap (earliest first) served by one goroutine,
+	// started by the first AddAfter and stopped by ShutDown.
+	waiting  delayHeap
+	waitIdx  map[string]*delayed
+	wake     chan struct{} // buffered 1: the heap's head changed
+	stop     chan struct{} // closed by ShutDown
+	loopDone chan struct{} // closed when the waiting goroutine returns; nil until it starts
+}
+
+type delayed struct {
+	key   string
+	at    time.Time
+	index int
+}
+
+// delayHeap is a min-heap of delayed keys by ready time.
+type delayHeap []*delayed
+
+func (h delayHeap) Len() int           { return len(h) }
+func (h delayHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h delayHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *delayHeap) Push(x any) {
+	d := x.(*delayed)
+	d.index = len(*h)
+	*h = append(*h, d)
+}
+func (h *delayHeap) Pop() any {
+	old := *h
+	d := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return d
 }
 
 // New returns a queue with backoff from base doubling to max.
@@ -28,7 +65,8 @@ func New(c clock.Clock, base, max time.Duration) *Queue {
 	if c == nil {
 		c = clock.Real{}
 	}
-	q := &Queue{clock: c, base: base, max: max, dirty: map[string]bool{}, processing: map[string]bool{}, failures: map[string]int{}}
+	q := &Queue{clock: c, base: base, max: max, dirty: map[string]bool{}, processing: map[string]bool{}, failures: map[string]int{},
+		waitIdx: map[string]*delayed{}, wake: make(chan struct{}, 1), stop: make(chan struct{})}
 	q.cond = sync.NewCond(&q.mu)
 	return q
 }
@@ -37,6 +75,10 @@ func New(c clock.Clock, base, max time.Duration) *Queue {
 func (q *Queue) Add(key string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.addLocked(key)
+}
+
+func (q *Queue) addLocked(key string) {
 	if q.shutdown || q.dirty[key] {
 		return
 	}
@@ -48,17 +90,83 @@ func (q *Queue) Add(key string) {
 	q.cond.Signal()
 }
 
-// AddAfter queues key once d has passed on the queue's clock.
+// AddAfter queues key once d has passed on the queue's clock. A key already
+// waiting keeps the earlier of its two ready times. One goroutine serves
+// every delayed key; ShutDown stops it and drops the keys still waiting.
 func (q *Queue) AddAfter(key string, d time.Duration) {
 	if d <= 0 {
 		q.Add(key)
 		return
 	}
-	ch := q.clock.After(d)
-	go func() {
-		<-ch
-		q.Add(key)
-	}()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.shutdown {
+		return
+	}
+	at := q.clock.Now().Add(d)
+	if w, ok := q.waitIdx[key]; ok {
+		if !at.Before(w.at) {
+			return
+		}
+		w.at = at
+		heap.Fix(&q.waiting, w.index)
+	} else {
+		w = &delayed{key: key, at: at}
+		heap.Push(&q.waiting, w)
+		q.waitIdx[key] = w
+	}
+	if q.loopDone == nil {
+		q.loopDone = make(chan struct{})
+		go q.waitLoop()
+	}
+	if q.waiting[0].key == key { // a new head: re-arm the timer
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// waitLoop moves delayed keys whose time has come into the queue, sleeping
+// on one timer set for the earliest of them, until ShutDown.
+func (q *Queue) waitLoop() {
+	defer close(q.loopDone)
+	for {
+		q.mu.Lock()
+		now := q.clock.Now()
+		for len(q.waiting) > 0 && !q.waiting[0].at.After(now) {
+			w := heap.Pop(&q.waiting).(*delayed)
+			delete(q.waitIdx, w.key)
+			q.addLocked(w.key)
+		}
+		var timer clock.Timer
+		var fired <-chan time.Time
+		if len(q.waiting) > 0 {
+			timer = q.clock.NewTimer(q.waiting[0].at.Sub(now))
+			fired = timer.C()
+		}
+		q.mu.Unlock()
+		select {
+		case <-fired:
+		case <-q.wake:
+		case <-q.stop:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		select {
+		case <-q.stop:
+			return
+		default:
+		}
+	}
+}
+
+// Waiting returns how many keys wait for their AddAfter delay to pass.
+func (q *Queue) Waiting() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.waiting)
 }
 
 // AddRateLimited requeues key after its backoff and counts a failure.
@@ -131,13 +239,25 @@ func (q *Queue) Len() int {
 	return len(q.queue)
 }
 
-// ShutDown makes Get return false once the queue drains of waiting callers.
+// ShutDown makes Get return false once the queue drains of waiting callers,
+// drops the keys waiting for a delay, and returns once the goroutine that
+// served them has stopped. Calling it again does nothing.
 func (q *Queue) ShutDown() {
 	q.mu.Lock()
+	if q.shutdown {
+		q.mu.Unlock()
+		return
+	}
 	q.shutdown = true
 	q.queue = nil
+	q.waiting, q.waitIdx = nil, map[string]*delayed{}
+	close(q.stop)
 	q.cond.Broadcast()
+	done := q.loopDone
 	q.mu.Unlock()
+	if done != nil {
+		<-done
+	}
 }
 
 // Run starts n workers calling sync for each key until ctx ends. A sync

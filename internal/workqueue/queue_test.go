@@ -1,6 +1,9 @@
 package workqueue
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -48,22 +51,166 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
+// get returns the next key, failing t if none comes within 5 s.
+func get(t *testing.T, q *Queue) string {
+	t.Helper()
+	got := make(chan string, 1)
+	go func() {
+		k, _ := q.Get()
+		got <- k
+	}()
+	select {
+	case k := <-got:
+		return k
+	case <-time.After(5 * time.Second):
+		q.ShutDown()
+		<-got
+		t.Fatal("no key queued within 5s")
+		return ""
+	}
+}
+
+func blockUntil(t *testing.T, fc *clock.Fake, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := fc.BlockUntil(ctx, n); err != nil {
+		t.Fatalf("waiting for %d timers on the fake clock: %v (have %d)", n, err, fc.Waiters())
+	}
+}
+
 func TestAddRateLimitedFiresOnFakeClock(t *testing.T) {
 	fc := clock.NewFake(time.Unix(0, 0))
 	q := New(fc, time.Second, time.Minute)
+	defer q.ShutDown()
 	q.AddRateLimited("k")
-	for fc.Waiters() == 0 {
-		time.Sleep(time.Millisecond)
+	blockUntil(t, fc, 1)
+	fc.Step(time.Second - time.Nanosecond)
+	if fc.Waiters() != 1 || q.Waiting() != 1 || q.Len() != 0 {
+		t.Fatalf("before its backoff: waiters %d waiting %d queued %d, want 1 1 0", fc.Waiters(), q.Waiting(), q.Len())
 	}
-	if q.Len() != 0 {
-		t.Fatal("queued before its backoff")
+	fc.Step(time.Nanosecond)
+	if k := get(t, q); k != "k" {
+		t.Fatalf("got %q, want k", k)
 	}
-	fc.Step(time.Second)
-	deadline := time.Now().Add(5 * time.Second)
-	for q.Len() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("not queued after its backoff passed")
+	if q.Waiting() != 0 {
+		t.Fatalf("%d keys still waiting", q.Waiting())
+	}
+}
+
+// TestAddAfterOneTimer: many delayed keys share one timer and come out
+// earliest first; a key added again keeps its earlier time.
+func TestAddAfterOneTimer(t *testing.T) {
+	fc := clock.NewFake(time.Unix(0, 0))
+	q := New(fc, time.Second, time.Minute)
+	defer q.ShutDown()
+	for i := 100; i >= 1; i-- {
+		q.AddAfter(fmt.Sprintf("k%03d", i), time.Duration(i)*time.Second)
+	}
+	q.AddAfter("k050", time.Hour)            // later: ignored
+	q.AddAfter("k100", 500*time.Millisecond) // earlier: moves to the front
+	blockUntil(t, fc, 1)
+	if n := fc.Waiters(); n != 1 {
+		t.Fatalf("%d timers for 100 delayed keys, want 1", n)
+	}
+	if n := q.Waiting(); n != 100 {
+		t.Fatalf("%d keys waiting, want 100", n)
+	}
+	fc.Step(500 * time.Millisecond)
+	if k := get(t, q); k != "k100" {
+		t.Fatalf("first key %q, want k100 (moved earlier)", k)
+	}
+	fc.Step(100 * time.Second)
+	for i := 1; i < 100; i++ {
+		if k, want := get(t, q), fmt.Sprintf("k%03d", i); k != want {
+			t.Fatalf("key %d: %q, want %q", i, k, want)
 		}
-		time.Sleep(time.Millisecond)
+	}
+	if q.Waiting() != 0 || q.Len() != 0 {
+		t.Fatalf("left: waiting %d queued %d", q.Waiting(), q.Len())
+	}
+}
+
+// TestAddAfterEarlierRearms: a key due before the armed timer replaces it.
+func TestAddAfterEarlierRearms(t *testing.T) {
+	fc := clock.NewFake(time.Unix(0, 0))
+	q := New(fc, time.Second, time.Minute)
+	defer q.ShutDown()
+	q.AddAfter("late", time.Hour)
+	blockUntil(t, fc, 1)
+	q.AddAfter("soon", time.Second)
+	fc.Step(time.Second)
+	if k := get(t, q); k != "soon" {
+		t.Fatalf("got %q, want soon", k)
+	}
+	if q.Waiting() != 1 {
+		t.Fatalf("%d waiting, want late still waiting", q.Waiting())
+	}
+}
+
+// TestShutDownStopsDelays: ShutDown drops waiting keys, stops the timer and
+// the goroutine (goleak in TestMain checks it), and later AddAfters do nothing.
+func TestShutDownStopsDelays(t *testing.T) {
+	fc := clock.NewFake(time.Unix(0, 0))
+	q := New(fc, time.Second, time.Minute)
+	q.AddAfter("a", time.Minute)
+	blockUntil(t, fc, 1)
+	q.ShutDown()
+	if n := fc.Waiters(); n != 0 {
+		t.Fatalf("%d timers left after ShutDown", n)
+	}
+	q.AddAfter("b", time.Second)
+	q.ShutDown() // twice is fine
+	fc.Step(time.Hour)
+	if q.Waiting() != 0 || q.Len() != 0 || fc.Waiters() != 0 {
+		t.Fatalf("after ShutDown: waiting %d queued %d timers %d", q.Waiting(), q.Len(), fc.Waiters())
+	}
+	if _, ok := q.Get(); ok {
+		t.Fatal("Get after ShutDown returned a key")
+	}
+}
+
+func TestAddAfterRealClock(t *testing.T) {
+	q := New(nil, time.Millisecond, time.Second)
+	defer q.ShutDown()
+	start := time.Now()
+	q.AddAfter("b", 20*time.Millisecond)
+	q.AddAfter("a", 10*time.Millisecond)
+	if k := get(t, q); k != "a" {
+		t.Fatalf("got %q, want a", k)
+	}
+	if k := get(t, q); k != "b" {
+		t.Fatalf("got %q, want b", k)
+	}
+	if d := time.Since(start); d < 20*time.Millisecond {
+		t.Fatalf("b came after %v, before its 20ms delay", d)
+	}
+}
+
+func TestRunStopsOnCancel(t *testing.T) {
+	fc := clock.NewFake(time.Unix(0, 0))
+	q := New(fc, time.Second, time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	synced := make(chan string, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		q.Run(ctx, 2, func(_ context.Context, key string) error {
+			synced <- key
+			return errors.New("fail")
+		})
+	}()
+	q.Add("x")
+	if k := <-synced; k != "x" {
+		t.Fatalf("synced %q", k)
+	}
+	blockUntil(t, fc, 1) // the failure's backoff
+	if q.Failures("x") != 1 {
+		t.Fatalf("failures %d, want 1", q.Failures("x"))
+	}
+	cancel()
+	<-done
+	if fc.Waiters() != 0 {
+		t.Fatalf("backoff timer left after Run returned")
 	}
 }
