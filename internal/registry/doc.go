@@ -11,7 +11,10 @@
 //   - names: without an id, GenerateName plus 5 random [a-z0-9] characters
 //     (an RC sets GenerateName "<rc id>-"); a pod with neither is named
 //     "pod-" plus 5 characters; a generated name that is taken is retried;
-//   - api.SetDefaults, then api.Validate: 422 Invalid naming every bad field;
+//   - api.SetDefaults, then api.Validate, then admission (Config.Admission,
+//     internal/admission) of a pod's manifest or an RC's pod template:
+//     privileged containers, host-handing hostDirs, ':' or '..' in paths;
+//     422 Invalid naming every bad field;
 //   - services get a portalIP from the portal network: a random free
 //     address (never the network or broadcast address), or the requested
 //     one if it is in range and free (else 422). The allocation is rebuilt
@@ -19,7 +22,9 @@
 //     unique across restarts; an address is released when its service is
 //     deleted.
 //
-// Update keeps uid, creationTimestamp and selfLink; a service's portalIP is
+// Update validates and admits as create does, except that a pod spec the
+// update leaves unchanged is not admitted again (status writes of objects
+// stored under an older policy still go through). Update keeps uid, creationTimestamp and selfLink; a service's portalIP is
 // immutable (an update without one keeps it; a different one is 422). A
 // resourceVersion makes it a compare-and-swap (409 Conflict when stale);
 // without one the registry retries its own compare-and-swap on the version

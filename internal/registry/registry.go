@@ -11,6 +11,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"kubelite/internal/admission"
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
 	"kubelite/internal/component"
@@ -29,6 +30,10 @@ type Config struct {
 	// BindWait bounds how long a bind waits for the informers to sync
 	// (default 30 s); a bind before Run is refused with 503 after it.
 	BindWait time.Duration
+	// Admission is checked on every create and update of a pod and of a
+	// replication controller's pod template (422 naming each field); the
+	// zero value refuses privileged containers and host-handing hostDirs.
+	Admission admission.Policy
 }
 
 // Registry is the API's semantics over a raw store; see the package doc.
@@ -37,6 +42,8 @@ type Registry struct {
 	clock clock.Clock
 	log   *logrus.Entry
 	wait  time.Duration
+
+	admission admission.Policy
 
 	portalNet  *net.IPNet
 	portalMu   sync.Mutex
@@ -72,7 +79,7 @@ func New(raw store.Store, cfg Config) (*Registry, error) {
 		cfg.BindWait = 30 * time.Second
 	}
 	r := &Registry{
-		raw: raw, clock: cfg.Clock, wait: cfg.BindWait,
+		raw: raw, clock: cfg.Clock, wait: cfg.BindWait, admission: cfg.Admission,
 		log:        logrus.WithField("component", "registry"),
 		portalNet:  cfg.PortalNet,
 		portalRand: func(n uint32) uint32 { return mrand.Uint32N(n) },
@@ -230,7 +237,7 @@ func (r *Registry) createOnce(ctx context.Context, res api.Resource, obj api.Obj
 		p.DesiredState.Manifest.UUID = m.UID
 	}
 	api.SetDefaults(obj)
-	if err := api.ValidationError(obj, api.Validate(obj)); err != nil {
+	if err := api.ValidationError(obj, r.admit(obj, nil, api.Validate(obj))); err != nil {
 		return nil, err
 	}
 	switch o := obj.(type) {
@@ -311,7 +318,7 @@ func (r *Registry) updateOnce(ctx context.Context, res api.Resource, obj api.Obj
 		}
 	}
 	api.SetDefaults(obj)
-	causes = append(api.Validate(obj), causes...)
+	causes = r.admit(obj, oldObj, append(api.Validate(obj), causes...))
 	if err := api.ValidationError(obj, causes); err != nil {
 		return nil, err
 	}
