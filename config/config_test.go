@@ -159,7 +159,8 @@ func TestResolveGolden(t *testing.T) {
 		{"master-samples-overridden", "master", []string{"--config-dir", "samples/master", "--port=9090", "--portal-net=10.100.0.0/16", "--machines", "a,b"}},
 		{"master-embed-no-files", "master", []string{"--config-dir=testdata/none", "--etcd-embed"}},
 		{"master-external-etcd", "master", []string{"--config-dir=", "--etcd_servers=10.0.0.1:2379, https://10.0.0.2:2379"}},
-		{"minion-samples", "minion", []string{"--config-dir=samples/minion"}},
+		{"minion-samples", "minion", []string{"--config-dir=samples/minion", "--token-file=testdata/token"}},
+		{"minion-token-flag", "minion", []string{"--config-dir=", "--master=10.0.0.1", "--token=K10abc::s3cret", "--token-file=/nonexistent"}},
 		{"minion-flags", "minion", []string{"--config-dir=", "--master=http://10.0.0.1", "--labels=zone=a,disk=ssd", "--proxy_mode=userspace", "--runtime=fake"}},
 		{"standalone-default", "standalone", nil},
 		{"standalone-samples", "standalone", []string{"--config-dir=samples/master", "--etcd_servers=", "--address=127.0.0.1"}},
@@ -224,7 +225,10 @@ func TestResolveErrors(t *testing.T) {
 		{"bad runtime", "minion", []string{"--config-dir=", "--master=m", "--runtime=rkt"}, "must be one of docker, fake"},
 		{"bad proxy mode", "minion", []string{"--config-dir=", "--master=m", "--proxy-mode=ipvs"}, "must be one of iptables, userspace, none"},
 		{"bad labels", "minion", []string{"--config-dir=", "--master=m", "--labels=novalue"}, "not key=value"},
-		{"bad master", "minion", []string{"--config-dir=", "--master=ftp://x"}, "want HOST:PORT"},
+		{"no token", "minion", []string{"--config-dir=", "--master=m", "--token-file=/nonexistent/token"}, "no join token: run `kubelite token` on the master"},
+		{"etcd tls with embed", "master", []string{"--config-dir=", "--etcd-embed", "--etcd-cafile=/ca.crt"}, "are for an external etcd"},
+		{"etcd cert without key", "master", []string{"--config-dir=", "--etcd_servers=https://e:2379", "--etcd-certfile=/c.crt"}, "go together"},
+		{"bad master", "minion", []string{"--config-dir=", "--master=ftp://x"}, "scheme must be https or http"},
 		{"overlap", "master", []string{"--config-dir=", "--etcd-embed", "--cluster_cidr=10.254.0.0/24"}, "overlap"},
 		{"same ports", "standalone", []string{"--port=10250"}, "both 10250"},
 		{"yes without reset", "standalone", []string{"--yes"}, "--yes only goes with --reset"},
@@ -336,25 +340,6 @@ func TestStandaloneRootDataDir(t *testing.T) {
 	}
 	if s.Master.DataDir != DefaultDataDir || s.Minion.RootDir != DefaultDataDir+"/kubelet" {
 		t.Errorf("root standalone dirs = %q %q", s.Master.DataDir, s.Minion.RootDir)
-	}
-}
-
-func TestMasterURL(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"192.168.1.200:8080", "http://192.168.1.200:8080"},
-		{"192.168.1.200", "http://192.168.1.200:8080"},
-		{"http://m", "http://m:8080"},
-		{"https://m:443/", "https://m:443"},
-		{"[::1]:8080", "http://[::1]:8080"},
-		{"m:0", ""},
-		{"ftp://m", ""},
-		{"http://m/api", ""},
-		{"", ""},
-	} {
-		got, err := MasterURL(tc.in)
-		if (err != nil) != (tc.want == "") || got != tc.want {
-			t.Errorf("MasterURL(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
-		}
 	}
 }
 

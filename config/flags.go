@@ -90,16 +90,21 @@ func commonFlags(l *Logging, allowPriv *bool, configDir *string, printConfig *bo
 // role's defaults (standalone listens on loopback).
 func masterFlags(m *Master, address, dataDir, configDir string) []cli.Flag {
 	fl := []cli.Flag{
-		strFlag(&m.Address, "address", address, catAPI, "IP the API listens on (the API has no authentication yet)"),
+		strFlag(&m.Address, "address", address, catAPI, "IP the API listens on (TLS; every request needs a credential, see README Security)"),
 		intFlag(&m.Port, "port", DefaultAPIPort, catAPI, "port the API listens on"),
 		strFlag(&m.MasterAddr, "master", "", catAPI, "accepted from the tutorial's apiserver file; the master's own controllers need no address"),
+		strFlag(&m.raw.tlsSANs, "tls-san", "", catAPI, "extra host names or IPs for the API's serving certificate, comma separated"),
+		boolFlag(&m.Insecure, "insecure", false, catAPI, "serve the API as in 2014: plain HTTP, no authentication, anonymous minions (warned at every start)"),
 		intFlag(&m.KubeletPort, "kubelet_port", DefaultKubeletPort, catKubelet, "port the minions' kubelets listen on"),
 
 		strFlag(&m.raw.etcdServers, "etcd_servers", "", catEtcd, "external etcd client URLs, comma separated (e.g. http://192.168.1.10:4001)"),
 		boolFlag(&m.EtcdEmbed, "etcd-embed", false, catEtcd, "run etcd inside this process"),
 		strFlag(&m.EtcdAddr, "etcd-addr", DefaultEtcdAddr, catEtcd, "client host:port of the embedded etcd"),
 		strFlag(&m.EtcdPeerAddr, "etcd-peer-addr", DefaultEtcdPeerAddr, catEtcd, "peer host:port of the embedded etcd"),
-		strFlag(&m.DataDir, "data-dir", dataDir, catEtcd, "directory for the embedded etcd and other state"),
+		strFlag(&m.DataDir, "data-dir", dataDir, catEtcd, "directory for the embedded etcd, the cluster's CA, tokens and admin.kubeconfig"),
+		strFlag(&m.EtcdCAFile, "etcd-cafile", "", catEtcd, "CA certificate that signed the external etcd's certificates"),
+		strFlag(&m.EtcdCertFile, "etcd-certfile", "", catEtcd, "client certificate for the external etcd"),
+		strFlag(&m.EtcdKeyFile, "etcd-keyfile", "", catEtcd, "client key for the external etcd"),
 
 		strFlag(&m.raw.portalNet, "portal_net", DefaultPortalNet, catNetwork, "IP range services' portal IPs are allocated from"),
 		strFlag(&m.raw.clusterCIDR, "cluster_cidr", DefaultClusterCIDR, catNetwork, "IP range pods get addresses from, one subnet per minion"),
@@ -130,7 +135,9 @@ func minionOnlyFlags(n *Minion, rootDir string) []cli.Flag {
 // minionFlags binds the minion's flags to n.
 func minionFlags(n *Minion) []cli.Flag {
 	fl := []cli.Flag{
-		strFlag(&n.Master, "master", "", catKubelet, "the master's API, HOST:PORT or http://HOST:PORT (e.g. 192.168.1.200:8080)"),
+		strFlag(&n.Master, "master", "", catKubelet, "the master's API, HOST:PORT (e.g. 192.168.1.200:8080; TLS), or http://HOST:PORT for an --insecure master"),
+		strFlag(&n.Token, "token", "", catKubelet, "the join token the master's `kubelite token` prints (K10...)"),
+		strFlag(&n.TokenFile, "token-file", DefaultConfigDir+"/token", catKubelet, "file holding the join token, read when --token is not given"),
 		strFlag(&n.Address, "address", "0.0.0.0", catKubelet, "IP the kubelet listens on"),
 		intFlag(&n.Port, "port", DefaultKubeletPort, catKubelet, "port the kubelet listens on"),
 		strFlag(&n.raw.etcdServers, "etcd_servers", "", catEtcd, "accepted from the tutorial's config file and ignored: a minion talks only to the API"),

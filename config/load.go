@@ -169,9 +169,21 @@ func settings(cCtx *cli.Context, flags []cli.Flag, src map[string]Arg, preset fu
 func FormatSettings(ss []Setting) string {
 	var b strings.Builder
 	for _, s := range ss {
-		fmt.Fprintf(&b, "--%s=%s  # %s\n", s.Flag, s.Value, s.Source)
+		v := s.Value
+		if s.Flag == "token" && v != "" {
+			v = redactToken(v)
+		}
+		fmt.Fprintf(&b, "--%s=%s  # %s\n", s.Flag, v, s.Source)
 	}
 	return b.String()
+}
+
+// redactToken keeps a join token's CA hash (public) and hides its secret.
+func redactToken(t string) string {
+	if h, _, ok := strings.Cut(t, "::"); ok {
+		return h + "::<secret>"
+	}
+	return "<secret>"
 }
 
 // load is the part every role shares: check there are no stray arguments,

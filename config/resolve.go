@@ -1,15 +1,20 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"kubelite/internal/endpoint"
 )
 
 // origin returns " (from FILE:LINE)" when flag name's value came from a file.
@@ -169,6 +174,13 @@ func (m *Master) resolve(cCtx *cli.Context, src map[string]Arg) error {
 	if m.Logging.V < 0 {
 		return flagErr(src, "v", strconv.Itoa(m.Logging.V), "must be 0 or more")
 	}
+	m.TLSSANs = splitList(m.raw.tlsSANs)
+	if (m.EtcdCertFile == "") != (m.EtcdKeyFile == "") {
+		return fmt.Errorf("--etcd-certfile and --etcd-keyfile go together: give both or neither")
+	}
+	if (m.EtcdCAFile != "" || m.EtcdCertFile != "") && m.EtcdEmbed {
+		return fmt.Errorf("--etcd-cafile, --etcd-certfile and --etcd-keyfile are for an external etcd (--etcd_servers); the embedded etcd uses the cluster's CA")
+	}
 	return nil
 }
 
@@ -186,27 +198,35 @@ func (n *Minion) Load(cCtx *cli.Context, sys System) ([]Setting, error) {
 	if err := n.resolve(cCtx, src, sys); err != nil {
 		return nil, err
 	}
+	if n.CleanupIPTables || strings.HasPrefix(n.MasterURL, "http://") {
+		n.Token = "" // an --insecure master takes anonymous minions
+		return ss, nil
+	}
+	if n.Token == "" {
+		if n.Token, err = readToken(n.TokenFile); err != nil {
+			return nil, flagErr(src, "token-file", n.TokenFile, err.Error())
+		}
+	}
+	if n.Token == "" {
+		return nil, fmt.Errorf("no join token: run `kubelite token` on the master, then pass it with --token=K10..., "+
+			"the environment variable KUBELITE_TOKEN, or the file %s (--token-file)", n.TokenFile)
+	}
 	return ss, nil
 }
 
-// MasterURL turns HOST, HOST:PORT or http(s)://HOST[:PORT] into a URL.
-func MasterURL(s string) (string, error) {
-	if s == "" {
-		return "", fmt.Errorf("empty")
+// readToken reads a join token file: "" when the file does not exist.
+func readToken(path string) (string, error) {
+	if path == "" {
+		return "", nil
 	}
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
 	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || (u.Path != "" && u.Path != "/") {
-		return "", fmt.Errorf("want HOST:PORT or http://HOST:PORT")
+	if err != nil {
+		return "", fmt.Errorf("read the join token: %w", err)
 	}
-	if u.Port() == "" {
-		u.Host = joinHostPort(u.Hostname(), DefaultAPIPort)
-	} else if p, err := strconv.Atoi(u.Port()); err != nil || p < 1 || p > 65535 {
-		return "", fmt.Errorf("port must be 1-65535")
-	}
-	return u.Scheme + "://" + u.Host, nil
+	return strings.TrimSpace(string(b)), nil
 }
 
 // CheckDockerEndpoint accepts unix:// sockets, and tcp:// only with TLS
@@ -251,7 +271,7 @@ func ParseLabels(s string) (map[string]string, error) {
 func (n *Minion) resolve(cCtx *cli.Context, src map[string]Arg, sys System) error {
 	var err error
 	if n.Master != "" {
-		if n.MasterURL, err = MasterURL(n.Master); err != nil {
+		if n.MasterURL, err = endpoint.Normalize(n.Master, "https"); err != nil {
 			return flagErr(src, "master", n.Master, err.Error())
 		}
 	}
@@ -340,11 +360,7 @@ func (s *Standalone) Load(cCtx *cli.Context, sys System) ([]Setting, error) {
 	// The minion half: same process, talks to the local API.
 	n.Address = m.Address
 	n.Port = m.KubeletPort
-	apiHost := m.Address
-	if ip, err := netip.ParseAddr(apiHost); err == nil && ip.IsUnspecified() {
-		apiHost = "127.0.0.1"
-	}
-	n.Master = joinHostPort(apiHost, m.Port)
+	n.Master = m.LocalAPIURL()
 	n.EtcdServers = nil
 	n.ClusterCIDR = m.ClusterCIDR
 	n.AllowPrivileged = m.AllowPrivileged

@@ -31,6 +31,13 @@ type Master struct {
 	NodeMonitorGracePeriod time.Duration // --node_monitor_grace_period
 	PodEvictionTimeout     time.Duration // --pod_eviction_timeout
 
+	// Insecure (--insecure) restores the 2014 API: plain HTTP, no
+	// authentication, anonymous minions.
+	Insecure bool
+	TLSSANs  []string // --tls-san: extra names and IPs of the API's serving certificate
+
+	EtcdCAFile, EtcdCertFile, EtcdKeyFile string // --etcd-cafile, --etcd-certfile, --etcd-keyfile: TLS to an external etcd
+
 	AllowPrivileged bool
 	Logging         Logging
 	ConfigDir       string
@@ -43,16 +50,35 @@ type Master struct {
 }
 
 type rawMaster struct {
-	etcdServers, portalNet, clusterCIDR, machines string
+	etcdServers, portalNet, clusterCIDR, machines, tlsSANs string
 }
 
 // APIAddr returns the host:port the API listens on.
 func (m *Master) APIAddr() string { return joinHostPort(m.Address, m.Port) }
 
+// LocalAPIURL is the API's URL from this host: https (http with --insecure)
+// on the listen address, loopback when it listens on every address.
+func (m *Master) LocalAPIURL() string {
+	host := m.Address
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	scheme := "https"
+	if m.Insecure {
+		scheme = "http"
+	}
+	return scheme + "://" + joinHostPort(host, m.Port)
+}
+
 // Minion is the resolved configuration of `kubelite minion`.
 type Minion struct {
 	Master    string // --master as given, e.g. 192.168.1.200:8080
-	MasterURL string // derived: http://192.168.1.200:8080
+	MasterURL string // derived: https://192.168.1.200:8080 (http:// only when given so: an --insecure master)
+
+	// Token is the join token (--token, $KUBELITE_TOKEN, else the file
+	// TokenFile); "" when the master is plain HTTP or in standalone.
+	Token     string `json:"-"`
+	TokenFile string // --token-file: read when --token is not given
 
 	HostnameOverride string // --hostname_override as given
 	Hostname         string // derived: the override, or this machine's host name (lower case)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"kubelite/internal/api"
+	"kubelite/internal/endpoint"
 	"kubelite/internal/store"
 	"kubelite/internal/store/remote"
 )
@@ -137,7 +138,7 @@ func apiRead(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	// 1.5 MB of JSON into objects is the client's cost; it is measured
 	// apart, with the Go client every component uses.
 	listURL := m.URL() + "/api/v1beta1/pods?namespace=" + api.DefaultNamespace
-	hc := &http.Client{Transport: remote.NewTransport(), Timeout: time.Minute}
+	hc := &http.Client{Transport: endpoint.Endpoint{}.NewTransport(), Timeout: time.Minute}
 	defer hc.CloseIdleConnections()
 	var get50, get99, list50, list99, dec50 Sample
 	gets, lists := pick(o, 100, 1000), pick(o, 10, 100)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"kubelite/internal/api"
+	"kubelite/internal/endpoint"
 	"kubelite/internal/store"
 )
 
@@ -502,7 +503,7 @@ func TestGetWatch(t *testing.T) {
 	out := &syncBuffer{got: make(chan struct{}, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	r := &Runner{Stdin: strings.NewReader(""), Stdout: out, Stderr: io.Discard, Connect: func(string) (Client, error) { return c, nil }}
+	r := &Runner{Stdin: strings.NewReader(""), Stdout: out, Stderr: io.Discard, Connect: func(endpoint.Endpoint) (Client, error) { return c, nil }}
 	go func() { done <- r.Run(ctx, []string{"get", "pods", "-w", "-l", "app=x"}) }()
 	waitFor := func(sub string) {
 		t.Helper()

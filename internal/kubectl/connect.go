@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kubelite/internal/api"
+	"kubelite/internal/endpoint"
 	"kubelite/internal/store"
 	"kubelite/internal/store/remote"
 )
@@ -22,14 +23,10 @@ type httpClient struct {
 
 var _ Client = httpClient{}
 
-// ConnectHTTP opens the HTTP client of the API server at server
-// ("http://host:8080" or "host:8080").
-func ConnectHTTP(server string) (Client, error) {
-	rt := remote.NewTransport()
-	st, err := remote.NewWithTransport(server, rt)
-	if err != nil {
-		return nil, err
-	}
+// ConnectHTTP opens the HTTP client of the API server at ep.
+func ConnectHTTP(ep endpoint.Endpoint) (Client, error) {
+	rt := ep.RoundTripper()
+	st := remote.NewWithTransport(ep, rt)
 	return httpClient{st: st, ex: &httpExtras{base: st.Base(), hc: &http.Client{Transport: rt}}}, nil
 }
 

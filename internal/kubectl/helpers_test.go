@@ -15,6 +15,7 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
+	"kubelite/internal/endpoint"
 	"kubelite/internal/store"
 	"kubelite/internal/store/memory"
 )
@@ -85,7 +86,7 @@ func runCmdCtx(ctx context.Context, c Client, stdin string, args ...string) (str
 	r := &Runner{
 		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
 		Getenv:        func(string) string { return "" },
-		Connect:       func(string) (Client, error) { return c, nil },
+		Connect:       func(endpoint.Endpoint) (Client, error) { return c, nil },
 		Clock:         clock.Real{},
 		ClientVersion: api.ServerVersion{Major: "0", Minor: "6+", GitVersion: "v0.6.2-kubelite", GitCommit: "abc", GitTreeState: "clean"},
 	}

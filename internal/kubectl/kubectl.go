@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
+	"kubelite/config"
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
+	"kubelite/internal/endpoint"
 	"kubelite/internal/store"
 )
 
@@ -37,8 +40,8 @@ type Client interface {
 	ContainerLogs(ctx context.Context, host, namespace, pod, container string, follow bool, w io.Writer) error
 }
 
-// Connector opens a Client to the API server at a base URL ("http://host:8080").
-type Connector func(server string) (Client, error)
+// Connector opens a Client to the API server at an endpoint.
+type Connector func(ep endpoint.Endpoint) (Client, error)
 
 // Runner runs command lines. The zero value is not usable; see Run for the
 // defaults.
@@ -57,26 +60,45 @@ type Runner struct {
 	// used only to choose between DefaultServer and StandaloneServer.
 	// Nil means always DefaultServer.
 	Listening func(server string) bool
+	// DefaultKubeconfigs are read, the first readable one, when neither
+	// --kubeconfig nor $KUBECONFIG names one: the admin kubeconfig a master
+	// or standalone writes into its data dir.
+	DefaultKubeconfigs []string
 }
+
+// DefaultKubeconfigs lists the admin kubeconfigs of a master or standalone
+// on this host with the default --data-dir: root's, then home's.
+func DefaultKubeconfigs(home string) []string {
+	paths := []string{filepath.Join(config.DefaultDataDir, AdminKubeconfig)}
+	if home != "" {
+		paths = append(paths, filepath.Join(home, ".kubelite", AdminKubeconfig))
+	}
+	return paths
+}
+
+// AdminKubeconfig is the admin kubeconfig's file name in a data dir.
+const AdminKubeconfig = "admin.kubeconfig"
 
 // Run runs one kubectl command line (args without the program name) with the
 // default client (HTTP to -s, $KUBERNETES_MASTER or http://localhost:8080).
 // The caller prints a returned error and exits non-zero.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	home, _ := os.UserHomeDir()
 	r := &Runner{
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
-		Getenv:        os.Getenv,
-		Connect:       ConnectHTTP,
-		Clock:         clock.Real{},
-		ClientVersion: ClientVersion(),
-		Listening:     answersAPI,
+		Getenv:             os.Getenv,
+		Connect:            ConnectHTTP,
+		Clock:              clock.Real{},
+		ClientVersion:      ClientVersion(),
+		Listening:          answersAPI,
+		DefaultKubeconfigs: DefaultKubeconfigs(home),
 	}
 	return r.Run(ctx, args)
 }
 
 // globals are the flags every command accepts.
 type globals struct {
-	server    string
+	target
 	namespace string
 }
 
@@ -85,8 +107,12 @@ func (g *globals) register(f *flagSet, serverShort bool, defServer string) {
 	if serverShort {
 		names = []string{"s", "server"}
 	}
-	f.String(&g.server, names, defServer, "the API server (default $KUBERNETES_MASTER, else "+DefaultServer+", else the standalone's "+StandaloneServer+")")
+	f.String(&g.server, names, defServer, "the API server (default $KUBERNETES_MASTER, else the kubeconfig's, else "+DefaultServer+", else the standalone's "+StandaloneServer+")")
 	f.String(&g.namespace, []string{"namespace", "ns"}, api.DefaultNamespace, "the namespace")
+	f.String(&g.kubeconfig, []string{"kubeconfig"}, "", "kubeconfig file (default $KUBECONFIG, else the admin.kubeconfig of this host's master or standalone)")
+	f.String(&g.token, []string{"token"}, "", "bearer token to present to the API server")
+	f.String(&g.caFile, []string{"certificate-authority"}, "", "CA certificate file that verifies the API server")
+	f.Bool(&g.insecureSkipVerify, []string{"insecure-skip-tls-verify"}, false, "do not verify the API server's certificate (unsafe)")
 }
 
 // command is one subcommand.
@@ -201,8 +227,10 @@ func splitCommand(args []string) (string, []string, error) {
 				continue
 			}
 			switch strings.TrimLeft(a, "-") {
-			case "s", "server", "namespace", "ns":
+			case "s", "server", "namespace", "ns", "kubeconfig", "token", "certificate-authority":
 				i++
+				continue
+			case "insecure-skip-tls-verify":
 				continue
 			}
 			return "", nil, fmt.Errorf("unknown flag %s before the command", a)
@@ -233,19 +261,13 @@ func (e *env) connect() (Client, error) {
 	if e.Connect == nil {
 		return nil, errors.New("no API client configured")
 	}
-	server := e.g.server
-	if server == "" {
-		server = DefaultServer
-		if e.Listening != nil && !e.Listening(DefaultServer) && e.Listening(StandaloneServer) {
-			server = StandaloneServer
-		}
-	}
-	if !strings.Contains(server, "://") {
-		server = "http://" + server
-	}
-	c, err := e.Connect(strings.TrimRight(server, "/"))
+	ep, err := e.resolveEndpoint(e.g.target)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", server, err)
+		return nil, err
+	}
+	c, err := e.Connect(ep)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", ep.URL, err)
 	}
 	e.client = c
 	return c, nil

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"kubelite/internal/api"
+	"kubelite/internal/endpoint"
 )
 
 func TestServerSelection(t *testing.T) {
@@ -33,7 +34,7 @@ func TestServerSelection(t *testing.T) {
 		r := &Runner{
 			Stdout: io.Discard, Stderr: io.Discard,
 			Getenv:  func(k string) string { return map[string]string{"KUBERNETES_MASTER": tc.env}[k] },
-			Connect: func(s string) (Client, error) { got = append(got, s); return c, nil },
+			Connect: func(ep endpoint.Endpoint) (Client, error) { got = append(got, ep.URL); return c, nil },
 		}
 		if err := r.Run(context.Background(), tc.args); err != nil {
 			t.Errorf("%v: %v", tc.args, err)

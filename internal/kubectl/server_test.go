@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"kubelite/internal/endpoint"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -35,7 +36,7 @@ func TestServerChoice(t *testing.T) {
 			r := &Runner{
 				Stdout: io.Discard, Stderr: io.Discard,
 				Getenv:    func(k string) string { return map[string]string{"KUBERNETES_MASTER": tc.env}[k] },
-				Connect:   func(s string) (Client, error) { got = s; return c, nil },
+				Connect:   func(ep endpoint.Endpoint) (Client, error) { got = ep.URL; return c, nil },
 				Listening: func(s string) bool { return tc.listening[s] },
 			}
 			if err := r.Run(context.Background(), tc.args); err != nil {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"kubelite/internal/api"
+	"kubelite/internal/endpoint"
 	"kubelite/internal/store"
 )
 
@@ -32,60 +32,32 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// NewTransport returns the keep-alive transport New uses.
-func NewTransport() *http.Transport {
-	return &http.Transport{
-		Proxy:                 nil, // the master is reached directly, whatever HTTP_PROXY says
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          64,
-		MaxIdleConnsPerHost:   32,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: DefaultTimeout,
-		TLSHandshakeTimeout:   10 * time.Second,
-	}
-}
-
-// New returns a store talking to master ("http://host:8080", "host:8080").
-func New(master string) (*Store, error) { return NewWithTransport(master, NewTransport()) }
-
-// NewWithTransport is New with a caller's transport (tests, TLS).
-func NewWithTransport(master string, rt http.RoundTripper) (*Store, error) {
-	base, err := NormalizeMaster(master)
+// New returns a store talking plain HTTP, with no credential, to master
+// ("http://host:8080", "host:8080"): tests and --insecure masters.
+func New(master string) (*Store, error) {
+	ep, err := endpoint.Plain(master)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{
-		base:    base,
-		prefix:  base + "/api/v1beta1/",
-		client:  &http.Client{Transport: rt, Timeout: DefaultTimeout},
-		watcher: &http.Client{Transport: rt},
-	}, nil
+	return NewEndpoint(ep), nil
 }
 
-// NormalizeMaster turns "host:8080" or "http://host:8080/" into
-// "http://host:8080".
-func NormalizeMaster(master string) (string, error) {
-	m := strings.TrimSpace(master)
-	if m == "" {
-		return "", errors.New("no master address")
+// NewEndpoint returns a store talking to the API at ep, with ep's TLS and
+// credential.
+func NewEndpoint(ep endpoint.Endpoint) *Store {
+	return NewWithTransport(ep, ep.RoundTripper())
+}
+
+// NewWithTransport is NewEndpoint with a caller's transport (tests, a
+// transport shared with other calls): rt carries the credential itself
+// (ep.RoundTripper() makes one that does).
+func NewWithTransport(ep endpoint.Endpoint, rt http.RoundTripper) *Store {
+	return &Store{
+		base:    ep.URL,
+		prefix:  ep.URL + "/api/v1beta1/",
+		client:  &http.Client{Transport: rt, Timeout: DefaultTimeout},
+		watcher: &http.Client{Transport: rt},
 	}
-	if !strings.Contains(m, "://") {
-		m = "http://" + m
-	}
-	u, err := url.Parse(m)
-	if err != nil {
-		return "", fmt.Errorf("master address %q: %w", master, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("master address %q: scheme must be http or https", master)
-	}
-	if u.Host == "" {
-		return "", fmt.Errorf("master address %q: no host", master)
-	}
-	if u.Path != "" && u.Path != "/" {
-		return "", fmt.Errorf("master address %q: want scheme://host:port without a path", master)
-	}
-	return u.Scheme + "://" + u.Host, nil
 }
 
 // Base returns the master's base URL (http://host:port).

@@ -254,30 +254,6 @@ func TestConnectionRefused(t *testing.T) {
 	}
 }
 
-func TestNormalizeMaster(t *testing.T) {
-	cases := []struct{ in, want, err string }{
-		{"192.168.1.200:8080", "http://192.168.1.200:8080", ""},
-		{"http://localhost:8080", "http://localhost:8080", ""},
-		{"http://localhost:8080/", "http://localhost:8080", ""},
-		{"https://m:443", "https://m:443", ""},
-		{"", "", "no master"},
-		{"ftp://x", "", "scheme"},
-		{"http://x/api", "", "without a path"},
-	}
-	for _, tc := range cases {
-		got, err := remote.NormalizeMaster(tc.in)
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("%q: error %v, want %q", tc.in, err, tc.err)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("%q: got %q %v, want %q", tc.in, got, err, tc.want)
-		}
-	}
-}
-
 func TestServerVersionAndStream(t *testing.T) {
 	mem := memory.New()
 	ctx := context.Background()
