@@ -111,7 +111,7 @@ func Minion(ctx context.Context, req Request) (*Credentials, error) {
 	if err != nil {
 		return nil, err
 	}
-	cert, err := checkCert(ca, certPEM, keyPEM, req.Name, now())
+	cert, err := checkCert(ca, certPEM, keyPEM, req.Name, now(), 0)
 	if err != nil {
 		return nil, fmt.Errorf("join: the master at %s answered with a certificate that %w", master, err)
 	}
@@ -169,7 +169,7 @@ func Load(dir string, tok pki.Token, name string, now time.Time) (*Credentials, 
 	if !tok.Matches(ca) {
 		return nil, fmt.Errorf("%s has sha256 %s, the token pins %s", CAFile, pki.CAHash(ca), tok.CAHash)
 	}
-	cert, err := checkCert(ca, certPEM, keyPEM, name, now)
+	cert, err := checkCert(ca, certPEM, keyPEM, name, now, RenewBefore)
 	if err != nil {
 		return nil, fmt.Errorf("%s: the certificate %w", CertFile, err)
 	}
@@ -177,9 +177,9 @@ func Load(dir string, tok pki.Token, name string, now time.Time) (*Credentials, 
 }
 
 // checkCert pairs certPEM with keyPEM and checks it is minion name's,
-// signed by ca and valid for more than RenewBefore. Errors complete "the
+// signed by ca and valid for more than minLeft. Errors complete "the
 // certificate ...".
-func checkCert(ca *x509.Certificate, certPEM, keyPEM []byte, name string, now time.Time) (tls.Certificate, error) {
+func checkCert(ca *x509.Certificate, certPEM, keyPEM []byte, name string, now time.Time, minLeft time.Duration) (tls.Certificate, error) {
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("does not pair with the key: %w", err)
@@ -200,8 +200,8 @@ func checkCert(ca *x509.Certificate, certPEM, keyPEM []byte, name string, now ti
 	if now.Before(leaf.NotBefore) {
 		return tls.Certificate{}, fmt.Errorf("is not valid before %s", leaf.NotBefore.UTC().Format(time.RFC3339))
 	}
-	if left := leaf.NotAfter.Sub(now); left <= RenewBefore {
-		return tls.Certificate{}, fmt.Errorf("expires %s (renewed %s before)", leaf.NotAfter.UTC().Format(time.RFC3339), RenewBefore)
+	if left := leaf.NotAfter.Sub(now); left <= minLeft {
+		return tls.Certificate{}, fmt.Errorf("expires %s (renewed %s before)", leaf.NotAfter.UTC().Format(time.RFC3339), minLeft)
 	}
 	return pair, nil
 }

@@ -1,0 +1,447 @@
+package join
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/pki"
+	"kubelite/internal/store"
+	"kubelite/internal/store/memory"
+)
+
+var t0 = time.Date(2026, 12, 4, 14, 0, 0, 0, time.UTC)
+
+// master is a join server on a real TLS listener on 127.0.0.1.
+type master struct {
+	ca     *pki.CA
+	store  store.Store
+	srv    *httptest.Server
+	secret atomic.Value // string
+	now    atomic.Value // time.Time, the server's clock
+	mu     sync.Mutex
+	hits   map[string]int // path -> requests seen
+}
+
+func newMaster(t *testing.T, st store.Store) *master {
+	t.Helper()
+	ca, err := pki.NewCA("test-ca", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveCA(t, ca, ca, st)
+}
+
+// serveCA serves /cacerts of shown and a join server of ca, with a serving
+// certificate issued by servingCA.
+func serveCA(t *testing.T, ca, servingCA *pki.CA, st store.Store) *master {
+	t.Helper()
+	if st == nil {
+		st = memory.New()
+	}
+	m := &master{ca: ca, store: st, hits: map[string]int{}}
+	m.secret.Store("s3cret")
+	m.now.Store(t0)
+	js := &Server{CA: ca, Secret: func() string { return m.secret.Load().(string) }, Store: st, Now: func() time.Time { return m.now.Load().(time.Time) }}
+	h := js.Handler()
+	m.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.mu.Lock()
+		m.hits[r.URL.Path]++
+		m.mu.Unlock()
+		h.ServeHTTP(w, r)
+	}))
+	kp, err := servingCA.Issue("kubelite-master", nil, []string{"127.0.0.1", "localhost"}, pki.ServerAuth, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := kp.TLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	m.srv.StartTLS()
+	t.Cleanup(m.srv.Close)
+	return m
+}
+
+func (m *master) token() pki.Token {
+	return pki.Token{CAHash: pki.CAHash(m.ca.Cert), Secret: m.secret.Load().(string)}
+}
+
+func (m *master) count(path string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.hits[path]
+}
+
+func (m *master) request(t *testing.T, name string) Request {
+	return Request{
+		Master: m.srv.URL, Token: m.token(), Name: name, HostIP: "198.18.0.3",
+		Hostnames: []string{"Node-A.example", "198.18.0.3"}, Dir: filepath.Join(t.TempDir(), "pki"),
+		Now: func() time.Time { return t0 },
+	}
+}
+
+func (m *master) minion(t *testing.T, name string) *api.Minion {
+	t.Helper()
+	o, err := m.store.Get(context.Background(), api.Minions, "", name)
+	if err != nil {
+		t.Fatalf("minion %s: %v", name, err)
+	}
+	return o.(*api.Minion)
+}
+
+func TestJoinGoodToken(t *testing.T) {
+	m := newMaster(t, nil)
+	req := m.request(t, "m1")
+	c, err := Minion(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Reused {
+		t.Error("first join reported Reused")
+	}
+	if !c.CA.Equal(m.ca.Cert) {
+		t.Error("returned CA is not the master's")
+	}
+	leaf := c.Cert.Leaf
+	if leaf.Subject.CommonName != "minion:m1" || len(leaf.Subject.Organization) != 1 || leaf.Subject.Organization[0] != MinionsGroup {
+		t.Errorf("subject %v", leaf.Subject)
+	}
+	opts := x509.VerifyOptions{Roots: m.ca.Pool(), CurrentTime: t0, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	if _, err := leaf.Verify(opts); err != nil {
+		t.Errorf("client use: %v", err)
+	}
+	opts.KeyUsages = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	for _, host := range []string{"198.18.0.3", "node-a.example", "m1"} {
+		opts.DNSName = host
+		if _, err := leaf.Verify(opts); err != nil {
+			t.Errorf("serving %s: %v", host, err)
+		}
+	}
+	// Files: 0600 in a 0700 dir.
+	if fi, err := os.Stat(req.Dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("dir: %v %v", fi.Mode(), err)
+	}
+	for _, f := range []string{CAFile, CertFile, KeyFile} {
+		fi, err := os.Stat(filepath.Join(req.Dir, f))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v", f, fi, err)
+		}
+	}
+	// The name is bound to the key.
+	mo := m.minion(t, "m1")
+	want := map[string]string{
+		AnnotationCredential: KeyFingerprint(leaf.RawSubjectPublicKeyInfo),
+		AnnotationJoinedFrom: "127.0.0.1",
+		AnnotationJoinedAt:   "2026-12-04T14:00:00Z",
+	}
+	for k, v := range want {
+		if mo.Annotations[k] != v {
+			t.Errorf("annotation %s = %q, want %q", k, mo.Annotations[k], v)
+		}
+	}
+	if mo.HostIP != "198.18.0.3" {
+		t.Errorf("hostIP %q", mo.HostIP)
+	}
+}
+
+func TestJoinWrongPinSendsNothing(t *testing.T) {
+	m := newMaster(t, nil)
+	other, err := pki.NewCA("other", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := m.request(t, "m1")
+	req.Token.CAHash = pki.CAHash(other.Cert)
+	_, err = Minion(context.Background(), req)
+	want := "the master at " + m.srv.URL + " presents a CA with sha256 " + pki.CAHash(m.ca.Cert) +
+		", but the token pins " + pki.CAHash(other.Cert) + ": wrong token, or not the master you meant; nothing was sent"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+	if n := m.count(CACertsPath); n != 1 {
+		t.Errorf("%d CA downloads, want 1", n)
+	}
+	if n := m.count(MinionPath); n != 0 {
+		t.Errorf("%d join POSTs after a pin mismatch, want 0", n)
+	}
+	if _, err := os.Stat(req.Dir); !os.IsNotExist(err) {
+		t.Errorf("dir written after a pin mismatch: %v", err)
+	}
+	if _, err := m.store.Get(context.Background(), api.Minions, "", "m1"); !api.IsNotFound(err) {
+		t.Errorf("minion registered: %v", err)
+	}
+}
+
+// A man in the middle can serve the real CA at /cacerts, but it cannot
+// present a serving certificate signed by it: the POST is never sent to it.
+func TestJoinRefusesServerNotSignedByPinnedCA(t *testing.T) {
+	real, err := pki.NewCA("real", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake, err := pki.NewCA("mitm", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := serveCA(t, real, fake, nil)
+	req := m.request(t, "m1")
+	_, err = Minion(context.Background(), req)
+	if err == nil || !strings.Contains(err.Error(), "POST "+m.srv.URL+MinionPath) {
+		t.Fatalf("err = %v, want a POST failure naming the URL", err)
+	}
+	if n := m.count(MinionPath); n != 0 {
+		t.Errorf("%d POSTs reached a server not signed by the pinned CA", n)
+	}
+}
+
+func TestJoinMalformedToken(t *testing.T) {
+	for _, s := range []string{"", "K10abc::s", "X10" + strings.Repeat("a", 64) + "::s", "K10" + strings.Repeat("z", 64) + "::s", "K10" + strings.Repeat("a", 64) + "::"} {
+		if _, err := pki.ParseToken(s); err == nil {
+			t.Errorf("ParseToken(%q) accepted", s)
+		}
+	}
+	m := newMaster(t, nil)
+	for name, tok := range map[string]pki.Token{
+		"empty":     {},
+		"no secret": {CAHash: pki.CAHash(m.ca.Cert)},
+		"no hash":   {Secret: "s3cret"},
+	} {
+		req := m.request(t, "m1")
+		req.Token = tok
+		if _, err := Minion(context.Background(), req); err == nil || !strings.Contains(err.Error(), "no token's") {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+	if n := m.count(CACertsPath) + m.count(MinionPath); n != 0 {
+		t.Errorf("%d requests with a malformed token", n)
+	}
+}
+
+func TestJoinWrongSecret(t *testing.T) {
+	m := newMaster(t, nil)
+	req := m.request(t, "m1")
+	req.Token.Secret = "guess"
+	_, err := Minion(context.Background(), req)
+	var re *RefusedError
+	if !errors.As(err, &re) || re.Code != http.StatusUnauthorized || !strings.Contains(re.Message, "join secret is wrong") {
+		t.Fatalf("err = %v, want a 401 refusal", err)
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("error is not one line: %q", err)
+	}
+	if _, err := m.store.Get(context.Background(), api.Minions, "", "m1"); !api.IsNotFound(err) {
+		t.Errorf("minion registered with a wrong secret: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(req.Dir, CertFile)); !os.IsNotExist(err) {
+		t.Errorf("certificate saved after a refusal: %v", err)
+	}
+}
+
+func TestJoinDuplicateNameFromAnotherKey(t *testing.T) {
+	m := newMaster(t, nil)
+	if _, err := Minion(context.Background(), m.request(t, "m1")); err != nil {
+		t.Fatal(err)
+	}
+	before := m.minion(t, "m1")
+	_, err := Minion(context.Background(), m.request(t, "m1")) // another Dir: another key
+	var re *RefusedError
+	if !errors.As(err, &re) || re.Code != http.StatusConflict {
+		t.Fatalf("err = %v, want a 409 refusal", err)
+	}
+	for _, part := range []string{
+		`minion "m1" is already held by another credential (joined from 127.0.0.1 at 2026-12-04T14:00Z)`,
+		"this request from 127.0.0.1 asks for the same name",
+		`"kubectl delete minion m1"`,
+	} {
+		if !strings.Contains(re.Message, part) {
+			t.Errorf("message %q lacks %q", re.Message, part)
+		}
+	}
+	if after := m.minion(t, "m1"); after.Annotations[AnnotationCredential] != before.Annotations[AnnotationCredential] {
+		t.Error("a refused join changed the binding")
+	}
+	// Another name from the same second host joins.
+	if _, err := Minion(context.Background(), m.request(t, "m2")); err != nil {
+		t.Errorf("m2: %v", err)
+	}
+}
+
+func TestJoinSameKeyAgain(t *testing.T) {
+	m := newMaster(t, nil)
+	req := m.request(t, "m1")
+	first, err := Minion(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := m.minion(t, "m1").Annotations[AnnotationCredential]
+
+	// A restart that lost its certificate rejoins with the saved key.
+	if err := os.Remove(filepath.Join(req.Dir, CertFile)); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Minion(context.Background(), req)
+	if err != nil {
+		t.Fatalf("rejoin with the same key: %v", err)
+	}
+	if again.Reused || m.count(MinionPath) != 2 {
+		t.Errorf("reused=%v posts=%d, want a second join", again.Reused, m.count(MinionPath))
+	}
+	if !again.Cert.Leaf.PublicKey.(*ecdsa.PublicKey).Equal(first.Cert.Leaf.PublicKey) {
+		t.Error("rejoin used a new key")
+	}
+
+	// A renewal (less than 30 days left) keeps the key and the binding.
+	later := t0.Add(pki.LeafValidity - RenewBefore + time.Hour)
+	req.Now = func() time.Time { return later }
+	m.now.Store(later)
+	renewed, err := Minion(context.Background(), req)
+	if err != nil {
+		t.Fatalf("renewal: %v", err)
+	}
+	if renewed.Reused || m.count(MinionPath) != 3 || !renewed.Cert.Leaf.NotAfter.After(first.Cert.Leaf.NotAfter) {
+		t.Errorf("reused=%v posts=%d, want a renewal", renewed.Reused, m.count(MinionPath))
+	}
+	if again, err := Minion(context.Background(), req); err != nil || !again.Reused {
+		t.Errorf("after the renewal: reused=%v err=%v", again != nil && again.Reused, err)
+	}
+	if got := m.minion(t, "m1").Annotations[AnnotationCredential]; got != fp {
+		t.Errorf("binding changed: %s -> %s", fp, got)
+	}
+}
+
+func TestJoinReuseWithoutNetwork(t *testing.T) {
+	m := newMaster(t, nil)
+	req := m.request(t, "m1")
+	first, err := Minion(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.srv.Close()
+	c, err := Minion(context.Background(), req)
+	if err != nil {
+		t.Fatalf("reuse with the master down: %v", err)
+	}
+	if !c.Reused || !c.Cert.Leaf.Equal(first.Cert.Leaf) || !c.CA.Equal(m.ca.Cert) {
+		t.Errorf("reused=%v, same cert=%v", c.Reused, c.Cert.Leaf.Equal(first.Cert.Leaf))
+	}
+	if n := m.count(CACertsPath); n != 1 {
+		t.Errorf("%d CA downloads, want 1", n)
+	}
+
+	// Another name, or another cluster's token, does not reuse: it needs the
+	// master, which is down, and the error says so.
+	req.Name = "m2"
+	_, err = Minion(context.Background(), req)
+	if err == nil || !strings.Contains(err.Error(), "GET "+m.srv.URL+CACertsPath) || !strings.Contains(err.Error(), "master may not be running") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestJoinRotatedSecret(t *testing.T) {
+	m := newMaster(t, nil)
+	old := m.token()
+	if _, err := Minion(context.Background(), m.request(t, "m1")); err != nil {
+		t.Fatal(err)
+	}
+	m.secret.Store("rotated")
+	req := m.request(t, "m2")
+	req.Token = old
+	var re *RefusedError
+	if _, err := Minion(context.Background(), req); !errors.As(err, &re) || re.Code != http.StatusUnauthorized {
+		t.Fatalf("old secret after rotation: err = %v, want 401", err)
+	}
+	req.Token = m.token()
+	if _, err := Minion(context.Background(), req); err != nil {
+		t.Fatalf("new secret: %v", err)
+	}
+	// No secret at all refuses every join.
+	m.secret.Store("")
+	req3 := m.request(t, "m3")
+	req3.Token.Secret = "anything"
+	if _, err := Minion(context.Background(), req3); !errors.As(err, &re) || re.Code != http.StatusUnauthorized {
+		t.Fatalf("empty secret: err = %v, want 401", err)
+	}
+}
+
+func TestJoinMasterDown(t *testing.T) {
+	m := newMaster(t, nil)
+	req := m.request(t, "m1")
+	m.srv.Close()
+	_, err := Minion(context.Background(), req)
+	if err == nil || !strings.Contains(err.Error(), "GET "+m.srv.URL+CACertsPath) || !strings.Contains(err.Error(), "master may not be running") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestJoinRequestChecks(t *testing.T) {
+	m := newMaster(t, nil)
+	for name, mod := range map[string]func(*Request){
+		"plain http": func(r *Request) { r.Master = strings.Replace(r.Master, "https", "http", 1) },
+		"no name":    func(r *Request) { r.Name = "" },
+		"no dir":     func(r *Request) { r.Dir = "" },
+		"transport":  func(r *Request) { r.Client = &http.Client{Transport: roundTripper(nil)} },
+	} {
+		req := m.request(t, "m1")
+		mod(&req)
+		if _, err := Minion(context.Background(), req); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if n := m.count(MinionPath); n != 0 {
+		t.Errorf("%d POSTs", n)
+	}
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// conflictStore fails the first n Updates with a conflict.
+type conflictStore struct {
+	store.Store
+	n       atomic.Int32
+	updates atomic.Int32
+}
+
+func (s *conflictStore) Update(ctx context.Context, obj api.Object) (api.Object, error) {
+	s.updates.Add(1)
+	if s.n.Add(-1) >= 0 {
+		return nil, api.NewConflict("minion", obj.Meta().ID, "test")
+	}
+	return s.Store.Update(ctx, obj)
+}
+
+func TestJoinRetriesAConflictOnce(t *testing.T) {
+	for _, tc := range []struct {
+		conflicts int32
+		ok        bool
+	}{{1, true}, {2, false}} {
+		st := &conflictStore{Store: memory.New()}
+		if _, err := st.Create(context.Background(), &api.Minion{TypeMeta: api.TypeMeta{ID: "m1"}}); err != nil {
+			t.Fatal(err)
+		}
+		st.n.Store(tc.conflicts)
+		m := newMaster(t, st)
+		_, err := Minion(context.Background(), m.request(t, "m1"))
+		if (err == nil) != tc.ok {
+			t.Errorf("%d conflicts: err = %v", tc.conflicts, err)
+		}
+		if got := st.updates.Load(); got != 2 {
+			t.Errorf("%d conflicts: %d updates, want 2", tc.conflicts, got)
+		}
+	}
+}
