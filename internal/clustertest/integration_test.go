@@ -22,6 +22,7 @@ import (
 	"kubelite/internal/store"
 	etcdstore "kubelite/internal/store/etcd"
 	"kubelite/internal/store/memory"
+	"kubelite/internal/testutil"
 )
 
 // cluster is a control plane (registry over a memory store, scheduler,
@@ -148,17 +149,16 @@ func (c *cluster) pods() []*api.Pod {
 	return out
 }
 
-// eventually polls cond (a real-world integration: polling with a deadline).
+// eventually waits for cond (a real-world integration: polling with a
+// deadline); a failure lists the pods.
 func (c *cluster) eventually(within time.Duration, what string, cond func() bool) time.Duration {
 	c.t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > within {
-			c.t.Fatalf("not within %s: %s; pods: %s", within, what, describe(c.pods()))
+	return testutil.Eventually(c.t, within, func() error {
+		if cond() {
+			return nil
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return time.Since(start)
+		return fmt.Errorf("pods: %s", describe(c.pods()))
+	}, "%s", what)
 }
 
 func describe(pods []*api.Pod) string {

@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"fmt"
+	"kubelite/internal/testutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,22 +28,6 @@ func buildEcho(t testing.TB, image bool) string {
 func curl(ctx context.Context, l *Lab, h *Host, url string) (string, error) {
 	out, err := l.Exec(ctx, h, "curl", "-sS", "--max-time", "1", url)
 	return string(out), err
-}
-
-// eventually polls f until it returns nil or 15 s pass.
-func eventually(t *testing.T, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 func wantAnswer(ctx context.Context, l *Lab, h *Host, url, prefix string) func() error {
@@ -98,9 +83,9 @@ func TestLab(t *testing.T) {
 		}
 	}
 	url1 := "http://" + m1.Addr.String() + ":8080/"
-	eventually(t, "master reaches minion1", wantAnswer(ctx, l, master, url1, "minion1 "))
-	eventually(t, "minion2 reaches minion1", wantAnswer(ctx, l, m2, url1, "minion1 "))
-	eventually(t, "minion1 reaches minion2", wantAnswer(ctx, l, m1, "http://"+m2.Addr.String()+":8080/", "minion2 "))
+	testutil.Eventually(t, 15*time.Second, wantAnswer(ctx, l, master, url1, "minion1 "), "master reaches minion1")
+	testutil.Eventually(t, 15*time.Second, wantAnswer(ctx, l, m2, url1, "minion1 "), "minion2 reaches minion1")
+	testutil.Eventually(t, 15*time.Second, wantAnswer(ctx, l, m1, "http://"+m2.Addr.String()+":8080/", "minion2 "), "minion1 reaches minion2")
 
 	// CutOff blocks it from everyone, Heal restores it.
 	if err := l.CutOff(ctx, m1); err != nil {
@@ -114,7 +99,7 @@ func TestLab(t *testing.T) {
 	if err := l.Heal(ctx, m1); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "master reaches healed minion1", wantAnswer(ctx, l, master, url1, "minion1 "))
+	testutil.Eventually(t, 15*time.Second, wantAnswer(ctx, l, master, url1, "minion1 "), "master reaches healed minion1")
 
 	// A process started on a host serves until paused or killed.
 	p, err := l.Start(m2, "echo", bin, "-addr", ":9090", "-name", "proc")
@@ -122,7 +107,7 @@ func TestLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	url2 := "http://" + m2.Addr.String() + ":9090/"
-	eventually(t, "master reaches process on minion2", wantAnswer(ctx, l, master, url2, "proc "))
+	testutil.Eventually(t, 15*time.Second, wantAnswer(ctx, l, master, url2, "proc "), "master reaches process on minion2")
 	if err := p.Pause(); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +117,7 @@ func TestLab(t *testing.T) {
 	if err := p.Resume(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "resumed process answers", wantAnswer(ctx, l, master, url2, "proc "))
+	testutil.Eventually(t, 15*time.Second, wantAnswer(ctx, l, master, url2, "proc "), "resumed process answers")
 	if err := p.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +133,7 @@ func TestLab(t *testing.T) {
 	if err := p.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "restarted process answers", wantAnswer(ctx, l, master, url2, "proc "))
+	testutil.Eventually(t, 15*time.Second, wantAnswer(ctx, l, master, url2, "proc "), "restarted process answers")
 
 	// The engine can be stopped and started again.
 	if err := l.KillEngine(m2); err != nil {
@@ -162,7 +147,7 @@ func TestLab(t *testing.T) {
 	}
 
 	// A paused host answers neither through its engine nor its processes.
-	eventually(t, "restarted process answers", wantAnswer(ctx, l, master, url2, "proc "))
+	testutil.Eventually(t, 15*time.Second, wantAnswer(ctx, l, master, url2, "proc "), "restarted process answers")
 	if err := l.PauseHost(m2); err != nil {
 		t.Fatal(err)
 	}
@@ -175,8 +160,8 @@ func TestLab(t *testing.T) {
 	if err := l.ResumeHost(m2); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "resumed host's engine answers", func() error { return pingEngine(ctx, m2.Engine.Socket) })
-	eventually(t, "resumed host's process answers", wantAnswer(ctx, l, master, url2, "proc "))
+	testutil.Eventually(t, 15*time.Second, func() error { return pingEngine(ctx, m2.Engine.Socket) }, "resumed host's engine answers")
+	testutil.Eventually(t, 15*time.Second, wantAnswer(ctx, l, master, url2, "proc "), "resumed host's process answers")
 
 	// Nothing is forwarded out of the lab: a sink namespace the machine
 	// reaches is unreachable from the lab, and the lab's chain dropped it.
@@ -268,10 +253,9 @@ func startSink(t *testing.T, bin string) string {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	url := "http://198.19.254.2/"
-	deadline := time.Now().Add(5 * time.Second)
-	for exec.Command("curl", "-s", "--max-time", "1", url).Run() != nil && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.Eventually(t, 5*time.Second, func() error {
+		return exec.Command("curl", "-s", "--max-time", "1", url).Run()
+	}, "the sink at %s answers", url)
 	return url
 }
 

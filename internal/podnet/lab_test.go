@@ -13,6 +13,7 @@ import (
 
 	"kubelite/internal/lab"
 	"kubelite/internal/netfilter"
+	"kubelite/internal/testutil"
 )
 
 // helperEnv carries a helperJob to the test binary re-run inside a lab host's
@@ -129,17 +130,13 @@ func TestPodNetworkInLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := "http://" + l.Master().Addr.String() + ":9000/"
-	deadline := time.Now().Add(10 * time.Second)
 	var answer string
-	for {
+	testutil.Eventually(t, 10*time.Second, func() error {
 		answer, err = get(m1, url)
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if err != nil || !strings.Contains(answer, "from "+m1.Addr.String()+":") {
-		t.Fatalf("pod to master: %q %v, want it from %s", answer, err, m1.Addr)
+		return err
+	}, "pod to master %s", url)
+	if !strings.Contains(answer, "from "+m1.Addr.String()+":") {
+		t.Fatalf("pod to master: %q, want it from %s", answer, m1.Addr)
 	}
 
 	// Teardown removes routes and chains; pods across minions are apart again.

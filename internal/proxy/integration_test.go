@@ -321,15 +321,10 @@ func TestFlushHeals(t *testing.T) {
 			if _, err := get(c, "http://10.254.0.11/"); err == nil {
 				t.Fatalf("portal still answered right after flushing %s", chain)
 			}
-			for {
-				if _, err := get(c, "http://10.254.0.11/"); err == nil {
-					break
-				}
-				if time.Since(flushed) > 10*time.Second {
-					t.Fatalf("portal not healed within 10s of flushing %s", chain)
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
+			testutil.Eventually(t, 10*time.Second, func() error {
+				_, err := get(c, "http://10.254.0.11/")
+				return err
+			}, "portal healed after flushing %s", chain)
 			t.Logf("healed %s after flushing %s (sync period %s)", time.Since(flushed).Round(time.Millisecond), chain, DefaultSyncPeriod)
 		})
 	}
@@ -369,10 +364,7 @@ func TestRestartKeepsServing(t *testing.T) {
 				}
 			}()
 			waitCount := func(n int64) {
-				deadline := time.Now().Add(5 * time.Second)
-				for ok.Load() < n && time.Now().Before(deadline) {
-					time.Sleep(10 * time.Millisecond)
-				}
+				testutil.Eventually(t, 10*time.Second, func() bool { return ok.Load() >= n }, "%d answers", n)
 			}
 			waitCount(50)
 			portBefore := proxyPorts(t, e.nf)
@@ -671,18 +663,18 @@ func TestUserspaceDeletedServiceStopsAnswering(t *testing.T) {
 	if _, err := e.st.Delete(context.Background(), api.Services, api.DefaultNamespace, "web"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for {
+	testutil.Eventually(t, 10*time.Second, func() error {
 		conn, err := net.Dial("tcp", "10.99.0.1:"+port)
 		if err == nil {
 			conn.Close()
+			return fmt.Errorf("proxy port %s still open", port)
 		}
-		if errors.Is(err, syscall.ECONNREFUSED) && proxyPorts(t, e.nf) == "" {
-			break
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("proxy port %s still open or rule still there 2s after the service was deleted (err %v)", port, err)
+		if rules := proxyPorts(t, e.nf); rules != "" {
+			return fmt.Errorf("rules still there: %s", rules)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	}, "proxy port and rule gone after the service was deleted")
 }

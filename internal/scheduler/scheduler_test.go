@@ -14,6 +14,7 @@ import (
 	"kubelite/internal/record"
 	"kubelite/internal/store"
 	"kubelite/internal/store/memory"
+	"kubelite/internal/testutil"
 )
 
 type env struct {
@@ -46,9 +47,9 @@ func (e *env) start(t *testing.T, st store.Store) {
 		st = e.st
 	}
 	e.sched = New(Config{Store: st, Recorder: e.rec, Clock: e.clk, Seed: 1})
-	go e.sched.pods.Run(e.ctx)
-	go e.sched.minions.Run(e.ctx)
-	go e.sched.services.Run(e.ctx)
+	ctx, cancel := context.WithCancel(e.ctx)
+	wait := store.StartInformers(ctx, e.sched.pods, e.sched.minions, e.sched.services)
+	t.Cleanup(func() { cancel(); wait() })
 	if !e.sched.waitSynced(e.ctx) {
 		t.Fatal("caches did not sync")
 	}
@@ -63,15 +64,13 @@ func (e *env) createPods(t *testing.T, pods ...*api.Pod) {
 	}
 }
 
-// waitCache waits until the scheduler's pod cache satisfies cond.
-func (e *env) waitCache(t *testing.T, what string, cond func() bool) {
+// blockUntilTimer waits until the queue's backoff timer is armed on the fake clock.
+func (e *env) blockUntilTimer(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
+	ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+	defer cancel()
+	if err := e.clk.BlockUntil(ctx, 1); err != nil {
+		t.Fatalf("no backoff timer armed: %v", err)
 	}
 }
 
@@ -94,7 +93,7 @@ func TestSyncSpreadsRCPods(t *testing.T) {
 		e.createPods(t, testPod(fmt.Sprintf("nginx-%d", i), map[string]string{"name": "nginx"}))
 	}
 	e.start(t, nil)
-	e.waitCache(t, "6 pods", func() bool { return len(e.sched.pods.Keys()) == 6 })
+	testutil.Eventually(t, 10*time.Second, func() bool { return len(e.sched.pods.Keys()) == 6 }, "6 pods")
 	for i := 0; i < 6; i++ {
 		if err := e.sched.Sync(e.ctx, fmt.Sprintf("default/nginx-%d", i)); err != nil {
 			t.Fatalf("sync nginx-%d: %v", i, err)
@@ -118,7 +117,7 @@ func TestSyncUnschedulableReasonAndEvent(t *testing.T) {
 		e.createPods(t, testPod(fmt.Sprintf("web-%d", i), map[string]string{"name": "web"}, withHostPort(8080)))
 	}
 	e.start(t, nil)
-	e.waitCache(t, "3 pods", func() bool { return len(e.sched.pods.Keys()) == 3 })
+	testutil.Eventually(t, 10*time.Second, func() bool { return len(e.sched.pods.Keys()) == 3 }, "3 pods")
 	for i := 0; i < 2; i++ {
 		if err := e.sched.Sync(e.ctx, fmt.Sprintf("default/web-%d", i)); err != nil {
 			t.Fatal(err)
@@ -139,10 +138,10 @@ func TestSyncUnschedulableReasonAndEvent(t *testing.T) {
 	}
 	// A second failure with the same reason does not rewrite the pod.
 	rv := p.ResourceVersion
-	e.waitCache(t, "status write seen", func() bool {
+	testutil.Eventually(t, 10*time.Second, func() bool {
 		o, _ := e.sched.pods.Get("default/web-2")
 		return o.Meta().ResourceVersion == rv
-	})
+	}, "status write seen")
 	if err := e.sched.Sync(e.ctx, "default/web-2"); err == nil {
 		t.Fatal("want still unschedulable")
 	}
@@ -179,7 +178,7 @@ func TestBindConflictForgetsAssumption(t *testing.T) {
 	e := newEnv(t, 1)
 	e.createPods(t, testPod("p", nil, withHostPort(80)))
 	e.start(t, &conflictOnce{Store: e.st})
-	e.waitCache(t, "pod", func() bool { return len(e.sched.pods.Keys()) == 1 })
+	testutil.Eventually(t, 10*time.Second, func() bool { return len(e.sched.pods.Keys()) == 1 }, "pod")
 	err := e.sched.Sync(e.ctx, "default/p")
 	if !api.IsConflict(err) {
 		t.Fatalf("first sync: want a conflict, got %v", err)
@@ -208,7 +207,7 @@ func TestLoopBackoffAndWake(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	<-started
 	var loser string
-	e.waitCache(t, "one pod bound, the other failed once", func() bool {
+	testutil.Eventually(t, 10*time.Second, func() bool {
 		h := e.hosts(t)
 		switch {
 		case h["a"] != "" && e.sched.Queue().Failures("default/b") == 1:
@@ -217,25 +216,28 @@ func TestLoopBackoffAndWake(t *testing.T) {
 			loser = "default/a"
 		}
 		return loser != ""
-	})
+	}, "one pod bound, the other failed once")
 	// The failure was recorded with a reason before the backoff started.
-	e.waitCache(t, "backoff timer", func() bool { return e.clk.Waiters() >= 1 })
+	e.blockUntilTimer(t)
+	q := e.sched.Queue()
 	for i, step := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+		// Due timers fire inside Step: a timer still armed after it, with
+		// the key still waiting, means the backoff did not end early.
 		e.clk.Step(step - time.Millisecond)
-		time.Sleep(20 * time.Millisecond) // nothing may happen before the backoff ends
-		if f := e.sched.Queue().Failures(loser); f != i+1 {
-			t.Fatalf("retried early: %d failures before %v passed", f, step)
+		if q.Waiting() != 1 || e.clk.Waiters() != 1 || q.Failures(loser) != i+1 {
+			t.Fatalf("before %v: %d keys waiting, %d timers, %d failures; want 1, 1, %d",
+				step, q.Waiting(), e.clk.Waiters(), q.Failures(loser), i+1)
 		}
 		e.clk.Step(time.Millisecond)
-		e.waitCache(t, fmt.Sprintf("retry %d", i+2), func() bool { return e.sched.Queue().Failures(loser) == i+2 })
-		e.waitCache(t, "next backoff timer", func() bool { return e.clk.Waiters() >= 1 })
+		testutil.Eventually(t, 10*time.Second, func() bool { return q.Failures(loser) == i+2 }, "retry %d", i+2)
+		e.blockUntilTimer(t)
 	}
 	// A new minion wakes the pod at once, without moving the clock.
 	if err := clustertest.NewMinions(e.st, e.clk).Register(e.ctx, []string{"minion-9"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	id := strings.TrimPrefix(loser, "default/")
-	e.waitCache(t, "pod bound to the new minion", func() bool { return e.hosts(t)[id] == "minion-9" })
+	testutil.Eventually(t, 10*time.Second, func() bool { return e.hosts(t)[id] == "minion-9" }, "pod bound to the new minion")
 }
 
 func TestSpreadIndex(t *testing.T) {
@@ -282,7 +284,7 @@ func TestSyncSpreadsServicePods(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.start(t, nil)
-	e.waitCache(t, "pods", func() bool { return len(e.sched.pods.Keys()) == 6 })
+	testutil.Eventually(t, 10*time.Second, func() bool { return len(e.sched.pods.Keys()) == 6 }, "pods")
 	if err := e.sched.Sync(e.ctx, "default/web-v2-0"); err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +328,7 @@ func TestLoopWakesOnFreedPort(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	<-started
 	var holder, waiter string
-	e.waitCache(t, "one bound, one waiting", func() bool {
+	testutil.Eventually(t, 10*time.Second, func() bool {
 		h := e.hosts(t)
 		for _, pair := range [][2]string{{"a", "b"}, {"b", "a"}} {
 			if h[pair[0]] != "" && e.sched.Queue().Failures("default/"+pair[1]) >= 1 {
@@ -335,9 +337,9 @@ func TestLoopWakesOnFreedPort(t *testing.T) {
 			}
 		}
 		return false
-	})
+	}, "one bound, one waiting")
 	if _, err := e.st.Delete(e.ctx, api.Pods, "default", holder); err != nil {
 		t.Fatal(err)
 	}
-	e.waitCache(t, "the waiting pod bound", func() bool { return e.hosts(t)[waiter] == "minion-1" })
+	testutil.Eventually(t, 10*time.Second, func() bool { return e.hosts(t)[waiter] == "minion-1" }, "the waiting pod bound")
 }

@@ -13,6 +13,7 @@ import (
 	"kubelite/internal/record"
 	"kubelite/internal/store"
 	"kubelite/internal/store/memory"
+	"kubelite/internal/testutil"
 )
 
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -127,17 +128,6 @@ func (e *env) minion(t *testing.T, id string) *api.Minion {
 	return o.(*api.Minion)
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out: %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func TestMachinesAndSubnets(t *testing.T) {
 	e := newEnv(t, Config{Machines: []string{"10.0.0.1", "10.0.0.2", "minion-c"}, ClusterCIDR: "10.244.0.0/16"})
 	// minion-c registered itself before the master started, with a subnet.
@@ -145,9 +135,9 @@ func TestMachinesAndSubnets(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.run(t)
-	eventually(t, "subnets assigned", func() bool {
+	testutil.Eventually(t, 10*time.Second, func() bool {
 		return e.minion(t, "10.0.0.1").PodCIDR != "" && e.minion(t, "10.0.0.2").PodCIDR != ""
-	})
+	}, "subnets assigned")
 	got := []string{e.minion(t, "10.0.0.1").PodCIDR, e.minion(t, "10.0.0.2").PodCIDR, e.minion(t, "minion-c").PodCIDR}
 	sort.Strings(got)
 	if fmt.Sprint(got) != "[10.244.0.0/24 10.244.1.0/24 10.244.2.0/24]" {
@@ -185,19 +175,27 @@ func TestEvictionTiming(t *testing.T) {
 		return len(objs)
 	}
 	step := func(d time.Duration) {
-		eventually(t, "a check pending", func() bool { return e.clk.Waiters() > 0 })
+		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+		defer cancel()
+		if err := e.clk.BlockUntil(ctx, 1); err != nil {
+			t.Fatalf("no check pending: %v", err)
+		}
 		e.clk.Step(d)
 		if err := sim.Heartbeat(e.ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
 	step(40 * time.Second) // exactly the grace period: still Ready
-	time.Sleep(20 * time.Millisecond)
+	// The clock does not move until the next step, so any check of a now,
+	// the loop's or this one, decides at exactly the grace period.
+	if err := e.c.Sync(e.ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
 	if c := e.minion(t, "a").Status.Condition; c != api.MinionReady {
 		t.Fatalf("a is %s at exactly the grace period", c)
 	}
 	step(time.Second)
-	eventually(t, "a NotReady", func() bool { return e.minion(t, "a").Status.Condition == api.MinionNotReady })
+	testutil.Eventually(t, 10*time.Second, func() bool { return e.minion(t, "a").Status.Condition == api.MinionNotReady }, "a NotReady")
 	notReadyAt := e.minion(t, "a").Status.NotReadySince
 	if want := t0.Add(40*time.Second + time.Millisecond); notReadyAt.Before(want) || notReadyAt.After(t0.Add(41*time.Second)) {
 		t.Fatalf("notReadySince %v", notReadyAt.Sub(t0))
@@ -205,28 +203,30 @@ func TestEvictionTiming(t *testing.T) {
 	if e.minion(t, "b").Status.Condition != api.MinionReady {
 		t.Fatalf("b lost Ready while heartbeating")
 	}
-	eventually(t, "a NotReady event", func() bool { return e.rec.Count(EventNotReady) == 1 })
+	testutil.Eventually(t, 10*time.Second, func() bool { return e.rec.Count(EventNotReady) == 1 }, "a NotReady event")
 	for e.clk.Now().Before(notReadyAt.Add(60*time.Second - 5*time.Second)) {
 		step(5 * time.Second)
 	}
-	time.Sleep(20 * time.Millisecond)
+	if err := e.c.Sync(e.ctx, "a"); err != nil { // 5 s before the timeout
+		t.Fatal(err)
+	}
 	if n := podsLeft(); n != 3 {
 		t.Fatalf("%d pods left before the eviction timeout, want 3", n)
 	}
 	e.clk.Set(notReadyAt.Add(60 * time.Second))
-	eventually(t, "a's pods evicted", func() bool { return podsLeft() == 1 })
+	testutil.Eventually(t, 10*time.Second, func() bool { return podsLeft() == 1 }, "a's pods evicted")
 	objs, _, _ := e.st.List(e.ctx, api.Pods, store.ListOptions{})
 	if h := objs[0].(*api.Pod).DesiredState.Host; h != "b" {
 		t.Fatalf("pod left on %s, want b", h)
 	}
-	eventually(t, "2 evicted events", func() bool { return e.rec.Count(EventEvicted) == 2 })
+	testutil.Eventually(t, 10*time.Second, func() bool { return e.rec.Count(EventEvicted) == 2 }, "2 evicted events")
 	// a comes back: Ready again.
 	m := e.minion(t, "a")
 	m.Status.LastHeartbeat = e.clk.Now()
 	if _, err := e.st.Update(e.ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "a Ready again", func() bool { return e.minion(t, "a").Status.Condition == api.MinionReady })
+	testutil.Eventually(t, 10*time.Second, func() bool { return e.minion(t, "a").Status.Condition == api.MinionReady }, "a Ready again")
 }
 
 func TestDeletedMinionLosesItsPods(t *testing.T) {
@@ -259,5 +259,5 @@ func TestDeletedMinionLosesItsPods(t *testing.T) {
 	if _, err := e.st.Delete(e.ctx, api.Minions, "", "a"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "a's pod evicted", func() bool { return hosts() == "[b]" })
+	testutil.Eventually(t, 10*time.Second, func() bool { return hosts() == "[b]" }, "a's pod evicted")
 }

@@ -14,6 +14,7 @@ import (
 	"kubelite/internal/record"
 	"kubelite/internal/store"
 	"kubelite/internal/store/memory"
+	"kubelite/internal/testutil"
 )
 
 // gated holds back pod watch events while closed, to play a slow watch.
@@ -135,27 +136,21 @@ func (e *env) pods(t *testing.T) []*api.Pod {
 // waitCache waits until the manager's pod cache holds n pods.
 func (e *env) waitCache(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(e.m.pods.Keys()) != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("cache holds %d pods, want %d", len(e.m.pods.Keys()), n)
+	testutil.Eventually(t, 10*time.Second, func() error {
+		if got := len(e.m.pods.Keys()); got != n {
+			return fmt.Errorf("cache holds %d pods", got)
 		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	}, "%d pods in the cache", n)
 }
 
+// waitRC waits until the manager's cached rc with key satisfies cond.
 func (e *env) waitRC(t *testing.T, key string, cond func(*api.ReplicationController) bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if o, ok := e.m.rcs.Get(key); ok && cond(o.(*api.ReplicationController)) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rc %s never reached the expected state", key)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		o, ok := e.m.rcs.Get(key)
+		return ok && cond(o.(*api.ReplicationController))
+	}, "rc %s in the expected state", key)
 }
 
 func TestSyncCreatesFromTemplate(t *testing.T) {
