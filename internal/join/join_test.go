@@ -445,3 +445,53 @@ func TestJoinRetriesAConflictOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestLoad(t *testing.T) {
+	m := newMaster(t, nil)
+	req := m.request(t, "m1")
+	c, err := Minion(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := pki.NewCA("other", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		tok  pki.Token
+		who  string
+		now  time.Time
+		err  string // "" = reused
+	}{
+		{"fits", req.Token, "m1", t0, ""},
+		{"another name", req.Token, "m2", t0, `is for "minion:m1", not "minion:m2"`},
+		{"another cluster's token", pki.Token{CAHash: pki.CAHash(other.Cert), Secret: "x"}, "m1", t0, "the token pins"},
+		{"30 days left", req.Token, "m1", c.Cert.Leaf.NotAfter.Add(-RenewBefore), "expires"},
+		{"31 days left", req.Token, "m1", c.Cert.Leaf.NotAfter.Add(-RenewBefore - 24*time.Hour), ""},
+	} {
+		got, err := Load(req.Dir, tc.tok, tc.who, tc.now)
+		switch {
+		case tc.err == "" && (err != nil || !got.Reused):
+			t.Errorf("%s: err = %v", tc.name, err)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.err)
+		}
+	}
+	// A key that does not pair with the certificate is not reused.
+	if err := os.WriteFile(filepath.Join(req.Dir, KeyFile), mustKey(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(req.Dir, req.Token, "m1", t0); err == nil || !strings.Contains(err.Error(), "does not pair") {
+		t.Errorf("mismatched key: err = %v", err)
+	}
+}
+
+func mustKey(t *testing.T) []byte {
+	t.Helper()
+	_, key, err := pki.NewCSR("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
