@@ -17,6 +17,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"kubelite/internal/api"
+	"kubelite/internal/auth"
 	"kubelite/internal/pki"
 	"kubelite/internal/store"
 )
@@ -36,8 +37,8 @@ const (
 
 // Subject of a minion's certificate.
 const (
-	MinionCNPrefix = "minion:"          // CN is MinionCNPrefix + name
-	MinionsGroup   = "kubelite:minions" // O of every minion certificate
+	MinionCNPrefix = auth.MinionPrefix // CN is MinionCNPrefix + name
+	MinionsGroup   = auth.MinionsGroup // O of every minion certificate
 )
 
 // MaxBodyBytes caps a join request.

@@ -38,6 +38,10 @@
 //   - probe.go: liveness probes (httpGet, tcpSocket, exec), one goroutine per
 //     probed container; a failure records an event and queues the pod.
 //   - server.go: the HTTP server (/healthz, /podInfo, /containerLogs, /stats).
+//     Secure (Server.TLS and Server.Authn set): HTTPS with the minion's
+//     joined certificate, and every path but /healthz answers only the
+//     master or admin (401 anonymous or a wrong credential, 403 another
+//     user); --insecure leaves both nil: plain HTTP to anyone, as in 2014.
 //   - hollow.go: many kubelets on fake runtimes in one process, sharing one
 //     pod watch (Fleet), for the scheduler's tests and the benchmarks.
 //

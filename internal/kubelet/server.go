@@ -2,6 +2,8 @@ package kubelet
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"kubelite/internal/api"
+	"kubelite/internal/auth"
 	"kubelite/internal/runtime"
 )
 
@@ -194,13 +199,76 @@ func (k *Kubelet) serveStats(w http.ResponseWriter, r *http.Request) {
 }
 
 // Server is the kubelet's HTTP server as a component.
+//
+// With TLS and Authn nil (--insecure) it serves plain HTTP to anyone, as in
+// 2014. Secure: TLS serves HTTPS with the minion's joined certificate
+// (ServingTLS), and Authn makes every path except /healthz answer only the
+// master (auth.MasterUser) or an admin: 401 for a request without a
+// credential or with a wrong one, 403 for any other user (another minion).
 type Server struct {
-	K    *Kubelet
-	Addr string // e.g. "0.0.0.0:10250"
+	K     *Kubelet
+	Addr  string              // e.g. "0.0.0.0:10250"
+	TLS   *tls.Config         // nil: plain HTTP
+	Authn *auth.Authenticator // nil: no authentication
+}
+
+// ServingTLS is the kubelet's TLS configuration: cert (the minion's joined
+// certificate) served, client certificates verified against clientCAs (the
+// cluster CA) when one is sent; a request without one can still present a
+// bearer token, and Authn decides.
+func ServingTLS(cert tls.Certificate, clientCAs *x509.CertPool) *tls.Config {
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientCAs:    clientCAs,
+		ClientAuth:   tls.VerifyClientCertIfGiven,
+		MinVersion:   tls.VersionTLS12,
+	}
 }
 
 // Name implements component.Component.
 func (s Server) Name() string { return "kubelet-http" }
+
+// Handler is the kubelet's API behind Authn (when set).
+func (s Server) Handler() http.Handler {
+	h := s.K.Handler()
+	if s.Authn == nil {
+		return h
+	}
+	return RequireMaster(s.Authn, h, s.K.log)
+}
+
+// RequireMaster lets /healthz through and every other request only when
+// authn says it comes from auth.MasterUser, auth.Admin or a member of
+// auth.AdminsGroup: 401 with one line without a credential or with a wrong
+// one, 403 for another user.
+func RequireMaster(authn *auth.Authenticator, next http.Handler, log *logrus.Entry) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		u, ok, err := authn.Authenticate(r)
+		switch {
+		case err != nil:
+			httpError(w, http.StatusUnauthorized, "kubelet: credential refused: %s", oneLine(err.Error()))
+			return
+		case !ok:
+			httpError(w, http.StatusUnauthorized, "kubelet: anonymous requests are refused: this port answers the master (a client certificate of the cluster CA)")
+			return
+		case !mayUseKubelet(u):
+			log.WithField("user", u.Name).WithField("path", r.URL.Path).Debug("kubelet API refused")
+			httpError(w, http.StatusForbidden, "kubelet: user %q may not use the kubelet API (only %s and %s)", u.Name, auth.MasterUser, auth.Admin)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func mayUseKubelet(u auth.User) bool {
+	return u.Name == auth.MasterUser || u.Name == auth.Admin || u.InGroup(auth.AdminsGroup)
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // Run serves until ctx ends; started is called once listening.
 func (s Server) Run(ctx context.Context, started func()) error {
@@ -208,7 +276,19 @@ func (s Server) Run(ctx context.Context, started func()) error {
 	if err != nil {
 		return fmt.Errorf("kubelet http listen %s: %w", s.Addr, err)
 	}
-	srv := &http.Server{Handler: s.K.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	return s.serve(ctx, l, started)
+}
+
+// serve serves on l (wrapped in TLS when s.TLS is set) until ctx ends.
+func (s Server) serve(ctx context.Context, l net.Listener, started func()) error {
+	if s.TLS != nil {
+		if len(s.TLS.Certificates) == 0 && s.TLS.GetCertificate == nil {
+			l.Close()
+			return fmt.Errorf("kubelet https %s: no serving certificate", s.Addr)
+		}
+		l = tls.NewListener(l, s.TLS.Clone())
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	if started != nil {
