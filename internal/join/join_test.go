@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,7 +36,7 @@ type master struct {
 	hits   map[string]int // path -> requests seen
 }
 
-func newMaster(t *testing.T, st store.Store) *master {
+func newMaster(t testing.TB, st store.Store) *master {
 	t.Helper()
 	ca, err := pki.NewCA("test-ca", t0)
 	if err != nil {
@@ -46,7 +47,7 @@ func newMaster(t *testing.T, st store.Store) *master {
 
 // serveCA serves /cacerts of shown and a join server of ca, with a serving
 // certificate issued by servingCA.
-func serveCA(t *testing.T, ca, servingCA *pki.CA, st store.Store) *master {
+func serveCA(t testing.TB, ca, servingCA *pki.CA, st store.Store) *master {
 	t.Helper()
 	if st == nil {
 		st = memory.New()
@@ -494,4 +495,25 @@ func mustKey(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return key
+}
+
+// BenchmarkJoin measures a first join over TLS on loopback: CA download,
+// pin check, key and CSR, POST, signing, binding in the memory store,
+// files saved.
+func BenchmarkJoin(b *testing.B) {
+	ca, err := pki.NewCA("bench-ca", t0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := serveCA(b, ca, ca, nil)
+	dir := b.TempDir()
+	i := 0
+	for b.Loop() {
+		i++
+		req := Request{Master: m.srv.URL, Token: m.token(), Name: "m" + strconv.Itoa(i), HostIP: "198.18.0.3",
+			Dir: filepath.Join(dir, strconv.Itoa(i)), Now: func() time.Time { return t0 }}
+		if _, err := Minion(context.Background(), req); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
