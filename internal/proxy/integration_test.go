@@ -26,7 +26,7 @@ import (
 	"kubelite/internal/testutil"
 )
 
-func TestMain(m *testing.M) { os.Exit(testutil.RunInNetns(m, testutil.DefaultNetns)) }
+func TestMain(m *testing.M) { os.Exit(testutil.RunInNetns(testutil.NoLeaks(m), testutil.DefaultNetns)) }
 
 var bothModes = []Mode{ModeIptables, ModeUserspace}
 

@@ -93,7 +93,7 @@ func RequireNetns(t testing.TB) {
 }
 
 // RunInNetns runs m inside a fresh network namespace; see the comment above.
-func RunInNetns(m *testing.M, cfg NetnsConfig) int {
+func RunInNetns(m Runner, cfg NetnsConfig) int {
 	if os.Getenv(netnsEnv) != "" {
 		if err := setupNetns(cfg); err != nil {
 			netnsErr = err
