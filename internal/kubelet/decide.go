@@ -80,6 +80,10 @@ type Input struct {
 	Unhealthy map[string]string
 	// KeepDead is how many dead containers to keep per pod container.
 	KeepDead int
+	// Refused, when set, is why this minion's admission refuses the pod
+	// (see Admit): nothing of it starts, what runs of it is stopped, and
+	// every container waits with reason "PodRefused: <Refused>".
+	Refused string
 }
 
 // Plan is what Decide wants done.
@@ -187,6 +191,10 @@ func Decide(in Input) Plan {
 		stopRemove(c, why)
 	}
 	if in.Pod == nil {
+		return plan
+	}
+	if in.Refused != "" {
+		refuse(&plan, in.Pod, byName, in.Refused)
 		return plan
 	}
 	for n := range byName {
@@ -343,4 +351,30 @@ func Decide(in Input) Plan {
 		}
 	}
 	return plan
+}
+
+// refuse plans a refused pod: its running containers stop (apps before the
+// infra, kept dead for their logs), nothing starts, every container waits
+// with the reason.
+func refuse(plan *Plan, pod *api.Pod, byName map[string][]runtime.Container, why string) {
+	reason := refusedReason + ": " + why
+	plan.Waiting[InfraName] = reason
+	var names []string
+	for n := range byName {
+		if n != InfraName {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	names = append(names, InfraName)
+	for _, n := range names {
+		for _, c := range byName[n] {
+			if c.State == runtime.StateRunning {
+				plan.Actions = append(plan.Actions, Action{Kind: ActStop, Name: n, ID: c.ID, Reason: "refused by admission"})
+			}
+		}
+	}
+	for _, c := range pod.DesiredState.Manifest.Containers {
+		plan.Waiting[c.Name] = reason
+	}
 }

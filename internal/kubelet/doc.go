@@ -10,6 +10,13 @@
 //     container), the waiting reasons and when to look again.
 //   - status.go: PodStatus(...) is pure too: the pod's currentState from the
 //     same inputs.
+//   - admit.go: before any container of a pod is created, the pod is
+//     admitted again with this minion's policy (internal/admission with
+//     Config.AllowPrivileged, Config.Protected and RootDir), and every
+//     hostDir's symbolic links are resolved on this host and the result
+//     checked again and bound. A refused pod gets no container (running
+//     ones stop), its containers wait with "PodRefused: <why>", and one
+//     "refused" event is recorded per distinct reason.
 //   - spec.go: the runtime.ContainerSpec of the infra and app containers
 //     (labels, ports, env with service variables, cpu, memory, volumes).
 //   - kubelet.go: the thin layer. An informer on the pods bound here

@@ -43,8 +43,14 @@ type Config struct {
 	GracePeriod       time.Duration // default 10 s
 	ProbePeriod       time.Duration // default 10 s
 	AllowPrivileged   bool
-	Capacity          api.Capacity
-	Labels            map[string]string
+	// Protected are host paths no hostDir may be, be above or be below,
+	// beyond internal/admission's built-in list; RootDir is always added.
+	Protected []string
+	// ResolvePath follows a hostDir's symbolic links on this host (default
+	// ResolveHostPath); the resolved path is admitted again and bound.
+	ResolvePath func(path string) (string, error)
+	Capacity    api.Capacity
+	Labels      map[string]string
 	// Port is the kubelet HTTP port advertised on the minion (default 10250).
 	Port int
 	// InfraImage is the pod infra image (default images.Pause); when absent
@@ -86,6 +92,9 @@ func (c *Config) defaults() error {
 	}
 	if c.RootDir == "" {
 		c.RootDir = "/var/lib/kubelet"
+	}
+	if c.ResolvePath == nil {
+		c.ResolvePath = ResolveHostPath
 	}
 	if c.SyncFrequency <= 0 {
 		c.SyncFrequency = 10 * time.Second
@@ -141,6 +150,7 @@ type Kubelet struct {
 	unhealthy map[string]string               // container id -> probe failure
 	waiting   map[string]map[string]string    // pod key -> last waiting reasons
 	written   map[string]uint64               // pod key -> version our last status write made
+	refused   map[string]string               // pod key -> why admission refused it (event sent)
 	infraMu   sync.Mutex                      // one infra image build at a time
 	starts    chan struct{}                   // semaphore of MaxParallelStarts
 }
@@ -158,6 +168,7 @@ func New(cfg Config) (*Kubelet, error) {
 		unhealthy: map[string]string{},
 		waiting:   map[string]map[string]string{},
 		written:   map[string]uint64{},
+		refused:   map[string]string{},
 		starts:    make(chan struct{}, cfg.MaxParallelStarts),
 	}
 	k.pods, k.services = cfg.Pods, cfg.Services
@@ -430,6 +441,11 @@ func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
 		return fmt.Errorf("sync pod %s: %w", key, err)
 	}
 	in := Input{Pod: pod, Containers: cs, Now: k.cfg.Clock.Now(), InfraImage: k.cfg.InfraImage, KeepDead: k.cfg.KeepDead, Network: k.network()}
+	var hostPaths map[string]string
+	if pod != nil {
+		hostPaths, in.Refused = k.admit(pod)
+		k.noteRefusal(ctx, key, pod, in.Refused)
+	}
 	k.mu.Lock()
 	if pod != nil {
 		in.Pulls = cloneMap(k.pulls[pod.UID])
@@ -443,7 +459,7 @@ func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
 	k.mu.Unlock()
 	plan := Decide(in)
 	t0 := time.Now()
-	applyErr := k.apply(ctx, pod, plan, in.Network)
+	applyErr := k.apply(ctx, pod, plan, in.Network, hostPaths)
 	applied := time.Since(t0)
 	if pod == nil {
 		k.forget(key, cs)
@@ -501,6 +517,7 @@ func (k *Kubelet) forget(key string, cs []runtime.Container) {
 	k.mu.Lock()
 	delete(k.waiting, key)
 	delete(k.written, key)
+	delete(k.refused, key)
 	k.mu.Unlock()
 	for uid := range uids {
 		if uid == "" {
@@ -515,7 +532,7 @@ func (k *Kubelet) forget(key string, cs []runtime.Container) {
 // apply carries out a plan. Stops run concurrently (each waits out its grace
 // period); everything else runs in order. A failed infra start skips the app
 // starts that need it.
-func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan, nw PodNetwork) error {
+func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan, nw PodNetwork, hostPaths map[string]string) error {
 	var errs []error
 	infraID := ""
 	infraFailed := false
@@ -609,7 +626,7 @@ func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan, nw PodNetw
 				}
 				infraID = id
 			}
-			if err := k.startContainer(ctx, pod, a, infraID, plan.Waiting, waitInfra); err != nil {
+			if err := k.startContainer(ctx, pod, a, infraID, hostPaths, plan.Waiting, waitInfra); err != nil {
 				errs = append(errs, err)
 				if waitInfra() != nil {
 					infraFailed = true
@@ -726,9 +743,10 @@ func (k *Kubelet) ensureImage(ctx context.Context, pod *api.Pod, c *api.Containe
 	return "", nil
 }
 
-// startContainer creates app container a.Name, waits for the infra to run
-// (waitInfra), then starts it.
-func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, infraID string, waiting map[string]string, waitInfra func() error) error {
+// startContainer creates app container a.Name (hostDir volumes bound at
+// hostPaths, as admitted), waits for the infra to run (waitInfra), then
+// starts it.
+func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, infraID string, hostPaths map[string]string, waiting map[string]string, waitInfra func() error) error {
 	var c *api.Container
 	for i := range pod.DesiredState.Manifest.Containers {
 		if pod.DesiredState.Manifest.Containers[i].Name == a.Name {
@@ -744,7 +762,7 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, in
 			return fmt.Errorf("emptyDir for %s: %w", api.Key(pod), err)
 		}
 	}
-	spec, err := AppSpec(pod, c, a.Attempt, SpecOptions{InfraID: infraID, RootDir: k.cfg.RootDir, Services: k.servicesFor(pod), AllowPrivileged: k.cfg.AllowPrivileged})
+	spec, err := AppSpec(pod, c, a.Attempt, SpecOptions{InfraID: infraID, RootDir: k.cfg.RootDir, Services: k.servicesFor(pod), AllowPrivileged: k.cfg.AllowPrivileged, HostPaths: hostPaths})
 	if err != nil {
 		waiting[c.Name] = "ErrInvalidSpec: " + err.Error()
 		k.event(ctx, pod, c.Name, "failed", err.Error())

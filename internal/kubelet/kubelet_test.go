@@ -333,9 +333,9 @@ func TestFakeEmptyDirRemovedWithPod(t *testing.T) {
 		t.Fatalf("emptyDir %s: %v", dir, err)
 	}
 	spec, _ := rt.Spec(strings.TrimPrefix(got.CurrentState.Info["web"].ContainerID, "docker://"))
-	want := []string{dir + ":/scratch", "/etc/httpd/conf:/etc/httpd/conf:ro"}
-	if strings.Join(spec.Binds, ",") != strings.Join(want, ",") {
-		t.Fatalf("binds %q, want %q", spec.Binds, want)
+	want := []runtime.Mount{{HostPath: dir, ContainerPath: "/scratch"}, {HostPath: "/etc/httpd/conf", ContainerPath: "/etc/httpd/conf", ReadOnly: true}}
+	if fmt.Sprint(spec.Mounts) != fmt.Sprint(want) {
+		t.Fatalf("mounts %+v, want %+v", spec.Mounts, want)
 	}
 	e.st.Delete(e.ctx, api.Pods, "default", "vol")
 	waitNoContainers(t, rt, 5*time.Second)

@@ -114,6 +114,9 @@ type SpecOptions struct {
 	RootDir         string
 	Services        []*api.Service
 	AllowPrivileged bool
+	// HostPaths, when set, maps hostDir volume names to the host path to
+	// bind (the admitted path with symbolic links resolved, see Admit).
+	HostPaths map[string]string
 }
 
 // PodDir is where a pod's emptyDir volumes live.
@@ -124,7 +127,7 @@ func AppSpec(pod *api.Pod, c *api.Container, attempt int, o SpecOptions) (runtim
 	if c.Privileged && !o.AllowPrivileged {
 		return runtime.ContainerSpec{}, fmt.Errorf("privileged container %q refused: this minion runs without --allow_privileged", c.Name)
 	}
-	binds, err := Binds(pod, c, o.RootDir)
+	mounts, err := Mounts(pod, c, o.RootDir, o.HostPaths)
 	if err != nil {
 		return runtime.ContainerSpec{}, err
 	}
@@ -137,7 +140,7 @@ func AppSpec(pod *api.Pod, c *api.Container, attempt int, o SpecOptions) (runtim
 		WorkingDir:  c.WorkingDir,
 		NetworkMode: "container:" + o.InfraID,
 		Memory:      c.Memory,
-		Binds:       binds,
+		Mounts:      mounts,
 		Privileged:  c.Privileged,
 	}
 	if c.CPU > 0 {
@@ -150,10 +153,12 @@ func AppSpec(pod *api.Pod, c *api.Container, attempt int, o SpecOptions) (runtim
 	return spec, nil
 }
 
-// Binds returns the bind mounts of c: hostDir volumes as they are, emptyDir
-// volumes as directories under root-dir/pods/<uid>/volumes/<name>.
-func Binds(pod *api.Pod, c *api.Container, rootDir string) ([]string, error) {
-	var out []string
+// Mounts returns the bind mounts of c: hostDir volumes at hostPaths[name]
+// (as they are when absent), emptyDir volumes as directories under
+// root-dir/pods/<uid>/volumes/<name>. Options come only from readOnly: a
+// path with ':' is refused here and by the runtime.
+func Mounts(pod *api.Pod, c *api.Container, rootDir string, hostPaths map[string]string) ([]runtime.Mount, error) {
+	var out []runtime.Mount
 	for _, m := range c.VolumeMounts {
 		var vol *api.Volume
 		for i := range pod.DesiredState.Manifest.Volumes {
@@ -164,18 +169,18 @@ func Binds(pod *api.Pod, c *api.Container, rootDir string) ([]string, error) {
 		if vol == nil {
 			return nil, fmt.Errorf("container %q mounts volume %q that the pod does not declare", c.Name, m.Name)
 		}
-		if m.MountPath == "" || !filepath.IsAbs(m.MountPath) {
-			return nil, fmt.Errorf("container %q: volume %q mount path %q must be absolute", c.Name, m.Name, m.MountPath)
-		}
 		host := EmptyDirPath(rootDir, pod.UID, vol.Name)
 		if vol.Source != nil && vol.Source.HostDir != nil {
 			host = vol.Source.HostDir.Path
+			if p, ok := hostPaths[vol.Name]; ok {
+				host = p
+			}
 		}
-		b := host + ":" + m.MountPath
-		if m.ReadOnly {
-			b += ":ro"
+		mnt := runtime.Mount{HostPath: host, ContainerPath: m.MountPath, ReadOnly: m.ReadOnly}
+		if err := mnt.Validate(); err != nil {
+			return nil, fmt.Errorf("container %q: volume %q: %w", c.Name, m.Name, err)
 		}
-		out = append(out, b)
+		out = append(out, mnt)
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package kubelet
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -84,9 +85,20 @@ func TestAppSpec(t *testing.T) {
 	if spec.Name != "k8s_web_web_default_uid-12345678_3" || spec.Labels[runtime.LabelAttempt] != "3" || spec.Labels[runtime.LabelSpecHash] != HashContainer(&p.DesiredState.Manifest.Containers[0]) {
 		t.Fatalf("name %s labels %v", spec.Name, spec.Labels)
 	}
-	wantBinds := "/etc/httpd/conf:/etc/httpd/conf:ro,/var/lib/kubelet/pods/uid-123456789abcdef/volumes/tmp:/tmp"
-	if strings.Join(spec.Binds, ",") != wantBinds {
-		t.Fatalf("binds %q", spec.Binds)
+	wantMounts := []runtime.Mount{{HostPath: "/etc/httpd/conf", ContainerPath: "/etc/httpd/conf", ReadOnly: true}, {HostPath: "/var/lib/kubelet/pods/uid-123456789abcdef/volumes/tmp", ContainerPath: "/tmp"}}
+	if !reflect.DeepEqual(spec.Mounts, wantMounts) {
+		t.Fatalf("mounts %+v", spec.Mounts)
+	}
+	// An admitted, resolved host path is what is bound.
+	spec, err = AppSpec(p, &p.DesiredState.Manifest.Containers[0], 3, SpecOptions{InfraID: "abc", RootDir: "/var/lib/kubelet", HostPaths: map[string]string{"conf": "/srv/conf"}})
+	if err != nil || spec.Mounts[0].HostPath != "/srv/conf" {
+		t.Fatalf("resolved host path: %+v %v", spec.Mounts, err)
+	}
+	// A ':' in a mount path cannot reach the runtime as an option.
+	inj := api.Copy(p)
+	inj.DesiredState.Manifest.Containers[0].VolumeMounts[1].MountPath = "/tmp:rshared"
+	if _, err := AppSpec(inj, &inj.DesiredState.Manifest.Containers[0], 0, SpecOptions{RootDir: "/var/lib/kubelet"}); err == nil {
+		t.Fatal("mount path with ':' accepted")
 	}
 	bad := *p
 	bad.DesiredState.Manifest.Volumes = nil

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"path"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -90,9 +92,40 @@ type ContainerSpec struct {
 	CPUQuota    int64 // microseconds per CPUPeriod, 0 = no quota
 	CPUPeriod   int64 // microseconds, 0 = engine default when CPUQuota is set
 	Memory      int64 // bytes, 0 = unlimited
-	// Binds are "hostPath:containerPath[:ro]"; missing host directories are created.
-	Binds      []string
+	// Mounts bind host paths into the container; missing host directories
+	// are created.
+	Mounts     []Mount
 	Privileged bool
+}
+
+// Mount binds host path HostPath at ContainerPath. Both are absolute and
+// contain no ':' (a runtime refuses the container otherwise): the only
+// mount option is ReadOnly, so none can be injected through a path.
+type Mount struct {
+	HostPath      string
+	ContainerPath string
+	ReadOnly      bool
+}
+
+// Validate returns why m cannot be mounted, or nil: both paths must be
+// absolute, without ':' (Docker's option separator: "/etc:/x:rshared"),
+// NUL, or a ".." element. Every runtime calls it in Create.
+func (m Mount) Validate() error {
+	for _, p := range []string{m.HostPath, m.ContainerPath} {
+		q := strconv.Quote(p)
+		switch {
+		case !path.IsAbs(p):
+			return fmt.Errorf("mount path %s: not absolute", q)
+		case strings.ContainsAny(p, ":\x00"):
+			return fmt.Errorf("mount path %s: contains ':' or NUL (mount options come only from readOnly)", q)
+		}
+		for _, el := range strings.Split(p, "/") {
+			if el == ".." {
+				return fmt.Errorf("mount path %s: contains a '..' element", q)
+			}
+		}
+	}
+	return nil
 }
 
 // ListOptions narrows List.

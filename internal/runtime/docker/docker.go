@@ -268,9 +268,13 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (strin
 	if spec.Command != nil {
 		cfg.Cmd = spec.Command
 	}
+	bs, err := binds(spec.Mounts)
+	if err != nil {
+		return "", fmt.Errorf("create %s: %w", spec.Name, err)
+	}
 	hc := &container.HostConfig{
 		NetworkMode: container.NetworkMode(spec.NetworkMode),
-		Binds:       spec.Binds,
+		Binds:       bs,
 		Privileged:  spec.Privileged,
 		Resources: container.Resources{
 			CPUShares: spec.CPUShares,

@@ -44,7 +44,7 @@ func TestSpecReachesTheEngine(t *testing.T) {
 		Labels:  map[string]string{runtime.LabelPodName: "mypod"},
 		Command: []string{"/webserver", "--port=80"}, Env: []string{"A=b"}, WorkingDir: "/",
 		CPUShares: 102, CPUQuota: 10000, CPUPeriod: 100000, Memory: 64 << 20,
-		Binds: []string{hostDir + ":/data:ro"},
+		Mounts: []runtime.Mount{{HostPath: hostDir, ContainerPath: "/data", ReadOnly: true}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -349,6 +349,11 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (strin
 	if !r.images[normalize(spec.Image)] {
 		return "", fmt.Errorf("create %s: %s: %w", spec.Name, spec.Image, runtime.ErrImageNotPresent)
 	}
+	for _, m := range spec.Mounts {
+		if err := m.Validate(); err != nil {
+			return "", fmt.Errorf("create %s: %w", spec.Name, err)
+		}
+	}
 	if target, ok := strings.CutPrefix(spec.NetworkMode, "container:"); ok {
 		if _, ok := r.containers[target]; !ok {
 			return "", fmt.Errorf("create %s: no such container: %s", spec.Name, target)

@@ -94,6 +94,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("ListFiltersByPod", func(t *testing.T) { testListFilters(t, h) })
 	t.Run("MissingImage", func(t *testing.T) { testMissingImage(t, h) })
 	t.Run("DuplicateName", func(t *testing.T) { testDuplicateName(t, h) })
+	t.Run("MountOptionsCannotBeInjected", func(t *testing.T) { testMountInjection(t, h) })
 	t.Run("HostPortConflictLeavesNothing", func(t *testing.T) { testPortConflict(t, h) })
 	t.Run("JoinDeadInfraFails", func(t *testing.T) { testJoinDead(t, h) })
 	t.Run("CreateThenStart", func(t *testing.T) { testCreateThenStart(t, h) })
@@ -344,6 +345,33 @@ func testDuplicateName(t *testing.T, h Harness) {
 	if id, err := rt.CreateAndStart(ctx, runtime.ContainerSpec{Name: name, Image: h.PauseImage, Labels: podLabels("u1", "p", "net")}); err == nil {
 		rt.Remove(ctx, id)
 		t.Fatal("second container with the same name started")
+	}
+}
+
+// testMountInjection: a mount path holding ':' (bind options such as
+// rshared), a relative path or a ".." element is refused at create and
+// leaves no container; the only option is Mount.ReadOnly.
+func testMountInjection(t *testing.T, h Harness) {
+	ctx := ctxT(t)
+	rt := h.New(t)
+	dir := t.TempDir()
+	for _, m := range []runtime.Mount{
+		{HostPath: dir + ":/x:rshared", ContainerPath: "/x"},
+		{HostPath: dir, ContainerPath: "/x:rshared"},
+		{HostPath: dir, ContainerPath: "/x:ro"},
+		{HostPath: "relative/dir", ContainerPath: "/x"},
+		{HostPath: dir + "/../x", ContainerPath: "/x"},
+	} {
+		uid := uniq("uid")
+		id, err := rt.Create(ctx, runtime.ContainerSpec{Name: uniq("mount"), Image: h.PauseImage, Labels: podLabels(uid, "p", "net"), Mounts: []runtime.Mount{m}})
+		if err == nil {
+			rt.Remove(ctx, id)
+			t.Fatalf("mount %+v: container created", m)
+		}
+		left, err := rt.List(ctx, runtime.ListOptions{PodUID: uid})
+		if err != nil || len(left) != 0 {
+			t.Fatalf("mount %+v: refused create left %+v, %v", m, left, err)
+		}
 	}
 }
 
