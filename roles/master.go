@@ -9,6 +9,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"kubelite/config"
+	"kubelite/internal/admission"
 	"kubelite/internal/api"
 	"kubelite/internal/apiserver"
 	"kubelite/internal/component"
@@ -16,6 +17,7 @@ import (
 	"kubelite/internal/controller/node"
 	"kubelite/internal/controller/replication"
 	"kubelite/internal/etcd"
+	"kubelite/internal/pki"
 	"kubelite/internal/record"
 	"kubelite/internal/registry"
 	"kubelite/internal/scheduler"
@@ -30,11 +32,13 @@ func Master(ctx context.Context, cfg *config.Master) error {
 		return err
 	}
 	p := &plan{role: "master"}
-	if err := addMaster(p, cfg); err != nil {
+	if _, err := addMaster(p, cfg); err != nil {
 		p.release()
 		return err
 	}
-	warnOpenAPI(cfg)
+	if cfg.Insecure {
+		warnInsecure(cfg)
+	}
 	return p.run(ctx)
 }
 
@@ -59,8 +63,16 @@ func serverVersion() api.ServerVersion {
 }
 
 // addMaster appends the master's components in start order: etcd, the API
-// over the store, then the loops that use the store.
-func addMaster(p *plan, cfg *config.Master) error {
+// over the store, then the loops that use the store. It returns the
+// cluster's identity (nil with --insecure).
+func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
+	var id *pki.Identity
+	if !cfg.Insecure {
+		var err error
+		if id, err = loadIdentity(cfg); err != nil {
+			return nil, err
+		}
+	}
 	etcdEndpoints := cfg.EtcdServers
 	var embedded *etcd.Embedded
 	if cfg.EtcdEmbed {
@@ -69,7 +81,7 @@ func addMaster(p *plan, cfg *config.Master) error {
 	}
 	cli, err := etcd.NewClient(etcdEndpoints)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p.cleanup(func() { _ = cli.Close() })
 	if embedded != nil {
@@ -89,21 +101,28 @@ func addMaster(p *plan, cfg *config.Master) error {
 	// The registry adds the API's semantics (defaults, validation, uids and
 	// names, portal IPs, bindings) to the raw store; everything in the master
 	// uses it.
-	reg, err := registry.New(storeetcd.New(cli), registry.Config{PortalNet: ipNet(cfg.PortalNet)})
+	reg, err := registry.New(storeetcd.New(cli), registry.Config{
+		PortalNet: ipNet(cfg.PortalNet),
+		Admission: admission.Policy{AllowPrivileged: cfg.AllowPrivileged, Protected: []string{cfg.DataDir, config.DefaultRootDir}},
+	})
 	if err != nil {
-		return fmt.Errorf("master: %w", err)
+		return nil, fmt.Errorf("master: %w", err)
 	}
 	p.add(reg)
 	var st store.Store = reg
 
-	api, err := apiserver.New(apiserver.Config{
+	acfg := apiserver.Config{
 		Address: cfg.Address, Port: cfg.Port, Store: st, Version: serverVersion(),
 		HealthChecks: map[string]apiserver.HealthCheck{
 			"etcd-0": func(ctx context.Context) error { return etcd.Health(ctx, cli) },
 		},
-	})
+	}
+	if id != nil {
+		acfg.Security, acfg.TLS, acfg.Transport = apiSecurity(id, st), apiTLS(id), kubeletTransport(id)
+	}
+	api, err := apiserver.New(acfg)
 	if err != nil {
-		return fmt.Errorf("master: %w", err)
+		return nil, fmt.Errorf("master: %w", err)
 	}
 	p.add(api)
 	p.add(scheduler.New(scheduler.Config{Store: st, Recorder: record.New(st, record.Config{Source: "scheduler"})}))
@@ -115,15 +134,15 @@ func addMaster(p *plan, cfg *config.Master) error {
 		GracePeriod: cfg.NodeMonitorGracePeriod, EvictionTimeout: cfg.PodEvictionTimeout,
 	})
 	if err != nil {
-		return fmt.Errorf("master: %w", err)
+		return nil, fmt.Errorf("master: %w", err)
 	}
 	p.add(nodes)
-	return nil
+	return id, nil
 }
 
-// warnOpenAPI says, at every start, that the API has no authentication.
-func warnOpenAPI(cfg *config.Master) {
+// warnInsecure says, at every start, that --insecure leaves the API open.
+func warnInsecure(cfg *config.Master) {
 	logrus.WithField("component", "master").Warnf(
-		"the API on http://%s has no authentication: anyone who can reach it controls the cluster; "+
-			"limit access with a firewall (see README, Ports)", cfg.APIAddr())
+		"--insecure: the API on http://%s has no TLS and no authentication, and takes anonymous minions: "+
+			"anyone who can reach it is root on every minion; drop --insecure (see README, Security)", cfg.APIAddr())
 }

@@ -33,15 +33,16 @@ func Minion(ctx context.Context, cfg *config.Minion) error {
 			"ignoring --etcd_servers=%s: a kubelite minion talks only to the API at %s",
 			cfg.EtcdServers[0], cfg.MasterURL)
 	}
-	st, err := remote.New(cfg.MasterURL)
-	if err != nil {
-		return fmt.Errorf("minion: %w", err)
-	}
 	if err := checkPorts(net.Listen, []portUse{{"port", cfg.KubeletAddr()}}); err != nil {
 		return err
 	}
+	hostIP := minionHostIP(cfg)
+	creds, err := joinMaster(ctx, cfg, hostIP)
+	if err != nil {
+		return fmt.Errorf("minion: %w", err)
+	}
 	p := &plan{role: "minion"}
-	if err := addMinion(ctx, p, cfg, st); err != nil {
+	if err := addMinion(ctx, p, cfg, creds, hostIP); err != nil {
 		p.release()
 		return err
 	}
@@ -101,18 +102,23 @@ func CleanupIPTables() error {
 	return proxy.Cleanup(nf)
 }
 
+// minionHostIP is --host-ip, else detected.
+func minionHostIP(cfg *config.Minion) string {
+	if cfg.HostIP != "" {
+		return cfg.HostIP
+	}
+	return detectHostIP(cfg.Hostname, cfg.MasterURL)
+}
+
 // addMinion appends the minion's components in start order: the kubelet,
-// then the proxy, both over st (the API on a minion, the master's store in
-// standalone).
-func addMinion(ctx context.Context, p *plan, cfg *config.Minion, st store.Store) error {
+// then the proxy, both over the API at creds (a remote master, or this
+// process's own API in standalone).
+func addMinion(ctx context.Context, p *plan, cfg *config.Minion, creds *minionCreds, hostIP string) error {
 	rt, capacity, err := containerRuntime(ctx, p, cfg)
 	if err != nil {
 		return err
 	}
-	hostIP := cfg.HostIP
-	if hostIP == "" {
-		hostIP = detectHostIP(cfg.Hostname, cfg.MasterURL)
-	}
+	var st store.Store = remote.NewEndpoint(creds.api)
 	network := cfg.Network
 	if cfg.Runtime == "fake" {
 		network = kubelet.NetworkNone // hollow pods keep loopback IPs: probes never leave the machine
@@ -125,7 +131,7 @@ func addMinion(ctx context.Context, p *plan, cfg *config.Minion, st store.Store)
 	if err != nil {
 		return fmt.Errorf("minion: %w", err)
 	}
-	p.add(kubelet.Server{K: kl, Addr: cfg.KubeletAddr()}, kl)
+	p.add(kubelet.Server{K: kl, Addr: cfg.KubeletAddr(), TLS: creds.kubeletTLS, Authn: creds.authn}, kl)
 	var nf netfilter.Interface
 	if cfg.ProxyMode != "none" || cfg.Network == "bridge" {
 		n, err := netfilter.New()

@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"kubelite/internal/api"
+	ikubectl "kubelite/internal/kubectl"
 	"kubelite/internal/store"
 )
 
@@ -17,9 +20,11 @@ type readyBanner struct {
 	st     store.Store
 	minion string
 	apiURL string
-	out    io.Writer
-	start  time.Time
-	poll   time.Duration
+	// kubeconfig is the admin kubeconfig ("" with --insecure).
+	kubeconfig string
+	out        io.Writer
+	start      time.Time
+	poll       time.Duration
 }
 
 func (b *readyBanner) Name() string { return "ready" }
@@ -31,7 +36,7 @@ func (b *readyBanner) Run(ctx context.Context, started func()) error {
 	for {
 		obj, err := b.st.Get(ctx, api.Minions, "", b.minion)
 		if m, ok := obj.(*api.Minion); err == nil && ok && m.Status.Condition == api.MinionReady {
-			_, err := io.WriteString(b.out, bannerText(b.apiURL, b.minion, time.Since(b.start)))
+			_, err := io.WriteString(b.out, bannerText(b.apiURL, b.kubeconfig, b.minion, time.Since(b.start)))
 			if err != nil {
 				return err
 			}
@@ -47,19 +52,28 @@ func (b *readyBanner) Run(ctx context.Context, started func()) error {
 	return nil
 }
 
-// bannerText is the block standalone prints when it is ready.
-func bannerText(apiURL, minion string, took time.Duration) string {
+// bannerText is the block standalone prints when it is ready. kubeconfig
+// is the admin kubeconfig, "" for an --insecure API.
+func bannerText(apiURL, kubeconfig, minion string, took time.Duration) string {
 	kubectl := "kubelite kubectl"
-	switch apiURL {
-	case "http://127.0.0.1:8080", "http://localhost:8080", "http://127.0.0.1:8081", "http://localhost:8081":
+	home, _ := os.UserHomeDir()
+	switch {
+	case kubeconfig != "" && slices.Contains(ikubectl.DefaultKubeconfigs(home), kubeconfig):
+		// kubectl reads this kubeconfig by itself.
+	case kubeconfig != "":
+		kubectl += " --kubeconfig " + kubeconfig
+	case apiURL == "http://127.0.0.1:8080", apiURL == "http://localhost:8080", apiURL == "http://127.0.0.1:8081", apiURL == "http://localhost:8081":
 		// kubectl finds these by itself (see kubectl.StandaloneServer).
 	default:
 		kubectl += " -s " + apiURL
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nkubelite standalone is ready (%.1fs)\n", took.Seconds())
-	fmt.Fprintf(&b, "  API:    %s\n", apiURL)
-	fmt.Fprintf(&b, "  minion: %s is Ready\n", minion)
+	fmt.Fprintf(&b, "  API:        %s\n", apiURL)
+	if kubeconfig != "" {
+		fmt.Fprintf(&b, "  kubeconfig: %s (the admin's; works with today's kubectl too)\n", kubeconfig)
+	}
+	fmt.Fprintf(&b, "  minion:     %s is Ready\n", minion)
 	fmt.Fprintf(&b, "Try:\n")
 	fmt.Fprintf(&b, "  %s get minions\n", kubectl)
 	fmt.Fprintf(&b, "  %s create -f testdata/tutorial/apache-pod.json\n", kubectl)

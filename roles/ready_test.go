@@ -25,11 +25,11 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestBannerText(t *testing.T) {
-	got := bannerText("http://127.0.0.1:8080", "laptop", 1234*time.Millisecond)
+	got := bannerText("http://127.0.0.1:8080", "", "laptop", 1234*time.Millisecond)
 	want := `
 kubelite standalone is ready (1.2s)
-  API:    http://127.0.0.1:8080
-  minion: laptop is Ready
+  API:        http://127.0.0.1:8080
+  minion:     laptop is Ready
 Try:
   kubelite kubectl get minions
   kubelite kubectl create -f testdata/tutorial/apache-pod.json
@@ -40,8 +40,17 @@ Ctrl-C stops it; kubelite standalone --reset wipes its state and containers.
 	if got != want {
 		t.Errorf("banner:\n%s\nwant:\n%s", got, want)
 	}
-	if other := bannerText("http://127.0.0.1:9090", "laptop", time.Second); !strings.Contains(other, "kubelite kubectl -s http://127.0.0.1:9090 get pods") {
+	if other := bannerText("http://127.0.0.1:9090", "", "laptop", time.Second); !strings.Contains(other, "kubelite kubectl -s http://127.0.0.1:9090 get pods") {
 		t.Errorf("banner for another port lacks -s:\n%s", other)
+	}
+	secure := bannerText("https://127.0.0.1:8081", "/srv/k/admin.kubeconfig", "laptop", time.Second)
+	for _, want := range []string{"kubeconfig: /srv/k/admin.kubeconfig", "kubelite kubectl --kubeconfig /srv/k/admin.kubeconfig get pods"} {
+		if !strings.Contains(secure, want) {
+			t.Errorf("secure banner lacks %q:\n%s", want, secure)
+		}
+	}
+	if def := bannerText("https://127.0.0.1:8081", "/var/lib/kubelite/admin.kubeconfig", "laptop", time.Second); !strings.Contains(def, "  kubelite kubectl get pods") {
+		t.Errorf("banner with the default kubeconfig should need no flag:\n%s", def)
 	}
 }
 

@@ -4,10 +4,12 @@ import (
 	"context"
 	"io"
 	"net"
-	"net/netip"
+	"path/filepath"
 	"time"
 
 	"kubelite/config"
+	"kubelite/internal/endpoint"
+	"kubelite/internal/pki"
 	"kubelite/internal/store/remote"
 )
 
@@ -21,29 +23,36 @@ func Standalone(ctx context.Context, cfg *config.Standalone, out io.Writer) erro
 		return err
 	}
 	p := &plan{role: "standalone"}
-	if err := addMaster(p, &cfg.Master); err != nil {
-		p.release()
-		return err
-	}
-	// The minion half talks to the local API, exactly as a remote minion
-	// does, so standalone runs the very same code paths.
-	st, err := remote.New(cfg.Minion.MasterURL)
+	id, err := addMaster(p, &cfg.Master)
 	if err != nil {
 		p.release()
 		return err
 	}
-	if err := addMinion(ctx, p, &cfg.Minion, st); err != nil {
+	// The minion half talks to the local API, exactly as a remote minion
+	// does, so standalone runs the very same code paths; its credential
+	// comes from the CA in this process instead of a join.
+	hostIP := minionHostIP(&cfg.Minion)
+	creds := &minionCreds{}
+	if id != nil {
+		creds, err = localMinion(id, &cfg.Minion, hostIP)
+	} else {
+		creds.api, err = endpoint.Plain(cfg.Minion.MasterURL)
+	}
+	if err != nil {
 		p.release()
 		return err
 	}
-	p.add(&readyBanner{st: st, minion: cfg.Minion.Hostname, apiURL: cfg.Minion.MasterURL, out: out, start: start, poll: 20 * time.Millisecond})
-	if !isLoopback(cfg.Master.Address) {
-		warnOpenAPI(&cfg.Master)
+	if err := addMinion(ctx, p, &cfg.Minion, creds, hostIP); err != nil {
+		p.release()
+		return err
+	}
+	banner := &readyBanner{st: remote.NewEndpoint(creds.api), minion: cfg.Minion.Hostname, apiURL: cfg.Minion.MasterURL, out: out, start: start, poll: 20 * time.Millisecond}
+	if id != nil {
+		banner.kubeconfig = filepath.Join(id.Dir, pki.AdminKubeconfigFile)
+	}
+	p.add(banner)
+	if cfg.Master.Insecure {
+		warnInsecure(&cfg.Master)
 	}
 	return p.run(ctx)
-}
-
-func isLoopback(addr string) bool {
-	ip, err := netip.ParseAddr(addr)
-	return err == nil && ip.IsLoopback()
 }

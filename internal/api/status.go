@@ -32,6 +32,8 @@ const (
 	ReasonInternal         StatusReason = "InternalError"
 	ReasonUnavailable      StatusReason = "ServiceUnavailable"
 	ReasonTimeout          StatusReason = "Timeout"
+	ReasonUnauthorized     StatusReason = "Unauthorized"
+	ReasonForbidden        StatusReason = "Forbidden"
 )
 
 // StatusDetails names the object and the causes of a failure.

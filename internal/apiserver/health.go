@@ -31,8 +31,10 @@ type ComponentStatus struct {
 	Err        string `json:"err,omitempty"`
 }
 
-// kubeletBase returns http://host:port of a minion's kubelet.
-func kubeletBase(m *api.Minion) string {
+// kubeletBase returns scheme://host:port of a minion's kubelet: https when
+// the API is secure (kubelets then serve TLS with certificates from the
+// cluster's CA, and the master authenticates to them).
+func (s *Server) kubeletBase(m *api.Minion) string {
 	host := m.HostIP
 	if host == "" {
 		host = m.ID
@@ -41,7 +43,11 @@ func kubeletBase(m *api.Minion) string {
 	if port == 0 {
 		port = DefaultKubeletPort
 	}
-	return "http://" + net.JoinHostPort(host, strconv.Itoa(port))
+	scheme := "http://"
+	if s.cfg.Security != nil {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, strconv.Itoa(port))
 }
 
 type namedCheck struct {
@@ -73,7 +79,7 @@ func (s *Server) serveValidate(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, o := range minions {
 		m := o.(*api.Minion)
-		base := kubeletBase(m)
+		base := s.kubeletBase(m)
 		checks = append(checks, namedCheck{"minion-" + m.ID, func(ctx context.Context) (string, error) {
 			return s.getHealthz(ctx, base)
 		}})

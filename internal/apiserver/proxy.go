@@ -24,7 +24,7 @@ func (s *Server) target(ctx context.Context, r *http.Request, kind, id string) (
 		if err != nil {
 			return nil, err
 		}
-		return url.Parse(kubeletBase(obj.(*api.Minion)))
+		return url.Parse(s.kubeletBase(obj.(*api.Minion)))
 	case api.Services:
 		ns, _ := requestNamespace(r, api.Services)
 		if ns == "" {

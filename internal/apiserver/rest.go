@@ -216,6 +216,9 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request, res api.Reso
 
 func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, ver string, res api.Resource) {
 	obj, err := s.readObject(w, r, res)
+	if err == nil {
+		obj, err = s.admitUser(r, res, obj)
+	}
 	if err != nil {
 		writeError(w, err)
 		return
@@ -247,6 +250,10 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, ver string,
 	case id:
 	default:
 		writeError(w, badRequest(fmt.Sprintf("body id %q does not match the id %q in the path", m.ID, id)))
+		return
+	}
+	if obj, err = s.admitUser(r, res, obj); err != nil {
+		writeError(w, err)
 		return
 	}
 	out, err := s.cfg.Store.Update(r.Context(), obj)

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -51,6 +52,12 @@ type Config struct {
 	Transport http.RoundTripper
 	// CheckTimeout bounds each /validate check; 0 means 5s.
 	CheckTimeout time.Duration
+	// Security authenticates and authorizes requests; nil serves everyone
+	// (the 2014 API: --insecure).
+	Security *Security
+	// TLS, when set, makes Run serve https on the port, with plain HTTP
+	// beside it for this host's own reads (the tutorial's curls).
+	TLS *tls.Config
 }
 
 // Server is the API server; it is a component.Component.
@@ -87,7 +94,14 @@ func New(cfg Config) (*Server, error) {
 			ResponseHeaderTimeout: 30 * time.Second,
 		}
 	}
-	s.handler = s.recoverer(http.HandlerFunc(s.route))
+	var h http.Handler = http.HandlerFunc(s.route)
+	if cfg.Security != nil {
+		if cfg.Security.Authn == nil {
+			return nil, errors.New("apiserver: Security without an authenticator")
+		}
+		h = s.guard(h)
+	}
+	s.handler = s.recoverer(h)
 	return s, nil
 }
 

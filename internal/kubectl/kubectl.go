@@ -14,6 +14,7 @@ import (
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
 	"kubelite/internal/endpoint"
+	"kubelite/internal/pki"
 	"kubelite/internal/store"
 )
 
@@ -69,15 +70,12 @@ type Runner struct {
 // DefaultKubeconfigs lists the admin kubeconfigs of a master or standalone
 // on this host with the default --data-dir: root's, then home's.
 func DefaultKubeconfigs(home string) []string {
-	paths := []string{filepath.Join(config.DefaultDataDir, AdminKubeconfig)}
+	paths := []string{filepath.Join(config.DefaultDataDir, pki.AdminKubeconfigFile)}
 	if home != "" {
-		paths = append(paths, filepath.Join(home, ".kubelite", AdminKubeconfig))
+		paths = append(paths, filepath.Join(home, ".kubelite", pki.AdminKubeconfigFile))
 	}
 	return paths
 }
-
-// AdminKubeconfig is the admin kubeconfig's file name in a data dir.
-const AdminKubeconfig = "admin.kubeconfig"
 
 // Run runs one kubectl command line (args without the program name) with the
 // default client (HTTP to -s, $KUBERNETES_MASTER or http://localhost:8080).

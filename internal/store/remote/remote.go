@@ -275,6 +275,10 @@ func reasonFor(code int) api.StatusReason {
 	switch code {
 	case http.StatusBadRequest:
 		return api.ReasonBadRequest
+	case http.StatusUnauthorized:
+		return api.ReasonUnauthorized
+	case http.StatusForbidden:
+		return api.ReasonForbidden
 	case http.StatusNotFound:
 		return api.ReasonNotFound
 	case http.StatusMethodNotAllowed:
