@@ -83,6 +83,8 @@ func newApp(e *env) *ucli.App {
 			minionCommand(e),
 			standaloneCommand(e),
 			kubectlCommand(e),
+			tokenCommand(e),
+			kubeconfigCommand(e),
 			doctorCommand(e),
 			versionCommand(e),
 			// Hidden: the image personalities (see internal/testserver).
