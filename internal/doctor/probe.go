@@ -3,6 +3,7 @@ package doctor
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -17,11 +18,17 @@ import (
 	"strings"
 	"time"
 
+	"kubelite/internal/endpoint"
 	"kubelite/internal/netfilter"
 )
 
-// OSProbe is the real Probe.
-type OSProbe struct{}
+// OSProbe is the real Probe. API is the client of Get (nil: a plain
+// client); doctor sends no credential, so a TLS API is checked for what it
+// answers anyone (/healthz) and its certificate is not verified unless the
+// client's TLS configuration says so.
+type OSProbe struct {
+	API *http.Client
+}
 
 var _ Probe = OSProbe{}
 
@@ -70,12 +77,16 @@ func (OSProbe) IPTables(ctx context.Context) error {
 }
 
 // Get fetches url.
-func (OSProbe) Get(ctx context.Context, u string) (int, time.Time, []byte, error) {
+func (o OSProbe) Get(ctx context.Context, u string) (int, time.Time, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return 0, time.Time{}, nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	hc := o.API
+	if hc == nil {
+		hc = &http.Client{Transport: endpoint.Endpoint{TLS: &tls.Config{InsecureSkipVerify: true}}.NewTransport(), Timeout: 10 * time.Second}
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
