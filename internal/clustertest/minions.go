@@ -104,9 +104,9 @@ func (m *Minions) Heartbeat(ctx context.Context) error {
 func (m *Minions) Run(ctx context.Context, interval time.Duration) {
 	q := workqueue.New(clock.Real{}, 10*time.Millisecond, time.Second)
 	inf := store.NewInformer(m.st, api.Pods, store.ListOptions{}, q.Add)
+	defer store.StartInformers(ctx, inf)()
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); inf.Run(ctx) }()
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		q.Run(ctx, 4, func(ctx context.Context, key string) error { return m.syncPod(ctx, inf, key) })

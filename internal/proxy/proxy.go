@@ -160,18 +160,14 @@ func (p *Proxy) Run(ctx context.Context, started func()) error {
 	}
 	p.known, p.written = nil, nil // a new run reads what exists first
 	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer func() {
-		cancel()
-		wg.Wait()
-		p.us.closeAll()
-	}()
 	p.svcs = store.NewInformer(p.cfg.Store, api.Services, store.ListOptions{}, p.trigger)
 	p.eps = store.NewInformer(p.cfg.Store, api.EndpointsResource, store.ListOptions{}, p.trigger)
-	for _, inf := range []*store.Informer{p.svcs, p.eps} {
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = inf.Run(ctx) }()
-	}
+	wait := store.StartInformers(ctx, p.svcs, p.eps)
+	defer func() {
+		cancel()
+		wait()
+		p.us.closeAll()
+	}()
 	if !p.svcs.WaitSynced(ctx) || !p.eps.WaitSynced(ctx) {
 		return nil
 	}

@@ -3,7 +3,8 @@
 // and `describe` find them.
 //
 // Recorder is the small interface components take; Store is the
-// implementation over a store.Store, Fake the one tests use.
+// implementation over a store.Store, Fake the one tests use, Nop the one a
+// component uses when it was given none.
 //
 // Store.Record never blocks its caller for long and never fails it: an event
 // is best effort. It

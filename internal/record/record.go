@@ -18,6 +18,14 @@ type Recorder interface {
 	Record(ctx context.Context, obj api.Object, reason, message string)
 }
 
+// Nop drops every event: the Recorder of a component configured without one.
+type Nop struct{}
+
+var _ Recorder = Nop{}
+
+// Record implements Recorder.
+func (Nop) Record(context.Context, api.Object, string, string) {}
+
 // Config configures a Store recorder.
 type Config struct {
 	// Source names the component ("scheduler", "replication-manager", ...).

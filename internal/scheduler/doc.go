@@ -14,7 +14,7 @@
 //  4. a hash of the seed, the pod and the minion, so the choice is
 //     deterministic for the same state and seed yet ties spread.
 //
-// Apply (scheduler.go): Scheduler keeps informers on pods and minions and
+// Apply (scheduler.go): Scheduler keeps informers on pods, minions and services and
 // accounts every bound pod on its minion incrementally (fit.Node), so the
 // cost of scheduling a pod depends on the number of minions and not on the
 // number of pods. Unbound pods are queued (workqueue). A worker decides under
@@ -26,7 +26,7 @@
 // etcd commit. A failed bind forgets the assumption and requeues the pod
 // with backoff. The spreading count is an index from label sets to the
 // per-minion counts, so it costs a map lookup per minion, not a scan of pods.
-// See BENCHMARKS.md for measured throughput.
+// See docs/performance.md for measured throughput.
 //
 // A pod that fits nowhere gets currentState.reason "Unschedulable" and a
 // message such as "0/2 minions fit: 2 hostPort 8080 in use", plus a

@@ -86,10 +86,6 @@ type accounted struct {
 	assumed bool // chosen by us, bind not yet seen on the watch
 }
 
-type noopRecorder struct{}
-
-func (noopRecorder) Record(context.Context, api.Object, string, string) {}
-
 // New returns a scheduler; call Run.
 func New(cfg Config) *Scheduler {
 	if cfg.Clock == nil {
@@ -117,7 +113,7 @@ func New(cfg Config) *Scheduler {
 		groupCounts:   map[string][]int32{},
 	}
 	if s.rec == nil {
-		s.rec = noopRecorder{}
+		s.rec = record.Nop{}
 	}
 	s.pods = store.NewInformer(cfg.Store, api.Pods, store.ListOptions{}, s.onPod)
 	s.minions = store.NewInformer(cfg.Store, api.Minions, store.ListOptions{}, s.onMinion)
@@ -143,8 +139,11 @@ func (s *Scheduler) Run(ctx context.Context, started func()) error {
 	return nil
 }
 
-// waitSynced waits for both caches, then replays every key: the informer
-// closes Synced before it has called onChange for the first list.
+// waitSynced waits for the three caches, then replays every minion and pod
+// key. The informers have already handed their first list's keys to
+// onChange before closing Synced; the replay is harmless (onMinion and onPod
+// re-read the caches) and makes the accounting whole even if a minion's
+// first event was handled before the pods cache had loaded.
 func (s *Scheduler) waitSynced(ctx context.Context) bool {
 	if !s.minions.WaitSynced(ctx) || !s.pods.WaitSynced(ctx) || !s.services.WaitSynced(ctx) {
 		return false
@@ -587,8 +586,9 @@ func sameSpec(a, b *api.Pod) bool {
 
 // clearUnschedulable removes a stale Unschedulable reason after a bind.
 func (s *Scheduler) clearUnschedulable(ctx context.Context, key string) {
+	k := api.ParseKey(key)
 	for i := 0; i < 3; i++ {
-		obj, err := s.st.Get(ctx, api.Pods, namespaceOf(key), idOf(key))
+		obj, err := s.st.Get(ctx, api.Pods, k.Namespace, k.ID)
 		if err != nil {
 			return
 		}
@@ -601,22 +601,4 @@ func (s *Scheduler) clearUnschedulable(ctx context.Context, key string) {
 			return
 		}
 	}
-}
-
-func namespaceOf(key string) string {
-	for i := 0; i < len(key); i++ {
-		if key[i] == '/' {
-			return key[:i]
-		}
-	}
-	return ""
-}
-
-func idOf(key string) string {
-	for i := 0; i < len(key); i++ {
-		if key[i] == '/' {
-			return key[i+1:]
-		}
-	}
-	return key
 }

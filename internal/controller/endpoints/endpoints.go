@@ -7,14 +7,13 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
-	"kubelite/internal/fit"
+	"kubelite/internal/controller"
 	"kubelite/internal/store"
 	"kubelite/internal/workqueue"
 )
@@ -37,8 +36,7 @@ type Controller struct {
 	services *store.Informer
 	pods     *store.Informer
 
-	mu        sync.Mutex
-	podLabels map[string]map[string]string
+	owners *controller.PodOwners // which services select a pod
 }
 
 // New returns a controller; call Run.
@@ -51,12 +49,14 @@ func New(cfg Config) *Controller {
 	}
 	c := &Controller{
 		cfg: cfg, st: cfg.Store,
-		queue:     workqueue.New(cfg.Clock, 50*time.Millisecond, 10*time.Second),
-		log:       logrus.WithField("component", "endpoints-controller"),
-		podLabels: map[string]map[string]string{},
+		queue: workqueue.New(cfg.Clock, 50*time.Millisecond, 10*time.Second),
+		log:   logrus.WithField("component", "endpoints-controller"),
 	}
 	c.services = store.NewInformer(cfg.Store, api.Services, store.ListOptions{}, c.queue.Add)
 	c.pods = store.NewInformer(cfg.Store, api.Pods, store.ListOptions{}, c.onPod)
+	c.owners = controller.NewPodOwners(c.pods, c.services, func(o api.Object) map[string]string {
+		return o.(*api.Service).Selector
+	})
 	return c
 }
 
@@ -77,12 +77,6 @@ func (c *Controller) Run(ctx context.Context, started func()) error {
 	started()
 	c.queue.Run(ctx, c.cfg.Workers, c.Sync)
 	return nil
-}
-
-// RunInformers runs the caches until ctx ends (for tests calling Sync).
-func (c *Controller) RunInformers(ctx context.Context) {
-	go c.services.Run(ctx)
-	go c.pods.Run(ctx)
 }
 
 // WaitSynced waits for both caches and queues every service.
@@ -122,40 +116,14 @@ func namespaceOf(o api.Object) string {
 }
 
 func selects(svc *api.Service, ns string, labels map[string]string) bool {
-	return len(svc.Selector) > 0 && namespaceOf(svc) == ns && fit.IsSubset(svc.Selector, labels)
+	return controller.Selects(svc.Selector, namespaceOf(svc), ns, labels)
 }
 
+// onPod queues the services that select the pod now or selected it before.
 func (c *Controller) onPod(key string) {
-	c.mu.Lock()
-	obj, ok := c.pods.Get(key)
-	old, known := c.podLabels[key]
-	ns := api.DefaultNamespace
-	if i := indexSlash(key); i >= 0 {
-		ns = key[:i]
+	for _, o := range c.owners.Changed(key).Owners {
+		c.queue.Add(o.Key)
 	}
-	var cur map[string]string
-	if ok {
-		cur = obj.Meta().Labels
-		c.podLabels[key] = cur
-	} else {
-		delete(c.podLabels, key)
-	}
-	c.mu.Unlock()
-	for _, o := range c.services.List() {
-		svc := o.(*api.Service)
-		if (ok && selects(svc, ns, cur)) || (known && selects(svc, ns, old)) {
-			c.queue.Add(api.Key(svc))
-		}
-	}
-}
-
-func indexSlash(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			return i
-		}
-	}
-	return -1
 }
 
 // Running reports whether a pod serves: Running and not finished.
@@ -218,10 +186,8 @@ func Compute(svc *api.Service, pods []*api.Pod) []string {
 
 // Sync converges the endpoints of the service with key.
 func (c *Controller) Sync(ctx context.Context, key string) error {
-	ns, id := api.DefaultNamespace, key
-	if i := indexSlash(key); i >= 0 {
-		ns, id = key[:i], key[i+1:]
-	}
+	k := api.ParseKey(key)
+	ns, id := k.NamespaceOrDefault(), k.ID
 	obj, ok := c.services.Get(key)
 	if !ok {
 		if _, err := c.st.Delete(ctx, api.EndpointsResource, ns, id); err != nil && !api.IsNotFound(err) {

@@ -97,7 +97,8 @@ func TestSyncCreateUpdateDelete(t *testing.T) {
 	mustCreate(svc("web", api.NewIntOrStringFromInt(80)))
 	mustCreate(pod("a", "10.0.0.1", api.PodPhaseRunning, web))
 	c := New(Config{Store: st})
-	c.RunInformers(ctx)
+	defer store.StartInformers(ctx, c.services, c.pods)()
+	defer cancel()
 	if !c.WaitSynced(ctx) {
 		t.Fatal("no sync")
 	}

@@ -63,17 +63,13 @@ type Controller struct {
 	assigned map[string]string    // minion -> podCIDR we wrote, until seen
 }
 
-type noopRecorder struct{}
-
-func (noopRecorder) Record(context.Context, api.Object, string, string) {}
-
 // New returns a controller; call Run. It fails on a bad ClusterCIDR.
 func New(cfg Config) (*Controller, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
 	if cfg.Recorder == nil {
-		cfg.Recorder = noopRecorder{}
+		cfg.Recorder = record.Nop{}
 	}
 	if cfg.GracePeriod <= 0 {
 		cfg.GracePeriod = 40 * time.Second
@@ -108,10 +104,7 @@ func (c *Controller) Name() string { return "node-controller" }
 func (c *Controller) Run(ctx context.Context, started func()) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); c.minions.Run(ctx) }()
-	defer wg.Wait()
+	defer store.StartInformers(ctx, c.minions)()
 	if !c.WaitSynced(ctx) {
 		return nil
 	}
@@ -125,9 +118,6 @@ func (c *Controller) Run(ctx context.Context, started func()) error {
 	c.queue.Run(ctx, c.cfg.Workers, c.Sync)
 	return nil
 }
-
-// RunInformers runs the cache until ctx ends (for tests calling Sync).
-func (c *Controller) RunInformers(ctx context.Context) { go c.minions.Run(ctx) }
 
 // WaitSynced waits for the minion cache and queues every minion.
 func (c *Controller) WaitSynced(ctx context.Context) bool {

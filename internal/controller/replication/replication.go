@@ -12,6 +12,7 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
+	"kubelite/internal/controller"
 	"kubelite/internal/fit"
 	"kubelite/internal/record"
 	"kubelite/internal/store"
@@ -52,9 +53,10 @@ type Manager struct {
 	rcs  *store.Informer
 	pods *store.Informer
 
-	mu        sync.Mutex
-	podLabels map[string]map[string]string // pod key -> labels last seen
-	exp       map[string]*expectation      // rc key -> pending
+	owners *controller.PodOwners // which RCs select a pod
+
+	mu  sync.Mutex
+	exp map[string]*expectation // rc key -> pending
 }
 
 type expectation struct {
@@ -63,17 +65,13 @@ type expectation struct {
 	at   time.Time
 }
 
-type noopRecorder struct{}
-
-func (noopRecorder) Record(context.Context, api.Object, string, string) {}
-
 // New returns a manager; call Run.
 func New(cfg Config) *Manager {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
 	if cfg.Recorder == nil {
-		cfg.Recorder = noopRecorder{}
+		cfg.Recorder = record.Nop{}
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
@@ -89,13 +87,15 @@ func New(cfg Config) *Manager {
 	}
 	m := &Manager{
 		cfg: cfg, st: cfg.Store, rec: cfg.Recorder, clk: cfg.Clock,
-		queue:     workqueue.New(cfg.Clock, 100*time.Millisecond, 30*time.Second),
-		log:       logrus.WithField("component", "replication-manager"),
-		podLabels: map[string]map[string]string{},
-		exp:       map[string]*expectation{},
+		queue: workqueue.New(cfg.Clock, 100*time.Millisecond, 30*time.Second),
+		log:   logrus.WithField("component", "replication-manager"),
+		exp:   map[string]*expectation{},
 	}
 	m.rcs = store.NewInformer(cfg.Store, api.ReplicationControllers, store.ListOptions{}, m.queue.Add)
 	m.pods = store.NewInformer(cfg.Store, api.Pods, store.ListOptions{}, m.onPod)
+	m.owners = controller.NewPodOwners(m.pods, m.rcs, func(o api.Object) map[string]string {
+		return o.(*api.ReplicationController).DesiredState.ReplicaSelector
+	})
 	return m
 }
 
@@ -131,12 +131,6 @@ func (m *Manager) WaitSynced(ctx context.Context) bool {
 	return true
 }
 
-// RunInformers runs the caches until ctx ends (for tests calling Sync).
-func (m *Manager) RunInformers(ctx context.Context) {
-	go m.rcs.Run(ctx)
-	go m.pods.Run(ctx)
-}
-
 func namespaceOf(o api.Object) string {
 	if ns := o.Meta().Namespace; ns != "" {
 		return ns
@@ -145,60 +139,28 @@ func namespaceOf(o api.Object) string {
 }
 
 func selects(rc *api.ReplicationController, ns string, labels map[string]string) bool {
-	sel := rc.DesiredState.ReplicaSelector
-	return len(sel) > 0 && namespaceOf(rc) == ns && fit.IsSubset(sel, labels)
+	return controller.Selects(rc.DesiredState.ReplicaSelector, namespaceOf(rc), ns, labels)
 }
 
 // onPod settles expectations and queues the RCs that select the pod (by its
 // labels now and before).
 func (m *Manager) onPod(key string) {
+	ch := m.owners.Changed(key)
 	m.mu.Lock()
-	obj, ok := m.pods.Get(key)
-	old, known := m.podLabels[key]
-	var cur map[string]string
-	ns := api.DefaultNamespace
-	if ok {
-		cur = obj.Meta().Labels
-		ns = namespaceOf(obj)
-		m.podLabels[key] = cur
-	} else {
-		delete(m.podLabels, key)
-		if i := indexSlash(key); i >= 0 {
-			ns = key[:i]
-		}
-	}
-	var queue []string
-	for _, o := range m.rcs.List() {
-		rc := o.(*api.ReplicationController)
-		rk := api.Key(rc)
-		newMatch := ok && selects(rc, ns, cur)
-		oldMatch := known && selects(rc, ns, old)
-		if !newMatch && !oldMatch {
-			continue
-		}
-		queue = append(queue, rk)
-		if e := m.exp[rk]; e != nil {
-			if newMatch && !known && e.adds > 0 {
+	for _, o := range ch.Owners {
+		if e := m.exp[o.Key]; e != nil {
+			if o.Now && !ch.WasKnown && e.adds > 0 {
 				e.adds--
 			}
-			if !ok {
+			if !ch.Exists {
 				delete(e.dels, key)
 			}
 		}
 	}
 	m.mu.Unlock()
-	for _, k := range queue {
-		m.queue.Add(k)
+	for _, o := range ch.Owners {
+		m.queue.Add(o.Key)
 	}
-}
-
-func indexSlash(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			return i
-		}
-	}
-	return -1
 }
 
 // satisfied reports whether rc may be resized: nothing is pending, or what

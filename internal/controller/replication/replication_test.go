@@ -93,8 +93,8 @@ func (e *env) start(t *testing.T, cfg Config) {
 	cfg.Store, cfg.Clock, cfg.Recorder = e.g, e.clk, e.rec
 	e.m = New(cfg)
 	ctx, cancel := context.WithCancel(e.ctx)
-	t.Cleanup(cancel)
-	e.m.RunInformers(ctx)
+	wait := store.StartInformers(ctx, e.m.rcs, e.m.pods)
+	t.Cleanup(func() { cancel(); wait() })
 	if !e.m.WaitSynced(e.ctx) {
 		t.Fatal("caches did not sync")
 	}
