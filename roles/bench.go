@@ -119,7 +119,7 @@ func (m *benchMaster) start(ctx context.Context, o bench.MasterOptions) error {
 		addrs[i] = a
 	}
 	embedded := etcd.NewEmbedded(etcd.Config{DataDir: m.dir, ClientAddr: addrs[0], PeerAddr: addrs[1]})
-	cli, err := etcd.NewClient(embedded.Endpoints())
+	cli, err := etcd.NewClient(embedded.Endpoints(), nil)
 	if err != nil {
 		return err
 	}

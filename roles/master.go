@@ -75,11 +75,21 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 	}
 	etcdEndpoints := cfg.EtcdServers
 	var embedded *etcd.Embedded
+	etcdTLS, err := etcd.ClientTLS(etcd.TLSFiles{CertFile: cfg.EtcdCertFile, KeyFile: cfg.EtcdKeyFile, CAFile: cfg.EtcdCAFile})
+	if err != nil {
+		return nil, err
+	}
 	if cfg.EtcdEmbed {
-		embedded = etcd.NewEmbedded(etcd.Config{DataDir: cfg.DataDir, ClientAddr: cfg.EtcdAddr, PeerAddr: cfg.EtcdPeerAddr})
+		ecfg := etcd.Config{DataDir: cfg.DataDir, ClientAddr: cfg.EtcdAddr, PeerAddr: cfg.EtcdPeerAddr, PlainOffLoopback: cfg.Insecure}
+		if !etcd.IsLoopback(cfg.EtcdAddr) && id != nil {
+			if ecfg.ClientTLS, etcdTLS, err = etcdCerts(id, cfg.EtcdAddr); err != nil {
+				return nil, err
+			}
+		}
+		embedded = etcd.NewEmbedded(ecfg)
 		etcdEndpoints = embedded.Endpoints()
 	}
-	cli, err := etcd.NewClient(etcdEndpoints)
+	cli, err := etcd.NewClient(etcdEndpoints, etcdTLS)
 	if err != nil {
 		return nil, err
 	}

@@ -165,7 +165,7 @@ func podUIDs(ctx context.Context, cfg *config.Standalone) ([]string, error) {
 		done <- err
 		return nil, fmt.Errorf("reset: read %s: %w", m.DataDir, err)
 	}
-	cli, err := etcd.NewClient(emb.Endpoints())
+	cli, err := etcd.NewClient(emb.Endpoints(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("reset: %w", err)
 	}

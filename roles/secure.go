@@ -15,6 +15,7 @@ import (
 	"kubelite/internal/apiserver"
 	"kubelite/internal/auth"
 	"kubelite/internal/endpoint"
+	"kubelite/internal/etcd"
 	"kubelite/internal/join"
 	"kubelite/internal/kubelet"
 	"kubelite/internal/pki"
@@ -166,4 +167,38 @@ func hostNames(name string) []string {
 		out = append(out, h)
 	}
 	return out
+}
+
+// etcdCerts issues the embedded etcd's serving certificate (for addr, this
+// host and loopback) and the master's client certificate, from the cluster's
+// CA, into DATA-DIR/pki; etcd then takes only clients with a certificate of
+// that CA.
+func etcdCerts(id *pki.Identity, addr string) (*etcd.TLSFiles, *tls.Config, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--etcd-addr: %w", err)
+	}
+	hosts := append([]string{host, "127.0.0.1", "localhost"}, hostNames(host)...)
+	now := time.Now()
+	server, err := id.CA.Issue("kubelite:etcd", nil, hosts, pki.ServerAuth, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := id.CA.Issue(auth.MasterUser, nil, nil, pki.ClientAuth, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir := pki.PKIDir(id.Dir)
+	files := &etcd.TLSFiles{CertFile: filepath.Join(dir, "etcd-server.crt"), KeyFile: filepath.Join(dir, "etcd-server.key"),
+		CAFile: filepath.Join(dir, pki.CACertFile)}
+	for path, data := range map[string][]byte{files.CertFile: server.CertPEM, files.KeyFile: server.KeyPEM} {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return nil, nil, fmt.Errorf("etcd certificates: %w", err)
+		}
+	}
+	cert, err := client.TLS()
+	if err != nil {
+		return nil, nil, err
+	}
+	return files, &tls.Config{RootCAs: id.CA.Pool(), Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }

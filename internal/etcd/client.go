@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"strings"
 	"time"
@@ -33,9 +34,10 @@ func ParseServers(s string) ([]string, error) {
 	return out, nil
 }
 
-// NewClient returns an etcd v3 client of endpoints. It does not block: use
-// WaitReady to wait for the cluster. The caller closes it.
-func NewClient(endpoints []string) (*clientv3.Client, error) {
+// NewClient returns an etcd v3 client of endpoints, over TLS when tc is
+// set. It does not block: use WaitReady to wait for the cluster. The caller
+// closes it.
+func NewClient(endpoints []string, tc *tls.Config) (*clientv3.Client, error) {
 	log := logrus.WithField("component", "etcd-client")
 	core := &logrusCore{log: log, infoLevel: logrus.TraceLevel}
 	cli, err := clientv3.New(clientv3.Config{
@@ -45,6 +47,7 @@ func NewClient(endpoints []string) (*clientv3.Client, error) {
 		DialKeepAliveTimeout: 10 * time.Second,
 		Logger:               zapNew(core),
 		MaxCallRecvMsgSize:   256 << 20,
+		TLS:                  tc,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("etcd client %v: %w", endpoints, err)

@@ -15,7 +15,7 @@
 // errors etcd v3.7 logs on every normal Close, error lines become debug lines
 // too, so a clean shutdown shows no errors. Real errors stay errors.
 //
-// Clients: NewClient(endpoints) returns a go.etcd.io/etcd/client/v3 client
+// Clients: NewClient(endpoints, tls) returns a go.etcd.io/etcd/client/v3 client
 // (it does not block); WaitReady blocks until the cluster answers a read.
 // Only this package and internal/store/etcd import etcd.
 package etcd

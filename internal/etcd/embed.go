@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 
 	"kubelite/internal/component"
@@ -45,6 +46,12 @@ type Config struct {
 	CompactionRetention int
 	// UnsafeNoFsync disables fsync (tests only: losing power loses data).
 	UnsafeNoFsync bool
+	// ClientTLS, when set, serves clients over TLS and accepts only client
+	// certificates signed by its CAFile (a ClientAddr off loopback needs it).
+	ClientTLS *TLSFiles
+	// PlainOffLoopback lets a ClientAddr off loopback serve plain HTTP
+	// without client certificates (the master's --insecure).
+	PlainOffLoopback bool
 }
 
 func (c Config) withDefaults() Config {
@@ -109,6 +116,9 @@ func (e *Embedded) Endpoints() []string {
 		return append([]string(nil), e.endpoints...)
 	}
 	if u, err := hostURL(e.cfg.ClientAddr); err == nil {
+		if e.cfg.ClientTLS != nil {
+			u.Scheme = "https"
+		}
 		return []string{advertise(u).String()}
 	}
 	return []string{"http://" + e.cfg.ClientAddr}
@@ -147,8 +157,21 @@ func (e *Embedded) embedConfig(closing *atomic.Bool) (*embed.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcd peer %w", err)
 	}
+	if c.ClientTLS != nil {
+		curl.Scheme = "https"
+	} else if !IsLoopback(c.ClientAddr) && !c.PlainOffLoopback {
+		return nil, fmt.Errorf("etcd client address %s is off loopback: it needs TLS with client certificates", c.ClientAddr)
+	}
 	ec := embed.NewConfig()
 	ec.Name = c.Name
+	if c.ClientTLS != nil {
+		ec.ClientTLSInfo = transport.TLSInfo{CertFile: c.ClientTLS.CertFile, KeyFile: c.ClientTLS.KeyFile,
+			TrustedCAFile: c.ClientTLS.CAFile, ClientCertAuth: true}
+	}
+	// No HTTP/JSON gateway and no CORS: browsers and the API's proxy must
+	// never reach etcd's keys over HTTP.
+	ec.EnableGRPCGateway = false
+	ec.CORS = map[string]struct{}{}
 	ec.Dir = e.EtcdDir()
 	ec.ListenClientUrls = []url.URL{*curl}
 	ec.AdvertiseClientUrls = []url.URL{*advertise(curl)}
@@ -199,7 +222,11 @@ func (e *Embedded) Run(ctx context.Context, started func()) error {
 	}
 	var eps []string
 	for _, l := range srv.Clients {
-		eps = append(eps, "http://"+advertiseAddr(l.Addr()))
+		scheme := "http://"
+		if e.cfg.ClientTLS != nil {
+			scheme = "https://"
+		}
+		eps = append(eps, scheme+advertiseAddr(l.Addr()))
 	}
 	e.mu.Lock()
 	e.endpoints = eps

@@ -48,7 +48,7 @@ func TestEmbeddedLifecycle(t *testing.T) {
 		default:
 			t.Fatalf("Ready not closed after started")
 		}
-		cli, err := etcd.NewClient(e.Endpoints())
+		cli, err := etcd.NewClient(e.Endpoints(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,7 +159,7 @@ func TestExternalWaitsForCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A cluster that is not there: Run fails after its timeout.
-	cli, err := etcd.NewClient([]string{"http://" + etcdtest.FreeAddr(t)})
+	cli, err := etcd.NewClient([]string{"http://" + etcdtest.FreeAddr(t)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

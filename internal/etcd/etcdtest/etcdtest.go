@@ -90,7 +90,7 @@ func start(t testing.TB, dir string, noFsync bool) *Server {
 // Client returns a client of s, closed at cleanup.
 func (s *Server) Client(t testing.TB) *clientv3.Client {
 	t.Helper()
-	cli, err := etcd.NewClient(s.Endpoints())
+	cli, err := etcd.NewClient(s.Endpoints(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
