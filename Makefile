@@ -2,6 +2,7 @@
 #
 #   make run      build the binary and the example images, start `kubelite standalone`
 #   make test     go test -race ./... (needs Docker and iptables, as .ci/run checks)
+#   make test-unit  the tests that need no root, Docker, iptables or netns (any user)
 #   make verify   gofmt, go vet, go mod tidy leaves no diff, staticcheck
 #   make e2e      the end-to-end suite on a multi-host lab (root, Docker)
 #   make lab      bring a 1-master 2-minion lab up to try (make lab-down removes it)
@@ -23,7 +24,7 @@ STATICCHECK_VERSION := v0.8.2
 # another module; style checks (ST*) are left to review.
 STATICCHECK_CHECKS  := all,-ST*,-SA1019
 
-.PHONY: all build images run test verify fuzz e2e lab lab-down demo bench install clean
+.PHONY: all build images run test test-unit verify fuzz e2e lab lab-down demo bench install clean
 
 all: build
 
@@ -42,6 +43,15 @@ run: images
 
 test:
 	$(GO) test -race -count=1 -timeout 60m ./...
+
+# The unit tier: KUBELITE_UNIT=1 makes every test that needs root, Docker,
+# iptables or a network namespace skip with a message (testutil.SystemTest),
+# even where the machine has them; KUBELITE_SKIP_SYSTEM=1 turns any other
+# missing tool into a skip. `make test` sets neither: there a missing Docker
+# or iptables fails.
+UNIT_FLAGS ?= -race
+test-unit:
+	KUBELITE_UNIT=1 KUBELITE_SKIP_SYSTEM=1 $(GO) test $(UNIT_FLAGS) -count=1 -timeout 10m ./...
 
 verify:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | xargs -r ls 2>/dev/null)); \

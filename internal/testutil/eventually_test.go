@@ -13,7 +13,12 @@ import (
 // recordingTB records Fatalf instead of failing the real test.
 type recordingTB struct {
 	testing.TB
-	fatal string
+	fatal, skip string
+}
+
+func (r *recordingTB) Skipf(format string, args ...any) {
+	r.skip = fmt.Sprintf(format, args...)
+	runtime.Goexit()
 }
 
 func (r *recordingTB) Helper() {}
@@ -28,7 +33,24 @@ func run(t *testing.T, f func(tb testing.TB)) string {
 	done := make(chan struct{})
 	go func() { defer close(done); f(r) }()
 	<-done
+	if r.skip != "" {
+		return "SKIP " + r.skip
+	}
 	return r.fatal
+}
+
+// TestUnitTierSkipsSystemTests: under KUBELITE_UNIT=1 every Require* skips,
+// even when the requirement is met (root here, when run as root).
+func TestUnitTierSkipsSystemTests(t *testing.T) {
+	t.Setenv(UnitEnv, "1")
+	for name, f := range map[string]func(testing.TB){
+		"root": RequireRoot, "docker": RequireDocker, "a network namespace": RequireNetns,
+	} {
+		got := run(t, f)
+		if want := "SKIP system test (needs " + name + "): not in the unit tier"; !strings.HasPrefix(got, want) {
+			t.Errorf("%s: %q, want %q...", name, got, want)
+		}
+	}
 }
 
 func TestEventually(t *testing.T) {

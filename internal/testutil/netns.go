@@ -83,6 +83,7 @@ func InNetns() bool {
 // namespace (skips only under KUBELITE_SKIP_SYSTEM=1).
 func RequireNetns(t testing.TB) {
 	t.Helper()
+	SystemTest(t, "a network namespace")
 	if !InNetns() {
 		why := netnsErr
 		if why == nil {
@@ -94,6 +95,9 @@ func RequireNetns(t testing.TB) {
 
 // RunInNetns runs m inside a fresh network namespace; see the comment above.
 func RunInNetns(m Runner, cfg NetnsConfig) int {
+	if Unit() {
+		return m.Run() // the unit tier skips every test that needs the namespace
+	}
 	if os.Getenv(netnsEnv) != "" {
 		if err := setupNetns(cfg); err != nil {
 			netnsErr = err

@@ -21,6 +21,24 @@ import (
 // SkipSystemEnv names the variable that turns system-requirement failures into skips.
 const SkipSystemEnv = "KUBELITE_SKIP_SYSTEM"
 
+// UnitEnv names the variable that selects the unit tier (make test-unit):
+// every test that needs root, Docker, iptables or a network namespace skips,
+// whether or not the machine has them.
+const UnitEnv = "KUBELITE_UNIT"
+
+// Unit reports whether this is a unit-tier run (KUBELITE_UNIT=1).
+func Unit() bool { return os.Getenv(UnitEnv) == "1" }
+
+// SystemTest marks t as a system test: in the unit tier it skips t with a
+// message; otherwise it does nothing and the Require* checks that follow
+// decide. Every Require* helper calls it first.
+func SystemTest(t testing.TB, needs string) {
+	t.Helper()
+	if Unit() {
+		t.Skipf("system test (needs %s): not in the unit tier (%s=1)", needs, UnitEnv)
+	}
+}
+
 // skipSystem reports whether the developer asked to skip system tests.
 func skipSystem() bool { return os.Getenv(SkipSystemEnv) == "1" }
 
@@ -83,6 +101,7 @@ func PingDocker(ctx context.Context, endpoint string) error {
 // under KUBELITE_SKIP_SYSTEM=1).
 func RequireDocker(t testing.TB) {
 	t.Helper()
+	SystemTest(t, "docker")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := PingDocker(ctx, DockerHost()); err != nil {
@@ -93,6 +112,7 @@ func RequireDocker(t testing.TB) {
 // RequireRoot fails t when not running as root (skips only under KUBELITE_SKIP_SYSTEM=1).
 func RequireRoot(t testing.TB) {
 	t.Helper()
+	SystemTest(t, "root")
 	if os.Geteuid() != 0 {
 		missing(t, "root required (euid %d)", os.Geteuid())
 	}
