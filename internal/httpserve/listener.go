@@ -269,10 +269,10 @@ func isLoopback(ip string) bool {
 // throttle lets one log line per key through every interval and counts the
 // ones it held back, so a flood of refused connections logs a few lines.
 type throttle struct {
-	mu       sync.Mutex
-	every    time.Duration
-	last     map[string]time.Time
-	held     map[string]int
+	mu    sync.Mutex
+	every time.Duration
+	last  map[string]time.Time
+	held  map[string]int
 }
 
 func newThrottle(every time.Duration) *throttle {
