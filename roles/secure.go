@@ -16,8 +16,8 @@ import (
 	"kubelite/internal/auth"
 	"kubelite/internal/endpoint"
 	"kubelite/internal/etcd"
+	"kubelite/internal/httpserve"
 	"kubelite/internal/join"
-	"kubelite/internal/kubelet"
 	"kubelite/internal/pki"
 	"kubelite/internal/store"
 )
@@ -46,7 +46,7 @@ func apiSecurity(id *pki.Identity, st store.Store) *apiserver.Security {
 // apiTLS serves the API's certificate and verifies client certificates of
 // the cluster's CA when one is sent (a bearer token is the other way in).
 func apiTLS(id *pki.Identity) *tls.Config {
-	return kubelet.ServingTLS(id.Serving, id.CA.Pool())
+	return httpserve.ServerTLS(id.Serving, id.CA.Pool())
 }
 
 // joinSecret reads the minions' join secret from its file at each join, so
@@ -154,7 +154,7 @@ func credsFrom(url string, c *join.Credentials) *minionCreds {
 	pool.AddCert(c.CA)
 	return &minionCreds{
 		api:        endpoint.Endpoint{URL: url, TLS: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{c.Cert}, MinVersion: tls.VersionTLS12}},
-		kubeletTLS: kubelet.ServingTLS(c.Cert, pool),
+		kubeletTLS: httpserve.ServerTLS(c.Cert, pool),
 		authn:      auth.NewAuthenticator(nil, pool),
 	}
 }

@@ -82,6 +82,11 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request, ver, rest st
 			q.Del("namespace")
 			pr.Out.URL.RawQuery = q.Encode()
 			pr.Out.Host = base.Host
+			// The caller's credentials are the API's, never the target's:
+			// the master authenticates to kubelets with its own certificate.
+			for _, h := range []string{"Authorization", "Cookie", "Proxy-Authorization"} {
+				pr.Out.Header.Del(h)
+			}
 			pr.SetXForwarded()
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {

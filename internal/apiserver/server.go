@@ -17,6 +17,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"kubelite/internal/api"
+	"kubelite/internal/httpserve"
 	"kubelite/internal/store"
 )
 
@@ -121,45 +122,34 @@ func (s *Server) Addr() string {
 
 // Run listens on Address:Port, calls started once listening, and serves
 // until ctx ends; then open watches are ended and the server shut down.
+// With TLS the port serves https, and plain HTTP beside it (what plain
+// requests may do is Security's business).
 func (s *Server) Run(ctx context.Context, started func()) error {
 	addr := net.JoinHostPort(s.cfg.Address, strconv.Itoa(s.cfg.Port))
-	ln, err := net.Listen("tcp", addr)
+	srv, err := httpserve.Listen(httpserve.Config{
+		Name: "apiserver", Addr: addr, Handler: s.handler,
+		TLS: s.cfg.TLS, AllowPlain: s.cfg.TLS != nil,
+		LongRunning: isLongRunning,
+		Log:         s.log,
+	})
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return fmt.Errorf("listen on %s: port %d is already in use (is another kubelite master running?)", addr, s.cfg.Port)
 		}
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	baseCtx, cancelBase := context.WithCancel(context.Background())
-	defer cancelBase()
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return baseCtx },
-		ErrorLog:          nil,
-	}
 	s.mu.Lock()
-	s.addr = ln.Addr().String()
+	s.addr = srv.Addr()
 	s.mu.Unlock()
-	s.log.WithField("address", ln.Addr().String()).Info("API listening")
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	started()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve %s: %w", addr, err)
-	case <-ctx.Done():
-	}
-	cancelBase() // ends watch streams so that Shutdown sees idle connections
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		srv.Close()
-	}
-	<-errc
-	s.log.Info("API stopped")
-	return nil
+	return srv.Serve(ctx)
+}
+
+// isLongRunning tells watches, log follows and proxied streams apart from
+// ordinary requests (they are limited and timed apart).
+func isLongRunning(r *http.Request) bool {
+	p := r.URL.Path
+	return httpserve.DefaultLongRunning(r) || strings.Contains(p, "/proxy/") || strings.Contains(p, "/watch/")
 }
 
 // statusWriter records the code for logging and the recover middleware.

@@ -3,21 +3,19 @@ package kubelet
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"kubelite/internal/api"
 	"kubelite/internal/auth"
+	"kubelite/internal/httpserve"
 	"kubelite/internal/runtime"
 )
 
@@ -202,7 +200,7 @@ func (k *Kubelet) serveStats(w http.ResponseWriter, r *http.Request) {
 //
 // With TLS and Authn nil (--insecure) it serves plain HTTP to anyone, as in
 // 2014. Secure: TLS serves HTTPS with the minion's joined certificate
-// (ServingTLS), and Authn makes every path except /healthz answer only the
+// (httpserve.ServerTLS), and Authn makes every path except /healthz answer only the
 // master (auth.MasterUser) or an admin: 401 for a request without a
 // credential or with a wrong one, 403 for any other user (another minion).
 type Server struct {
@@ -210,19 +208,6 @@ type Server struct {
 	Addr  string              // e.g. "0.0.0.0:10250"
 	TLS   *tls.Config         // nil: plain HTTP
 	Authn *auth.Authenticator // nil: no authentication
-}
-
-// ServingTLS is the kubelet's TLS configuration: cert (the minion's joined
-// certificate) served, client certificates verified against clientCAs (the
-// cluster CA) when one is sent; a request without one can still present a
-// bearer token, and Authn decides.
-func ServingTLS(cert tls.Certificate, clientCAs *x509.CertPool) *tls.Config {
-	return &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		ClientCAs:    clientCAs,
-		ClientAuth:   tls.VerifyClientCertIfGiven,
-		MinVersion:   tls.VersionTLS12,
-	}
 }
 
 // Name implements component.Component.
@@ -272,35 +257,15 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // Run serves until ctx ends; started is called once listening.
 func (s Server) Run(ctx context.Context, started func()) error {
-	l, err := net.Listen("tcp", s.Addr)
+	if s.TLS != nil && len(s.TLS.Certificates) == 0 && s.TLS.GetCertificate == nil {
+		return fmt.Errorf("kubelet https %s: no serving certificate", s.Addr)
+	}
+	srv, err := httpserve.Listen(httpserve.Config{Name: "kubelet", Addr: s.Addr, Handler: s.Handler(), TLS: s.TLS, Log: s.K.log})
 	if err != nil {
 		return fmt.Errorf("kubelet http listen %s: %w", s.Addr, err)
 	}
-	return s.serve(ctx, l, started)
-}
-
-// serve serves on l (wrapped in TLS when s.TLS is set) until ctx ends.
-func (s Server) serve(ctx context.Context, l net.Listener, started func()) error {
-	if s.TLS != nil {
-		if len(s.TLS.Certificates) == 0 && s.TLS.GetCertificate == nil {
-			l.Close()
-			return fmt.Errorf("kubelet https %s: no serving certificate", s.Addr)
-		}
-		l = tls.NewListener(l, s.TLS.Clone())
-	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
 	if started != nil {
 		started()
 	}
-	select {
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-		return nil
-	case err := <-errc:
-		return fmt.Errorf("kubelet http: %w", err)
-	}
+	return srv.Serve(ctx)
 }

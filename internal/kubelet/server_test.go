@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"kubelite/internal/auth"
+	"kubelite/internal/httpserve"
 	"kubelite/internal/pki"
 	"kubelite/internal/store/memory"
 )
@@ -24,14 +25,11 @@ func serveKubelet(t *testing.T, s Server) string {
 		t.Fatal(err)
 	}
 	s.K = kl
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s.Addr = freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan struct{})
 	done := make(chan error, 1)
-	go func() { done <- s.serve(ctx, l, func() { close(started) }) }()
+	go func() { done <- s.Run(ctx, func() { close(started) }) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -47,7 +45,7 @@ func serveKubelet(t *testing.T, s Server) string {
 	if s.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + l.Addr().String()
+	return scheme + "://" + s.Addr
 }
 
 func issue(t *testing.T, ca *pki.CA, cn string, orgs, hosts []string, usage pki.Usage) tls.Certificate {
@@ -74,7 +72,7 @@ func TestServerSecure(t *testing.T) {
 	}
 	serving := issue(t, ca, "minion:m1", []string{"kubelite:minions"}, []string{"127.0.0.1", "m1"}, pki.ClientAuth|pki.ServerAuth)
 	authn := auth.NewAuthenticator(map[string]auth.User{"admin-token": {Name: auth.Admin}, "other-token": {Name: "someone"}}, ca.Pool())
-	base := serveKubelet(t, Server{TLS: ServingTLS(serving, ca.Pool()), Authn: authn})
+	base := serveKubelet(t, Server{TLS: httpserve.ServerTLS(serving, ca.Pool()), Authn: authn})
 
 	masterCert := issue(t, ca, auth.MasterUser, nil, nil, pki.ClientAuth)
 	minionCert := issue(t, ca, "minion:other", []string{"kubelite:minions"}, nil, pki.ClientAuth)
@@ -178,11 +176,7 @@ func TestServerTLSWithoutCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = Server{K: kl, TLS: &tls.Config{}}.serve(context.Background(), l, nil)
+	err = Server{K: kl, Addr: freeAddr(t), TLS: &tls.Config{}}.Run(context.Background(), nil)
 	if err == nil || !strings.Contains(err.Error(), "no serving certificate") {
 		t.Fatalf("err = %v", err)
 	}
@@ -205,4 +199,15 @@ func TestMayUseKubelet(t *testing.T) {
 			t.Errorf("mayUseKubelet(%+v) = %v", tc.u, got)
 		}
 	}
+}
+
+// freeAddr is a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
