@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 
@@ -45,8 +46,10 @@ func listOptions(r *http.Request, res api.Resource, watch bool) (store.ListOptio
 	}
 	if watch {
 		if v := q.Get("resourceVersion"); v != "" {
-			if opts.ResourceVersion, err = strconv.ParseUint(v, 10, 64); err != nil {
-				return opts, badRequest(fmt.Sprintf("invalid resourceVersion %q: want a non-negative integer", v))
+			// Revisions are etcd's int64: anything from 2^63-1 up could
+			// never be reached and would overflow the "watch from rv+1".
+			if opts.ResourceVersion, err = strconv.ParseUint(v, 10, 64); err != nil || opts.ResourceVersion >= math.MaxInt64 {
+				return opts, badRequest(fmt.Sprintf("invalid resourceVersion %q: want a non-negative integer below 2^63-1", v))
 			}
 		}
 	}
@@ -192,6 +195,15 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request, res api.Reso
 	if err := json.Unmarshal(data, obj); err != nil {
 		return nil, jsonError(res.Kind(), data, err)
 	}
+	// Strict: a body must be an object, and every key must name a field
+	// exactly (encoding/json ignores unknown keys and folds case).
+	unknown, err := api.UnknownFields(obj, data)
+	if err != nil {
+		return nil, badRequest(fmt.Sprintf("%s body: %v", res.Kind(), err))
+	}
+	if err := api.UnknownFieldsError(res.Kind(), unknown); err != nil {
+		return nil, err
+	}
 	m := obj.Meta()
 	if m.Kind != "" && m.Kind != res.Kind() {
 		return nil, badRequest(fmt.Sprintf("body has kind %q, but %s holds %q objects", m.Kind, res, res.Kind()))
@@ -216,9 +228,6 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request, res api.Reso
 
 func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, ver string, res api.Resource) {
 	obj, err := s.readObject(w, r, res)
-	if err == nil {
-		obj, err = s.admitUser(r, res, obj)
-	}
 	if err != nil {
 		writeError(w, err)
 		return
@@ -250,10 +259,6 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, ver string,
 	case id:
 	default:
 		writeError(w, badRequest(fmt.Sprintf("body id %q does not match the id %q in the path", m.ID, id)))
-		return
-	}
-	if obj, err = s.admitUser(r, res, obj); err != nil {
-		writeError(w, err)
 		return
 	}
 	out, err := s.cfg.Store.Update(r.Context(), obj)

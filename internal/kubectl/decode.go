@@ -77,20 +77,35 @@ func readSources(path string, stdin io.Reader) ([]source, error) {
 	}
 	var out []source
 	for _, f := range files {
-		fi, err := os.Stat(f)
-		if err != nil {
-			return nil, err
-		}
-		if fi.Size() > maxFileSize {
-			return nil, fmt.Errorf("%s: larger than %d bytes", f, maxFileSize)
-		}
-		data, err := os.ReadFile(f)
+		data, err := readCapped(f)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, source{name: f, data: data})
 	}
 	return out, nil
+}
+
+// readCapped reads at most maxFileSize bytes of the file f. The cap is on
+// what is read, not on what stat says: a device (/dev/zero), a pipe or a
+// file under /proc reports no size and never ends.
+func readCapped(f string) ([]byte, error) {
+	fh, err := os.Open(f)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	if fi, err := fh.Stat(); err == nil && fi.Size() > maxFileSize {
+		return nil, fmt.Errorf("%s: %d bytes, larger than the %d bytes the API takes", f, fi.Size(), maxFileSize)
+	}
+	data, err := io.ReadAll(io.LimitReader(fh, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", f, err)
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("%s: larger than the %d bytes the API takes", f, maxFileSize)
+	}
+	return data, nil
 }
 
 // decodeSources decodes every object of every source, stopping at the first error.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -26,6 +27,10 @@ func (s *Store) WatchShared(ctx context.Context, res api.Resource, opts store.Li
 func (s *Store) watch(ctx context.Context, res api.Resource, opts store.ListOptions, copies bool) (<-chan store.Event, error) {
 	if api.New(res) == nil || res == api.Bindings {
 		return nil, api.NewBadRequest(fmt.Sprintf("cannot watch %q", res))
+	}
+	if opts.ResourceVersion >= math.MaxInt64 {
+		// etcd revisions are int64: rv+1 would overflow.
+		return nil, api.NewBadRequest(fmt.Sprintf("invalid resourceVersion %d: want a value below 2^63-1", opts.ResourceVersion))
 	}
 	prefix := listPrefix(res, opts.Namespace)
 	// Read the current revision first: a watch "from now" starts after it,
