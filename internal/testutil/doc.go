@@ -21,7 +21,7 @@
 //   - KubeliteBinary(t) builds the kubelite binary (module root, CGO_ENABLED=0,
 //     so it runs inside a FROM scratch image) once per test process into a
 //     cache directory shared by every test process of the module
-//     ($TMPDIR/kubelite-testbin/<hash>, renamed into place) and returns its
+//     ($TMPDIR/kubelite-testbin-<uid>/<hash>, renamed into place) and returns its
 //     path. BuildBinary(t, pkg) does the same for any main package of the
 //     module. ImageBinary(t) builds a small binary with only the image
 //     personalities (internal/testserver).

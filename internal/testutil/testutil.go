@@ -162,12 +162,13 @@ func BuildBinary(t testing.TB, pkg string) string {
 			b.err = err
 			return
 		}
-		// One cache directory per module and package, shared by every test
-		// process and reused run after run (nothing piles up in /tmp). Each
+		// One cache directory per user, module and package, shared by every
+		// test process of that user and reused run after run (nothing piles
+		// up in /tmp; another user's directory is never written). Each
 		// process builds to a temporary name and renames it into place, so a
 		// binary another process is running is never overwritten in place.
 		sum := sha256.Sum256([]byte(root + "\x00" + pkg))
-		dir := filepath.Join(os.TempDir(), "kubelite-testbin", hex.EncodeToString(sum[:8]))
+		dir := filepath.Join(os.TempDir(), fmt.Sprintf("kubelite-testbin-%d", os.Getuid()), hex.EncodeToString(sum[:8]))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			b.err = fmt.Errorf("binary cache dir: %w", err)
 			return
