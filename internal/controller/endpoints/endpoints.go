@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -35,8 +36,12 @@ type Controller struct {
 
 	services *store.Informer
 	pods     *store.Informer
+	minions  *store.Informer
 
 	owners *controller.PodOwners // which services select a pod
+
+	readyMu sync.Mutex
+	ready   map[string]bool // minion id -> Ready when last seen
 }
 
 // New returns a controller; call Run.
@@ -51,9 +56,11 @@ func New(cfg Config) *Controller {
 		cfg: cfg, st: cfg.Store,
 		queue: workqueue.New(cfg.Clock, 50*time.Millisecond, 10*time.Second),
 		log:   logrus.WithField("component", "endpoints-controller"),
+		ready: map[string]bool{},
 	}
 	c.services = store.NewInformer(cfg.Store, api.Services, store.ListOptions{}, c.queue.Add)
 	c.pods = store.NewInformer(cfg.Store, api.Pods, store.ListOptions{}, c.onPod)
+	c.minions = store.NewInformer(cfg.Store, api.Minions, store.ListOptions{}, c.onMinion)
 	c.owners = controller.NewPodOwners(c.pods, c.services, func(o api.Object) map[string]string {
 		return o.(*api.Service).Selector
 	})
@@ -67,7 +74,7 @@ func (c *Controller) Name() string { return "endpoints-controller" }
 func (c *Controller) Run(ctx context.Context, started func()) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	defer store.StartInformers(ctx, c.services, c.pods)()
+	defer store.StartInformers(ctx, c.services, c.pods, c.minions)()
 	if !c.WaitSynced(ctx) {
 		return nil
 	}
@@ -81,8 +88,11 @@ func (c *Controller) Run(ctx context.Context, started func()) error {
 
 // WaitSynced waits for both caches and queues every service.
 func (c *Controller) WaitSynced(ctx context.Context) bool {
-	if !c.services.WaitSynced(ctx) || !c.pods.WaitSynced(ctx) {
+	if !c.services.WaitSynced(ctx) || !c.pods.WaitSynced(ctx) || !c.minions.WaitSynced(ctx) {
 		return false
+	}
+	for _, k := range c.minions.Keys() {
+		c.onMinion(k)
 	}
 	for _, k := range c.pods.Keys() {
 		c.onPod(k)
@@ -126,6 +136,35 @@ func (c *Controller) onPod(key string) {
 	}
 }
 
+// onMinion queues the services of the pods bound to a minion whose
+// readiness changed (a heartbeat that changes nothing queues nothing).
+func (c *Controller) onMinion(key string) {
+	ready := c.minionReady(key)
+	_, exists := c.minions.Get(key)
+	c.readyMu.Lock()
+	was, known := c.ready[key]
+	if exists {
+		c.ready[key] = ready
+	} else {
+		delete(c.ready, key)
+	}
+	c.readyMu.Unlock()
+	if known && was == ready {
+		return
+	}
+	for _, o := range c.pods.List() {
+		if o.(*api.Pod).DesiredState.Host == key {
+			c.onPod(api.Key(o))
+		}
+	}
+}
+
+// minionReady reports whether the minion host is known and Ready.
+func (c *Controller) minionReady(host string) bool {
+	obj, ok := c.minions.Get(host)
+	return ok && obj.(*api.Minion).Status.Condition == api.MinionReady
+}
+
 // Running reports whether a pod serves: Running and not finished.
 func Running(p *api.Pod) bool {
 	switch p.CurrentState.Phase {
@@ -166,12 +205,19 @@ func PortFor(svc *api.Service, p *api.Pod) (int, bool) {
 	return 0, false
 }
 
-// Compute returns the sorted endpoints of svc among pods.
-func Compute(svc *api.Service, pods []*api.Pod) []string {
+// Compute returns the sorted endpoints of svc among pods. Only pods bound
+// to a minion (desiredState.host set) that ready reports Ready count: a
+// pod's status is written through the API, so an unscheduled pod, or one
+// on a dead minion, with a Running status and a podIP of its writer's
+// choosing must not receive a service's traffic.
+func Compute(svc *api.Service, pods []*api.Pod, ready func(host string) bool) []string {
 	out := []string{}
 	ns := namespaceOf(svc)
 	for _, p := range pods {
 		if namespaceOf(p) != ns || !selects(svc, ns, p.Labels) || !Running(p) || p.CurrentState.PodIP == "" {
+			continue
+		}
+		if h := p.DesiredState.Host; h == "" || !ready(h) {
 			continue
 		}
 		port, ok := PortFor(svc, p)
@@ -200,7 +246,7 @@ func (c *Controller) Sync(ctx context.Context, key string) error {
 	for _, o := range c.pods.List() {
 		pods = append(pods, o.(*api.Pod))
 	}
-	want := Compute(svc, pods)
+	want := Compute(svc, pods, c.minionReady)
 	cur, err := c.st.Get(ctx, api.EndpointsResource, ns, id)
 	switch {
 	case api.IsNotFound(err):

@@ -22,6 +22,7 @@ func pod(id, ip string, phase api.PodPhase, labels map[string]string, ports ...a
 	p := &api.Pod{TypeMeta: api.TypeMeta{ID: id, Namespace: "default", Labels: labels}}
 	p.DesiredState.Manifest.Containers = []api.Container{{Name: "c", Image: "i", Ports: ports}}
 	p.CurrentState.Phase, p.CurrentState.PodIP = phase, ip
+	p.DesiredState.Host = "m1"
 	if phase == api.PodPhaseRunning {
 		p.CurrentState.Status = api.PodRunning
 	}
@@ -29,6 +30,13 @@ func pod(id, ip string, phase api.PodPhase, labels map[string]string, ports ...a
 }
 
 var web = map[string]string{"name": "web"}
+
+// readyMinion is the Ready minion m1 the test pods are bound to.
+func readyMinion() *api.Minion {
+	return &api.Minion{TypeMeta: api.TypeMeta{ID: "m1"}, Status: api.MinionStatus{Condition: api.MinionReady}}
+}
+
+func onlyM1(host string) bool { return host == "m1" }
 
 func TestCompute(t *testing.T) {
 	named := api.Port{Name: "http", ContainerPort: 8080}
@@ -66,7 +74,7 @@ func TestCompute(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := Compute(tc.svc, tc.pods); !reflect.DeepEqual(got, tc.want) {
+			if got := Compute(tc.svc, tc.pods, onlyM1); !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("Compute = %q, want %q", got, tc.want)
 			}
 		})
@@ -95,9 +103,10 @@ func TestSyncCreateUpdateDelete(t *testing.T) {
 		}
 	}
 	mustCreate(svc("web", api.NewIntOrStringFromInt(80)))
+	mustCreate(readyMinion())
 	mustCreate(pod("a", "10.0.0.1", api.PodPhaseRunning, web))
 	c := New(Config{Store: st})
-	defer store.StartInformers(ctx, c.services, c.pods)()
+	defer store.StartInformers(ctx, c.services, c.pods, c.minions)()
 	defer cancel()
 	if !c.WaitSynced(ctx) {
 		t.Fatal("no sync")
@@ -138,6 +147,9 @@ func TestLoopFollowsPods(t *testing.T) {
 	defer cancel()
 	st := memory.New()
 	if _, err := st.Create(ctx, svc("web", api.NewIntOrStringFromInt(80))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Create(ctx, readyMinion()); err != nil {
 		t.Fatal(err)
 	}
 	c := New(Config{Store: st})
