@@ -113,7 +113,9 @@ func minionHostIP(cfg *config.Minion) string {
 // addMinion appends the minion's components in start order: the kubelet,
 // then the proxy, both over the API at creds (a remote master, or this
 // process's own API in standalone).
-func addMinion(ctx context.Context, p *plan, cfg *config.Minion, creds *minionCreds, hostIP string) error {
+// protected are more host paths pods may not mount (a master's data dir
+// on the same host); the kubelet adds its own root dir.
+func addMinion(ctx context.Context, p *plan, cfg *config.Minion, creds *minionCreds, hostIP string, protected ...string) error {
 	rt, capacity, err := containerRuntime(ctx, p, cfg)
 	if err != nil {
 		return err
@@ -127,6 +129,7 @@ func addMinion(ctx context.Context, p *plan, cfg *config.Minion, creds *minionCr
 		NodeName: cfg.Hostname, HostIP: hostIP, Store: st, Runtime: rt,
 		RootDir: cfg.RootDir, SyncFrequency: cfg.SyncFrequency, AllowPrivileged: cfg.AllowPrivileged,
 		Capacity: capacity, Labels: cfg.Labels, Port: cfg.Port, Network: network,
+		Protected: append([]string{config.DefaultDataDir}, protected...),
 	})
 	if err != nil {
 		return fmt.Errorf("minion: %w", err)

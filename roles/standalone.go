@@ -42,7 +42,7 @@ func Standalone(ctx context.Context, cfg *config.Standalone, out io.Writer) erro
 		p.release()
 		return err
 	}
-	if err := addMinion(ctx, p, &cfg.Minion, creds, hostIP); err != nil {
+	if err := addMinion(ctx, p, &cfg.Minion, creds, hostIP, cfg.Master.DataDir); err != nil {
 		p.release()
 		return err
 	}
