@@ -34,6 +34,13 @@ type Config struct {
 	// replication controller's pod template (422 naming each field); the
 	// zero value refuses privileged containers and host-handing hostDirs.
 	Admission admission.Policy
+	// MaxReplicas bounds a replication controller's desiredState.replicas
+	// (422 above it); 0 means DefaultMaxReplicas.
+	MaxReplicas int
+	// MaxObjectsPerNamespace bounds the objects of one kind in one
+	// namespace (403 on create beyond it); 0 means
+	// DefaultMaxObjectsPerNamespace.
+	MaxObjectsPerNamespace int
 }
 
 // Registry is the API's semantics over a raw store; see the package doc.
@@ -44,6 +51,9 @@ type Registry struct {
 	wait  time.Duration
 
 	admission admission.Policy
+
+	maxReplicas, maxObjects int
+	counts                  objectCounts // see limits.go
 
 	portalNet  *net.IPNet
 	portalMu   sync.Mutex
@@ -78,8 +88,16 @@ func New(raw store.Store, cfg Config) (*Registry, error) {
 	if cfg.BindWait == 0 {
 		cfg.BindWait = 30 * time.Second
 	}
+	if cfg.MaxReplicas <= 0 {
+		cfg.MaxReplicas = DefaultMaxReplicas
+	}
+	if cfg.MaxObjectsPerNamespace <= 0 {
+		cfg.MaxObjectsPerNamespace = DefaultMaxObjectsPerNamespace
+	}
 	r := &Registry{
 		raw: raw, clock: cfg.Clock, wait: cfg.BindWait, admission: cfg.Admission,
+		maxReplicas: cfg.MaxReplicas, maxObjects: cfg.MaxObjectsPerNamespace,
+		counts:     objectCounts{m: map[countKey]countEntry{}},
 		log:        logrus.WithField("component", "registry"),
 		portalNet:  cfg.PortalNet,
 		portalRand: func(n uint32) uint32 { return mrand.Uint32N(n) },
@@ -216,6 +234,9 @@ func (r *Registry) Create(ctx context.Context, in api.Object) (api.Object, error
 	if m.ID == "" && prefix == "" && res == api.Pods {
 		prefix = "pod-"
 	}
+	if err := r.checkCount(ctx, res, m.Namespace); err != nil {
+		return nil, err
+	}
 	generated := m.ID == "" && prefix != ""
 	if generated {
 		m.ID = generateName(prefix)
@@ -237,7 +258,7 @@ func (r *Registry) createOnce(ctx context.Context, res api.Resource, obj api.Obj
 		p.DesiredState.Manifest.UUID = m.UID
 	}
 	api.SetDefaults(obj)
-	if err := api.ValidationError(obj, r.admit(obj, nil, api.Validate(obj))); err != nil {
+	if err := api.ValidationError(obj, r.admit(obj, nil, r.checkReplicas(obj, api.Validate(obj)))); err != nil {
 		return nil, err
 	}
 	switch o := obj.(type) {
@@ -318,7 +339,7 @@ func (r *Registry) updateOnce(ctx context.Context, res api.Resource, obj api.Obj
 		}
 	}
 	api.SetDefaults(obj)
-	causes = r.admit(obj, oldObj, append(api.Validate(obj), causes...))
+	causes = r.admit(obj, oldObj, r.checkReplicas(obj, append(api.Validate(obj), causes...)))
 	if err := api.ValidationError(obj, causes); err != nil {
 		return nil, err
 	}

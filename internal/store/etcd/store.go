@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -88,11 +89,58 @@ func keyOf(obj api.Object) (api.Resource, string, error) {
 	return res, store.Key(res, m.Namespace, m.ID), nil
 }
 
+// Size limits of stored objects (their JSON, without resourceVersion).
+const (
+	// MaxEventBytes bounds an event: events are many, short-lived and
+	// written by every component, so a flood of large ones must not fill
+	// the store.
+	MaxEventBytes = 16 << 10
+	// MaxObjectBytes bounds every other object: etcd refuses requests over
+	// 1.5 MiB (its --max-request-bytes), and the key and the transaction
+	// need some room of their own.
+	MaxObjectBytes = 1536<<10 - 8<<10
+)
+
+// MaxBytes returns the size limit of an object of res.
+func MaxBytes(res api.Resource) int {
+	if res == api.Events {
+		return MaxEventBytes
+	}
+	return MaxObjectBytes
+}
+
+// checkSize refuses an object too large for its kind with 413.
+func checkSize(res api.Resource, obj api.Object, data []byte) error {
+	if limit := MaxBytes(res); len(data) > limit {
+		return api.NewObjectTooLarge(res.Kind(), obj.Meta().ID, len(data), limit)
+	}
+	return nil
+}
+
+// NoSpaceMessage is the 507 answered while etcd's space quota is exhausted.
+const NoSpaceMessage = "etcd's space quota is exhausted (database space exceeded): the cluster refuses writes until space is freed. " +
+	"kubelite's master compacts etcd's history, defragments it and clears the alarm by itself within a minute; " +
+	"if live objects fill the quota, delete some (events expire after an hour) or raise the master's etcd quota"
+
+// isNoSpace reports etcd's NOSPACE refusal of a write.
+func isNoSpace(err error) bool {
+	if errors.Is(err, rpctypes.ErrNoSpace) || errors.Is(err, rpctypes.ErrGRPCNoSpace) {
+		return true
+	}
+	if st, ok := status.FromError(err); ok && st.Code() == codes.ResourceExhausted {
+		return strings.Contains(st.Message(), "database space exceeded")
+	}
+	return strings.Contains(err.Error(), "database space exceeded")
+}
+
 // storeErr turns an etcd failure into a Status error.
 func storeErr(op, key string, err error) error {
 	var se *api.StatusError
 	if errors.As(err, &se) {
 		return err
+	}
+	if isNoSpace(err) {
+		return api.NewInsufficientStorage(NoSpaceMessage)
 	}
 	wrapped := fmt.Errorf("etcd %s %s: %w", op, key, err)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
@@ -224,6 +272,9 @@ func (s *Store) Create(ctx context.Context, obj api.Object) (api.Object, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSize(res, obj, data); err != nil {
+		return nil, err
+	}
 	var resp *clientv3.TxnResponse
 	for attempt := 0; ; attempt++ {
 		var opts []clientv3.OpOption
@@ -274,6 +325,9 @@ func (s *Store) Update(ctx context.Context, obj api.Object) (api.Object, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSize(res, obj, data); err != nil {
+		return nil, err
+	}
 	var opts []clientv3.OpOption
 	if res == api.Events {
 		opts = append(opts, clientv3.WithIgnoreLease())
@@ -313,6 +367,17 @@ func (s *Store) Delete(ctx context.Context, res api.Resource, namespace, id stri
 	}
 	s.uncache(res, key)
 	return decode(res, resp.PrevKvs[0], resp.Header.Revision)
+}
+
+// Count returns how many objects of res namespace holds ("" for all, or for
+// minions), read with a count-only range (no values are sent).
+func (s *Store) Count(ctx context.Context, res api.Resource, namespace string) (int, error) {
+	prefix := listPrefix(res, namespace)
+	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		return 0, storeErr("count", prefix, err)
+	}
+	return int(resp.Count), nil
 }
 
 // Revision returns the current revision of the cluster.

@@ -1,0 +1,97 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/store"
+)
+
+// Limits that keep one client from exhausting the cluster: an upper bound
+// on a replication controller's replicas (422 naming the field), and on the
+// objects of one kind in one namespace (403 on create).
+
+const (
+	// DefaultMaxReplicas bounds desiredState.replicas of a replication controller.
+	DefaultMaxReplicas = 10000
+	// DefaultMaxObjectsPerNamespace bounds the objects of one kind in one
+	// namespace (minions: in the cluster).
+	DefaultMaxObjectsPerNamespace = 50000
+	// countTTL is how long a namespace's count is trusted (plus the creates
+	// made through this registry since) before it is read again.
+	countTTL = 10 * time.Second
+)
+
+// counter is a store that counts without listing (store/etcd does).
+type counter interface {
+	Count(ctx context.Context, res api.Resource, namespace string) (int, error)
+}
+
+type countKey struct {
+	res api.Resource
+	ns  string
+}
+
+type countEntry struct {
+	n  int // counted at, plus creates since
+	at time.Time
+}
+
+type objectCounts struct {
+	mu sync.Mutex
+	m  map[countKey]countEntry
+}
+
+// checkReplicas appends a cause when obj is a replication controller asking
+// for more replicas than the limit.
+func (r *Registry) checkReplicas(obj api.Object, causes []api.StatusCause) []api.StatusCause {
+	rc, ok := obj.(*api.ReplicationController)
+	if !ok || rc.DesiredState.Replicas <= r.maxReplicas {
+		return causes
+	}
+	return append(causes, api.StatusCause{Reason: api.CauseInvalid, Field: "desiredState.replicas",
+		Message: fmt.Sprintf("%d is more than the %d replicas a replication controller may ask for", rc.DesiredState.Replicas, r.maxReplicas)})
+}
+
+// checkCount refuses a create in a namespace that already holds the most
+// objects of res allowed. The count is read from the store when the one
+// known is older than countTTL or within 10% of the limit, so a create far
+// from the limit costs no read.
+func (r *Registry) checkCount(ctx context.Context, res api.Resource, ns string) error {
+	limit := r.maxObjects
+	k := countKey{res, ns}
+	now := r.clock.Now()
+	r.counts.mu.Lock()
+	if e, ok := r.counts.m[k]; ok && now.Sub(e.at) < countTTL && e.n < limit-limit/10 {
+		e.n++
+		r.counts.m[k] = e
+		r.counts.mu.Unlock()
+		return nil
+	}
+	r.counts.mu.Unlock()
+	n, err := r.count(ctx, res, ns)
+	if err != nil {
+		return err
+	}
+	r.counts.mu.Lock()
+	r.counts.m[k] = countEntry{n: n + 1, at: now}
+	r.counts.mu.Unlock()
+	if n >= limit {
+		return api.NewTooManyObjects(res.Kind(), ns, limit)
+	}
+	return nil
+}
+
+func (r *Registry) count(ctx context.Context, res api.Resource, ns string) (int, error) {
+	if c, ok := r.raw.(counter); ok {
+		return c.Count(ctx, res, ns)
+	}
+	objs, _, err := r.raw.List(ctx, res, store.ListOptions{Namespace: ns})
+	if err != nil {
+		return 0, err
+	}
+	return len(objs), nil
+}
