@@ -9,6 +9,13 @@
 // started(), and closes etcd when ctx ends. Run returns the error of a server
 // that fails while running.
 //
+// Space: the embedded server's quota is Config.QuotaBackendBytes (default
+// 2 GiB). At the quota etcd raises the NOSPACE alarm and refuses writes
+// (store/etcd answers them 507). Run checks for the alarm every
+// SpaceCheckInterval (10 s) and recovers with no manual step: compaction to
+// the current revision, defragmentation, disarm (RecoverSpace, space.go).
+// AlarmCheck(ctx, cli) reports a raised alarm, for a readiness check.
+//
 // Logging: etcd logs through zap; every line is routed to logrus with
 // component=etcd. Info lines become debug lines. While the server is being
 // closed, and for the "server closed" / "use of closed network connection"

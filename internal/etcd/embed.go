@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 
 	"kubelite/internal/component"
 )
@@ -52,6 +53,13 @@ type Config struct {
 	// PlainOffLoopback lets a ClientAddr off loopback serve plain HTTP
 	// without client certificates (the master's --insecure).
 	PlainOffLoopback bool
+	// QuotaBackendBytes is etcd's space quota: at this database size etcd
+	// refuses writes (NOSPACE) until space is recovered (see space.go);
+	// default DefaultQuotaBackendBytes (2 GiB).
+	QuotaBackendBytes int64
+	// SpaceCheckInterval is how often a NOSPACE alarm is looked for and
+	// recovered from (default DefaultSpaceCheckInterval).
+	SpaceCheckInterval time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -72,6 +80,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CompactionRetention == 0 {
 		c.CompactionRetention = 100000
+	}
+	if c.QuotaBackendBytes <= 0 {
+		c.QuotaBackendBytes = DefaultQuotaBackendBytes
+	}
+	if c.SpaceCheckInterval <= 0 {
+		c.SpaceCheckInterval = DefaultSpaceCheckInterval
 	}
 	return c
 }
@@ -181,6 +195,7 @@ func (e *Embedded) embedConfig(closing *atomic.Bool) (*embed.Config, error) {
 	ec.AutoCompactionMode = embed.CompactorModeRevision
 	ec.AutoCompactionRetention = fmt.Sprint(c.CompactionRetention)
 	ec.UnsafeNoFsync = c.UnsafeNoFsync
+	ec.QuotaBackendBytes = c.QuotaBackendBytes
 	ec.Logger = "zap"
 	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(newZapLogger(e.log, closing))
 	return ec, nil
@@ -233,6 +248,22 @@ func (e *Embedded) Run(ctx context.Context, started func()) error {
 	e.mu.Unlock()
 	e.readyOnce.Do(func() { close(e.ready) })
 	e.log.WithField("endpoints", eps).Info("embedded etcd ready")
+	// Recover from NOSPACE with an in-process client (no socket, no TLS).
+	spaceCtx, stopSpace := context.WithCancel(ctx)
+	spaceDone := make(chan struct{})
+	spaceCli := v3client.New(srv.Server)
+	go func() {
+		defer close(spaceDone)
+		defrag := func(context.Context) error { return srv.Server.Defragment() }
+		WatchSpace(spaceCtx, spaceCli, defrag, e.cfg.SpaceCheckInterval, e.log)
+	}()
+	stopEtcd := stop
+	stop = func() {
+		stopSpace()
+		<-spaceDone
+		spaceCli.Close()
+		stopEtcd()
+	}
 	started()
 
 	select {
