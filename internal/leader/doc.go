@@ -1,0 +1,35 @@
+// Package leader runs a set of components on one master at a time.
+//
+// Every master serves the API, but the scheduler, the replication manager,
+// the endpoints controller and the minion controller must run on exactly one
+// of them: two schedulers would bind a pod twice, two replication managers
+// would create duplicate pods. A Gate (a component.Component) campaigns for
+// leadership through an Elector and, while it leads, runs the components its
+// Build function returns, built afresh for each term so no state (informer
+// caches, "first seen" times of minions) survives from an earlier term.
+//
+// Contract of an Elector (internal/etcd's Election is the real one, on an
+// etcd lease with go.etcd.io/etcd/client/v3/concurrency; Fake is an
+// in-memory one for tests):
+//   - Campaign blocks until this candidate leads (a Term), ctx ends
+//     (ctx.Err()), or the election fails (any other error: the Gate logs it
+//     and campaigns again after RetryDelay).
+//   - A Term's Lost channel closes when leadership ends without Resign: the
+//     lease expired or could not be renewed. An implementation must close it
+//     before another candidate can be elected (the etcd one closes it a
+//     margin before the lease expires on the server), so two terms never
+//     overlap as long as components stop within that margin.
+//   - Resign gives leadership up at once (another candidate may take over
+//     without waiting for the lease to expire).
+//   - Leader names the current leader ("" when there is none).
+//
+// Gate.Run calls started() at once (the API must serve whether or not this
+// master leads), logs "became leader" and "lost leadership" with the
+// identity, stops the term's components (their ctx is cancelled, then they
+// are waited for, in reverse order) when the term is lost, and campaigns
+// again. A term's component that fails ends the term: the Gate resigns, logs
+// the error, and campaigns again after RetryDelay, so another master may take
+// over. When the Gate's ctx ends it stops the components and resigns.
+//
+// HealthCheck turns an Elector into the API's "leader" health check.
+package leader
