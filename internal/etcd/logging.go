@@ -68,6 +68,12 @@ func (c *logrusCore) level(l zapcore.Level, text string) logrus.Level {
 			return logrus.DebugLevel
 		}
 		return logrus.WarnLevel
+	case l >= zapcore.FatalLevel:
+		// etcd exits the process after a fatal line: it is never quieted.
+		return logrus.FatalLevel
+	case l >= zapcore.DPanicLevel:
+		// A panic follows (DPanic: in development builds): never quieted.
+		return logrus.ErrorLevel
 	default:
 		if c.closing != nil && c.closing.Load() || isQuiet(text) {
 			return logrus.DebugLevel
@@ -112,7 +118,21 @@ func (c *logrusCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 	if e.LoggerName != "" {
 		entry = entry.WithField("logger", e.LoggerName)
 	}
-	entry.Log(lvl, e.Message)
+	msg := e.Message
+	if e.Level >= zapcore.DPanicLevel {
+		// The last line before etcd exits or panics: say so, with the cause
+		// in the message itself (fields can be cut off or filtered).
+		if cause, ok := enc.Fields["error"].(string); ok {
+			msg += ": " + cause
+		}
+		if e.Level >= zapcore.FatalLevel {
+			msg = "etcd fatal error, the process exits: " + msg
+		} else {
+			msg = "etcd panic: " + msg
+		}
+	}
+	// Log, not Fatal or Panic: zap exits or panics itself after Write.
+	entry.Log(lvl, msg)
 	return nil
 }
 
