@@ -64,6 +64,7 @@ func FuzzHandlers(f *testing.F) {
 			if _, err := s.Delete(context.Background(), api.Services, "default", "empty"); err != nil {
 				t.Fatal(err) // a service without endpoints is a legitimate 503 on proxy
 			}
+			makeLive(t, s) // svc's endpoint is a running pod's: proxy and redirect follow it
 			var st store.Store = s
 			if withRegistry {
 				st = startRegistry(t, s)
@@ -74,7 +75,7 @@ func FuzzHandlers(f *testing.F) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond) // ends watches
 			req := (&http.Request{
 				Method: fuzzMethods[int(m)%len(fuzzMethods)], URL: u, RequestURI: path,
-				Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{}, Host: "master",
+				Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{"Content-Type": {"application/json"}}, Host: "127.0.0.1:8080",
 				Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)), RemoteAddr: "127.0.0.1:1",
 			}).WithContext(ctx)
 			rec := httptest.NewRecorder()

@@ -6,9 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 
 	"kubelite/internal/api"
@@ -81,7 +81,14 @@ func (s *Server) serveValidate(w http.ResponseWriter, r *http.Request) {
 		m := o.(*api.Minion)
 		base := s.kubeletBase(m)
 		checks = append(checks, namedCheck{"minion-" + m.ID, func(ctx context.Context) (string, error) {
-			return s.getHealthz(ctx, base)
+			u, err := url.Parse(base)
+			if err != nil || u.Host == "" {
+				return "", fmt.Errorf("minion %q has no usable address", m.ID)
+			}
+			if err := s.targets.check(ctx, targetKubelet, fmt.Sprintf("minion %q", m.ID), u.Host); err != nil {
+				return "", err
+			}
+			return s.getHealthz(withTargetKind(ctx, targetKubelet), base)
 		}})
 	}
 	out := make([]ComponentStatus, len(checks))
@@ -104,7 +111,9 @@ func (s *Server) serveValidate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// getHealthz GETs base/healthz: a 200 is healthy, its body the message.
+// getHealthz GETs base/healthz: a 200 is healthy. What the target answered
+// is never shown (only its status code): /validate must not reflect
+// whatever an address serves.
 func (s *Server) getHealthz(ctx context.Context, base string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
 	if err != nil {
@@ -115,10 +124,9 @@ func (s *Server) getHealthz(ctx context.Context, base string) (string, error) {
 		return "", fmt.Errorf("reach kubelet %s: %w", base, err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-	msg := strings.TrimSpace(string(body))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1024))
 	if resp.StatusCode != http.StatusOK {
-		return msg, fmt.Errorf("kubelet %s/healthz answered %d: %s", base, resp.StatusCode, msg)
+		return "", fmt.Errorf("kubelet %s/healthz answered %d %s", base, resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
-	return msg, nil
+	return "ok", nil
 }

@@ -10,47 +10,110 @@ import (
 	"strings"
 
 	"kubelite/internal/api"
+	"kubelite/internal/controller/endpoints"
+	"kubelite/internal/store"
 )
 
-// target resolves proxy/minions/<id> and proxy/services/<id> to a base URL.
-func (s *Server) target(ctx context.Context, r *http.Request, kind, id string) (*url.URL, error) {
+// target resolves proxy/minions/<id> and proxy/services/<id> to a base URL
+// (nil for a kind that cannot be proxied) and says what it is.
+//
+// A minion is reached at its hostIP (its name without one) and
+// kubeletPort. hostIP is the authoritative address: a join sets it from
+// the join request and signs it into the kubelet's serving certificate,
+// which the master verifies on every proxied connection in secure mode,
+// and a minion's credential cannot change it afterwards (admitUser).
+// kubelite.io/joined-from only records where the join came from (a NAT may
+// stand between). What an admin may write there is bounded by checkTarget.
+//
+// A service is reached at one of its endpoints that the endpoints
+// controller would derive now (endpoints.Compute: running pods the service
+// selects, bound to a Ready minion): a hand-written Endpoints object
+// naming anything else is not followed.
+func (s *Server) target(ctx context.Context, r *http.Request, kind, id string) (*url.URL, targetKind, error) {
 	res, ok := urlResources[kind]
 	if !ok {
-		return nil, nil
+		return nil, targetPod, nil
 	}
 	switch res {
 	case api.Minions:
 		obj, err := s.cfg.Store.Get(ctx, api.Minions, "", id)
 		if err != nil {
-			return nil, err
+			return nil, targetKubelet, err
 		}
-		return url.Parse(s.kubeletBase(obj.(*api.Minion)))
-	case api.Services:
-		ns, _ := requestNamespace(r, api.Services)
-		if ns == "" {
-			ns = api.DefaultNamespace
-		}
-		if _, err := s.cfg.Store.Get(ctx, api.Services, ns, id); err != nil {
-			return nil, err
-		}
-		obj, err := s.cfg.Store.Get(ctx, api.EndpointsResource, ns, id)
-		if err != nil && !api.IsNotFound(err) {
-			return nil, err
-		}
-		var eps []string
-		if obj != nil {
-			eps = obj.(*api.Endpoints).Endpoints
-		}
-		if len(eps) == 0 {
-			return nil, api.NewUnavailable(fmt.Sprintf("service %q has no endpoints", id))
-		}
-		u, err := url.Parse("http://" + eps[rand.IntN(len(eps))])
+		u, err := url.Parse(s.kubeletBase(obj.(*api.Minion)))
 		if err != nil || u.Host == "" {
-			return nil, api.NewUnavailable(fmt.Sprintf("service %q has a bad endpoint %q", id, eps[0]))
+			return nil, targetKubelet, forbidden(fmt.Sprintf("minion %q has no usable address", id))
 		}
-		return u, nil
+		return u, targetKubelet, nil
+	case api.Services:
+		ep, err := s.serviceEndpoint(ctx, r, id)
+		if err != nil {
+			return nil, targetPod, err
+		}
+		u, err := url.Parse("http://" + ep)
+		if err != nil || u.Host == "" {
+			return nil, targetPod, api.NewUnavailable(fmt.Sprintf("service %q has a bad endpoint %q", id, ep))
+		}
+		return u, targetPod, nil
 	}
-	return nil, nil
+	return nil, targetPod, nil
+}
+
+// serviceEndpoint picks at random one of the service's published endpoints
+// that the endpoints controller would also derive from the pods now.
+func (s *Server) serviceEndpoint(ctx context.Context, r *http.Request, id string) (string, error) {
+	ns, _ := requestNamespace(r, api.Services)
+	if ns == "" {
+		ns = api.DefaultNamespace
+	}
+	obj, err := s.cfg.Store.Get(ctx, api.Services, ns, id)
+	if err != nil {
+		return "", err
+	}
+	svc := obj.(*api.Service)
+	eobj, err := s.cfg.Store.Get(ctx, api.EndpointsResource, ns, id)
+	if err != nil && !api.IsNotFound(err) {
+		return "", err
+	}
+	var published []string
+	if eobj != nil {
+		published = eobj.(*api.Endpoints).Endpoints
+	}
+	if len(published) == 0 {
+		return "", api.NewUnavailable(fmt.Sprintf("service %q has no endpoints", id))
+	}
+	pobjs, _, err := s.cfg.Store.List(ctx, api.Pods, store.ListOptions{Namespace: ns, Labels: api.SelectorFromSet(svc.Selector)})
+	if err != nil {
+		return "", err
+	}
+	pods := make([]*api.Pod, 0, len(pobjs))
+	for _, o := range pobjs {
+		pods = append(pods, o.(*api.Pod))
+	}
+	ready := map[string]bool{}
+	derived := endpoints.Compute(svc, pods, func(host string) bool {
+		if r, ok := ready[host]; ok {
+			return r
+		}
+		m, err := s.cfg.Store.Get(ctx, api.Minions, "", host)
+		ready[host] = err == nil && m.(*api.Minion).Status.Condition == api.MinionReady
+		return ready[host]
+	})
+	live := make(map[string]bool, len(derived))
+	for _, e := range derived {
+		live[e] = true
+	}
+	var eps []string
+	for _, e := range published {
+		if live[e] {
+			eps = append(eps, e)
+		}
+	}
+	if len(eps) == 0 {
+		return "", api.NewUnavailable(fmt.Sprintf("service %q has no endpoints on running pods "+
+			"(its endpoints %v are not the service's running pods on Ready minions)", id, published))
+	}
+	return eps[rand.IntN(len(eps))], nil
 }
 
 // serveProxy handles proxy/<kind>/<id>/<path...>.
@@ -61,7 +124,7 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request, ver, rest st
 		notFound(w, r)
 		return
 	}
-	base, err := s.target(r.Context(), r, kind, id)
+	base, tk, err := s.checkedTarget(r.Context(), r, kind, id)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -70,6 +133,7 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request, ver, rest st
 		notFound(w, r)
 		return
 	}
+	r = r.WithContext(withTargetKind(r.Context(), tk))
 	rp := &httputil.ReverseProxy{
 		Transport:     s.transport,
 		FlushInterval: -1, // stream logs as they come
@@ -107,7 +171,7 @@ func (s *Server) serveRedirect(w http.ResponseWriter, r *http.Request, rest stri
 	if !onlyGET(w, r) {
 		return
 	}
-	base, err := s.target(r.Context(), r, segs[0], segs[1])
+	base, _, err := s.checkedTarget(r.Context(), r, segs[0], segs[1])
 	if err != nil {
 		writeError(w, err)
 		return

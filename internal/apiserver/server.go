@@ -59,6 +59,18 @@ type Config struct {
 	// TLS, when set, makes Run serve https on the port, with plain HTTP
 	// beside it for this host's own reads (the tutorial's curls).
 	TLS *tls.Config
+	// KubeletPort is the port of this host's own kubelet (a standalone
+	// node's): the only port on this host's addresses that proxy, redirect
+	// and /validate may reach. 0 means DefaultKubeletPort.
+	KubeletPort int
+	// ProtectedPorts are never reached by proxy, redirect or /validate, on
+	// any host, besides etcd's 2379, 2380, 4001 and 7001 (this host's own
+	// addresses are refused on every port but KubeletPort).
+	ProtectedPorts []int
+	// HostNames are names the Host header may carry besides those of the
+	// serving certificate in TLS, localhost and this host's name (any IP
+	// address is accepted): a DNS-rebinding defence (see gate).
+	HostNames []string
 }
 
 // Server is the API server; it is a component.Component.
@@ -67,7 +79,9 @@ type Server struct {
 	log       *logrus.Entry
 	transport http.RoundTripper
 	handler   http.Handler
-	enc       encCache // JSON of shared watch objects
+	enc       encCache     // JSON of shared watch objects
+	targets   *targetGuard // what proxy, redirect and /validate may reach
+	hosts     hostNames    // what the Host header may name
 
 	mu   sync.Mutex
 	addr string
@@ -84,7 +98,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.CheckTimeout <= 0 {
 		cfg.CheckTimeout = 5 * time.Second
 	}
+	if cfg.KubeletPort <= 0 {
+		cfg.KubeletPort = DefaultKubeletPort
+	}
 	s := &Server{cfg: cfg, log: logrus.WithField("component", "apiserver")}
+	s.targets = newTargetGuard(cfg.KubeletPort, cfg.ProtectedPorts)
+	s.hosts = newHostNames(cfg.TLS, cfg.HostNames)
 	s.transport = cfg.Transport
 	if s.transport == nil {
 		s.transport = &http.Transport{
@@ -95,6 +114,7 @@ func New(cfg Config) (*Server, error) {
 			ResponseHeaderTimeout: 30 * time.Second,
 		}
 	}
+	s.transport = guardTransport(s.transport, s.targets)
 	var h http.Handler = http.HandlerFunc(s.route)
 	if cfg.Security != nil {
 		if cfg.Security.Authn == nil {
@@ -102,7 +122,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		h = s.guard(h)
 	}
-	s.handler = s.recoverer(h)
+	s.handler = s.recoverer(s.gate(h))
 	return s, nil
 }
 

@@ -1,0 +1,7 @@
+package apiserver
+
+import "net/http"
+
+// TransportForTest is the transport the server reaches targets through
+// (the configured one, guarded at dial time).
+func (s *Server) TransportForTest() http.RoundTripper { return s.transport }
