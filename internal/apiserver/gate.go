@@ -34,10 +34,14 @@ import (
 //   - an Origin header other than the API's own (scheme://Host): 403. A
 //     browser sends Origin on every cross-site request that could write;
 //     kubectl, curl and kubelite's own clients send none.
+//   - a write from a browser (Sec-Fetch-Site) that is not same-origin: 403,
+//     for browsers that send a "null" or no Origin.
 //   - a POST, PUT or PATCH, or a DELETE with a body, whose Content-Type is
-//     not JSON (application/json, or application/<x>+json): 415. The three
-//     types a page may send cross-site without asking (text/plain, forms)
-//     are never JSON, and no Content-Type at all is refused too.
+//     not JSON (application/json, or application/<x>+json): 415. The types
+//     a page may send cross-site without a preflight (text/plain, forms)
+//     are never JSON. No Content-Type at all is JSON, as in Kubernetes, for
+//     a client that is not a browser (the real kubectl's create --raw sends
+//     none); from a browser (Origin or Sec-Fetch-* present) it is a 415.
 //
 // The always-public health paths are exempt from the Host check (load
 // balancers probe them by any name); nothing else is.
@@ -56,9 +60,15 @@ func (s *Server) gate(next http.Handler) http.Handler {
 					"the API takes no requests from web pages", o, ownOrigin(r))))
 			return
 		}
+		if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			writeStatus(w, newStatus(http.StatusForbidden, api.ReasonForbidden, fmt.Sprintf(
+				"cross-site request refused (Sec-Fetch-Site: %s): the API takes no writes from web pages", site)))
+			return
+		}
 		if needsJSON(r) {
 			ct := r.Header.Get("Content-Type")
-			if !isJSON(ct) {
+			browser := fromBrowser(r) || r.Header.Get("Origin") != ""
+			if (ct != "" || browser) && !isJSON(ct) {
 				writeStatus(w, newStatus(http.StatusUnsupportedMediaType, api.ReasonBadRequest, fmt.Sprintf(
 					"%s %s needs Content-Type: application/json (got %q); kubectl sends it, "+
 						"and curl needs -H 'Content-Type: application/json'", r.Method, r.URL.Path, ct)))
