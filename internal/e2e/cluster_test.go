@@ -25,6 +25,7 @@ import (
 	"kubelite/internal/api"
 	"kubelite/internal/lab"
 	"kubelite/internal/runtime"
+	"kubelite/internal/securetest"
 	"kubelite/internal/testutil"
 )
 
@@ -41,13 +42,25 @@ const (
 )
 
 // cluster is the lab with kubelite running on it.
+//
+// By default it runs secure, as a newcomer's cluster does: the master makes
+// its identity on its first start; each minion reads the join token from a
+// file of its own host (the lab's /etc/kubernetes/token: --token-file); the
+// suite and kubectl use the admin kubeconfig that `kubelite kubeconfig
+// --server https://<master>:8080` prints. setInsecure switches the whole
+// cluster to the 2014 behaviour (master --insecure, minions
+// --master=http://...) and back.
 type cluster struct {
 	lab  *lab.Lab
 	bin  string // the static kubelite binary
 	self string // this test binary (the e2e-helper)
 	root string // the module root (testdata/tutorial)
-	api  string // http://<master>:8080
-	hc   *http.Client
+	// insecure: the cluster runs --insecure (plain HTTP, no credentials).
+	insecure bool
+	api      string       // https://<master>:8080 (http:// when insecure)
+	hc       *http.Client // the admin's client (anonymous and plain when insecure)
+	// kubeconfig is the admin kubeconfig kubectl uses (secure mode).
+	kubeconfig string
 	// deadline is when the scenarios must have ended (TestE2E sets it).
 	deadline time.Time
 
@@ -95,10 +108,9 @@ func newCluster(t *testing.T) *cluster {
 	}
 	c := &cluster{
 		lab: l, bin: bin, self: self, root: root,
-		api:     fmt.Sprintf("http://%s:%d", l.Master().Addr, apiPort),
-		hc:      &http.Client{Timeout: 10 * time.Second},
-		minions: map[string]*lab.Process{},
-		extra:   map[string][]string{},
+		kubeconfig: filepath.Join(l.Config().Root, "admin.kubeconfig"),
+		minions:    map[string]*lab.Process{},
+		extra:      map[string][]string{},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -123,6 +135,9 @@ func newCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	c.master = m
+	if err := c.credentials(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for _, h := range l.Minions() {
 		p, err := l.Start(h, "kubelite", c.minionArgv(h)...)
 		if err != nil {
@@ -131,6 +146,111 @@ func newCluster(t *testing.T) *cluster {
 		c.minions[h.Name] = p
 	}
 	return c
+}
+
+// credentials does on the master what the README tells a newcomer to do
+// once it runs: `kubelite token` (written to each minion host's token file,
+// 0600) and `kubelite kubeconfig --server https://<master>:8080` (the
+// admin's, for kubectl and this suite). The master makes its identity as
+// it starts, so this waits for it (or for the master to exit).
+func (c *cluster) credentials(ctx context.Context) error {
+	dataDir := c.masterDataDir()
+	var tok string
+	err := poll(ctx, time.Minute, func() (bool, string) {
+		if done, err := c.master.Exited(); done {
+			return false, fmt.Sprintf("master exited (%v): %s", err, strings.Join(c.master.Tail(5), " | "))
+		}
+		var err error
+		tok, err = securetest.Token(ctx, c.bin, dataDir)
+		if err != nil {
+			return false, err.Error()
+		}
+		return true, ""
+	})
+	if err != nil {
+		return fmt.Errorf("the master's join token: %w", err)
+	}
+	for _, h := range c.lab.Minions() {
+		if err := os.MkdirAll(c.hostDir(h), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(c.tokenFile(h), []byte(tok+"\n"), 0o600); err != nil {
+			return fmt.Errorf("token file of %s: %w", h.Name, err)
+		}
+	}
+	server := fmt.Sprintf("https://%s:%d", c.lab.Master().Addr, apiPort)
+	kc, err := securetest.Kubeconfig(ctx, c.bin, dataDir, server)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(c.kubeconfig, kc, 0o600); err != nil {
+		return fmt.Errorf("admin kubeconfig: %w", err)
+	}
+	return c.useMode(false)
+}
+
+// useMode points the suite's API client at the cluster as it now runs:
+// https with the admin kubeconfig, or plain anonymous HTTP when insecure.
+func (c *cluster) useMode(insecure bool) error {
+	c.insecure = insecure
+	if insecure {
+		c.api = fmt.Sprintf("http://%s:%d", c.lab.Master().Addr, apiPort)
+		c.hc = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
+		return nil
+	}
+	ep, err := securetest.FromKubeconfig(c.kubeconfig)
+	if err != nil {
+		return err
+	}
+	c.api = ep.URL
+	c.hc = securetest.Client(ep, 10*time.Second)
+	return nil
+}
+
+// setInsecure restarts the whole cluster in the other mode: every minion
+// stopped, the master stopped and started again on the same data dir (with
+// or without --insecure), the minions started again (http:// and no token,
+// or the token file). The objects in etcd stay.
+func (c *cluster) setInsecure(ctx context.Context, insecure bool) error {
+	if insecure == c.insecure {
+		return nil
+	}
+	c.mu.Lock()
+	var procs []*lab.Process
+	for _, h := range c.lab.Minions() {
+		procs = append(procs, c.minions[h.Name])
+	}
+	c.mu.Unlock()
+	for _, p := range procs {
+		if err := p.Stop(20 * time.Second); err != nil {
+			return err
+		}
+	}
+	if err := c.master.Stop(30 * time.Second); err != nil {
+		return err
+	}
+	c.insecure = insecure // the argv follow the mode
+	m, err := c.lab.Start(c.lab.Master(), "kubelite", c.masterArgv()...)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.master = m
+	c.mu.Unlock()
+	if err := c.useMode(insecure); err != nil {
+		return err
+	}
+	for _, h := range c.lab.Minions() {
+		p, err := c.lab.Start(h, "kubelite", c.minionArgv(h)...)
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.minions[h.Name] = p
+		c.extra[h.Name] = nil
+		c.mu.Unlock()
+	}
+	return nil
 }
 
 // lockPath serializes suites on one machine: a lab comes up by first removing
@@ -188,23 +308,40 @@ func tutorialHostDirs(t *testing.T) func() {
 
 func (c *cluster) hostDir(h *lab.Host) string { return filepath.Join(c.lab.Config().Root, h.Name) }
 
+func (c *cluster) masterDataDir() string { return filepath.Join(c.hostDir(c.lab.Master()), "data") }
+
+// tokenFile is minion host h's /etc/kubernetes/token: the lab's hosts share
+// the machine's file system, so each has its own path.
+func (c *cluster) tokenFile(h *lab.Host) string { return filepath.Join(c.hostDir(h), "token") }
+
 func (c *cluster) masterArgv() []string {
-	return []string{c.bin, "master", "--config-dir=", "--etcd-embed",
-		"--data-dir=" + filepath.Join(c.hostDir(c.lab.Master()), "data"),
+	argv := []string{c.bin, "master", "--config-dir=", "--etcd-embed",
+		"--data-dir=" + c.masterDataDir(),
 		"--address=0.0.0.0", "--port=" + strconv.Itoa(apiPort),
 		"--node_monitor_grace_period=" + grace.String(),
 		"--pod_eviction_timeout=" + eviction.String(),
 	}
+	if c.insecure {
+		argv = append(argv, "--insecure")
+	}
+	return argv
 }
 
 func (c *cluster) minionArgv(h *lab.Host, extra ...string) []string {
-	argv := []string{c.bin, "minion", "--config-dir=",
-		fmt.Sprintf("--master=%s:%d", c.lab.Master().Addr, apiPort),
-		"--hostname_override=" + h.Addr.String(),
-		"--host-ip=" + h.Addr.String(),
-		"--docker-endpoint=" + h.Engine.DockerHost(),
-		"--root-dir=" + filepath.Join(c.hostDir(h), "kubelet"),
+	master := fmt.Sprintf("--master=%s:%d", c.lab.Master().Addr, apiPort)
+	if c.insecure {
+		master = fmt.Sprintf("--master=http://%s:%d", c.lab.Master().Addr, apiPort)
 	}
+	argv := []string{c.bin, "minion", "--config-dir=", master}
+	if !c.insecure {
+		argv = append(argv, "--token-file="+c.tokenFile(h))
+	}
+	argv = append(argv,
+		"--hostname_override="+h.Addr.String(),
+		"--host-ip="+h.Addr.String(),
+		"--docker-endpoint="+h.Engine.DockerHost(),
+		"--root-dir="+filepath.Join(c.hostDir(h), "kubelet"),
+	)
 	return append(argv, extra...)
 }
 
@@ -252,7 +389,7 @@ func (c *cluster) switchProxyMode(ctx context.Context, h *lab.Host, mode string)
 	return c.restartMinion(h, "--proxy-mode="+mode)
 }
 
-// --- the API, over HTTP as the tutorial curls it ---------------------------
+// --- the API, as the admin (over https) ----------------------------------
 
 func (c *cluster) apiURL(res string, id string, q url.Values) string {
 	u := c.api + "/api/v1beta1/" + res
@@ -424,9 +561,14 @@ func (c *cluster) waitReady(ctx context.Context, timeout time.Duration) error {
 
 // --- the CLI ---------------------------------------------------------------
 
-// kubectl runs `kubelite kubectl -s <api> args...` in the master's namespace.
+// kubectl runs `kubelite kubectl --kubeconfig <admin.kubeconfig> args...`
+// in the master's namespace (`-s http://<master>:8080` when insecure).
 func (c *cluster) kubectl(ctx context.Context, args ...string) (string, error) {
-	argv := append([]string{c.bin, "kubectl", "-s", c.api}, args...)
+	argv := []string{c.bin, "kubectl", "--kubeconfig", c.kubeconfig}
+	if c.insecure {
+		argv = []string{c.bin, "kubectl", "-s", c.api}
+	}
+	argv = append(argv, args...)
 	out, err := c.lab.Exec(ctx, c.lab.Master(), argv...)
 	return string(out), err
 }

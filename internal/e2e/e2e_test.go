@@ -36,6 +36,7 @@ var scenarios = []scenario{
 	{"8-liveness", 2 * time.Minute, scenarioLiveness},
 	{"5-minion-lost", 2 * time.Minute, scenarioMinionLost},
 	{"6-partition", 3 * time.Minute, scenarioPartition},
+	{"9-insecure", 2 * time.Minute, scenarioInsecure},
 }
 
 // sc is what a running scenario has: the cluster, its subtest and a context
@@ -349,6 +350,11 @@ func serviceObject(id string, port int, selector string) map[string]any {
 // service or pod, and no kubelite container on any engine.
 func (c *cluster) reset(ctx context.Context, t *testing.T) error {
 	var problems []string
+	if c.insecure {
+		if err := c.setInsecure(ctx, false); err != nil {
+			problems = append(problems, "back to the secure cluster: "+err.Error())
+		}
+	}
 	for _, h := range c.lab.Minions() {
 		if err := c.lab.Heal(ctx, h); err != nil {
 			problems = append(problems, err.Error())

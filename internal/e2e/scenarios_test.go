@@ -66,6 +66,7 @@ func scenarioTutorial(s *sc) {
 		as := s.getFrom(s.ctx, s.lab.Master(), 1, "http://"+apHost.Addr.String()+":8080/")
 		return as[0].ok() && as[0].Pod == "fedoraapache", fmt.Sprintf("%+v", as[0])
 	})
+	tutorialSecurity(s, "fedoraapache")
 
 	// lnmp-replication.json: 2 replicas, resized to 6, 3 per minion.
 	s.kc("create", "-f", filepath.Join(td, "lnmp-replication.json"))
