@@ -153,13 +153,9 @@ func (b *broadcaster) run(wch clientv3.WatchChan) {
 		}
 		chs := make([]change, 0, len(resp.Events))
 		for _, e := range resp.Events {
-			c, err := decodeChange(b.res, e)
-			if err != nil {
-				st := api.StatusOf(err)
-				failed = &st
-				break
+			if c, ok := b.s.decodeChange(b.res, e); ok {
+				chs = append(chs, c)
 			}
-			chs = append(chs, c)
 		}
 		b.mu.Lock()
 		b.hist = append(b.hist, chs...)
@@ -197,23 +193,21 @@ func (b *broadcaster) run(wch clientv3.WatchChan) {
 	b.mu.Unlock()
 }
 
-// decodeChange decodes an etcd event once for every watcher.
-func decodeChange(res api.Resource, e *clientv3.Event) (change, error) {
+// decodeChange decodes an etcd event once for every watcher. A value that
+// does not decode is as if absent (undecodable.go): a put of one over a
+// good value is a delete of the good one; false when neither side decodes.
+func (s *Store) decodeChange(res api.Resource, e *clientv3.Event) (change, bool) {
 	c := change{rev: e.Kv.ModRevision}
-	var err error
 	if e.PrevKv != nil {
-		if c.prev, err = decode(res, e.PrevKv, e.PrevKv.ModRevision); err != nil {
-			return change{}, err
-		}
+		c.prev = s.decodeOrSkip(res, e.PrevKv, e.PrevKv.ModRevision)
 	}
 	if e.Type == clientv3.EventTypePut {
-		if c.cur, err = decode(res, e.Kv, c.rev); err != nil {
-			return change{}, err
-		}
-	} else if c.prev != nil {
-		c.prev.Meta().ResourceVersion = uint64(c.rev)
+		c.cur = s.decodeOrSkip(res, e.Kv, c.rev)
 	}
-	return c, nil
+	if c.cur == nil && c.prev != nil {
+		c.prev.Meta().ResourceVersion = uint64(c.rev) // a delete, as watchers see it
+	}
+	return c, c.prev != nil || c.cur != nil
 }
 
 // watchShared serves one watcher from the shared watch; copies says whether

@@ -53,18 +53,15 @@ func (s *Store) decodeList(res api.Resource, prefix string, whole bool, kvs []*m
 			missIdx[i] = i
 		}
 	}
-	// Decode the misses (in parallel when many).
-	err := parallelFor(len(missIdx), func(j int) error {
+	// Decode the misses (in parallel when many); a value that does not
+	// decode is reported and left out (undecodable.go).
+	_ = parallelFor(len(missIdx), func(j int) error {
 		kv := kvs[missIdx[j]]
-		o, err := decode(res, kv, kv.ModRevision)
-		objs[missIdx[j]] = o
-		return err
+		objs[missIdx[j]] = s.decodeOrSkip(res, kv, kv.ModRevision)
+		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
 	if !useCache {
-		return objs, nil
+		return dropNil(objs), nil
 	}
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
@@ -79,10 +76,12 @@ func (s *Store) decodeList(res api.Resource, prefix string, whole bool, kvs []*m
 			}
 		}
 		for i, kv := range kvs {
-			fresh[string(kv.Key)] = cacheEntry{rev: kv.ModRevision, obj: objs[i]}
+			if objs[i] != nil {
+				fresh[string(kv.Key)] = cacheEntry{rev: kv.ModRevision, obj: objs[i]}
+			}
 		}
 		s.cache[res] = fresh
-		return objs, nil
+		return dropNil(objs), nil
 	}
 	seen := make(map[string]bool, len(kvs))
 	for i, kv := range kvs {
@@ -96,5 +95,16 @@ func (s *Store) decodeList(res api.Resource, prefix string, whole bool, kvs []*m
 			delete(m, k)
 		}
 	}
-	return objs, nil
+	return dropNil(objs), nil
+}
+
+// dropNil removes the nil (undecodable) objects, in place.
+func dropNil(objs []api.Object) []api.Object {
+	out := objs[:0]
+	for _, o := range objs {
+		if o != nil {
+			out = append(out, o)
+		}
+	}
+	return out
 }

@@ -27,6 +27,17 @@
 //   - Events are written with a lease of EventTTL (1 h); leases are shared by
 //     all events created within a minute, so an event lives 59 to 60 minutes.
 //
+//   - Limits: an object's JSON may be at most MaxBytes(res): 16 KiB for
+//     events, etcd's 1.5 MiB request limit less 8 KiB for the rest (413).
+//     Count counts a resource's keys without reading values (the
+//     registry's per-namespace cap).
+//   - A value that does not decode is left out of lists and watches (a
+//     watcher that knew the object sees it deleted), reported once per
+//     revision with a warning and an Undecodable event naming the key;
+//     Get of it is a 500 naming the key, Delete of it succeeds
+//     (undecodable.go).
+//
 // Every error is an *api.StatusError (etcd failures: 503 Unavailable for a
-// timeout or an unreachable cluster, 500 otherwise).
+// timeout or an unreachable cluster, 507 InsufficientStorage while etcd's
+// space quota is exhausted, 500 otherwise).
 package etcd

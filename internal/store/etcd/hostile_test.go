@@ -2,13 +2,17 @@ package etcd_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"kubelite/internal/api"
 	"kubelite/internal/etcd/etcdtest"
+	"kubelite/internal/store"
 	etcdstore "kubelite/internal/store/etcd"
+	"kubelite/internal/testutil"
 )
 
 // Issue 17 item 3: objects between 1.5 and 3 MiB got 500 (etcd's request
@@ -62,4 +66,103 @@ func mustRes(t *testing.T, obj api.Object) api.Resource {
 		t.Fatal(err)
 	}
 	return res
+}
+
+// Issue 17 item 5: one non-JSON value under the pods prefix made every pod
+// list and watch fail (500), which stopped scheduling.
+func TestHostileUndecodableValue(t *testing.T) {
+	srv := etcdtest.Start(t, "")
+	cli := srv.Client(t)
+	s := etcdstore.New(cli)
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, id := range []string{"a", "b"} {
+		if _, err := s.Create(c, &api.Pod{TypeMeta: api.TypeMeta{ID: id}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Two watchers: the shared watch and one of its own (from revision 1,
+	// before the shared watch's history).
+	shared, err := s.Watch(c, api.Pods, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := s.Watch(c, api.Pods, store.ListOptions{ResourceVersion: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Put(c, "/registry/pods/default/garbage", "\x00not json{"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Put(c, "/registry/pods/default/b", "also not json"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(c, &api.Pod{TypeMeta: api.TypeMeta{ID: "c"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	objs, _, err := s.List(c, api.Pods, store.ListOptions{})
+	if err != nil {
+		t.Fatalf("list with an undecodable value: %v", err)
+	}
+	var ids []string
+	for _, o := range objs {
+		ids = append(ids, o.Meta().ID)
+	}
+	if strings.Join(ids, ",") != "a,c" {
+		t.Fatalf("list = %v, want a,c (the undecodable ones left out)", ids)
+	}
+
+	// Watchers see: b deleted (its value went bad), c added; the
+	// garbage key not at all; and the stream goes on.
+	for name, ch := range map[string]<-chan store.Event{"shared": shared, "own": own} {
+		var got []string
+		for len(got) < 2 {
+			select {
+			case ev, ok := <-ch:
+				if !ok {
+					t.Fatalf("%s watch ended after %v", name, got)
+				}
+				if ev.Type == store.Error {
+					t.Fatalf("%s watch: error event %+v", name, ev.Object)
+				}
+				if ev.Object.Meta().ID == "a" {
+					continue // the own watch from revision 1 replays a's create
+				}
+				got = append(got, string(ev.Type)+" "+ev.Object.Meta().ID)
+			case <-c.Done():
+				t.Fatalf("%s watch: %v after 30s", name, got)
+			}
+		}
+		if own := strings.Join(got, ","); name == "shared" && own != "DELETED b,ADDED c" {
+			t.Errorf("%s watch: %s, want DELETED b,ADDED c", name, own)
+		} else if name == "own" && !strings.HasSuffix(own, "DELETED b,ADDED c") && own != "ADDED b,DELETED b" {
+			t.Errorf("%s watch: %s", name, own)
+		}
+	}
+
+	// Get names the key; Delete succeeds.
+	if _, err := s.Get(c, api.Pods, "default", "garbage"); err == nil || !strings.Contains(err.Error(), "/registry/pods/default/garbage") {
+		t.Errorf("get of the undecodable value: %v, want an error naming its key", err)
+	}
+	if _, err := s.Delete(c, api.Pods, "default", "garbage"); err != nil {
+		t.Errorf("delete of the undecodable value: %v", err)
+	}
+	if _, err := s.Delete(c, api.Pods, "default", "garbage"); !api.IsNotFound(err) {
+		t.Errorf("second delete: %v, want NotFound", err)
+	}
+	// An event names the key.
+	testutil.Eventually(t, 10*time.Second, func() error {
+		evs, _, err := s.List(c, api.Events, store.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, o := range evs {
+			e := o.(*api.Event)
+			if e.Reason == etcdstore.ReasonUndecodable && e.InvolvedObject.Name == "garbage" && strings.Contains(e.Message, "/registry/pods/default/garbage") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no Undecodable event naming the key among %d events", len(evs))
+	}, "an event about the undecodable value")
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -39,13 +40,18 @@ type Store struct {
 	leaseMu    sync.Mutex
 	lease      clientv3.LeaseID
 	leaseGrant time.Time
+
+	log   *logrus.Entry
+	badMu sync.Mutex
+	bad   map[string]int64 // undecodable values reported: key -> revision
 }
 
 var _ store.Store = (*Store)(nil)
 
 // New returns a store using cli; the caller owns cli.
 func New(cli *clientv3.Client) *Store {
-	return &Store{cli: cli, now: time.Now, cache: map[api.Resource]map[string]cacheEntry{}, bcasts: map[api.Resource]*broadcaster{}}
+	return &Store{cli: cli, now: time.Now, cache: map[api.Resource]map[string]cacheEntry{}, bcasts: map[api.Resource]*broadcaster{},
+		log: logrus.WithField("component", "store"), bad: map[string]int64{}}
 }
 
 // Client returns the underlying client.
@@ -54,7 +60,7 @@ func (s *Store) Client() *clientv3.Client { return s.cli }
 func decode(res api.Resource, kv *mvccpb.KeyValue, rev int64) (api.Object, error) {
 	obj := api.New(res)
 	if err := json.Unmarshal(kv.Value, obj); err != nil {
-		return nil, api.NewInternal(fmt.Errorf("decode %s: %w", kv.Key, err))
+		return nil, api.NewInternal(fmt.Errorf("the stored value of %s does not decode (delete it, or restore it from a backup): %w", kv.Key, err))
 	}
 	obj.Meta().ResourceVersion = uint64(rev)
 	return obj, nil
@@ -366,7 +372,17 @@ func (s *Store) Delete(ctx context.Context, res api.Resource, namespace, id stri
 		return nil, api.NewNotFound(res.Kind(), id)
 	}
 	s.uncache(res, key)
-	return decode(res, resp.PrevKvs[0], resp.Header.Revision)
+	obj, err := decode(res, resp.PrevKvs[0], resp.Header.Revision)
+	if err != nil {
+		// The way out of an undecodable value is to delete it: that
+		// succeeds, and answers with what is known of the object.
+		s.log.WithField("key", key).Warn("deleted an undecodable value")
+		obj = api.New(res)
+		m := obj.Meta()
+		m.ID, m.Namespace, m.ResourceVersion = id, store.Namespace(res, namespace), uint64(resp.Header.Revision)
+		api.SetKind(obj)
+	}
+	return obj, nil
 }
 
 // Count returns how many objects of res namespace holds ("" for all, or for

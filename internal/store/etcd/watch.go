@@ -85,12 +85,7 @@ func (s *Store) watch(ctx context.Context, res api.Resource, opts store.ListOpti
 				return
 			}
 			for _, e := range resp.Events {
-				ev, ok, err := convert(res, opts, e)
-				if err != nil {
-					st := api.StatusOf(err)
-					send(store.Event{Type: store.Error, Object: &st})
-					return
-				}
+				ev, ok := s.convert(res, opts, e)
 				if ok && !send(ev) {
 					return
 				}
@@ -104,26 +99,21 @@ func gone(rv uint64) *api.StatusError {
 	return api.NewGone(fmt.Sprintf("resourceVersion %d is older than the history etcd keeps: re-list", rv))
 }
 
-// convert turns an etcd event into what a watcher with opts sees.
-func convert(res api.Resource, opts store.ListOptions, e *clientv3.Event) (store.Event, bool, error) {
+// convert turns an etcd event into what a watcher with opts sees. A value
+// that does not decode is as if absent (undecodable.go): a put of one over
+// a good value is seen as a delete.
+func (s *Store) convert(res api.Resource, opts store.ListOptions, e *clientv3.Event) (store.Event, bool) {
 	rev := e.Kv.ModRevision
 	var prev, cur api.Object
-	var err error
 	if e.PrevKv != nil {
-		if prev, err = decode(res, e.PrevKv, e.PrevKv.ModRevision); err != nil {
-			return store.Event{}, false, err
-		}
+		prev = s.decodeOrSkip(res, e.PrevKv, e.PrevKv.ModRevision)
 	}
 	if e.Type == clientv3.EventTypePut {
-		if cur, err = decode(res, e.Kv, rev); err != nil {
-			return store.Event{}, false, err
-		}
-	} else if prev != nil {
-		prev.Meta().ResourceVersion = uint64(rev)
+		cur = s.decodeOrSkip(res, e.Kv, rev)
 	}
 	ev, ok := store.FilterEvent(opts, prev, cur)
 	if ok {
 		ev.Object.Meta().ResourceVersion = uint64(rev)
 	}
-	return ev, ok, nil
+	return ev, ok
 }
