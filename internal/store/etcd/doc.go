@@ -3,10 +3,12 @@
 //
 //   - resourceVersion is the key's etcd mod revision; it is not written into
 //     the stored JSON but set on every object read.
+//
 //   - Create is a transaction "create revision == 0 then put"; Update with a
 //     resourceVersion is "mod revision == rv then put" (else Conflict, or
 //     NotFound when the key is gone); Update with resourceVersion 0 is
 //     "create revision > 0 then put".
+//
 //   - List reads a key prefix (one namespace, or all) and returns the
 //     revision of the read; selectors are applied here, after decoding.
 //     Decoded objects are cached by key and mod revision (see cache.go), so
@@ -14,6 +16,7 @@
 //     api.DeepCopy copies; ListShared (store.SharedLister) hands out the
 //     cached objects themselves, read only. Create and Update return a DeepCopy of what they
 //     wrote, with its new resourceVersion, rather than decoding it again.
+//
 //   - Watch uses an etcd watch on the prefix with WithPrevKV from rv+1 (rv 0:
 //     the current revision, read first so nothing written after Watch returns
 //     is missed), and store.FilterEvent for selector transitions. A revision
@@ -24,6 +27,7 @@
 //     one from before the shared watch's history gets an etcd watch of its
 //     own. Watch hands out api.DeepCopy copies; WatchShared
 //     (store.SharedWatcher) the shared objects, read only.
+//
 //   - Events are written with a lease of EventTTL (1 h); leases are shared by
 //     all events created within a minute, so an event lives 59 to 60 minutes.
 //
@@ -31,6 +35,7 @@
 //     events, etcd's 1.5 MiB request limit less 8 KiB for the rest (413).
 //     Count counts a resource's keys without reading values (the
 //     registry's per-namespace cap).
+//
 //   - A value that does not decode is left out of lists and watches (a
 //     watcher that knew the object sees it deleted), reported once per
 //     revision with a warning and an Undecodable event naming the key;
