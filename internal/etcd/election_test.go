@@ -1,0 +1,194 @@
+package etcd_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"kubelite/internal/component"
+	"kubelite/internal/etcd"
+	"kubelite/internal/etcd/etcdtest"
+	"kubelite/internal/leader"
+)
+
+// controllers records which masters run their leader-only components, and
+// every moment two ran at once.
+type controllers struct {
+	mu      sync.Mutex
+	running map[string]time.Time
+	overlap int
+	changed chan struct{}
+}
+
+func (c *controllers) build(id string) func() ([]component.Component, error) {
+	return func() ([]component.Component, error) {
+		return []component.Component{component.Loop("scheduler", func(ctx context.Context) error {
+			c.mu.Lock()
+			if len(c.running) > 0 {
+				c.overlap++
+			}
+			c.running[id] = time.Now()
+			close(c.changed)
+			c.changed = make(chan struct{})
+			c.mu.Unlock()
+			<-ctx.Done()
+			c.mu.Lock()
+			delete(c.running, id)
+			close(c.changed)
+			c.changed = make(chan struct{})
+			c.mu.Unlock()
+			return nil
+		})}, nil
+	}
+}
+
+// waitFor waits until id runs its components and returns when it started.
+func (c *controllers) waitFor(t *testing.T, id string, timeout time.Duration) time.Time {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		c.mu.Lock()
+		at, ok := c.running[id]
+		ch := c.changed
+		c.mu.Unlock()
+		if ok {
+			return at
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("%s did not lead within %s", id, timeout)
+		}
+	}
+}
+
+func runGate(t *testing.T, cli *clientv3.Client, id string, ttl time.Duration, c *controllers) (*etcd.Election, func()) {
+	t.Helper()
+	el, err := etcd.NewElection(cli, etcd.ElectionConfig{Identity: id, TTL: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := leader.New(leader.Config{Elector: el, Identity: id, Build: c.build(id), RetryDelay: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := g.Run(ctx, func() {}); err != nil {
+			t.Errorf("gate %s: %v", id, err)
+		}
+	}()
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return el, stop
+}
+
+func newClient(t *testing.T, s *etcdtest.Server) *clientv3.Client {
+	t.Helper()
+	cli, err := etcd.NewClient(s.Endpoints(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cli
+}
+
+// TestElectionTakeover: two masters on one etcd; the leader's process dies
+// (its client goes away without resigning); the other leads within the
+// lease time plus 2 s, and the two never run the controllers at once.
+func TestElectionTakeover(t *testing.T) {
+	s := etcdtest.Start(t, "")
+	const ttl = 2 * time.Second
+	c := &controllers{running: map[string]time.Time{}, changed: make(chan struct{})}
+	cli1, cli2 := newClient(t, s), newClient(t, s)
+	t.Cleanup(func() { cli2.Close() })
+
+	el1, stop1 := runGate(t, cli1, "m1", ttl, c)
+	c.waitFor(t, "m1", 10*time.Second)
+	_, stop2 := runGate(t, cli2, "m2", ttl, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if id, err := el1.Leader(ctx); err != nil || id != "m1" {
+		t.Fatalf("leader %q %v, want m1", id, err)
+	}
+
+	// kill -9 of m1: its client stops renewing, nothing is revoked.
+	killed := time.Now()
+	cli1.Close()
+	started := c.waitFor(t, "m2", ttl+2*time.Second)
+	t.Logf("takeover after the leader died: %s (lease %s)", started.Sub(killed).Round(time.Millisecond), ttl)
+	stop1()
+	c.mu.Lock()
+	overlap := c.overlap
+	c.mu.Unlock()
+	if overlap != 0 {
+		t.Fatalf("both masters ran the controllers at once %d times", overlap)
+	}
+
+	// A clean shutdown resigns: a third master takes over at once.
+	cli3 := newClient(t, s)
+	t.Cleanup(func() { cli3.Close() })
+	el3, _ := runGate(t, cli3, "m3", ttl, c)
+	resigned := time.Now()
+	stop2()
+	started = c.waitFor(t, "m3", time.Second)
+	t.Logf("takeover after a resign: %s", started.Sub(resigned).Round(time.Millisecond))
+	if id, err := el3.Leader(ctx); err != nil || id != "m3" {
+		t.Fatalf("leader %q %v, want m3", id, err)
+	}
+}
+
+// TestElectionReclaimsOwnKey: a master killed while leading and restarted
+// at once leads again without waiting for its old lease.
+func TestElectionReclaimsOwnKey(t *testing.T) {
+	s := etcdtest.Start(t, "")
+	cli := s.Client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	old, err := etcd.NewElection(cli, etcd.ElectionConfig{Identity: "m1", TTL: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Campaign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The old run's term is never resigned (the process was killed).
+	restarted, err := etcd.NewElection(cli, etcd.ElectionConfig{Identity: "m1", TTL: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
+	defer ccancel()
+	term, err := restarted.Campaign(cctx)
+	if err != nil {
+		t.Fatalf("restarted master did not lead at once: %v", err)
+	}
+	if err := term.Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := restarted.Leader(ctx); err != nil || id != "" {
+		t.Fatalf("leader %q %v after resign, want none", id, err)
+	}
+}
+
+func TestElectionTTL(t *testing.T) {
+	for _, tc := range []struct{ in, want time.Duration }{
+		{0, 5 * time.Second}, {time.Second, 2 * time.Second}, {5 * time.Second, 5 * time.Second}, {5200 * time.Millisecond, 6 * time.Second},
+	} {
+		el, err := etcd.NewElection(nil, etcd.ElectionConfig{Identity: "x", TTL: tc.in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if el.TTL() != tc.want {
+			t.Errorf("TTL(%s) = %s, want %s", tc.in, el.TTL(), tc.want)
+		}
+	}
+	if _, err := etcd.NewElection(nil, etcd.ElectionConfig{}); err == nil {
+		t.Error("an election without an identity was accepted")
+	}
+}
