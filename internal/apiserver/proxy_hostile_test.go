@@ -115,8 +115,10 @@ func TestHostileProxyTargets(t *testing.T) {
 	}{
 		{"minion on etcd's loopback port", minion("127.0.0.1", 4001), []string{
 			"/api/v1beta1/proxy/minions/evil/v3/kv/deleterange", "/api/v1beta1/redirect/minions/evil"}, 403},
+		{"minion on loopback, another port", minion("127.0.0.1", 10251), []string{"/api/v1beta1/proxy/minions/evil/"}, 403},
+		{"minion on the API's loopback port", minion("127.0.0.1", 8080), []string{"/api/v1beta1/proxy/minions/evil/api/v1beta1/pods"}, 403},
 		{"minion on IPv6 loopback", minion("::1", 2379), []string{"/api/v1beta1/proxy/minions/evil/v3/kv/range"}, 403},
-		{"minion on a v4-mapped loopback", minion("::ffff:127.0.0.1", 10250), []string{"/api/v1beta1/proxy/minions/evil/healthz"}, 403},
+		{"minion on a v4-mapped loopback", minion("::ffff:127.0.0.1", 10251), []string{"/api/v1beta1/proxy/minions/evil/healthz"}, 403},
 		{"minion on 0.0.0.0", minion("0.0.0.0", 10250), []string{"/api/v1beta1/proxy/minions/evil/healthz"}, 403},
 		{"minion on the cloud metadata address", minion("169.254.169.254", 80), []string{
 			"/api/v1beta1/proxy/minions/evil/latest/meta-data/", "/api/v1beta1/redirect/minions/evil"}, 403},
@@ -126,7 +128,7 @@ func TestHostileProxyTargets(t *testing.T) {
 		{"minion on the master's ssh port", minion(self, 22), []string{"/api/v1beta1/proxy/minions/evil/"}, 403},
 		{"minion on another host's etcd port", minion("10.0.0.9", 4001), []string{"/api/v1beta1/proxy/minions/evil/v2/keys/"}, 403},
 		{"minion named localhost", func(t *testing.T, s *memory.Store) {
-			mustCreate(t, s, &api.Minion{TypeMeta: api.TypeMeta{ID: "localhost"}})
+			mustCreate(t, s, &api.Minion{TypeMeta: api.TypeMeta{ID: "localhost"}, KubeletPort: 6443})
 		}, []string{"/api/v1beta1/proxy/minions/localhost/healthz"}, 403},
 		{"hand-written endpoints on etcd", endpoints("127.0.0.1:4001"), []string{
 			"/api/v1beta1/proxy/services/svc/v3/kv/deleterange", "/api/v1beta1/redirect/services/svc"}, 503},
@@ -167,11 +169,13 @@ func TestHostileProxyTargetsLegitimate(t *testing.T) {
 	s := seeded(t)
 	makeLive(t, s)
 	mustCreate(t, s, &api.Minion{TypeMeta: api.TypeMeta{ID: "me"}, HostIP: self})
+	mustCreate(t, s, &api.Minion{TypeMeta: api.TypeMeta{ID: "standalone"}, HostIP: "127.0.0.1"})
 	rt := &recordingTransport{}
 	h := newServer(t, s, apiserver.Config{Port: 8080, Transport: rt}).Handler()
 	for path, want := range map[string]string{
 		"/api/v1beta1/proxy/minions/m1/healthz":      "10.0.0.1:10250/healthz",
 		"/api/v1beta1/proxy/minions/me/healthz":      net.JoinHostPort(self, "10250") + "/healthz",
+		"/api/v1beta1/proxy/minions/standalone/x":    "127.0.0.1:10250/x",
 		"/api/v1beta1/proxy/services/svc/index.html": "10.1.0.5:8080/index.html",
 	} {
 		rec := do(h, http.MethodGet, path, "")

@@ -43,14 +43,25 @@ type targetPolicy struct {
 
 // checkTarget reports why the API must not connect to ip:port for a client,
 // nil if it may. It is pure: the caller supplies this host's addresses.
+//
+// Never: unspecified, link-local (169.254/16, fe80::/10: cloud metadata),
+// multicast or broadcast addresses; etcd's ports (and p.denied) anywhere.
+// Loopback and this host's own addresses only for a kubelet target on
+// p.kubeletPort: a standalone node registers its kubelet there (as
+// 127.0.0.1 when its API is on loopback), and kubectl log must reach it;
+// the API's port, etcd's and every other service of the master host stay
+// out of reach.
 func checkTarget(kind targetKind, ip netip.Addr, port int, p targetPolicy) error {
 	if !ip.IsValid() {
 		return errors.New("not an IP address")
 	}
 	ip = ip.Unmap()
+	ownKubelet := kind == targetKubelet && port == p.kubeletPort
 	switch {
+	case ip.IsLoopback() && ownKubelet:
+		return nil // a standalone node's own kubelet, registered as 127.0.0.1
 	case ip.IsLoopback():
-		return fmt.Errorf("%s is a loopback address", ip)
+		return fmt.Errorf("%s is a loopback address (only this host's kubelet port %d may be reached there)", ip, p.kubeletPort)
 	case ip.IsUnspecified() || (ip.Is4() && ip.As4()[0] == 0):
 		return fmt.Errorf("%s is an unspecified address (this host)", ip)
 	case ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast():
@@ -68,7 +79,7 @@ func checkTarget(kind targetKind, ip netip.Addr, port int, p targetPolicy) error
 		if a.Unmap() != ip {
 			continue
 		}
-		if kind == targetKubelet && port == p.kubeletPort {
+		if ownKubelet {
 			return nil // a standalone node's own kubelet
 		}
 		return fmt.Errorf("%s is this master's own address (only its kubelet port %d may be reached there)", ip, p.kubeletPort)

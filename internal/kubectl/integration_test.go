@@ -29,13 +29,7 @@ type apiCluster struct {
 func startAPI(t *testing.T) *apiCluster {
 	t.Helper()
 	st := memory.New()
-	srv, err := apiserver.New(apiserver.Config{Store: st, Version: api.ServerVersion{Major: "0", Minor: "6+", GitVersion: "v0.6.2", GitCommit: "729fde276613eedcd99ecf5b93f095b8deb64eb4", GitTreeState: "clean"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	ac := &apiCluster{st: st, url: hs.URL, logPath: make(chan string, 4)}
+	ac := &apiCluster{st: st, logPath: make(chan string, 4)}
 	ac.kubelet = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ac.logPath <- r.URL.RequestURI()
 		if !strings.HasPrefix(r.URL.Path, "/containerLogs/default/fedoraapache/fedoraapache") {
@@ -45,6 +39,16 @@ func startAPI(t *testing.T) *apiCluster {
 		w.Write([]byte("AH00558: httpd: Could not reliably determine the server's fully qualified domain name\n"))
 	}))
 	t.Cleanup(ac.kubelet.Close)
+	// The fake kubelet is on loopback: the API reaches only this host's own
+	// kubelet port there.
+	kport, _ := strconv.Atoi(ac.kubelet.URL[strings.LastIndex(ac.kubelet.URL, ":")+1:])
+	srv, err := apiserver.New(apiserver.Config{Store: st, KubeletPort: kport, Version: api.ServerVersion{Major: "0", Minor: "6+", GitVersion: "v0.6.2", GitCommit: "729fde276613eedcd99ecf5b93f095b8deb64eb4", GitTreeState: "clean"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	ac.url = hs.URL
 	return ac
 }
 
