@@ -112,6 +112,7 @@ func masterFlags(m *Master, address, dataDir, configDir string) []cli.Flag {
 		strFlag(&m.raw.machines, "machines", "", catControl, "static minion list, comma separated (the tutorial's controller-manager file)"),
 		durFlag(&m.NodeMonitorGracePeriod, "node_monitor_grace_period", 40*time.Second, catControl, "how long a minion may be silent before it is NotReady"),
 		durFlag(&m.PodEvictionTimeout, "pod_eviction_timeout", 60*time.Second, catControl, "how long pods stay on a NotReady minion before they are replaced"),
+		durFlag(&m.LeaderLease, "leader-lease", 5*time.Second, catControl, "lease of the master that runs the scheduler and controllers: another master takes over within it (whole seconds, at least 2s)"),
 	}
 	return append(fl, commonFlags(&m.Logging, &m.AllowPrivileged, &m.ConfigDir, &m.PrintConfig, configDir)...)
 }

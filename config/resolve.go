@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -170,6 +171,9 @@ func (m *Master) resolve(cCtx *cli.Context, src map[string]Arg) error {
 	}
 	if err := checkDuration(src, cCtx, "pod_eviction_timeout"); err != nil {
 		return err
+	}
+	if d := cCtx.Duration("leader-lease"); d < 2*time.Second {
+		return flagErr(src, "leader-lease", d.String(), "must be at least 2s (etcd's shortest lease)")
 	}
 	if m.Logging.V < 0 {
 		return flagErr(src, "v", strconv.Itoa(m.Logging.V), "must be 0 or more")

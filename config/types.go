@@ -30,6 +30,7 @@ type Master struct {
 	Machines               []string      // --machines: static minion list
 	NodeMonitorGracePeriod time.Duration // --node_monitor_grace_period
 	PodEvictionTimeout     time.Duration // --pod_eviction_timeout
+	LeaderLease            time.Duration // --leader-lease: lease of the master that runs the scheduler and controllers
 
 	// Insecure (--insecure) restores the 2014 API: plain HTTP, no
 	// authentication, anonymous minions.

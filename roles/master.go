@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 
 	"github.com/sirupsen/logrus"
 
@@ -17,6 +18,7 @@ import (
 	"kubelite/internal/controller/node"
 	"kubelite/internal/controller/replication"
 	"kubelite/internal/etcd"
+	"kubelite/internal/leader"
 	"kubelite/internal/pki"
 	"kubelite/internal/record"
 	"kubelite/internal/registry"
@@ -121,10 +123,16 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 	p.add(reg)
 	var st store.Store = reg
 
+	identity := masterIdentity(cfg)
+	elector, err := etcd.NewElection(cli, etcd.ElectionConfig{Identity: identity, TTL: cfg.LeaderLease})
+	if err != nil {
+		return nil, fmt.Errorf("master: %w", err)
+	}
 	acfg := apiserver.Config{
 		Address: cfg.Address, Port: cfg.Port, Store: st, Version: serverVersion(),
 		HealthChecks: map[string]apiserver.HealthCheck{
 			"etcd-0": func(ctx context.Context) error { return etcd.Health(ctx, cli) },
+			"leader": leader.HealthCheck(elector),
 		},
 	}
 	if id != nil {
@@ -135,18 +143,32 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 		return nil, fmt.Errorf("master: %w", err)
 	}
 	p.add(api)
-	p.add(scheduler.New(scheduler.Config{Store: st, Recorder: record.New(st, record.Config{Source: "scheduler"})}))
-	p.add(replication.New(replication.Config{Store: st, Recorder: record.New(st, record.Config{Source: "replication-manager"})}))
-	p.add(endpoints.New(endpoints.Config{Store: st}))
-	nodes, err := node.New(node.Config{
-		Store: st, Recorder: record.New(st, record.Config{Source: "node-controller"}),
-		Machines: cfg.Machines, ClusterCIDR: cfg.ClusterCIDR.String(),
-		GracePeriod: cfg.NodeMonitorGracePeriod, EvictionTimeout: cfg.PodEvictionTimeout,
-	})
+	// The scheduler and controllers run on one master at a time: the one
+	// holding the lease (internal/leader); built afresh for every term.
+	build := func() ([]component.Component, error) {
+		nodes, err := node.New(node.Config{
+			Store: st, Recorder: record.New(st, record.Config{Source: "node-controller"}),
+			Machines: cfg.Machines, ClusterCIDR: cfg.ClusterCIDR.String(),
+			GracePeriod: cfg.NodeMonitorGracePeriod, EvictionTimeout: cfg.PodEvictionTimeout,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return []component.Component{
+			scheduler.New(scheduler.Config{Store: st, Recorder: record.New(st, record.Config{Source: "scheduler"})}),
+			replication.New(replication.Config{Store: st, Recorder: record.New(st, record.Config{Source: "replication-manager"})}),
+			endpoints.New(endpoints.Config{Store: st}),
+			nodes,
+		}, nil
+	}
+	if _, err := build(); err != nil {
+		return nil, fmt.Errorf("master: %w", err)
+	}
+	gate, err := leader.New(leader.Config{Elector: elector, Identity: identity, Build: build})
 	if err != nil {
 		return nil, fmt.Errorf("master: %w", err)
 	}
-	p.add(nodes)
+	p.add(gate)
 	return id, nil
 }
 
@@ -155,4 +177,15 @@ func warnInsecure(cfg *config.Master) {
 	logrus.WithField("component", "master").Warnf(
 		"--insecure: the API on http://%s has no TLS and no authentication, and takes anonymous minions: "+
 			"anyone who can reach it is root on every minion; drop --insecure (see README, Security)", cfg.APIAddr())
+}
+
+// masterIdentity names this master in the leader election: its host name
+// and API address, unique among running masters (two processes cannot
+// listen on one address).
+func masterIdentity(cfg *config.Master) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "master"
+	}
+	return host + " " + cfg.APIAddr()
 }
