@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"kubelite/internal/etcd/etcdtest"
+	"kubelite/internal/securetest"
 	"kubelite/internal/testutil"
 )
 
@@ -29,18 +30,20 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// startMaster runs `kubelite master --etcd-embed` on free loopback ports.
-func startMaster(t *testing.T, extra ...string) (*exec.Cmd, *bytes.Buffer, int) {
+// startMaster runs `kubelite master --etcd-embed` on free loopback ports,
+// secure unless extra says --insecure; its identity goes to dataDir.
+func startMaster(t *testing.T, extra ...string) (cmd *exec.Cmd, stderr *bytes.Buffer, port int, dataDir string) {
 	t.Helper()
 	bin := testutil.KubeliteBinary(t)
-	port := freePort(t)
+	port = freePort(t)
+	dataDir = t.TempDir()
 	args := append([]string{"master", "--etcd-embed", "--config-dir=", "--address=127.0.0.1",
-		"--port=" + strconv.Itoa(port), "--data-dir=" + t.TempDir(),
+		"--port=" + strconv.Itoa(port), "--data-dir=" + dataDir,
 		"--etcd-addr=127.0.0.1:" + strconv.Itoa(freePort(t)),
 		"--etcd-peer-addr=127.0.0.1:" + strconv.Itoa(freePort(t))}, extra...)
-	cmd := exec.Command(bin, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	cmd = exec.Command(bin, args...)
+	stderr = &bytes.Buffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +53,7 @@ func startMaster(t *testing.T, extra ...string) (*exec.Cmd, *bytes.Buffer, int) 
 			cmd.Wait()
 		}
 	})
-	return cmd, &stderr, port
+	return cmd, stderr, port, dataDir
 }
 
 func waitHealthy(t *testing.T, port int, stderr *bytes.Buffer) {
@@ -84,11 +87,24 @@ func waitExit(t *testing.T, cmd *exec.Cmd, within time.Duration) error {
 }
 
 // A signal stops the master cleanly: components in reverse order, exit 0,
-// and no error lines (etcd's "server closed" noise included).
+// and no error lines (etcd's "server closed" noise included). The secure
+// default says nothing about an open API; --insecure warns at every start.
 func TestSignalStopsMasterCleanly(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
-		t.Run(sig.String(), func(t *testing.T) {
-			cmd, stderr, port := startMaster(t)
+	for _, tc := range []struct {
+		sig      syscall.Signal
+		insecure bool
+	}{{syscall.SIGINT, false}, {syscall.SIGTERM, false}, {syscall.SIGTERM, true}} {
+		name := tc.sig.String()
+		if tc.insecure {
+			name += "/insecure"
+		}
+		sig := tc.sig
+		t.Run(name, func(t *testing.T) {
+			var extra []string
+			if tc.insecure {
+				extra = append(extra, "--insecure")
+			}
+			cmd, stderr, port, _ := startMaster(t, extra...)
 			waitHealthy(t, port, stderr)
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
@@ -104,8 +120,8 @@ func TestSignalStopsMasterCleanly(t *testing.T) {
 			if api < 0 || etcd < 0 || api > etcd {
 				t.Errorf("want the API stopped before etcd:\n%s", log)
 			}
-			if !strings.Contains(log, "has no authentication") {
-				t.Errorf("no warning that the API is open:\n%s", log)
+			if warned := strings.Contains(log, "has no TLS and no authentication"); warned != tc.insecure {
+				t.Errorf("warning that the API is open: %v, want %v:\n%s", warned, tc.insecure, log)
 			}
 		})
 	}
@@ -120,7 +136,7 @@ func TestPortTakenFailsWithOneLine(t *testing.T) {
 	}
 	defer l.Close()
 	port := l.Addr().(*net.TCPAddr).Port
-	cmd, stderr, _ := startMaster(t, "--port="+strconv.Itoa(port))
+	cmd, stderr, _, _ := startMaster(t, "--port="+strconv.Itoa(port))
 	err = waitExit(t, cmd, 30*time.Second)
 	if err == nil {
 		t.Fatalf("exit 0 with the port taken:\n%s", stderr)
@@ -198,17 +214,26 @@ func TestStandaloneWithoutDockerOneLine(t *testing.T) {
 	}
 }
 
-// A master and a minion as separate processes: the minion registers through
-// the API (it never sees etcd) and becomes Ready; doctor checks both.
+// A master and a minion as separate processes, secure as a newcomer runs
+// them: the minion joins with the token `kubelite token` prints, registers
+// through the API (it never sees etcd) and becomes Ready; kubectl uses the
+// master's admin.kubeconfig; doctor checks both.
 func TestMasterAndMinion(t *testing.T) {
 	bin := testutil.KubeliteBinary(t)
 	etcdAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	cmd, stderr, port := startMaster(t, "--etcd-addr="+etcdAddr)
+	cmd, stderr, port, dataDir := startMaster(t, "--etcd-addr="+etcdAddr)
 	waitHealthy(t, port, stderr)
 	api := "127.0.0.1:" + strconv.Itoa(port)
 	kubeletPort := strconv.Itoa(freePort(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	token, err := securetest.Token(ctx, bin, dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(dataDir, "admin.kubeconfig")
 
-	minion := exec.Command(bin, "minion", "--config-dir=", "--master="+api, "--hostname_override=minion-1",
+	minion := exec.Command(bin, "minion", "--config-dir=", "--master="+api, "--token="+token, "--hostname_override=minion-1",
 		"--address=127.0.0.1", "--port="+kubeletPort, "--runtime=fake", "--proxy-mode=none", "--network=none",
 		"--root-dir="+t.TempDir(), "--etcd_servers=http://192.168.1.10:4001")
 	var minionErr lockedBuffer
@@ -223,7 +248,7 @@ func TestMasterAndMinion(t *testing.T) {
 		}
 	})
 	kubectl := func(args ...string) string {
-		out, _ := exec.Command(bin, append([]string{"kubectl", "-s", "http://" + api}, args...)...).CombinedOutput()
+		out, _ := exec.Command(bin, append([]string{"kubectl", "--kubeconfig", kubeconfig}, args...)...).CombinedOutput()
 		return string(out)
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -251,7 +276,7 @@ func TestMasterAndMinion(t *testing.T) {
 	if err != nil {
 		t.Errorf("doctor master failed: %v\n%s", err, out)
 	}
-	out, _ = doctor("minion", "--config-dir=", "--master="+api, "--hostname_override=minion-1", "--address=127.0.0.1", "--port="+kubeletPort)
+	out, _ = doctor("minion", "--config-dir=", "--master="+api, "--token="+token, "--hostname_override=minion-1", "--address=127.0.0.1", "--port="+kubeletPort)
 	for _, want := range []string{"ok   api ", "ok   clock ", "ok   kubelet-port "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor minion lacks %q:\n%s", want, out)
@@ -275,7 +300,7 @@ func TestMasterExternalEtcd(t *testing.T) {
 	bin := testutil.KubeliteBinary(t)
 	port := freePort(t)
 	cmd := exec.Command(bin, "master", "--config-dir=", "--address=127.0.0.1", "--port="+strconv.Itoa(port),
-		"--etcd_servers="+strings.Join(srv.Endpoints(), ","))
+		"--data-dir="+t.TempDir(), "--etcd_servers="+strings.Join(srv.Endpoints(), ","))
 	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

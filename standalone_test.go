@@ -99,11 +99,19 @@ func TestFreshCloneMakeRun(t *testing.T) {
 	}
 	banner := stdout.String()
 	bin := filepath.Join(clone, "bin", "kubelite")
+	// The cluster is secure: the banner names the admin kubeconfig (under
+	// --data-dir) and suggests kubectl with it, since it is not at a place
+	// kubectl looks by itself. -s on the kubeconfig's own host and port
+	// (the tutorial's habit) uses its credential.
+	kubeconfig := filepath.Join(data, "admin.kubeconfig")
+	if !strings.Contains(banner, "kubeconfig: "+kubeconfig) || !strings.Contains(banner, "kubectl --kubeconfig "+kubeconfig+" get minions") {
+		t.Errorf("banner does not name the admin kubeconfig %s:\n%s", kubeconfig, banner)
+	}
 	kubectl := func(args ...string) string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, bin, append([]string{"kubectl", "-s", api}, args...)...).CombinedOutput()
+		out, err := exec.CommandContext(ctx, bin, append([]string{"kubectl", "--kubeconfig", kubeconfig, "-s", api}, args...)...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("kubectl %v: %v\n%s", args, err, out)
 		}

@@ -89,15 +89,22 @@ func execStart(t *testing.T, unit string) []string {
 	return nil
 }
 
+// token is a well-formed join token for the units' command lines; no
+// master checks it here.
+const token = "K10" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" + "::install-test-secret"
+
 func TestInstallUninstall(t *testing.T) {
 	bin := testutil.KubeliteBinary(t)
 	root := t.TempDir()
-	install(t, "--root", root, "--binary", bin)
+	out := install(t, "--root", root, "--binary", bin, "--token", token)
+	if strings.Contains(out, "install-test-secret") {
+		t.Errorf("install.sh printed the token's secret:\n%s", out)
+	}
 	first := tree(t, root)
 
 	want := []string{
 		"etc/kubernetes/apiserver", "etc/kubernetes/config", "etc/kubernetes/controller-manager",
-		"etc/kubernetes/kubelet", "etc/kubernetes/proxy", "etc/kubernetes/scheduler",
+		"etc/kubernetes/kubelet", "etc/kubernetes/proxy", "etc/kubernetes/scheduler", "etc/kubernetes/token",
 		"etc/systemd/system/kubelite-master.service", "etc/systemd/system/kubelite-minion.service",
 		"usr/local/bin/kubectl", "usr/local/bin/kubelite",
 	}
@@ -112,6 +119,13 @@ func TestInstallUninstall(t *testing.T) {
 	if !strings.HasSuffix(first["usr/local/bin/kubelite"], " -rwxr-xr-x") {
 		t.Errorf("kubelite mode: %q", first["usr/local/bin/kubelite"])
 	}
+	// The join token: the minion's secret, readable by root only.
+	if !strings.HasSuffix(first["etc/kubernetes/token"], " -rw-------") {
+		t.Errorf("token mode: %q, want 0600", first["etc/kubernetes/token"])
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "etc/kubernetes/token")); err != nil || string(b) != token+"\n" {
+		t.Errorf("token file %q (%v), want the token and a newline", b, err)
+	}
 
 	// Idempotent, and an edited config file survives a second run.
 	edited := filepath.Join(root, "etc/kubernetes/kubelet")
@@ -123,9 +137,11 @@ func TestInstallUninstall(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := tree(t, root)
-	out := install(t, "--root", root, "--binary", bin)
-	if !strings.Contains(out, "kept "+edited) {
-		t.Errorf("second run did not keep %s:\n%s", edited, out)
+	out = install(t, "--root", root, "--binary", bin)
+	for _, kept := range []string{edited, filepath.Join(root, "etc/kubernetes/token")} {
+		if !strings.Contains(out, "kept "+kept) {
+			t.Errorf("second run did not keep %s:\n%s", kept, out)
+		}
 	}
 	after := tree(t, root)
 	for _, p := range keys(before) {
@@ -154,6 +170,7 @@ func TestInstallUninstall(t *testing.T) {
 		}},
 		{"kubelite-minion.service", []string{
 			"--master=192.168.1.200:8080  # " + conf + "/config:16",
+			"--token-file=" + conf + "/token  # flag or environment",
 			"--hostname_override=192.168.1.201  # " + conf + "/kubelet:11",
 			"--port=10250  # " + conf + "/kubelet:8",
 		}},
@@ -165,10 +182,8 @@ func TestInstallUninstall(t *testing.T) {
 			}
 			args := []string{}
 			for _, a := range argv[1:] {
-				if a == "--config-dir=/etc/kubernetes" {
-					a = "--config-dir=" + conf // the throwaway root's copy
-				}
-				args = append(args, a)
+				// The throwaway root's copy of /etc/kubernetes.
+				args = append(args, strings.Replace(a, "=/etc/kubernetes", "="+conf, 1))
 			}
 			cmd := exec.Command(filepath.Join(root, "usr/local/bin/kubelite"), append(args, "--print-config")...)
 			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
@@ -195,6 +210,9 @@ func TestInstallUninstall(t *testing.T) {
 	if _, ok := left["etc/kubernetes/config"]; !ok {
 		t.Error("uninstall removed /etc/kubernetes/config without --purge")
 	}
+	if _, ok := left["etc/kubernetes/token"]; !ok {
+		t.Error("uninstall removed the join token without --purge")
+	}
 	install(t, "--uninstall", "--purge", "--root", root)
 	if _, err := os.Stat(conf); !os.IsNotExist(err) {
 		t.Errorf("--purge left %s: %v", conf, err)
@@ -206,5 +224,44 @@ func TestInstallRefusesMissingBinary(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "no kubelite binary at /nonexistent/kubelite") {
 		t.Errorf("err %v, output %s", err, out)
+	}
+}
+
+// Without a token, a minion install says where the token goes; a malformed
+// one is refused before anything is installed.
+func TestInstallToken(t *testing.T) {
+	bin := testutil.KubeliteBinary(t)
+	root := t.TempDir()
+	t.Setenv("KUBELITE_TOKEN", "")
+	out := install(t, "--root", root, "--binary", bin, "--role", "minion")
+	tokenFile := filepath.Join(root, "etc/kubernetes/token")
+	if !strings.Contains(out, "A minion needs the join token in "+tokenFile) || !strings.Contains(out, "kubelite token") {
+		t.Errorf("no hint where the token goes:\n%s", out)
+	}
+	if _, err := os.Stat(tokenFile); !os.IsNotExist(err) {
+		t.Errorf("token file without --token: %v", err)
+	}
+	// The minion unit without its token: one line naming the three ways.
+	argv := execStart(t, filepath.Join(root, "etc/systemd/system/kubelite-minion.service"))
+	var args []string
+	for _, a := range argv[1:] {
+		args = append(args, strings.Replace(a, "=/etc/kubernetes", "="+filepath.Join(root, "etc/kubernetes"), 1))
+	}
+	cmd := exec.Command(filepath.Join(root, "usr/local/bin/kubelite"), args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	msg, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(msg), "no join token") || strings.Count(strings.TrimSpace(string(msg)), "\n") != 0 {
+		t.Errorf("minion unit without a token: %v, %q; want exit 1 and one line", err, msg)
+	}
+	// With the token in place (KUBELITE_TOKEN is read too), the hint goes.
+	t.Setenv("KUBELITE_TOKEN", token)
+	out = install(t, "--root", root, "--binary", bin, "--role", "minion")
+	if strings.Contains(out, "A minion needs the join token") || !strings.Contains(out, "installed "+tokenFile) {
+		t.Errorf("with KUBELITE_TOKEN:\n%s", out)
+	}
+
+	bad := exec.Command("sh", "install.sh", "--root", t.TempDir(), "--binary", bin, "--token", "not-a-token")
+	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), "--token must be the K10") {
+		t.Errorf("malformed token: %v\n%s", err, out)
 	}
 }

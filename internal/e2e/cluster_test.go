@@ -186,7 +186,26 @@ func (c *cluster) credentials(ctx context.Context) error {
 	if err := os.WriteFile(c.kubeconfig, kc, 0o600); err != nil {
 		return fmt.Errorf("admin kubeconfig: %w", err)
 	}
-	return c.useMode(false)
+	if err := c.useMode(false); err != nil {
+		return err
+	}
+	return c.waitAPI(ctx)
+}
+
+// waitAPI waits until the master's API answers /healthz. A minion that
+// must join (fetch the CA) exits at once when the API does not listen yet,
+// so the minions start after this, as a person starts them after the
+// master is up and `kubelite token` has printed.
+func (c *cluster) waitAPI(ctx context.Context) error {
+	return poll(ctx, time.Minute, func() (bool, string) {
+		if done, err := c.master.Exited(); done {
+			return false, fmt.Sprintf("master exited (%v): %s", err, strings.Join(c.master.Tail(5), " | "))
+		}
+		if err := c.healthy(ctx); err != nil {
+			return false, err.Error()
+		}
+		return true, ""
+	})
 }
 
 // useMode points the suite's API client at the cluster as it now runs:
@@ -238,6 +257,9 @@ func (c *cluster) setInsecure(ctx context.Context, insecure bool) error {
 	c.master = m
 	c.mu.Unlock()
 	if err := c.useMode(insecure); err != nil {
+		return err
+	}
+	if err := c.waitAPI(ctx); err != nil {
 		return err
 	}
 	for _, h := range c.lab.Minions() {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -17,11 +18,13 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/lab"
+	"kubelite/internal/securetest"
 	"kubelite/internal/testutil"
 )
 
 // TestLabPodNetworkAcrossMinions runs real `kubelite master` and two
-// `kubelite minion` processes (default --network=bridge) in a lab: each
+// `kubelite minion` processes (default --network=bridge, secure: joined with
+// the master's token, the API read as the admin) in a lab: each
 // minion gets its podCIDR, its kubelet makes the Docker network, two pods
 // with the same hostPort land one per minion, each reaches the other by pod
 // IP without NAT, and each hostPort answers on its minion's address.
@@ -52,19 +55,57 @@ func TestLabPodNetworkAcrossMinions(t *testing.T) {
 	}
 	root := l.Config().Root
 	master := l.Master().Addr.String()
-	if _, err := l.Start(l.Master(), "kubelite", bin, "master", "--config-dir=", "--etcd-embed",
-		"--data-dir="+filepath.Join(root, "master", "data"), "--address=0.0.0.0", "--port=8080"); err != nil {
+	dataDir := filepath.Join(root, "master", "data")
+	mp, err := l.Start(l.Master(), "kubelite", bin, "master", "--config-dir=", "--etcd-embed",
+		"--data-dir="+dataDir, "--address=0.0.0.0", "--port=8080")
+	if err != nil {
 		t.Fatal(err)
 	}
+	// Secure, as a newcomer runs it: the minions join with the token the
+	// master's `kubelite token` prints; this test is the admin, with the
+	// kubeconfig `kubelite kubeconfig --server` prints.
+	var token string
+	testutil.Eventually(t, 60*time.Second, func() error {
+		if done, err := mp.Exited(); done {
+			t.Fatalf("master exited: %v: %s", err, strings.Join(mp.Tail(10), "\n"))
+		}
+		token, err = securetest.Token(ctx, bin, dataDir)
+		return err
+	}, "the master's join token")
+	kc, err := securetest.Kubeconfig(ctx, bin, dataDir, "https://"+master+":8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kcPath := filepath.Join(root, "admin.kubeconfig")
+	if err := os.WriteFile(kcPath, kc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ep, err := securetest.FromKubeconfig(kcPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := securetest.Client(ep, 5*time.Second)
+	// A joining minion exits when the API does not listen yet: start the
+	// minions once it answers, as a person would.
+	testutil.Eventually(t, 60*time.Second, func() error {
+		resp, err := hc.Get(ep.URL + "/healthz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("healthz: %s", resp.Status)
+		}
+		return nil
+	}, "the master's API answers /healthz")
 	for _, h := range l.Minions() {
-		if _, err := l.Start(h, "kubelite", bin, "minion", "--config-dir=", "--master="+master+":8080",
+		if _, err := l.Start(h, "kubelite", bin, "minion", "--config-dir=", "--master="+master+":8080", "--token="+token,
 			"--hostname_override="+h.Addr.String(), "--host-ip="+h.Addr.String(),
 			"--docker-endpoint="+h.Engine.DockerHost(), "--root-dir="+filepath.Join(root, h.Name, "kubelet")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	apiURL := "http://" + master + ":8080/api/v1beta1/"
-	hc := &http.Client{Timeout: 5 * time.Second}
+	apiURL := ep.URL + "/api/v1beta1/"
 	do := func(method, path string, body any, out any) error {
 		var rd io.Reader
 		if body != nil {
