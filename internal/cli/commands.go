@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/sirupsen/logrus"
 	ucli "github.com/urfave/cli/v2"
 
 	"kubelite/config"
+	"kubelite/internal/httpserve"
 	"kubelite/internal/images"
 	"kubelite/internal/kubectl"
 	"kubelite/internal/runtime/docker"
@@ -88,7 +90,29 @@ func roleAction(e *env, load func(*ucli.Context, config.System) ([]config.Settin
 			return err
 		}
 		setupLogging(e.stderr, *logging)
+		raiseFileLimit()
 		return run(c)
+	}
+}
+
+// lowFileLimit is the open-file limit under which a role warns: the API's
+// and the kubelet's connection caps are two fifths of it each (httpserve).
+const lowFileLimit = 8192
+
+// raiseFileLimit raises the soft open-file limit to the hard one before a
+// role starts: the connection caps of the API and the kubelet are shares
+// of it, and etcd exits on "too many open files". A failure is logged and
+// the role runs with the limit it has.
+func raiseFileLimit() {
+	log := logrus.WithField("component", "cli")
+	n, err := httpserve.RaiseFileLimit()
+	switch {
+	case err != nil:
+		log.WithError(err).Warn("could not raise the open file limit")
+	case n < lowFileLimit:
+		log.Warnf("the open file limit is %d: the API takes at most %d connections; raise it (systemd: LimitNOFILE=1048576)", n, n*2/5)
+	default:
+		log.Debugf("open file limit %d", n)
 	}
 }
 
