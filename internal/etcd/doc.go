@@ -9,6 +9,13 @@
 // started(), and closes etcd when ctx ends. Run returns the error of a server
 // that fails while running.
 //
+// Damaged data: before etcd starts on an existing data directory, Run checks
+// it (CheckDataDir, preflight.go): every database page reachable from its
+// buckets, every WAL record, and that the WAL holds every entry the database
+// applied. Damage ends Run at once with one *DamagedError line naming the
+// file and the way out (restore a snapshot, or remove the member and
+// rejoin), instead of a hang or a panic inside etcd.
+//
 // Space: the embedded server's quota is Config.QuotaBackendBytes (default
 // 2 GiB). At the quota etcd raises the NOSPACE alarm and refuses writes
 // (store/etcd answers them 507). Run checks for the alarm every

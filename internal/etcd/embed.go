@@ -212,8 +212,13 @@ func (e *Embedded) Run(ctx context.Context, started func()) error {
 	if err := os.MkdirAll(e.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("etcd data dir: %w", err)
 	}
+	// Damaged files stop the start at once, with the file and the way out
+	// (preflight.go), rather than a hang or a panic inside etcd.
+	if err := CheckDataDir(ec.Dir); err != nil {
+		return err
+	}
 	e.log.WithFields(logrus.Fields{"client": e.cfg.ClientAddr, "peer": e.cfg.PeerAddr, "dir": ec.Dir}).Info("starting embedded etcd")
-	srv, err := embed.StartEtcd(ec)
+	srv, err := startEtcd(ec)
 	if err != nil {
 		return fmt.Errorf("start etcd: %w", err)
 	}
@@ -293,4 +298,16 @@ func advertiseAddr(a net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// startEtcd is embed.StartEtcd with a panic of etcd's start in this
+// goroutine (zap's Panic level: "failed to recover v3 backend" and such)
+// turned into an error.
+func startEtcd(ec *embed.Config) (srv *embed.Etcd, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			srv, err = nil, fmt.Errorf("etcd panicked while starting on %s: %v", ec.Dir, p)
+		}
+	}()
+	return embed.StartEtcd(ec)
 }
