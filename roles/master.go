@@ -114,7 +114,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 	// names, portal IPs, bindings) to the raw store; everything in the master
 	// uses it.
 	reg, err := registry.New(storeetcd.New(cli), registry.Config{
-		PortalNet: ipNet(cfg.PortalNet),
+		PortalNet: ipNet(cfg.PortalNet), PortalClaims: etcd.NewClaims(cli, ""),
 		Admission: admission.Policy{AllowPrivileged: cfg.AllowPrivileged, Protected: []string{cfg.DataDir, config.DefaultRootDir}},
 	})
 	if err != nil {

@@ -17,10 +17,21 @@
 //     422 Invalid naming every bad field;
 //   - services get a portalIP from the portal network: a random free
 //     address (never the network or broadcast address), or the requested
-//     one if it is in range and free (else 422). The allocation is rebuilt
-//     from the stored services before the first service write, so it is
-//     unique across restarts; an address is released when its service is
-//     deleted.
+//     one if it is in range and free (else 422). Every address is claimed
+//     in Config.PortalClaims before the service is stored: on etcd
+//     (internal/etcd.Claims) one key per address, created by a transaction
+//     "create revision == 0", so any number of masters creating services at
+//     once never hand out one address twice (a registry keeps a view of
+//     the taken addresses as a hint, marks an address another master
+//     claimed first as taken and tries another, and reloads its view from
+//     the claims when it looks full). At start the registry claims the
+//     address of every stored service (services from before claims
+//     existed). An address is released when its service is deleted, or
+//     when storing the service fails. Claims leaked by a master that died
+//     between claim and store, or by a failed release, are freed by a
+//     repair every Config.PortalRepairInterval: a claim whose owner service
+//     does not hold its address is released at the second pass that finds
+//     it so, never the first (a create in flight is never robbed).
 //
 // Update validates and admits as create does, except that a pod spec the
 // update leaves unchanged is not admitted again (status writes of objects

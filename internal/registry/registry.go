@@ -25,6 +25,13 @@ const DefaultPortalNet = "10.254.0.0/16"
 type Config struct {
 	// PortalNet is the network service portal IPs come from (default 10.254.0.0/16).
 	PortalNet *net.IPNet
+	// PortalClaims records the allocated portal IPs where every master
+	// sees them (internal/etcd.Claims); nil keeps them in memory, for one
+	// registry alone.
+	PortalClaims PortalClaims
+	// PortalRepairInterval is how often leaked portal IP claims are looked
+	// for (default DefaultPortalRepairInterval).
+	PortalRepairInterval time.Duration
 	// Clock stamps creationTimestamp (default the wall clock).
 	Clock clock.Clock
 	// BindWait bounds how long a bind waits for the informers to sync
@@ -59,6 +66,10 @@ type Registry struct {
 	portalMu   sync.Mutex
 	portals    *portals // nil until loaded from the stored services
 	portalRand func(n uint32) uint32
+	claims     PortalClaims
+	// repair (claims.go): the claims found orphaned at the last pass.
+	repairEvery time.Duration
+	suspects    map[string]string
 
 	pods    *store.Informer
 	minions *store.Informer
@@ -88,6 +99,12 @@ func New(raw store.Store, cfg Config) (*Registry, error) {
 	if cfg.BindWait == 0 {
 		cfg.BindWait = 30 * time.Second
 	}
+	if cfg.PortalClaims == nil {
+		cfg.PortalClaims = newMemClaims()
+	}
+	if cfg.PortalRepairInterval <= 0 {
+		cfg.PortalRepairInterval = DefaultPortalRepairInterval
+	}
 	if cfg.MaxReplicas <= 0 {
 		cfg.MaxReplicas = DefaultMaxReplicas
 	}
@@ -101,10 +118,12 @@ func New(raw store.Store, cfg Config) (*Registry, error) {
 		log:        logrus.WithField("component", "registry"),
 		portalNet:  cfg.PortalNet,
 		portalRand: func(n uint32) uint32 { return mrand.Uint32N(n) },
+		claims:     cfg.PortalClaims,
 		index:      newPodIndex(),
 		synced:     make(chan struct{}),
 		hostLks:    map[string]*sync.Mutex{},
 	}
+	r.repairEvery = cfg.PortalRepairInterval
 	// Check the portal network now, so a bad --portal_net fails at start.
 	if _, err := newPortals(cfg.PortalNet, r.portalRand); err != nil {
 		return nil, err
@@ -140,7 +159,7 @@ func (r *Registry) Run(ctx context.Context, started func()) error {
 	}
 	close(r.synced)
 	started()
-	<-ctx.Done()
+	r.runPortalRepair(ctx)
 	return nil
 }
 
@@ -373,7 +392,7 @@ func (r *Registry) Delete(ctx context.Context, res api.Resource, namespace, id s
 	}
 	switch o := out.(type) {
 	case *api.Service:
-		r.releasePortal(o.PortalIP)
+		r.releasePortal(ctx, o.PortalIP, api.Key(o))
 	case *api.Pod:
 		r.index.forget(api.Key(o), o.ResourceVersion)
 	}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,8 +11,9 @@ import (
 	"kubelite/internal/store"
 )
 
-// loadPortals returns the allocator, building it from the stored services
-// the first time. The caller must not hold portalMu.
+// loadPortals returns the allocator, building it the first time from the
+// shared claims, after claiming the address of every stored service. The
+// caller must not hold portalMu.
 func (r *Registry) loadPortals(ctx context.Context) (*portals, error) {
 	r.portalMu.Lock()
 	defer r.portalMu.Unlock()
@@ -30,23 +32,23 @@ func (r *Registry) loadPortalsLocked(ctx context.Context) (*portals, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list services for portal IPs: %w", err)
 	}
-	for _, o := range svcs {
-		s := o.(*api.Service)
-		if s.PortalIP == "" {
-			continue
-		}
-		if err := p.AllocateSpecific(net.ParseIP(s.PortalIP)); err != nil {
-			r.log.WithField("service", api.Key(s)).Warnf("stored portal IP not reserved: %v", err)
-		}
+	if err := r.migrateClaims(ctx, p, svcs); err != nil {
+		return nil, err
 	}
-	r.log.WithField("allocated", p.Used()).Debug("portal IPs loaded from stored services")
+	r.log.WithField("allocated", p.Used()).Debug("portal IPs loaded from the claims")
 	r.portals = p
 	return p, nil
 }
 
-func (r *Registry) releasePortal(ip string) {
+// releasePortal frees ip, held by owner, in the claims and in this
+// registry's view. A failed release leaves a leaked claim that
+// repairPortals frees later.
+func (r *Registry) releasePortal(ctx context.Context, ip, owner string) {
 	if ip == "" {
 		return
+	}
+	if err := r.claims.Release(ctx, ip, owner); err != nil {
+		r.log.WithError(err).WithField("service", owner).Warn("release portal IP (the repair frees it later)")
 	}
 	r.portalMu.Lock()
 	defer r.portalMu.Unlock()
@@ -62,15 +64,23 @@ func (r *Registry) createService(ctx context.Context, s *api.Service) (api.Objec
 		r.portalMu.Unlock()
 		return nil, err
 	}
+	owner := api.Key(s)
 	if s.PortalIP != "" {
-		err = p.AllocateSpecific(net.ParseIP(s.PortalIP))
+		err = r.claimSpecific(ctx, p, net.ParseIP(s.PortalIP), owner)
 		r.portalMu.Unlock()
+		var se *api.StatusError
+		if errors.As(err, &se) {
+			return nil, err
+		}
 		if err != nil {
 			return nil, api.NewInvalid("Service", s.ID, []api.StatusCause{{Reason: api.CauseInvalid, Field: "portalIP", Message: err.Error()}})
 		}
 	} else {
-		ip, err := p.Allocate()
+		ip, err := r.claimPortal(ctx, p, owner)
 		r.portalMu.Unlock()
+		if err != nil && err != errPortalsFull {
+			return nil, err
+		}
 		if err != nil {
 			e := api.NewConflict("Service", s.ID, "")
 			e.Status.Message = fmt.Sprintf("no portal IP left in %s for service %q: delete a service or widen --portal_net", r.portalNet, s.ID)
@@ -81,7 +91,7 @@ func (r *Registry) createService(ctx context.Context, s *api.Service) (api.Objec
 	}
 	out, err := r.raw.Create(ctx, s)
 	if err != nil {
-		r.releasePortal(s.PortalIP)
+		r.releasePortal(ctx, s.PortalIP, owner)
 		return nil, err
 	}
 	return out, nil

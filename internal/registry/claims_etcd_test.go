@@ -1,0 +1,161 @@
+package registry_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+
+	"kubelite/internal/api"
+	"kubelite/internal/etcd"
+	"kubelite/internal/etcd/etcdtest"
+	"kubelite/internal/registry"
+	etcdstore "kubelite/internal/store/etcd"
+)
+
+// twoMasters starts two registries, each with its own etcd client, over one
+// etcd, sharing portal IP claims as two masters do.
+func twoMasters(t *testing.T, portalNet string) (*etcdtest.Server, [2]*registry.Registry) {
+	t.Helper()
+	srv := etcdtest.Start(t, "")
+	var regs [2]*registry.Registry
+	for i := range regs {
+		cli := srv.Client(t)
+		regs[i] = start(t, etcdstore.New(cli), registry.Config{PortalNet: cidr(portalNet), PortalClaims: etcd.NewClaims(cli, "")})
+	}
+	return srv, regs
+}
+
+// TestPortalIPsDistinctAcrossMasters: 100 services created at once through
+// two registries on one etcd get 100 distinct portal IPs, from a /24 small
+// enough that the two masters' random picks collide.
+func TestPortalIPsDistinctAcrossMasters(t *testing.T) {
+	srv, regs := twoMasters(t, "10.254.7.0/24")
+	c := ctx(t)
+	const n = 100
+	ips := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o, err := regs[i%2].Create(c, svc(fmt.Sprintf("s%03d", i), ""))
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			ips[i] = o.(*api.Service).PortalIP
+		}()
+	}
+	wg.Wait()
+	owner := map[string]int{}
+	for i, ip := range ips {
+		if errs[i] != nil {
+			t.Fatalf("create s%03d: %v", i, errs[i])
+		}
+		if j, dup := owner[ip]; dup {
+			t.Fatalf("s%03d and s%03d both got %s", j, i, ip)
+		}
+		owner[ip] = i
+	}
+	claims, err := etcd.NewClaims(srv.Client(t), "").List(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(claims) != n {
+		t.Fatalf("%d claims for %d services", len(claims), n)
+	}
+	for ip, i := range owner {
+		if want := fmt.Sprintf("default/s%03d", i); claims[ip] != want {
+			t.Fatalf("claim of %s held by %q, want %q", ip, claims[ip], want)
+		}
+	}
+	t.Logf("%d services through 2 masters: %d distinct portal IPs", n, len(owner))
+}
+
+// TestPortalIPSpecificRace: two masters asked for one address at once give
+// it to exactly one service.
+func TestPortalIPSpecificRace(t *testing.T) {
+	_, regs := twoMasters(t, "10.254.0.0/24")
+	c := ctx(t)
+	for round := 0; round < 10; round++ {
+		ip := fmt.Sprintf("10.254.0.%d", 10+round)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i := range regs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = regs[i].Create(c, svc(fmt.Sprintf("r%d-%d", round, i), ip))
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			if err == nil {
+				ok++
+			} else if !api.IsInvalid(err) {
+				t.Fatalf("round %d: %v, want 422", round, err)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("round %d: %s went to %d services (%v)", round, ip, ok, errs)
+		}
+	}
+}
+
+// TestPortalIPFreedOnOtherMaster: an address freed by a delete through one
+// master is handed out again by the other, whose own view was full.
+func TestPortalIPFreedOnOtherMaster(t *testing.T) {
+	_, regs := twoMasters(t, "10.254.0.0/29") // 6 usable addresses
+	c := ctx(t)
+	for i := 0; i < 6; i++ {
+		if _, err := regs[0].Create(c, svc(fmt.Sprintf("s%d", i), "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := regs[1].Create(c, svc("extra", "")); err == nil {
+		t.Fatal("a 7th service got an address of a /29")
+	}
+	gone, err := regs[1].Delete(c, api.Services, "default", "s3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := regs[0].Create(c, svc("again", ""))
+	if err != nil {
+		t.Fatalf("create after a delete on the other master: %v", err)
+	}
+	if got, want := o.(*api.Service).PortalIP, gone.(*api.Service).PortalIP; got != want {
+		t.Fatalf("got %s, want the freed %s", got, want)
+	}
+	if net.ParseIP(o.(*api.Service).PortalIP) == nil {
+		t.Fatal("no portal IP")
+	}
+}
+
+// TestPortalClaimsMigrated: services stored before claims existed get
+// their addresses claimed when the registry starts.
+func TestPortalClaimsMigrated(t *testing.T) {
+	srv := etcdtest.Start(t, "")
+	cli := srv.Client(t)
+	raw := etcdstore.New(cli)
+	old := svc("old", "10.254.0.5")
+	if _, err := raw.Create(context.Background(), old); err != nil {
+		t.Fatal(err)
+	}
+	claims := etcd.NewClaims(cli, "")
+	r := start(t, raw, registry.Config{PortalNet: cidr("10.254.0.0/24"), PortalClaims: claims})
+	c := ctx(t)
+	got, err := claims.List(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["10.254.0.5"] != "default/old" {
+		t.Fatalf("claims %v, want 10.254.0.5 held by default/old", got)
+	}
+	if _, err := r.Create(c, svc("new", "10.254.0.5")); !api.IsInvalid(err) {
+		t.Fatalf("the stored service's address was handed out again: %v", err)
+	}
+}
