@@ -116,7 +116,7 @@ func TestSignalStopsMasterCleanly(t *testing.T) {
 			if strings.Contains(log, "level=error") || strings.Contains(log, "goroutine ") {
 				t.Errorf("error lines on a clean shutdown:\n%s", log)
 			}
-			api, etcd := strings.Index(log, "API stopped"), strings.Index(log, "embedded etcd stopped")
+			api, etcd := strings.Index(log, "msg=stopped component=apiserver"), strings.Index(log, "embedded etcd stopped")
 			if api < 0 || etcd < 0 || api > etcd {
 				t.Errorf("want the API stopped before etcd:\n%s", log)
 			}
