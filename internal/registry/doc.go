@@ -14,7 +14,12 @@
 //   - api.SetDefaults, then api.Validate, then admission (Config.Admission,
 //     internal/admission) of a pod's manifest or an RC's pod template:
 //     privileged containers, host-handing hostDirs, ':' or '..' in paths;
-//     422 Invalid naming every bad field;
+//     422 Invalid naming every bad field; an RC's desiredState.replicas
+//     above Config.MaxReplicas (10,000) is one of them (limits.go);
+//   - a namespace holding Config.MaxObjectsPerNamespace (50,000) objects of
+//     the kind refuses more with 403; the count is read from the store
+//     (store/etcd counts keys without values) at most every 10 s, and on
+//     every create within 10% of the limit;
 //   - services get a portalIP from the portal network: a random free
 //     address (never the network or broadcast address), or the requested
 //     one if it is in range and free (else 422). Every address is claimed
