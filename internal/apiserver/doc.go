@@ -42,12 +42,17 @@
 // into the encoded list header.
 //
 // Errors are always api.Status JSON with the HTTP code in it: 400 malformed
-// JSON (the message gives line and column), bad selectors, a body whose
+// JSON (the message gives line and column), a body that is not a JSON
+// object (null), a key that names no field exactly (unknown, or differing
+// in case: "ID"; each named, with the field meant), a watch resourceVersion
+// of 2^63-1 or more, bad selectors, a body whose
 // kind or apiVersion does not fit the URL; 404 unknown path or object; 405
 // wrong verb; 409 AlreadyExists/Conflict; 410 Gone (a watch from a
 // resourceVersion older than the store's history, answered before
 // streaming, or as an ERROR event if the store reports it mid-stream); 413
-// bodies over Config.MaxBodyBytes (3 MiB); 422 Invalid (from the store).
+// bodies over Config.MaxBodyBytes (3 MiB), and objects over their kind's
+// stored size (store/etcd: events 16 KiB, others about 1.5 MiB); 422 Invalid
+// (from the store); 507 while etcd's space quota is exhausted.
 //
 // No client input produces a 5xx. 5xx codes mean the server side failed:
 // the store (500 from a storage error, 504 when it timed out) or a proxied
