@@ -21,35 +21,19 @@ type Decision struct {
 	Next time.Time
 }
 
-// Decide computes a minion's status at now. seen is when the controller
-// first saw the minion (standing in for a heartbeat never posted).
+// Decide computes a minion's status at now. seen is when this controller
+// (this leader's term) first saw the minion: a heartbeat older than that
+// proves nothing against the minion, since the masters may have been away.
+// So a minion becomes NotReady only once it has been watched for the grace
+// period with no fresh heartbeat, and its eviction timer starts no earlier
+// than that, whatever notReadySince an earlier leader stored.
 func Decide(m *api.Minion, now, seen time.Time, grace, eviction time.Duration) Decision {
 	st := m.Status
 	d := Decision{Status: st}
 	hb := st.LastHeartbeat
-	if hb.IsZero() {
-		hb = seen
-	}
-	age := now.Sub(hb)
+	watchedFrom := seen.Add(grace) // the first moment silence counts
 	switch {
-	case age > grace:
-		if st.Condition != api.MinionNotReady {
-			d.Status.Condition = api.MinionNotReady
-			d.Status.NotReadySince = now
-			d.Status.Reason = fmt.Sprintf("no heartbeat for %s", age.Round(time.Second))
-			d.Changed, d.Transition = true, string(api.MinionNotReady)
-		} else if d.Status.NotReadySince.IsZero() {
-			d.Status.NotReadySince = now
-			d.Changed = true
-		}
-		since := d.Status.NotReadySince
-		if now.Sub(since) >= eviction {
-			d.Evict = true
-			d.Next = now.Add(grace) // look again for pods bound meanwhile
-		} else {
-			d.Next = since.Add(eviction)
-		}
-	case !st.LastHeartbeat.IsZero():
+	case !hb.IsZero() && now.Sub(hb) <= grace: // a fresh heartbeat
 		if st.Condition != api.MinionReady {
 			d.Status.Condition = api.MinionReady
 			d.Status.NotReadySince = time.Time{}
@@ -57,12 +41,41 @@ func Decide(m *api.Minion, now, seen time.Time, grace, eviction time.Duration) D
 			d.Changed, d.Transition = true, string(api.MinionReady)
 		}
 		d.Next = hb.Add(grace + time.Millisecond)
-	default: // never heard from, still within grace
+	case !now.After(watchedFrom): // not watched for the grace period yet
 		if st.Condition == "" {
 			d.Status.Condition = api.MinionUnknown
 			d.Changed = true
 		}
-		d.Next = hb.Add(grace + time.Millisecond)
+		d.Next = watchedFrom.Add(time.Millisecond)
+	default: // silent for the grace period under this leader's eyes
+		if st.Condition != api.MinionNotReady {
+			d.Status.Condition = api.MinionNotReady
+			d.Status.NotReadySince = now
+			d.Status.Reason = fmt.Sprintf("no heartbeat for %s", silence(now, hb, seen).Round(time.Second))
+			d.Changed, d.Transition = true, string(api.MinionNotReady)
+		} else if d.Status.NotReadySince.IsZero() {
+			d.Status.NotReadySince = now
+			d.Changed = true
+		}
+		start := d.Status.NotReadySince
+		if start.Before(watchedFrom) {
+			start = watchedFrom
+		}
+		if now.Sub(start) >= eviction {
+			d.Evict = true
+			d.Next = now.Add(grace) // look again for pods bound meanwhile
+		} else {
+			d.Next = start.Add(eviction)
+		}
 	}
 	return d
+}
+
+// silence is how long the minion has been silent as far as is known: since
+// its last heartbeat, or since it was first seen when it never sent one.
+func silence(now, hb, seen time.Time) time.Duration {
+	if hb.IsZero() {
+		return now.Sub(seen)
+	}
+	return now.Sub(hb)
 }

@@ -4,13 +4,28 @@
 //     registered is created at start, with condition Unknown (kubelets also
 //     register their minion themselves).
 //   - Pod subnets: with ClusterCIDR set (--cluster_cidr, e.g. 10.244.0.0/16),
-//     every minion without a podCIDR gets the lowest free /24 of it.
+//     every minion without a podCIDR gets the lowest free /24 of it. With
+//     several masters this is leader-only assignment, not a compare-and-swap
+//     claim as for portal IPs: the controller runs on the one master that
+//     holds the leader lease (internal/leader), it sees every minion's
+//     podCIDR in its cache, and it writes a minion by compare-and-swap on
+//     its resourceVersion. A stale leader's write to a minion the new
+//     leader already gave a subnet fails; two leaders could only pick one
+//     /24 for two different new minions inside the lease margin of a
+//     hand-over (the old leader stops a margin before its lease expires),
+//     and a subnet is written once, when the minion has none.
 //   - Health: a minion whose last heartbeat (status.lastHeartbeat, posted by
-//     its kubelet; for a minion never heard from, the time the controller
-//     first saw it) is older than GracePeriod (--node_monitor_grace_period,
+//     its kubelet) is older than GracePeriod (--node_monitor_grace_period,
 //     default 40s) becomes NotReady, with notReadySince and a NotReady event;
 //     the scheduler places nothing there. A fresh heartbeat makes it Ready
 //     again (Ready event).
+//   - Timers start only once this controller has watched a minion for the
+//     grace period: "seen", the time the controller (a new one each leader
+//     term) first saw the minion, counts as a heartbeat for NotReady, and
+//     eviction counts from seen + GracePeriod at the earliest, whatever
+//     notReadySince an earlier leader stored. So a master that restarts, or
+//     takes over, after the masters were away does not mark every minion
+//     NotReady (their heartbeats could not land) nor evict anything at once.
 //   - Eviction: once NotReady for EvictionTimeout (--pod_eviction_timeout,
 //     default 60s), every pod bound to it is marked Failed (reason NodeLost)
 //     and deleted, with an evicted event, so replication controllers replace

@@ -40,6 +40,13 @@ func TestDecide(t *testing.T) {
 		{"heartbeat resumes: Ready", mk(api.MinionNotReady, t0.Add(5*time.Minute), t0.Add(grace)), t0.Add(5*time.Minute + time.Second), api.MinionReady, "Ready", false, t0.Add(5*time.Minute + grace + time.Millisecond)},
 		{"never heard from within grace", mk("", time.Time{}, time.Time{}), t0.Add(grace), api.MinionUnknown, "", false, t0.Add(grace + time.Millisecond)},
 		{"never heard from beyond grace", mk(api.MinionUnknown, time.Time{}, time.Time{}), t0.Add(grace + time.Second), api.MinionNotReady, "NotReady", false, t0.Add(grace + time.Second + evict)},
+		// A master (re)started at t0 sees heartbeats from before it: they
+		// prove nothing until it has watched for the grace period itself.
+		{"old heartbeat, just seen: stays Ready", mk(api.MinionReady, t0.Add(-10*time.Minute), time.Time{}), t0.Add(2 * time.Second), api.MinionReady, "", false, t0.Add(grace + time.Millisecond)},
+		{"old heartbeat, watched for the grace period: NotReady", mk(api.MinionReady, t0.Add(-10*time.Minute), time.Time{}), t0.Add(grace + time.Millisecond), api.MinionNotReady, "NotReady", false, t0.Add(grace + time.Millisecond + evict)},
+		{"NotReady long before this leader: no eviction yet", mk(api.MinionNotReady, t0.Add(-10*time.Minute), t0.Add(-9*time.Minute)), t0.Add(2 * time.Second), api.MinionNotReady, "", false, t0.Add(grace + time.Millisecond)},
+		{"NotReady long before: eviction timer from the watch", mk(api.MinionNotReady, t0.Add(-10*time.Minute), t0.Add(-9*time.Minute)), t0.Add(grace + time.Second), api.MinionNotReady, "", false, t0.Add(grace + evict)},
+		{"NotReady long before: evicted a timeout after the watch", mk(api.MinionNotReady, t0.Add(-10*time.Minute), t0.Add(-9*time.Minute)), t0.Add(grace + evict), api.MinionNotReady, "", true, t0.Add(2*grace + evict)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,6 +234,92 @@ func TestEvictionTiming(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, 10*time.Second, func() bool { return e.minion(t, "a").Status.Condition == api.MinionReady }, "a Ready again")
+}
+
+// TestRestartedLeaderWaitsForGrace: the masters were away for ten minutes
+// (no heartbeat could land); a new leader starts. Nothing turns NotReady
+// and no pod is evicted before it has watched the minions for the grace
+// period; then the silent minion turns NotReady and is evicted a full
+// eviction timeout later, while the heartbeating one stays Ready.
+func TestRestartedLeaderWaitsForGrace(t *testing.T) {
+	const grace, evict = 40 * time.Second, 60 * time.Second
+	e := newEnv(t, Config{GracePeriod: grace, EvictionTimeout: evict})
+	stale := t0.Add(-10 * time.Minute)
+	for _, m := range []*api.Minion{
+		{TypeMeta: api.TypeMeta{ID: "ready"}, Status: api.MinionStatus{Condition: api.MinionReady, LastHeartbeat: stale}},
+		{TypeMeta: api.TypeMeta{ID: "silent"}, Status: api.MinionStatus{Condition: api.MinionReady, LastHeartbeat: stale}},
+		{TypeMeta: api.TypeMeta{ID: "down"}, Status: api.MinionStatus{Condition: api.MinionNotReady, LastHeartbeat: stale, NotReadySince: stale}},
+	} {
+		if _, err := e.st.Create(e.ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, host := range []string{"ready", "silent", "down"} {
+		p := &api.Pod{TypeMeta: api.TypeMeta{ID: fmt.Sprintf("p%d", i), Namespace: "default"}}
+		p.DesiredState.Host = host
+		p.CurrentState.Phase = api.PodPhaseRunning
+		if _, err := e.st.Create(e.ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.run(t)
+	heartbeat := func() {
+		m := e.minion(t, "ready")
+		m.Status.LastHeartbeat = e.clk.Now()
+		if _, err := e.st.Update(e.ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conditions := func() string {
+		return fmt.Sprintf("%s %s %s", e.minion(t, "ready").Status.Condition, e.minion(t, "silent").Status.Condition, e.minion(t, "down").Status.Condition)
+	}
+	pods := func() int {
+		objs, _, _ := e.st.List(e.ctx, api.Pods, store.ListOptions{})
+		return len(objs)
+	}
+	// sync runs the loop's Sync at once (a conflict with the loop's own
+	// write of a newer state is what the loop retries too).
+	sync := func(keys ...string) {
+		t.Helper()
+		for _, k := range keys {
+			if err := e.c.Sync(e.ctx, k); err != nil && !api.IsConflict(err) {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The leader sees every minion first at t0 (the loop may be slower).
+	sync("ready", "silent", "down")
+	e.clk.Step(2 * time.Second)
+	heartbeat()
+	sync("ready", "silent", "down")
+	if got := conditions(); got != "Ready Ready NotReady" {
+		t.Fatalf("conditions 2s after a restart %s, want Ready Ready NotReady (unchanged)", got)
+	}
+	if n := pods(); n != 3 {
+		t.Fatalf("%d pods left 2s after a restart, want 3", n)
+	}
+	if n := e.rec.Count(EventNotReady); n != 0 {
+		t.Fatalf("%d NotReady events before the grace period", n)
+	}
+	// The grace period under this leader passes: silent turns NotReady.
+	e.clk.Set(t0.Add(grace))
+	heartbeat()
+	e.clk.Set(t0.Add(grace + time.Second))
+	heartbeat()
+	testutil.Eventually(t, 10*time.Second, func() bool { return conditions() == "Ready NotReady NotReady" }, "silent NotReady")
+	// Eviction: not before a full timeout after the watch began counting.
+	e.clk.Set(t0.Add(grace + evict - time.Second))
+	heartbeat()
+	sync("silent", "down")
+	if n := pods(); n != 3 {
+		t.Fatalf("%d pods left before the eviction timeout, want 3", n)
+	}
+	e.clk.Set(t0.Add(grace + evict + time.Second))
+	heartbeat()
+	testutil.Eventually(t, 10*time.Second, func() bool { return pods() == 1 }, "silent's and down's pods evicted")
+	if got := conditions(); got != "Ready NotReady NotReady" {
+		t.Fatalf("conditions %s", got)
+	}
 }
 
 func TestDeletedMinionLosesItsPods(t *testing.T) {
