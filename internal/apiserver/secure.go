@@ -13,6 +13,7 @@ import (
 	"kubelite/internal/api"
 	"kubelite/internal/auth"
 	"kubelite/internal/join"
+	"kubelite/internal/v1api"
 )
 
 // Security makes the API authenticate and authorize every request but the
@@ -132,6 +133,9 @@ func fromThisHost(r *http.Request) bool {
 // requestAttributes describes a request for auth.Authorize, from its method
 // and path (the same grammar as route).
 func requestAttributes(r *http.Request) auth.Attributes {
+	if v1, ok := v1api.ParseRequest(r.Method, r.URL.Path, r.URL.Query()); ok {
+		return v1Attributes(r, v1)
+	}
 	a := auth.Attributes{Path: r.URL.Path, Namespace: r.URL.Query().Get("namespace")}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/api/")
 	if !ok {
@@ -177,6 +181,23 @@ func requestAttributes(r *http.Request) auth.Attributes {
 	}
 	if r.URL.Query().Get("watch") == "true" && a.Verb == "list" {
 		a.Verb = "watch"
+	}
+	return a
+}
+
+// v1Attributes describes an /api/v1 resource request with the policy's
+// words: the v1beta1 resource (minions for nodes), patch as update,
+// deletecollection as delete; pods/log stays proxy (it reaches a kubelet).
+func v1Attributes(r *http.Request, v1 v1api.Request) auth.Attributes {
+	a := auth.Attributes{Path: r.URL.Path, Verb: v1.Verb, Resource: string(v1.InternalResource), Namespace: v1.Namespace, Name: v1.Name}
+	if a.Resource == "" {
+		a.Resource = v1.Resource
+	}
+	switch v1.Verb {
+	case "patch":
+		a.Verb = auth.VerbUpdate
+	case "deletecollection":
+		a.Verb = auth.VerbDelete
 	}
 	return a
 }

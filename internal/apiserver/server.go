@@ -19,6 +19,7 @@ import (
 	"kubelite/internal/api"
 	"kubelite/internal/httpserve"
 	"kubelite/internal/store"
+	"kubelite/internal/v1api"
 )
 
 // DefaultMaxBodyBytes bounds request bodies (413 above it).
@@ -80,6 +81,7 @@ type Server struct {
 	transport http.RoundTripper
 	handler   http.Handler
 	enc       encCache     // JSON of shared watch objects
+	v1        http.Handler // /api, /api/v1, /apis, /openapi (internal/v1api)
 	targets   *targetGuard // what proxy, redirect and /validate may reach
 	hosts     hostNames    // what the Host header may name
 
@@ -115,6 +117,11 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.transport = guardTransport(s.transport, s.targets)
+	v1, err := v1api.New(v1api.Config{Store: cfg.Store, Version: cfg.Version, Legacy: http.HandlerFunc(s.route), Admit: s.admitUser, MaxBodyBytes: cfg.MaxBodyBytes})
+	if err != nil {
+		return nil, err
+	}
+	s.v1 = v1
 	var h http.Handler = http.HandlerFunc(s.route)
 	if cfg.Security != nil {
 		if cfg.Security.Authn == nil {
@@ -244,10 +251,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		if onlyGET(w, r) {
 			s.serveValidate(w, r)
 		}
-	case p == "/api" || p == "/api/":
-		if onlyGET(w, r) {
-			writeJSON(w, http.StatusOK, map[string][]string{"versions": Versions})
-		}
+	case v1api.Owns(p):
+		s.v1.ServeHTTP(w, r)
 	case strings.HasPrefix(p, "/api/"):
 		rest := p[len("/api/"):]
 		ver, rest, _ := strings.Cut(rest, "/")

@@ -1,0 +1,161 @@
+package v1api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	sigsjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
+
+	"kubelite/internal/api"
+)
+
+// Bodies: JSON, or YAML (a superset of JSON: the tutorial's v0.6 decoded
+// bodies as YAML, which is why the blog's files with trailing commas were
+// accepted). Field names are exact (case-sensitive). ?fieldValidation=
+// Strict refuses unknown and duplicate fields (400 naming them), Warn (the
+// default, as in Kubernetes) answers with a Warning header per field, Ignore
+// drops them silently. Typographic quotes (the blog's “ ” ‘ ’) are a 400
+// naming the character, its line and its column.
+
+// readBody reads at most max bytes of the body (413 beyond).
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	if r.ContentLength > max {
+		return nil, api.NewTooLarge(max)
+	}
+	var rd io.Reader = io.LimitReader(r.Body, max+1)
+	if w != nil {
+		rd = http.MaxBytesReader(w, r.Body, max)
+	}
+	data, err := io.ReadAll(rd)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, api.NewTooLarge(max)
+		}
+		return nil, badRequest("read body: " + err.Error())
+	}
+	if int64(len(data)) > max {
+		return nil, api.NewTooLarge(max)
+	}
+	return data, nil
+}
+
+// fieldValidation is ?fieldValidation=.
+func fieldValidation(r *http.Request) (string, error) {
+	v := r.URL.Query().Get("fieldValidation")
+	switch v {
+	case "":
+		return "Warn", nil
+	case "Strict", "Warn", "Ignore":
+		return v, nil
+	}
+	return "", badRequest(fmt.Sprintf("invalid fieldValidation %q: want Strict, Warn or Ignore", v))
+}
+
+// decodeBody decodes the body as a v1 object of k, returning the warnings
+// (unknown fields under Warn) to send.
+func (h *Handler) decodeBody(w http.ResponseWriter, r *http.Request, k *kind) (runtime.Object, []string, error) {
+	data, err := readBody(w, r, h.cfg.MaxBodyBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	mode, err := fieldValidation(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return decodeObject(data, k, mode)
+}
+
+// decodeObject decodes data (JSON or YAML) into a new v1 object of k.
+func decodeObject(data []byte, k *kind, mode string) (runtime.Object, []string, error) {
+	js, err := ToJSON(data)
+	if err != nil {
+		return nil, nil, badRequest(fmt.Sprintf("%s body: %v", k.kind, err))
+	}
+	obj := k.newV1()
+	strict, err := sigsjson.UnmarshalStrict(js, obj, sigsjson.DisallowDuplicateFields, sigsjson.DisallowUnknownFields)
+	if err != nil {
+		return nil, nil, badRequest(fmt.Sprintf("%s body: %v", k.kind, strings.TrimPrefix(err.Error(), "json: ")))
+	}
+	var warnings []string
+	if len(strict) > 0 && mode != "Ignore" {
+		msgs := make([]string, len(strict))
+		for i, e := range strict {
+			msgs[i] = e.Error()
+		}
+		if mode == "Strict" {
+			return nil, nil, badRequest("strict decoding error: " + strings.Join(msgs, ", "))
+		}
+		warnings = msgs
+	}
+	tm := obj.GetObjectKind().GroupVersionKind()
+	if tm.Kind != "" && tm.Kind != k.kind {
+		return nil, nil, badRequest(fmt.Sprintf("body has kind %q, but %s holds %q objects", tm.Kind, k.name, k.kind))
+	}
+	if v := tm.GroupVersion().String(); tm.Version != "" && v != "v1" {
+		return nil, nil, badRequest(fmt.Sprintf("body has apiVersion %q; /api/v1 takes v1 objects", v))
+	}
+	return obj, warnings, nil
+}
+
+// ToJSON returns data as JSON: JSON as it is, anything else decoded as
+// YAML (which accepts the blog's trailing commas). Typographic quotes are
+// an error naming them with their line and column; so is a body that is
+// not a JSON object.
+func ToJSON(data []byte) ([]byte, error) {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
+		return nil, errors.New("empty body")
+	}
+	if json.Valid(trimmed) {
+		if trimmed[0] != '{' {
+			return nil, errors.New("want a JSON object")
+		}
+		return trimmed, nil
+	}
+	// Not JSON: a curly quote (inside a valid JSON string it is only text)
+	// is what the blog's files have; YAML would take it as a letter.
+	if line, col, q, ok := typographicQuote(data); ok {
+		return nil, fmt.Errorf("typographic quote %q at line %d, column %d: JSON and YAML need plain quotes (\" or ')", q, line, col)
+	}
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("neither JSON nor YAML: %w", err)
+	}
+	if len(js) == 0 || js[0] != '{' {
+		return nil, errors.New("want an object (JSON or YAML mapping)")
+	}
+	return js, nil
+}
+
+// typographicQuote finds the first curly quote of data, 1-based line and
+// column (in characters).
+func typographicQuote(data []byte) (line, col int, q rune, ok bool) {
+	line, col = 1, 0
+	for len(data) > 0 {
+		r, size := utf8.DecodeRune(data)
+		data = data[size:]
+		col++
+		switch r {
+		case '\n':
+			line, col = line+1, 0
+		case '\u201c', '\u201d', '\u2018', '\u2019', '\u201e', '\u00ab', '\u00bb':
+			return line, col, r, true
+		}
+	}
+	return 0, 0, 0, false
+}
+
+func setWarnings(w http.ResponseWriter, warnings []string) {
+	for _, m := range warnings {
+		w.Header().Add("Warning", fmt.Sprintf("299 - %q", m))
+	}
+}
