@@ -65,6 +65,11 @@ type Config struct {
 	// header (default 30s); a stalled body is cut (the handler's read fails
 	// and the connection is closed).
 	BodyTimeout time.Duration
+	// PreReadBytes of a request body that is not long-running are read
+	// before the request takes an in-flight slot (default 16 KiB): a
+	// stalled body never holds a slot. Longer bodies stream the rest while
+	// holding one.
+	PreReadBytes int64
 	// WriteTimeout bounds a response that is not long-running (default 60s).
 	WriteTimeout time.Duration
 	// WatchTimeout ends a long-running request (its context is cancelled)
@@ -86,6 +91,7 @@ const (
 	DefaultReadHeaderTimeout   = 10 * time.Second
 	DefaultIdleTimeout         = 120 * time.Second
 	DefaultBodyTimeout         = 30 * time.Second
+	DefaultPreReadBytes        = 16 << 10
 	DefaultWriteTimeout        = 60 * time.Second
 	DefaultWatchTimeout        = 30 * time.Minute
 	// ShutdownGrace is how long Serve waits for requests in flight to end
@@ -128,6 +134,9 @@ func (c Config) withDefaults(fileLimit uint64) Config {
 	}
 	if c.BodyTimeout <= 0 {
 		c.BodyTimeout = DefaultBodyTimeout
+	}
+	if c.PreReadBytes <= 0 {
+		c.PreReadBytes = DefaultPreReadBytes
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout

@@ -53,9 +53,15 @@
 //     each connection waits in its own goroutine.
 //   - IdleTimeout (120 s) between requests on a kept-alive connection.
 //   - BodyTimeout (30 s): the whole body must arrive within it after the
-//     header; a stalled body fails the handler's read with an error saying
-//     so, and the connection is closed. Once the body is read the deadline
-//     is lifted, so a slow handler is not cut.
+//     header. The first PreReadBytes (16 KiB) of an ordinary request's
+//     body are read before the request takes a MaxInflight slot, so a
+//     stalled body holds a connection and a goroutine, never a slot: when
+//     it does not arrive in time the client gets 408 (a Status, reason
+//     Timeout) and the connection is closed, without the Handler seeing
+//     it. A longer body streams its rest to the Handler under the same
+//     deadline (a stall then fails the Handler's read with an error saying
+//     so). Once the body is read the deadline is lifted, so a slow handler
+//     is not cut.
 //   - WriteTimeout (60 s) bounds a response that is not long-running.
 //   - WatchTimeout (30 m) ends a long-running request: its context is
 //     cancelled after WatchTimeout ±10% (jitter, so that re-watches spread

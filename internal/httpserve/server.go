@@ -1,6 +1,7 @@
 package httpserve
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -186,7 +187,8 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 			}
 		}
 		rc := http.NewResponseController(w)
-		if s.cfg.LongRunning(r) {
+		long := s.cfg.LongRunning(r)
+		if long {
 			if !s.watchesPer.take(key) {
 				s.reject(w, 1, "watchesclient", key,
 					fmt.Sprintf("too many long-running requests from %s (cap %d)", key, s.cfg.MaxWatchesPerClient))
@@ -215,19 +217,85 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 			}()
 			r = r.WithContext(ctx)
 		} else {
+			// The body arrives before the request counts as in flight: a
+			// client that stalls its body holds a connection (capped) and
+			// a goroutine, never one of the slots every client needs.
+			if r.Body != nil && r.Body != http.NoBody {
+				body, ok := s.preRead(w, r, rc, key)
+				if !ok {
+					return
+				}
+				r.Body = body
+			}
 			if !s.inflight.take() {
 				s.reject(w, 1, "inflight", key, fmt.Sprintf("too many requests in flight (cap %d); retry later", s.cfg.MaxInflight))
 				return
 			}
 			defer s.inflight.release()
 		}
-		if r.Body != nil && r.Body != http.NoBody {
+		if long && r.Body != nil && r.Body != http.NoBody { // (preRead set the others' deadline)
 			if err := rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout)); err == nil {
 				r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc, timeout: s.cfg.BodyTimeout}
 			}
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// preRead reads the first PreReadBytes of r's body under BodyTimeout. A
+// body that fits is returned whole from memory, its deadline lifted; a
+// longer one is the bytes read followed by the rest, still under the
+// deadline (lifted at its end, see deadlineBody). A body that does not
+// arrive in time is answered 408 and its connection closed; false means
+// the request has been answered.
+func (s *Server) preRead(w http.ResponseWriter, r *http.Request, rc *http.ResponseController, key string) (io.ReadCloser, bool) {
+	if err := rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout)); err != nil {
+		return r.Body, true // not a deadline-capable connection (tests): read as it comes
+	}
+	var buf bytes.Buffer
+	n, err := io.CopyN(&buf, r.Body, s.cfg.PreReadBytes+1)
+	switch {
+	case err == io.EOF || (err == nil && n <= s.cfg.PreReadBytes):
+		_ = rc.SetReadDeadline(time.Time{})
+		return readCloser{Reader: bytes.NewReader(buf.Bytes()), Closer: r.Body}, true
+	case err == nil:
+		rest := &deadlineBody{ReadCloser: r.Body, rc: rc, timeout: s.cfg.BodyTimeout}
+		return readCloser{Reader: io.MultiReader(bytes.NewReader(buf.Bytes()), rest), Closer: r.Body}, true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		s.warn.log(s.cfg.Log, "bodytimeout", "request body not received in time; connection closed", logrus.Fields{"client": key, "timeout": s.cfg.BodyTimeout})
+		w.Header().Set("Connection", "close")
+		writeStatus(w, http.StatusRequestTimeout, api.ReasonTimeout,
+			fmt.Sprintf("request body not received within %s", s.cfg.BodyTimeout))
+		return nil, false
+	}
+	// The client went away, or sent a malformed chunked body: hand the
+	// handler what arrived and the error, as net/http would.
+	return readCloser{Reader: io.MultiReader(bytes.NewReader(buf.Bytes()), errReader{err}), Closer: r.Body}, true
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// writeStatus answers code with a Kubernetes Status body.
+func writeStatus(w http.ResponseWriter, code int, reason api.StatusReason, msg string) {
+	st := api.Status{
+		TypeMeta: api.TypeMeta{Kind: "Status", APIVersion: api.APIVersion},
+		Status:   "Failure",
+		Message:  msg,
+		Reason:   reason,
+		Code:     code,
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(st)
 }
 
 // reject answers 429 with Retry-After and a Kubernetes Status body.
