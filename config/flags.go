@@ -102,6 +102,7 @@ func masterFlags(m *Master, address, dataDir, configDir string) []cli.Flag {
 		strFlag(&m.EtcdAddr, "etcd-addr", DefaultEtcdAddr, catEtcd, "client host:port of the embedded etcd"),
 		strFlag(&m.EtcdPeerAddr, "etcd-peer-addr", DefaultEtcdPeerAddr, catEtcd, "peer host:port of the embedded etcd"),
 		strFlag(&m.DataDir, "data-dir", dataDir, catEtcd, "directory for the embedded etcd, the cluster's CA, tokens and admin.kubeconfig"),
+		intFlag(&m.EtcdQuotaMB, "etcd-quota-mb", 2048, catEtcd, "space quota of the embedded etcd, in MiB: beyond it writes answer 507 while kubelite compacts and defragments"),
 		strFlag(&m.EtcdCAFile, "etcd-cafile", "", catEtcd, "CA certificate that signed the external etcd's certificates"),
 		strFlag(&m.EtcdCertFile, "etcd-certfile", "", catEtcd, "client certificate for the external etcd"),
 		strFlag(&m.EtcdKeyFile, "etcd-keyfile", "", catEtcd, "client key for the external etcd"),
@@ -112,6 +113,8 @@ func masterFlags(m *Master, address, dataDir, configDir string) []cli.Flag {
 		strFlag(&m.raw.machines, "machines", "", catControl, "static minion list, comma separated (the tutorial's controller-manager file)"),
 		durFlag(&m.NodeMonitorGracePeriod, "node_monitor_grace_period", 40*time.Second, catControl, "how long a minion may be silent before it is NotReady"),
 		durFlag(&m.PodEvictionTimeout, "pod_eviction_timeout", 60*time.Second, catControl, "how long pods stay on a NotReady minion before they are replaced"),
+		intFlag(&m.MaxReplicas, "max-replicas", 10000, catControl, "the most replicas a replication controller may ask for"),
+		intFlag(&m.MaxObjectsPerNamespace, "max-objects-per-namespace", 50000, catControl, "the most objects of one kind in one namespace"),
 		durFlag(&m.LeaderLease, "leader-lease", 5*time.Second, catControl, "lease of the master that runs the scheduler and controllers: another master takes over within it (whole seconds, at least 2s)"),
 	}
 	return append(fl, commonFlags(&m.Logging, &m.AllowPrivileged, &m.ConfigDir, &m.PrintConfig, configDir)...)

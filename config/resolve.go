@@ -179,6 +179,14 @@ func (m *Master) resolve(cCtx *cli.Context, src map[string]Arg) error {
 		return flagErr(src, "v", strconv.Itoa(m.Logging.V), "must be 0 or more")
 	}
 	m.TLSSANs = splitList(m.raw.tlsSANs)
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"max-replicas", m.MaxReplicas}, {"max-objects-per-namespace", m.MaxObjectsPerNamespace}, {"etcd-quota-mb", m.EtcdQuotaMB}} {
+		if f.v < 1 {
+			return flagErr(src, f.name, strconv.Itoa(f.v), "must be 1 or more")
+		}
+	}
 	if (m.EtcdCertFile == "") != (m.EtcdKeyFile == "") {
 		return fmt.Errorf("--etcd-certfile and --etcd-keyfile go together: give both or neither")
 	}

@@ -30,12 +30,16 @@ type Master struct {
 	Machines               []string      // --machines: static minion list
 	NodeMonitorGracePeriod time.Duration // --node_monitor_grace_period
 	PodEvictionTimeout     time.Duration // --pod_eviction_timeout
+	MaxReplicas            int           // --max-replicas: the most replicas an RC may ask for
+	MaxObjectsPerNamespace int           // --max-objects-per-namespace: per kind
 	LeaderLease            time.Duration // --leader-lease: lease of the master that runs the scheduler and controllers
 
 	// Insecure (--insecure) restores the 2014 API: plain HTTP, no
 	// authentication, anonymous minions.
 	Insecure bool
 	TLSSANs  []string // --tls-san: extra names and IPs of the API's serving certificate
+
+	EtcdQuotaMB int // --etcd-quota-mb: the embedded etcd's space quota
 
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string // --etcd-cafile, --etcd-certfile, --etcd-keyfile: TLS to an external etcd
 

@@ -82,7 +82,8 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 		return nil, err
 	}
 	if cfg.EtcdEmbed {
-		ecfg := etcd.Config{DataDir: cfg.DataDir, ClientAddr: cfg.EtcdAddr, PeerAddr: cfg.EtcdPeerAddr, PlainOffLoopback: cfg.Insecure}
+		ecfg := etcd.Config{DataDir: cfg.DataDir, ClientAddr: cfg.EtcdAddr, PeerAddr: cfg.EtcdPeerAddr, PlainOffLoopback: cfg.Insecure,
+			QuotaBackendBytes: int64(cfg.EtcdQuotaMB) << 20}
 		if !etcd.IsLoopback(cfg.EtcdAddr) && id != nil {
 			if ecfg.ClientTLS, etcdTLS, err = etcdCerts(id, cfg.EtcdAddr); err != nil {
 				return nil, err
@@ -115,7 +116,9 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 	// uses it.
 	reg, err := registry.New(storeetcd.New(cli), registry.Config{
 		PortalNet: ipNet(cfg.PortalNet), PortalClaims: etcd.NewClaims(cli, ""),
-		Admission: admission.Policy{AllowPrivileged: cfg.AllowPrivileged, Protected: []string{cfg.DataDir, config.DefaultRootDir}},
+		Diagnose:    func(ctx context.Context) string { return etcd.DiagnoseQuorum(ctx, cli) },
+		Admission:   admission.Policy{AllowPrivileged: cfg.AllowPrivileged, Protected: []string{cfg.DataDir, config.DefaultRootDir}},
+		MaxReplicas: cfg.MaxReplicas, MaxObjectsPerNamespace: cfg.MaxObjectsPerNamespace,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("master: %w", err)
@@ -131,8 +134,9 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 	acfg := apiserver.Config{
 		Address: cfg.Address, Port: cfg.Port, Store: st, Version: serverVersion(),
 		HealthChecks: map[string]apiserver.HealthCheck{
-			"etcd-0": func(ctx context.Context) error { return etcd.Health(ctx, cli) },
-			"leader": leader.HealthCheck(elector),
+			"etcd-0":     func(ctx context.Context) error { return etcd.Health(ctx, cli) },
+			"etcd-space": func(ctx context.Context) error { return etcd.AlarmCheck(ctx, cli) },
+			"leader":     leader.HealthCheck(elector),
 		},
 	}
 	if id != nil {
