@@ -1,0 +1,139 @@
+package httpserve
+
+import (
+	"crypto/tls"
+	"io"
+	"net"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestSlowClientsDoNotSlowOthers is the measurement issue 11 (item 9) and
+// issue 17 (item 4) ask for: a normal client's request latency with 2,000
+// idle connections and 200 slowloris clients held open, against the same
+// client with no attacker, in the same run. The port is the API's shape
+// (TLS with AllowPlain, default limits); the normal client opens a new
+// TLS connection per request, so its latency includes the accept loop, the
+// sniff and the handshake. Idle attackers wait in the sniff, slowloris ones
+// (plain HTTP, one header byte every 100 ms each) in the header read.
+func TestSlowClientsDoNotSlowOthers(t *testing.T) {
+	const (
+		idle     = 2000
+		slow     = 200
+		requests = 200
+		dribble  = 100 * time.Millisecond // per slowloris connection
+	)
+	limit, err := RaiseFileLimit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if need := uint64(2*(idle+slow) + 500); limit < need {
+		t.Fatalf("file limit %d, need %d for this test (raise the hard limit: ulimit -Hn)", limit, need)
+	}
+	ca := newTestCA(t)
+	s := serve(t, Config{
+		Handler:    okHandler,
+		TLS:        ServerTLS(ca.issue(t, "server", true), nil),
+		AllowPlain: true,
+		// Long enough that no attacker is cut during the measurement (the
+		// default 10 s would cut and let them reconnect: the same load).
+		ReadHeaderTimeout: time.Minute,
+	}, nil)
+	c := client(t, &tls.Config{RootCAs: ca.pool})
+	url := "https://" + s.Addr() + "/"
+
+	measure := func() []time.Duration {
+		lats := make([]time.Duration, 0, requests)
+		for i := 0; i < requests; i++ {
+			start := time.Now()
+			resp, err := c.Get(url)
+			if err != nil {
+				t.Fatalf("request %d: %v", i, err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("request %d: %s", i, resp.Status)
+			}
+			lats = append(lats, time.Since(start))
+		}
+		slices.Sort(lats)
+		return lats
+	}
+	measure() // warm up: certificates parsed, code paths paged in
+	base := measure()
+
+	// Attack.
+	var conns []net.Conn
+	defer func() {
+		for _, a := range conns {
+			a.Close()
+		}
+	}()
+	dial := func() net.Conn {
+		a, err := net.Dial("tcp", s.Addr())
+		if err != nil {
+			t.Fatalf("attacker %d: %v", len(conns), err)
+		}
+		conns = append(conns, a)
+		return a
+	}
+	for i := 0; i < idle; i++ {
+		dial()
+	}
+	slowConns := make([]net.Conn, 0, slow)
+	for i := 0; i < slow; i++ {
+		a := dial()
+		if _, err := io.WriteString(a, "GET / HTTP/1.1\r\nHost: x\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		slowConns = append(slowConns, a)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // one goroutine dribbles for all: a byte to each every dribble
+		defer wg.Done()
+		tick := time.NewTicker(dribble / 10)
+		defer tick.Stop()
+		hdr := "X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"
+		for round := 0; round < 6000; round++ { // bounded: 60 s
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			b := hdr[round/10%len(hdr)]
+			for i := round % 10; i < len(slowConns); i += 10 {
+				_ = slowConns[i].SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+				_, _ = slowConns[i].Write([]byte{b})
+			}
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+	// Wait (bounded) until the server holds every attacker.
+	deadline := time.Now().Add(30 * time.Second)
+	for s.Stats().Conns < idle+slow {
+		if time.Now().After(deadline) {
+			t.Fatalf("server holds %d connections, want %d attackers", s.Stats().Conns, idle+slow)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a count the accept loop raises
+	}
+	attacked := measure()
+	held := s.Stats().Conns
+
+	p := func(l []time.Duration, q float64) time.Duration { return l[int(q*float64(len(l)-1))] }
+	t.Logf("normal client, %d TLS requests each on a new connection:", requests)
+	t.Logf("  no attackers:                 p50 %v  p99 %v", p(base, .5).Round(time.Microsecond), p(base, .99).Round(time.Microsecond))
+	t.Logf("  %d idle + %d slowloris held: p50 %v  p99 %v  (server held %d connections)", idle, slow,
+		p(attacked, .5).Round(time.Microsecond), p(attacked, .99).Round(time.Microsecond), held)
+	if limit := 2*p(base, .99) + 5*time.Millisecond; p(attacked, .99) > limit {
+		t.Errorf("p99 under attack %v > 2 x idle p99 + 5 ms = %v", p(attacked, .99), limit)
+	}
+	if held < idle+slow {
+		t.Errorf("attackers were cut during the measurement (%d held): it measured less than the attack", held)
+	}
+}
+
