@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"kubelite/internal/api"
 	"kubelite/internal/etcd"
@@ -157,5 +159,52 @@ func TestPortalClaimsMigrated(t *testing.T) {
 	}
 	if _, err := r.Create(c, svc("new", "10.254.0.5")); !api.IsInvalid(err) {
 		t.Fatalf("the stored service's address was handed out again: %v", err)
+	}
+}
+
+// TestQuorumLossIs503: etcd stops under a running registry (a master that
+// lost its quorum): every kind of write answers 503 naming the lost quorum
+// within 5 s, none hangs.
+func TestQuorumLossIs503(t *testing.T) {
+	srv := etcdtest.Start(t, "")
+	cli := srv.Client(t)
+	r := start(t, etcdstore.New(cli), registry.Config{
+		PortalClaims: etcd.NewClaims(cli, ""),
+		Diagnose:     func(ctx context.Context) string { return etcd.DiagnoseQuorum(ctx, cli) },
+	})
+	c := ctx(t)
+	if _, err := r.Create(c, svc("before", "")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Create(c, pod("p1")); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	writes := []struct {
+		name string
+		do   func() error
+	}{
+		{"create service", func() error { _, err := r.Create(c, svc("after", "")); return err }},
+		{"create pod", func() error { _, err := r.Create(c, pod("p2")); return err }},
+		{"update pod", func() error {
+			p := pod("p1")
+			p.Labels = map[string]string{"x": "y"}
+			_, err := r.Update(c, p)
+			return err
+		}},
+		{"delete service", func() error { _, err := r.Delete(c, api.Services, "default", "before"); return err }},
+	}
+	for _, w := range writes {
+		start := time.Now()
+		err := w.do()
+		took := time.Since(start)
+		st := api.StatusOf(err)
+		t.Logf("%s without quorum: %d after %s: %s", w.name, st.Code, took.Round(time.Millisecond), st.Message)
+		if st.Code != 503 || !strings.Contains(st.Message, "quorum lost") {
+			t.Errorf("%s: %d %q, want 503 naming the lost quorum", w.name, st.Code, st.Message)
+		}
+		if took > 5*time.Second {
+			t.Errorf("%s took %s, want under 5s", w.name, took)
+		}
 	}
 }

@@ -67,4 +67,13 @@
 // they have synced. Binds wait for that; other calls do not need it.
 //
 // Get, List and Watch pass through to the raw store.
+//
+// Unavailable store: every write to the raw store and to the portal IP
+// claims, and every Get and count, has a deadline (Config.WriteTimeout,
+// default 3 s). One the store could not make in time, or refused as
+// unavailable, is a 503 whose message says why (Config.Diagnose; the
+// master's asks etcd: "etcd quorum lost: ..."), within about 4 s, never a
+// hang; conflicts and other answers pass through, and so does the caller's
+// own cancellation. List and Watch have no deadline (a watch lives long, a
+// list can be large).
 package registry

@@ -32,6 +32,13 @@ type Config struct {
 	// PortalRepairInterval is how often leaked portal IP claims are looked
 	// for (default DefaultPortalRepairInterval).
 	PortalRepairInterval time.Duration
+	// WriteTimeout bounds each write to the raw store and the claims
+	// (default DefaultWriteTimeout): a store that cannot commit answers 503
+	// (see quorum.go), never hangs.
+	WriteTimeout time.Duration
+	// Diagnose says why the store cannot commit, for those 503s (the
+	// master's: etcd.DiagnoseQuorum); nil says the store did not answer.
+	Diagnose func(ctx context.Context) string
 	// Clock stamps creationTimestamp (default the wall clock).
 	Clock clock.Clock
 	// BindWait bounds how long a bind waits for the informers to sync
@@ -105,6 +112,11 @@ func New(raw store.Store, cfg Config) (*Registry, error) {
 	if cfg.PortalRepairInterval <= 0 {
 		cfg.PortalRepairInterval = DefaultPortalRepairInterval
 	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	b := bounded{Store: raw, timeout: cfg.WriteTimeout, diagnose: cfg.Diagnose}
+	raw, cfg.PortalClaims = b, boundedClaims{PortalClaims: cfg.PortalClaims, b: b}
 	if cfg.MaxReplicas <= 0 {
 		cfg.MaxReplicas = DefaultMaxReplicas
 	}
