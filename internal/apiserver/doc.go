@@ -54,6 +54,31 @@
 // stored size (store/etcd: events 16 KiB, others about 1.5 MiB); 422 Invalid
 // (from the store); 507 while etcd's space quota is exhausted.
 //
+// Before anything else (authentication included), gate refuses what a web
+// page of another site could make a browser send: a Host that is none of
+// the API's names (its addresses, localhost, this host's name, the serving
+// certificate's DNS names, Config.HostNames) is 421 (every request with
+// TLS; without, a browser's: Sec-Fetch-* present); an Origin other than
+// the API's own is 403, and so is a browser write that is not
+// same-origin; a POST, PUT, PATCH or DELETE with a body whose Content-Type
+// is not JSON is 415 (none at all counts as JSON except from a browser:
+// the real kubectl's create --raw sends none). The health paths are exempt
+// from the Host check.
+//
+// Proxy, redirect and /validate reach only: a minion's kubelet at its
+// hostIP (the address its join registered and its serving certificate
+// names; the master verifies that certificate in secure mode) and
+// kubeletPort; and a service's endpoint only when the endpoints
+// controller would derive it now (endpoints.Compute: a running pod the
+// service selects, bound to a Ready minion). Every address is checked when
+// resolved and again by the dialer on the address connected to (DNS
+// rebinding): never unspecified, link-local, multicast, etcd's ports (2379,
+// 2380, 4001, 7001, Config.ProtectedPorts) anywhere, nor loopback or this
+// host's own addresses except at Config.KubeletPort for a kubelet (a
+// standalone node's own). A refused target is 403 and nothing is sent.
+// The caller's Authorization, Cookie and Proxy-Authorization never reach
+// the target, /validate shows only a target's status code, never its body.
+//
 // No client input produces a 5xx. 5xx codes mean the server side failed:
 // the store (500 from a storage error, 504 when it timed out) or a proxied
 // kubelet/endpoint that cannot be reached (503). A panic in a handler is
