@@ -136,4 +136,3 @@ func TestSlowClientsDoNotSlowOthers(t *testing.T) {
 		t.Errorf("attackers were cut during the measurement (%d held): it measured less than the attack", held)
 	}
 }
-
