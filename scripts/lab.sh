@@ -8,6 +8,12 @@
 #   scripts/lab.sh down [NAME]   remove everything of lab NAME (default demo), also
 #                                the leftovers of a crashed run
 #
+# The cluster runs secure: the minions join with the master's token (written
+# to each minion host's token file), kubectl uses the admin kubeconfig the
+# lab writes (the command lines to use are printed). For the 2014 behaviour:
+# LAB_FLAGS='-master-args "master --config-dir= --etcd-embed --data-dir={dir}/data --insecure"'
+# (the minions then get --master=http://...).
+#
 # Needs root, Docker, iptables. Extra flags for kubelite-lab go in $LAB_FLAGS,
 # e.g. LAB_FLAGS='-minion-args "minion --master={master}:8080"'.
 # See internal/lab (package doc) for the layout: bridge klb-NAME, hosts in
