@@ -5,6 +5,11 @@
 # coming back. Leaves the cluster as it found it.
 #
 #   scripts/demo.sh            (make demo)   KUBERNETES_MASTER overrides the API
+#
+# The standalone runs secure: kubectl's writes use its admin kubeconfig,
+# which kubectl finds by itself under the default --data-dir
+# (/var/lib/kubelite as root, ~/.kubelite otherwise); with another data dir,
+# set KUBECONFIG to the kubeconfig the standalone's ready banner names.
 set -eu
 cd "$(dirname "$0")/.."
 export KUBERNETES_MASTER=${KUBERNETES_MASTER:-http://127.0.0.1:8081}
@@ -34,6 +39,10 @@ cleanup() {
 [ -x "$kubelite" ] || die "no $kubelite: run make build"
 curl -fsS -m 3 "$KUBERNETES_MASTER/healthz" >/dev/null 2>&1 ||
 	die "no cluster at $KUBERNETES_MASTER: start one first (make run, in another terminal)"
+if [ -z "${KUBECONFIG:-}" ] && [ ! -r /var/lib/kubelite/admin.kubeconfig ] && [ ! -r "${HOME:-/nonexistent}/.kubelite/admin.kubeconfig" ]; then
+	echo "demo: note: no admin kubeconfig where kubectl looks (/var/lib/kubelite, ~/.kubelite): writes will be refused" >&2
+	echo "      unless the standalone runs --insecure; set KUBECONFIG to the kubeconfig its ready banner names" >&2
+fi
 trap cleanup EXIT INT TERM
 
 say "The cluster: one minion, Ready"
