@@ -68,12 +68,6 @@ func (k *keyedSlots) release(key string) {
 	k.n[key]--
 }
 
-func (k *keyedSlots) count(key string) int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.n[key]
-}
-
 // buckets are token buckets, one per key: rate tokens a second, holding at
 // most burst. A key whose bucket has refilled is forgotten (a full bucket
 // and no bucket are the same), so memory follows the clients active in the
