@@ -68,6 +68,15 @@ func serverVersion() api.ServerVersion {
 // over the store, then the loops that use the store. It returns the
 // cluster's identity (nil with --insecure).
 func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
+	// One process per data dir: a second one fails here, naming the first,
+	// instead of waiting forever for etcd's database.
+	if cfg.EtcdEmbed || !cfg.Insecure {
+		release, err := etcd.LockDataDir(cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("master: %w", err)
+		}
+		p.cleanup(release)
+	}
 	var id *pki.Identity
 	if !cfg.Insecure {
 		var err error

@@ -1,0 +1,156 @@
+package roles
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"kubelite/config"
+	"kubelite/internal/etcd"
+	"kubelite/internal/etcd/etcdtest"
+)
+
+// testMaster is an --insecure master on free loopback ports: with an
+// embedded etcd when etcdServers is empty, else a client of them.
+func testMaster(t *testing.T, dataDir string, etcdServers []string) *config.Master {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(etcdtest.FreeAddr(t))
+	p, _ := strconv.Atoi(port)
+	cfg := &config.Master{
+		Address: "127.0.0.1", Port: p, DataDir: dataDir, Insecure: true,
+		EtcdEmbed: len(etcdServers) == 0, EtcdServers: etcdServers,
+		EtcdAddr: etcdtest.FreeAddr(t), EtcdPeerAddr: etcdtest.FreeAddr(t),
+		PortalNet: netip.MustParsePrefix(config.DefaultPortalNet), ClusterCIDR: netip.MustParsePrefix(config.DefaultClusterCIDR),
+		NodeMonitorGracePeriod: 40 * time.Second, PodEvictionTimeout: time.Minute, LeaderLease: 2 * time.Second,
+	}
+	return cfg
+}
+
+// runMaster runs Master(cfg) until the returned stop is called (or the
+// test ends), and waits until its API answers.
+func runMaster(t *testing.T, cfg *config.Master) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Master(ctx, cfg) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("master: %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + cfg.APIAddr() + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return stop
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("master stopped before serving: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("master not serving after 30s")
+		}
+	}
+}
+
+// leaderCheck returns the "leader" entry of cfg's /validate.
+func leaderCheck(t *testing.T, cfg *config.Master) string {
+	t.Helper()
+	resp, err := http.Get("http://" + cfg.APIAddr() + "/validate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out []struct{ Component, Health, Err string }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range out {
+		if c.Component == "leader" {
+			return c.Health + " " + c.Err
+		}
+	}
+	return "missing"
+}
+
+// TestMastersShareOneLeader: two masters on one etcd: one leader, visible
+// from both; when the leader stops (it resigns) the other takes over at
+// once; kill -9 of a leader is TestElectionTakeover in internal/etcd.
+func TestMastersShareOneLeader(t *testing.T) {
+	srv := etcdtest.Start(t, "")
+	m1 := testMaster(t, t.TempDir(), srv.Endpoints())
+	stop1 := runMaster(t, m1)
+	m2 := testMaster(t, t.TempDir(), srv.Endpoints())
+	runMaster(t, m2)
+
+	el, err := etcd.NewElection(srv.Client(t), etcd.ElectionConfig{Identity: "observer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := func() string {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		id, _ := el.Leader(ctx)
+		return id
+	}
+	waitLeader := func(addr string, within time.Duration) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for !strings.HasSuffix(leader(), " "+addr) {
+			if time.Since(start) > within {
+				t.Fatalf("leader %q, want the master on %s within %s", leader(), addr, within)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return time.Since(start)
+	}
+	waitLeader(m1.APIAddr(), 10*time.Second)
+	for _, m := range []*config.Master{m1, m2} {
+		if got := leaderCheck(t, m); got != "healthy " {
+			t.Fatalf("leader check on %s: %q", m.APIAddr(), got)
+		}
+	}
+	stop1()
+	took := waitLeader(m2.APIAddr(), time.Second)
+	t.Logf("takeover after the leader stopped: %s", took.Round(time.Millisecond))
+	if got := leaderCheck(t, m2); got != "healthy " {
+		t.Fatalf("leader check on %s: %q", m2.APIAddr(), got)
+	}
+}
+
+// TestDataDirInUse: a second master on the data dir of a running one fails
+// at once, naming the process that holds it.
+func TestDataDirInUse(t *testing.T) {
+	m1 := testMaster(t, t.TempDir(), nil)
+	runMaster(t, m1)
+	m2 := testMaster(t, m1.DataDir, nil)
+	start := time.Now()
+	err := Master(context.Background(), m2)
+	took := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "in use by process "+strconv.Itoa(os.Getpid())) {
+		t.Fatalf("a master on a data dir in use: %v", err)
+	}
+	if took > 2*time.Second {
+		t.Fatalf("refusal took %s", took)
+	}
+	t.Logf("refused in %s: %v", took.Round(time.Millisecond), err)
+}
