@@ -34,4 +34,16 @@
 // Clients: NewClient(endpoints, tls) returns a go.etcd.io/etcd/client/v3 client
 // (it does not block); WaitReady blocks until the cluster answers a read.
 // Only this package and internal/store/etcd import etcd.
+//
+// Several masters on one etcd:
+//   - Election (election.go) is the leader.Elector on an etcd lease
+//     (concurrency.Election under /kubelite/leader/): the master holding it
+//     runs the scheduler and controllers; see its doc for the margin that
+//     keeps two terms from overlapping.
+//   - Claims (claims.go) holds one key per portal IP under
+//     /kubelite/portalips/, created by compare-and-swap (registry.PortalClaims).
+//   - DiagnoseQuorum (quorum.go) says why writes cannot commit (no member
+//     answers, no leader: "etcd quorum lost"), for the API's 503s.
+//   - LockDataDir (datadir.go) flocks DATA-DIR/kubelite.lock with the PID,
+//     so a second process on a data dir in use fails at once naming it.
 package etcd
