@@ -375,7 +375,7 @@ func TestFromV1(t *testing.T) {
 		},
 		{
 			name: "rc selector defaults to the template's labels",
-			in: &corev1.ReplicationController{Spec: corev1.ReplicationControllerSpec{Replicas: &two, Template: &corev1.PodTemplateSpec{}}},
+			in:   &corev1.ReplicationController{Spec: corev1.ReplicationControllerSpec{Replicas: &two, Template: &corev1.PodTemplateSpec{}}},
 			want: func(o api.Object) string {
 				if o.(*api.ReplicationController).DesiredState.Replicas != 2 {
 					return "replicas"
