@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 
 	"github.com/sirupsen/logrus"
 
@@ -142,6 +143,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 	}
 	acfg := apiserver.Config{
 		Address: cfg.Address, Port: cfg.Port, Store: st, Version: serverVersion(),
+		KubeletPort: cfg.KubeletPort, ProtectedPorts: etcdPorts(cfg),
 		HealthChecks: map[string]apiserver.HealthCheck{
 			"etcd-0":     func(ctx context.Context) error { return etcd.Health(ctx, cli) },
 			"etcd-space": func(ctx context.Context) error { return etcd.AlarmCheck(ctx, cli) },
@@ -201,4 +203,18 @@ func masterIdentity(cfg *config.Master) string {
 		host = "master"
 	}
 	return host + " " + cfg.APIAddr()
+}
+
+// etcdPorts are the embedded etcd's client and peer ports: the API's proxy
+// never reaches them, on any host.
+func etcdPorts(cfg *config.Master) []int {
+	var ports []int
+	for _, a := range []string{cfg.EtcdAddr, cfg.EtcdPeerAddr} {
+		if _, p, err := net.SplitHostPort(a); err == nil {
+			if n, err := strconv.Atoi(p); err == nil {
+				ports = append(ports, n)
+			}
+		}
+	}
+	return ports
 }
