@@ -74,6 +74,6 @@
 // unavailable, is a 503 whose message says why (Config.Diagnose; the
 // master's asks etcd: "etcd quorum lost: ..."), within about 4 s, never a
 // hang; conflicts and other answers pass through, and so does the caller's
-// own cancellation. List and Watch have no deadline (a watch lives long, a
-// list can be large).
+// own cancellation. A List has a longer deadline (10 s: a list can be
+// large); Watch has none (a watch lives long).
 package registry

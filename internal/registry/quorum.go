@@ -19,11 +19,15 @@ const DefaultWriteTimeout = 3 * time.Second
 // diagnoseTimeout bounds Config.Diagnose.
 const diagnoseTimeout = time.Second
 
-// bounded is the raw store with a deadline on each write, Get and Count;
-// a write the store could not make in time, or that it refused as
-// unavailable, is a 503 whose message says why (Config.Diagnose: "etcd
-// lost quorum ..."). List and Watch pass through: a watch lives long, and
-// a list may be large.
+// listTimeout bounds a List: longer than a write's, since a list may be
+// large.
+const listTimeout = 10 * time.Second
+
+// bounded is the raw store with a deadline on each write, Get and Count
+// (timeout) and List (listTimeout); one the store could not make in time,
+// or that it refused as unavailable, is a 503 whose message says why
+// (Config.Diagnose: "etcd quorum lost ..."). Watch passes through: a watch
+// lives long.
 type bounded struct {
 	store.Store
 	timeout  time.Duration
@@ -41,6 +45,17 @@ var (
 // was.
 func (b bounded) do(ctx context.Context, what string, op func(ctx context.Context) error) error {
 	return b.doErr(ctx, what, false, op)
+}
+
+// List implements store.Store under listTimeout.
+func (b bounded) List(ctx context.Context, res api.Resource, opts store.ListOptions) (out []api.Object, rv uint64, err error) {
+	lb := b
+	lb.timeout = max(listTimeout, b.timeout)
+	err = lb.do(ctx, "list "+string(res), func(ctx context.Context) error {
+		out, rv, err = b.Store.List(ctx, res, opts)
+		return err
+	})
+	return out, rv, err
 }
 
 // doErr is do; with anyErr every error that is not a Status is a failure
@@ -129,10 +144,21 @@ func (b bounded) WatchShared(ctx context.Context, res api.Resource, opts store.L
 }
 
 func (b bounded) ListShared(ctx context.Context, res api.Resource, opts store.ListOptions) ([]api.Object, uint64, error) {
-	if sl, ok := b.Store.(store.SharedLister); ok {
-		return sl.ListShared(ctx, res, opts)
+	sl, ok := b.Store.(store.SharedLister)
+	if !ok {
+		return b.List(ctx, res, opts)
 	}
-	return b.Store.List(ctx, res, opts)
+	lb := b
+	lb.timeout = max(listTimeout, b.timeout)
+	var (
+		out []api.Object
+		rv  uint64
+	)
+	err := lb.do(ctx, "list "+string(res), func(ctx context.Context) (err error) {
+		out, rv, err = sl.ListShared(ctx, res, opts)
+		return err
+	})
+	return out, rv, err
 }
 
 // boundedClaims is PortalClaims under the same deadline and 503s.
