@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"kubelite/internal/api"
@@ -129,4 +130,52 @@ func (s *Server) getHealthz(ctx context.Context, base string) (string, error) {
 		return "", fmt.Errorf("kubelet %s/healthz answered %d %s", base, resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 	return "ok", nil
+}
+
+// serveProbe answers /livez (no checks: the process serves) and /readyz
+// and /healthz (every HealthCheck, run at once, each within CheckTimeout),
+// as Kubernetes does: 200 "ok" or 503 naming what failed; ?verbose lists
+// every check as [+]name ok or [-]name failed: why.
+func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request, what string, checks map[string]HealthCheck) {
+	names := make([]string, 0, len(checks)+1)
+	for n := range checks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CheckTimeout)
+			defer cancel()
+			errs[i] = checks[n](ctx)
+		}()
+	}
+	wg.Wait()
+	var b strings.Builder
+	failed := 0
+	fmt.Fprintf(&b, "[+]ping ok\n")
+	for i, n := range names {
+		if errs[i] != nil {
+			failed++
+			fmt.Fprintf(&b, "[-]%s failed: %v\n", n, errs[i])
+		} else {
+			fmt.Fprintf(&b, "[+]%s ok\n", n)
+		}
+	}
+	code, verdict := http.StatusOK, "passed"
+	if failed > 0 {
+		code, verdict = http.StatusServiceUnavailable, "failed"
+	}
+	fmt.Fprintf(&b, "%s check %s\n", what, verdict)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	if _, verbose := r.URL.Query()["verbose"]; verbose || failed > 0 {
+		_, _ = io.WriteString(w, b.String())
+		return
+	}
+	_, _ = io.WriteString(w, "ok")
 }

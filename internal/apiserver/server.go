@@ -237,11 +237,13 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	switch {
-	case p == "/healthz" || p == "/healthz/":
+	case p == "/livez" || p == "/livez/":
 		if onlyGET(w, r) {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write([]byte("ok"))
+			s.serveProbe(w, r, "livez", nil)
+		}
+	case p == "/healthz" || p == "/healthz/" || p == "/readyz" || p == "/readyz/":
+		if onlyGET(w, r) {
+			s.serveProbe(w, r, "readyz", s.cfg.HealthChecks)
 		}
 	case p == "/version" || p == "/version/":
 		if onlyGET(w, r) {
