@@ -53,7 +53,9 @@ func Selects(sel map[string]string, ownerNS, podNS string, labels map[string]str
 // Changed records the labels of the pod with key as they are in the cache
 // now (forgetting the pod when it is gone) and returns the owners that
 // select it now or selected it before. Call it from the pods informer's
-// onChange; it is safe to call from several goroutines.
+// onChange; it is safe to call from several goroutines. A caller that keeps
+// state derived from WasKnown (the replication manager's expectations) calls
+// it under the lock that guards that state, so the two change together.
 func (p *PodOwners) Changed(key string) PodChange {
 	ns := api.ParseKey(key).NamespaceOrDefault()
 	obj, exists := p.pods.Get(key)

@@ -145,8 +145,10 @@ func selects(rc *api.ReplicationController, ns string, labels map[string]string)
 // onPod settles expectations and queues the RCs that select the pod (by its
 // labels now and before).
 func (m *Manager) onPod(key string) {
-	ch := m.owners.Changed(key)
+	// Under m.mu, as Sync sets expectations under it: a pod seen between
+	// Sync's count and its expectation would otherwise settle an add twice.
 	m.mu.Lock()
+	ch := m.owners.Changed(key)
 	for _, o := range ch.Owners {
 		if e := m.exp[o.Key]; e != nil {
 			if o.Now && !ch.WasKnown && e.adds > 0 {
