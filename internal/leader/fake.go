@@ -46,7 +46,19 @@ func (e *FakeElection) Leader() string {
 	return e.leader.id
 }
 
-// Changed returns a channel closed at the next change of leader.
+// Waiting returns the candidates waiting to lead, in order.
+func (e *FakeElection) Waiting() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var ids []string
+	for _, w := range e.waiting {
+		ids = append(ids, w.id)
+	}
+	return ids
+}
+
+// Changed returns a channel closed at the next change of leader or of the
+// candidates waiting.
 func (e *FakeElection) Changed() <-chan struct{} {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -114,6 +126,8 @@ func (c *fakeCandidate) Campaign(ctx context.Context) (Term, error) {
 	}
 	w := &fakeWait{id: c.id, ready: make(chan *fakeTerm, 1)}
 	e.waiting = append(e.waiting, w)
+	close(e.changed)
+	e.changed = make(chan struct{})
 	e.mu.Unlock()
 	select {
 	case t := <-w.ready:

@@ -3,6 +3,7 @@ package leader
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -98,6 +99,24 @@ func (x *exclusive) waitStopped(t *testing.T, id string) {
 	}
 }
 
+// waitQueued waits until exactly ids wait to lead, in this order.
+func waitQueued(t *testing.T, e *FakeElection, ids ...string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	want := fmt.Sprint(ids)
+	for {
+		ch := e.Changed()
+		if got := fmt.Sprint(e.Waiting()); got == want {
+			return
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			t.Fatalf("waiting %v, want %s", e.Waiting(), want)
+		}
+	}
+}
+
 func (x *exclusive) maxAtOnce() int {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -139,7 +158,9 @@ func TestGateOneLeaderAtATime(t *testing.T) {
 	m1 := startGate(t, e.Candidate("m1"), "m1", x.build("m1"))
 	x.waitRunning(t, "m1")
 	m2 := startGate(t, e.Candidate("m2"), "m2", x.build("m2"))
+	waitQueued(t, e, "m2")
 	m3 := startGate(t, e.Candidate("m3"), "m3", x.build("m3"))
+	waitQueued(t, e, "m2", "m3")
 
 	// m1's lease expires: m1 stops its components, then the server lets
 	// the lease go and the next candidate in line runs them.
@@ -151,6 +172,7 @@ func TestGateOneLeaderAtATime(t *testing.T) {
 		t.Fatal("no hand over")
 	}
 	x.waitRunning(t, "m2")
+	waitQueued(t, e, "m3", "m1") // m1 campaigns again after losing
 	if m1.gate.Leading() || !m2.gate.Leading() || m3.gate.Leading() {
 		t.Fatalf("leading: m1 %v m2 %v m3 %v", m1.gate.Leading(), m2.gate.Leading(), m3.gate.Leading())
 	}
@@ -173,6 +195,20 @@ func TestGateFailedComponentHandsOver(t *testing.T) {
 	x := newExclusive()
 	x.fail["bad"] = errors.New("boom")
 	startGate(t, e.Candidate("bad"), "bad", x.build("bad"))
+	// bad led first, and its components failed at once.
+	for deadline := time.After(10 * time.Second); ; {
+		x.mu.Lock()
+		n, ch := x.starts["bad"], x.changed
+		x.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatal("bad never led")
+		}
+	}
 	startGate(t, e.Candidate("good"), "good", x.build("good"))
 	x.waitRunning(t, "good")
 	if e.Leader() != "good" {
