@@ -2,6 +2,8 @@ package etcd_test
 
 import (
 	"context"
+	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -191,4 +193,135 @@ func TestElectionTTL(t *testing.T) {
 	if _, err := etcd.NewElection(nil, etcd.ElectionConfig{}); err == nil {
 		t.Error("an election without an identity was accepted")
 	}
+}
+
+// freezer is a TCP proxy to etcd that can stop passing bytes, as a network
+// partition would, while every connection stays open.
+type freezer struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	frozen bool
+	thaw   chan struct{}
+	conns  []net.Conn
+}
+
+func newFreezer(t *testing.T, target string) *freezer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &freezer{ln: ln, target: target, thaw: make(chan struct{})}
+	close(f.thaw)
+	go f.serve()
+	t.Cleanup(f.close)
+	return f
+}
+
+func (f *freezer) addr() string { return f.ln.Addr().String() }
+
+func (f *freezer) serve() {
+	for {
+		c, err := f.ln.Accept()
+		if err != nil {
+			return
+		}
+		u, err := net.Dial("tcp", f.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		f.mu.Lock()
+		f.conns = append(f.conns, c, u)
+		f.mu.Unlock()
+		go f.pipe(c, u)
+		go f.pipe(u, c)
+	}
+}
+
+// pipe copies src to dst, holding each chunk while frozen.
+func (f *freezer) pipe(src, dst net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			f.mu.Lock()
+			thaw := f.thaw
+			f.mu.Unlock()
+			<-thaw
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			dst.Close()
+			return
+		}
+	}
+}
+
+func (f *freezer) freeze(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if on && !f.frozen {
+		f.thaw = make(chan struct{})
+	} else if !on && f.frozen {
+		close(f.thaw)
+	}
+	f.frozen = on
+}
+
+func (f *freezer) close() {
+	f.freeze(false)
+	f.ln.Close()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.conns {
+		c.Close()
+	}
+}
+
+// TestElectionPartitionedLeader: the leader is cut off from etcd but keeps
+// running (a partition, not a crash). It stops its controllers a margin
+// before its lease expires on the server; the other master leads only after
+// that: never both at once. When the partition heals, the old leader waits
+// in line.
+func TestElectionPartitionedLeader(t *testing.T) {
+	s := etcdtest.Start(t, "")
+	const ttl = 2 * time.Second
+	c := &controllers{running: map[string]time.Time{}, changed: make(chan struct{})}
+	target := strings.TrimPrefix(s.Endpoints()[0], "http://")
+	proxy := newFreezer(t, target)
+	cli1, err := etcd.NewClient([]string{"http://" + proxy.addr()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli1.Close() })
+	cli2 := newClient(t, s)
+	t.Cleanup(func() { cli2.Close() })
+
+	_, stop1 := runGate(t, cli1, "m1", ttl, c)
+	c.waitFor(t, "m1", 10*time.Second)
+	el2, stop2 := runGate(t, cli2, "m2", ttl, c)
+
+	cut := time.Now()
+	proxy.freeze(true)
+	started := c.waitFor(t, "m2", ttl+2*time.Second)
+	t.Logf("takeover from a partitioned leader: %s (lease %s)", started.Sub(cut).Round(time.Millisecond), ttl)
+	c.mu.Lock()
+	overlap := c.overlap
+	c.mu.Unlock()
+	if overlap != 0 {
+		t.Fatalf("the partitioned leader still ran its controllers when m2 started (%d overlaps)", overlap)
+	}
+	proxy.freeze(false)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if id, err := el2.Leader(ctx); err != nil || id != "m2" {
+		t.Fatalf("leader %q %v after the partition healed, want m2", id, err)
+	}
+	stop2()
+	c.waitFor(t, "m1", 10*time.Second) // m1 campaigned again and leads now
+	stop1()
 }
