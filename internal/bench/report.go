@@ -71,6 +71,7 @@ type Report struct {
 	Figures  []Figure  `json:"figures"`
 	Errors   []string  `json:"errors,omitempty"`
 	Left     []string  `json:"leftOut,omitempty"`
+	Notes    []string  `json:"notes,omitempty"`
 	Duration string    `json:"duration"`
 }
 
@@ -151,6 +152,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	for _, l := range r.Left {
 		fmt.Fprintf(w, "left out: %s\n", l)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(w, "ERROR: %s\n", e)

@@ -16,6 +16,16 @@ type Options struct {
 	NoDocker bool     // leave out scenarios needing Docker or iptables (reported as left out)
 	Only     []string // run only these scenarios (all when empty)
 	Command  string   // the command line, for the report
+
+	progress io.Writer    // Run's progress writer, for scenarios with steps worth showing
+	note     func(string) // adds a note to the report
+}
+
+// addNote records a note (what a scenario left out and why) in the report.
+func (o Options) addNote(s string) {
+	if o.note != nil {
+		o.note(s)
+	}
 }
 
 // Scenario is one measured situation.
@@ -39,6 +49,7 @@ func Scenarios() []Scenario {
 		{Name: "pod-startup", System: true, Run: podStartup},
 		{Name: "proxy", System: true, Run: proxyScenario},
 		{Name: "rules-sync", System: true, Run: rulesSync},
+		{Name: "swarm", System: true, Run: swarmScenario},
 		{Name: "footprint", Run: footprint},
 	}
 }
@@ -72,7 +83,10 @@ func Run(ctx context.Context, env Env, o Options, progress io.Writer) (*Report, 
 		}
 		fmt.Fprintf(progress, "running %s...\n", sc.Name)
 		t0 := time.Now()
-		figs, err := sc.Run(ctx, env, o)
+		so := o
+		so.progress = progress
+		so.note = func(n string) { r.Notes = append(r.Notes, sc.Name+": "+n) }
+		figs, err := sc.Run(ctx, env, so)
 		for i := range figs {
 			figs[i].Scenario = sc.Name
 		}
