@@ -228,6 +228,9 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request, res api.Reso
 
 func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, ver string, res api.Resource) {
 	obj, err := s.readObject(w, r, res)
+	if err == nil {
+		obj, err = s.admitUser(r, res, obj) // a minion writes only its own minion (secure.go)
+	}
 	if err != nil {
 		writeError(w, err)
 		return
@@ -259,6 +262,11 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, ver string,
 	case id:
 	default:
 		writeError(w, badRequest(fmt.Sprintf("body id %q does not match the id %q in the path", m.ID, id)))
+		return
+	}
+	// A minion writes only its own minion and its pods' status (secure.go).
+	if obj, err = s.admitUser(r, res, obj); err != nil {
+		writeError(w, err)
 		return
 	}
 	out, err := s.cfg.Store.Update(r.Context(), obj)
