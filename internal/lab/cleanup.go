@@ -18,11 +18,21 @@ import (
 // Cleanup removes everything a lab named name made with the default paths,
 // whether it was torn down, crashed or was interrupted: it needs no state
 // beyond the name. Running it when nothing is left is a no-op.
+//
+// It takes the lab's lock first, as Up does (an flock on
+// /run/kubelite-lab/<name>.lock, held until Down): while another process
+// runs a lab of that name it waits, and fails naming that process when ctx
+// ends, instead of tearing the running lab down under it.
 func Cleanup(ctx context.Context, name string) error {
 	c, err := Config{Name: name}.withDefaults()
 	if err != nil {
 		return err
 	}
+	unlock, err := lockLab(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return cleanup(ctx, ExecRunner{}, name, []string{c.Root, c.RunDir, c.LogDir})
 }
 

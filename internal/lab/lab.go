@@ -47,8 +47,9 @@ type Lab struct {
 	run Runner
 	log *logrus.Entry
 
-	mu    sync.Mutex
-	procs []*Process
+	mu     sync.Mutex
+	procs  []*Process
+	unlock func() // releases the lab's lock; nil while not held
 }
 
 // New checks cfg and plans the lab; nothing is created until Up.
@@ -83,11 +84,22 @@ func (l *Lab) Hosts() []*Host { return l.p.hosts }
 // Gateway is the host machine's address on the lab bridge.
 func (l *Lab) Gateway() netip.Addr { return l.p.gateway.Addr() }
 
-// Up removes the leftovers of any earlier lab of the same name, then builds
+// Up takes the lab's lock (see Cleanup), removes the leftovers of any
+// earlier lab of the same name, then builds
 // the firewall, the bridge, the hosts' namespaces and links, and starts and
 // waits for every minion's engine. On failure it tears down what it made.
 func (l *Lab) Up(ctx context.Context) (err error) {
 	start := time.Now()
+	l.mu.Lock()
+	if l.unlock == nil {
+		unlock, err := lockLab(ctx, l.p.cfg.Name)
+		if err != nil {
+			l.mu.Unlock()
+			return fmt.Errorf("lab %s up: %w", l.p.cfg.Name, err)
+		}
+		l.unlock = unlock
+	}
+	l.mu.Unlock()
 	if err := l.cleanup(ctx); err != nil {
 		return fmt.Errorf("lab %s up: clear leftovers: %w", l.p.cfg.Name, err)
 	}
@@ -135,7 +147,8 @@ func (l *Lab) Up(ctx context.Context) (err error) {
 
 // Down stops every process the lab started and removes everything the lab
 // made: containers, engines, mounts, directories, namespaces, links, the
-// bridge and the firewall chain. It is Cleanup for this lab's paths.
+// bridge and the firewall chain. It is Cleanup for this lab's paths; it
+// releases the lock Up took.
 func (l *Lab) Down(ctx context.Context) error {
 	start := time.Now()
 	l.mu.Lock()
@@ -151,6 +164,12 @@ func (l *Lab) Down(ctx context.Context) error {
 	if err := l.cleanup(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	l.mu.Lock()
+	if l.unlock != nil {
+		l.unlock()
+		l.unlock = nil
+	}
+	l.mu.Unlock()
 	l.log.WithField("took", time.Since(start).Round(time.Millisecond)).Info("lab down")
 	return errors.Join(errs...)
 }

@@ -60,11 +60,11 @@ func DockerHost() string {
 	return "unix:///var/run/docker.sock"
 }
 
-// PingDocker checks that the engine at endpoint answers /_ping.
-func PingDocker(ctx context.Context, endpoint string) error {
+// dockerClient returns an HTTP client and base URL for the engine at endpoint.
+func dockerClient(endpoint string) (*http.Client, string, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return fmt.Errorf("parse docker endpoint %q: %w", endpoint, err)
+		return nil, "", fmt.Errorf("parse docker endpoint %q: %w", endpoint, err)
 	}
 	tr := &http.Transport{}
 	base := "http://docker"
@@ -78,10 +78,18 @@ func PingDocker(ctx context.Context, endpoint string) error {
 	case "tcp", "http":
 		base = "http://" + u.Host
 	default:
-		return fmt.Errorf("docker endpoint %q: unsupported scheme", endpoint)
+		return nil, "", fmt.Errorf("docker endpoint %q: unsupported scheme", endpoint)
 	}
-	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	return &http.Client{Transport: tr, Timeout: 5 * time.Second}, base, nil
+}
+
+// PingDocker checks that the engine at endpoint answers /_ping.
+func PingDocker(ctx context.Context, endpoint string) error {
+	c, base, err := dockerClient(endpoint)
+	if err != nil {
+		return err
+	}
+	defer c.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_ping", nil)
 	if err != nil {
 		return err

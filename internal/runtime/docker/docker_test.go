@@ -39,9 +39,8 @@ func buildImages(t *testing.T, rt *docker.Runtime, names ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := images.Build(ctx, rt, testutil.ImageBinary(t), names...); err != nil {
-		t.Fatal(err)
-	}
+	bin := testutil.ImageBinary(t)
+	testutil.RebuildImages(t, func() error { return images.Build(ctx, rt, bin, names...) }, names...)
 }
 
 func TestContract(t *testing.T) {
