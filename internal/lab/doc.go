@@ -45,7 +45,13 @@
 // test failed. BuildEcho builds a tiny FROM scratch test server image (its
 // answer names the server and the client address it saw) for LoadImages.
 // Labs running at the same time need distinct names and distinct Index
-// values (their host subnets would otherwise clash on the machine). Up needs
+// values (their host subnets would otherwise clash on the machine). A lab
+// name is locked while in use: Up takes an flock on
+// /run/kubelite-lab/<name>.lock and Down releases it (the kernel releases it
+// when the process dies), and Cleanup takes it too, so a second user of the
+// same name waits (until its ctx ends, then fails naming the holder's pid)
+// instead of tearing a running lab down. `make lab` holds it only while the
+// command runs. Up needs
 // br_netfilter and loads it if it can.
 //
 // The lab is test infrastructure, not product code: it drives the machine
