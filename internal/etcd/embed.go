@@ -60,6 +60,10 @@ type Config struct {
 	// SpaceCheckInterval is how often a NOSPACE alarm is looked for and
 	// recovered from (default DefaultSpaceCheckInterval).
 	SpaceCheckInterval time.Duration
+	// InitialCluster ("name=http://host:port,...") and ClusterState
+	// ("existing") make this member join a cluster that AddMember grew
+	// (cluster.go); empty: a one-member cluster of its own.
+	InitialCluster, ClusterState string
 }
 
 func (c Config) withDefaults() Config {
@@ -192,6 +196,12 @@ func (e *Embedded) embedConfig(closing *atomic.Bool) (*embed.Config, error) {
 	ec.ListenPeerUrls = []url.URL{*purl}
 	ec.AdvertisePeerUrls = []url.URL{*advertise(purl)}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
+	if c.InitialCluster != "" {
+		ec.InitialCluster = c.InitialCluster
+	}
+	if c.ClusterState == embed.ClusterStateFlagExisting {
+		ec.ClusterState = embed.ClusterStateFlagExisting
+	}
 	ec.AutoCompactionMode = embed.CompactorModeRevision
 	ec.AutoCompactionRetention = fmt.Sprint(c.CompactionRetention)
 	ec.UnsafeNoFsync = c.UnsafeNoFsync

@@ -46,8 +46,13 @@ func DiagnoseQuorum(ctx context.Context, cli *clientv3.Client) string {
 		return fmt.Sprintf("etcd quorum lost: no etcd member answers (%s); writes resume when a majority of the masters' etcd members is back",
 			strings.Join(eps, ", "))
 	case leaders == 0:
-		return fmt.Sprintf("etcd quorum lost: the etcd members that answer (%d of %d endpoints) have no leader; writes resume when a majority of the masters' etcd members is back",
-			len(answered), len(eps))
+		msg := fmt.Sprintf("etcd quorum lost: the etcd members that answer (%d of %d endpoints) have no leader", len(answered), len(eps))
+		// The member list is served by any member, leader or not.
+		if ml, err := cli.MemberList(ctx, clientv3.WithSerializable()); err == nil && len(ml.Members) > 0 {
+			n := len(ml.Members)
+			msg += fmt.Sprintf("; the cluster has %d members and commits with %d up", n, n/2+1)
+		}
+		return msg + "; writes resume when a majority of the masters' etcd members is back"
 	default:
 		return "etcd has a leader but did not commit in time (overloaded, a slow disk, or a leader election under way)"
 	}

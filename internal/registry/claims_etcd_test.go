@@ -217,3 +217,46 @@ func TestQuorumLossIs503(t *testing.T) {
 		}
 	}
 }
+
+// TestQuorumLossThreeMembers: three masters' etcd members, two stopped:
+// the survivor's registry answers writes with 503 naming the lost quorum
+// within 5 s; with one member back, writes succeed again.
+func TestQuorumLossThreeMembers(t *testing.T) {
+	cl := etcdtest.StartCluster(t, 3)
+	cli, err := etcd.NewClient(cl.Endpoints()[:1], nil) // the survivor's own client
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	r := start(t, etcdstore.New(cli), registry.Config{
+		PortalClaims: etcd.NewClaims(cli, ""),
+		Diagnose:     func(ctx context.Context) string { return etcd.DiagnoseQuorum(ctx, cli) },
+	})
+	c, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := r.Create(c, svc("before", "")); err != nil {
+		t.Fatal(err)
+	}
+	cl.Stop(1)
+	cl.Stop(2)
+	for i, w := range []func() error{
+		func() error { _, err := r.Create(c, svc("after", "")); return err },
+		func() error { _, err := r.Create(c, pod("p1")); return err },
+	} {
+		start := time.Now()
+		err := w()
+		took := time.Since(start)
+		st := api.StatusOf(err)
+		t.Logf("write %d with 1 of 3 members: %d after %s: %s", i, st.Code, took.Round(time.Millisecond), st.Message)
+		if st.Code != 503 || !strings.Contains(st.Message, "quorum lost") {
+			t.Errorf("write %d: %d %q, want 503 naming the lost quorum", i, st.Code, st.Message)
+		}
+		if took > 5*time.Second {
+			t.Errorf("write %d took %s, want under 5s", i, took)
+		}
+	}
+	cl.Start(2)
+	if _, err := r.Create(c, svc("recovered", "")); err != nil {
+		t.Fatalf("write with 2 of 3 members back: %v", err)
+	}
+}

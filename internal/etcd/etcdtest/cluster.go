@@ -1,0 +1,114 @@
+package etcdtest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"kubelite/internal/etcd"
+)
+
+// Cluster is an n-member etcd cluster in this process, grown one member at
+// a time with etcd.AddMember as masters join.
+type Cluster struct {
+	t       testing.TB
+	mu      sync.Mutex
+	members []*member
+}
+
+type member struct {
+	cfg  etcd.Config
+	e    *etcd.Embedded
+	stop func()
+}
+
+// StartCluster starts a cluster of n members (fsync off), stopped at cleanup.
+func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t}
+	first := etcd.Config{Name: "m0", DataDir: t.TempDir(), ClientAddr: FreeAddr(t), PeerAddr: FreeAddr(t), UnsafeNoFsync: true}
+	c.members = append(c.members, &member{cfg: first})
+	c.Start(0)
+	for i := 1; i < n; i++ {
+		cfg := etcd.Config{Name: fmt.Sprintf("m%d", i), DataDir: t.TempDir(), ClientAddr: FreeAddr(t), PeerAddr: FreeAddr(t),
+			UnsafeNoFsync: true, ClusterState: "existing"}
+		cli := c.Client(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		initial, err := etcd.AddMember(ctx, cli, cfg.Name, "http://"+cfg.PeerAddr)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.InitialCluster = initial
+		c.mu.Lock()
+		c.members = append(c.members, &member{cfg: cfg})
+		c.mu.Unlock()
+		c.Start(i)
+	}
+	return c
+}
+
+// Start starts member i (again: on its data dir).
+func (c *Cluster) Start(i int) {
+	c.t.Helper()
+	c.mu.Lock()
+	m := c.members[i]
+	c.mu.Unlock()
+	m.e = etcd.NewEmbedded(m.cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	started := make(chan struct{})
+	go func() { done <- m.e.Run(ctx, func() { close(started) }) }()
+	select {
+	case <-started:
+	case err := <-done:
+		cancel()
+		c.t.Fatalf("start etcd member %s: %v", m.cfg.Name, err)
+	}
+	var once sync.Once
+	m.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				c.t.Errorf("etcd member %s did not stop within 30s", m.cfg.Name)
+			}
+		})
+	}
+	c.t.Cleanup(m.stop)
+}
+
+// Stop stops member i; its data stays for Start.
+func (c *Cluster) Stop(i int) {
+	c.mu.Lock()
+	m := c.members[i]
+	c.mu.Unlock()
+	m.stop()
+}
+
+// Endpoints returns the client URL of every member.
+func (c *Cluster) Endpoints() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var eps []string
+	for _, m := range c.members {
+		eps = append(eps, "http://"+m.cfg.ClientAddr)
+	}
+	return eps
+}
+
+// Client returns a client of every member, closed at cleanup.
+func (c *Cluster) Client(t testing.TB) *clientv3.Client {
+	t.Helper()
+	cli, err := etcd.NewClient(c.Endpoints(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
