@@ -219,7 +219,7 @@ func (n *Minion) Load(cCtx *cli.Context, sys System) ([]Setting, error) {
 			return nil, flagErr(src, "token-file", n.TokenFile, err.Error())
 		}
 	}
-	if n.Token == "" {
+	if n.Token == "" && !n.PrintConfig {
 		return nil, fmt.Errorf("no join token: run `kubelite token` on the master, then pass it with --token=K10..., "+
 			"the environment variable KUBELITE_TOKEN, or the file %s (--token-file)", n.TokenFile)
 	}

@@ -36,38 +36,54 @@ func Minion(ctx context.Context, cfg *config.Minion) error {
 	if err := checkPorts(net.Listen, []portUse{{"port", cfg.KubeletAddr()}}); err != nil {
 		return err
 	}
+	p := &plan{role: "minion"}
+	rt, err := containerRuntime(ctx, p, cfg) // before the join: a minion without Docker never registers
+	if err != nil {
+		p.release()
+		return err
+	}
 	hostIP := minionHostIP(cfg)
 	creds, err := joinMaster(ctx, cfg, hostIP)
 	if err != nil {
+		p.release()
+		if ctx.Err() != nil {
+			return nil // stopped while waiting for the master
+		}
 		return fmt.Errorf("minion: %w", err)
 	}
-	p := &plan{role: "minion"}
-	if err := addMinion(ctx, p, cfg, creds, hostIP); err != nil {
+	if err := addMinion(ctx, p, cfg, rt, creds, hostIP); err != nil {
 		p.release()
 		return err
 	}
 	return p.run(ctx)
 }
 
+// minionRuntime is the container runtime a minion drives and the capacity
+// it reported.
+type minionRuntime struct {
+	runtime.Runtime
+	capacity api.Capacity
+}
+
 // containerRuntime connects to the configured runtime and reads the
 // minion's capacity from it.
-func containerRuntime(ctx context.Context, p *plan, cfg *config.Minion) (runtime.Runtime, api.Capacity, error) {
+func containerRuntime(ctx context.Context, p *plan, cfg *config.Minion) (minionRuntime, error) {
 	if cfg.Runtime == "fake" {
-		return fake.New(fake.Options{}), api.Capacity{}, nil
+		return minionRuntime{Runtime: fake.New(fake.Options{})}, nil
 	}
 	rt, err := docker.New(cfg.DockerEndpoint)
 	if err != nil {
-		return nil, api.Capacity{}, err
+		return minionRuntime{}, err
 	}
 	ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cpus, mem, err := rt.Info(ictx)
 	if err != nil {
 		_ = rt.Close()
-		return nil, api.Capacity{}, fmt.Errorf("cannot reach Docker at %s (%v): start it (systemctl start docker) or point --docker-endpoint at its socket", cfg.DockerEndpoint, err)
+		return minionRuntime{}, fmt.Errorf("cannot reach Docker at %s (%v): start it (systemctl start docker) or point --docker-endpoint at its socket", cfg.DockerEndpoint, err)
 	}
 	p.cleanup(func() { _ = rt.Close() })
-	return rt, api.Capacity{CPU: int64(cpus) * 1000, Memory: mem}, nil
+	return minionRuntime{Runtime: rt, capacity: api.Capacity{CPU: int64(cpus) * 1000, Memory: mem}}, nil
 }
 
 // detectHostIP picks the address other hosts reach this minion on: the
@@ -115,20 +131,16 @@ func minionHostIP(cfg *config.Minion) string {
 // process's own API in standalone).
 // protected are more host paths pods may not mount (a master's data dir
 // on the same host); the kubelet adds its own root dir.
-func addMinion(ctx context.Context, p *plan, cfg *config.Minion, creds *minionCreds, hostIP string, protected ...string) error {
-	rt, capacity, err := containerRuntime(ctx, p, cfg)
-	if err != nil {
-		return err
-	}
+func addMinion(ctx context.Context, p *plan, cfg *config.Minion, rt minionRuntime, creds *minionCreds, hostIP string, protected ...string) error {
 	var st store.Store = remote.NewEndpoint(creds.api)
 	network := cfg.Network
 	if cfg.Runtime == "fake" {
 		network = kubelet.NetworkNone // hollow pods keep loopback IPs: probes never leave the machine
 	}
 	kl, err := kubelet.New(kubelet.Config{
-		NodeName: cfg.Hostname, HostIP: hostIP, Store: st, Runtime: rt,
+		NodeName: cfg.Hostname, HostIP: hostIP, Store: st, Runtime: rt.Runtime,
 		RootDir: cfg.RootDir, SyncFrequency: cfg.SyncFrequency, AllowPrivileged: cfg.AllowPrivileged,
-		Capacity: capacity, Labels: cfg.Labels, Port: cfg.Port, Network: network,
+		Capacity: rt.capacity, Labels: cfg.Labels, Port: cfg.Port, Network: network,
 		Protected: append([]string{config.DefaultDataDir}, protected...),
 	})
 	if err != nil {

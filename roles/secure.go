@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"kubelite/config"
 	"kubelite/internal/apiserver"
@@ -101,14 +104,31 @@ func joinMaster(ctx context.Context, cfg *config.Minion, hostIP string) (*minion
 	if err != nil {
 		return nil, fmt.Errorf("join token: %w", err)
 	}
-	c, err := join.Minion(ctx, join.Request{
+	req := join.Request{
 		Master: cfg.MasterURL, Token: tok, Name: cfg.Hostname,
 		HostIP: hostIP, Hostnames: hostNames(cfg.Hostname), Dir: minionDir(cfg),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("join %s: %w", cfg.MasterURL, err)
 	}
-	return credsFrom(cfg.MasterURL, c), nil
+	log := logrus.WithField("component", "minion")
+	since := time.Now()
+	for wait := time.Second; ; wait = min(2*wait, 15*time.Second) {
+		c, err := join.Minion(ctx, req)
+		if err == nil {
+			return credsFrom(cfg.MasterURL, c), nil
+		}
+		// Only an unreachable master is worth waiting for (it may be
+		// starting); a refusal or a CA that the token does not pin is final.
+		var oe *net.OpError
+		if !errors.As(err, &oe) {
+			return nil, fmt.Errorf("join %s: %w", cfg.MasterURL, err)
+		}
+		log.Warnf("cannot reach the master at %s since %s (%v); trying again in %s: check that kubelite master runs there and that its port is open to this host",
+			cfg.MasterURL, since.Format(time.TimeOnly), oe.Err, wait)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("join %s: %w", cfg.MasterURL, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
 }
 
 // localMinion is joinMaster for standalone: the minion half's credentials

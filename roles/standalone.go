@@ -23,6 +23,11 @@ func Standalone(ctx context.Context, cfg *config.Standalone, out io.Writer) erro
 		return err
 	}
 	p := &plan{role: "standalone"}
+	rt, err := containerRuntime(ctx, p, &cfg.Minion) // Docker first: nothing is created without it
+	if err != nil {
+		p.release()
+		return err
+	}
 	id, err := addMaster(p, &cfg.Master)
 	if err != nil {
 		p.release()
@@ -42,7 +47,7 @@ func Standalone(ctx context.Context, cfg *config.Standalone, out io.Writer) erro
 		p.release()
 		return err
 	}
-	if err := addMinion(ctx, p, &cfg.Minion, creds, hostIP, cfg.Master.DataDir); err != nil {
+	if err := addMinion(ctx, p, &cfg.Minion, rt, creds, hostIP, cfg.Master.DataDir); err != nil {
 		p.release()
 		return err
 	}

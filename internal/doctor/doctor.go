@@ -83,8 +83,9 @@ type Check struct {
 
 // State carries what earlier checks learned.
 type State struct {
-	APIUp   bool
-	Minions []minion // from the API, when it answered
+	APIUp          bool
+	Minions        []minion // from the API, when it answered
+	MinionsUnknown bool     // the API would not list them without a credential
 }
 
 type minion struct {
@@ -203,6 +204,10 @@ var checkAPI = Check{Name: "api", Run: func(ctx context.Context, p Probe, t Targ
 	}
 	s.APIUp = true
 	status, _, body, err := p.Get(ctx, t.APIURL+"/api/v1beta1/minions")
+	if err == nil && (status == 401 || status == 403) {
+		s.MinionsUnknown = true
+		return pass("API %s answers /healthz (listing minions needs a credential: doctor has none here)", t.APIURL)
+	}
 	if err == nil && status == 200 {
 		var list struct {
 			Items []minion `json:"items"`
@@ -245,15 +250,21 @@ var checkKubeletPort = Check{Name: "kubelet-port", Run: func(ctx context.Context
 	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "0.0.0.0" || host == "::" || host == "") {
 		addr = net.JoinHostPort("127.0.0.1", port)
 	}
-	status, _, _, err := p.Get(ctx, "http://"+addr+"/healthz")
-	if err != nil || status != 200 {
-		why := fmt.Sprintf("HTTP %d", status)
-		if err != nil {
-			why = err.Error()
+	// A joined kubelet speaks TLS; an --insecure cluster's plain HTTP.
+	var why string
+	for _, scheme := range []string{"https", "http"} {
+		status, _, _, err := p.Get(ctx, scheme+"://"+addr+"/healthz")
+		if err == nil && status == 200 {
+			return pass("kubelet answers on %s (%s)", addr, scheme)
 		}
-		return fail("start the kubelet (kubelite "+t.Role+"), or free the port it needs", "kubelet on %s does not answer /healthz: %s", addr, why)
+		if why == "" {
+			why = fmt.Sprintf("HTTP %d", status)
+			if err != nil {
+				why = err.Error()
+			}
+		}
 	}
-	return pass("kubelet answers on %s", addr)
+	return fail("start the kubelet (kubelite "+t.Role+"), or free the port it needs", "kubelet on %s does not answer /healthz: %s", addr, why)
 }}
 
 var checkMinionsReachable = Check{Name: "minion-ports", Run: func(ctx context.Context, p Probe, t Target, s *State) Result {
@@ -295,6 +306,9 @@ var checkMinionsReachable = Check{Name: "minion-ports", Run: func(ctx context.Co
 var checkRoutes = Check{Name: "pod-routes", Run: func(ctx context.Context, p Probe, t Target, s *State) Result {
 	if !s.APIUp {
 		return skip("needs the API")
+	}
+	if s.MinionsUnknown {
+		return skip("needs the list of minions, which the API gives only with a credential")
 	}
 	routes, err := p.Routes()
 	if err != nil {

@@ -88,6 +88,16 @@ func TestScenarios(t *testing.T) {
 			p.IPTablesErr = errors.New(`exec: "iptables": executable file not found in $PATH`)
 			return p
 		}, minionTarget, 3},
+		{"minion-secure", func() *FakeProbe {
+			p := healthyMinionHost()
+			p.Pages = map[string]FakePage{
+				"https://192.168.1.200:8080/healthz":             {Status: 200, Date: t0, Body: "ok"},
+				"https://127.0.0.1:10250/healthz":                {Status: 200, Body: "ok"},
+				"https://192.168.1.200:8080/api/v1beta1/minions": {Status: 401, Body: "{}"},
+			}
+			return p
+		}, Target{Role: "minion", DockerEndpoint: "unix:///var/run/docker.sock", APIURL: "https://192.168.1.200:8080",
+			Hostname: "192.168.1.201", KubeletAddr: "0.0.0.0:10250"}, 0},
 		{"master-kubelet-port-closed", func() *FakeProbe {
 			return &FakeProbe{
 				Pages: map[string]FakePage{

@@ -3,7 +3,9 @@ package kubectl
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,18 +44,15 @@ func (r *Runner) findKubeconfig(t target) (*kubeconfigFile, error) {
 	} else if env := r.Getenv("KUBECONFIG"); env != "" {
 		explicit = filepath.SplitList(env)
 	}
-	if len(explicit) > 0 {
-		var firstErr error
-		for _, p := range explicit {
-			kf, err := loadKubeconfig(p)
-			if err == nil {
-				return kf, nil
-			}
-			if firstErr == nil {
-				firstErr = err
-			}
+	if t.kubeconfig != "" {
+		return loadKubeconfig(t.kubeconfig)
+	}
+	// $KUBECONFIG: files that do not exist are skipped, as kubectl does.
+	for _, p := range explicit {
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			continue
 		}
-		return nil, firstErr
+		return loadKubeconfig(p)
 	}
 	for _, p := range r.DefaultKubeconfigs {
 		if kf, err := loadKubeconfig(p); err == nil {
