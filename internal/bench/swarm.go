@@ -25,7 +25,7 @@ func swarmScenario(ctx context.Context, env Env, o Options) ([]Figure, error) {
 
 // swarmFigures turns the runs of both systems into figures: kubelite's
 // median and spread, Swarm's median as the peer, kubelite/Swarm as the
-// ratio, met when the ratio is at most 1.0. A row one system has no run
+// ratio, met when the ratio is at most 1.0 (at least 1.0 for a rate). A row one system has no run
 // of carries no ratio and no target.
 func swarmFigures(res *swarmbench.Result) []Figure {
 	figs := make([]Figure, 0, len(res.Rows))
@@ -40,7 +40,11 @@ func swarmFigures(res *swarmbench.Result) []Figure {
 			figs = append(figs, f)
 			continue
 		}
-		figs = append(figs, f.WithTarget("kubelite/swarm <= 1.0", f.Ratio <= 1.0))
+		if row.HigherIsBetter {
+			figs = append(figs, f.WithTarget("kubelite/swarm >= 1.0", f.Ratio >= 1.0))
+		} else {
+			figs = append(figs, f.WithTarget("kubelite/swarm <= 1.0", f.Ratio <= 1.0))
+		}
 	}
 	return figs
 }

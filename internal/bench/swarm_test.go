@@ -14,10 +14,12 @@ func TestSwarmFigures(t *testing.T) {
 		{Name: "only kubelite", Unit: "s", Kubelite: []float64{1}},
 		{Name: "only swarm", Unit: "s", Swarm: []float64{2}},
 		{Name: "swarm zero", Unit: "MB", Kubelite: []float64{2}, Swarm: []float64{0}},
+		{Name: "requests/s", Unit: "1/s", Kubelite: []float64{900, 1100}, Swarm: []float64{1000}, HigherIsBetter: true},
+		{Name: "requests/s, slower", Unit: "1/s", Kubelite: []float64{500}, Swarm: []float64{1000}, HigherIsBetter: true},
 	}}
 	figs := swarmFigures(res)
-	if len(figs) != 5 {
-		t.Fatalf("%d figures, want 5", len(figs))
+	if len(figs) != 7 {
+		t.Fatalf("%d figures, want 7", len(figs))
 	}
 	tests := []struct {
 		median, min, max, peer, ratio float64
@@ -29,6 +31,8 @@ func TestSwarmFigures(t *testing.T) {
 		{1, 1, 1, 0, 0, 1, nil},
 		{math.NaN(), math.NaN(), math.NaN(), 2, 0, 0, nil},
 		{2, 2, 2, 0, 0, 1, nil},
+		{900, 900, 1100, 1000, 0.9, 2, ptr(false)}, // nearest-rank median of two is the lower
+		{500, 500, 500, 1000, 0.5, 1, ptr(false)},
 	}
 	for i, tc := range tests {
 		f := figs[i]
@@ -48,6 +52,9 @@ func TestSwarmFigures(t *testing.T) {
 	}
 	if figs[0].Peer != "swarm" {
 		t.Errorf("peer %q, want swarm", figs[0].Peer)
+	}
+	if figs[0].Target != "kubelite/swarm <= 1.0" || figs[5].Target != "kubelite/swarm >= 1.0" {
+		t.Errorf("targets %q and %q", figs[0].Target, figs[5].Target)
 	}
 }
 

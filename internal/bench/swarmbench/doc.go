@@ -38,8 +38,12 @@
 // Measured (Result): N replicas from nothing to all answering, N to 2N and
 // back to N, one host lost (minion2's engine and kubelite minion killed:
 // from the kill to N answering on minion1) at each system's default timers
-// and with the same grace, and control-plane memory. Service traffic through
-// a VIP is not measured when the kernel has no IPVS (Result.Notes says so).
+// and with the same grace, control-plane memory, and service traffic.
+// Swarm's service VIP needs IPVS; where the kernel has none (Result.Notes
+// says which) Swarm's services run --endpoint-mode dnsrr and its traffic
+// side is DNS round robin through Docker's embedded DNS from a client on an
+// attachable overlay network, against kubelite's portal IP from a client
+// on kubelite's pod network (see traffic.go).
 //
 // Nothing is left: whatever fails, Run makes every lab engine leave the
 // Swarm (`docker -H <lab engine> swarm leave --force`, never the machine's

@@ -1,6 +1,7 @@
 package swarmbench
 
 import (
+	"bufio"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -177,5 +178,28 @@ func TestResultAdd(t *testing.T) {
 	want := []Row{{Name: "a", Unit: "s", Kubelite: []float64{1, 4}, Swarm: []float64{2}}, {Name: "b", Unit: "MB", Swarm: []float64{3}}}
 	if !reflect.DeepEqual(r.Rows, want) {
 		t.Errorf("rows %+v, want %+v", r.Rows, want)
+	}
+}
+
+func TestParseAnswer(t *testing.T) {
+	tests := []struct {
+		in, pod, err string
+	}{
+		{"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\npod: web-abc12\nversion: v1\n", "web-abc12", ""},
+		{"HTTP/1.0 500 Internal Server Error\r\n\r\n", "", "answer"},
+		{"HTTP/1.0 200 OK\r\n\r\nhello\n", "", "without a pod line"},
+		{"", "", "read status"},
+	}
+	for _, tc := range tests {
+		pod, _, err := parseAnswer(bufio.NewReader(strings.NewReader(tc.in)))
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: err %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || pod != tc.pod {
+			t.Errorf("%q: pod %q, err %v; want %q", tc.in, pod, err, tc.pod)
+		}
 	}
 }

@@ -16,17 +16,12 @@ import (
 // The threads are never unlocked, so they end with their goroutines and no
 // other goroutine ever runs in the namespace.
 type prober struct {
-	reqs chan probeReq
-}
-
-type probeReq struct {
-	addr string
-	res  chan error
+	reqs chan func()
 }
 
 // newProber starts workers goroutines in the namespace at nsPath.
 func newProber(nsPath string, workers int) (*prober, error) {
-	p := &prober{reqs: make(chan probeReq)}
+	p := &prober{reqs: make(chan func())}
 	ready := make(chan error, workers)
 	for i := 0; i < workers; i++ {
 		go func() {
@@ -36,8 +31,8 @@ func newProber(nsPath string, workers int) (*prober, error) {
 				return
 			}
 			ready <- nil
-			for r := range p.reqs {
-				r.res <- httpGet(r.addr, time.Second)
+			for f := range p.reqs {
+				f()
 			}
 		}()
 	}
@@ -54,11 +49,27 @@ func newProber(nsPath string, workers int) (*prober, error) {
 	return p, nil
 }
 
+// do runs f on a worker, inside the namespace, and returns when f has.
+func (p *prober) do(f func()) {
+	done := make(chan struct{})
+	p.reqs <- func() { f(); close(done) }
+	<-done
+}
+
 // probe GETs http://addr/ and reports whether it answered 200.
 func (p *prober) probe(addr string) error {
-	res := make(chan error, 1)
-	p.reqs <- probeReq{addr: addr, res: res}
-	return <-res
+	var err error
+	p.do(func() { err = httpGet(addr, time.Second) })
+	return err
+}
+
+// dial connects from inside the namespace; the connection may then be used
+// from any goroutine (a socket stays in the namespace it was made in).
+func (p *prober) dial(network, addr string, timeout time.Duration) (net.Conn, error) {
+	var c net.Conn
+	var err error
+	p.do(func() { c, err = net.DialTimeout(network, addr, timeout) })
+	return c, err
 }
 
 func (p *prober) close() { close(p.reqs) }

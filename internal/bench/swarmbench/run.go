@@ -30,22 +30,25 @@ type Options struct {
 	// grace (0: none); LossDefaults adds one run at each system's defaults.
 	LossRuns     int
 	LossDefaults bool
-	// LossReplicas is N for the host-loss runs (default 10).
+	// LossReplicas is N for the host-loss and traffic runs (default 10).
 	LossReplicas int
+	// TrafficRuns is how many service-traffic runs each system gets (0: none).
+	TrafficRuns int
 	// Lab is the lab to build (default name "swarm", 2 minions, index 9).
 	Lab lab.Config
 	// Progress receives one line per step (nil: none).
 	Progress io.Writer
 }
 
-// Quick is the small run CI keeps working: 10 replicas, one run each, no
-// host loss.
-func Quick(bin string) Options { return Options{Bin: bin, Sizes: []int{10}, Runs: 1} }
+// Quick is the small run CI keeps working: 10 replicas, one run each of
+// create and scale and of service traffic, no host loss.
+func Quick(bin string) Options { return Options{Bin: bin, Sizes: []int{10}, Runs: 1, TrafficRuns: 1} }
 
 // Full is the run of the full bench: 10, 50 and 100 replicas, three runs
-// each, host loss three times with the same grace and once at the defaults.
+// each, service traffic three times, host loss three times with the same
+// grace and once at the defaults.
 func Full(bin string) Options {
-	return Options{Bin: bin, Sizes: []int{10, 50, 100}, Runs: 3, LossRuns: 3, LossDefaults: true, LossReplicas: 10}
+	return Options{Bin: bin, Sizes: []int{10, 50, 100}, Runs: 3, TrafficRuns: 3, LossRuns: 3, LossDefaults: true, LossReplicas: 10}
 }
 
 func (o Options) withDefaults() Options {
@@ -68,6 +71,9 @@ func (o Options) withDefaults() Options {
 type Row struct {
 	Name, Unit      string
 	Kubelite, Swarm []float64
+	// HigherIsBetter is set for rates (requests/s); times and memory are
+	// better lower.
+	HigherIsBetter bool
 }
 
 // Result is what Run measured.
@@ -77,7 +83,10 @@ type Result struct {
 	Notes []string
 }
 
-func (r *Result) add(name, unit, sys string, v float64) {
+func (r *Result) add(name, unit, sys string, v float64) { r.addDir(name, unit, sys, v, false) }
+
+// addDir adds one run's value of sys to row name, making the row if needed.
+func (r *Result) addDir(name, unit, sys string, v float64, higherIsBetter bool) {
 	for i := range r.Rows {
 		if r.Rows[i].Name == name {
 			if sys == "kubelite" {
@@ -88,8 +97,8 @@ func (r *Result) add(name, unit, sys string, v float64) {
 			return
 		}
 	}
-	r.Rows = append(r.Rows, Row{Name: name, Unit: unit})
-	r.add(name, unit, sys, v)
+	r.Rows = append(r.Rows, Row{Name: name, Unit: unit, HigherIsBetter: higherIsBetter})
+	r.addDir(name, unit, sys, v, higherIsBetter)
 }
 
 const (
@@ -158,7 +167,7 @@ func (w *world) measure(ctx context.Context, res *Result) error {
 	res.add("control plane memory, idle", "MB", "swarm", mb(swarmIdle-base))
 	w.progress("idle memory: kubelite master+minions %.1f MB, engines' growth with Swarm on %.1f MB", mb(kubeIdle), mb(swarmIdle-base))
 
-	systems := []system{kubeSystem{w}, swarmSystem{w}}
+	systems := []system{kubeSystem{w}, swarmSystem{w: w}}
 	maxN := 0
 	for _, n := range w.o.Sizes {
 		maxN = max(maxN, n)
@@ -175,6 +184,21 @@ func (w *world) measure(ctx context.Context, res *Result) error {
 				}
 				if err := w.upScaleTrial(ctx, res, sys, n, mem); err != nil {
 					return fmt.Errorf("%s, %d replicas, run %d: %w", sys.name(), n, run+1, err)
+				}
+			}
+		}
+	}
+	if w.o.TrafficRuns > 0 {
+		ts, err := w.setupTraffic(ctx)
+		if err != nil {
+			return fmt.Errorf("service traffic: %w", err)
+		}
+		tsys := []system{kubeSystem{w}, swarmSystem{w: w, network: overlayNet}}
+		for run := 0; run < w.o.TrafficRuns; run++ {
+			for i := range tsys {
+				sys := tsys[(i+run)%len(tsys)]
+				if err := w.trafficTrial(ctx, res, ts, sys, w.o.LossReplicas); err != nil {
+					return fmt.Errorf("%s, service traffic, run %d: %w", sys.name(), run+1, err)
 				}
 			}
 		}
@@ -315,6 +339,12 @@ func (w *world) lossTrial(ctx context.Context, res *Result, sys system, mode str
 // waitAnswering waits until the engines of hosts run exactly n replicas of
 // sys and each answers HTTP from its host's namespace.
 func (w *world) waitAnswering(ctx context.Context, sys system, n int, hosts []*lab.Host, within time.Duration) error {
+	return w.waitAnsweringVia(ctx, sys, n, hosts, nil, within)
+}
+
+// waitAnsweringVia is waitAnswering probing from via's namespace (nil: from
+// each replica's host).
+func (w *world) waitAnsweringVia(ctx context.Context, sys system, n int, hosts []*lab.Host, via *prober, within time.Duration) error {
 	answered := map[string]bool{}
 	var total, ok int
 	var lastErr error
@@ -348,7 +378,11 @@ func (w *world) waitAnswering(ctx context.Context, sys system, n int, hosts []*l
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				err := w.probers[j.h.Name].probe(j.r.IP + ":80")
+				p := via
+				if p == nil {
+					p = w.probers[j.h.Name]
+				}
+				err := p.probe(j.r.IP + ":80")
 				mu.Lock()
 				defer mu.Unlock()
 				if err == nil {
@@ -475,7 +509,7 @@ func (w *world) holdingRSS(ctx context.Context, res *Result, sys system, n int, 
 // ipvsNote says whether this kernel can give Swarm its service VIPs.
 func ipvsNote() string {
 	if _, err := os.Stat("/proc/net/ip_vs"); err == nil {
-		return "IPVS is loaded; service traffic through the VIPs is not measured in this run"
+		return "IPVS is loaded, but Swarm services still run with --endpoint-mode dnsrr here: service traffic compares Swarm's DNS round robin with kubelite's portal IP"
 	}
 	rel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	mods := filepath.Join("/lib/modules", strings.TrimSpace(string(rel)))
@@ -488,7 +522,7 @@ func ipvsNote() string {
 		return nil
 	})
 	if found {
-		return "IPVS is available as a module but not loaded; service traffic through the VIPs is not measured"
+		return "IPVS is a module of this kernel but not loaded (the bench loads none): Swarm services run with --endpoint-mode dnsrr, and service traffic compares Swarm's DNS round robin with kubelite's portal IP"
 	}
-	return "this kernel has no IPVS (no /proc/net/ip_vs, no ip_vs module), which Swarm's service VIPs need: Swarm services run with --endpoint-mode dnsrr and VIP traffic is not compared"
+	return "this kernel has no IPVS (no /proc/net/ip_vs, no ip_vs module), which Swarm's service VIPs need: Swarm services run with --endpoint-mode dnsrr, and service traffic compares Swarm's DNS round robin with kubelite's portal IP"
 }

@@ -30,7 +30,10 @@ type system interface {
 const workload = "web" // the service's / RC's name, and the app container's
 
 // swarmSystem drives Docker Swarm through the manager's CLI.
-type swarmSystem struct{ w *world }
+type swarmSystem struct {
+	w       *world
+	network string // the tasks' network; "": each engine's default bridge
+}
 
 func (s swarmSystem) name() string { return "swarm" }
 
@@ -43,8 +46,12 @@ func (s swarmSystem) docker(ctx context.Context, args ...string) error {
 // no network: tasks join each engine's default bridge, as kubelite's pods
 // join the engine's pod bridge.
 func (s swarmSystem) create(ctx context.Context, n int) error {
-	return s.docker(ctx, "service", "create", "--detach", "--quiet", "--name", workload,
-		"--replicas", strconv.Itoa(n), "--endpoint-mode", "dnsrr", s.w.image)
+	args := []string{"service", "create", "--detach", "--quiet", "--name", workload,
+		"--replicas", strconv.Itoa(n), "--endpoint-mode", "dnsrr"}
+	if s.network != "" {
+		args = append(args, "--network", s.network)
+	}
+	return s.docker(ctx, append(args, s.w.image)...)
 }
 
 func (s swarmSystem) scale(ctx context.Context, n int) error {
