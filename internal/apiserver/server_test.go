@@ -111,7 +111,7 @@ func TestHandlers(t *testing.T) {
 		contains                 []string // substrings of the body
 		items                    int      // for lists: the number of items (-1 = do not check)
 	}{
-		{name: "api versions", method: "GET", path: "/api", code: 200, contains: []string{`"versions":["v1","v1beta1","v1beta2"]`}},
+		{name: "api versions", method: "GET", path: "/api", code: 200, contains: []string{`"versions":["v1"]`}},
 		{name: "version", method: "GET", path: "/version", code: 200, contains: []string{`"major":"0"`, `"minor":"6+"`, `"gitVersion":"v0.6.2-kubelite-test"`}},
 		{name: "v1beta1 version", method: "GET", path: "/api/v1beta1/version", code: 200, contains: []string{`"gitCommit":"abc"`}},
 		{name: "v1beta2 version", method: "GET", path: "/api/v1beta2/version", code: 200, contains: []string{`"gitTreeState":"clean"`}},

@@ -16,9 +16,9 @@
 // Paths (kinds.go holds one row per resource: names, conversion, selectable
 // fields, table columns; discovery, routing, OpenAPI and tables walk it):
 //
-//	/api                                    APIVersions: v1 (preferred), v1beta1, v1beta2
+//	/api                                    APIVersions: v1 only (client-go would look for the resources
+//	                                        of any other version listed, and fail on v1beta1's shapes)
 //	/apis                                   an empty APIGroupList
-//	/apis/v1beta1, /apis/v1beta2            empty resource lists (client-go asks there for old core versions)
 //	/api/v1                                 the APIResourceList (with pods/log, pods/status, rc/scale...)
 //	/api/v1/[namespaces/<ns>/]<res>         list (?labelSelector set-based too, ?fieldSelector),
 //	                                        watch (?watch=true), create, deletecollection

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -66,19 +65,14 @@ func New(cfg Config) (*Handler, error) {
 	return &Handler{cfg: cfg, log: logrus.WithField("component", "apiserver-v1")}, nil
 }
 
-// legacyDiscovery are the resource lists of the old versions /api names.
-var legacyDiscovery = map[string]bool{"/apis/v1beta1": true, "/apis/v1beta2": true}
-
 // Owns reports whether path is served by this package rather than the
-// v1beta1 router: /api itself, /api/v1..., the empty resource lists of the
-// old versions (so that discovery of every version /api lists succeeds),
-// /apis... and /openapi/....
+// v1beta1 router: /api itself, /api/v1..., /apis... and /openapi/....
 func Owns(p string) bool {
 	switch strings.TrimSuffix(p, "/") {
 	case "/api", "/apis", "/api/v1", "/openapi":
 		return true
 	}
-	return legacyDiscovery[strings.TrimSuffix(p, "/")] || strings.HasPrefix(p, "/api/v1/") ||
+	return strings.HasPrefix(p, "/api/v1/") ||
 		strings.HasPrefix(p, "/apis/") || strings.HasPrefix(p, "/openapi/")
 }
 
@@ -94,18 +88,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/api/v1" || p == "/api/v1/":
 		if onlyGET(w, r) {
 			writeJSON(w, http.StatusOK, resourceList())
-		}
-		return
-	case legacyDiscovery[strings.TrimSuffix(p, "/")]:
-		// client-go asks for the resources of a core version other than
-		// v1 under /apis/<version> (/api/<version> stays v1beta1's 404):
-		// the old versions list none, so today's clients use v1 only.
-		if onlyGET(w, r) {
-			ver := path.Base(p)
-			writeJSON(w, http.StatusOK, &metav1.APIResourceList{
-				TypeMeta: metav1.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"}, GroupVersion: ver,
-				APIResources: []metav1.APIResource{},
-			})
 		}
 		return
 	case p == "/apis" || p == "/apis/":
@@ -187,8 +169,11 @@ func (h *Handler) serveVersions(w http.ResponseWriter, r *http.Request) {
 	host := r.Host
 	writeJSON(w, http.StatusOK, &metav1.APIVersions{
 		TypeMeta: metav1.TypeMeta{Kind: "APIVersions"},
-		// v1 first: it is the preferred version of the core group.
-		Versions:                   []string{"v1", "v1beta1", "v1beta2"},
+		// Only v1: today's clients discover every version /api lists (at
+		// /apis/<version> for those but v1) and fail on one they cannot
+		// read; v1beta1 and v1beta2 stay where they were, undiscovered, as
+		// in v0.6 (whose clients never read /api).
+		Versions:                   []string{"v1"},
 		ServerAddressByClientCIDRs: []metav1.ServerAddressByClientCIDR{{ClientCIDR: "0.0.0.0/0", ServerAddress: host}},
 	})
 }

@@ -32,7 +32,7 @@ func TestDiscovery(t *testing.T) {
 	if got := c.must(200, "GET", "/apis", "", ""); jsonBody(got["groups"]) != "[]\n" {
 		t.Fatalf("/apis: %v", got)
 	}
-	c.must(200, "GET", "/apis/v1beta1", "", "")
+	c.must(404, "GET", "/apis/v1beta1", "", "")
 	c.must(404, "GET", "/api/v1beta1", "", "") // as before
 	c.must(404, "GET", "/api/v1/widgets", "", "")
 	c.must(404, "GET", "/api/v1/pods/web", "", "") // a namespaced object needs its namespace
