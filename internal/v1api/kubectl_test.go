@@ -199,8 +199,12 @@ func TestRealKubectl(t *testing.T) {
 					t.Fatal(out)
 				}
 			})
-			step("get -o json", func(t *testing.T) { k.run("", []string{"get", "pod", "web", "-o", "json"}, `"kind": "Pod"`, `"nodeName": "m1"`) })
-			step("get -o yaml", func(t *testing.T) { k.run("", []string{"get", "pod", "web", "-o", "yaml"}, "apiVersion: v1", "phase: Running") })
+			step("get -o json", func(t *testing.T) {
+				k.run("", []string{"get", "pod", "web", "-o", "json"}, `"kind": "Pod"`, `"nodeName": "m1"`)
+			})
+			step("get -o yaml", func(t *testing.T) {
+				k.run("", []string{"get", "pod", "web", "-o", "yaml"}, "apiVersion: v1", "phase: Running")
+			})
 			step("get -o name", func(t *testing.T) { k.run("", []string{"get", "pods", "-o", "name"}, "pod/web") })
 			step("get -o jsonpath", func(t *testing.T) {
 				k.run("", []string{"get", "pod", "web", "-o", "jsonpath={.status.phase}/{.spec.nodeName}"}, "Running/m1")
@@ -260,8 +264,12 @@ func TestRealKubectl(t *testing.T) {
 				k.run("", []string{"expose", "rc", "fe", "--port=80", "--target-port=8080"}, "service/fe exposed")
 				k.run("", []string{"get", "svc", "fe"}, "ClusterIP", "80/TCP")
 			})
-			step("run", func(t *testing.T) { k.run("", []string{"run", "nginx", "--image=nginx", "--labels=run=nginx"}, "pod/nginx created") })
-			step("logs", func(t *testing.T) { k.run("", []string{"logs", "web"}, "line 1 of /containerLogs/default/web/web", "line 3") })
+			step("run", func(t *testing.T) {
+				k.run("", []string{"run", "nginx", "--image=nginx", "--labels=run=nginx"}, "pod/nginx created")
+			})
+			step("logs", func(t *testing.T) {
+				k.run("", []string{"logs", "web"}, "line 1 of /containerLogs/default/web/web", "line 3")
+			})
 			step("logs -f", func(t *testing.T) {
 				sc, stop := k.stream("logs", "-f", "web")
 				defer stop()
@@ -288,7 +296,9 @@ func TestRealKubectl(t *testing.T) {
 				k.run("", []string{"get", "--raw", "/api/v1/namespaces/default/pods/web"}, `"kind":"Pod"`)
 			})
 			step("delete by name", func(t *testing.T) { k.run("", []string{"delete", "pod", "nginx"}, `pod "nginx" deleted`) })
-			step("delete -l", func(t *testing.T) { k.run("", []string{"delete", "pods", "-l", "run=watched"}, `pod "watched" deleted`) })
+			step("delete -l", func(t *testing.T) {
+				k.run("", []string{"delete", "pods", "-l", "run=watched"}, `pod "watched" deleted`)
+			})
 			step("delete -f", func(t *testing.T) { k.run("", []string{"delete", "-f", podFile}, `pod "web" deleted`) })
 			step("delete rc (pods too)", func(t *testing.T) {
 				if _, err := c.store.Create(context.Background(), &api.Pod{
