@@ -183,7 +183,11 @@ func standaloneFlags(s *Standalone) []cli.Flag {
 // flags with a cli.Command, then call Load.
 func NewMaster() (*Master, []cli.Flag) {
 	m := &Master{}
-	return m, masterFlags(m, "0.0.0.0", DefaultDataDir, DefaultConfigDir)
+	fl := masterFlags(m, "0.0.0.0", DefaultDataDir, DefaultConfigDir)
+	return m, append(fl,
+		strFlag(&m.Join, "join", "", catEtcd, "HOST:PORT of a running master: join its cluster as another master (with --etcd-embed and --token)"),
+		strFlag(&m.JoinToken, "token", "", catEtcd, "the master token the running master's `kubelite token --master` prints (K10...), for --join"),
+	)
 }
 
 // NewMinion returns an empty Minion and its flags, bound to it.

@@ -33,6 +33,11 @@ type Master struct {
 	MaxReplicas            int           // --max-replicas: the most replicas an RC may ask for
 	MaxObjectsPerNamespace int           // --max-objects-per-namespace: per kind
 	LeaderLease            time.Duration // --leader-lease: lease of the master that runs the scheduler and controllers
+	// Join (--join HOST:PORT, master only) adds this master to the cluster
+	// of a running master, with its master token JoinToken (--token, never
+	// printed).
+	Join      string
+	JoinToken string `json:"-"`
 
 	// Insecure (--insecure) restores the 2014 API: plain HTTP, no
 	// authentication, anonymous minions.

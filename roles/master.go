@@ -20,6 +20,7 @@ import (
 	"kubelite/internal/controller/replication"
 	"kubelite/internal/etcd"
 	"kubelite/internal/leader"
+	"kubelite/internal/masterjoin"
 	"kubelite/internal/pki"
 	"kubelite/internal/record"
 	"kubelite/internal/registry"
@@ -32,6 +33,9 @@ import (
 // Master runs the master's components until ctx ends.
 func Master(ctx context.Context, cfg *config.Master) error {
 	if err := checkPorts(net.Listen, masterPorts(cfg)); err != nil {
+		return err
+	}
+	if err := joinCluster(ctx, cfg); err != nil {
 		return err
 	}
 	p := &plan{role: "master"}
@@ -99,6 +103,21 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 				return nil, err
 			}
 		}
+		// A master that joined a cluster (masterjoin) starts its member with
+		// the name and initial cluster it was given; peers off loopback
+		// authenticate with certificates of the cluster's CA.
+		member, err := readMember(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		if member != nil {
+			ecfg.Name, ecfg.InitialCluster, ecfg.ClusterState = member.Name, member.InitialCluster, "existing"
+		}
+		if !etcd.IsLoopback(cfg.EtcdPeerAddr) && id != nil {
+			if ecfg.PeerTLS, err = peerCerts(id, cfg.EtcdPeerAddr); err != nil {
+				return nil, err
+			}
+		}
 		embedded = etcd.NewEmbedded(ecfg)
 		etcdEndpoints = embedded.Endpoints()
 	}
@@ -152,6 +171,12 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 	}
 	if id != nil {
 		acfg.Security, acfg.TLS, acfg.Transport = apiSecurity(id, st), apiTLS(id), kubeletTransport(id)
+		if cfg.EtcdEmbed {
+			// Other masters join this one's cluster through the API port.
+			acfg.Security.Public[masterjoin.Path] = masterJoinServer(cfg.DataDir, func(ctx context.Context, name, peer string) (string, error) {
+				return etcd.AddMember(ctx, cli, name, peer)
+			}).Handler()
+		}
 	}
 	api, err := apiserver.New(acfg)
 	if err != nil {

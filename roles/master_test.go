@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"kubelite/config"
 	"kubelite/internal/etcd"
 	"kubelite/internal/etcd/etcdtest"
+	"kubelite/internal/pki"
 )
 
 // testMaster is an --insecure master on free loopback ports: with an
@@ -153,4 +155,75 @@ func TestDataDirInUse(t *testing.T) {
 		t.Fatalf("refusal took %s", took)
 	}
 	t.Logf("refused in %s: %v", took.Round(time.Millisecond), err)
+}
+
+// TestMasterJoin: a second master joins a running one with the master
+// token: its etcd member is added, it receives the cluster's identity, and
+// both masters' etcd members hold the same data; a wrong token is refused
+// before anything starts.
+func TestMasterJoin(t *testing.T) {
+	m1 := testMaster(t, t.TempDir(), nil)
+	m1.Insecure = false
+	runMaster(t, m1)
+	masterToken, err := pki.ReadToken(m1.DataDir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	minionToken, err := pki.ReadToken(m1.DataDir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The minions' token cannot make a master.
+	bad := testMaster(t, t.TempDir(), nil)
+	bad.Insecure, bad.Join, bad.JoinToken = false, m1.APIAddr(), minionToken
+	if err := Master(context.Background(), bad); err == nil || !strings.Contains(err.Error(), "wrong or missing master token") {
+		t.Fatalf("join with the minions' token: %v", err)
+	}
+
+	m2 := testMaster(t, t.TempDir(), nil)
+	m2.Insecure, m2.Join, m2.JoinToken = false, m1.APIAddr(), masterToken
+	start := time.Now()
+	runMaster(t, m2)
+	t.Logf("second master joined and serving after %s", time.Since(start).Round(time.Millisecond))
+
+	for _, f := range []string{pki.CACertFile, pki.CAKeyFile, pki.TokenFile, pki.MasterTokenFile, pki.AdminTokenFile} {
+		a, _ := os.ReadFile(filepath.Join(pki.PKIDir(m1.DataDir), f))
+		b, _ := os.ReadFile(filepath.Join(pki.PKIDir(m2.DataDir), f))
+		if len(a) == 0 || string(a) != string(b) {
+			t.Fatalf("%s differs between the masters", f)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cli1, err := etcd.NewClient([]string{"http://" + m1.EtcdAddr}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli1.Close()
+	cli2, err := etcd.NewClient([]string{"http://" + m2.EtcdAddr}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli2.Close()
+	members, err := etcd.Members(ctx, cli2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthy := 0
+	for _, m := range members {
+		if m.Healthy {
+			healthy++
+		}
+	}
+	if len(members) != 2 || healthy != 2 {
+		t.Fatalf("members %+v, want 2 healthy", members)
+	}
+	if _, err := cli1.Put(ctx, "/kubelite/test", "from m1"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := cli2.Get(ctx, "/kubelite/test")
+	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "from m1" {
+		t.Fatalf("m2's member reads %v %v", resp, err)
+	}
 }

@@ -69,12 +69,19 @@ func TestThreeMembers(t *testing.T) {
 	if err := etcd.RemoveMember(ctx, cli, "m1"); err != nil {
 		t.Fatal(err)
 	}
-	members, err = etcd.Members(ctx, cli)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(members) != 2 {
-		t.Fatalf("members after remove: %+v", members)
+	// Members reads the list of whichever member the client asks, which
+	// may apply the removal a moment later.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		members, err = etcd.Members(ctx, cli)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(members) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("members after remove: %+v", members)
+		}
 	}
 	if _, err := cli.Put(ctx, "/k", "two"); err != nil {
 		t.Fatalf("write with 2 of 2 members: %v", err)

@@ -60,6 +60,9 @@ type Config struct {
 	// SpaceCheckInterval is how often a NOSPACE alarm is looked for and
 	// recovered from (default DefaultSpaceCheckInterval).
 	SpaceCheckInterval time.Duration
+	// PeerTLS, when set, serves peers over TLS and takes only peers with a
+	// certificate signed by its CAFile (masters on several hosts).
+	PeerTLS *TLSFiles
 	// InitialCluster ("name=http://host:port,...") and ClusterState
 	// ("existing") make this member join a cluster that AddMember grew
 	// (cluster.go); empty: a one-member cluster of its own.
@@ -193,6 +196,11 @@ func (e *Embedded) embedConfig(closing *atomic.Bool) (*embed.Config, error) {
 	ec.Dir = e.EtcdDir()
 	ec.ListenClientUrls = []url.URL{*curl}
 	ec.AdvertiseClientUrls = []url.URL{*advertise(curl)}
+	if c.PeerTLS != nil {
+		purl.Scheme = "https"
+		ec.PeerTLSInfo = transport.TLSInfo{CertFile: c.PeerTLS.CertFile, KeyFile: c.PeerTLS.KeyFile,
+			TrustedCAFile: c.PeerTLS.CAFile, ClientCertAuth: true}
+	}
 	ec.ListenPeerUrls = []url.URL{*purl}
 	ec.AdvertisePeerUrls = []url.URL{*advertise(purl)}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
