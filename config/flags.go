@@ -186,7 +186,7 @@ func NewMaster() (*Master, []cli.Flag) {
 	fl := masterFlags(m, "0.0.0.0", DefaultDataDir, DefaultConfigDir)
 	return m, append(fl,
 		strFlag(&m.Join, "join", "", catEtcd, "HOST:PORT of a running master: join its cluster as another master (with --etcd-embed and --token)"),
-		strFlag(&m.JoinToken, "token", "", catEtcd, "the master token the running master's `kubelite token --master` prints (K10...), for --join"),
+		strFlag(&m.JoinToken, "token", "", catEtcd, "the master token (K10...) that kubelite token --master prints on a running master, for --join"),
 	)
 }
 
