@@ -85,6 +85,7 @@ func newApp(e *env) *ucli.App {
 			kubectlCommand(e),
 			tokenCommand(e),
 			kubeconfigCommand(e),
+			etcdCommand(e),
 			doctorCommand(e),
 			versionCommand(e),
 			// Hidden: the image personalities (see internal/testserver).

@@ -35,6 +35,7 @@ func tokenCommand(e *env) *ucli.Command {
 		Flags: []ucli.Flag{
 			dataDirFlag(e),
 			&ucli.BoolFlag{Name: "rotate", Usage: "make a new join secret and print the new token"},
+			&ucli.BoolFlag{Name: "master", Usage: "the master token instead, for kubelite master --join (it hands over the CA: never give it to a minion)"},
 		},
 		Action: func(c *ucli.Context) error {
 			if c.Args().Present() {
@@ -45,7 +46,7 @@ func tokenCommand(e *env) *ucli.Command {
 			if c.Bool("rotate") {
 				read = pki.RotateToken
 			}
-			tok, err := read(dir, false)
+			tok, err := read(dir, c.Bool("master"))
 			if err != nil {
 				return err
 			}
