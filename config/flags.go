@@ -186,6 +186,7 @@ func NewMaster() (*Master, []cli.Flag) {
 	fl := masterFlags(m, "0.0.0.0", DefaultDataDir, DefaultConfigDir)
 	return m, append(fl,
 		strFlag(&m.Join, "join", "", catEtcd, "HOST:PORT of a running master: join its cluster as another master (with --etcd-embed and --token)"),
+		strFlag(&m.Restore, "restore", "", catEtcd, "snapshot file (kubelite etcd snapshot save) to bring a cluster back from, into a new --data-dir holding the old master's pki/"),
 		strFlag(&m.JoinToken, "token", "", catEtcd, "the master token (K10...) that kubelite token --master prints on a running master, for --join"),
 	)
 }

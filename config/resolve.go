@@ -121,6 +121,9 @@ func (m *Master) Load(cCtx *cli.Context, sys System) ([]Setting, error) {
 	if len(m.EtcdServers) == 0 && !m.EtcdEmbed {
 		return nil, fmt.Errorf("the master needs etcd: add --etcd-embed, or --etcd_servers=http://HOST:4001 for an external etcd")
 	}
+	if m.Restore != "" && (!m.EtcdEmbed || m.Join != "") {
+		return nil, fmt.Errorf("--restore needs --etcd-embed, and no --join (restore one master, then join the others to it)")
+	}
 	if m.Join != "" && (!m.EtcdEmbed || m.Insecure || m.JoinToken == "") {
 		return nil, fmt.Errorf("--join needs --etcd-embed and --token (the running master's `kubelite token --master`), and no --insecure")
 	}

@@ -38,6 +38,9 @@ type Master struct {
 	// printed).
 	Join      string
 	JoinToken string `json:"-"`
+	// Restore (--restore FILE) fills a new data dir's etcd from a snapshot
+	// (`kubelite etcd snapshot save`) at the first start.
+	Restore string
 
 	// Insecure (--insecure) restores the 2014 API: plain HTTP, no
 	// authentication, anonymous minions.

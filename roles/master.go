@@ -82,6 +82,10 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 		}
 		p.cleanup(release)
 	}
+	restore, err := checkRestore(cfg)
+	if err != nil {
+		return nil, err
+	}
 	var id *pki.Identity
 	if !cfg.Insecure {
 		var err error
@@ -139,6 +143,9 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 		_ = cli.Close()
 		return nil
 	}})
+	if restore {
+		p.add(restoreComponent(cfg.Restore, func(ctx context.Context) (int, error) { return etcd.RestoreSnapshot(ctx, cli, cfg.Restore) }))
+	}
 
 	// The registry adds the API's semantics (defaults, validation, uids and
 	// names, portal IPs, bindings) to the raw store; everything in the master

@@ -227,3 +227,58 @@ func TestMasterJoin(t *testing.T) {
 		t.Fatalf("m2's member reads %v %v", resp, err)
 	}
 }
+
+// TestRestore: a snapshot of one master's etcd brings the cluster back in
+// a new data dir: the objects are there, with their portal IPs.
+func TestRestore(t *testing.T) {
+	m1 := testMaster(t, t.TempDir(), nil)
+	stop1 := runMaster(t, m1)
+	body := `{"kind":"Service","apiVersion":"v1beta1","id":"web","port":80,"selector":{"name":"web"}}`
+	resp, err := http.Post("http://"+m1.APIAddr()+"/api/v1beta1/services", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var svc struct{ PortalIP string }
+	json.NewDecoder(resp.Body).Decode(&svc)
+	resp.Body.Close()
+	if resp.StatusCode != 201 && resp.StatusCode != 200 || svc.PortalIP == "" {
+		t.Fatalf("create service: %d %+v", resp.StatusCode, svc)
+	}
+	cli, err := etcd.NewClient([]string{"http://" + m1.EtcdAddr}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "snap.db")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := etcd.SaveSnapshot(ctx, cli, f); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	cli.Close()
+	stop1()
+
+	m2 := testMaster(t, t.TempDir(), nil)
+	m2.Restore = file
+	runMaster(t, m2)
+	resp, err = http.Get("http://" + m2.APIAddr() + "/api/v1beta1/services/web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ PortalIP string }
+	json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || got.PortalIP != svc.PortalIP {
+		t.Fatalf("restored service: %d %+v, want portal IP %s", resp.StatusCode, got, svc.PortalIP)
+	}
+	// A secure restore needs the old master's identity in the new data dir.
+	m3 := testMaster(t, t.TempDir(), nil)
+	m3.Insecure, m3.Restore = false, file
+	if err := Master(context.Background(), m3); err == nil || !strings.Contains(err.Error(), "copy the old master's DATA-DIR/pki") {
+		t.Fatalf("secure restore without the old identity: %v", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"kubelite/config"
+	"kubelite/internal/component"
 	"kubelite/internal/etcd"
 	"kubelite/internal/masterjoin"
 	"kubelite/internal/pki"
@@ -160,4 +161,41 @@ func masterJoinServer(dataDir string, addMember func(ctx context.Context, name, 
 		},
 		Files: func() (map[string][]byte, error) { return masterjoin.ReadFiles(dataDir) },
 	}
+}
+
+// checkRestore refuses --restore unless the data dir is new to etcd and
+// holds the cluster's identity (copied from the old master: the snapshot
+// holds the objects, not the CA and tokens). It reports whether to restore.
+func checkRestore(cfg *config.Master) (bool, error) {
+	if cfg.Restore == "" {
+		return false, nil
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "etcd", "member")); err == nil {
+		logrus.WithField("component", "master").Info("--restore: this data dir already holds etcd data (restored before); starting on it")
+		return false, nil
+	}
+	if _, err := os.Stat(cfg.Restore); err != nil {
+		return false, fmt.Errorf("--restore: %w", err)
+	}
+	if !cfg.Insecure {
+		if _, err := os.Stat(filepath.Join(pki.PKIDir(cfg.DataDir), pki.CACertFile)); err != nil {
+			return false, fmt.Errorf("--restore: %s holds no cluster identity: copy the old master's DATA-DIR/pki there first, so minions and kubectl keep trusting the cluster", cfg.DataDir)
+		}
+	}
+	return true, nil
+}
+
+// restoreComponent fills the new etcd from the snapshot before the
+// registry and the API use it.
+func restoreComponent(file string, restore func(ctx context.Context) (int, error)) component.Component {
+	return component.Func{N: "etcd-restore", F: func(ctx context.Context, started func()) error {
+		n, err := restore(ctx)
+		if err != nil {
+			return err
+		}
+		logrus.WithFields(logrus.Fields{"component": "master", "file": file, "keys": n}).Info("restored the cluster from the snapshot")
+		started()
+		<-ctx.Done()
+		return nil
+	}}
 }
