@@ -1,8 +1,9 @@
 // Package roles wires kubelite's components for each role and runs them:
 //
 //	Master:     etcd (embedded, or a wait for the external cluster), registry,
-//	            apiserver, scheduler, replication manager, endpoints
-//	            controller, node controller
+//	            apiserver, then the leader gate (internal/leader) that runs
+//	            the scheduler, replication manager, endpoints controller and
+//	            node controller while this master holds the etcd lease
 //	Minion:     kubelet HTTP server, kubelet, pod network (--network=bridge),
 //	            proxy (unless --proxy-mode=none)
 //	Standalone: the master's list, then the minion's list (the minion half
@@ -24,6 +25,12 @@
 //     runtime/fake, netfilter.Runner); components only see interfaces.
 //   - Wiring only: no decisions beyond which component gets which
 //     dependency. Adding a component is one line in the role's list.
+//   - A master (and standalone) locks its data dir first (etcd.LockDataDir).
+//     masterjoin.go: --join adds this master's etcd member through a running
+//     master and takes the cluster identity before anything starts (a
+//     restart on the same data dir skips it; the member file keeps the
+//     name); a running master with embedded etcd serves the join on its API
+//     port; --restore fills a new data dir's etcd from a snapshot.
 //   - Reset wipes a stopped standalone cluster: the containers of the pods in
 //     its own etcd (other kubelites' containers on the engine stay), the
 //     proxy's rules, its data directories. bench.go (BenchEnv) wires masters
