@@ -173,7 +173,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 		HealthChecks: map[string]apiserver.HealthCheck{
 			"etcd-0":     func(ctx context.Context) error { return etcd.Health(ctx, cli) },
 			"etcd-space": func(ctx context.Context) error { return etcd.AlarmCheck(ctx, cli) },
-			"leader":     leader.HealthCheck(elector),
+			"leader":     leader.HealthCheck(elector, 2*elector.TTL()),
 		},
 	}
 	if id != nil {

@@ -31,5 +31,8 @@
 // the error, and campaigns again after RetryDelay, so another master may take
 // over. When the Gate's ctx ends it stops the components and resigns.
 //
-// HealthCheck turns an Elector into the API's "leader" health check.
+// HealthCheck turns an Elector into the API's "leader" health check
+// (/readyz, /validate): it fails only when no master has led for longer than
+// its grace (the master uses twice the lease), so readiness does not flap on
+// every master during an ordinary hand-over.
 package leader

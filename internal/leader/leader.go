@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -181,15 +182,26 @@ func (g *Gate) pause(ctx context.Context) bool {
 }
 
 // HealthCheck returns the API's "leader" check: healthy while some master
-// leads, an error naming the problem otherwise.
-func HealthCheck(e Elector) func(ctx context.Context) error {
+// leads, and during a hand-over shorter than grace (a leader that died is
+// replaced within the lease: readiness must not flap on every master
+// meanwhile); an error naming the problem when no master has led for
+// longer than grace, or when the election cannot be read.
+func HealthCheck(e Elector, grace time.Duration) func(ctx context.Context) error {
+	var mu sync.Mutex
+	seen := time.Now() // a master starting is within grace of a leader
 	return func(ctx context.Context) error {
 		id, err := e.Leader(ctx)
 		if err != nil {
 			return fmt.Errorf("leader: %w", err)
 		}
-		if id == "" {
-			return errors.New("no master leads: the scheduler and controllers run nowhere")
+		mu.Lock()
+		defer mu.Unlock()
+		if id != "" {
+			seen = time.Now()
+			return nil
+		}
+		if since := time.Since(seen); since > grace {
+			return fmt.Errorf("no master has led for %s: the scheduler and controllers run nowhere", since.Round(time.Second))
 		}
 		return nil
 	}

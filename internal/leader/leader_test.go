@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -238,22 +239,32 @@ func TestGateBuildErrorRetries(t *testing.T) {
 
 func TestHealthCheck(t *testing.T) {
 	e := NewFakeElection()
-	check := HealthCheck(e.Candidate("m1"))
-	if err := check(context.Background()); err == nil {
-		t.Fatal("healthy with no leader")
+	ctx := context.Background()
+	within := HealthCheck(e.Candidate("m1"), time.Hour)
+	if err := within(ctx); err != nil {
+		t.Fatalf("unhealthy within the grace of a start: %v", err)
 	}
-	term, err := e.Candidate("m1").Campaign(context.Background())
+	past := HealthCheck(e.Candidate("m1"), -time.Second) // grace already over
+	if err := past(ctx); err == nil || !strings.Contains(err.Error(), "no master has led") {
+		t.Fatalf("healthy with no leader past the grace: %v", err)
+	}
+	term, err := e.Candidate("m1").Campaign(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := check(context.Background()); err != nil {
-		t.Fatalf("unhealthy with a leader: %v", err)
+	for _, check := range []func(context.Context) error{within, past} {
+		if err := check(ctx); err != nil {
+			t.Fatalf("unhealthy with a leader: %v", err)
+		}
 	}
-	if err := term.Resign(context.Background()); err != nil {
+	if err := term.Resign(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := check(context.Background()); err == nil {
-		t.Fatal("healthy after the leader resigned")
+	if err := within(ctx); err != nil {
+		t.Fatalf("unhealthy during a hand-over within grace: %v", err)
+	}
+	if err := past(ctx); err == nil {
+		t.Fatal("healthy with no leader past the grace")
 	}
 }
 
