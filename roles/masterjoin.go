@@ -46,6 +46,10 @@ func joinCluster(ctx context.Context, cfg *config.Master) error {
 		logrus.WithField("component", "master").Info("--join: this data dir already holds the cluster's data; starting as a member")
 		return nil
 	}
+	if m, err := readMember(cfg.DataDir); err != nil || m != nil {
+		// Joined before, and its member never started (etcd failed): start it.
+		return err
+	}
 	if _, err := os.Stat(filepath.Join(pki.PKIDir(cfg.DataDir), pki.CACertFile)); err == nil {
 		return fmt.Errorf("--join: %s already holds a cluster identity of its own; a joining master needs an empty --data-dir", cfg.DataDir)
 	}
