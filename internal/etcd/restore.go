@@ -93,7 +93,8 @@ func ReadSnapshot(path string) (map[string][]byte, error) {
 // RestoreSnapshot writes the live keys of the snapshot at path into the
 // cluster of cli, which must hold none of kubelite's objects yet (a new
 // data dir), in transactions of at most 64 puts. It returns how many keys
-// it wrote.
+// it wrote. The keys get new revisions, lower than the snapshot's (etcdutl,
+// which keeps them, is not linked): watchers must list again.
 func RestoreSnapshot(ctx context.Context, cli *clientv3.Client, path string) (int, error) {
 	live, err := ReadSnapshot(path)
 	if err != nil {
