@@ -16,6 +16,7 @@ import (
 
 	"kubelite/config"
 	"kubelite/internal/apiserver"
+	"kubelite/internal/atomicfile"
 	"kubelite/internal/auth"
 	"kubelite/internal/endpoint"
 	"kubelite/internal/etcd"
@@ -158,7 +159,7 @@ func localMinion(id *pki.Identity, cfg *config.Minion, hostIP string) (*minionCr
 		name string
 		data []byte
 	}{{join.CAFile, id.CA.CertPEM}, {join.CertFile, kp.CertPEM}, {join.KeyFile, kp.KeyPEM}} {
-		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o600); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, f.name), f.data, 0o600); err != nil {
 			return nil, fmt.Errorf("minion credentials: %w", err)
 		}
 	}
@@ -212,7 +213,7 @@ func etcdCerts(id *pki.Identity, addr string) (*etcd.TLSFiles, *tls.Config, erro
 	files := &etcd.TLSFiles{CertFile: filepath.Join(dir, "etcd-server.crt"), KeyFile: filepath.Join(dir, "etcd-server.key"),
 		CAFile: filepath.Join(dir, pki.CACertFile)}
 	for path, data := range map[string][]byte{files.CertFile: server.CertPEM, files.KeyFile: server.KeyPEM} {
-		if err := os.WriteFile(path, data, 0o600); err != nil {
+		if err := atomicfile.Write(path, data, 0o600); err != nil {
 			return nil, nil, fmt.Errorf("etcd certificates: %w", err)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"kubelite/internal/api"
+	"kubelite/internal/atomicfile"
 	"kubelite/internal/pki"
 )
 
@@ -115,10 +116,10 @@ func Minion(ctx context.Context, req Request) (*Credentials, error) {
 	if err != nil {
 		return nil, fmt.Errorf("join: the master at %s answered with a certificate that %w", master, err)
 	}
-	if err := writeFileAtomic(req.Dir, CAFile, caPEM); err != nil {
+	if err := saveFile(req.Dir, CAFile, caPEM); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(req.Dir, CertFile, certPEM); err != nil {
+	if err := saveFile(req.Dir, CertFile, certPEM); err != nil {
 		return nil, err
 	}
 	return &Credentials{CA: ca, CAPEM: caPEM, Cert: cert}, nil
@@ -346,44 +347,16 @@ func csrFor(dir, cn string) (csrPEM, keyPEM []byte, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("join: certificate request: %w", err)
 	}
-	if err := writeFileAtomic(dir, KeyFile, keyPEM); err != nil {
+	if err := saveFile(dir, KeyFile, keyPEM); err != nil {
 		return nil, nil, err
 	}
 	return csrPEM, keyPEM, nil
 }
 
-// writeFileAtomic writes dir/name with mode 0600 through a temporary file,
-// fsync and rename, so a crash leaves the old file or the new one.
-func writeFileAtomic(dir, name string, data []byte) error {
-	f, err := os.CreateTemp(dir, "."+name+".*")
-	if err != nil {
-		return fmt.Errorf("save %s: %w", name, err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
+// saveFile writes a credential file of dir, private and atomically.
+func saveFile(dir, name string, data []byte) error {
+	if err := atomicfile.Write(filepath.Join(dir, name), data, 0o600); err != nil {
 		return fmt.Errorf("save %s: %w", filepath.Join(dir, name), err)
-	}
-	if err := f.Chmod(0o600); err != nil {
-		return fail(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		return fail(err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("save %s: %w", filepath.Join(dir, name), err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"kubelite/internal/atomicfile"
 	"kubelite/internal/kubeconfig"
 )
 
@@ -237,7 +238,7 @@ func create(dataDir string, sans []string, now time.Time) error {
 		{AdminTokenFile, []byte(secrets[2] + "\n"), 0o600},
 	}
 	for _, f := range files {
-		if err := writeAtomic(filepath.Join(tmp, f.name), f.data, f.mode); err != nil {
+		if err := atomicfile.Write(filepath.Join(tmp, f.name), f.data, f.mode); err != nil {
 			return fmt.Errorf("create cluster identity: %w", err)
 		}
 	}
@@ -247,7 +248,7 @@ func create(dataDir string, sans []string, now time.Time) error {
 		}
 		return fmt.Errorf("create cluster identity: %w", err)
 	}
-	syncDir(dataDir)
+	atomicfile.SyncDir(dataDir)
 	log.WithField("dir", PKIDir(dataDir)).Info("created a new cluster identity (CA, certificates, tokens)")
 	return nil
 }
@@ -366,10 +367,10 @@ func leaf(dataDir string, ca *CA, certFile, keyFile, cn string, sans []string, u
 		return tls.Certificate{}, fmt.Errorf("cluster identity: re-issue %s: %w", certFile, err)
 	}
 	dir := PKIDir(dataDir)
-	if err := writeAtomic(filepath.Join(dir, keyFile), kp.KeyPEM, 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, keyFile), kp.KeyPEM, 0o600); err != nil {
 		return tls.Certificate{}, fmt.Errorf("cluster identity: re-issue %s: %w", certFile, err)
 	}
-	if err := writeAtomic(filepath.Join(dir, certFile), kp.CertPEM, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, certFile), kp.CertPEM, 0o644); err != nil {
 		return tls.Certificate{}, fmt.Errorf("cluster identity: re-issue %s: %w", certFile, err)
 	}
 	log.WithFields(logrus.Fields{"file": filepath.Join(dir, certFile), "reason": reason}).Info("re-issued certificate from the cluster CA")
@@ -434,7 +435,7 @@ func RotateToken(dataDir string, master bool) (string, error) {
 		return "", fmt.Errorf("rotate token: %w", err)
 	}
 	tok := FormatToken(CAHash(cert), secret)
-	if err := writeAtomic(TokenPath(dataDir, master), []byte(tok+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(TokenPath(dataDir, master), []byte(tok+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("rotate token: %w", err)
 	}
 	return tok, nil
