@@ -14,4 +14,11 @@
 // the master's pieces, hollow minions, and the raw layers. Scenarios needing
 // Docker or iptables fail when those are missing; they are left out only when
 // the caller asks (--no-docker), and the report says so.
+//
+// The swarm scenario measures a peer orchestrator: it builds its own lab
+// (internal/lab: root, network namespaces, two Docker Engines; lab name
+// "swarm", index 9) with a registry, a Docker Swarm and a kubelite cluster
+// on the same engines, and prints kubelite's figures with Swarm's as the
+// same-run peer (internal/bench/swarmbench). Scenarios may add notes to the
+// report (what they could not compare and why).
 package bench
