@@ -9,6 +9,9 @@
 //	/api                                  {"versions":["v1beta1","v1beta2"]}
 //	/version, /api/<v>/version            the ServerVersion in Config
 //	/healthz                              "ok"
+//	/metrics                              Prometheus text (internal/metrics): every request is
+//	                                      counted in apiserver_request_total{verb,resource,code}
+//	                                      and, unless long-running, timed and counted in flight
 //	/validate                             [{component, health, healthCode, msg, err}]:
 //	                                      Config.HealthChecks plus each minion's kubelet /healthz
 //	/api/<v>/<res>                        GET list (?labels= ?fields= ?namespace=), POST create

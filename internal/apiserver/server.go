@@ -18,6 +18,7 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/httpserve"
+	"kubelite/internal/metrics"
 	"kubelite/internal/store"
 	"kubelite/internal/v1api"
 )
@@ -129,7 +130,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		h = s.guard(h)
 	}
-	s.handler = s.recoverer(s.gate(h))
+	s.handler = instrument(s.recoverer(s.gate(h)))
 	return s, nil
 }
 
@@ -252,6 +253,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case p == "/validate" || p == "/validate/":
 		if onlyGET(w, r) {
 			s.serveValidate(w, r)
+		}
+	case p == "/metrics":
+		if onlyGET(w, r) {
+			metrics.Handler().ServeHTTP(w, r)
 		}
 	case v1api.Owns(p):
 		s.v1.ServeHTTP(w, r)

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -178,4 +179,32 @@ func (d *GaugeDelta) Set(v float64) {
 	defer d.mu.Unlock()
 	d.g.Add(v - d.last)
 	d.last = v
+}
+
+// Value gathers c alone and returns the sum over its series of counter and
+// gauge values and of histogram sample counts: a reading for tests and
+// logs (a vector or one of its children).
+func Value(c prometheus.Collector) (float64, error) {
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(c); err != nil {
+		return 0, fmt.Errorf("register: %w", err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		return 0, fmt.Errorf("gather: %w", err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			switch {
+			case m.Counter != nil:
+				sum += m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				sum += m.GetGauge().GetValue()
+			case m.Histogram != nil:
+				sum += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return sum, nil
 }

@@ -82,3 +82,19 @@ func TestLabelsAreBounded(t *testing.T) {
 		t.Error("Code(404)")
 	}
 }
+
+func TestValueSumsSeries(t *testing.T) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "c_total", Help: "c"}, []string{"l"})
+	c.WithLabelValues("a").Add(2)
+	c.WithLabelValues("b").Add(3)
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "h", Help: "h"})
+	h.Observe(1)
+	for _, tc := range []struct {
+		c    prometheus.Collector
+		want float64
+	}{{c, 5}, {c.WithLabelValues("a"), 2}, {h, 1}} {
+		if v, err := Value(tc.c); err != nil || v != tc.want {
+			t.Errorf("Value = %v, %v; want %v", v, err, tc.want)
+		}
+	}
+}

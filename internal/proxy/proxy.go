@@ -13,6 +13,7 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
+	"kubelite/internal/metrics"
 	"kubelite/internal/netfilter"
 	"kubelite/internal/store"
 )
@@ -208,6 +209,7 @@ func (p *Proxy) syncAndReport(full bool) {
 	}
 	n, size, err := p.syncObjects(svcObjs, epObjs, full)
 	res := SyncResult{ResourceVersion: rv, Full: full, Services: n, Bytes: size, Duration: time.Since(start), Err: err}
+	metrics.ProxySyncDuration.Observe(res.Duration.Seconds())
 	p.mu.Lock()
 	msg := ""
 	if err != nil {

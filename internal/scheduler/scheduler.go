@@ -14,6 +14,7 @@ import (
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
 	"kubelite/internal/fit"
+	"kubelite/internal/metrics"
 	"kubelite/internal/record"
 	"kubelite/internal/store"
 	"kubelite/internal/workqueue"
@@ -102,7 +103,7 @@ func New(cfg Config) *Scheduler {
 	}
 	s := &Scheduler{
 		cfg: cfg, st: cfg.Store, rec: cfg.Recorder,
-		queue:         workqueue.New(cfg.Clock, cfg.BackoffBase, cfg.BackoffMax),
+		queue:         workqueue.New(cfg.Clock, cfg.BackoffBase, cfg.BackoffMax).Named("scheduler"),
 		log:           logrus.WithField("component", "scheduler"),
 		nodes:         map[string]*fit.Node{},
 		accounted:     map[string]accounted{},
@@ -437,6 +438,8 @@ type action struct {
 	pod  *api.Pod
 	host string // bind here; "" = unschedulable with msg
 	msg  string
+	// start is when the decision began (scheduler_e2e_scheduling_duration_seconds).
+	start time.Time
 }
 
 // decide chooses a minion for the pod with key under the lock and assumes
@@ -450,6 +453,7 @@ func (s *Scheduler) decide(key string) *action {
 	if p.DesiredState.Host != "" || fit.Terminated(p) {
 		return nil
 	}
+	start := time.Now()
 	pi := fit.NewPodInfo(p)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -475,12 +479,12 @@ func (s *Scheduler) decide(key string) *action {
 	host, reasons := scheduleInfo(pi, nodes, spread, func(j int) uint64 { return s.candHash[j] }, s.cfg.Seed)
 	if host == "" {
 		s.unschedulable[key] = p
-		return &action{key: key, pod: p, msg: fit.Summarize(len(nodes), reasons)}
+		return &action{key: key, pod: p, msg: fit.Summarize(len(nodes), reasons), start: start}
 	}
 	s.addLocked(host, p)
 	s.accounted[key] = accounted{host: host, pod: p, assumed: true}
 	delete(s.unschedulable, key)
-	return &action{key: key, pod: p, host: host}
+	return &action{key: key, pod: p, host: host, start: start}
 }
 
 // apply performs a decision: the binding, or the unschedulable reason and
@@ -488,6 +492,7 @@ func (s *Scheduler) decide(key string) *action {
 func (s *Scheduler) apply(ctx context.Context, a *action) error {
 	p, key, host := a.pod, a.key, a.host
 	if host == "" {
+		metrics.SchedulerAttempts.WithLabelValues("unschedulable").Inc()
 		s.markUnschedulable(ctx, p, a.msg)
 		s.rec.Record(ctx, p, EventFailedScheduling, a.msg)
 		s.log.WithField("pod", key).Debug(a.msg)
@@ -503,9 +508,12 @@ func (s *Scheduler) apply(ctx context.Context, a *action) error {
 		if api.IsNotFound(err) {
 			return nil // the pod is gone
 		}
+		metrics.SchedulerAttempts.WithLabelValues("error").Inc()
 		s.log.WithError(err).WithField("pod", key).Debug("bind failed; requeued")
 		return err
 	}
+	metrics.SchedulerAttempts.WithLabelValues("scheduled").Inc()
+	metrics.SchedulerE2E.Observe(time.Since(a.start).Seconds())
 	s.rec.Record(ctx, p, EventScheduled, fmt.Sprintf("Successfully assigned %s to %s", p.ID, host))
 	if p.CurrentState.Reason == ReasonUnschedulable {
 		s.clearUnschedulable(ctx, key)

@@ -6,7 +6,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"kubelite/internal/clock"
+	"kubelite/internal/metrics"
 )
 
 // Queue is a deduplicating work queue with per-key backoff.
@@ -22,6 +25,10 @@ type Queue struct {
 	processing map[string]bool
 	failures   map[string]int
 	shutdown   bool
+
+	// depth and retries are the queue's metrics once Named; nil before.
+	depth   *metrics.GaugeDelta
+	retries prometheus.Counter
 
 	// Delayed keys wait in a heap (earliest first) served by one goroutine,
 	// started by the first AddAfter and stopped by ShutDown.
@@ -71,6 +78,25 @@ func New(c clock.Clock, base, max time.Duration) *Queue {
 	return q
 }
 
+// Named makes the queue report workqueue_depth{name} and
+// workqueue_retries_total{name}; queues of one name in a process sum. Call
+// it before the queue is used; it returns q.
+func (q *Queue) Named(name string) *Queue {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.depth = metrics.NewGaugeDelta(metrics.WorkqueueDepth.WithLabelValues(name))
+	q.retries = metrics.WorkqueueRetries.WithLabelValues(name)
+	q.depth.Set(float64(len(q.queue)))
+	return q
+}
+
+// lenChangedLocked reports the queue's length to its depth gauge.
+func (q *Queue) lenChangedLocked() {
+	if q.depth != nil {
+		q.depth.Set(float64(len(q.queue)))
+	}
+}
+
 // Add queues key unless it is already queued.
 func (q *Queue) Add(key string) {
 	q.mu.Lock()
@@ -87,6 +113,7 @@ func (q *Queue) addLocked(key string) {
 		return // requeued by Done
 	}
 	q.queue = append(q.queue, key)
+	q.lenChangedLocked()
 	q.cond.Signal()
 }
 
@@ -171,6 +198,9 @@ func (q *Queue) Waiting() int {
 
 // AddRateLimited requeues key after its backoff and counts a failure.
 func (q *Queue) AddRateLimited(key string) {
+	if q.retries != nil {
+		q.retries.Inc()
+	}
 	q.AddAfter(key, q.When(key))
 }
 
@@ -216,6 +246,7 @@ func (q *Queue) Get() (key string, ok bool) {
 	}
 	key = q.queue[0]
 	q.queue = q.queue[1:]
+	q.lenChangedLocked()
 	q.processing[key] = true
 	delete(q.dirty, key)
 	return key, true
@@ -228,6 +259,7 @@ func (q *Queue) Done(key string) {
 	delete(q.processing, key)
 	if q.dirty[key] && !q.shutdown {
 		q.queue = append(q.queue, key)
+		q.lenChangedLocked()
 		q.cond.Signal()
 	}
 }
@@ -250,6 +282,7 @@ func (q *Queue) ShutDown() {
 	}
 	q.shutdown = true
 	q.queue = nil
+	q.lenChangedLocked()
 	q.waiting, q.waitIdx = nil, map[string]*delayed{}
 	close(q.stop)
 	q.cond.Broadcast()

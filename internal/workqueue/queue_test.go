@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"kubelite/internal/clock"
+	"kubelite/internal/metrics"
 )
 
 func TestDedupAndRequeueWhileProcessing(t *testing.T) {
@@ -212,5 +215,41 @@ func TestRunStopsOnCancel(t *testing.T) {
 	<-done
 	if fc.Waiters() != 0 {
 		t.Fatalf("backoff timer left after Run returned")
+	}
+}
+
+func TestNamedQueueReportsDepthAndRetries(t *testing.T) {
+	name := t.Name()
+	depth := metrics.WorkqueueDepth.WithLabelValues(name)
+	retries := metrics.WorkqueueRetries.WithLabelValues(name)
+	read := func(c prometheus.Collector) float64 {
+		t.Helper()
+		v, err := metrics.Value(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	a := New(clock.NewFake(time.Unix(0, 0)), time.Second, time.Minute).Named(name)
+	b := New(clock.NewFake(time.Unix(0, 0)), time.Second, time.Minute).Named(name)
+	a.Add("x")
+	a.Add("y")
+	b.Add("z")
+	if d := read(depth); d != 3 {
+		t.Fatalf("depth %v after 3 adds over two queues, want 3", d)
+	}
+	k, _ := a.Get()
+	if d := read(depth); d != 2 {
+		t.Fatalf("depth %v after a Get, want 2", d)
+	}
+	a.AddRateLimited(k)
+	a.Done(k)
+	if r := read(retries); r != 1 {
+		t.Fatalf("retries %v, want 1", r)
+	}
+	a.ShutDown()
+	b.ShutDown()
+	if d := read(depth); d != 0 {
+		t.Fatalf("depth %v after shutdown, want 0", d)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"kubelite/internal/clock"
 	"kubelite/internal/controller"
 	"kubelite/internal/fit"
+	"kubelite/internal/metrics"
 	"kubelite/internal/record"
 	"kubelite/internal/store"
 	"kubelite/internal/workqueue"
@@ -87,7 +88,7 @@ func New(cfg Config) *Manager {
 	}
 	m := &Manager{
 		cfg: cfg, st: cfg.Store, rec: cfg.Recorder, clk: cfg.Clock,
-		queue: workqueue.New(cfg.Clock, 100*time.Millisecond, 30*time.Second),
+		queue: workqueue.New(cfg.Clock, 100*time.Millisecond, 30*time.Second).Named("replication"),
 		log:   logrus.WithField("component", "replication-manager"),
 		exp:   map[string]*expectation{},
 	}
@@ -112,8 +113,19 @@ func (m *Manager) Run(ctx context.Context, started func()) error {
 	}
 	started()
 	m.log.Info("replication manager started")
-	m.queue.Run(ctx, m.cfg.Workers, m.Sync)
+	m.queue.Run(ctx, m.cfg.Workers, m.countedSync)
 	return nil
+}
+
+// countedSync is Sync counted in replication_controller_syncs_total.
+func (m *Manager) countedSync(ctx context.Context, key string) error {
+	err := m.Sync(ctx, key)
+	result := "success"
+	if err != nil {
+		result = "error"
+	}
+	metrics.RCSyncs.WithLabelValues(result).Inc()
+	return err
 }
 
 // WaitSynced waits until both caches hold the full state and every RC is

@@ -45,4 +45,7 @@
 // Every error is an *api.StatusError (etcd failures: 503 Unavailable for a
 // timeout or an unreachable cluster, 507 InsufficientStorage while etcd's
 // space quota is exhausted, 500 otherwise).
+//
+// Get, List, Create, Update and Delete time their etcd request in
+// etcd_request_duration_seconds{operation,type} (internal/metrics).
 package etcd

@@ -164,7 +164,9 @@ func storeErr(op, key string, err error) error {
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, res api.Resource, namespace, id string) (api.Object, error) {
 	key := store.Key(res, store.Namespace(res, namespace), id)
+	done := timed("get", res)
 	resp, err := s.cli.Get(ctx, key)
+	done()
 	if err != nil {
 		return nil, storeErr("get", key, err)
 	}
@@ -200,7 +202,9 @@ func (s *Store) ListShared(ctx context.Context, res api.Resource, opts store.Lis
 		return nil, 0, api.NewBadRequest(fmt.Sprintf("cannot list %q", res))
 	}
 	prefix := listPrefix(res, opts.Namespace)
+	done := timed("list", res)
 	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix())
+	done()
 	if err != nil {
 		return nil, 0, storeErr("list", prefix, err)
 	}
@@ -291,10 +295,12 @@ func (s *Store) Create(ctx context.Context, obj api.Object) (api.Object, error) 
 			}
 			opts = append(opts, clientv3.WithLease(id))
 		}
+		done := timed("create", res)
 		resp, err = s.cli.Txn(ctx).
 			If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 			Then(clientv3.OpPut(key, string(data), opts...)).
 			Commit()
+		done()
 		if err != nil && res == api.Events && errors.Is(err, rpctypes.ErrLeaseNotFound) && attempt == 0 {
 			// The shared lease expired or was revoked: grant a new one, once.
 			s.leaseMu.Lock()
@@ -343,10 +349,12 @@ func (s *Store) Update(ctx context.Context, obj api.Object) (api.Object, error) 
 	if rv != 0 {
 		cmp = clientv3.Compare(clientv3.ModRevision(key), "=", int64(rv))
 	}
+	done := timed("update", res)
 	resp, err := s.cli.Txn(ctx).If(cmp).
 		Then(clientv3.OpPut(key, string(data), opts...)).
 		Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).
 		Commit()
+	done()
 	if err != nil {
 		return nil, storeErr("update", key, err)
 	}
@@ -364,7 +372,9 @@ func (s *Store) Update(ctx context.Context, obj api.Object) (api.Object, error) 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, res api.Resource, namespace, id string) (api.Object, error) {
 	key := store.Key(res, store.Namespace(res, namespace), id)
+	done := timed("delete", res)
 	resp, err := s.cli.Delete(ctx, key, clientv3.WithPrevKV())
+	done()
 	if err != nil {
 		return nil, storeErr("delete", key, err)
 	}
