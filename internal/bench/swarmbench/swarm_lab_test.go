@@ -49,7 +49,8 @@ func TestQuickOnLab(t *testing.T) {
 	want := []string{"control plane memory, idle", "10 replicas: create to all answering",
 		"10 replicas: scale to 20, all answering", "10 replicas: scale 20 back to 10",
 		"memory holding 10 replicas (engines' growth included)",
-		"service traffic, 10 replicas: requests/s, new connection each", "service traffic, 10 replicas: request p50"}
+		"service traffic, 10 replicas: requests/s, new connection each", "service traffic, 10 replicas: request p50",
+		"service traffic, 10 replicas: requests/s, Swarm's DNS answer cached"}
 	got := map[string]Row{}
 	for _, r := range res.Rows {
 		got[r.Name] = r
