@@ -117,6 +117,6 @@ func (k *Kubelet) noteRefusal(ctx context.Context, key string, pod *api.Pod, ref
 	}
 	k.mu.Unlock()
 	if refused != "" && refused != prev {
-		k.event(ctx, pod, InfraName, "refused", "pod refused by this minion's admission: "+refused)
+		k.event(ctx, pod, InfraName, EventRefused, "pod refused by this minion's admission: "+refused)
 	}
 }

@@ -194,7 +194,7 @@ func TestFakeHostilePodsRefused(t *testing.T) {
 	}
 	refused := map[string]int{}
 	for _, o := range evs {
-		if ev := o.(*api.Event); ev.Reason == "refused" {
+		if ev := o.(*api.Event); ev.Reason == EventRefused {
 			refused[ev.InvolvedObject.Name]++
 		}
 	}

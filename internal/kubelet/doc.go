@@ -44,11 +44,17 @@
 //     kubelet (pods keep running across restarts); --reset removes it.
 //   - probe.go: liveness probes (httpGet, tcpSocket, exec), one goroutine per
 //     probed container; a failure records an event and queues the pod.
-//   - server.go: the HTTP server (/healthz, /podInfo, /containerLogs, /stats).
+//   - server.go: the HTTP server (/healthz, /livez, /readyz, /metrics, /podInfo,
+//     /containerLogs, /stats); health.go: the readiness checks (the engine
+//     answers, the pod cache has listed); metrics.go: kubelet_pod_start_duration_seconds,
+//     kubelet_running_pods and the BackOff events.
 //     Secure (Server.TLS and Server.Authn set): HTTPS with the minion's
-//     joined certificate, and every path but /healthz answers only the
+//     joined certificate, and every path but the probes answers only the
 //     master or admin (401 anonymous or a wrong credential, 403 another
 //     user); --insecure leaves both nil: plain HTTP to anyone, as in 2014.
+//   - Events (Pulling, Pulled, Failed, Created, Started, Killing, BackOff,
+//     Unhealthy, Refused) go through Config.Recorder (internal/record: rate-limited,
+//     deduplicated), naming the container in involvedObject.fieldPath.
 //   - hollow.go: many kubelets on fake runtimes in one process, sharing one
 //     pod watch (Fleet), for the scheduler's tests and the benchmarks.
 //

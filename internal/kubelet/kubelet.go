@@ -17,6 +17,7 @@ import (
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
 	"kubelite/internal/images"
+	"kubelite/internal/record"
 	"kubelite/internal/runtime"
 	"kubelite/internal/store"
 	"kubelite/internal/workqueue"
@@ -66,6 +67,11 @@ type Config struct {
 	Services Lister
 	// NoEvents suppresses event objects (hollow fleets).
 	NoEvents bool
+	// Recorder writes the kubelet's events (Pulling, Pulled, Failed,
+	// Created, Started, Killing, BackOff, Unhealthy, Refused); nil means a
+	// record.Store over Store with source "kubelet NODE" (rate-limited and
+	// deduplicated), record.Nop with NoEvents.
+	Recorder record.FieldRecorder
 	// MaxParallelStarts bounds how many pods start containers at once
 	// (default 4): in a burst the engine's throughput is the limit, and a
 	// bound lets the first pods finish first instead of all finishing
@@ -89,6 +95,12 @@ func (c *Config) defaults() error {
 	}
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
+	}
+	switch {
+	case c.NoEvents:
+		c.Recorder = record.Nop{}
+	case c.Recorder == nil:
+		c.Recorder = record.New(c.Store, record.Config{Source: "kubelet " + c.NodeName, Clock: c.Clock})
 	}
 	if c.RootDir == "" {
 		c.RootDir = "/var/lib/kubelet"
@@ -145,14 +157,15 @@ type Kubelet struct {
 	prober   *prober
 	net      *podNet // nil unless Network is NetworkBridge
 
-	mu        sync.Mutex
-	pulls     map[string]map[string]PullState // pod uid -> container -> pulls
-	unhealthy map[string]string               // container id -> probe failure
-	waiting   map[string]map[string]string    // pod key -> last waiting reasons
-	written   map[string]uint64               // pod key -> version our last status write made
-	refused   map[string]string               // pod key -> why admission refused it (event sent)
-	infraMu   sync.Mutex                      // one infra image build at a time
-	starts    chan struct{}                   // semaphore of MaxParallelStarts
+	mu         sync.Mutex
+	pulls      map[string]map[string]PullState // pod uid -> container -> pulls
+	unhealthy  map[string]string               // container id -> probe failure
+	waiting    map[string]map[string]string    // pod key -> last waiting reasons
+	written    map[string]uint64               // pod key -> version our last status write made
+	refused    map[string]string               // pod key -> why admission refused it (event sent)
+	podMetrics podMetrics                      // start durations and running pods
+	infraMu    sync.Mutex                      // one infra image build at a time
+	starts     chan struct{}                   // semaphore of MaxParallelStarts
 }
 
 // New returns a kubelet; Run starts it.
@@ -161,15 +174,16 @@ func New(cfg Config) (*Kubelet, error) {
 		return nil, err
 	}
 	k := &Kubelet{
-		cfg:       cfg,
-		log:       logrus.WithFields(logrus.Fields{"component": "kubelet", "minion": cfg.NodeName}),
-		queue:     workqueue.New(cfg.Clock, 500*time.Millisecond, BackoffMax),
-		pulls:     map[string]map[string]PullState{},
-		unhealthy: map[string]string{},
-		waiting:   map[string]map[string]string{},
-		written:   map[string]uint64{},
-		refused:   map[string]string{},
-		starts:    make(chan struct{}, cfg.MaxParallelStarts),
+		cfg:        cfg,
+		log:        logrus.WithFields(logrus.Fields{"component": "kubelet", "minion": cfg.NodeName}),
+		queue:      workqueue.New(cfg.Clock, 500*time.Millisecond, BackoffMax).Named("kubelet"),
+		pulls:      map[string]map[string]PullState{},
+		unhealthy:  map[string]string{},
+		waiting:    map[string]map[string]string{},
+		written:    map[string]uint64{},
+		refused:    map[string]string{},
+		starts:     make(chan struct{}, cfg.MaxParallelStarts),
+		podMetrics: newPodMetrics(),
 	}
 	k.pods, k.services = cfg.Pods, cfg.Services
 	if k.pods == nil {
@@ -228,6 +242,7 @@ func (k *Kubelet) podChanged(key string) {
 func (k *Kubelet) Run(ctx context.Context, started func()) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer k.clearPodMetrics()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for _, inf := range k.own {
@@ -458,6 +473,10 @@ func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
 	}
 	k.mu.Unlock()
 	plan := Decide(in)
+	if pod != nil {
+		k.notePodSeen(key, cs)
+		k.backOffEvents(ctx, pod, plan.Waiting)
+	}
 	t0 := time.Now()
 	applyErr := k.apply(ctx, pod, plan, in.Network, hostPaths)
 	applied := time.Since(t0)
@@ -479,6 +498,7 @@ func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
 	k.waiting[key] = plan.Waiting
 	k.mu.Unlock()
 	status := PodStatus(StatusInput{Pod: pod, Containers: cs, Waiting: plan.Waiting, Host: k.cfg.NodeName, HostIP: k.cfg.HostIP})
+	k.notePodStatus(key, status.Status)
 	t1 := time.Now()
 	if err := k.pushStatus(ctx, pod, status); err != nil {
 		return errors.Join(applyErr, err)
@@ -518,6 +538,7 @@ func (k *Kubelet) forget(key string, cs []runtime.Container) {
 	delete(k.waiting, key)
 	delete(k.written, key)
 	delete(k.refused, key)
+	k.forgetPodMetricsLocked(key)
 	k.mu.Unlock()
 	for uid := range uids {
 		if uid == "" {
@@ -553,6 +574,9 @@ func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan, nw PodNetw
 			var wg sync.WaitGroup
 			errc := make(chan error, j-i)
 			for _, a := range acts[i:j] {
+				if a.Name != InfraName {
+					k.event(ctx, pod, a.Name, EventKilling, "Stopping container "+a.Name)
+				}
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -591,7 +615,7 @@ func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan, nw PodNetw
 			if err != nil {
 				infraFailed = true
 				plan.Waiting[InfraName] = "ErrRunContainer: " + err.Error()
-				k.event(ctx, pod, InfraName, "failed", "start infra container: "+err.Error())
+				k.event(ctx, pod, InfraName, EventFailed, "start infra container: "+err.Error())
 				errs = append(errs, err)
 				continue
 			}
@@ -607,7 +631,7 @@ func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan, nw PodNetw
 					if startErr = <-started; startErr != nil {
 						startErr = fmt.Errorf("start infra of %s: %w", api.Key(pod), startErr)
 						plan.Waiting[InfraName] = "ErrRunContainer: " + startErr.Error()
-						k.event(ctx, pod, InfraName, "failed", "start infra container: "+startErr.Error())
+						k.event(ctx, pod, InfraName, EventFailed, "start infra container: "+startErr.Error())
 					}
 				})
 				return startErr
@@ -719,6 +743,8 @@ func (k *Kubelet) ensureImage(ctx context.Context, pod *api.Pod, c *api.Containe
 	if policy == api.PullNever {
 		return "ErrImageNeverPull: image " + c.Image + " is not present and imagePullPolicy is PullNever", nil
 	}
+	k.event(ctx, pod, c.Name, EventPulling, fmt.Sprintf("Pulling image %q", c.Image))
+	pullStart := time.Now()
 	if err := k.cfg.Runtime.PullImage(ctx, c.Image); err != nil {
 		msg := err.Error()
 		k.mu.Lock()
@@ -734,9 +760,10 @@ func (k *Kubelet) ensureImage(ctx context.Context, pod *api.Pod, c *api.Containe
 		m[c.Name] = ps
 		k.mu.Unlock()
 		k.queue.AddAfter(api.Key(pod), PullBackoff(ps.Failures))
-		k.event(ctx, pod, c.Name, "failed", "pull image "+c.Image+": "+msg)
+		k.event(ctx, pod, c.Name, EventFailed, fmt.Sprintf("Failed to pull image %q: %s", c.Image, msg))
 		return "ErrImagePull: " + msg, nil
 	}
+	k.event(ctx, pod, c.Name, EventPulled, fmt.Sprintf("Successfully pulled image %q in %s", c.Image, time.Since(pullStart).Round(time.Millisecond)))
 	k.mu.Lock()
 	delete(k.pulls[pod.UID], c.Name)
 	k.mu.Unlock()
@@ -765,7 +792,7 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, in
 	spec, err := AppSpec(pod, c, a.Attempt, SpecOptions{InfraID: infraID, RootDir: k.cfg.RootDir, Services: k.servicesFor(pod), AllowPrivileged: k.cfg.AllowPrivileged, HostPaths: hostPaths})
 	if err != nil {
 		waiting[c.Name] = "ErrInvalidSpec: " + err.Error()
-		k.event(ctx, pod, c.Name, "failed", err.Error())
+		k.event(ctx, pod, c.Name, EventFailed, err.Error())
 		return nil // retrying will not help until the pod changes
 	}
 	// PullIfNotPresent and PullNever try the local image first: no image
@@ -787,6 +814,7 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, in
 		id, err = k.create(ctx, spec)
 	}
 	if err == nil {
+		k.event(ctx, pod, c.Name, EventCreated, "Created container "+c.Name)
 		if ierr := waitInfra(); ierr != nil {
 			if rerr := k.cfg.Runtime.Remove(ctx, id); rerr != nil && !errors.Is(rerr, runtime.ErrNotFound) {
 				k.log.WithError(rerr).Warn("remove a container whose infra failed")
@@ -798,12 +826,14 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, in
 	}
 	if err != nil {
 		waiting[c.Name] = "ErrRunContainer: " + err.Error()
-		k.event(ctx, pod, c.Name, "failed", "start container: "+err.Error())
+		k.event(ctx, pod, c.Name, EventFailed, "start container: "+err.Error())
 		return fmt.Errorf("start %s of %s: %w", c.Name, api.Key(pod), err)
 	}
+	msg := "Started container " + c.Name
 	if a.Reason != "" {
-		k.event(ctx, pod, c.Name, "restarted", a.Reason)
+		msg += " (restarted: " + a.Reason + ")"
 	}
+	k.event(ctx, pod, c.Name, EventStarted, msg)
 	return nil
 }
 
@@ -886,25 +916,32 @@ func normalizeState(s api.PodState) api.PodState {
 	return s
 }
 
-// event records an event about a pod's container (best effort).
+// Event reasons the kubelet records, as Kubernetes names them.
+const (
+	EventPulling   = "Pulling"
+	EventPulled    = "Pulled"
+	EventFailed    = "Failed"
+	EventCreated   = "Created"
+	EventStarted   = "Started"
+	EventKilling   = "Killing"
+	EventBackOff   = "BackOff"
+	EventUnhealthy = "Unhealthy"
+	EventRefused   = "Refused"
+)
+
+// event records an event about a pod's container through the recorder
+// (rate-limited and deduplicated there) and logs it.
 func (k *Kubelet) event(ctx context.Context, pod *api.Pod, container, reason, msg string) {
-	k.log.WithFields(logrus.Fields{"pod": api.Key(pod), "container": container, "reason": reason}).Info(msg)
-	if k.cfg.NoEvents || pod == nil {
+	if pod == nil {
 		return
 	}
-	now := k.cfg.Clock.Now().UTC()
-	ev := &api.Event{
-		TypeMeta: api.TypeMeta{ID: fmt.Sprintf("%s.%x", pod.ID, now.UnixNano()), Namespace: namespaceOf(pod)},
-		InvolvedObject: api.ObjectReference{
-			Kind: "Pod", Namespace: namespaceOf(pod), Name: pod.ID, UID: pod.UID,
-			FieldPath: "desiredState.manifest.containers{" + container + "}",
-		},
-		Status: reason, Reason: reason, Message: msg,
-		Source: "kubelet " + k.cfg.NodeName, Timestamp: now,
+	level := logrus.InfoLevel
+	switch reason {
+	case EventPulling, EventPulled, EventCreated, EventStarted, EventKilling:
+		level = logrus.DebugLevel
 	}
-	if _, err := k.cfg.Store.Create(ctx, ev); err != nil && ctx.Err() == nil {
-		k.log.WithError(err).Debug("record event")
-	}
+	k.log.WithFields(logrus.Fields{"pod": api.Key(pod), "container": container, "reason": reason}).Log(level, msg)
+	k.cfg.Recorder.RecordField(ctx, pod, "desiredState.manifest.containers{"+container+"}", reason, msg)
 }
 
 // markUnhealthy records a failed liveness probe and queues the pod.
@@ -912,6 +949,6 @@ func (k *Kubelet) markUnhealthy(ctx context.Context, key string, pod *api.Pod, c
 	k.mu.Lock()
 	k.unhealthy[id] = msg
 	k.mu.Unlock()
-	k.event(ctx, pod, container, "unhealthy", "liveness probe failed: "+msg)
+	k.event(ctx, pod, container, EventUnhealthy, "Liveness probe failed: "+msg)
 	k.queue.Add(key)
 }

@@ -265,7 +265,7 @@ func TestFakeLivenessExecProbe(t *testing.T) {
 	evs, _, _ := e.st.List(e.ctx, api.Events, store.ListOptions{})
 	found := false
 	for _, o := range evs {
-		if ev := o.(*api.Event); ev.Reason == "unhealthy" && strings.Contains(ev.Message, "exited 1") {
+		if ev := o.(*api.Event); ev.Reason == EventUnhealthy && strings.Contains(ev.Message, "exited 1") {
 			found = true
 		}
 	}

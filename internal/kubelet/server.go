@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,21 +15,30 @@ import (
 	"kubelite/internal/api"
 	"kubelite/internal/auth"
 	"kubelite/internal/httpserve"
+	"kubelite/internal/metrics"
 	"kubelite/internal/runtime"
 )
 
 // Handler serves the kubelet's HTTP API:
 //
-//	/healthz                                    "ok"
+//	/livez                                      "ok" while the process serves
+//	/readyz, /healthz                           "ok" when the engine answers and the pod cache
+//	                                            has listed; 503 naming the failed check
+//	                                            (?verbose lists every check)
+//	/metrics                                    Prometheus text (internal/metrics)
 //	/podInfo?podID=&podNamespace=               api.PodInfo of the pod (JSON)
 //	/containerLogs/<ns>/<pod>/<container>       logs (?tail=N, ?follow=true)
 //	/stats/                                     every running container's usage
 //	/stats/<ns>/<pod>/<container>               one container's usage
 func (k *Kubelet) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "ok")
+	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) {
+		serveProbe(w, r, "livez", nil)
 	})
+	ready := func(w http.ResponseWriter, r *http.Request) { serveProbe(w, r, "readyz", k.readyChecks()) }
+	mux.HandleFunc("/healthz", ready)
+	mux.HandleFunc("/readyz", ready)
+	mux.Handle("/metrics", metrics.Handler())
 	mux.HandleFunc("/podInfo", k.servePodInfo)
 	mux.HandleFunc("/containerLogs/", k.serveLogs)
 	mux.HandleFunc("/stats/", k.serveStats)
@@ -222,13 +230,14 @@ func (s Server) Handler() http.Handler {
 	return RequireMaster(s.Authn, h, s.K.log)
 }
 
-// RequireMaster lets /healthz through and every other request only when
+// RequireMaster lets the probes (/healthz, /livez, /readyz: what they say
+// is not secret, as in Kubernetes) through and every other request only when
 // authn says it comes from auth.MasterUser, auth.Admin or a member of
 // auth.AdminsGroup: 401 with one line without a credential or with a wrong
 // one, 403 for another user.
 func RequireMaster(authn *auth.Authenticator, next http.Handler, log *logrus.Entry) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" {
+		if p := r.URL.Path; p == "/healthz" || p == "/livez" || p == "/readyz" {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -85,11 +85,17 @@ func TestServerSecure(t *testing.T) {
 		code              int    // 0: the connection is refused
 		body              string // substring of the answer
 	}{
-		{name: "healthz open", path: "/healthz", code: 200, body: "ok"},
+		{name: "healthz open (the same as readyz)", path: "/healthz", code: 503, body: "[-]pods-synced failed"},
 		{name: "anonymous", path: "/stats/", code: 401, body: "anonymous requests are refused"},
 		{name: "anonymous podInfo", path: "/podInfo?podID=x", code: 401},
 		{name: "anonymous logs", path: "/containerLogs/default/p/c", code: 401},
 		{name: "not quite healthz", path: "/healthz/../stats/", code: 401},
+		{name: "livez open", path: "/livez", code: 200, body: "ok"},
+		{name: "readyz open, not ready before the pod cache lists", path: "/readyz", code: 503, body: "[+]docker ok\n[-]pods-synced failed"},
+		{name: "anonymous metrics", path: "/metrics", code: 401},
+		{name: "another minion's metrics", path: "/metrics", cert: &minionCert, code: 403},
+		{name: "master cert metrics", path: "/metrics", cert: &masterCert, code: 200, body: "# TYPE kubelet_running_pods gauge"},
+		{name: "admin token metrics", path: "/metrics", token: "admin-token", code: 200, body: "go_goroutines"},
 		{name: "master cert", path: "/stats/", cert: &masterCert, code: 200, body: "[]"},
 		{name: "master cert podInfo", path: "/podInfo?podID=x", cert: &masterCert, code: 404},
 		{name: "admin token", path: "/stats/", token: "admin-token", code: 200},
@@ -159,7 +165,7 @@ func TestServerSecure(t *testing.T) {
 // --insecure: plain HTTP, no authentication, as in 2014.
 func TestServerInsecure(t *testing.T) {
 	base := serveKubelet(t, Server{})
-	for path, code := range map[string]int{"/healthz": 200, "/stats/": 200, "/podInfo": 400} {
+	for path, code := range map[string]int{"/livez": 200, "/metrics": 200, "/stats/": 200, "/podInfo": 400} {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)

@@ -4,7 +4,9 @@
 //
 // Recorder is the small interface components take; Store is the
 // implementation over a store.Store, Fake the one tests use, Nop the one a
-// component uses when it was given none.
+// component uses when it was given none. FieldRecorder (all three) also
+// names the part of the object an event is about (the kubelet's events name
+// the container in involvedObject.fieldPath).
 //
 // Store.Record never blocks its caller for long and never fails it: an event
 // is best effort. It

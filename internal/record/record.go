@@ -18,13 +18,23 @@ type Recorder interface {
 	Record(ctx context.Context, obj api.Object, reason, message string)
 }
 
+// FieldRecorder also records events about a part of an object, named by
+// a field path (a pod's container: "desiredState.manifest.containers{web}").
+type FieldRecorder interface {
+	Recorder
+	RecordField(ctx context.Context, obj api.Object, fieldPath, reason, message string)
+}
+
 // Nop drops every event: the Recorder of a component configured without one.
 type Nop struct{}
 
-var _ Recorder = Nop{}
+var _ FieldRecorder = Nop{}
 
 // Record implements Recorder.
 func (Nop) Record(context.Context, api.Object, string, string) {}
+
+// RecordField implements FieldRecorder.
+func (Nop) RecordField(context.Context, api.Object, string, string, string) {}
 
 // Config configures a Store recorder.
 type Config struct {
@@ -54,7 +64,7 @@ type Store struct {
 	seq    uint64
 }
 
-var _ Recorder = (*Store)(nil)
+var _ FieldRecorder = (*Store)(nil)
 
 // New returns a recorder writing through s.
 func New(s store.Store, cfg Config) *Store {
@@ -100,9 +110,15 @@ func Event(obj api.Object, reason, message, source string, now time.Time) *api.E
 
 // Record implements Recorder.
 func (r *Store) Record(ctx context.Context, obj api.Object, reason, message string) {
+	r.RecordField(ctx, obj, "", reason, message)
+}
+
+// RecordField implements FieldRecorder: Record with the event's
+// involvedObject.fieldPath set (part of what deduplicates).
+func (r *Store) RecordField(ctx context.Context, obj api.Object, fieldPath, reason, message string) {
 	now := r.cfg.Clock.Now()
 	m := obj.Meta()
-	dk := fmt.Sprintf("%T/%s/%s\x00%s\x00%s", obj, m.Namespace, m.ID, reason, message)
+	dk := fmt.Sprintf("%T/%s/%s\x00%s\x00%s\x00%s", obj, m.Namespace, m.ID, fieldPath, reason, message)
 	r.mu.Lock()
 	if t, ok := r.seen[dk]; ok && now.Sub(t) < r.cfg.DedupWindow {
 		r.mu.Unlock()
@@ -137,6 +153,7 @@ func (r *Store) Record(ctx context.Context, obj api.Object, reason, message stri
 	r.mu.Unlock()
 
 	ev := Event(obj, reason, message, r.cfg.Source, now)
+	ev.InvolvedObject.FieldPath = fieldPath
 	ev.ID = fmt.Sprintf("%s.%x%d", m.ID, now.UnixNano(), seq)
 	if _, err := r.st.Create(ctx, ev); err != nil {
 		r.log.WithError(err).WithField("reason", reason).Debug("write event")
@@ -149,13 +166,20 @@ type Fake struct {
 	Events []*api.Event
 }
 
-var _ Recorder = (*Fake)(nil)
+var _ FieldRecorder = (*Fake)(nil)
 
 // Record implements Recorder.
 func (f *Fake) Record(ctx context.Context, obj api.Object, reason, message string) {
+	f.RecordField(ctx, obj, "", reason, message)
+}
+
+// RecordField implements FieldRecorder.
+func (f *Fake) RecordField(ctx context.Context, obj api.Object, fieldPath, reason, message string) {
+	ev := Event(obj, reason, message, "fake", time.Time{})
+	ev.InvolvedObject.FieldPath = fieldPath
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.Events = append(f.Events, Event(obj, reason, message, "fake", time.Time{}))
+	f.Events = append(f.Events, ev)
 }
 
 // Reasons returns "reason: object: message" for every event recorded so far.
