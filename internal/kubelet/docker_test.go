@@ -17,6 +17,7 @@ import (
 	"kubelite/internal/images"
 	"kubelite/internal/runtime"
 	"kubelite/internal/runtime/docker"
+	"kubelite/internal/store"
 	"kubelite/internal/store/memory"
 	"kubelite/internal/testutil"
 )
@@ -336,4 +337,49 @@ func TestDockerTutorialImages(t *testing.T) {
 	if b := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/info.php", lnmpPort), 10*time.Second); !strings.Contains(b, "pod: "+lnmp.ID) || !strings.Contains(b, "version: yorko-webserver") {
 		t.Fatalf("lnmp answered %q", b)
 	}
+}
+
+// TestDockerEvents: a real pod start records Created and Started in the
+// store through the shared recorder; a container that exits at once
+// crash-loops into a BackOff event.
+func TestDockerEvents(t *testing.T) {
+	st := memory.New()
+	e, _, prefix := dockerEnv(t, st, nil)
+	id := prefix + "-ev"
+	e.createPod(dockerWebPod(id, 0))
+	e.waitPod(id, 30*time.Second, "Running", running)
+	crash := prefix + "-crash"
+	p := dockerWebPod(crash, 0)
+	p.DesiredState.Manifest.Containers[0].Command = []string{"/webserver", "--no-such-flag"}
+	e.createPod(p)
+
+	reasons := func(pod string) map[string]string {
+		objs, _, err := st.List(e.ctx, api.Events, store.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, o := range objs {
+			if ev := o.(*api.Event); ev.InvolvedObject.Name == pod {
+				out[ev.Reason] = ev.Source + ": " + ev.InvolvedObject.FieldPath + ": " + ev.Message
+			}
+		}
+		return out
+	}
+	testutil.Eventually(t, 30*time.Second, func() error {
+		got := reasons(id)
+		if !strings.Contains(got[EventCreated], "containers{web}: Created container web") || !strings.Contains(got[EventStarted], "Started container web") {
+			return fmt.Errorf("events of %s: %q", id, got)
+		}
+		if !strings.HasPrefix(got[EventStarted], "kubelet "+e.node+": ") {
+			return fmt.Errorf("Started event source: %q", got[EventStarted])
+		}
+		return nil
+	}, "Created and Started events of a Docker pod")
+	testutil.Eventually(t, 60*time.Second, func() error {
+		if got := reasons(crash); !strings.Contains(got[EventBackOff], "restarting failed container web") {
+			return fmt.Errorf("events of %s: %q", crash, got)
+		}
+		return nil
+	}, "BackOff event of a crash-looping Docker pod")
 }
