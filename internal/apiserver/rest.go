@@ -191,6 +191,17 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request, res api.Reso
 		}
 		return nil, badRequest("read body: " + err.Error())
 	}
+	if !json.Valid(data) {
+		// v0.6 decoded bodies as YAML, a superset of JSON: the blog's files
+		// with trailing commas were accepted (and still are; nothing else
+		// of YAML). Its curly quotes are named.
+		if line, col, q, ok := api.TypographicQuote(data); ok {
+			return nil, badRequest(fmt.Sprintf("malformed %s JSON: typographic quote %q at line %d, column %d: JSON needs plain quotes (\")", res.Kind(), q, line, col))
+		}
+		if js := api.StripTrailingCommas(data); json.Valid(js) {
+			data = js
+		}
+	}
 	obj := api.New(res)
 	if err := json.Unmarshal(data, obj); err != nil {
 		return nil, jsonError(res.Kind(), data, err)

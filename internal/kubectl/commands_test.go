@@ -82,11 +82,12 @@ func TestCreateRejections(t *testing.T) {
 	c := newFakeClient()
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.json")
-	if err := os.WriteFile(bad, []byte("{\n  \"kind\": \"Pod\",\n  \"id\": \"a\",\n}\n"), 0o644); err != nil {
+	// (A trailing comma is the blog's and is accepted: a missing value is not.)
+	if err := os.WriteFile(bad, []byte("{\n  \"kind\": \"Pod\",\n  \"id\": ,\n}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err := runCmd(t, c, "", "create", "-f", bad)
-	if err == nil || !strings.Contains(err.Error(), bad+":4:1: json syntax error") {
+	if err == nil || !strings.Contains(err.Error(), bad+":3:9: json syntax error") {
 		t.Errorf("syntax error: %v", err)
 	}
 	_, _, err = runCmd(t, c, "", "create")

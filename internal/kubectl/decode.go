@@ -140,7 +140,19 @@ var yamlLine = regexp.MustCompile(`^(?:error converting YAML to JSON: )?yaml: li
 // document (or several separated by ---), or a *List of items.
 func decodeObjects(name string, data []byte) ([]decoded, error) {
 	if !isYAML(name, data) {
-		return decodeJSONDoc(name, data, data)
+		if json.Valid(data) {
+			return decodeJSONDoc(name, data, data)
+		}
+		// v0.6 read files as YAML, a superset of JSON: the blog's files
+		// with trailing commas created (and still do; nothing else of YAML
+		// in a .json file). Its curly quotes are named.
+		if line, col, q, ok := api.TypographicQuote(data); ok {
+			return nil, fmt.Errorf("%s:%d:%d: typographic quote %q: JSON needs plain quotes (\")", name, line, col, q)
+		}
+		if js := api.StripTrailingCommas(data); json.Valid(js) {
+			return decodeJSONDoc(name, js, nil)
+		}
+		return decodeJSONDoc(name, data, data) // the JSON error, with line and column
 	}
 	var out []decoded
 	for _, doc := range splitYAML(data) {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	sigsjson "sigs.k8s.io/json"
@@ -115,6 +114,11 @@ func ToJSON(data []byte) ([]byte, error) {
 	if len(trimmed) == 0 {
 		return nil, errors.New("empty body")
 	}
+	if !json.Valid(trimmed) {
+		if js := api.StripTrailingCommas(trimmed); json.Valid(js) {
+			trimmed = js // the blog's trailing commas
+		}
+	}
 	if json.Valid(trimmed) {
 		if trimmed[0] != '{' {
 			return nil, errors.New("want a JSON object")
@@ -123,7 +127,7 @@ func ToJSON(data []byte) ([]byte, error) {
 	}
 	// Not JSON: a curly quote (inside a valid JSON string it is only text)
 	// is what the blog's files have; YAML would take it as a letter.
-	if line, col, q, ok := typographicQuote(data); ok {
+	if line, col, q, ok := api.TypographicQuote(data); ok {
 		return nil, fmt.Errorf("typographic quote %q at line %d, column %d: JSON and YAML need plain quotes (\" or ')", q, line, col)
 	}
 	js, err := yaml.YAMLToJSON(data)
@@ -134,24 +138,6 @@ func ToJSON(data []byte) ([]byte, error) {
 		return nil, errors.New("want an object (JSON or YAML mapping)")
 	}
 	return js, nil
-}
-
-// typographicQuote finds the first curly quote of data, 1-based line and
-// column (in characters).
-func typographicQuote(data []byte) (line, col int, q rune, ok bool) {
-	line, col = 1, 0
-	for len(data) > 0 {
-		r, size := utf8.DecodeRune(data)
-		data = data[size:]
-		col++
-		switch r {
-		case '\n':
-			line, col = line+1, 0
-		case '\u201c', '\u201d', '\u2018', '\u2019', '\u201e', '\u00ab', '\u00bb':
-			return line, col, r, true
-		}
-	}
-	return 0, 0, 0, false
 }
 
 func setWarnings(w http.ResponseWriter, warnings []string) {
