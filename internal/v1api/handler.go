@@ -242,7 +242,7 @@ func (h *Handler) writeObject(w http.ResponseWriter, r *http.Request, req Reques
 }
 
 func (h *Handler) tableContext(ctx context.Context) *tableContext {
-	c := &tableContext{now: h.cfg.Now()}
+	c := &tableContext{now: h.cfg.Now(), version: h.cfg.Version.GitVersion}
 	c.readyPods = func(ns string, sel map[string]string) int {
 		objs, _, err := h.cfg.Store.List(ctx, api.Pods, store.ListOptions{Namespace: ns, Labels: api.SelectorFromSet(sel)})
 		if err != nil {

@@ -321,11 +321,14 @@ func TestBodies(t *testing.T) {
 	// dryRun: checked, answered, not stored.
 	c.must(201, "POST", "/api/v1/namespaces/default/pods?dryRun=All", "application/json", podJSON)
 	c.must(404, "GET", "/api/v1/namespaces/default/pods/web", "", "")
-	c.must(422, "POST", "/api/v1/namespaces/default/pods?dryRun=All", "application/json", `{"metadata":{"name":"x"},"spec":{"containers":[{"name":"c"}]}}`)
+	code, body, _ := c.do("POST", "/api/v1/namespaces/default/pods?dryRun=All", "application/json", `{"metadata":{"name":"x"},"spec":{"containers":[{"name":"c"}]}}`)
+	if code != 422 || !strings.Contains(body, `"field":"spec.containers[0].image"`) || !strings.Contains(body, `spec.containers[0].image: required`) {
+		t.Fatalf("invalid, in v1's words: %d %s", code, body)
+	}
 	c.must(400, "POST", "/api/v1/namespaces/default/pods?dryRun=Some", "application/json", podJSON)
 	// fieldValidation.
 	unknown := strings.Replace(podJSON, `"image":"nginx"`, `"image":"nginx","imagee":"x"`, 1)
-	code, body, _ := c.do("POST", "/api/v1/namespaces/default/pods?fieldValidation=Strict", "application/json", unknown)
+	code, body, _ = c.do("POST", "/api/v1/namespaces/default/pods?fieldValidation=Strict", "application/json", unknown)
 	if code != 400 || !strings.Contains(body, `unknown field \"spec.containers[0].imagee\"`) {
 		t.Fatalf("strict: %d %s", code, body)
 	}

@@ -105,7 +105,7 @@ func newClusterOn(t testing.TB, raw store.Store) *cluster {
 		<-done
 	})
 	if _, err := reg.Create(ctx, &api.Minion{
-		TypeMeta: api.TypeMeta{ID: "m1"}, HostIP: "127.0.0.1", KubeletPort: port,
+		TypeMeta: api.TypeMeta{ID: "m1"}, HostIP: "127.0.0.1", KubeletPort: port, PodCIDR: "10.244.0.0/24",
 		Status:    api.MinionStatus{Condition: api.MinionReady, LastHeartbeat: time.Now()},
 		Resources: api.NodeResources{Capacity: api.Capacity{CPU: 4000, Memory: 8 << 30}},
 	}); err != nil {

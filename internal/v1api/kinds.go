@@ -3,6 +3,7 @@ package v1api
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,6 +34,9 @@ type kind struct {
 	// storeFields maps those the store can select on to its names.
 	fields      func(runtime.Object) fields.Set
 	storeFields map[string]string
+	// fieldPaths rename the v1beta1 field paths of validation errors to
+	// v1's, longest first (prefixes at a . or [ boundary).
+	fieldPaths [][2]string
 	// columns and row make the server-side Table (kubectl get).
 	columns []metav1.TableColumnDefinition
 	row     func(obj runtime.Object, c *tableContext) []any
@@ -92,7 +96,11 @@ var kinds = []*kind{
 			})
 		},
 		storeFields: map[string]string{"metadata.name": api.FieldName, "spec.nodeName": api.FieldDesiredStateHost, "status.phase": api.FieldStatusPhase},
-		columns:     podColumns, row: podRow,
+		fieldPaths: append([][2]string{
+			{"desiredState.manifest", "spec"}, {"desiredState.host", "spec.nodeName"}, {"nodeSelector", "spec.nodeSelector"},
+			{"currentState", "status"},
+		}, metaPaths...),
+		columns: podColumns, row: podRow,
 	},
 	{
 		name: "replicationcontrollers", singular: "replicationcontroller", kind: "ReplicationController", shortNames: []string{"rc"},
@@ -104,7 +112,13 @@ var kinds = []*kind{
 			return withMeta(&rc.ObjectMeta, fields.Set{"status.replicas": strconv.Itoa(int(rc.Status.Replicas))})
 		},
 		storeFields: metaFieldsOnlyStores,
-		columns:     rcColumns, row: rcRow,
+		fieldPaths: append([][2]string{
+			{"desiredState.podTemplate.desiredState.manifest", "spec.template.spec"},
+			{"desiredState.podTemplate.labels", "spec.template.metadata.labels"},
+			{"desiredState.podTemplate.nodeSelector", "spec.template.spec.nodeSelector"},
+			{"desiredState.replicaSelector", "spec.selector"}, {"desiredState.replicas", "spec.replicas"},
+		}, metaPaths...),
+		columns: rcColumns, row: rcRow,
 	},
 	{
 		name: "services", singular: "service", kind: "Service", shortNames: []string{"svc"}, namespaced: true, res: api.Services,
@@ -115,7 +129,12 @@ var kinds = []*kind{
 			return withMeta(&s.ObjectMeta, fields.Set{"spec.clusterIP": s.Spec.ClusterIP, "spec.type": string(s.Spec.Type)})
 		},
 		storeFields: metaFieldsOnlyStores,
-		columns:     svcColumns, row: svcRow,
+		fieldPaths: append([][2]string{
+			{"containerPort", "spec.ports[0].targetPort"}, {"port", "spec.ports[0].port"}, {"protocol", "spec.ports[0].protocol"},
+			{"selector", "spec.selector"}, {"portalIP", "spec.clusterIP"}, {"publicIPs", "spec.externalIPs"},
+			{"sessionAffinity", "spec.sessionAffinity"},
+		}, metaPaths...),
+		columns: svcColumns, row: svcRow,
 	},
 	{
 		name: "endpoints", singular: "endpoints", kind: "Endpoints", shortNames: []string{"ep"}, namespaced: true, res: api.EndpointsResource,
@@ -165,6 +184,19 @@ var kinds = []*kind{
 		},
 		columns: nsColumns, row: nsRow,
 	},
+}
+
+// metaPaths are TypeMeta's fields in v1.
+var metaPaths = [][2]string{{"id", "metadata.name"}, {"namespace", "metadata.namespace"}, {"labels", "metadata.labels"}, {"annotations", "metadata.annotations"}}
+
+// v1Field renames a v1beta1 field path to v1's.
+func (k *kind) v1Field(f string) string {
+	for _, p := range k.fieldPaths {
+		if rest, ok := strings.CutPrefix(f, p[0]); ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
+			return p[1] + rest
+		}
+	}
+	return f
 }
 
 func withMeta(m *metav1.ObjectMeta, f fields.Set) fields.Set {

@@ -221,7 +221,9 @@ func TestRealKubectl(t *testing.T) {
 			step("get -A all kinds", func(t *testing.T) {
 				k.run("", []string{"get", "pods,rc,svc,ep,events", "-A"}, "NAMESPACE", "default", "pod/web")
 			})
-			step("get nodes", func(t *testing.T) { k.run("", []string{"get", "nodes", "-o", "wide"}, "m1", "Ready", "127.0.0.1") })
+			step("get nodes", func(t *testing.T) {
+				k.run("", []string{"get", "nodes", "-o", "wide"}, "m1", "Ready", "127.0.0.1", "v0.6.2-kubelite", "10.244.0.0/24")
+			})
 			step("get namespaces -n", func(t *testing.T) {
 				k.run("", []string{"get", "ns"}, "default", "kube-system", "Active")
 				k.run("", []string{"get", "pods", "-n", "kube-system"}, "No resources found")

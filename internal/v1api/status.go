@@ -58,8 +58,13 @@ func toStatus(req Request, err error) *metav1.Status {
 				out.Details.Name = d.ID
 			}
 			for _, c := range d.Causes {
+				field := c.Field
+				if req.kind != nil && field != "" {
+					field = req.kind.v1Field(field)
+					out.Message = strings.ReplaceAll(out.Message, c.Field+":", field+":")
+				}
 				out.Details.Causes = append(out.Details.Causes, metav1.StatusCause{
-					Type: metav1.CauseType(c.Reason), Message: c.Message, Field: c.Field,
+					Type: metav1.CauseType(c.Reason), Message: c.Message, Field: field,
 				})
 			}
 		}

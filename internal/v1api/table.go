@@ -1,6 +1,7 @@
 package v1api
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strconv"
@@ -20,6 +21,8 @@ import (
 // tableContext is what rows may need beyond their object.
 type tableContext struct {
 	now time.Time
+	// version is the kubelets' version: they run the master's binary.
+	version string
 	// readyPods counts the ready pods an RC selects (nil: unknown).
 	readyPods func(ns string, sel map[string]string) int
 }
@@ -253,7 +256,7 @@ func nodeRow(o runtime.Object, c *tableContext) []any {
 		}
 	}
 	return []any{
-		n.Name, status, "<none>", age(n.CreationTimestamp, c.now), noneIfEmpty(n.Status.NodeInfo.KubeletVersion),
+		n.Name, status, "<none>", age(n.CreationTimestamp, c.now), noneIfEmpty(cmp.Or(n.Status.NodeInfo.KubeletVersion, c.version)),
 		noneIfEmpty(ip), "<none>", noneIfEmpty(n.Spec.PodCIDR),
 	}
 }
