@@ -68,7 +68,7 @@ func (s *Server) gate(next http.Handler) http.Handler {
 		if needsJSON(r) {
 			ct := r.Header.Get("Content-Type")
 			browser := fromBrowser(r) || r.Header.Get("Origin") != ""
-			if (ct != "" || browser) && !isJSON(ct) {
+			if (ct != "" || browser) && !isJSON(ct) && !isKubeProtobuf(ct) {
 				writeStatus(w, newStatus(http.StatusUnsupportedMediaType, api.ReasonBadRequest, fmt.Sprintf(
 					"%s %s needs Content-Type: application/json (got %q); kubectl sends it, "+
 						"and curl needs -H 'Content-Type: application/json'", r.Method, r.URL.Path, ct)))
@@ -96,6 +96,14 @@ func needsJSON(r *http.Request) bool {
 		return r.ContentLength != 0
 	}
 	return false
+}
+
+// isKubeProtobuf reports Kubernetes' protobuf, what client-go's typed
+// clientset writes by default (/api/v1 decodes it). A page cannot send it
+// cross-site without a preflight, which the API never grants.
+func isKubeProtobuf(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/vnd.kubernetes.protobuf"
 }
 
 // isJSON reports application/json and application/<x>+json (Kubernetes'

@@ -128,9 +128,7 @@ func TestClientGo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// client-go's typed clientset writes protobuf by default; the API's
-	// gate takes JSON bodies only (415 otherwise), so say JSON.
-	cfg.ContentType = "application/json"
+	// client-go's typed clientset writes protobuf by default: leave it so.
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -70,7 +71,47 @@ func (h *Handler) decodeBody(w http.ResponseWriter, r *http.Request, k *kind) (r
 	if err != nil {
 		return nil, nil, err
 	}
+	if isProtobuf(r) {
+		obj := k.newV1()
+		if err := fromProtobuf(data, obj); err != nil {
+			return nil, nil, err
+		}
+		if data, err = json.Marshal(obj); err != nil {
+			return nil, nil, fmt.Errorf("re-encode %s: %w", k.kind, err)
+		}
+	}
 	return decodeObject(data, k, mode)
+}
+
+// protoMagic starts every Kubernetes protobuf body, then a runtime.Unknown
+// holding the object's own protobuf encoding.
+var protoMagic = []byte{'k', '8', 's', 0}
+
+// isProtobuf reports a body in Kubernetes' protobuf encoding (what
+// client-go's typed clientset sends by default).
+func isProtobuf(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/vnd.kubernetes.protobuf"
+}
+
+// fromProtobuf decodes a protobuf body into obj (a generated type).
+func fromProtobuf(data []byte, obj any) error {
+	rest, ok := bytes.CutPrefix(data, protoMagic)
+	if !ok {
+		return badRequest("protobuf body without the k8s\\x00 prefix")
+	}
+	var u runtime.Unknown
+	if err := u.Unmarshal(rest); err != nil {
+		return badRequest("protobuf body: " + err.Error())
+	}
+	m, ok := obj.(interface{ Unmarshal([]byte) error })
+	if !ok {
+		return badRequest(fmt.Sprintf("protobuf body: %T has no protobuf form", obj))
+	}
+	if err := m.Unmarshal(u.Raw); err != nil {
+		return badRequest(fmt.Sprintf("protobuf %s body: %v", u.Kind, err))
+	}
+	return nil
 }
 
 // decodeObject decodes data (JSON or YAML) into a new v1 object of k.

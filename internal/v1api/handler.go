@@ -485,7 +485,13 @@ func deleteOptions(r *http.Request, max int64) (metav1.DeleteOptions, error) {
 		if err != nil {
 			return opts, err
 		}
-		if len(strings.TrimSpace(string(data))) > 0 {
+		switch {
+		case len(strings.TrimSpace(string(data))) == 0:
+		case isProtobuf(r):
+			if err := fromProtobuf(data, &opts); err != nil {
+				return opts, err
+			}
+		default:
 			if err := json.Unmarshal(data, &opts); err != nil {
 				return opts, badRequest("DeleteOptions: " + err.Error())
 			}

@@ -158,7 +158,12 @@ func (h *Handler) serveScaleGet(w http.ResponseWriter, r *http.Request, req Requ
 func (h *Handler) serveScaleUpdate(w http.ResponseWriter, r *http.Request, req Request, in *autoscalingv1.Scale) {
 	if in == nil {
 		data, err := readBody(w, r, h.cfg.MaxBodyBytes)
-		if err == nil {
+		switch {
+		case err != nil:
+		case isProtobuf(r):
+			in = &autoscalingv1.Scale{}
+			err = fromProtobuf(data, in)
+		default:
 			in, err = decodeScale(data)
 		}
 		if err != nil {
