@@ -375,10 +375,13 @@ func TestFromV1(t *testing.T) {
 		},
 		{
 			name: "rc selector defaults to the template's labels",
-			in:   &corev1.ReplicationController{Spec: corev1.ReplicationControllerSpec{Replicas: &two, Template: &corev1.PodTemplateSpec{}}},
+			in: &corev1.ReplicationController{Spec: corev1.ReplicationControllerSpec{Replicas: &two, Template: &corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "fe"}},
+			}}},
 			want: func(o api.Object) string {
-				if o.(*api.ReplicationController).DesiredState.Replicas != 2 {
-					return "replicas"
+				ds := o.(*api.ReplicationController).DesiredState
+				if ds.Replicas != 2 || ds.ReplicaSelector["app"] != "fe" || ds.PodTemplate.Labels["app"] != "fe" {
+					return fmt.Sprintf("%+v", ds)
 				}
 				return ""
 			},
