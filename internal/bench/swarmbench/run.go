@@ -227,43 +227,63 @@ func (w *world) measure(ctx context.Context, res *Result) error {
 }
 
 // upScaleTrial: create n to all answering, scale to 2n, back to n; mem (if
-// set) runs while n answer; then the workload is removed.
+// set) runs while n answer; then the workload is removed. Each step's time
+// is recorded as it is measured. When the peer (Swarm) does not converge
+// within a step's limit, the step and the rest of the trial are left out
+// with a note (what Swarm showed) and the run goes on; kubelite not
+// converging fails the run.
 func (w *world) upScaleTrial(ctx context.Context, res *Result, sys system, n int, mem func() error) error {
 	all := w.l.Minions()
-	t0 := time.Now()
-	if err := sys.create(ctx, n); err != nil {
-		return err
+	steps := []struct {
+		name   string
+		target int
+		act    func() error
+		within time.Duration
+	}{
+		{fmt.Sprintf("%d replicas: create to all answering", n), n, func() error { return sys.create(ctx, n) }, 5 * timeoutUnit},
+		{fmt.Sprintf("%d replicas: scale to %d, all answering", n, 2*n), 2 * n, func() error { return sys.scale(ctx, 2*n) }, stepLimit},
+		{fmt.Sprintf("%d replicas: scale %d back to %d", n, 2*n, n), n, func() error { return sys.scale(ctx, n) }, stepLimit},
 	}
-	if err := w.waitAnswering(ctx, sys, n, all, 5*timeoutUnit); err != nil {
-		return fmt.Errorf("create: %w", err)
-	}
-	up := time.Since(t0)
-	if mem != nil {
-		if err := mem(); err != nil {
+	var took []string
+	for i, st := range steps {
+		t0 := time.Now()
+		if err := st.act(); err != nil {
 			return err
 		}
+		if err := w.waitAnswering(ctx, sys, st.target, all, st.within); err != nil {
+			if !w.peerStuck(res, sys, st.name, err) {
+				return fmt.Errorf("%s: %w", st.name, err)
+			}
+			break
+		}
+		d := time.Since(t0)
+		res.add(st.name, "s", sys.name(), d.Seconds())
+		took = append(took, fmt.Sprintf("%5.2fs", d.Seconds()))
+		if i == 0 && mem != nil {
+			if err := mem(); err != nil {
+				return err
+			}
+		}
 	}
-	t1 := time.Now()
-	if err := sys.scale(ctx, 2*n); err != nil {
-		return err
-	}
-	if err := w.waitAnswering(ctx, sys, 2*n, all, 5*timeoutUnit); err != nil {
-		return fmt.Errorf("scale to %d: %w", 2*n, err)
-	}
-	scaleUp := time.Since(t1)
-	t2 := time.Now()
-	if err := sys.scale(ctx, n); err != nil {
-		return err
-	}
-	if err := w.waitAnswering(ctx, sys, n, all, 5*timeoutUnit); err != nil {
-		return fmt.Errorf("scale back to %d: %w", n, err)
-	}
-	scaleDown := time.Since(t2)
-	res.add(fmt.Sprintf("%d replicas: create to all answering", n), "s", sys.name(), up.Seconds())
-	res.add(fmt.Sprintf("%d replicas: scale to %d, all answering", n, 2*n), "s", sys.name(), scaleUp.Seconds())
-	res.add(fmt.Sprintf("%d replicas: scale %d back to %d", n, 2*n, n), "s", sys.name(), scaleDown.Seconds())
-	w.progress("%-8s N=%-3d up %5.2fs  x2 %5.2fs  back %5.2fs", sys.name(), n, up.Seconds(), scaleUp.Seconds(), scaleDown.Seconds())
+	w.progress("%-8s N=%-3d up, x2, back: %s", sys.name(), n, strings.Join(took, "  "))
 	return w.clear(ctx, sys)
+}
+
+// stepLimit bounds a scale step; Swarm has been seen to stop short of the
+// count asked (54 tasks Running after `service scale web=50`, for minutes).
+const stepLimit = 3 * timeoutUnit
+
+// peerStuck reports whether a failed wait is the peer's (Swarm's) and, if
+// so, notes it in res: the run goes on without that figure.
+func (w *world) peerStuck(res *Result, sys system, step string, err error) bool {
+	if sys.name() != "swarm" {
+		return false
+	}
+	msg := fmt.Sprintf("Swarm did not converge in one run of %q, which is left out of that row and the rest of its trial: %v", step, err)
+	res.Notes = append(res.Notes, msg)
+	w.progress("%s", msg)
+	w.log.Warn(msg)
+	return true
 }
 
 // clear removes sys's workload and waits until no replica runs anywhere.
