@@ -35,14 +35,16 @@
 //     PartialObjectMetadata.
 //   - Watches: see watch.go (resourceVersion, 410 Expired when compacted,
 //     initial events and the watch-list bookmark, timeoutSeconds).
-//   - Writes: bodies are JSON or YAML (trailing commas accepted), field names
-//     exact; ?fieldValidation=Strict|Warn|Ignore, ?dryRun=All (defaults and
-//     validation, nothing stored). PATCH takes JSON patch, merge patch and
+//   - Writes: bodies are JSON or YAML (trailing commas accepted), or
+//     Kubernetes' protobuf (client-go's default); field names exact;
+//     ?fieldValidation=Strict|Warn|Ignore, ?dryRun=All (defaults and
+//     validation, nothing stored). Validation errors name v1 field paths
+//     (kind.fieldPaths). PATCH takes JSON patch, merge patch and
 //     strategic merge patch; server-side apply is 415. DELETE of an RC
 //     deletes its pods unless propagationPolicy=Orphan (v1beta1 always
 //     orphans); preconditions are honoured.
 //   - Errors are metav1.Status with the HTTP code; no client input gives
-//     a 5xx.
+//     a 5xx (FuzzV1Handlers).
 //   - Config.Admit applies the v1beta1 API's per-user write rules (a
 //     minion writes only its own node and its pods' status).
 package v1api
