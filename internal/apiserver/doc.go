@@ -12,6 +12,8 @@
 //	/metrics                              Prometheus text (internal/metrics): every request is
 //	                                      counted in apiserver_request_total{verb,resource,code}
 //	                                      and, unless long-running, timed and counted in flight
+//	/ui, /ui/<file>                       the dashboard (internal/dashboard): static files that
+//	                                      answer anyone; the page reads the API with the user's token
 //	/validate                             [{component, health, healthCode, msg, err}]:
 //	                                      Config.HealthChecks plus each minion's kubelet /healthz
 //	/api/<v>/<res>                        GET list (?labels= ?fields= ?namespace=), POST create

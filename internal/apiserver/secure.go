@@ -48,7 +48,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	sec := s.cfg.Security
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
-		if alwaysPublic[p] {
+		if alwaysPublic[p] || isDashboard(p) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -129,6 +129,11 @@ func fromThisHost(r *http.Request) bool {
 	l, err := netip.ParseAddrPort(local.String())
 	return err == nil && l.Addr().Unmap() == ip
 }
+
+// isDashboard tells the dashboard's static files (internal/dashboard: no
+// data, no secret) apart: they answer anyone, and the page then uses the
+// API with the user's token.
+func isDashboard(p string) bool { return p == "/ui" || strings.HasPrefix(p, "/ui/") }
 
 // requestAttributes describes a request for auth.Authorize, from its method
 // and path (the same grammar as route).

@@ -17,6 +17,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"kubelite/internal/api"
+	"kubelite/internal/dashboard"
 	"kubelite/internal/httpserve"
 	"kubelite/internal/metrics"
 	"kubelite/internal/store"
@@ -258,6 +259,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		if onlyGET(w, r) {
 			metrics.Handler().ServeHTTP(w, r)
 		}
+	case p == "/ui" || strings.HasPrefix(p, "/ui/"):
+		dashboard.Handler("/ui").ServeHTTP(w, r)
 	case v1api.Owns(p):
 		s.v1.ServeHTTP(w, r)
 	case strings.HasPrefix(p, "/api/"):
