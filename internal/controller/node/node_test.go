@@ -263,11 +263,19 @@ func TestRestartedLeaderWaitsForGrace(t *testing.T) {
 		}
 	}
 	e.run(t)
+	// heartbeat writes as a kubelet does: a conflict with the loop's own
+	// write of the minion is read again and retried.
 	heartbeat := func() {
-		m := e.minion(t, "ready")
-		m.Status.LastHeartbeat = e.clk.Now()
-		if _, err := e.st.Update(e.ctx, m); err != nil {
-			t.Fatal(err)
+		for {
+			m := e.minion(t, "ready")
+			m.Status.LastHeartbeat = e.clk.Now()
+			_, err := e.st.Update(e.ctx, m)
+			if err == nil {
+				return
+			}
+			if !api.IsConflict(err) {
+				t.Fatal(err)
+			}
 		}
 	}
 	conditions := func() string {
