@@ -265,10 +265,12 @@ func TestRestartedLeaderWaitsForGrace(t *testing.T) {
 	e.run(t)
 	// heartbeat writes as a kubelet does: a conflict with the loop's own
 	// write of the minion is read again and retried.
-	heartbeat := func() {
+	// It is written before the clock moves to at, so that the loop never
+	// sees the clock ahead of "ready"'s heartbeat.
+	heartbeat := func(at time.Time) {
 		for {
 			m := e.minion(t, "ready")
-			m.Status.LastHeartbeat = e.clk.Now()
+			m.Status.LastHeartbeat = at
 			_, err := e.st.Update(e.ctx, m)
 			if err == nil {
 				return
@@ -297,8 +299,8 @@ func TestRestartedLeaderWaitsForGrace(t *testing.T) {
 	}
 	// The leader sees every minion first at t0 (the loop may be slower).
 	sync("ready", "silent", "down")
-	e.clk.Step(2 * time.Second)
-	heartbeat()
+	heartbeat(t0.Add(2 * time.Second))
+	e.clk.Set(t0.Add(2 * time.Second))
 	sync("ready", "silent", "down")
 	if got := conditions(); got != "Ready Ready NotReady" {
 		t.Fatalf("conditions 2s after a restart %s, want Ready Ready NotReady (unchanged)", got)
@@ -310,20 +312,21 @@ func TestRestartedLeaderWaitsForGrace(t *testing.T) {
 		t.Fatalf("%d NotReady events before the grace period", n)
 	}
 	// The grace period under this leader passes: silent turns NotReady.
+	heartbeat(t0.Add(grace))
 	e.clk.Set(t0.Add(grace))
-	heartbeat()
+	heartbeat(t0.Add(grace + time.Second))
 	e.clk.Set(t0.Add(grace + time.Second))
-	heartbeat()
 	testutil.Eventually(t, 10*time.Second, func() bool { return conditions() == "Ready NotReady NotReady" }, "silent NotReady")
 	// Eviction: not before a full timeout after the watch began counting.
+	heartbeat(t0.Add(grace + evict - time.Second))
 	e.clk.Set(t0.Add(grace + evict - time.Second))
-	heartbeat()
 	sync("silent", "down")
 	if n := pods(); n != 3 {
 		t.Fatalf("%d pods left before the eviction timeout, want 3", n)
 	}
+	heartbeat(t0.Add(grace + evict + time.Second))
 	e.clk.Set(t0.Add(grace + evict + time.Second))
-	heartbeat()
+	sync("silent", "down") // the loop's timers may fire later under load
 	testutil.Eventually(t, 10*time.Second, func() bool { return pods() == 1 }, "silent's and down's pods evicted")
 	if got := conditions(); got != "Ready NotReady NotReady" {
 		t.Fatalf("conditions %s", got)
