@@ -27,6 +27,11 @@ import (
 // DefaultMaxBodyBytes bounds request bodies (413 above it).
 const DefaultMaxBodyBytes = 3 << 20
 
+// DefaultRatePerClient is the requests per second one remote address may
+// start (bursts of twice that); beyond it 429 with Retry-After. This host's
+// own clients (loopback) are not limited.
+const DefaultRatePerClient = 100
+
 // DefaultKubeletPort is where a minion's kubelet listens when the Minion
 // object names no port.
 const DefaultKubeletPort = 10250
@@ -158,8 +163,9 @@ func (s *Server) Run(ctx context.Context, started func()) error {
 	srv, err := httpserve.Listen(httpserve.Config{
 		Name: "apiserver", Addr: addr, Handler: s.handler,
 		TLS: s.cfg.TLS, AllowPlain: s.cfg.TLS != nil,
-		LongRunning: isLongRunning,
-		Log:         s.log,
+		LongRunning:   isLongRunning,
+		RatePerClient: DefaultRatePerClient,
+		Log:           s.log,
 	})
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {

@@ -49,6 +49,7 @@ type Config struct {
 	// (default 500, a quarter of the default MaxWatches).
 	MaxWatchesPerClient int
 	// RatePerClient is the requests per second each ClientKey may start
+	// (loopback peers are exempt unless LimitLoopback is set)
 	// (token bucket, burst = 2x, at least 1); beyond it 429 with a
 	// Retry-After of the seconds until the next token. 0 = off.
 	RatePerClient float64

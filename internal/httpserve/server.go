@@ -179,7 +179,7 @@ const reasonTooManyRequests api.StatusReason = "TooManyRequests"
 func (s *Server) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := s.cfg.ClientKey(r)
-		if s.rate != nil {
+		if s.rate != nil && (s.cfg.LimitLoopback || !isLoopback(RemoteIP(r))) {
 			if ok, wait := s.rate.take(key, s.cfg.Clock.Now()); !ok {
 				s.reject(w, retryAfter(wait), "rate", key,
 					fmt.Sprintf("too many requests from %s (over %g per second); retry later", key, s.cfg.RatePerClient))

@@ -406,7 +406,7 @@ func TestMaxWatches(t *testing.T) {
 func TestRatePerClient(t *testing.T) {
 	fc := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
 	key := func(r *http.Request) string { return r.Header.Get("X-Client") }
-	s := serve(t, Config{Handler: okHandler, RatePerClient: 1, ClientKey: key, Clock: fc}, nil)
+	s := serve(t, Config{Handler: okHandler, RatePerClient: 1, ClientKey: key, Clock: fc, LimitLoopback: true}, nil)
 	c, url := client(t, nil), "http://"+s.Addr()+"/"
 	expect := func(who string, code int, retry string) {
 		t.Helper()
@@ -426,11 +426,19 @@ func TestRatePerClient(t *testing.T) {
 	fc.Step(500 * time.Millisecond)
 	expect("a", 200, "")
 	expect("a", 429, "1")
+
+	// This host's own clients are not limited unless LimitLoopback.
+	local := serve(t, Config{Handler: okHandler, RatePerClient: 1, Clock: fc}, nil)
+	for i := 0; i < 10; i++ {
+		if resp, _ := get(t, c, "http://"+local.Addr()+"/"); resp.StatusCode != 200 {
+			t.Fatalf("loopback request %d: %d, want 200 (exempt)", i, resp.StatusCode)
+		}
+	}
 }
 
 func TestRateRetryAfterRoundsUp(t *testing.T) {
 	fc := clock.NewFake(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
-	s := serve(t, Config{Handler: okHandler, RatePerClient: 0.25, Clock: fc}, nil)
+	s := serve(t, Config{Handler: okHandler, RatePerClient: 0.25, Clock: fc, LimitLoopback: true}, nil)
 	c, url := client(t, nil), "http://"+s.Addr()+"/"
 	if resp, _ := get(t, c, url); resp.StatusCode != 200 {
 		t.Fatalf("first: %d", resp.StatusCode)
