@@ -17,7 +17,9 @@ import (
 
 	"golang.org/x/net/websocket"
 
+	"kubelite/internal/api"
 	"kubelite/internal/apiserver"
+	"kubelite/internal/auth"
 	"kubelite/internal/store/memory"
 	"kubelite/internal/testutil"
 )
@@ -33,7 +35,7 @@ type browser struct {
 
 // chromium starts Debian's headless chromium on url and connects to the
 // page's DevTools websocket.
-func chromium(t *testing.T, url string) *browser {
+func chromium(t *testing.T, url string, flags ...string) *browser {
 	t.Helper()
 	testutil.SystemTest(t, "chromium")
 	bin, err := exec.LookPath("chromium")
@@ -49,7 +51,8 @@ func chromium(t *testing.T, url string) *browser {
 	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
 		"--disable-extensions", "--disable-background-networking", "--window-size=1280,1000",
 		"--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "--remote-allow-origins=http://127.0.0.1",
-		"--user-data-dir="+dir, url)
+		"--user-data-dir="+dir)
+	cmd.Args = append(append(cmd.Args, flags...), url)
 	cmd.Stderr = testWriter{t}
 	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS=disabled:")
 	if err := cmd.Start(); err != nil {
@@ -276,4 +279,64 @@ func sample(t *testing.T, base string) {
 	for i, ev := range [][3]string{{"redis-master", "Scheduled", "Successfully assigned redis-master to minion-1"}, {"redis-master", "Pulling", `Pulling image "redis"`}, {"redis-master", "Started", "Started container web"}, {"frontend-blpym", "BackOff", "Back-off 10s restarting failed container web (exit code 1)"}} {
 		post(t, base, "events", fmt.Sprintf(`{"kind":"Event","apiVersion":"v1beta1","id":"ev%d","involvedObject":{"kind":"Pod","name":"%s","namespace":"default"},"reason":"%s","message":%q,"source":"kubelet minion-1","timestamp":"%s"}`, i, ev[0], ev[1], ev[2], now))
 	}
+}
+
+// TestDashboardSignInOverTLS: against the secure API (TLS, tokens), the
+// page shows nothing to an anonymous browser off the master host, works
+// once signed in with the admin's token (sent as a bearer header), and its
+// scale button changes a replication controller.
+func TestDashboardSignInOverTLS(t *testing.T) {
+	st := memory.New()
+	srv, err := apiserver.New(apiserver.Config{Store: st, Security: &apiserver.Security{
+		Authn: auth.NewAuthenticator(map[string]auth.User{"admin-secret": {Name: auth.Admin}}, nil),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(srv.Handler())
+	ts.EnableHTTP2 = false
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	client := ts.Client()
+	send := func(method, path, body string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer admin-secret")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d", method, path, resp.StatusCode)
+		}
+	}
+	send(http.MethodPost, "/api/v1beta1/replicationControllers", `{"kind":"ReplicationController","apiVersion":"v1beta1","id":"web","desiredState":{"replicas":2,"replicaSelector":{"app":"web"},"podTemplate":{"labels":{"app":"web"},"desiredState":{"manifest":{"version":"v1beta1","id":"web","containers":[{"name":"web","image":"kubelite/webserver:v1"}]}}}}}`)
+
+	b := chromium(t, ts.URL+"/ui/", "--ignore-certificate-errors")
+	// Over TLS nothing is anonymous, even from this host.
+	b.waitFor(`document.getElementById("error") !== null && document.getElementById("error").textContent.includes("401")`, 10*time.Second, "an anonymous page is refused (401) and says so")
+	b.eval(`(() => { document.getElementById("token").value = "admin-secret"; document.getElementById("signin-btn").click(); })()`)
+	b.waitFor(`document.getElementById("conn").textContent === "live"`, 10*time.Second, "signed in, the page lists and watches")
+	if got := b.eval(`sessionStorage.getItem("kubelite-token")`); got != `"admin-secret"` {
+		t.Errorf("token in sessionStorage: %s", got)
+	}
+	rc := `document.querySelector('#rcs tr[data-key="default/web"]')`
+	b.waitFor(rc+` !== null`, 2*time.Second, "the replication controller in the page")
+	b.eval(rc + `.querySelector('button[title="scale up"]').click()`)
+	testutil.Eventually(t, 5*time.Second, func() error {
+		o, err := st.Get(context.Background(), api.ReplicationControllers, api.DefaultNamespace, "web")
+		if err != nil {
+			return err
+		}
+		if n := o.(*api.ReplicationController).DesiredState.Replicas; n != 3 {
+			return fmt.Errorf("replicas %d (page error: %s)", n, b.eval(`document.getElementById("error").textContent`))
+		}
+		return nil
+	}, "the scale button sets replicas to 3")
+	b.waitFor(rc+`.children[2].textContent === "3"`, 2*time.Second, "the page shows the new desired count")
+
+	send(http.MethodPost, "/api/v1beta1/pods", podJSON("tls-pod", `{"app":"web"}`))
+	b.waitFor(`document.querySelector('#pods tr[data-key="default/tls-pod"]') !== null`, 2*time.Second, "a new pod within 2 s over TLS")
 }

@@ -14,7 +14,10 @@
 //     and events from /api/v1beta1 (every namespace), then follows each
 //     with /api/v1beta1/watch/<resource>?resourceVersion=N, read as a
 //     stream of JSON lines: the tables change as the cluster does, with no
-//     reload; a watch that ends (410 Gone, a restart) lists again;
+//     reload; a watch that ends (410 Gone, a restart) lists again.
+//     Endpoints and events are listed every 2 s instead: a browser keeps at
+//     most 6 HTTP/1.1 connections to a host and each watch holds one, so
+//     four watches leave room for the page's other requests;
 //   - a label filter (app=web,tier!=db as the API's selectors) narrows pods,
 //     replication controllers and services; a pod's host links to its
 //     minion, a replication controller and a service to their pods (the

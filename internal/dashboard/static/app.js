@@ -3,6 +3,11 @@
 (function () {
   const API = "/api/v1beta1";
   const RESOURCES = ["minions", "pods", "replicationControllers", "services", "endpoints", "events"];
+  // A browser opens at most 6 HTTP/1.1 connections to a host (the API's
+  // plain port has no HTTP/2), and each watch holds one: these are listed
+  // every POLL_MS instead, leaving connections for logs and scaling.
+  const POLLED = new Set(["endpoints", "events"]);
+  const POLL_MS = 2000;
   const TOKEN_KEY = "kubelite-token";
   const state = {};
   RESOURCES.forEach(function (r) { state[r] = new Map(); });
@@ -66,7 +71,8 @@
         live.add(res);
         clearError(res);
         schedule();
-        await watch(res, list.resourceVersion || 0, gen);
+        if (POLLED.has(res)) await sleep(POLL_MS);
+        else await watch(res, list.resourceVersion || 0, gen);
         delay = 500;
       } catch (e) {
         if (gen !== generation) return;
