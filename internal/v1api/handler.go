@@ -212,9 +212,8 @@ func categories(k *kind) []string {
 
 // ---- reads ----
 
-// objectName is the request's namespace for a namespaced kind ("default"
-// when a namespaced object is addressed without one never happens: the
-// router refuses it).
+// get reads the object a request names (ParseRequest guarantees a
+// namespaced one comes with its namespace).
 func (h *Handler) get(ctx context.Context, req Request) (api.Object, error) {
 	return h.cfg.Store.Get(ctx, req.InternalResource, req.Namespace, req.Name)
 }
