@@ -54,7 +54,7 @@ func New(cfg Config) *Controller {
 	}
 	c := &Controller{
 		cfg: cfg, st: cfg.Store,
-		queue: workqueue.New(cfg.Clock, 50*time.Millisecond, 10*time.Second),
+		queue: workqueue.New(cfg.Clock, 50*time.Millisecond, 10*time.Second).Named("endpoints"),
 		log:   logrus.WithField("component", "endpoints-controller"),
 		ready: map[string]bool{},
 	}

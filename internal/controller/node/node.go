@@ -82,7 +82,7 @@ func New(cfg Config) (*Controller, error) {
 	}
 	c := &Controller{
 		cfg: cfg, st: cfg.Store, rec: cfg.Recorder, clk: cfg.Clock,
-		queue: workqueue.New(cfg.Clock, 100*time.Millisecond, 10*time.Second),
+		queue: workqueue.New(cfg.Clock, 100*time.Millisecond, 10*time.Second).Named("node"),
 		log:   logrus.WithField("component", "node-controller"),
 		seen:  map[string]time.Time{}, next: map[string]time.Time{}, assigned: map[string]string{},
 	}
