@@ -41,7 +41,6 @@ type watchStream struct {
 	inc     includeObject
 	tctx    *tableContext
 	columns bool // the column definitions went out (first table only)
-	buf     []byte
 }
 
 func (h *Handler) newStream(w http.ResponseWriter, r *http.Request, req Request) *watchStream {
