@@ -43,7 +43,7 @@ func benchCommand(e *env) *ucli.Command {
 			"Exits non-zero only when a scenario fails, never because a target was missed.\n" +
 			"Scenarios: " + strings.Join(names, ", "),
 		Flags: []ucli.Flag{
-			&ucli.BoolFlag{Name: "quick", Usage: "small sizes, under 2 minutes (CI)", Destination: &quick},
+			&ucli.BoolFlag{Name: "quick", Usage: "small sizes (CI); its swarm row needs root and docker-registry, as --only swarm does", Destination: &quick},
 			&ucli.BoolFlag{Name: "json", Usage: "print the report as JSON", Destination: &asJSON},
 			&ucli.BoolFlag{Name: "no-docker", Usage: "leave out the scenarios needing Docker or iptables (the report lists them)", Destination: &noDocker},
 			&ucli.StringFlag{Name: "only", Usage: "run only these scenarios, comma-separated", Destination: &only},

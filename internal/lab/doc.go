@@ -56,7 +56,8 @@
 //
 // The lab is test infrastructure, not product code: it drives the machine
 // with the same commands (ip, iptables, nsenter, docker) a person would use,
-// through the Runner interface, and nothing in kubelite's product imports it.
+// through the Runner interface. Only tests and `kubelite bench` (its swarm
+// scenario, internal/bench/swarmbench) import it; no role does.
 // The pure part, the plan of names, addresses and commands, has golden tests
 // (go test ./internal/lab -run Plan -update rewrites them).
 package lab
