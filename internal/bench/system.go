@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"kubelite/internal/api"
+	"kubelite/internal/endpoint"
+	"kubelite/internal/securetest"
 	"kubelite/internal/store/remote"
 )
 
@@ -78,7 +81,14 @@ func footprint(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	if err := waitHTTP(ctx, url+"/healthz", 30*time.Second); err != nil {
 		return nil, fmt.Errorf("master: %w (log %s)", err, tail(dir+"/master.log"))
 	}
-	minion := exec.CommandContext(ctx, bin, "minion", "--master="+url, "--runtime=fake", "--proxy-mode=none",
+	// The cluster runs as users run it: secure, the minion joined with the
+	// master's token, the client with the admin kubeconfig.
+	token, err := securetest.Token(ctx, bin, dir+"/master")
+	if err != nil {
+		return nil, err
+	}
+	minion := exec.CommandContext(ctx, bin, "minion", "--master="+strings.TrimPrefix(url, "http://"), "--token="+token,
+		"--runtime=fake", "--proxy-mode=none",
 		"--network=none", "--hostname_override=bench-minion", "--address=127.0.0.1", "--port="+strconv.Itoa(kubeletPort),
 		"--root-dir="+dir+"/kubelet", "--config-dir="+dir+"/none")
 	np, err := startQuiet(minion, dir+"/minion.log")
@@ -86,7 +96,7 @@ func footprint(ctx context.Context, env Env, o Options) ([]Figure, error) {
 		return nil, err
 	}
 	defer np.stop()
-	if err := waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/healthz", kubeletPort), 30*time.Second); err != nil {
+	if err := waitHTTP(ctx, fmt.Sprintf("https://127.0.0.1:%d/healthz", kubeletPort), 30*time.Second); err != nil {
 		return nil, fmt.Errorf("minion: %w (log %s)", err, tail(dir+"/minion.log"))
 	}
 	time.Sleep(3 * time.Second) // idle means idle for a while: let start-up garbage be collected
@@ -98,10 +108,11 @@ func footprint(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := remote.New(url)
+	ep, err := securetest.FromKubeconfig(dir + "/master/admin.kubeconfig")
 	if err != nil {
 		return nil, err
 	}
+	cl := remote.NewEndpoint(ep)
 	pods := pick(o, 3000, 30000)
 	list := make([]*api.Pod, pods)
 	for i := range list {
@@ -170,8 +181,11 @@ func (p *proc) stop() {
 
 func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
+	// A health probe sends no credential: the server's certificate is not
+	// what it checks.
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: endpoint.Endpoint{TLS: &tls.Config{InsecureSkipVerify: true}}.NewTransport()}
 	for {
-		resp, err := http.Get(url)
+		resp, err := hc.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
