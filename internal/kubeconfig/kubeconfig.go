@@ -2,6 +2,8 @@ package kubeconfig
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"kubelite/internal/atomicfile"
+	"kubelite/internal/endpoint"
 )
 
 // Config is a kubeconfig file.
@@ -243,4 +246,47 @@ func WriteFile(path string, c *Config) error {
 		return fmt.Errorf("write kubeconfig: %w", err)
 	}
 	return nil
+}
+
+// Endpoint is the API endpoint of the current context: its server (https
+// unless written otherwise), a TLS configuration that trusts only its
+// certificate authority (the system's roots when it names none) and
+// presents its client certificate if it has one, and its bearer token.
+func (c *Config) Endpoint() (endpoint.Endpoint, error) {
+	cl, u, err := c.Current()
+	if err != nil {
+		return endpoint.Endpoint{}, err
+	}
+	url, err := endpoint.Normalize(cl.Server, "https")
+	if err != nil {
+		return endpoint.Endpoint{}, fmt.Errorf("server: %w", err)
+	}
+	ep := endpoint.Endpoint{URL: url, Token: u.Token}
+	if !ep.Secure() {
+		return ep, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cl.InsecureSkipTLSVerify, ServerName: cl.TLSServerName}
+	caPEM, err := cl.CAPEM()
+	if err != nil {
+		return endpoint.Endpoint{}, err
+	}
+	if len(caPEM) > 0 {
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(caPEM) {
+			return endpoint.Endpoint{}, errors.New("no PEM certificate in its certificate authority")
+		}
+	}
+	certPEM, keyPEM, err := u.ClientCertPEM()
+	if err != nil {
+		return endpoint.Endpoint{}, err
+	}
+	if len(certPEM) > 0 {
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			return endpoint.Endpoint{}, fmt.Errorf("client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	ep.TLS = tc
+	return ep, nil
 }

@@ -26,12 +26,8 @@ type target struct {
 
 // kubeconfigFile is a loaded kubeconfig and where it came from.
 type kubeconfigFile struct {
-	path            string
-	url             string // its current cluster's server, normalized
-	caPEM           []byte
-	insecure        bool
-	token           string
-	certPEM, keyPEM []byte
+	path string
+	ep   endpoint.Endpoint // of its current context
 }
 
 // findKubeconfig loads --kubeconfig or $KUBECONFIG (an error when named and
@@ -67,22 +63,11 @@ func loadKubeconfig(path string) (*kubeconfigFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, u, err := c.Current()
+	ep, err := c.Endpoint()
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
 	}
-	url, err := endpoint.Normalize(cl.Server, "https")
-	if err != nil {
-		return nil, fmt.Errorf("kubeconfig %s: server: %w", path, err)
-	}
-	kf := &kubeconfigFile{path: path, url: url, insecure: cl.InsecureSkipTLSVerify, token: u.Token}
-	if kf.caPEM, err = cl.CAPEM(); err != nil {
-		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
-	}
-	if kf.certPEM, kf.keyPEM, err = u.ClientCertPEM(); err != nil {
-		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
-	}
-	return kf, nil
+	return &kubeconfigFile{path: path, ep: ep}, nil
 }
 
 // resolveEndpoint turns the flags, the environment and the kubeconfig into
@@ -113,52 +98,45 @@ func (r *Runner) resolveEndpoint(t target) (endpoint.Endpoint, error) {
 		if url, err = endpoint.Normalize(t.server, scheme); err != nil {
 			return endpoint.Endpoint{}, err
 		}
-		if kf != nil && hostPort(kf.url) == hostPort(url) {
-			url = kf.url // the kubeconfig knows this server speaks TLS
+		if kf != nil && hostPort(kf.ep.URL) == hostPort(url) {
+			url = kf.ep.URL // the kubeconfig knows this server speaks TLS
 		} else {
 			kf = nil // a credential goes only to the server it was made for
 		}
 	case kf != nil:
-		url = kf.url
+		url = kf.ep.URL
 	default:
 		url = DefaultServer
 		if r.Listening != nil && !r.Listening(DefaultServer) && r.Listening(StandaloneServer) {
 			url = StandaloneServer
 		}
 	}
-	ep := endpoint.Endpoint{URL: url, Token: t.token}
-	if kf != nil && ep.Token == "" {
-		ep.Token = kf.token
+	ep := endpoint.Endpoint{URL: url}
+	if kf != nil {
+		ep = kf.ep
+		ep.TLS = ep.TLS.Clone()
+	}
+	if t.token != "" {
+		ep.Token = t.token
 	}
 	if !ep.Secure() {
 		return ep, nil
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.insecureSkipVerify}
-	var caPEM []byte
-	switch {
-	case t.caFile != "":
-		if caPEM, err = os.ReadFile(t.caFile); err != nil {
+	if ep.TLS == nil {
+		ep.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	ep.TLS.InsecureSkipVerify = ep.TLS.InsecureSkipVerify || t.insecureSkipVerify
+	if t.caFile != "" {
+		caPEM, err := os.ReadFile(t.caFile)
+		if err != nil {
 			return endpoint.Endpoint{}, fmt.Errorf("--certificate-authority: %w", err)
 		}
-	case kf != nil:
-		caPEM = kf.caPEM
-		tc.InsecureSkipVerify = tc.InsecureSkipVerify || kf.insecure
-	}
-	if len(caPEM) > 0 {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(caPEM) {
 			return endpoint.Endpoint{}, fmt.Errorf("certificate authority of %s: no PEM certificate in it", url)
 		}
-		tc.RootCAs = pool
+		ep.TLS.RootCAs = pool
 	}
-	if kf != nil && len(kf.certPEM) > 0 {
-		cert, err := tls.X509KeyPair(kf.certPEM, kf.keyPEM)
-		if err != nil {
-			return endpoint.Endpoint{}, fmt.Errorf("kubeconfig %s: client certificate: %w", kf.path, err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	ep.TLS = tc
 	return ep, nil
 }
 

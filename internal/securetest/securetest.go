@@ -57,41 +57,10 @@ func FromKubeconfig(path string) (endpoint.Endpoint, error) {
 	if err != nil {
 		return endpoint.Endpoint{}, fmt.Errorf("kubeconfig %s: %w", path, err)
 	}
-	cl, u, err := c.Current()
+	ep, err := c.Endpoint()
 	if err != nil {
 		return endpoint.Endpoint{}, fmt.Errorf("kubeconfig %s: %w", path, err)
 	}
-	url, err := endpoint.Normalize(cl.Server, "https")
-	if err != nil {
-		return endpoint.Endpoint{}, fmt.Errorf("kubeconfig %s: server: %w", path, err)
-	}
-	ep := endpoint.Endpoint{URL: url, Token: u.Token}
-	if !strings.HasPrefix(url, "https://") {
-		return ep, nil
-	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cl.InsecureSkipTLSVerify, ServerName: cl.TLSServerName}
-	caPEM, err := cl.CAPEM()
-	if err != nil {
-		return endpoint.Endpoint{}, fmt.Errorf("kubeconfig %s: %w", path, err)
-	}
-	if len(caPEM) > 0 {
-		tc.RootCAs = x509.NewCertPool()
-		if !tc.RootCAs.AppendCertsFromPEM(caPEM) {
-			return endpoint.Endpoint{}, fmt.Errorf("kubeconfig %s: no certificate in its certificate authority", path)
-		}
-	}
-	certPEM, keyPEM, err := u.ClientCertPEM()
-	if err != nil {
-		return endpoint.Endpoint{}, fmt.Errorf("kubeconfig %s: %w", path, err)
-	}
-	if len(certPEM) > 0 {
-		cert, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
-			return endpoint.Endpoint{}, fmt.Errorf("kubeconfig %s: client certificate: %w", path, err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	ep.TLS = tc
 	return ep, nil
 }
 
