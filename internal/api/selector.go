@@ -173,3 +173,21 @@ func ValidateFieldSelector(r Resource, sel Selector) error {
 	}
 	return nil
 }
+
+// FormatLabels renders k=v pairs sorted by key, comma separated, or <none>
+// for an empty set (how kubectl's tables show labels and selectors).
+func FormatLabels(m map[string]string) string {
+	if len(m) == 0 {
+		return "<none>"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + m[k]
+	}
+	return strings.Join(parts, ",")
+}

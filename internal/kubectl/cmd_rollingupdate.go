@@ -65,9 +65,9 @@ func templateFromFile(e *env, file string, rc *api.ReplicationController) (api.P
 	if !ok {
 		return api.PodTemplate{}, fmt.Errorf("%s: want a ReplicationController, found a %s", file, objs[0].res.Kind())
 	}
-	if sel := nrc.DesiredState.ReplicaSelector; len(sel) > 0 && formatLabels(sel) != formatLabels(rc.DesiredState.ReplicaSelector) {
+	if sel := nrc.DesiredState.ReplicaSelector; len(sel) > 0 && api.FormatLabels(sel) != api.FormatLabels(rc.DesiredState.ReplicaSelector) {
 		return api.PodTemplate{}, fmt.Errorf("%s: replicaSelector %s differs from %s's %s; a rolling update keeps the selector",
-			file, formatLabels(sel), rc.ID, formatLabels(rc.DesiredState.ReplicaSelector))
+			file, api.FormatLabels(sel), rc.ID, api.FormatLabels(rc.DesiredState.ReplicaSelector))
 	}
 	return nrc.DesiredState.PodTemplate, nil
 }
@@ -127,7 +127,7 @@ func (ru *rollingUpdate) run(ctx context.Context, rc *api.ReplicationController,
 		return fmt.Errorf("rollingupdate %s: the controller has no replicaSelector", ru.id)
 	}
 	if !sel.Matches(newTpl.Labels) {
-		return fmt.Errorf("rollingupdate %s: the new template's labels %s do not match the selector %s", ru.id, formatLabels(newTpl.Labels), sel)
+		return fmt.Errorf("rollingupdate %s: the new template's labels %s do not match the selector %s", ru.id, api.FormatLabels(newTpl.Labels), sel)
 	}
 	oldTpl := rc.DesiredState.PodTemplate
 	pods, err := podsOf(ctx, ru.c, ru.ns, rc.DesiredState.ReplicaSelector)

@@ -152,7 +152,7 @@ func describePod(w io.Writer, p *api.Pod, rcs []*api.ReplicationController, even
 	f.add("Namespace", p.Namespace)
 	f.add("Image(s)", images(p.DesiredState.Manifest.Containers))
 	f.add("Host", podHost(p))
-	f.add("Labels", formatLabels(p.Labels))
+	f.add("Labels", api.FormatLabels(p.Labels))
 	f.add("Status", podStatus(p))
 	if p.CurrentState.Reason != "" || p.CurrentState.Message != "" {
 		f.add("Reason", strings.TrimSpace(p.CurrentState.Reason+" "+oneLine(p.CurrentState.Message)))
@@ -230,8 +230,8 @@ func describeRC(w io.Writer, rc *api.ReplicationController, pods []*api.Pod, eve
 	f.add("Name", rc.ID)
 	f.add("Namespace", rc.Namespace)
 	f.add("Image(s)", images(rc.DesiredState.PodTemplate.DesiredState.Manifest.Containers))
-	f.add("Selector", formatLabels(rc.DesiredState.ReplicaSelector))
-	f.add("Labels", formatLabels(rc.Labels))
+	f.add("Selector", api.FormatLabels(rc.DesiredState.ReplicaSelector))
+	f.add("Labels", api.FormatLabels(rc.Labels))
 	f.add("Replicas", fmt.Sprintf("%d current / %d desired", rc.CurrentState.Replicas, rc.DesiredState.Replicas))
 	counts := map[api.PodPhase]int{}
 	for _, p := range pods {
@@ -256,8 +256,8 @@ func describeService(w io.Writer, s *api.Service, eps *api.Endpoints, events []*
 	f := &fields{w: w}
 	f.add("Name", s.ID)
 	f.add("Namespace", s.Namespace)
-	f.add("Labels", formatLabels(s.Labels))
-	f.add("Selector", formatLabels(s.Selector))
+	f.add("Labels", api.FormatLabels(s.Labels))
+	f.add("Selector", api.FormatLabels(s.Selector))
 	f.add("IP", orNone(s.PortalIP))
 	proto := s.Protocol
 	if proto == "" {
@@ -288,7 +288,7 @@ func describeService(w io.Writer, s *api.Service, eps *api.Endpoints, events []*
 func describeMinion(w io.Writer, m *api.Minion, pods []*api.Pod, events []*api.Event) error {
 	f := &fields{w: w}
 	f.add("Name", m.ID)
-	f.add("Labels", formatLabels(m.Labels))
+	f.add("Labels", api.FormatLabels(m.Labels))
 	f.add("Status", minionStatus(m))
 	if m.Status.Reason != "" {
 		f.add("Reason", oneLine(m.Status.Reason))

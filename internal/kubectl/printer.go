@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -45,14 +44,14 @@ func columns(res api.Resource) []string {
 func row(obj api.Object) []string {
 	switch o := obj.(type) {
 	case *api.Pod:
-		return []string{o.ID, images(o.DesiredState.Manifest.Containers), podHost(o), formatLabels(o.Labels), podStatus(o)}
+		return []string{o.ID, images(o.DesiredState.Manifest.Containers), podHost(o), api.FormatLabels(o.Labels), podStatus(o)}
 	case *api.ReplicationController:
 		return []string{o.ID, images(o.DesiredState.PodTemplate.DesiredState.Manifest.Containers),
-			formatLabels(o.DesiredState.ReplicaSelector), strconv.Itoa(o.DesiredState.Replicas)}
+			api.FormatLabels(o.DesiredState.ReplicaSelector), strconv.Itoa(o.DesiredState.Replicas)}
 	case *api.Service:
-		return []string{o.ID, formatLabels(o.Labels), formatLabels(o.Selector), orNone(o.PortalIP), strconv.Itoa(o.Port)}
+		return []string{o.ID, api.FormatLabels(o.Labels), api.FormatLabels(o.Selector), orNone(o.PortalIP), strconv.Itoa(o.Port)}
 	case *api.Minion:
-		return []string{o.ID, formatLabels(o.Labels), minionStatus(o)}
+		return []string{o.ID, api.FormatLabels(o.Labels), minionStatus(o)}
 	case *api.Event:
 		return []string{formatTime(o.Timestamp), o.InvolvedObject.Name, o.InvolvedObject.Kind, o.Status, o.Reason, oneLine(o.Message)}
 	case *api.Endpoints:
@@ -122,23 +121,6 @@ func minionStatus(m *api.Minion) string {
 		s += ",SchedulingDisabled"
 	}
 	return s
-}
-
-// formatLabels renders k=v pairs sorted by key, or <none>.
-func formatLabels(m map[string]string) string {
-	if len(m) == 0 {
-		return "<none>"
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + m[k]
-	}
-	return strings.Join(parts, ",")
 }
 
 func orNone(s string) string {

@@ -133,7 +133,7 @@ func scaleOf(rc *api.ReplicationController) *autoscalingv1.Scale {
 			CreationTimestamp: m.CreationTimestamp,
 		},
 		Spec:   autoscalingv1.ScaleSpec{Replicas: int32(rc.DesiredState.Replicas)},
-		Status: autoscalingv1.ScaleStatus{Replicas: int32(rc.CurrentState.Replicas), Selector: selectorString(rc.DesiredState.ReplicaSelector)},
+		Status: autoscalingv1.ScaleStatus{Replicas: int32(rc.CurrentState.Replicas), Selector: api.FormatLabels(rc.DesiredState.ReplicaSelector)},
 	}
 }
 

@@ -3,7 +3,6 @@ package v1api
 import (
 	"cmp"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
+
+	"kubelite/internal/api"
 )
 
 // Server-side Tables: what `kubectl get` prints. Columns of priority 1
@@ -176,24 +177,8 @@ func rcRow(o runtime.Object, c *tableContext) []any {
 	}
 	return []any{
 		rc.Name, desired, int64(rc.Status.Replicas), ready, age(rc.CreationTimestamp, c.now),
-		strings.Join(names, ","), strings.Join(images, ","), selectorString(rc.Spec.Selector),
+		strings.Join(names, ","), strings.Join(images, ","), api.FormatLabels(rc.Spec.Selector),
 	}
-}
-
-func selectorString(m map[string]string) string {
-	if len(m) == 0 {
-		return "<none>"
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + m[k]
-	}
-	return strings.Join(parts, ",")
 }
 
 func svcRow(o runtime.Object, c *tableContext) []any {
@@ -210,7 +195,7 @@ func svcRow(o runtime.Object, c *tableContext) []any {
 	}
 	return []any{
 		s.Name, string(s.Spec.Type), noneIfEmpty(s.Spec.ClusterIP), ext, noneIfEmpty(strings.Join(ports, ",")),
-		age(s.CreationTimestamp, c.now), selectorString(s.Spec.Selector),
+		age(s.CreationTimestamp, c.now), api.FormatLabels(s.Spec.Selector),
 	}
 }
 
