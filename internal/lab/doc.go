@@ -1,13 +1,17 @@
 // Package lab builds a multi-host kubelite cluster on one machine, for tests
 // and for a person to try (scripts/lab.sh, `make lab`).
 //
-// A lab named N with M minions is:
+// A lab named N with M minions (and one master, or K: Config.Masters) is:
 //
 //   - a Linux bridge klb-N on the machine, address 198.18.<Index>.1/24;
-//   - one network namespace per host, klb-N-master and klb-N-minion1..M, each
-//     with a veth (klv-N-<i> on the machine's side, eth0 inside) into the
-//     bridge, lo up, its address (master .2, minion i .10+i) and a default
-//     route via the bridge; IPv6 off; net.bridge.bridge-nf-call-iptables=1
+//   - one network namespace per host, klb-N-master (or klb-N-master1..K) and
+//     klb-N-minion1..M, each with a veth (klv-N-<i>, i its position among
+//     the hosts, on the machine's side, eth0 inside) into the bridge, lo up,
+//     its address (master .2, or master j .1+j; minion i .10+i) and a default
+//     route via the bridge; with several masters every process the lab runs
+//     on a host also gets the host's own host name (klb-N-<host>, through
+//     unshare --uts), as masters on separate machines name their etcd
+//     members and leader identity after it; IPv6 off; net.bridge.bridge-nf-call-iptables=1
 //     and ip_forward=1 inside, so a host's own iptables see its bridged pod
 //     traffic and it can route pod subnets;
 //   - on every minion its own Docker Engine, started with nsenter --net (not

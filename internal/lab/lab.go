@@ -20,13 +20,28 @@ import (
 // Host is one machine of the lab: a network namespace with one address on the
 // lab's bridge. Minions also have an Engine.
 type Host struct {
-	Index  int    // 0 for the master, i for minion i
-	Name   string // "master", "minion1", ...
+	Index  int    // position in Hosts(): the masters first (one master: 0, minion i: i)
+	Minion int    // i for minion i, 0 for a master
+	Name   string // "master" (or "master1", ... with several), "minion1", ...
 	Addr   netip.Addr
 	NetNS  string // the namespace's name (ip netns)
 	NSPath string // /run/netns/<NetNS>
 	Veth   string // the host-side end of the host's link into the bridge
-	Engine *Engine
+	// Hostname, when set (labs of several masters), is the host name the
+	// processes the lab runs on this host see (a UTS namespace of their own).
+	Hostname string
+	Engine   *Engine
+}
+
+// nsenter is the command prefix running argv on h: in its network
+// namespace, and with its own host name when it has one (unshare --uts, then
+// hostname; every step execs, so the pid is the command's own).
+func (h *Host) nsenter(argv []string) []string {
+	pre := []string{"nsenter", "--net=" + h.NSPath, "--"}
+	if h.Hostname != "" {
+		pre = append(pre, "unshare", "--uts", "--", "sh", "-c", `hostname "$0" && exec "$@"`, h.Hostname)
+	}
+	return append(pre, argv...)
 }
 
 // Engine is a minion's own Docker Engine.
@@ -64,21 +79,32 @@ func New(cfg Config) (*Lab, error) {
 // Config returns the lab's configuration with its defaults filled in.
 func (l *Lab) Config() Config { return l.p.cfg }
 
-// Master is the master host.
+// Master is the master host (the first one, master1, of several).
 func (l *Lab) Master() *Host { return l.p.hosts[0] }
 
+// Masters are the master hosts, master1 first.
+func (l *Lab) Masters() []*Host { return l.p.hosts[:l.p.cfg.Masters] }
+
+// MasterN returns master i (1-based), or nil.
+func (l *Lab) MasterN(i int) *Host {
+	if i < 1 || i > l.p.cfg.Masters {
+		return nil
+	}
+	return l.p.hosts[i-1]
+}
+
 // Minions are the minion hosts, minion1 first.
-func (l *Lab) Minions() []*Host { return l.p.hosts[1:] }
+func (l *Lab) Minions() []*Host { return l.p.hosts[l.p.cfg.Masters:] }
 
 // Minion returns minion i (1-based), or nil.
 func (l *Lab) Minion(i int) *Host {
-	if i < 1 || i >= len(l.p.hosts) {
+	if i < 1 || i > l.p.cfg.Minions {
 		return nil
 	}
-	return l.p.hosts[i]
+	return l.p.hosts[l.p.cfg.Masters-1+i]
 }
 
-// Hosts are all hosts, master first.
+// Hosts are all hosts, the masters first.
 func (l *Lab) Hosts() []*Host { return l.p.hosts }
 
 // Gateway is the host machine's address on the lab bridge.
@@ -277,9 +303,10 @@ func (l *Lab) EngineLog(h *Host, n int) []string {
 }
 
 // Exec runs argv inside host h's network namespace (nsenter --net, the
-// machine's own file system) and returns its combined output.
+// machine's own file system; with h's Hostname when it has one) and returns
+// its combined output.
 func (l *Lab) Exec(ctx context.Context, h *Host, argv ...string) ([]byte, error) {
-	return l.run.Run(ctx, append([]string{"nsenter", "--net=" + h.NSPath, "--"}, argv...)...)
+	return l.run.Run(ctx, h.nsenter(argv)...)
 }
 
 // Docker runs the docker CLI against minion h's engine.

@@ -16,6 +16,13 @@ type Config struct {
 	Name string
 	// Minions is the number of minion hosts, 1 to 15 (0 means 2).
 	Minions int
+	// Masters is the number of master hosts, 1 to 8 (0 means 1). One master
+	// is the host "master" at .2; several are master1..N at .2, .3, ...
+	// With several masters every host also has a host name of its own (its
+	// namespace's name, in a UTS namespace of each process the lab runs
+	// there), as separate machines have: masters name their etcd members and
+	// leader identity after their host name.
+	Masters int
 	// Index picks the lab's subnets so that labs with different names can run at
 	// once: hosts live in 198.18.<Index>.0/24 and minion i's docker0 in
 	// 198.19.<Index*16+i>.0/24. 0 to 15.
@@ -47,6 +54,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Minions < 1 || c.Minions > 15 {
 		return c, fmt.Errorf("lab %s: %d minions: want 1 to 15", c.Name, c.Minions)
+	}
+	if c.Masters == 0 {
+		c.Masters = 1
+	}
+	if c.Masters < 1 || c.Masters > 8 {
+		return c, fmt.Errorf("lab %s: %d masters: want 1 to 8", c.Name, c.Masters)
 	}
 	if c.Index < 0 || c.Index > 15 {
 		return c, fmt.Errorf("lab %s: index %d: want 0 to 15", c.Name, c.Index)
@@ -80,7 +93,7 @@ type plan struct {
 	bridge  string       // the host's bridge
 	gateway netip.Prefix // the bridge's address, every host's default route
 	chain   string       // the host's FORWARD chain isolating the lab
-	hosts   []*Host      // master first, then minion1..N
+	hosts   []*Host      // the masters first, then minion1..N
 }
 
 func newPlan(c Config) (*plan, error) {
@@ -94,20 +107,27 @@ func newPlan(c Config) (*plan, error) {
 		gateway: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, byte(c.Index), 1}), 24),
 		chain:   chainName(c.Name),
 	}
-	for i := 0; i <= c.Minions; i++ {
-		h := &Host{
-			Index: i,
-			Name:  "master",
-			Addr:  netip.AddrFrom4([4]byte{198, 18, byte(c.Index), 2}),
-		}
-		if i > 0 {
-			h.Name = "minion" + strconv.Itoa(i)
-			h.Addr = netip.AddrFrom4([4]byte{198, 18, byte(c.Index), byte(10 + i)})
+	for i := 0; i < c.Masters+c.Minions; i++ {
+		h := &Host{Index: i}
+		switch {
+		case c.Masters == 1 && i == 0:
+			h.Name = "master"
+			h.Addr = netip.AddrFrom4([4]byte{198, 18, byte(c.Index), 2})
+		case i < c.Masters:
+			h.Name = "master" + strconv.Itoa(i+1)
+			h.Addr = netip.AddrFrom4([4]byte{198, 18, byte(c.Index), byte(2 + i)})
+		default:
+			h.Minion = i - c.Masters + 1
+			h.Name = "minion" + strconv.Itoa(h.Minion)
+			h.Addr = netip.AddrFrom4([4]byte{198, 18, byte(c.Index), byte(10 + h.Minion)})
 		}
 		h.NetNS = nsPrefix(c.Name) + h.Name
 		h.NSPath = "/run/netns/" + h.NetNS
 		h.Veth = vethPrefix(c.Name) + strconv.Itoa(i)
-		if i > 0 {
+		if c.Masters > 1 {
+			h.Hostname = h.NetNS
+		}
+		if h.Minion > 0 {
 			dir := filepath.Join(c.RunDir, h.Name)
 			h.Engine = &Engine{
 				DataRoot:     filepath.Join(c.Root, h.Name, "docker"),
@@ -115,7 +135,7 @@ func newPlan(c Config) (*plan, error) {
 				Socket:       filepath.Join(dir, "docker.sock"),
 				PidFile:      filepath.Join(dir, "docker.pid"),
 				Config:       filepath.Join(dir, "daemon.json"),
-				Bridge:       netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 19, byte(c.Index*16 + i), 1}), 24),
+				Bridge:       netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 19, byte(c.Index*16 + h.Minion), 1}), 24),
 				Log:          filepath.Join(c.LogDir, h.Name+"-dockerd.log"),
 				CgroupParent: "/" + h.NetNS,
 			}

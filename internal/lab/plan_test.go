@@ -46,6 +46,7 @@ func TestPlanGolden(t *testing.T) {
 	}{
 		{"plan-1+2.golden", Config{Name: "demo"}},
 		{"plan-1+1-index3.golden", Config{Name: "e2e", Minions: 1, Index: 3, Root: "/srv/lab", RunDir: "/run/l"}},
+		{"plan-3+2-index11.golden", Config{Name: "tri", Masters: 3, Minions: 2, Index: 11}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			p, err := newPlan(tc.cfg)
@@ -56,11 +57,14 @@ func TestPlanGolden(t *testing.T) {
 			b.WriteString("# hosts\n")
 			for _, h := range p.hosts {
 				b.WriteString(strings.Join([]string{h.Name, h.Addr.String(), h.NetNS, h.NSPath, h.Veth}, " ") + "\n")
+				if h.Hostname != "" {
+					b.WriteString("  " + strings.Join(h.nsenter([]string{"cmd"}), " ") + "\n")
+				}
 			}
 			b.WriteString("# firewall\n" + join(p.firewall()))
 			b.WriteString("# network\n" + join(p.network()))
 			b.WriteString("# engines\n")
-			for _, h := range p.hosts[1:] {
+			for _, h := range p.hosts[p.cfg.Masters:] {
 				b.WriteString(strings.Join(p.dockerd(h), " ") + "\n")
 				b.WriteString("log " + h.Engine.Log + "\n")
 			}
@@ -83,6 +87,10 @@ func TestConfigValidation(t *testing.T) {
 		{Config{Name: "demo", Minions: 16}, false},
 		{Config{Name: "demo", Minions: -1}, false},
 		{Config{Name: "demo", Index: 16}, false},
+		{Config{Name: "demo", Masters: 3}, true},
+		{Config{Name: "demo", Masters: 8, Minions: 15}, true},
+		{Config{Name: "demo", Masters: 9}, false},
+		{Config{Name: "demo", Masters: -1}, false},
 	} {
 		_, err := newPlan(tc.cfg)
 		if (err == nil) != tc.ok {
@@ -90,7 +98,7 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 	// Every link name fits IFNAMSIZ.
-	p, err := newPlan(Config{Name: "abcd1234", Minions: 15})
+	p, err := newPlan(Config{Name: "abcd1234", Minions: 15, Masters: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,5 +280,59 @@ func TestHostCommands(t *testing.T) {
 	}
 	if l.Minion(0) != nil || l.Minion(3) != nil {
 		t.Error("Minion out of range: want nil")
+	}
+}
+
+func TestSeveralMasters(t *testing.T) {
+	for _, tc := range []struct {
+		cfg                  Config
+		masters, minions     []string
+		minion1, master2, m0 string
+	}{
+		{Config{Name: "one", Minions: 2}, []string{"master"}, []string{"minion1", "minion2"}, "minion1", "", "master"},
+		{Config{Name: "tri", Masters: 3, Minions: 2}, []string{"master1", "master2", "master3"}, []string{"minion1", "minion2"}, "minion1", "master2", "master1"},
+	} {
+		l, err := New(tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, h := range l.Masters() {
+			got = append(got, h.Name)
+			if h.Engine != nil || h.Minion != 0 {
+				t.Errorf("%s: master %s has an engine or a minion number", tc.cfg.Name, h.Name)
+			}
+		}
+		if !reflect.DeepEqual(got, tc.masters) {
+			t.Errorf("%s: masters %v, want %v", tc.cfg.Name, got, tc.masters)
+		}
+		got = nil
+		for i, h := range l.Minions() {
+			got = append(got, h.Name)
+			if h.Engine == nil || h.Minion != i+1 || l.Minion(i+1) != h {
+				t.Errorf("%s: minion %s: engine %v, number %d, Minion(%d) %v", tc.cfg.Name, h.Name, h.Engine, h.Minion, i+1, l.Minion(i+1))
+			}
+		}
+		if !reflect.DeepEqual(got, tc.minions) {
+			t.Errorf("%s: minions %v, want %v", tc.cfg.Name, got, tc.minions)
+		}
+		if l.Master().Name != tc.m0 || l.Minion(0) != nil || l.Minion(len(tc.minions)+1) != nil || l.MasterN(0) != nil {
+			t.Errorf("%s: accessors out of range", tc.cfg.Name)
+		}
+		if m2 := l.MasterN(2); (m2 == nil) != (tc.master2 == "") || (m2 != nil && m2.Name != tc.master2) {
+			t.Errorf("%s: MasterN(2) = %v, want %q", tc.cfg.Name, m2, tc.master2)
+		}
+		// One master keeps the machine's host name (the commands of before);
+		// several masters get each their own.
+		f := &FakeRunner{}
+		l.run = f
+		_, _ = l.Exec(context.Background(), l.Master(), "hostname")
+		want := "nsenter --net=/run/netns/klb-" + tc.cfg.Name + "-" + tc.m0 + " -- hostname"
+		if len(tc.masters) > 1 {
+			want = "nsenter --net=/run/netns/klb-tri-master1 -- unshare --uts -- sh -c hostname \"$0\" && exec \"$@\" klb-tri-master1 hostname"
+		}
+		if len(f.Cmds) != 1 || f.Cmds[0] != want {
+			t.Errorf("%s: exec %q, want %q", tc.cfg.Name, f.Cmds, want)
+		}
 	}
 }

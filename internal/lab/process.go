@@ -39,7 +39,7 @@ func (p *Process) start() error {
 		return fmt.Errorf("start %s on %s: %w", p.Name, p.Host.Name, err)
 	}
 	fmt.Fprintf(f, "=== %s lab: start %s\n", time.Now().UTC().Format(time.RFC3339Nano), strings.Join(p.Argv, " "))
-	argv := append([]string{"nsenter", "--net=" + p.Host.NSPath, "--"}, p.Argv...)
+	argv := p.Host.nsenter(p.Argv)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Env = append(os.Environ(), p.env...)
