@@ -147,65 +147,107 @@ func ShouldRestart(p api.RestartPolicy, exitCode int) bool {
 	}
 }
 
-// Decide computes the plan for one pod. It is pure.
+// Decide computes the plan for one pod. It is pure. It runs in phases, each
+// appending to the plan in this order:
+//
+//   - stale: containers of another pod (deleted, or replaced by a new uid)
+//     and containers created but never started are removed;
+//   - refused: a pod refused by admission stops and waits (and ends there);
+//   - unwanted: containers no longer in the manifest are removed;
+//   - infra: the infra container is kept, or replaced (stopping every
+//     running app first), or stopped when the pod has finished;
+//   - garbage and apps: per container, dead instances beyond KeepDead are
+//     removed, then the app is started, restarted, backed off or stopped.
+//
+// testdata/decide/*.txt pins the plans of a table of inputs.
 func Decide(in Input) Plan {
-	plan := Plan{Waiting: map[string]string{}}
-	requeue := func(d time.Duration) {
-		if d > 0 && (plan.RequeueAfter == 0 || d < plan.RequeueAfter) {
-			plan.RequeueAfter = d
-		}
+	d := &decider{in: in, plan: Plan{Waiting: map[string]string{}}}
+	byName := d.stale()
+	if in.Pod == nil {
+		return d.plan
 	}
-	stopRemove := func(c runtime.Container, why string) {
-		if c.State == runtime.StateRunning {
-			plan.Actions = append(plan.Actions, Action{Kind: ActStop, Name: c.Labels[runtime.LabelContainerName], ID: c.ID, Reason: why})
-		}
-		plan.Actions = append(plan.Actions, Action{Kind: ActRemove, Name: c.Labels[runtime.LabelContainerName], ID: c.ID, Reason: why})
+	if in.Refused != "" {
+		refuse(&d.plan, in.Pod, byName, in.Refused)
+		return d.plan
 	}
+	for n := range byName {
+		byNewest(byName[n])
+	}
+	d.unwanted(byName)
+	finished := podFinished(in.Pod, byName)
+	newInfra := d.infra(byName, finished)
+	d.garbage(byName[InfraName])
+	for i := range in.Pod.DesiredState.Manifest.Containers {
+		c := &in.Pod.DesiredState.Manifest.Containers[i]
+		d.garbage(byName[c.Name])
+		d.app(c, byName[c.Name], finished, newInfra)
+	}
+	return d.plan
+}
 
-	// Sort into this pod's containers and stale ones (other uid).
+// decider holds one Decide call's input and the plan its phases build.
+type decider struct {
+	in   Input
+	plan Plan
+}
+
+func (d *decider) add(a Action) { d.plan.Actions = append(d.plan.Actions, a) }
+
+// requeue asks for another sync after wait, keeping the shortest wait.
+func (d *decider) requeue(wait time.Duration) {
+	if wait > 0 && (d.plan.RequeueAfter == 0 || wait < d.plan.RequeueAfter) {
+		d.plan.RequeueAfter = wait
+	}
+}
+
+// stopRemove stops c if it runs, then removes it.
+func (d *decider) stopRemove(c runtime.Container, why string) {
+	if c.State == runtime.StateRunning {
+		d.add(Action{Kind: ActStop, Name: c.Labels[runtime.LabelContainerName], ID: c.ID, Reason: why})
+	}
+	d.add(Action{Kind: ActRemove, Name: c.Labels[runtime.LabelContainerName], ID: c.ID, Reason: why})
+}
+
+// stale sorts the containers into this pod's, by container name, and
+// plans the removal of the rest: those of another uid or of no pod
+// (apps before infras, so nothing loses its network while running), and
+// those created but never started.
+func (d *decider) stale() map[string][]runtime.Container {
 	byName := map[string][]runtime.Container{}
 	var stale []runtime.Container
-	for _, c := range in.Containers {
-		if in.Pod == nil || c.Labels[runtime.LabelPodUID] != in.Pod.UID {
+	for _, c := range d.in.Containers {
+		if d.in.Pod == nil || c.Labels[runtime.LabelPodUID] != d.in.Pod.UID {
 			stale = append(stale, c)
 			continue
 		}
 		if c.State == runtime.StateCreated {
 			// Created but never started (the kubelet stopped in between):
 			// it never ran, so it is not a restart; clear it away.
-			plan.Actions = append(plan.Actions, Action{Kind: ActRemove, Name: c.Labels[runtime.LabelContainerName], ID: c.ID, Reason: "never started"})
+			d.add(Action{Kind: ActRemove, Name: c.Labels[runtime.LabelContainerName], ID: c.ID, Reason: "never started"})
 			continue
 		}
 		n := c.Labels[runtime.LabelContainerName]
 		byName[n] = append(byName[n], c)
 	}
-	// Stop apps before infras so nothing loses its network while running.
 	sort.SliceStable(stale, func(i, j int) bool {
 		return stale[i].Labels[runtime.LabelContainerName] != InfraName && stale[j].Labels[runtime.LabelContainerName] == InfraName
 	})
 	why := "pod deleted"
-	if in.Pod != nil {
+	if d.in.Pod != nil {
 		why = "pod replaced"
 	}
 	for _, c := range stale {
-		stopRemove(c, why)
+		d.stopRemove(c, why)
 	}
-	if in.Pod == nil {
-		return plan
-	}
-	if in.Refused != "" {
-		refuse(&plan, in.Pod, byName, in.Refused)
-		return plan
-	}
-	for n := range byName {
-		byNewest(byName[n])
-	}
-	pod := in.Pod
+	return byName
+}
+
+// unwanted plans the removal of containers no longer in the manifest.
+func (d *decider) unwanted(byName map[string][]runtime.Container) {
 	desired := map[string]bool{InfraName: true}
-	for _, c := range pod.DesiredState.Manifest.Containers {
+	for _, c := range d.in.Pod.DesiredState.Manifest.Containers {
 		desired[c.Name] = true
 	}
-	// Containers no longer in the manifest go.
 	var gone []string
 	for n := range byName {
 		if !desired[n] {
@@ -215,33 +257,44 @@ func Decide(in Input) Plan {
 	sort.Strings(gone)
 	for _, n := range gone {
 		for _, c := range byName[n] {
-			stopRemove(c, "not in the pod's manifest")
+			d.stopRemove(c, "not in the pod's manifest")
 		}
 	}
+}
 
-	// The pod is finished when every app container ended and may not
-	// restart: then a dead infra is left alone.
-	finished := len(pod.DesiredState.Manifest.Containers) > 0
-	for _, c := range pod.DesiredState.Manifest.Containers {
+// podFinished reports whether every app container ended and may not
+// restart: then a dead infra is left alone and nothing starts.
+func podFinished(pod *api.Pod, byName map[string][]runtime.Container) bool {
+	m := pod.DesiredState.Manifest
+	if len(m.Containers) == 0 {
+		return false
+	}
+	for _, c := range m.Containers {
 		cs := byName[c.Name]
-		if len(cs) == 0 || cs[0].State == runtime.StateRunning || ShouldRestart(pod.DesiredState.Manifest.RestartPolicy, cs[0].ExitCode) {
-			finished = false
+		if len(cs) == 0 || cs[0].State == runtime.StateRunning || ShouldRestart(m.RestartPolicy, cs[0].ExitCode) {
+			return false
 		}
 	}
+	return true
+}
 
-	// Infra container.
-	infraHash := HashInfra(pod, in.InfraImage, in.Network)
+// infra plans the infra container: the newest running one is kept when its
+// spec is current and the pod has not finished; every other running one
+// stops. It reports whether a new infra starts, in which case every running
+// app (which would lose its network) is stopped before the old infra.
+func (d *decider) infra(byName map[string][]runtime.Container, finished bool) (newInfra bool) {
+	infraHash := HashInfra(d.in.Pod, d.in.InfraImage, d.in.Network)
 	infras := byName[InfraName]
 	var infraOK bool
-	var running []runtime.Container
+	var stops []Action
+	i := 0
 	for _, c := range infras {
-		if c.State == runtime.StateRunning {
-			running = append(running, c)
+		if c.State != runtime.StateRunning {
+			continue
 		}
-	}
-	var infraStops []Action
-	for i, c := range running {
-		if i == 0 && c.Labels[runtime.LabelSpecHash] == infraHash && !finished {
+		first := i == 0
+		i++
+		if first && c.Labels[runtime.LabelSpecHash] == infraHash && !finished {
 			infraOK = true
 			continue
 		}
@@ -249,108 +302,115 @@ func Decide(in Input) Plan {
 		if finished {
 			reason = "pod finished"
 		}
-		infraStops = append(infraStops, Action{Kind: ActStop, Name: InfraName, ID: c.ID, Reason: reason})
+		stops = append(stops, Action{Kind: ActStop, Name: InfraName, ID: c.ID, Reason: reason})
 	}
-	newInfra := !infraOK && !finished
+	newInfra = !infraOK && !finished
 	if newInfra {
-		// Every running app loses its network with the old infra: stop
-		// them first, then the old infra.
-		for _, c := range pod.DesiredState.Manifest.Containers {
+		for _, c := range d.in.Pod.DesiredState.Manifest.Containers {
 			for _, x := range byName[c.Name] {
 				if x.State == runtime.StateRunning {
-					plan.Actions = append(plan.Actions, Action{Kind: ActStop, Name: c.Name, ID: x.ID, Reason: "infra container restarted"})
+					d.add(Action{Kind: ActStop, Name: c.Name, ID: x.ID, Reason: "infra container restarted"})
 				}
 			}
 		}
 	}
-	plan.Actions = append(plan.Actions, infraStops...)
+	d.plan.Actions = append(d.plan.Actions, stops...)
 	if newInfra {
 		attempt := 0
 		if len(infras) > 0 {
 			attempt = Attempt(infras[0]) + 1
 		}
-		plan.Actions = append(plan.Actions, Action{Kind: ActStartInfra, Name: InfraName, Attempt: attempt})
+		d.add(Action{Kind: ActStartInfra, Name: InfraName, Attempt: attempt})
 	}
-	gc := func(cs []runtime.Container) {
-		dead := 0
-		for _, c := range cs {
-			if c.State == runtime.StateRunning {
-				continue
-			}
-			dead++
-			if dead > in.KeepDead {
-				plan.Actions = append(plan.Actions, Action{Kind: ActRemove, Name: c.Labels[runtime.LabelContainerName], ID: c.ID, Reason: "garbage collection"})
-			}
-		}
-	}
-	gc(infras)
+	return newInfra
+}
 
-	for i := range pod.DesiredState.Manifest.Containers {
-		c := &pod.DesiredState.Manifest.Containers[i]
-		cs := byName[c.Name]
-		gc(cs)
-		hash := HashContainer(c)
-		var run *runtime.Container
-		for j := range cs {
-			if cs[j].State == runtime.StateRunning {
-				if run == nil {
-					run = &cs[j]
-				} else if !newInfra {
-					plan.Actions = append(plan.Actions, Action{Kind: ActStop, Name: c.Name, ID: cs[j].ID, Reason: "duplicate"})
-				}
-			}
+// garbage plans the removal of the dead instances of one container beyond
+// the newest KeepDead (cs is sorted newest first).
+func (d *decider) garbage(cs []runtime.Container) {
+	dead := 0
+	for _, c := range cs {
+		if c.State == runtime.StateRunning {
+			continue
 		}
-		next := 0
-		if len(cs) > 0 {
-			next = Attempt(cs[0]) + 1
-		}
-		start := func(reason string) {
-			if ps, ok := in.Pulls[c.Name]; ok && ps.Failures > 0 {
-				if wait := PullBackoff(ps.Failures) - in.Now.Sub(ps.Last); wait > 0 {
-					plan.Waiting[c.Name] = "ErrImagePull: " + ps.Message
-					requeue(wait)
-					return
-				}
-			}
-			plan.Actions = append(plan.Actions, Action{Kind: ActStart, Name: c.Name, Attempt: next, Reason: reason})
-		}
-		switch {
-		case finished:
-			// Nothing restarts.
-		case newInfra:
-			if run != nil || len(cs) == 0 {
-				start("")
-				break
-			}
-			fallthrough
-		case run == nil && len(cs) > 0:
-			last := cs[0]
-			if !ShouldRestart(pod.DesiredState.Manifest.RestartPolicy, last.ExitCode) {
-				break
-			}
-			n := Attempt(last) + 1 // consecutive failures so far
-			if !last.StartedAt.IsZero() && !last.FinishedAt.IsZero() && last.FinishedAt.Sub(last.StartedAt) >= StableRunTime {
-				n = 0
-			}
-			if wait := Backoff(n-1) - in.Now.Sub(last.FinishedAt); n > 1 && wait > 0 {
-				plan.Waiting[c.Name] = fmt.Sprintf("CrashLoopBackOff: back-off %s restarting failed container %s (exit code %d)", Backoff(n-1), c.Name, last.ExitCode)
-				requeue(wait)
-				break
-			}
-			start(fmt.Sprintf("restart after exit code %d", last.ExitCode))
-		case run == nil:
-			start("")
-		case run.Labels[runtime.LabelSpecHash] != hash:
-			plan.Actions = append(plan.Actions, Action{Kind: ActStop, Name: c.Name, ID: run.ID, Reason: "spec changed"})
-			start("spec changed")
-		case in.Unhealthy[run.ID] != "":
-			plan.Actions = append(plan.Actions, Action{Kind: ActStop, Name: c.Name, ID: run.ID, Reason: "liveness probe failed: " + in.Unhealthy[run.ID]})
-			if ShouldRestart(pod.DesiredState.Manifest.RestartPolicy, 137) {
-				start("liveness probe failed")
-			}
+		dead++
+		if dead > d.in.KeepDead {
+			d.add(Action{Kind: ActRemove, Name: c.Labels[runtime.LabelContainerName], ID: c.ID, Reason: "garbage collection"})
 		}
 	}
-	return plan
+}
+
+// app plans one app container c whose instances are cs (newest first):
+// duplicates stop; then it starts (new, or with a new infra), restarts
+// after an exit (subject to the restart policy and crash back-off), is
+// replaced when its spec changed, or restarts after a failed liveness probe.
+func (d *decider) app(c *api.Container, cs []runtime.Container, finished, newInfra bool) {
+	var run *runtime.Container
+	for j := range cs {
+		if cs[j].State != runtime.StateRunning {
+			continue
+		}
+		if run == nil {
+			run = &cs[j]
+		} else if !newInfra {
+			d.add(Action{Kind: ActStop, Name: c.Name, ID: cs[j].ID, Reason: "duplicate"})
+		}
+	}
+	next := 0
+	if len(cs) > 0 {
+		next = Attempt(cs[0]) + 1
+	}
+	policy := d.in.Pod.DesiredState.Manifest.RestartPolicy
+	switch {
+	case finished:
+		// Nothing restarts.
+	case newInfra && (run != nil || len(cs) == 0):
+		d.start(c.Name, next, "")
+	case run == nil && len(cs) > 0: // exited (also under a new infra)
+		d.restart(c.Name, cs[0], next)
+	case run == nil:
+		d.start(c.Name, next, "")
+	case run.Labels[runtime.LabelSpecHash] != HashContainer(c):
+		d.add(Action{Kind: ActStop, Name: c.Name, ID: run.ID, Reason: "spec changed"})
+		d.start(c.Name, next, "spec changed")
+	case d.in.Unhealthy[run.ID] != "":
+		d.add(Action{Kind: ActStop, Name: c.Name, ID: run.ID, Reason: "liveness probe failed: " + d.in.Unhealthy[run.ID]})
+		if ShouldRestart(policy, 137) {
+			d.start(c.Name, next, "liveness probe failed")
+		}
+	}
+}
+
+// restart plans the restart of app name after its newest instance last
+// exited: none when the restart policy says so, a wait while it is in
+// crash back-off (reset by a run of StableRunTime), else a start.
+func (d *decider) restart(name string, last runtime.Container, next int) {
+	if !ShouldRestart(d.in.Pod.DesiredState.Manifest.RestartPolicy, last.ExitCode) {
+		return
+	}
+	n := Attempt(last) + 1 // consecutive failures so far
+	if !last.StartedAt.IsZero() && !last.FinishedAt.IsZero() && last.FinishedAt.Sub(last.StartedAt) >= StableRunTime {
+		n = 0
+	}
+	if wait := Backoff(n-1) - d.in.Now.Sub(last.FinishedAt); n > 1 && wait > 0 {
+		d.plan.Waiting[name] = fmt.Sprintf("CrashLoopBackOff: back-off %s restarting failed container %s (exit code %d)", Backoff(n-1), name, last.ExitCode)
+		d.requeue(wait)
+		return
+	}
+	d.start(name, next, fmt.Sprintf("restart after exit code %d", last.ExitCode))
+}
+
+// start plans the start of app name as attempt next, unless its image's
+// pull is in back-off: then it waits.
+func (d *decider) start(name string, next int, reason string) {
+	if ps, ok := d.in.Pulls[name]; ok && ps.Failures > 0 {
+		if wait := PullBackoff(ps.Failures) - d.in.Now.Sub(ps.Last); wait > 0 {
+			d.plan.Waiting[name] = "ErrImagePull: " + ps.Message
+			d.requeue(wait)
+			return
+		}
+	}
+	d.add(Action{Kind: ActStart, Name: name, Attempt: next, Reason: reason})
 }
 
 // refuse plans a refused pod: its running containers stop (apps before the
