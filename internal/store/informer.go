@@ -8,6 +8,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"kubelite/internal/api"
+	"kubelite/internal/logging"
 )
 
 // Informer keeps a local cache of one resource (narrowed by ListOptions) by
@@ -24,6 +25,7 @@ type Informer struct {
 	opts     ListOptions
 	onChange func(key string)
 	log      *logrus.Entry
+	rep      *logging.Repeater // set by Run
 
 	mu     sync.RWMutex
 	items  map[string]api.Object
@@ -36,9 +38,16 @@ type Informer struct {
 func NewInformer(s Store, res api.Resource, opts ListOptions, onChange func(key string)) *Informer {
 	return &Informer{
 		store: s, res: res, opts: opts, onChange: onChange,
-		log:   logrus.WithFields(logrus.Fields{"component": "informer", "resource": string(res)}),
+		log:   logging.Discard(),
 		items: map[string]api.Object{}, synced: make(chan struct{}),
 	}
+}
+
+// WithLog sets the logger (its owner's, with the owner's component field)
+// and returns i; call it before Run. Without it i logs nothing.
+func (i *Informer) WithLog(l *logrus.Entry) *Informer {
+	i.log = logging.OrDiscard(l).WithField("resource", string(i.res))
+	return i
 }
 
 // Synced is closed once the first list has been loaded.
@@ -84,13 +93,21 @@ func (i *Informer) Keys() []string {
 	return out
 }
 
-// Run lists and watches until ctx ends. Errors are logged and retried with
-// backoff (up to 5 s); Run returns nil when ctx ends.
+// Run lists and watches until ctx ends. Errors are retried with backoff (up
+// to 5 s) and warned through a logging.Repeater (first failure, then with
+// growing intervals, then "recovered"); Run returns nil when ctx ends.
 func (i *Informer) Run(ctx context.Context) error {
+	i.rep = logging.NewRepeater(logging.RepeaterConfig{Log: i.log, What: "list and watch " + string(i.res),
+		Hint: "the store must answer: etcd on a master (kubelite doctor master), the master's API on a minion (kubelite doctor minion)"})
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
 		if err := i.listAndWatch(ctx); err != nil && ctx.Err() == nil {
-			i.log.WithError(err).Debug("list/watch failed; retrying")
+			if api.IsGone(err) {
+				// Compacted past the watch's revision: re-list, as designed.
+				i.log.WithError(err).Debug("watch expired; re-listing")
+			} else {
+				i.rep.Fail(err)
+			}
 			select {
 			case <-time.After(backoff):
 			case <-ctx.Done():
@@ -127,6 +144,7 @@ func (i *Informer) listAndWatch(ctx context.Context) error {
 		return err
 	}
 	i.replace(objs, rev)
+	i.rep.OK()
 	for {
 		wopts := i.opts
 		wopts.ResourceVersion = i.revision()
