@@ -38,13 +38,13 @@ func Master(ctx context.Context, cfg *config.Master) error {
 	if err := joinCluster(ctx, cfg); err != nil {
 		return err
 	}
-	p := &plan{role: "master"}
+	p := newPlan(ctx, "master")
 	if _, err := addMaster(p, cfg); err != nil {
 		p.release()
 		return err
 	}
 	if cfg.Insecure {
-		warnInsecure(cfg)
+		warnInsecure(p.logger("master"), cfg)
 	}
 	return p.run(ctx)
 }
@@ -194,7 +194,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 	// holding the lease (internal/leader); built afresh for every term.
 	build := func() ([]component.Component, error) {
 		nodes, err := node.New(node.Config{
-			Store: st, Recorder: record.New(st, record.Config{Source: "node-controller"}),
+			Store: st, Log: p.logger("node-controller"), Recorder: record.New(st, record.Config{Source: "node-controller"}),
 			Machines: cfg.Machines, ClusterCIDR: cfg.ClusterCIDR.String(),
 			GracePeriod: cfg.NodeMonitorGracePeriod, EvictionTimeout: cfg.PodEvictionTimeout,
 		})
@@ -203,8 +203,8 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 		}
 		return []component.Component{
 			scheduler.New(scheduler.Config{Store: st, Recorder: record.New(st, record.Config{Source: "scheduler"})}),
-			replication.New(replication.Config{Store: st, Recorder: record.New(st, record.Config{Source: "replication-manager"})}),
-			endpoints.New(endpoints.Config{Store: st}),
+			replication.New(replication.Config{Store: st, Log: p.logger("replication-manager"), Recorder: record.New(st, record.Config{Source: "replication-manager"})}),
+			endpoints.New(endpoints.Config{Store: st, Log: p.logger("endpoints-controller")}),
 			nodes,
 		}, nil
 	}
@@ -220,8 +220,8 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 }
 
 // warnInsecure says, at every start, that --insecure leaves the API open.
-func warnInsecure(cfg *config.Master) {
-	logrus.WithField("component", "master").Warnf(
+func warnInsecure(log *logrus.Entry, cfg *config.Master) {
+	log.Warnf(
 		"--insecure: the API on http://%s has no TLS and no authentication, and takes anonymous minions: "+
 			"anyone who can reach it is root on every minion; drop --insecure (see README, Security)", cfg.APIAddr())
 }

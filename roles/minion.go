@@ -36,7 +36,7 @@ func Minion(ctx context.Context, cfg *config.Minion) error {
 	if err := checkPorts(net.Listen, []portUse{{"port", cfg.KubeletAddr()}}); err != nil {
 		return err
 	}
-	p := &plan{role: "minion"}
+	p := newPlan(ctx, "minion")
 	rt, err := containerRuntime(ctx, p, cfg) // before the join: a minion without Docker never registers
 	if err != nil {
 		p.release()

@@ -8,14 +8,30 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"kubelite/internal/component"
+	"kubelite/internal/logging"
 )
 
 // plan is a role's components in start order, and what to release after
 // they stopped.
 type plan struct {
 	role     string
+	log      *logrus.Logger // the role's: components get log.WithField("component", name)
 	comps    []component.Component
 	cleanups []func()
+}
+
+// newPlan returns an empty plan of role, logging to ctx's logger.
+func newPlan(ctx context.Context, role string) *plan {
+	return &plan{role: role, log: logging.FromContext(ctx)}
+}
+
+// logger returns the entry handed to one component: the role's logger with
+// the component field set, once, here.
+func (p *plan) logger(component string) *logrus.Entry {
+	if p.log == nil {
+		return logging.Discard()
+	}
+	return p.log.WithField("component", component)
 }
 
 func (p *plan) add(c ...component.Component) { p.comps = append(p.comps, c...) }
@@ -34,7 +50,7 @@ func (p *plan) release() {
 // run starts the plan's components and blocks until ctx ends or one fails.
 func (p *plan) run(ctx context.Context) error {
 	defer p.release()
-	log := logrus.WithField("component", p.role)
+	log := p.logger(p.role)
 	if len(p.comps) == 0 {
 		return errors.New(p.role + " has nothing to run in this build")
 	}

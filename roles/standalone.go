@@ -22,7 +22,7 @@ func Standalone(ctx context.Context, cfg *config.Standalone, out io.Writer) erro
 	if err := checkPorts(net.Listen, uses); err != nil {
 		return err
 	}
-	p := &plan{role: "standalone"}
+	p := newPlan(ctx, "standalone")
 	rt, err := containerRuntime(ctx, p, &cfg.Minion) // Docker first: nothing is created without it
 	if err != nil {
 		p.release()
@@ -57,7 +57,7 @@ func Standalone(ctx context.Context, cfg *config.Standalone, out io.Writer) erro
 	}
 	p.add(banner)
 	if cfg.Master.Insecure {
-		warnInsecure(&cfg.Master)
+		warnInsecure(p.logger("master"), &cfg.Master)
 	}
 	return p.run(ctx)
 }

@@ -2,6 +2,7 @@ package logging
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -237,4 +238,21 @@ func Capture(t testing.TB, f Format) (*logrus.Logger, *Buffer) {
 		t.Fatalf("logging.Capture: %v", err)
 	}
 	return l, b
+}
+
+type ctxKey struct{}
+
+// NewContext returns ctx carrying l: how the CLI hands the role's logger to
+// roles/, which derives each component's entry from it.
+func NewContext(ctx context.Context, l *logrus.Logger) context.Context {
+	return context.WithValue(ctx, ctxKey{}, l)
+}
+
+// FromContext returns the logger NewContext put in ctx, or logrus' standard
+// logger when there is none (a role started by a test).
+func FromContext(ctx context.Context) *logrus.Logger {
+	if l, ok := ctx.Value(ctxKey{}).(*logrus.Logger); ok && l != nil {
+		return l
+	}
+	return logrus.StandardLogger()
 }

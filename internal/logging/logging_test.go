@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"io"
@@ -136,5 +137,15 @@ func TestDiscard(t *testing.T) {
 	mine := l.WithField("component", "x")
 	if OrDiscard(mine) != mine {
 		t.Error("OrDiscard(e) is not e")
+	}
+}
+
+func TestContext(t *testing.T) {
+	if FromContext(context.Background()) != logrus.StandardLogger() {
+		t.Error("FromContext without a logger: not the standard logger")
+	}
+	l, _ := Capture(t, JSON)
+	if FromContext(NewContext(context.Background(), l)) != l {
+		t.Error("FromContext(NewContext(l)) is not l")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
 	"kubelite/internal/controller"
+	"kubelite/internal/logging"
 	"kubelite/internal/store"
 	"kubelite/internal/workqueue"
 )
@@ -22,7 +23,8 @@ import (
 // Config configures a Controller.
 type Config struct {
 	Store store.Store
-	Clock clock.Clock // nil: the wall clock (backoff only)
+	Log   *logrus.Entry // nil: logs nothing; the wiring sets its component field
+	Clock clock.Clock   // nil: the wall clock (backoff only)
 	// Workers sync different services at once (default 4).
 	Workers int
 }
@@ -55,12 +57,12 @@ func New(cfg Config) *Controller {
 	c := &Controller{
 		cfg: cfg, st: cfg.Store,
 		queue: workqueue.New(cfg.Clock, 50*time.Millisecond, 10*time.Second).Named("endpoints"),
-		log:   logrus.WithField("component", "endpoints-controller"),
+		log:   logging.OrDiscard(cfg.Log),
 		ready: map[string]bool{},
 	}
-	c.services = store.NewInformer(cfg.Store, api.Services, store.ListOptions{}, c.queue.Add)
-	c.pods = store.NewInformer(cfg.Store, api.Pods, store.ListOptions{}, c.onPod)
-	c.minions = store.NewInformer(cfg.Store, api.Minions, store.ListOptions{}, c.onMinion)
+	c.services = store.NewInformer(cfg.Store, api.Services, store.ListOptions{}, c.queue.Add).WithLog(c.log)
+	c.pods = store.NewInformer(cfg.Store, api.Pods, store.ListOptions{}, c.onPod).WithLog(c.log)
+	c.minions = store.NewInformer(cfg.Store, api.Minions, store.ListOptions{}, c.onMinion).WithLog(c.log)
 	c.owners = controller.NewPodOwners(c.pods, c.services, func(o api.Object) map[string]string {
 		return o.(*api.Service).Selector
 	})

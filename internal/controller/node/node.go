@@ -13,6 +13,7 @@ import (
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
 	"kubelite/internal/fit"
+	"kubelite/internal/logging"
 	"kubelite/internal/record"
 	"kubelite/internal/store"
 	"kubelite/internal/workqueue"
@@ -31,6 +32,7 @@ const (
 // Config configures a Controller.
 type Config struct {
 	Store    store.Store
+	Log      *logrus.Entry   // nil: logs nothing; the wiring sets its component field
 	Recorder record.Recorder // nil: no events
 	Clock    clock.Clock     // nil: the wall clock
 	// Machines are registered at start if missing (--machines).
@@ -83,7 +85,7 @@ func New(cfg Config) (*Controller, error) {
 	c := &Controller{
 		cfg: cfg, st: cfg.Store, rec: cfg.Recorder, clk: cfg.Clock,
 		queue: workqueue.New(cfg.Clock, 100*time.Millisecond, 10*time.Second).Named("node"),
-		log:   logrus.WithField("component", "node-controller"),
+		log:   logging.OrDiscard(cfg.Log),
 		seen:  map[string]time.Time{}, next: map[string]time.Time{}, assigned: map[string]string{},
 	}
 	if cfg.ClusterCIDR != "" {
@@ -93,7 +95,7 @@ func New(cfg Config) (*Controller, error) {
 		}
 		c.subnets = s
 	}
-	c.minions = store.NewInformer(cfg.Store, api.Minions, store.ListOptions{}, c.queue.Add)
+	c.minions = store.NewInformer(cfg.Store, api.Minions, store.ListOptions{}, c.queue.Add).WithLog(c.log)
 	return c, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"kubelite/internal/clock"
 	"kubelite/internal/controller"
 	"kubelite/internal/fit"
+	"kubelite/internal/logging"
 	"kubelite/internal/metrics"
 	"kubelite/internal/record"
 	"kubelite/internal/store"
@@ -30,6 +31,7 @@ const (
 // Config configures a Manager.
 type Config struct {
 	Store    store.Store
+	Log      *logrus.Entry   // nil: logs nothing; the wiring sets its component field
 	Recorder record.Recorder // nil: no events
 	Clock    clock.Clock     // nil: the wall clock
 	// Workers sync different RCs at once (default 4).
@@ -89,11 +91,11 @@ func New(cfg Config) *Manager {
 	m := &Manager{
 		cfg: cfg, st: cfg.Store, rec: cfg.Recorder, clk: cfg.Clock,
 		queue: workqueue.New(cfg.Clock, 100*time.Millisecond, 30*time.Second).Named("replication"),
-		log:   logrus.WithField("component", "replication-manager"),
+		log:   logging.OrDiscard(cfg.Log),
 		exp:   map[string]*expectation{},
 	}
-	m.rcs = store.NewInformer(cfg.Store, api.ReplicationControllers, store.ListOptions{}, m.queue.Add)
-	m.pods = store.NewInformer(cfg.Store, api.Pods, store.ListOptions{}, m.onPod)
+	m.rcs = store.NewInformer(cfg.Store, api.ReplicationControllers, store.ListOptions{}, m.queue.Add).WithLog(m.log)
+	m.pods = store.NewInformer(cfg.Store, api.Pods, store.ListOptions{}, m.onPod).WithLog(m.log)
 	m.owners = controller.NewPodOwners(m.pods, m.rcs, func(o api.Object) map[string]string {
 		return o.(*api.ReplicationController).DesiredState.ReplicaSelector
 	})
