@@ -139,3 +139,21 @@ func TestDoctorBrokenDockerSocket(t *testing.T) {
 		t.Errorf("first line\n%q\nwant\n%q", first, want)
 	}
 }
+
+// kubectl's help is kubectl's own, through kubelite and through the
+// kubectl symlink alike.
+func TestKubectlHelp(t *testing.T) {
+	for _, argv0 := range [][]string{{"kubelite", "kubectl"}, {"/usr/local/bin/kubectl"}} {
+		out, _, err := run(t, append(argv0, "help")...)
+		if err != nil || !strings.Contains(out, "rollingupdate") || !strings.Contains(out, "Resources:") {
+			t.Errorf("%v help: %v\n%s", argv0, err, out)
+		}
+		out, _, err = run(t, append(argv0, "help", "get")...)
+		if err != nil || !strings.HasPrefix(out, "Usage: kubectl get ") || !strings.Contains(out, "--watch") {
+			t.Errorf("%v help get: %v\n%s", argv0, err, out)
+		}
+		if _, _, err := run(t, append(argv0, "help", "frob")...); err == nil || ExitCode(err) != 1 {
+			t.Errorf("%v help frob: %v", argv0, err)
+		}
+	}
+}

@@ -121,7 +121,12 @@ func kubectlCommand(e *env) *ucli.Command {
 		Name:            "kubectl",
 		Category:        catTools,
 		Usage:           "the v0.6 CLI: get, describe, create, update, delete, version (also as a symlink named kubectl)",
+		ArgsUsage:       "COMMAND [ARGS] (kubelite kubectl help)",
 		SkipFlagParsing: true,
+		// kubectl prints its own help: urfave's help subcommand would
+		// answer `kubectl help` with an empty page and `help get` with exit 3.
+		HideHelp:        true,
+		HideHelpCommand: true,
 		Action: func(c *ucli.Context) error {
 			return kubectl.Run(c.Context, c.Args().Slice(), e.stdin, e.stdout, e.stderr)
 		},

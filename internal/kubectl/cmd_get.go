@@ -50,6 +50,12 @@ func setupGet(f *flagSet) func(ctx context.Context, e *env, args []string) error
 		ids := args[1:]
 		ns := e.ns(res)
 		var rv uint64
+		var wt *watchTable
+		if tp, ok := p.(tablePrinter); ok && g.watch {
+			// The listed objects are the first rows of the event stream.
+			wt = newWatchTable(e.Stdout, res, tp.noHeaders)
+			p = wt
+		}
 		if len(ids) > 0 {
 			var objs []api.Object
 			for _, id := range ids {
@@ -83,7 +89,7 @@ func setupGet(f *flagSet) func(ctx context.Context, e *env, args []string) error
 		if !g.watch {
 			return nil
 		}
-		return watchAndPrint(ctx, e, c, res, store.ListOptions{Namespace: ns, Labels: sel, ResourceVersion: rv}, ids, p)
+		return watchAndPrint(ctx, e, c, res, store.ListOptions{Namespace: ns, Labels: sel, ResourceVersion: rv}, ids, p, wt)
 	}
 }
 
@@ -100,11 +106,9 @@ func sortObjects(res api.Resource, objs []api.Object) {
 
 // watchAndPrint prints every change after opts.ResourceVersion until ctx
 // ends, re-watching from the last revision seen when the stream breaks.
-func watchAndPrint(ctx context.Context, e *env, c Client, res api.Resource, opts store.ListOptions, ids []string, p printer) error {
-	if tp, ok := p.(tablePrinter); ok {
-		tp.noHeaders = true
-		p = tp
-	}
+// A table gets an EVENT column first (ADDED, MODIFIED, DELETED), its columns
+// aligned with the listed rows before it (see watchTable).
+func watchAndPrint(ctx context.Context, e *env, c Client, res api.Resource, opts store.ListOptions, ids []string, p printer, wt *watchTable) error {
 	for {
 		ch, err := c.Watch(ctx, res, opts)
 		if err != nil {
@@ -124,7 +128,12 @@ func watchAndPrint(ctx context.Context, e *env, c Client, res api.Resource, opts
 			if len(ids) > 0 && !contains(ids, ev.Object.Meta().ID) {
 				continue
 			}
-			if err := p.PrintObject(e.Stdout, res, ev.Object); err != nil {
+			if wt != nil {
+				err = wt.Row(string(ev.Type), ev.Object)
+			} else {
+				err = p.PrintObject(e.Stdout, res, ev.Object)
+			}
+			if err != nil {
 				return err
 			}
 		}

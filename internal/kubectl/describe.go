@@ -335,9 +335,9 @@ func printEvents(w io.Writer, events []*api.Event) error {
 	}
 	fmt.Fprintln(w, "Events:")
 	tw := newTabWriter(w)
-	fmt.Fprintln(tw, "  TIME\tREASON\tSOURCE\tMESSAGE")
+	fmt.Fprintln(tw, "  TIME\tSUBOBJECT\tREASON\tSOURCE\tMESSAGE")
 	for _, ev := range events {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", formatTime(ev.Timestamp), orNone(ev.Reason), orNone(ev.Source), oneLine(ev.Message))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", formatTime(ev.Timestamp), subobject(ev.InvolvedObject.FieldPath), eventReason(ev), orNone(ev.Source), oneLine(ev.Message))
 	}
 	return tw.Flush()
 }

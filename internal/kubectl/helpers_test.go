@@ -177,10 +177,19 @@ func tutorialCluster(t *testing.T) *fakeClient {
 			InvolvedObject: api.ObjectReference{Kind: kind, Name: name, Namespace: "default"},
 			Reason:         reason, Source: source, Message: msg, Timestamp: t0.Add(at)}
 	}
+	// The kubelet's events name the container (record.FieldRecorder).
+	kev := func(id, reason, msg string, at time.Duration) *api.Event {
+		e := ev(id, "Pod", "fedoraapache", reason, "kubelet 192.168.1.202", msg, at)
+		e.InvolvedObject.FieldPath = "desiredState.manifest.containers{web}"
+		return e
+	}
+	old := ev("e0", "Pod", "fedoraapache", "pulled", "kubelet 192.168.1.202", `Successfully pulled image "kubelite/pause:1" (v0.6's shape, with a status)`, -time.Second)
+	old.Status = "waiting"
 	mustCreate(t, c,
-		ev("e3", "Pod", "fedoraapache", "started", "kubelet 192.168.1.202", "Started container web", 3*time.Second),
+		old,
+		kev("e3", "Started", "Started container web", 3*time.Second),
 		ev("e1", "Pod", "fedoraapache", "scheduled", "scheduler", "Successfully assigned fedoraapache to 192.168.1.202", 0),
-		ev("e2", "Pod", "fedoraapache", "pulled", "kubelet 192.168.1.202", "Image fedora/apache\n already present", time.Second),
+		kev("e2", "Pulled", "Container image \"fedora/apache\"\n already present on machine", time.Second),
 		ev("e4", "Pod", "hostport-x1y2z", "failedScheduling", "scheduler", "0/2 minions fit: 2 hostPort 8080 in use", 4*time.Second),
 		ev("e5", "ReplicationController", "webservercontroller", "successfulCreate", "replication-controller", "Created pod webservercontroller-a1b2c", 5*time.Second),
 		ev("e6", "Minion", "192.168.1.203", "NodeNotReady", "node-controller", "no heartbeat for 40s", 6*time.Second),

@@ -156,7 +156,7 @@ func (r *Runner) usage() string {
 		fmt.Fprintf(&b, "  %-14s %s\n", c.name, c.short)
 	}
 	b.WriteString("\nResources: pods (po), replicationControllers (rc), services (se, svc), minions (mi, nodes), events (ev), endpoints\n")
-	b.WriteString("Run 'kubectl COMMAND --help' for a command's flags.\n")
+	b.WriteString("Run 'kubectl help COMMAND' (or 'kubectl COMMAND --help') for a command's flags.\n")
 	return b.String()
 }
 
@@ -175,6 +175,13 @@ func (r *Runner) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if name == "help" && len(rest) > 0 {
+		// kubectl help get: the command's own usage, as get --help prints it.
+		if r.command(rest[0]) == nil {
+			return fmt.Errorf("help: unknown command %q (run 'kubectl help' for the list)", rest[0])
+		}
+		return r.Run(ctx, []string{rest[0], "--help"})
+	}
 	if name == "" || name == "help" {
 		fmt.Fprint(r.Stdout, r.usage())
 		if name == "" && len(args) == 0 {
@@ -182,14 +189,7 @@ func (r *Runner) Run(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	var cmd *command
-	for _, c := range r.commands() {
-		if c.name == name || contains(c.aliases, name) {
-			c := c
-			cmd = &c
-			break
-		}
-	}
+	cmd := r.command(name)
 	if cmd == nil {
 		return fmt.Errorf("unknown command %q (run 'kubectl help')", name)
 	}
@@ -210,6 +210,16 @@ func (r *Runner) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("%s: %w", cmd.name, err)
 	}
 	return run(ctx, e, pos)
+}
+
+// command finds a command by name or alias; nil if there is none.
+func (r *Runner) command(name string) *command {
+	for _, c := range r.commands() {
+		if c.name == name || contains(c.aliases, name) {
+			return &c
+		}
+	}
+	return nil
 }
 
 // splitCommand finds the command word, skipping global flags placed before

@@ -10,15 +10,24 @@ import (
 	"text/tabwriter"
 	"text/template"
 	"time"
+	"unicode/utf8"
 
 	"sigs.k8s.io/yaml"
 
 	"kubelite/internal/api"
+	"kubelite/internal/store"
+)
+
+// Table cells are at least tableMinWidth wide, tablePadding more than
+// their text.
+const (
+	tableMinWidth = 20
+	tablePadding  = 3
 )
 
 // newTabWriter aligns columns the way v0.6's printer did.
 func newTabWriter(w io.Writer) *tabwriter.Writer {
-	return tabwriter.NewWriter(w, 20, 5, 3, ' ', 0)
+	return tabwriter.NewWriter(w, tableMinWidth, 5, tablePadding, ' ', 0)
 }
 
 // columns returns a resource's table header.
@@ -33,7 +42,7 @@ func columns(res api.Resource) []string {
 	case api.Minions:
 		return []string{"NAME", "LABELS", "STATUS"}
 	case api.Events:
-		return []string{"TIME", "NAME", "KIND", "STATUS", "REASON", "MESSAGE"}
+		return []string{"TIME", "NAME", "KIND", "SUBOBJECT", "REASON", "SOURCE", "MESSAGE"}
 	case api.EndpointsResource:
 		return []string{"NAME", "ENDPOINTS"}
 	}
@@ -53,7 +62,8 @@ func row(obj api.Object) []string {
 	case *api.Minion:
 		return []string{o.ID, api.FormatLabels(o.Labels), minionStatus(o)}
 	case *api.Event:
-		return []string{formatTime(o.Timestamp), o.InvolvedObject.Name, o.InvolvedObject.Kind, o.Status, o.Reason, oneLine(o.Message)}
+		return []string{formatTime(o.Timestamp), o.InvolvedObject.Name, o.InvolvedObject.Kind,
+			subobject(o.InvolvedObject.FieldPath), eventReason(o), orNone(o.Source), oneLine(o.Message)}
 	case *api.Endpoints:
 		eps := strings.Join(o.Endpoints, ",")
 		return []string{o.ID, orNone(eps)}
@@ -121,6 +131,22 @@ func minionStatus(m *api.Minion) string {
 		s += ",SchedulingDisabled"
 	}
 	return s
+}
+
+// subobject is the part of the object an event is about, as v0.6 printed
+// it, without the pod's "desiredState.manifest." prefix: containers{web}.
+func subobject(fieldPath string) string {
+	return strings.TrimPrefix(fieldPath, "desiredState.manifest.")
+}
+
+// eventReason is the event's reason, with the status v0.6's recorders set
+// (waiting, running, ...) when an event carries one: no kubelite component
+// writes a status, so a STATUS column would always be empty.
+func eventReason(ev *api.Event) string {
+	if ev.Status != "" {
+		return ev.Reason + " (" + ev.Status + ")"
+	}
+	return orNone(ev.Reason)
 }
 
 func orNone(s string) string {
@@ -246,4 +272,83 @@ func toGeneric(obj interface{}) (interface{}, error) {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
 	return out, nil
+}
+
+// watchTable prints the table of `get -w`: an EVENT column first, the
+// objects listed at the start as ADDED, then one row per change. Rows are
+// written as they come (a tabwriter would hold them until a flush), so the
+// columns are padded to the widest cell seen so far, at least the 20
+// characters of the list tables: rows line up unless a later cell is wider
+// than every one before it.
+type watchTable struct {
+	w      io.Writer
+	header []string // nil with --no-headers, and once printed
+	widths []int
+}
+
+var _ printer = (*watchTable)(nil)
+
+func newWatchTable(w io.Writer, res api.Resource, noHeaders bool) *watchTable {
+	t := &watchTable{w: w}
+	if !noHeaders {
+		t.header = append([]string{"EVENT"}, columns(res)...)
+	}
+	return t
+}
+
+// PrintList implements printer: the header, then every object as ADDED.
+func (t *watchTable) PrintList(_ io.Writer, _ api.Resource, objs []api.Object, _ uint64) error {
+	rows := make([][]string, 0, len(objs)+1)
+	if t.header != nil {
+		rows = append(rows, t.header)
+	}
+	for _, o := range objs {
+		rows = append(rows, append([]string{string(store.Added)}, row(o)...))
+	}
+	t.grow(rows...)
+	t.header = nil
+	for _, r := range rows {
+		if err := t.write(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PrintObject implements printer: obj as ADDED.
+func (t *watchTable) PrintObject(w io.Writer, res api.Resource, obj api.Object) error {
+	return t.PrintList(w, res, []api.Object{obj}, 0)
+}
+
+// Row prints one watch event.
+func (t *watchTable) Row(eventType string, obj api.Object) error {
+	r := append([]string{eventType}, row(obj)...)
+	t.grow(r)
+	return t.write(r)
+}
+
+func (t *watchTable) grow(rows ...[]string) {
+	for _, r := range rows {
+		for i, cell := range r {
+			for len(t.widths) <= i {
+				t.widths = append(t.widths, tableMinWidth)
+			}
+			if n := utf8.RuneCountInString(cell) + tablePadding; n > t.widths[i] {
+				t.widths[i] = n
+			}
+		}
+	}
+}
+
+func (t *watchTable) write(r []string) error {
+	var b strings.Builder
+	for i, cell := range r {
+		b.WriteString(cell)
+		if i < len(r)-1 {
+			b.WriteString(strings.Repeat(" ", t.widths[i]-utf8.RuneCountInString(cell)))
+		}
+	}
+	b.WriteByte('\n')
+	_, err := io.WriteString(t.w, b.String())
+	return err
 }

@@ -1,9 +1,14 @@
 package kubectl
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"kubelite/internal/clock"
+	"kubelite/internal/record"
 )
 
 func TestGetGolden(t *testing.T) {
@@ -128,5 +133,30 @@ func TestHelp(t *testing.T) {
 	out = mustRun(t, c, "get", "--help")
 	if !strings.Contains(out, "--no-headers") || !strings.Contains(out, "-o, --output") {
 		t.Errorf("get --help:\n%s", out)
+	}
+	for _, alias := range []string{"get", "logs"} {
+		canonical := map[string]string{"get": "get", "logs": "log"}[alias]
+		if h, want := mustRun(t, c, "help", alias), mustRun(t, c, canonical, "--help"); h != want {
+			t.Errorf("help %s printed\n%s\nwant what %s --help prints:\n%s", alias, h, canonical, want)
+		}
+	}
+	if _, _, err := runCmd(t, c, "", "help", "frobnicate"); err == nil || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
+		t.Errorf("help frobnicate: %v", err)
+	}
+}
+
+// Events written by the recorder the kubelet uses (record.Store, with the
+// container's field path) show in `get events` and in `describe pod`.
+func TestRecorderEventsShown(t *testing.T) {
+	c := newFakeClient()
+	p := pod("web-1", "nginx", "m1", "", "", nil)
+	mustCreate(t, c, p)
+	rec := record.New(c, record.Config{Source: "kubelet m1", Clock: clock.NewFake(time.Date(2014, 12, 20, 0, 0, 0, 0, time.UTC))})
+	rec.RecordField(context.Background(), p, "desiredState.manifest.containers{web}", "BackOff", `Back-off restarting failed container web`)
+	rec.Record(context.Background(), p, "Killing", "Killing the pod's containers")
+	golden(t, "get_events_recorder", mustRun(t, c, "get", "events"))
+	if out := mustRun(t, c, "describe", "pod", "web-1"); !strings.Contains(out, "containers{web}     BackOff             kubelet m1") ||
+		!strings.Contains(out, "Killing") {
+		t.Errorf("describe pod does not show the kubelet's events:\n%s", out)
 	}
 }
