@@ -2,6 +2,7 @@ package roles
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -16,7 +17,16 @@ import (
 // Standalone runs the master's components followed by the minion's in one
 // process until ctx ends. Once the minion is Ready it prints, to out, where
 // the API is and what to try next.
+// With --cleanup-iptables it removes the proxy's rules, says so and
+// returns without starting anything.
 func Standalone(ctx context.Context, cfg *config.Standalone, out io.Writer) error {
+	if cfg.Minion.CleanupIPTables {
+		if err := CleanupIPTables(); err != nil {
+			return fmt.Errorf("cleanup iptables: %w", err)
+		}
+		_, err := fmt.Fprintln(out, "removed kubelite's iptables chains and rules; no cluster was started")
+		return err
+	}
 	start := time.Now()
 	uses := append(masterPorts(&cfg.Master), portUse{"kubelet_port", hostPort(cfg.Minion.Address, cfg.Minion.Port)})
 	if err := checkPorts(net.Listen, uses); err != nil {
