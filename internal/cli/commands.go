@@ -9,6 +9,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"kubelite/config"
+	"kubelite/internal/clock"
 	"kubelite/internal/httpserve"
 	"kubelite/internal/images"
 	"kubelite/internal/kubectl"
@@ -212,11 +213,10 @@ func imagesCommand(e *env) *ucli.Command {
 				return err
 			}
 			defer rt.Close()
-			if err := images.Build(c.Context, rt, bin, names...); err != nil {
+			// One line per image as it is done: a cold build takes seconds.
+			report := func(b images.Built) { fmt.Fprintln(e.stdout, b.String()) }
+			if err := images.BuildEach(c.Context, rt, bin, clock.Real{}, report, names...); err != nil {
 				return fmt.Errorf("build images: %w", err)
-			}
-			for _, n := range names {
-				fmt.Fprintf(e.stdout, "built %s\n", n)
 			}
 			return nil
 		},
