@@ -1,0 +1,335 @@
+package kubelet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/images"
+	"kubelite/internal/runtime"
+)
+
+// list lists this minion's containers (see runtime.LabelMinion).
+func (k *Kubelet) list(ctx context.Context, opts runtime.ListOptions) ([]runtime.Container, error) {
+	labels := make(map[string]string, len(opts.Labels)+1)
+	for key, v := range opts.Labels {
+		labels[key] = v
+	}
+	labels[runtime.LabelMinion] = k.cfg.NodeName
+	opts.Labels = labels
+	return k.cfg.Runtime.List(ctx, opts)
+}
+
+// create creates (without starting) a container labelled with this minion's name.
+func (k *Kubelet) create(ctx context.Context, spec runtime.ContainerSpec) (string, error) {
+	labels := make(map[string]string, len(spec.Labels)+1)
+	for key, v := range spec.Labels {
+		labels[key] = v
+	}
+	labels[runtime.LabelMinion] = k.cfg.NodeName
+	spec.Labels = labels
+	return k.cfg.Runtime.Create(ctx, spec)
+}
+
+// apply carries out a plan. Stops run concurrently (each waits out its grace
+// period); everything else runs in order. A failed infra start skips the app
+// starts that need it.
+func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan, nw PodNetwork, hostPaths map[string]string) error {
+	var errs []error
+	infraID := ""
+	infraFailed := false
+	waitInfra := func() error { return nil } // until this plan starts an infra
+	holding := false
+	defer func() {
+		if holding {
+			<-k.starts
+		}
+	}()
+	acts := plan.Actions
+	for i := 0; i < len(acts); {
+		if acts[i].Kind == ActStop {
+			j := i
+			for j < len(acts) && acts[j].Kind == ActStop && (acts[j].Name == InfraName) == (acts[i].Name == InfraName) {
+				j++
+			}
+			var wg sync.WaitGroup
+			errc := make(chan error, j-i)
+			for _, a := range acts[i:j] {
+				if a.Name != InfraName {
+					k.event(ctx, pod, a.Name, EventKilling, "Stopping container "+a.Name)
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := k.cfg.Runtime.Stop(ctx, a.ID, k.cfg.GracePeriod); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+						errc <- fmt.Errorf("stop %s: %w", a.Name, err)
+					}
+				}()
+				k.logAction(pod, a)
+			}
+			wg.Wait()
+			close(errc)
+			for err := range errc {
+				errs = append(errs, err)
+			}
+			i = j
+			continue
+		}
+		a := acts[i]
+		i++
+		k.logAction(pod, a)
+		if (a.Kind == ActStart || a.Kind == ActStartInfra) && !holding {
+			select {
+			case k.starts <- struct{}{}:
+				holding = true
+			case <-ctx.Done():
+				return errors.Join(append(errs, ctx.Err())...)
+			}
+		}
+		switch a.Kind {
+		case ActRemove:
+			if err := k.cfg.Runtime.Remove(ctx, a.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+				errs = append(errs, fmt.Errorf("remove %s: %w", a.Name, err))
+			}
+		case ActStartInfra:
+			id, err := k.createInfra(ctx, pod, a.Attempt, nw)
+			if err != nil {
+				infraFailed = true
+				plan.Waiting[InfraName] = "ErrRunContainer: " + err.Error()
+				k.event(ctx, pod, InfraName, EventFailed, "start infra container: "+err.Error())
+				errs = append(errs, err)
+				continue
+			}
+			infraID = id
+			// Start the infra in the background: app containers are
+			// created meanwhile and started once it runs.
+			started := make(chan error, 1)
+			go func() { started <- k.cfg.Runtime.Start(ctx, id) }()
+			var once sync.Once
+			var startErr error
+			waitInfra = func() error {
+				once.Do(func() {
+					if startErr = <-started; startErr != nil {
+						startErr = fmt.Errorf("start infra of %s: %w", api.Key(pod), startErr)
+						plan.Waiting[InfraName] = "ErrRunContainer: " + startErr.Error()
+						k.event(ctx, pod, InfraName, EventFailed, "start infra container: "+startErr.Error())
+					}
+				})
+				return startErr
+			}
+		case ActStart:
+			if infraFailed {
+				plan.Waiting[a.Name] = "ContainerCreating"
+				continue
+			}
+			if infraID == "" {
+				id, err := k.runningInfra(ctx, pod)
+				if err != nil {
+					errs = append(errs, err)
+					infraFailed = true
+					continue
+				}
+				infraID = id
+			}
+			if err := k.startContainer(ctx, pod, a, infraID, hostPaths, plan.Waiting, waitInfra); err != nil {
+				errs = append(errs, err)
+				if waitInfra() != nil {
+					infraFailed = true
+				}
+			}
+		}
+	}
+	if err := waitInfra(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (k *Kubelet) logAction(pod *api.Pod, a Action) {
+	name := "(gone)"
+	if pod != nil {
+		name = api.Key(pod)
+	}
+	k.log.WithField("pod", name).Debug(a.String())
+}
+
+// runningInfra returns the ID of the pod's running infra container.
+func (k *Kubelet) runningInfra(ctx context.Context, pod *api.Pod) (string, error) {
+	cs, err := k.list(ctx, runtime.ListOptions{PodUID: pod.UID, Running: true, Labels: map[string]string{runtime.LabelContainerName: InfraName}})
+	if err != nil {
+		return "", fmt.Errorf("find infra of %s: %w", api.Key(pod), err)
+	}
+	if len(cs) == 0 {
+		return "", fmt.Errorf("pod %s has no running infra container", api.Key(pod))
+	}
+	return cs[0].ID, nil
+}
+
+// ensureInfraImage builds the infra image from the kubelite binary the first
+// time it is needed.
+func (k *Kubelet) ensureInfraImage(ctx context.Context) error {
+	k.infraMu.Lock()
+	defer k.infraMu.Unlock()
+	ok, err := k.cfg.Runtime.HasImage(ctx, k.cfg.InfraImage)
+	if err != nil || ok {
+		return err
+	}
+	bin := k.cfg.InfraBinary
+	if bin == "" {
+		if bin, err = os.Executable(); err != nil {
+			return fmt.Errorf("find own binary for the infra image: %w", err)
+		}
+	}
+	spec, err := images.Spec(k.cfg.InfraImage, bin)
+	if err != nil {
+		return fmt.Errorf("infra image: %w", err)
+	}
+	k.log.WithField("image", k.cfg.InfraImage).Info("building the pod infra image from " + bin)
+	return k.cfg.Runtime.BuildImage(ctx, spec)
+}
+
+// createInfra creates (without starting) the pod's infra container,
+// building the infra image first when the engine lacks it.
+func (k *Kubelet) createInfra(ctx context.Context, pod *api.Pod, attempt int, nw PodNetwork) (string, error) {
+	spec := InfraSpec(pod, k.cfg.InfraImage, attempt, nw)
+	id, err := k.create(ctx, spec)
+	if errors.Is(err, runtime.ErrImageNotPresent) {
+		// First pod on this minion: build the image, then try again.
+		if err := k.ensureInfraImage(ctx); err != nil {
+			return "", err
+		}
+		id, err = k.create(ctx, spec)
+	}
+	if err != nil {
+		return "", fmt.Errorf("create infra of %s: %w", api.Key(pod), err)
+	}
+	return id, nil
+}
+
+// ensureImage applies the pull policy; a failed pull is remembered for back-off.
+func (k *Kubelet) ensureImage(ctx context.Context, pod *api.Pod, c *api.Container) (waiting string, err error) {
+	policy := c.ImagePullPolicy
+	if policy == "" {
+		policy = api.PullIfNotPresent
+	}
+	present := false
+	if policy != api.PullAlways {
+		if present, err = k.cfg.Runtime.HasImage(ctx, c.Image); err != nil {
+			return "", fmt.Errorf("image %s: %w", c.Image, err)
+		}
+	}
+	if present {
+		return "", nil
+	}
+	if policy == api.PullNever {
+		return "ErrImageNeverPull: image " + c.Image + " is not present and imagePullPolicy is PullNever", nil
+	}
+	k.event(ctx, pod, c.Name, EventPulling, fmt.Sprintf("Pulling image %q", c.Image))
+	pullStart := time.Now()
+	if err := k.cfg.Runtime.PullImage(ctx, c.Image); err != nil {
+		msg := err.Error()
+		k.mu.Lock()
+		m := k.pulls[pod.UID]
+		if m == nil {
+			m = map[string]PullState{}
+			k.pulls[pod.UID] = m
+		}
+		ps := m[c.Name]
+		ps.Failures++
+		ps.Last = k.cfg.Clock.Now()
+		ps.Message = msg
+		m[c.Name] = ps
+		k.mu.Unlock()
+		k.queue.AddAfter(api.Key(pod), PullBackoff(ps.Failures))
+		k.event(ctx, pod, c.Name, EventFailed, fmt.Sprintf("Failed to pull image %q: %s", c.Image, msg))
+		return "ErrImagePull: " + msg, nil
+	}
+	k.event(ctx, pod, c.Name, EventPulled, fmt.Sprintf("Successfully pulled image %q in %s", c.Image, time.Since(pullStart).Round(time.Millisecond)))
+	k.mu.Lock()
+	delete(k.pulls[pod.UID], c.Name)
+	k.mu.Unlock()
+	return "", nil
+}
+
+// startContainer creates app container a.Name (hostDir volumes bound at
+// hostPaths, as admitted), waits for the infra to run (waitInfra), then
+// starts it.
+func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, infraID string, hostPaths map[string]string, waiting map[string]string, waitInfra func() error) error {
+	var c *api.Container
+	for i := range pod.DesiredState.Manifest.Containers {
+		if pod.DesiredState.Manifest.Containers[i].Name == a.Name {
+			c = &pod.DesiredState.Manifest.Containers[i]
+		}
+	}
+	if c == nil {
+		return nil
+	}
+	for _, dir := range EmptyDirs(pod, k.cfg.RootDir) {
+		if err := os.MkdirAll(dir, 0o777); err != nil {
+			waiting[c.Name] = "ErrVolume: " + err.Error()
+			return fmt.Errorf("emptyDir for %s: %w", api.Key(pod), err)
+		}
+	}
+	spec, err := AppSpec(pod, c, a.Attempt, SpecOptions{InfraID: infraID, RootDir: k.cfg.RootDir, Services: k.servicesFor(pod), AllowPrivileged: k.cfg.AllowPrivileged, HostPaths: hostPaths})
+	if err != nil {
+		waiting[c.Name] = "ErrInvalidSpec: " + err.Error()
+		k.event(ctx, pod, c.Name, EventFailed, err.Error())
+		return nil // retrying will not help until the pod changes
+	}
+	// PullIfNotPresent and PullNever try the local image first: no image
+	// check on the common path. PullAlways pulls first.
+	pullFirst := c.ImagePullPolicy == api.PullAlways
+	var id string
+	if !pullFirst {
+		id, err = k.create(ctx, spec)
+	}
+	if pullFirst || errors.Is(err, runtime.ErrImageNotPresent) {
+		w, perr := k.ensureImage(ctx, pod, c)
+		if perr != nil {
+			return perr
+		}
+		if w != "" {
+			waiting[c.Name] = w
+			return nil
+		}
+		id, err = k.create(ctx, spec)
+	}
+	if err == nil {
+		k.event(ctx, pod, c.Name, EventCreated, "Created container "+c.Name)
+		if ierr := waitInfra(); ierr != nil {
+			if rerr := k.cfg.Runtime.Remove(ctx, id); rerr != nil && !errors.Is(rerr, runtime.ErrNotFound) {
+				k.log.WithError(rerr).Warn("remove a container whose infra failed")
+			}
+			waiting[c.Name] = "ContainerCreating"
+			return nil // the infra's failure is reported by apply
+		}
+		err = k.cfg.Runtime.Start(ctx, id)
+	}
+	if err != nil {
+		waiting[c.Name] = "ErrRunContainer: " + err.Error()
+		k.event(ctx, pod, c.Name, EventFailed, "start container: "+err.Error())
+		return fmt.Errorf("start %s of %s: %w", c.Name, api.Key(pod), err)
+	}
+	msg := "Started container " + c.Name
+	if a.Reason != "" {
+		msg += " (restarted: " + a.Reason + ")"
+	}
+	k.event(ctx, pod, c.Name, EventStarted, msg)
+	return nil
+}
+
+// servicesFor lists the services of the pod's namespace.
+func (k *Kubelet) servicesFor(pod *api.Pod) []*api.Service {
+	var out []*api.Service
+	ns := namespaceOf(pod)
+	for _, o := range k.services.List() {
+		if s, ok := o.(*api.Service); ok && (s.Namespace == ns || s.Namespace == "") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
