@@ -7,7 +7,10 @@
 //     pod is gone), the pod's containers as the runtime reports them, the
 //     time, and what the kubelet remembers (pull back-off, failed liveness
 //     probes), it computes the actions (stop, remove, start infra, start
-//     container), the waiting reasons and when to look again.
+//     container), the waiting reasons and when to look again, in named
+//     phases (stale, refused, unwanted, infra, garbage, apps). The plans of
+//     a table of inputs are pinned in testdata/decide/*.txt (go test -run
+//     TestDecideGolden -update rewrites them; read the diff).
 //   - status.go: PodStatus(...) is pure too: the pod's currentState from the
 //     same inputs.
 //   - admit.go: before any container of a pod is created, the pod is
@@ -19,7 +22,12 @@
 //     "refused" event is recorded per distinct reason.
 //   - spec.go: the runtime.ContainerSpec of the infra and app containers
 //     (labels, ports, env with service variables, cpu, memory, volumes).
-//   - kubelet.go: the thin layer. An informer on the pods bound here
+//   - The thin layer: kubelet.go (Config, New), loop.go (Run, the queue
+//     dispatch, container events, resync and housekeeping), syncpod.go
+//     (SyncPod: decide, apply, push status; forget a gone pod),
+//     containers.go (apply a plan: images, infra and app containers),
+//     statuspush.go (write the status by compare-and-swap), events.go
+//     (event reasons, recording). An informer on the pods bound here
 //     (fields DesiredState.Host=<name>) and the runtime's container-died
 //     events queue pod keys; each key is synced in its own goroutine (the
 //     queue never runs a key twice at once), so a slow pull or a stuck
