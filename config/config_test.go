@@ -162,6 +162,7 @@ func TestResolveGolden(t *testing.T) {
 		{"minion-samples", "minion", []string{"--config-dir=samples/minion", "--token-file=testdata/token"}},
 		{"minion-token-flag", "minion", []string{"--config-dir=", "--master=10.0.0.1", "--token=K10abc::s3cret", "--token-file=/nonexistent"}},
 		{"minion-flags", "minion", []string{"--config-dir=", "--master=http://10.0.0.1", "--labels=zone=a,disk=ssd", "--proxy_mode=userspace", "--runtime=fake"}},
+		{"minion-master-list", "minion", []string{"--config-dir=", "--master=10.0.0.1,10.0.0.2:8080, https://10.0.0.3:9000", "--token=K10abc::s3cret"}},
 		{"standalone-default", "standalone", nil},
 		{"standalone-samples", "standalone", []string{"--config-dir=samples/master", "--etcd_servers=", "--address=127.0.0.1"}},
 	} {
@@ -229,6 +230,9 @@ func TestResolveErrors(t *testing.T) {
 		{"etcd tls with embed", "master", []string{"--config-dir=", "--etcd-embed", "--etcd-cafile=/ca.crt"}, "are for an external etcd"},
 		{"etcd cert without key", "master", []string{"--config-dir=", "--etcd_servers=https://e:2379", "--etcd-certfile=/c.crt"}, "go together"},
 		{"bad master", "minion", []string{"--config-dir=", "--master=ftp://x"}, "scheme must be https or http"},
+		{"master list twice", "minion", []string{"--config-dir=", "--master=m1,m1:8080"}, "https://m1:8080 given twice"},
+		{"master list empty entry", "minion", []string{"--config-dir=", "--master=m1,,m2"}, "an empty entry"},
+		{"master list mixed schemes", "minion", []string{"--config-dir=", "--master=m1,http://m2"}, "every master of a list speaks TLS"},
 		{"overlap", "master", []string{"--config-dir=", "--etcd-embed", "--cluster_cidr=10.254.0.0/24"}, "overlap"},
 		{"same ports", "standalone", []string{"--port=10250"}, "both 10250"},
 		{"yes without reset", "standalone", []string{"--yes"}, "--yes only goes with --reset"},

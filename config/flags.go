@@ -139,7 +139,7 @@ func minionOnlyFlags(n *Minion, rootDir string) []cli.Flag {
 // minionFlags binds the minion's flags to n.
 func minionFlags(n *Minion) []cli.Flag {
 	fl := []cli.Flag{
-		strFlag(&n.Master, "master", "", catKubelet, "the master's API, HOST:PORT (e.g. 192.168.1.200:8080; TLS), or http://HOST:PORT for an --insecure master"),
+		strFlag(&n.Master, "master", "", catKubelet, "the master's API, HOST:PORT (e.g. 192.168.1.200:8080; TLS), or http://HOST:PORT for an --insecure master; several masters as a comma list (m1:8080,m2:8080,m3:8080): the minion moves to another when its master fails"),
 		strFlag(&n.Token, "token", "", catKubelet, "the join token the master's `kubelite token` prints (K10...)"),
 		strFlag(&n.TokenFile, "token-file", DefaultConfigDir+"/token", catKubelet, "file holding the join token, read when --token is not given"),
 		strFlag(&n.Address, "address", "0.0.0.0", catKubelet, "IP the kubelet listens on"),

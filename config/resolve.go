@@ -289,9 +289,16 @@ func ParseLabels(s string) (map[string]string, error) {
 func (n *Minion) resolve(cCtx *cli.Context, src map[string]Arg, sys System) error {
 	var err error
 	if n.Master != "" {
-		if n.MasterURL, err = endpoint.Normalize(n.Master, "https"); err != nil {
+		urls, err := endpoint.NormalizeList(n.Master, "https")
+		if err != nil {
 			return flagErr(src, "master", n.Master, err.Error())
 		}
+		for _, u := range urls[1:] {
+			if strings.HasPrefix(u, "https://") != strings.HasPrefix(urls[0], "https://") {
+				return flagErr(src, "master", n.Master, "every master of a list speaks TLS, or every one is an --insecure http:// master")
+			}
+		}
+		n.MasterURL, n.MoreMasterURLs = urls[0], urls[1:]
 	}
 	if err := checkIP(src, "address", n.Address); err != nil {
 		return err

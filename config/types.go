@@ -87,6 +87,9 @@ func (m *Master) LocalAPIURL() string {
 type Minion struct {
 	Master    string // --master as given, e.g. 192.168.1.200:8080
 	MasterURL string // derived: https://192.168.1.200:8080 (http:// only when given so: an --insecure master)
+	// MoreMasterURLs are derived from a --master list (m1:8080,m2:8080,...):
+	// the masters after the first, tried when the current one fails.
+	MoreMasterURLs []string `json:",omitempty"`
 
 	// Token is the join token (--token, $KUBELITE_TOKEN, else the file
 	// TokenFile); "" when the master is plain HTTP or in standalone.

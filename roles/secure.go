@@ -97,16 +97,16 @@ func minionDir(cfg *config.Minion) string { return filepath.Join(cfg.RootDir, "p
 // or new ones from the master, whose CA the token pins before anything is
 // sent. An --insecure master (http://) gets none.
 func joinMaster(ctx context.Context, cfg *config.Minion, hostIP string) (*minionCreds, error) {
+	masters := append([]string{cfg.MasterURL}, cfg.MoreMasterURLs...)
 	if cfg.Token == "" {
-		ep, err := endpoint.Plain(cfg.MasterURL)
-		return &minionCreds{api: ep}, err
+		return &minionCreds{api: endpoint.List(masters)}, nil
 	}
 	tok, err := pki.ParseToken(cfg.Token)
 	if err != nil {
 		return nil, fmt.Errorf("join token: %w", err)
 	}
 	req := join.Request{
-		Master: cfg.MasterURL, Token: tok, Name: cfg.Hostname,
+		Master: cfg.MasterURL, Others: cfg.MoreMasterURLs, Token: tok, Name: cfg.Hostname,
 		HostIP: hostIP, Hostnames: hostNames(cfg.Hostname), Dir: minionDir(cfg),
 	}
 	log := logrus.WithField("component", "minion")
@@ -114,19 +114,24 @@ func joinMaster(ctx context.Context, cfg *config.Minion, hostIP string) (*minion
 	for wait := time.Second; ; wait = min(2*wait, 15*time.Second) {
 		c, err := join.Minion(ctx, req)
 		if err == nil {
-			return credsFrom(cfg.MasterURL, c), nil
+			return credsFrom(masters, c), nil
 		}
 		// Only an unreachable master is worth waiting for (it may be
 		// starting); a refusal or a CA that the token does not pin is final.
 		var oe *net.OpError
 		if !errors.As(err, &oe) {
-			return nil, fmt.Errorf("join %s: %w", cfg.MasterURL, err)
+			return nil, fmt.Errorf("join %s: %w", cfg.Master, err)
 		}
-		log.Warnf("cannot reach the master at %s since %s (%v); trying again in %s: check that kubelite master runs there and that its port is open to this host",
-			cfg.MasterURL, since.Format(time.TimeOnly), oe.Err, wait)
+		if len(masters) == 1 {
+			log.Warnf("cannot reach the master at %s since %s (%v); trying again in %s: check that kubelite master runs there and that its port is open to this host",
+				cfg.MasterURL, since.Format(time.TimeOnly), oe.Err, wait)
+		} else {
+			log.Warnf("cannot reach any of the masters since %s (%v); trying again in %s: check that kubelite master runs on one of them and that its port is open to this host",
+				since.Format(time.TimeOnly), err, wait)
+		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("join %s: %w", cfg.MasterURL, ctx.Err())
+			return nil, fmt.Errorf("join %s: %w", cfg.Master, ctx.Err())
 		case <-time.After(wait):
 		}
 	}
@@ -142,7 +147,7 @@ func localMinion(id *pki.Identity, cfg *config.Minion, hostIP string) (*minionCr
 	}
 	dir := minionDir(cfg)
 	if c, err := join.Load(dir, tok, cfg.Hostname, time.Now()); err == nil {
-		return credsFrom(cfg.MasterURL, c), nil
+		return credsFrom([]string{cfg.MasterURL}, c), nil
 	}
 	hosts := hostNames(cfg.Hostname)
 	if hostIP != "" {
@@ -167,14 +172,18 @@ func localMinion(id *pki.Identity, cfg *config.Minion, hostIP string) (*minionCr
 	if err != nil {
 		return nil, fmt.Errorf("minion credentials: %w", err)
 	}
-	return credsFrom(cfg.MasterURL, c), nil
+	return credsFrom([]string{cfg.MasterURL}, c), nil
 }
 
-func credsFrom(url string, c *join.Credentials) *minionCreds {
+// credsFrom: the API endpoint of the masters (one, or a list to fail over
+// among) with the joined credential.
+func credsFrom(masters []string, c *join.Credentials) *minionCreds {
 	pool := x509.NewCertPool()
 	pool.AddCert(c.CA)
+	api := endpoint.List(masters)
+	api.TLS = &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{c.Cert}, MinVersion: tls.VersionTLS12}
 	return &minionCreds{
-		api:        endpoint.Endpoint{URL: url, TLS: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{c.Cert}, MinVersion: tls.VersionTLS12}},
+		api:        api,
 		kubeletTLS: httpserve.ServerTLS(c.Cert, pool),
 		authn:      auth.NewAuthenticator(nil, pool),
 	}

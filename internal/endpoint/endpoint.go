@@ -16,8 +16,13 @@ const DefaultPort = 8080
 
 // Endpoint is how a client reaches the API.
 type Endpoint struct {
-	// URL is scheme://host:port, no path, no trailing slash.
+	// URL is scheme://host:port, no path, no trailing slash: the first
+	// master tried.
 	URL string
+	// Others are more masters of the same cluster (same CA, same
+	// credential), in the same form as URL: with any, RoundTripper fails
+	// over among them all (see Set). Empty for one master.
+	Others []string
 	// TLS verifies the server and may carry a client certificate; nil for
 	// http:// (and for https:// it means the system roots).
 	TLS *tls.Config
@@ -58,15 +63,50 @@ func Normalize(addr, defaultScheme string) (string, error) {
 	return u.Scheme + "://" + net.JoinHostPort(u.Hostname(), port), nil
 }
 
-// Plain returns an endpoint for addr with no credential; a bare address
-// means http:// (tests, --insecure masters).
+// NormalizeList is Normalize for a comma-separated list of masters
+// ("m1:8080,m2:8080"): each normalised, none empty or given twice.
+func NormalizeList(list, defaultScheme string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range strings.Split(list, ",") {
+		u, err := Normalize(a, defaultScheme)
+		if err != nil {
+			if strings.TrimSpace(a) == "" && strings.Contains(list, ",") {
+				return nil, fmt.Errorf("API address list %q: an empty entry", list)
+			}
+			return nil, err
+		}
+		if seen[u] {
+			return nil, fmt.Errorf("API address list %q: %s given twice", list, u)
+		}
+		seen[u] = true
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// List returns an endpoint for the normalised urls (at least one): the
+// first is URL, the rest Others.
+func List(urls []string) Endpoint {
+	if len(urls) == 0 {
+		return Endpoint{}
+	}
+	return Endpoint{URL: urls[0], Others: append([]string(nil), urls[1:]...)}
+}
+
+// Plain returns an endpoint for addr (one address or a comma-separated
+// list) with no credential; a bare address means http:// (tests,
+// --insecure masters).
 func Plain(addr string) (Endpoint, error) {
-	u, err := Normalize(addr, "http")
+	urls, err := NormalizeList(addr, "http")
 	if err != nil {
 		return Endpoint{}, err
 	}
-	return Endpoint{URL: u}, nil
+	return List(urls), nil
 }
+
+// URLs returns URL then Others.
+func (e Endpoint) URLs() []string { return append([]string{e.URL}, e.Others...) }
 
 // Secure reports whether the endpoint speaks TLS.
 func (e Endpoint) Secure() bool { return strings.HasPrefix(e.URL, "https://") }
@@ -86,8 +126,8 @@ func (e Endpoint) Host() string {
 	return h
 }
 
-// String returns the URL (never the token).
-func (e Endpoint) String() string { return e.URL }
+// String returns the URL, or the URLs joined by commas (never the token).
+func (e Endpoint) String() string { return strings.Join(e.URLs(), ",") }
 
 // NewTransport returns the keep-alive transport every API client uses: TLS
 // from e, no proxy from the environment (the master is reached directly),
@@ -114,8 +154,19 @@ func (e Endpoint) Wrap(rt http.RoundTripper) http.RoundTripper {
 	return bearer{token: e.Token, next: rt}
 }
 
-// RoundTripper returns a new transport for e with its credential.
-func (e Endpoint) RoundTripper() http.RoundTripper { return e.Wrap(e.NewTransport()) }
+// RoundTripper returns a new transport for e with its credential; with
+// Others, a Set over every master that fails over among them, on a
+// transport that gives up dialing a master after FailoverDialTimeout and
+// waiting for its answer after FailoverHeaderTimeout.
+func (e Endpoint) RoundTripper() http.RoundTripper {
+	if len(e.Others) == 0 {
+		return e.Wrap(e.NewTransport())
+	}
+	tr := e.NewTransport()
+	tr.DialContext = (&net.Dialer{Timeout: FailoverDialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.ResponseHeaderTimeout = FailoverHeaderTimeout
+	return e.Wrap(NewSet(e.URLs(), tr))
+}
 
 // bearer adds "Authorization: Bearer <token>" unless the request has one.
 type bearer struct {

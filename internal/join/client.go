@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -42,7 +43,11 @@ const maxResponseBytes = 1 << 20
 
 // Request is what a minion joins with.
 type Request struct {
-	Master    string    // https://host:8080
+	Master string // https://host:8080
+	// Others are more masters of the same cluster (https://host:port):
+	// when Master cannot be reached, each is tried in turn. The token pins
+	// the one CA they all share.
+	Others    []string
 	Token     pki.Token // pins the CA, carries the secret
 	Name      string    // the minion's name (hostname_override or host name)
 	HostIP    string
@@ -90,6 +95,30 @@ func Minion(ctx context.Context, req Request) (*Credentials, error) {
 	if c, err := Load(req.Dir, req.Token, req.Name, now()); err == nil {
 		return c, nil
 	}
+	masters := []string{master}
+	for _, o := range req.Others {
+		m, err := checkMaster(o)
+		if err != nil {
+			return nil, err
+		}
+		masters = append(masters, m)
+	}
+	var unreachable []string
+	var last error
+	for _, m := range masters {
+		c, err := joinOne(ctx, req, m, now)
+		var oe *net.OpError
+		if err == nil || !errors.As(err, &oe) || len(masters) == 1 || ctx.Err() != nil {
+			return c, err
+		}
+		unreachable = append(unreachable, fmt.Sprintf("%s (%v)", m, oe.Err))
+		last = oe
+	}
+	return nil, fmt.Errorf("join: none of the %d masters could be reached: %s: %w", len(masters), strings.Join(unreachable, ", "), last)
+}
+
+// joinOne joins through the master at master (checked URL).
+func joinOne(ctx context.Context, req Request, master string, now func() time.Time) (*Credentials, error) {
 	caPEM, ca, err := fetchCA(ctx, req.Client, master)
 	if err != nil {
 		return nil, err
@@ -138,9 +167,13 @@ func checkRequest(req Request) (string, error) {
 	if len(missing) > 0 {
 		return "", fmt.Errorf("join: no %s", strings.Join(missing, ", no "))
 	}
-	u, err := url.Parse(strings.TrimRight(req.Master, "/"))
+	return checkMaster(req.Master)
+}
+
+func checkMaster(master string) (string, error) {
+	u, err := url.Parse(strings.TrimRight(master, "/"))
 	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return "", fmt.Errorf("join: master %q: want https://host:port", req.Master)
+		return "", fmt.Errorf("join: master %q: want https://host:port", master)
 	}
 	return u.String(), nil
 }

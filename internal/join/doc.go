@@ -46,6 +46,11 @@
 //   - A refusal (401, 409, 422, ...) is a *RefusedError carrying the
 //     server's one line; a network failure names the URL and says the
 //     master may not be running.
+//   - Several masters (Request.Others): they share the CA the token pins,
+//     so the join goes through the first that can be reached; one that
+//     refuses or presents another CA ends the join (trying the next would
+//     hide a wrong token). When none can be reached the error names each
+//     with why, and wraps a *net.OpError (the caller may wait and retry).
 //
 // The key fingerprint is what ties a certificate to its name: an
 // authorizer that lets `minion:<name>` write Minion <name> can compare

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -515,5 +516,53 @@ func BenchmarkJoin(b *testing.B) {
 		if _, err := Minion(context.Background(), req); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Several masters share the CA and the store: the join goes through the
+// first that answers; when none does the error names each; a master that
+// refuses ends the join (the next is not tried).
+func TestJoinSeveralMasters(t *testing.T) {
+	st := memory.New()
+	m1 := newMaster(t, st)
+	m2 := serveCA(t, m1.ca, m1.ca, st)
+	m3 := serveCA(t, m1.ca, m1.ca, st)
+	m1.srv.Close()
+
+	req := m1.request(t, "n1")
+	req.Others = []string{m2.srv.URL, m3.srv.URL}
+	if _, err := Minion(context.Background(), req); err != nil {
+		t.Fatalf("join with m1 down: %v", err)
+	}
+	if m2.count(MinionPath) != 1 || m3.count(MinionPath) != 0 {
+		t.Fatalf("joins seen: m2 %d, m3 %d; want the first master up (m2) only", m2.count(MinionPath), m3.count(MinionPath))
+	}
+	m1.minion(t, "n1")
+
+	m2.secret.Store("other")
+	req = m1.request(t, "n2")
+	req.Others = []string{m2.srv.URL, m3.srv.URL}
+	var re *RefusedError
+	if _, err := Minion(context.Background(), req); !errors.As(err, &re) || re.Code != http.StatusUnauthorized || m3.count(MinionPath) != 0 {
+		t.Fatalf("m2 refuses: got %v, m3 saw %d joins; want the refusal and no try on m3", err, m3.count(MinionPath))
+	}
+
+	m2.srv.Close()
+	m3.srv.Close()
+	req = m1.request(t, "n3")
+	req.Others = []string{m2.srv.URL, m3.srv.URL}
+	_, err := Minion(context.Background(), req)
+	var oe *net.OpError
+	if err == nil || !errors.As(err, &oe) || !strings.Contains(err.Error(), "none of the 3 masters could be reached") {
+		t.Fatalf("all down: %v", err)
+	}
+	for _, m := range []*master{m1, m2, m3} {
+		if !strings.Contains(err.Error(), m.srv.URL) {
+			t.Errorf("all down: %q does not name %s", err, m.srv.URL)
+		}
+	}
+	req.Others = []string{"http://m2:8080"}
+	if _, err := Minion(context.Background(), req); err == nil || !strings.Contains(err.Error(), "want https://host:port") {
+		t.Fatalf("plain http other master: %v", err)
 	}
 }

@@ -235,6 +235,14 @@ func (s *Store) connError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("reach master %s: %w", s.base, ctx.Err())
 	}
+	var af *endpoint.AllFailedError
+	if errors.As(err, &af) {
+		return fmt.Errorf("reach master: %w", af) // it names each master
+	}
+	var me *endpoint.MasterError
+	if errors.As(err, &me) {
+		return fmt.Errorf("reach master %w", me)
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
