@@ -14,18 +14,20 @@
 //  4. a hash of the seed, the pod and the minion, so the choice is
 //     deterministic for the same state and seed yet ties spread.
 //
-// Apply (scheduler.go): Scheduler keeps informers on pods, minions and services and
-// accounts every bound pod on its minion incrementally (fit.Node), so the
-// cost of scheduling a pod depends on the number of minions and not on the
-// number of pods. Unbound pods are queued (workqueue). A worker decides under
-// a short lock, assumes the pod on the chosen minion (so the next decision
-// already sees it), then binds it by creating an api.Binding through the
-// store (the registry makes that a compare-and-swap that re-checks
-// fit.Check). One goroutine decides, so decisions never contend; Workers
-// goroutines (default 128) bind at once, since a bind mostly waits for an
-// etcd commit. A failed bind forgets the assumption and requeues the pod
-// with backoff. The spreading count is an index from label sets to the
-// per-minion counts, so it costs a map lookup per minion, not a scan of pods.
+// Apply: Scheduler (scheduler.go: Config, New, Run) keeps informers on pods,
+// minions and services (informers.go: onPod, onMinion) and accounts every
+// bound pod on its minion incrementally (fit.Node), so the cost of scheduling
+// a pod depends on the number of minions and not on the number of pods.
+// Unbound pods are queued (workqueue). A worker decides under a short lock,
+// assumes the pod on the chosen minion (so the next decision already sees
+// it), then binds it by creating an api.Binding through the store (the
+// registry makes that a compare-and-swap that re-checks fit.Check). One
+// goroutine decides, so decisions never contend; Workers goroutines (default
+// 128) bind at once, since a bind mostly waits for an etcd commit (loop.go:
+// decide, apply, loop; binding.go: the writes). A failed bind forgets the
+// assumption and requeues the pod with backoff. The spreading count is an
+// index from label sets to the per-minion counts, so it costs a map lookup
+// per minion, not a scan of pods (accounting.go).
 // See docs/performance.md for measured throughput.
 //
 // A pod that fits nowhere gets currentState.reason "Unschedulable" and a
