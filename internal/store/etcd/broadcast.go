@@ -199,13 +199,19 @@ func (b *broadcaster) run(wch clientv3.WatchChan) {
 func (s *Store) decodeChange(res api.Resource, e *clientv3.Event) (change, bool) {
 	c := change{rev: e.Kv.ModRevision}
 	if e.PrevKv != nil {
-		c.prev = s.decodeOrSkip(res, e.PrevKv, e.PrevKv.ModRevision)
+		// Usually cached: decoded when it was the current value.
+		c.prev = s.decodeShared(res, e.PrevKv)
 	}
 	if e.Type == clientv3.EventTypePut {
-		c.cur = s.decodeOrSkip(res, e.Kv, c.rev)
+		c.cur = s.decodeShared(res, e.Kv)
+	} else {
+		s.uncache(res, string(e.Kv.Key), c.rev)
 	}
 	if c.cur == nil && c.prev != nil {
-		c.prev.Meta().ResourceVersion = uint64(c.rev) // a delete, as watchers see it
+		// A delete, as watchers see it: the last state at the delete's
+		// revision (a copy: the decoded object is shared).
+		c.prev = shallowCopy(c.prev)
+		c.prev.Meta().ResourceVersion = uint64(c.rev)
 	}
 	return c, c.prev != nil || c.cur != nil
 }

@@ -85,3 +85,89 @@ func TestListCache(t *testing.T) {
 		t.Fatalf("selector over cache: %v", objs)
 	}
 }
+
+// One decoded object per key and revision: the shared watch, the previous
+// side of the next change and lists all hand out the same object, and a
+// delete's last state carries the delete's revision without touching it.
+func TestDecodedOnceForWatchAndList(t *testing.T) {
+	srv := etcdtest.Start(t, "")
+	s := New(srv.Client(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := s.WatchShared(ctx, api.Pods, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := s.Create(ctx, &api.Pod{TypeMeta: api.TypeMeta{ID: "p", Namespace: "default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := <-ch
+	if added.Type != store.Added || added.Object.Meta().ResourceVersion != created.Meta().ResourceVersion {
+		t.Fatalf("added: %+v", added)
+	}
+	objs, _, err := s.ListShared(ctx, api.Pods, store.ListOptions{})
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("list: %v %v", objs, err)
+	}
+	if objs[0] != added.Object {
+		t.Fatal("the list decoded the watched object again")
+	}
+	rv := added.Object.Meta().ResourceVersion
+	if _, err := s.Delete(ctx, api.Pods, "default", "p"); err != nil {
+		t.Fatal(err)
+	}
+	deleted := <-ch
+	if deleted.Type != store.Deleted || deleted.Object.Meta().ResourceVersion <= rv {
+		t.Fatalf("deleted: %+v", deleted)
+	}
+	if added.Object.Meta().ResourceVersion != rv {
+		t.Fatal("the delete changed the shared object's resourceVersion")
+	}
+	if _, ok := s.cached(api.Pods, []byte("/registry/pods/default/p"), int64(rv)); ok {
+		t.Fatal("deleted key still cached")
+	}
+}
+
+// A list of a warm cache reads only the values that changed, at the
+// revision of its key read, and agrees with a fresh store's list.
+func TestListReadsChangedValuesOnly(t *testing.T) {
+	srv := etcdtest.Start(t, "")
+	cli := srv.Client(t)
+	s := New(cli)
+	c := context.Background()
+	for i := 0; i < 40; i++ {
+		if _, err := s.Create(c, &api.Pod{TypeMeta: api.TypeMeta{ID: fmt.Sprintf("p%02d", i), Namespace: "default"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, _, err := s.ListShared(c, api.Pods, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Change a few (under a quarter: read one by one) and then many behind
+	// the store's back (one read of everything).
+	for _, changed := range []int{3, 30} {
+		for i := 0; i < changed; i++ {
+			if _, err := cli.Put(c, fmt.Sprintf("/registry/pods/default/p%02d", i), fmt.Sprintf(`{"id":"p%02d","labels":{"n":"%d"}}`, i, changed)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, rev, err := s.ListShared(c, api.Pods, store.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wrev, err := New(cli).List(c, api.Pods, store.ListOptions{})
+		if err != nil || wrev != rev || len(got) != len(want) {
+			t.Fatalf("changed %d: %d objects at %d, fresh store %d at %d (%v)", changed, len(got), rev, len(want), wrev, err)
+		}
+		for i := range got {
+			if got[i].Meta().ResourceVersion != want[i].Meta().ResourceVersion || got[i].Meta().Labels["n"] != want[i].Meta().Labels["n"] {
+				t.Fatalf("changed %d: object %d is %+v, want %+v", changed, i, got[i].Meta(), want[i].Meta())
+			}
+			if i >= changed && got[i] != first[i] {
+				t.Fatalf("changed %d: unchanged object %d decoded again", changed, i)
+			}
+		}
+	}
+}

@@ -11,10 +11,12 @@
 //
 //   - List reads a key prefix (one namespace, or all) and returns the
 //     revision of the read; selectors are applied here, after decoding.
-//     Decoded objects are cached by key and mod revision (see cache.go), so
-//     a List decodes only what changed since the last one, and hands out
-//     api.DeepCopy copies; ListShared (store.SharedLister) hands out the
-//     cached objects themselves, read only. Create and Update return a DeepCopy of what they
+//     Decoded objects are cached by key and mod revision, one per process
+//     for lists and the shared watch alike (see cache.go): a List reads the
+//     keys and revisions, then only the values not cached, at the same
+//     revision, decodes only those, and hands out api.DeepCopy copies;
+//     ListShared (store.SharedLister) hands out the cached objects
+//     themselves, read only. Create and Update return a DeepCopy of what they
 //     wrote, with its new resourceVersion, rather than decoding it again.
 //
 //   - Watch uses an etcd watch on the prefix with WithPrevKV from rv+1 (rv 0:

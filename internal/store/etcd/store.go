@@ -203,12 +203,8 @@ func (s *Store) ListShared(ctx context.Context, res api.Resource, opts store.Lis
 	}
 	prefix := listPrefix(res, opts.Namespace)
 	done := timed("list", res)
-	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix())
+	objs, rev, err := s.readList(ctx, res, prefix, opts.Namespace == "")
 	done()
-	if err != nil {
-		return nil, 0, storeErr("list", prefix, err)
-	}
-	objs, err := s.decodeList(res, prefix, opts.Namespace == "", resp.Kvs)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -218,7 +214,7 @@ func (s *Store) ListShared(ctx context.Context, res api.Resource, opts store.Lis
 			out = append(out, o)
 		}
 	}
-	return out, uint64(resp.Header.Revision), nil
+	return out, uint64(rev), nil
 }
 
 // parallelFor runs f(0..n-1), in chunks on several goroutines when n is
@@ -381,7 +377,7 @@ func (s *Store) Delete(ctx context.Context, res api.Resource, namespace, id stri
 	if resp.Deleted == 0 || len(resp.PrevKvs) == 0 {
 		return nil, api.NewNotFound(res.Kind(), id)
 	}
-	s.uncache(res, key)
+	s.uncache(res, key, resp.Header.Revision)
 	obj, err := decode(res, resp.PrevKvs[0], resp.Header.Revision)
 	if err != nil {
 		// The way out of an undecodable value is to delete it: that
