@@ -16,6 +16,16 @@
 // failure is wrapped with the master it tried to reach
 // ("reach master http://10.0.0.1:8080: dial tcp ...: connection refused").
 //
+// Several masters: a Store over an endpoint with Others (a minion's
+// --master list, kubectl's -s m1,m2) sends through the endpoint's Set, which
+// moves every request to the next master when the current one fails (see
+// package endpoint); when none answers the error names each master. A
+// watch whose master dies ends its channel; the caller (store.Informer)
+// watches again from the last resourceVersion it saw and that request goes
+// to a master that answers: nothing is lost or repeated, and a 410 Gone
+// (the change is out of the new master's history) makes the informer list
+// again.
+//
 // Watch returns once the master has answered the watch request (the master
 // registers the watch before answering, so "from now" misses nothing after
 // Watch returns) and closes its channel when ctx ends or the stream ends;
