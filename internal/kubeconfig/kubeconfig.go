@@ -252,24 +252,30 @@ func WriteFile(path string, c *Config) error {
 // unless written otherwise), a TLS configuration that trusts only its
 // certificate authority (the system's roots when it names none) and
 // presents its client certificate if it has one, and its bearer token.
+// A server that is a comma list (https://m1:8080,https://m2:8080), and the
+// servers of other clusters with the same certificate authority, are the
+// cluster's masters: the endpoint fails over among them (kubelite's own
+// kubectl; Kubernetes' kubectl takes one server per cluster).
 func (c *Config) Endpoint() (endpoint.Endpoint, error) {
 	cl, u, err := c.Current()
 	if err != nil {
 		return endpoint.Endpoint{}, err
 	}
-	url, err := endpoint.Normalize(cl.Server, "https")
+	urls, err := endpoint.NormalizeList(cl.Server, "https")
 	if err != nil {
 		return endpoint.Endpoint{}, fmt.Errorf("server: %w", err)
 	}
-	ep := endpoint.Endpoint{URL: url, Token: u.Token}
-	if !ep.Secure() {
-		return ep, nil
-	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cl.InsecureSkipTLSVerify, ServerName: cl.TLSServerName}
 	caPEM, err := cl.CAPEM()
 	if err != nil {
 		return endpoint.Endpoint{}, err
 	}
+	urls = append(urls, c.sameCA(cl, caPEM, urls)...)
+	ep := endpoint.List(urls)
+	ep.Token = u.Token
+	if !ep.Secure() {
+		return ep, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cl.InsecureSkipTLSVerify, ServerName: cl.TLSServerName}
 	if len(caPEM) > 0 {
 		tc.RootCAs = x509.NewCertPool()
 		if !tc.RootCAs.AppendCertsFromPEM(caPEM) {
@@ -289,4 +295,40 @@ func (c *Config) Endpoint() (endpoint.Endpoint, error) {
 	}
 	ep.TLS = tc
 	return ep, nil
+}
+
+// sameCA returns the servers of the other clusters whose certificate
+// authority is cur's (not empty): with kubelite they are the same cluster's
+// other masters (a kubeconfig with a cluster per master), so the endpoint
+// fails over to them too. Servers that do not parse, already in have, or of
+// another scheme are left out.
+func (c *Config) sameCA(cur Cluster, caPEM []byte, have []string) []string {
+	if len(caPEM) == 0 {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, u := range have {
+		seen[u] = true
+	}
+	for _, nc := range c.Clusters {
+		if nc.Cluster.Server == cur.Server {
+			continue
+		}
+		pem, err := nc.Cluster.CAPEM()
+		if err != nil || !bytes.Equal(bytes.TrimSpace(pem), bytes.TrimSpace(caPEM)) {
+			continue
+		}
+		urls, err := endpoint.NormalizeList(nc.Cluster.Server, "https")
+		if err != nil {
+			continue
+		}
+		for _, u := range urls {
+			if !seen[u] && strings.HasPrefix(u, "https://") == strings.HasPrefix(have[0], "https://") {
+				seen[u] = true
+				out = append(out, u)
+			}
+		}
+	}
+	return out
 }
