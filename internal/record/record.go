@@ -10,6 +10,7 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
+	"kubelite/internal/logging"
 	"kubelite/internal/store"
 )
 
@@ -38,6 +39,9 @@ func (Nop) RecordField(context.Context, api.Object, string, string, string) {}
 
 // Config configures a Store recorder.
 type Config struct {
+	// Log is this component's logger, its component field set by the
+	// wiring (roles/); nil logs nothing.
+	Log *logrus.Entry
 	// Source names the component ("scheduler", "replication-manager", ...).
 	Source string
 	// Clock defaults to the wall clock.
@@ -84,7 +88,7 @@ func New(s store.Store, cfg Config) *Store {
 		cfg.MaxDedup = 4096
 	}
 	return &Store{st: s, cfg: cfg, tokens: float64(cfg.Burst), seen: map[string]time.Time{},
-		log: logrus.WithField("component", "record").WithField("source", cfg.Source)}
+		log: logging.OrDiscard(cfg.Log).WithField("source", cfg.Source)}
 }
 
 // Event builds the event Record would write (without an id).
