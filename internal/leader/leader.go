@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"kubelite/internal/component"
+	"kubelite/internal/logging"
 )
 
 // Elector is one candidate of an election; see the package doc.
@@ -39,6 +40,9 @@ const resignTimeout = 2 * time.Second
 
 // Config configures a Gate.
 type Config struct {
+	// Log is this component's logger, its component field set by the
+	// wiring (roles/); nil logs nothing.
+	Log *logrus.Entry
 	// Elector is this master's candidate; required.
 	Elector Elector
 	// Identity names this master in logs (the Elector knows it too).
@@ -72,7 +76,7 @@ func New(cfg Config) (*Gate, error) {
 	if cfg.RetryDelay <= 0 {
 		cfg.RetryDelay = DefaultRetryDelay
 	}
-	return &Gate{cfg: cfg, log: logrus.WithFields(logrus.Fields{"component": "leader", "identity": cfg.Identity})}, nil
+	return &Gate{cfg: cfg, log: logging.OrDiscard(cfg.Log).WithField("identity", cfg.Identity)}, nil
 }
 
 // Name implements component.Component.
