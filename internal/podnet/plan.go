@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"sort"
 
+	"github.com/sirupsen/logrus"
+
 	"kubelite/internal/netfilter"
 )
 
@@ -17,6 +19,9 @@ type Minion struct {
 
 // Config describes the minion podnet runs on.
 type Config struct {
+	// Log is this component's logger, its component field set by the
+	// wiring (roles/); nil logs nothing.
+	Log *logrus.Entry
 	// Self is this minion's name in the minion list; HostIP its address. A
 	// minion matching either is this one and gets no route.
 	Self   string

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"kubelite/internal/logging"
 	"kubelite/internal/netfilter"
 )
 
@@ -28,7 +29,7 @@ func New(cfg Config, routes Routes, ipt netfilter.Interface) (*Syncer, error) {
 		return nil, fmt.Errorf("pod network: cluster CIDR %q: want an IPv4 prefix", cfg.ClusterCIDR)
 	}
 	cfg.ClusterCIDR = cfg.ClusterCIDR.Masked()
-	return &Syncer{cfg: cfg, routes: routes, ipt: ipt, log: logrus.WithField("component", "podnet")}, nil
+	return &Syncer{cfg: cfg, routes: routes, ipt: ipt, log: logging.OrDiscard(cfg.Log)}, nil
 }
 
 // Sync converges this host to the routes and rules for minions, the whole
