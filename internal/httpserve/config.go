@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"kubelite/internal/clock"
+	"kubelite/internal/logging"
 )
 
 // Config says where and how a Server listens. Zero values take the defaults
@@ -78,7 +79,7 @@ type Config struct {
 	// min-request-timeout), so that clients re-watch and spread out.
 	WatchTimeout time.Duration
 
-	Log   *logrus.Entry // default: the standard logger with component=Name
+	Log   *logrus.Entry // its user's logger; nil logs nothing
 	Clock clock.Clock   // default clock.Real; drives the rate buckets and WatchTimeout
 }
 
@@ -145,9 +146,7 @@ func (c Config) withDefaults(fileLimit uint64) Config {
 	if c.WatchTimeout <= 0 {
 		c.WatchTimeout = DefaultWatchTimeout
 	}
-	if c.Log == nil {
-		c.Log = logrus.StandardLogger().WithField("component", c.Name)
-	}
+	c.Log = logging.OrDiscard(c.Log)
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
 	}
