@@ -13,6 +13,7 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
+	"kubelite/internal/logging"
 	"kubelite/internal/metrics"
 	"kubelite/internal/netfilter"
 	"kubelite/internal/store"
@@ -47,6 +48,9 @@ const (
 
 // Config configures a Proxy.
 type Config struct {
+	// Log is this component's logger, its component field set by the
+	// wiring (roles/); nil logs nothing.
+	Log *logrus.Entry
 	// Store is where services and endpoints are watched.
 	Store store.Store
 	// Mode is iptables (default), userspace or none.
@@ -129,7 +133,7 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	p := &Proxy{
 		cfg:  cfg,
-		log:  logrus.WithFields(logrus.Fields{"component": "proxy", "mode": string(mode)}),
+		log:  logging.OrDiscard(cfg.Log).WithField("mode", string(mode)),
 		kick: make(chan struct{}, 1),
 	}
 	p.bal = newBalancer(cfg.Clock, cfg.AffinityTimeout)
@@ -161,8 +165,8 @@ func (p *Proxy) Run(ctx context.Context, started func()) error {
 	}
 	p.known, p.written = nil, nil // a new run reads what exists first
 	ctx, cancel := context.WithCancel(ctx)
-	p.svcs = store.NewInformer(p.cfg.Store, api.Services, store.ListOptions{}, p.trigger)
-	p.eps = store.NewInformer(p.cfg.Store, api.EndpointsResource, store.ListOptions{}, p.trigger)
+	p.svcs = store.NewInformer(p.cfg.Store, api.Services, store.ListOptions{}, p.trigger).WithLog(p.log)
+	p.eps = store.NewInformer(p.cfg.Store, api.EndpointsResource, store.ListOptions{}, p.trigger).WithLog(p.log)
 	wait := store.StartInformers(ctx, p.svcs, p.eps)
 	defer func() {
 		cancel()
