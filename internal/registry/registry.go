@@ -15,6 +15,7 @@ import (
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
 	"kubelite/internal/component"
+	"kubelite/internal/logging"
 	"kubelite/internal/store"
 )
 
@@ -23,6 +24,9 @@ const DefaultPortalNet = "10.254.0.0/16"
 
 // Config configures a Registry.
 type Config struct {
+	// Log is this component's logger, its component field set by the
+	// wiring (roles/); nil logs nothing.
+	Log *logrus.Entry
 	// PortalNet is the network service portal IPs come from (default 10.254.0.0/16).
 	PortalNet *net.IPNet
 	// PortalClaims records the allocated portal IPs where every master
@@ -127,7 +131,7 @@ func New(raw store.Store, cfg Config) (*Registry, error) {
 		raw: raw, clock: cfg.Clock, wait: cfg.BindWait, admission: cfg.Admission,
 		maxReplicas: cfg.MaxReplicas, maxObjects: cfg.MaxObjectsPerNamespace,
 		counts:     objectCounts{m: map[countKey]countEntry{}},
-		log:        logrus.WithField("component", "registry"),
+		log:        logging.OrDiscard(cfg.Log),
 		portalNet:  cfg.PortalNet,
 		portalRand: func(n uint32) uint32 { return mrand.Uint32N(n) },
 		claims:     cfg.PortalClaims,
@@ -140,8 +144,8 @@ func New(raw store.Store, cfg Config) (*Registry, error) {
 	if _, err := newPortals(cfg.PortalNet, r.portalRand); err != nil {
 		return nil, err
 	}
-	r.pods = store.NewInformer(raw, api.Pods, store.ListOptions{}, r.onPod)
-	r.minions = store.NewInformer(raw, api.Minions, store.ListOptions{}, nil)
+	r.pods = store.NewInformer(raw, api.Pods, store.ListOptions{}, r.onPod).WithLog(r.log)
+	r.minions = store.NewInformer(raw, api.Minions, store.ListOptions{}, nil).WithLog(r.log)
 	return r, nil
 }
 
