@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"kubelite/internal/leader"
+	"kubelite/internal/logging"
 )
 
 // DefaultElectionPrefix is where the masters' election keys live.
@@ -19,6 +20,9 @@ const DefaultElectionPrefix = "/kubelite/leader/"
 
 // ElectionConfig configures an Election.
 type ElectionConfig struct {
+	// Log is this component's logger, its component field set by the
+	// wiring (roles/); nil logs nothing.
+	Log *logrus.Entry
 	// Prefix of the election's keys (default DefaultElectionPrefix).
 	Prefix string
 	// Identity names this candidate (for example "host 10.0.0.1:8080"); it
@@ -61,7 +65,7 @@ func NewElection(cli *clientv3.Client, cfg ElectionConfig) (*Election, error) {
 		cfg.TTL = 5 * time.Second
 	}
 	cfg.TTL = max(2*time.Second, (cfg.TTL+time.Second-1)/time.Second*time.Second)
-	return &Election{cli: cli, cfg: cfg, log: logrus.WithFields(logrus.Fields{"component": "leader", "identity": cfg.Identity})}, nil
+	return &Election{cli: cli, cfg: cfg, log: logging.OrDiscard(cfg.Log).WithField("identity", cfg.Identity)}, nil
 }
 
 // TTL returns the lease time in use.

@@ -18,6 +18,7 @@ import (
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 
 	"kubelite/internal/component"
+	"kubelite/internal/logging"
 )
 
 // Defaults of the embedded server, as the tutorial's etcd used them.
@@ -31,6 +32,9 @@ const (
 
 // Config says how to run the embedded etcd.
 type Config struct {
+	// Log is this component's logger, its component field set by the
+	// wiring (roles/); nil logs nothing.
+	Log *logrus.Entry
 	// Name of the member (default "kubelite").
 	Name string
 	// DataDir is kubelite's data directory; etcd keeps its data in DataDir/etcd.
@@ -117,7 +121,7 @@ type Embedded struct {
 func NewEmbedded(cfg Config) *Embedded {
 	return &Embedded{
 		cfg:   cfg.withDefaults(),
-		log:   logrus.WithField("component", "etcd"),
+		log:   logging.OrDiscard(cfg.Log),
 		ready: make(chan struct{}),
 	}
 }

@@ -33,7 +33,7 @@ func TestEmbeddedLifecycle(t *testing.T) {
 	buf := captureLogs(t)
 	dir := t.TempDir()
 	run := func(f func(cli *clientv3.Client)) {
-		e := etcd.NewEmbedded(etcd.Config{DataDir: dir, ClientAddr: etcdtest.FreeAddr(t), PeerAddr: etcdtest.FreeAddr(t), UnsafeNoFsync: true})
+		e := etcd.NewEmbedded(etcd.Config{Log: logrus.WithField("component", "etcd"), DataDir: dir, ClientAddr: etcdtest.FreeAddr(t), PeerAddr: etcdtest.FreeAddr(t), UnsafeNoFsync: true})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		started := make(chan struct{})
