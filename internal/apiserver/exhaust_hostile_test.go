@@ -287,12 +287,11 @@ func (h *fdHook) Fire(e *logrus.Entry) error {
 func runExhaustion(t *testing.T, st store.Store, stalled, watches int) {
 	const watchIPs, rounds = 2, 200
 	hook := &fdHook{}
-	logrus.AddHook(hook)
-	old := logrus.GetLevel()
-	logrus.SetLevel(logrus.WarnLevel) // refusals are throttled warnings; the rest is noise here
-	t.Cleanup(func() { logrus.StandardLogger().ReplaceHooks(logrus.LevelHooks{}); logrus.SetLevel(old) })
+	log := logrus.New()
+	log.AddHook(hook)
+	log.SetLevel(logrus.WarnLevel) // refusals are throttled warnings; the rest is noise here
 
-	srv := newServer(t, st, apiserver.Config{Address: "127.0.0.1", Port: 0})
+	srv := newServer(t, st, apiserver.Config{Address: "127.0.0.1", Port: 0, Log: log.WithField("component", "apiserver")})
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	done := make(chan error, 1)

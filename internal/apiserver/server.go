@@ -19,6 +19,7 @@ import (
 	"kubelite/internal/api"
 	"kubelite/internal/dashboard"
 	"kubelite/internal/httpserve"
+	"kubelite/internal/logging"
 	"kubelite/internal/metrics"
 	"kubelite/internal/store"
 	"kubelite/internal/v1api"
@@ -44,6 +45,9 @@ type HealthCheck func(ctx context.Context) error
 
 // Config is what a Server needs.
 type Config struct {
+	// Log is this component's logger, its component field set by the
+	// wiring (roles/); nil logs nothing.
+	Log *logrus.Entry
 	// Address and Port to listen on (Run only; Handler ignores them).
 	Address string
 	Port    int
@@ -110,7 +114,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.KubeletPort <= 0 {
 		cfg.KubeletPort = DefaultKubeletPort
 	}
-	s := &Server{cfg: cfg, log: logrus.WithField("component", "apiserver")}
+	s := &Server{cfg: cfg, log: logging.OrDiscard(cfg.Log)}
 	s.targets = newTargetGuard(cfg.KubeletPort, cfg.ProtectedPorts)
 	s.hosts = newHostNames(cfg.TLS, cfg.HostNames)
 	s.transport = cfg.Transport
