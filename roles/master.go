@@ -100,7 +100,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 		return nil, err
 	}
 	if cfg.EtcdEmbed {
-		ecfg := etcd.Config{DataDir: cfg.DataDir, ClientAddr: cfg.EtcdAddr, PeerAddr: cfg.EtcdPeerAddr, PlainOffLoopback: cfg.Insecure,
+		ecfg := etcd.Config{Log: p.logger("etcd"), DataDir: cfg.DataDir, ClientAddr: cfg.EtcdAddr, PeerAddr: cfg.EtcdPeerAddr, PlainOffLoopback: cfg.Insecure,
 			QuotaBackendBytes: int64(cfg.EtcdQuotaMB) << 20}
 		if !etcd.IsLoopback(cfg.EtcdAddr) && id != nil {
 			if ecfg.ClientTLS, etcdTLS, err = etcdCerts(id, cfg.EtcdAddr); err != nil {
@@ -151,6 +151,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 	// names, portal IPs, bindings) to the raw store; everything in the master
 	// uses it.
 	reg, err := registry.New(storeetcd.New(cli), registry.Config{
+		Log:       p.logger("registry"),
 		PortalNet: ipNet(cfg.PortalNet), PortalClaims: etcd.NewClaims(cli, ""),
 		Diagnose:    func(ctx context.Context) string { return etcd.DiagnoseQuorum(ctx, cli) },
 		Admission:   admission.Policy{AllowPrivileged: cfg.AllowPrivileged, Protected: []string{cfg.DataDir, config.DefaultRootDir}},
@@ -163,11 +164,12 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 	var st store.Store = reg
 
 	identity := masterIdentity(cfg)
-	elector, err := etcd.NewElection(cli, etcd.ElectionConfig{Identity: identity, TTL: cfg.LeaderLease})
+	elector, err := etcd.NewElection(cli, etcd.ElectionConfig{Log: p.logger("leader"), Identity: identity, TTL: cfg.LeaderLease})
 	if err != nil {
 		return nil, fmt.Errorf("master: %w", err)
 	}
 	acfg := apiserver.Config{
+		Log:     p.logger("apiserver"),
 		Address: cfg.Address, Port: cfg.Port, Store: st, Version: serverVersion(),
 		KubeletPort: cfg.KubeletPort, ProtectedPorts: etcdPorts(cfg),
 		HealthChecks: map[string]apiserver.HealthCheck{
@@ -194,7 +196,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 	// holding the lease (internal/leader); built afresh for every term.
 	build := func() ([]component.Component, error) {
 		nodes, err := node.New(node.Config{
-			Store: st, Log: p.logger("node-controller"), Recorder: record.New(st, record.Config{Source: "node-controller"}),
+			Store: st, Log: p.logger("node-controller"), Recorder: record.New(st, record.Config{Log: p.logger("record"), Source: "node-controller"}),
 			Machines: cfg.Machines, ClusterCIDR: cfg.ClusterCIDR.String(),
 			GracePeriod: cfg.NodeMonitorGracePeriod, EvictionTimeout: cfg.PodEvictionTimeout,
 		})
@@ -202,8 +204,8 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 			return nil, err
 		}
 		return []component.Component{
-			scheduler.New(scheduler.Config{Store: st, Recorder: record.New(st, record.Config{Source: "scheduler"})}),
-			replication.New(replication.Config{Store: st, Log: p.logger("replication-manager"), Recorder: record.New(st, record.Config{Source: "replication-manager"})}),
+			scheduler.New(scheduler.Config{Store: st, Recorder: record.New(st, record.Config{Log: p.logger("record"), Source: "scheduler"})}),
+			replication.New(replication.Config{Store: st, Log: p.logger("replication-manager"), Recorder: record.New(st, record.Config{Log: p.logger("record"), Source: "replication-manager"})}),
 			endpoints.New(endpoints.Config{Store: st, Log: p.logger("endpoints-controller")}),
 			nodes,
 		}, nil
@@ -211,7 +213,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 	if _, err := build(); err != nil {
 		return nil, fmt.Errorf("master: %w", err)
 	}
-	gate, err := leader.New(leader.Config{Elector: elector, Identity: identity, Build: build})
+	gate, err := leader.New(leader.Config{Log: p.logger("leader"), Elector: elector, Identity: identity, Build: build})
 	if err != nil {
 		return nil, fmt.Errorf("master: %w", err)
 	}
