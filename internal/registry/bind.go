@@ -180,6 +180,8 @@ func (r *Registry) writeBound(ctx context.Context, p *api.Pod, write func(contex
 // onPod is the pod informer's change callback.
 func (r *Registry) onPod(key string) {
 	if o, ok := r.pods.Get(key); ok {
+		// The informer's object is read only by contract and shared with
+		// the store's decoded cache: accounted as it is, without a copy.
 		r.index.set(key, o.(*api.Pod), o.Meta().ResourceVersion)
 		return
 	}
@@ -202,8 +204,9 @@ func newPodIndex() *podIndex {
 	return &podIndex{pods: map[string]indexEntry{}, nodes: map[string]*fit.Node{}}
 }
 
-// observe accounts a pod the registry just wrote.
-func (x *podIndex) observe(p *api.Pod) { x.set(api.Key(p), p, p.ResourceVersion) }
+// observe accounts a pod the registry just wrote: a footprint of it, since
+// the written object is its caller's to mutate.
+func (x *podIndex) observe(p *api.Pod) { x.set(api.Key(p), footprint(p), p.ResourceVersion) }
 
 // forget accounts a pod the registry just deleted at revision rv.
 func (x *podIndex) forget(key string, rv uint64) { x.set(key, nil, rv) }
@@ -232,11 +235,9 @@ func footprint(p *api.Pod) *api.Pod {
 	return fp
 }
 
-// set replaces what is accounted for key, unless it is older than that.
+// set replaces what is accounted for key, unless it is older than that. p
+// is kept as it is: a read-only object (the informer's) or a footprint.
 func (x *podIndex) set(key string, p *api.Pod, rv uint64) {
-	if p != nil {
-		p = footprint(p)
-	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	old, ok := x.pods[key]
