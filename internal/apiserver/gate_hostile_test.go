@@ -20,6 +20,7 @@ import (
 	"kubelite/internal/pki"
 	"kubelite/internal/store"
 	"kubelite/internal/store/memory"
+	"kubelite/internal/testutil"
 )
 
 // Issue 17 item 1 (CSRF, DNS rebinding): what a web page of another site
@@ -178,18 +179,7 @@ func TestHostileHostHeader(t *testing.T) {
 // through a TLS API with these checks: it sends Host = the server's
 // host:port, no Origin, and JSON.
 func TestHostileGateRealKubectl(t *testing.T) {
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		if os.Getenv("KUBELITE_SKIP_SYSTEM") == "1" {
-			t.Skip("kubectl not on PATH (skipped: KUBELITE_SKIP_SYSTEM=1)")
-		}
-		t.Fatal("kubectl not on PATH (set KUBELITE_SKIP_SYSTEM=1 to skip on a developer machine)")
-	}
-	bins := []string{kubectl}
-	if real, err := filepath.EvalSymlinks(kubectl); err == nil {
-		versioned, _ := filepath.Glob(filepath.Join(filepath.Dir(real), "kubectl.1.*"))
-		bins = append(bins, versioned...)
-	}
+	bins := testutil.RealKubectls(t).All()
 	ca, tc := tlsFixture(t)
 	st := memory.New()
 	srv := newServer(t, st, apiserver.Config{Address: "127.0.0.1", Port: 0, TLS: tc})

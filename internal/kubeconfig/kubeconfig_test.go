@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"kubelite/internal/testutil"
 )
 
 const caPEM = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
@@ -185,18 +187,7 @@ func TestWriteFile(t *testing.T) {
 // TestRealKubectl checks that the real kubectl accepts what New+WriteFile
 // write, for every kubectl version the machine ships.
 func TestRealKubectl(t *testing.T) {
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		if os.Getenv("KUBELITE_SKIP_SYSTEM") == "1" {
-			t.Skip("kubectl not on PATH (skipped: KUBELITE_SKIP_SYSTEM=1)")
-		}
-		t.Fatal("kubectl not on PATH (set KUBELITE_SKIP_SYSTEM=1 to skip on a developer machine)")
-	}
-	bins := []string{kubectl}
-	if real, err := filepath.EvalSymlinks(kubectl); err == nil {
-		versioned, _ := filepath.Glob(filepath.Join(filepath.Dir(real), "kubectl.1.*"))
-		bins = append(bins, versioned...)
-	}
+	bins := testutil.RealKubectls(t).All()
 	path := filepath.Join(t.TempDir(), "admin.kubeconfig")
 	if err := WriteFile(path, New("kubelite", "https://192.168.1.200:8080", []byte(caPEM), "s3cr3t-token")); err != nil {
 		t.Fatal(err)

@@ -11,19 +11,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"kubelite/internal/testutil"
 )
 
 // TestAdminKubeconfigWithRealKubectl serves TLS with the identity's serving
 // certificate and checks that the real kubectl, given only admin.kubeconfig,
 // trusts it (CA data, SAN 127.0.0.1) and sends the admin token.
 func TestAdminKubeconfigWithRealKubectl(t *testing.T) {
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		if os.Getenv("KUBELITE_SKIP_SYSTEM") == "1" {
-			t.Skip("kubectl not on PATH (skipped: KUBELITE_SKIP_SYSTEM=1)")
-		}
-		t.Fatal("kubectl not on PATH (set KUBELITE_SKIP_SYSTEM=1 to skip on a developer machine)")
-	}
+	kubectl := testutil.RealKubectls(t).Path
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -285,36 +284,7 @@ func TestSecureDefault(t *testing.T) {
 // the machine image ships beside the kubectl dispatcher on PATH.
 func realKubectls(t *testing.T) []string {
 	t.Helper()
-	path, err := exec.LookPath("kubectl")
-	if err == nil {
-		path, err = filepath.EvalSymlinks(path)
-	}
-	if err != nil {
-		if os.Getenv(testutil.SkipSystemEnv) == "1" {
-			t.Skipf("no kubectl on PATH (skipped: %s=1)", testutil.SkipSystemEnv)
-		}
-		t.Fatalf("no kubectl on PATH: %v (set %s=1 to skip on a developer machine)", err, testutil.SkipSystemEnv)
-	}
-	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "kubectl.1.*"))
-	type ver struct {
-		path  string
-		minor int
-	}
-	var vs []ver
-	for _, p := range matches {
-		if n, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(p), "kubectl.1.")); err == nil {
-			vs = append(vs, ver{p, n})
-		}
-	}
-	if len(vs) == 0 {
-		return []string{path} // one kubectl, no versioned ones beside it
-	}
-	sort.Slice(vs, func(i, j int) bool { return vs[i].minor < vs[j].minor })
-	out := []string{vs[0].path}
-	if last := vs[len(vs)-1].path; last != out[0] {
-		out = append(out, last)
-	}
-	return out
+	return testutil.RealKubectls(t).OldestNewest()
 }
 
 func writeJSON(t *testing.T, v any) string {

@@ -7,47 +7,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"kubelite/internal/api"
+	"kubelite/internal/testutil"
 )
 
 // realKubectls returns the oldest and the newest real kubectl on the
-// machine (kubectl on PATH dispatches; kubectl.1.NN sit beside it). It
-// fails the test when there is none, unless KUBELITE_SKIP_SYSTEM=1.
+// machine (testutil.RealKubectls).
 func realKubectls(t *testing.T) []string {
 	t.Helper()
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		if os.Getenv("KUBELITE_SKIP_SYSTEM") == "1" {
-			t.Skip("kubectl not on PATH (skipped: KUBELITE_SKIP_SYSTEM=1)")
-		}
-		t.Fatal("kubectl not on PATH (set KUBELITE_SKIP_SYSTEM=1 to skip on a developer machine)")
-	}
-	real, err := filepath.EvalSymlinks(kubectl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	versioned, _ := filepath.Glob(filepath.Join(filepath.Dir(real), "kubectl.1.*"))
-	if len(versioned) == 0 {
-		return []string{kubectl}
-	}
-	sort.Slice(versioned, func(i, j int) bool { return minor(versioned[i]) < minor(versioned[j]) })
-	if len(versioned) == 1 {
-		return versioned
-	}
-	return []string{versioned[0], versioned[len(versioned)-1]}
-}
-
-func minor(path string) int {
-	n := 0
-	for _, r := range strings.TrimPrefix(filepath.Ext(path), ".") {
-		n = n*10 + int(r-'0')
-	}
-	return n
+	return testutil.RealKubectls(t).OldestNewest()
 }
 
 type kubectl struct {
