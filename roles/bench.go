@@ -267,8 +267,25 @@ func hollowHeartbeat(grace time.Duration) time.Duration {
 // Hollow starts n hollow minions on the master's in-process store and
 // returns once all are registered.
 func (m *benchMaster) Hollow(ctx context.Context, prefix string, n int) (bench.Fleet, error) {
-	f, err := kubelet.NewFleet(kubelet.FleetConfig{Store: m.reg, Count: n, Prefix: prefix + "-",
-		HeartbeatInterval: hollowHeartbeat(m.grace), SyncFrequency: time.Minute})
+	h, err := startFleet(ctx, m.reg, prefix, n, hollowHeartbeat(m.grace))
+	if err != nil {
+		return nil, err
+	}
+	m.onClose(h.Close)
+	return h, nil
+}
+
+// HollowOn implements bench.Env: n hollow minions on st (a master in
+// another process, through its API), closed by the caller.
+func (e *BenchEnv) HollowOn(ctx context.Context, st store.Store, prefix string, n int) (bench.Fleet, error) {
+	return startFleet(ctx, st, prefix, n, hollowHeartbeat(0))
+}
+
+// startFleet starts n hollow minions on st and returns once all are
+// registered (within a minute, or 10 ms per minion if longer).
+func startFleet(ctx context.Context, st store.Store, prefix string, n int, heartbeat time.Duration) (*hollowFleet, error) {
+	f, err := kubelet.NewFleet(kubelet.FleetConfig{Store: st, Count: n, Prefix: prefix + "-",
+		HeartbeatInterval: heartbeat, SyncFrequency: time.Minute})
 	if err != nil {
 		return nil, err
 	}
@@ -286,18 +303,18 @@ func (m *benchMaster) Hollow(ctx context.Context, prefix string, n int) (bench.F
 		h.Close()
 		return nil, ctx.Err()
 	}
-	m.onClose(h.Close)
-	if err := m.waitMinions(ctx, prefix+"-", n, time.Minute); err != nil {
+	if err := waitMinions(ctx, st, prefix+"-", n, max(time.Minute, time.Duration(n)*10*time.Millisecond)); err != nil {
+		h.Close()
 		return nil, err
 	}
 	return h, nil
 }
 
-// waitMinions waits until n minions named prefix* are registered.
-func (m *benchMaster) waitMinions(ctx context.Context, prefix string, n int, within time.Duration) error {
+// waitMinions waits until n minions named prefix* are registered in st.
+func waitMinions(ctx context.Context, st store.Store, prefix string, n int, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
-		ms, _, err := m.reg.List(ctx, api.Minions, store.ListOptions{})
+		ms, _, err := st.List(ctx, api.Minions, store.ListOptions{})
 		if err != nil {
 			return fmt.Errorf("list minions: %w", err)
 		}
@@ -388,7 +405,7 @@ func (m *benchMaster) DockerKubelet(ctx context.Context, name string) (func() er
 		return nil, ctx.Err()
 	}
 	m.onClose(func() { _ = stop() })
-	if err := m.waitMinions(ctx, name, 1, 30*time.Second); err != nil {
+	if err := waitMinions(ctx, m.reg, name, 1, 30*time.Second); err != nil {
 		_ = stop()
 		return nil, err
 	}

@@ -19,6 +19,10 @@ type Env interface {
 	// RulesSync programs iptables for services x endpoints in a private
 	// network namespace and returns how long each full sync took.
 	RulesSync(ctx context.Context, services, endpoints, runs int) ([]time.Duration, error)
+	// HollowOn starts n hollow minions named prefix-0..n-1 on st (a remote
+	// store of a master in another process) and returns once all are
+	// registered; the caller closes the fleet.
+	HollowOn(ctx context.Context, st store.Store, prefix string, n int) (Fleet, error)
 }
 
 // ProxyResult is one same-run measurement of proxy throughput.

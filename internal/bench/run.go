@@ -15,6 +15,7 @@ type Options struct {
 	Quick    bool     // small sizes, for CI: under 2 minutes
 	NoDocker bool     // leave out scenarios needing Docker or iptables (reported as left out)
 	Only     []string // run only these scenarios (all when empty)
+	Scale    float64  // size of the scale scenario, times its full 150,000 pods on 5,000 minions (0: 1, or 0.01 with Quick)
 	Command  string   // the command line, for the report
 
 	progress io.Writer    // Run's progress writer, for scenarios with steps worth showing
@@ -46,6 +47,7 @@ func Scenarios() []Scenario {
 		{Name: "rc-converge", Run: rcConverge},
 		{Name: "reschedule", Run: reschedule},
 		{Name: "minion-loss", Run: minionLoss},
+		{Name: "scale", Run: scaleScenario},
 		{Name: "pod-startup", System: true, Run: podStartup},
 		{Name: "proxy", System: true, Run: proxyScenario},
 		{Name: "rules-sync", System: true, Run: rulesSync},

@@ -1,0 +1,167 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/securetest"
+	"kubelite/internal/store"
+	"kubelite/internal/store/remote"
+)
+
+// Full size of the scale scenario; --scale multiplies both.
+const (
+	scaleMinions = 5000
+	scalePods    = 150000
+)
+
+// scaleSizes returns the scale scenario's minions and pods: the full size
+// times o.Scale (default 1, or 0.01 with --quick), at least 1 of each.
+func scaleSizes(o Options) (minions, pods int) {
+	s := o.Scale
+	if s <= 0 {
+		s = pick(o, 0.01, 1.0)
+	}
+	return max(1, int(scaleMinions*s)), max(1, int(scalePods*s))
+}
+
+// childMaster is `kubelite master --etcd-embed` in a process of its own,
+// secure as users run it, so that its RSS is the master's alone.
+type childMaster struct {
+	p          *proc
+	url        string // https://127.0.0.1:port (plain HTTP serves only reads from this host)
+	dir        string // its --data-dir
+	log        string
+	kubeconfig string
+}
+
+// startChildMaster starts a master under dir with extra flags and waits
+// until it is healthy.
+func startChildMaster(ctx context.Context, bin, dir string, extra ...string) (*childMaster, error) {
+	port, etcdPort, peerPort := freePort(), freePort(), freePort()
+	args := append([]string{"master", "--etcd-embed", "--address=127.0.0.1",
+		"--port=" + strconv.Itoa(port), "--data-dir=" + dir + "/master", "--config-dir=" + dir + "/none",
+		"--etcd-addr=127.0.0.1:" + strconv.Itoa(etcdPort), "--etcd-peer-addr=127.0.0.1:" + strconv.Itoa(peerPort)}, extra...)
+	m := &childMaster{dir: dir + "/master", log: dir + "/master.log", kubeconfig: dir + "/master/admin.kubeconfig",
+		url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	p, err := startQuiet(exec.CommandContext(ctx, bin, args...), m.log)
+	if err != nil {
+		return nil, err
+	}
+	m.p = p
+	if err := waitHTTP(ctx, m.url+"/healthz", 60*time.Second); err != nil {
+		p.stop()
+		return nil, fmt.Errorf("master: %w (log %s)", err, tail(m.log))
+	}
+	return m, nil
+}
+
+func (m *childMaster) pid() int { return m.p.cmd.Process.Pid }
+func (m *childMaster) stop()    { m.p.stop() }
+
+// client returns a store speaking to the master's API with the admin
+// kubeconfig (TLS and the admin token, unless the master is --insecure).
+func (m *childMaster) client() (store.Store, error) {
+	if _, err := os.Stat(m.kubeconfig); err != nil {
+		return remote.New(m.url) // --insecure: no kubeconfig, plain HTTP
+	}
+	ep, err := securetest.FromKubeconfig(m.kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return remote.NewEndpoint(ep), nil
+}
+
+// scale: the issue's 150,000 pods on 5,000 hollow minions (times --scale):
+// a master in a process of its own (scheduler and controllers included),
+// the hollow minions in this one through the API, as remote minions are.
+// From the first create to every pod Running; pods/s; and the master's RSS
+// per pod: its RSS holding them less its RSS before the first pod.
+func scaleScenario(ctx context.Context, env Env, o Options) ([]Figure, error) {
+	minions, pods := scaleSizes(o)
+	dir, err := os.MkdirTemp("", "kubelite-bench-scale-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	m, err := startChildMaster(ctx, env.Binary(), dir)
+	if err != nil {
+		return nil, err
+	}
+	defer m.stop()
+	st, err := m.client()
+	if err != nil {
+		return nil, err
+	}
+	fleet, err := env.HollowOn(ctx, st, "scale", minions)
+	if err != nil {
+		return nil, fmt.Errorf("%d hollow minions: %w (master log %s)", minions, err, tail(m.log))
+	}
+	defer fleet.Close()
+	time.Sleep(2 * time.Second) // the minions' registration settled: the master's RSS before any pod
+	before, err := rssMB(m.pid())
+	if err != nil {
+		return nil, err
+	}
+	c := newCounter(st, store.ListOptions{}, running)
+	if err := c.start(ctx); err != nil {
+		return nil, err
+	}
+	list := make([]*api.Pod, pods)
+	for i := range list {
+		list[i] = benchPod(fmt.Sprintf("sc%06d", i), map[string]string{"bench": "scale", "group": fmt.Sprint(i % 10)})
+	}
+	progress(o, "  scale: %d pods onto %d hollow minions", pods, minions)
+	t0 := time.Now()
+	if err := createMany(ctx, st, list, 32); err != nil {
+		return nil, fmt.Errorf("%w (master log %s)", err, tail(m.log))
+	}
+	progress(o, "  scale: created in %s", time.Since(t0).Round(time.Second))
+	within := max(5*time.Minute, time.Duration(pods)*10*time.Millisecond)
+	if err := c.waitFor(ctx, within, "all pods Running", func(n int) bool { return n >= pods }); err != nil {
+		return nil, fmt.Errorf("%w (master log %s)", err, tail(m.log))
+	}
+	took := time.Since(t0)
+	time.Sleep(2 * time.Second)
+	after, err := rssMB(m.pid())
+	if err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf("%s pods on %s hollow minions", thousands(pods), thousands(minions))
+	tf := NewFigure("", name+": create to all Running", "s", Sample{took.Seconds()})
+	rf := NewFigure("", name+": pods/s, create to Running", "pods/s", Sample{float64(pods) / took.Seconds()})
+	mf := NewFigure("", name+": master RSS", "MB", Sample{after})
+	pf := NewFigure("", name+": master RSS per pod (growth from none)", "KB", Sample{(after - before) * 1024 / float64(pods)})
+	figs := []Figure{tf, rf, mf, pf}
+	if pods == scalePods {
+		figs[0] = tf.WithTarget("< 180 s", took < 3*time.Minute)
+		figs[3] = pf.WithTarget("<= 10 KB", (after-before)*1024/float64(pods) <= 10)
+	}
+	return figs, nil
+}
+
+// progress writes a line to the run's progress writer, if any.
+func progress(o Options, format string, args ...any) {
+	if o.progress != nil {
+		fmt.Fprintf(o.progress, format+"\n", args...)
+	}
+}
+
+// thousands renders n with comma separators (150000 -> "150,000").
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
