@@ -164,6 +164,7 @@ func TestResolveGolden(t *testing.T) {
 		{"minion-flags", "minion", []string{"--config-dir=", "--master=http://10.0.0.1", "--labels=zone=a,disk=ssd", "--proxy_mode=userspace", "--runtime=fake"}},
 		{"minion-master-list", "minion", []string{"--config-dir=", "--master=10.0.0.1,10.0.0.2:8080, https://10.0.0.3:9000", "--token=K10abc::s3cret"}},
 		{"standalone-default", "standalone", nil},
+		{"standalone-json-logs", "standalone", []string{"--log_format=json", "--v=1"}},
 		{"standalone-samples", "standalone", []string{"--config-dir=samples/master", "--etcd_servers=", "--address=127.0.0.1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -230,6 +231,8 @@ func TestResolveErrors(t *testing.T) {
 		{"etcd tls with embed", "master", []string{"--config-dir=", "--etcd-embed", "--etcd-cafile=/ca.crt"}, "are for an external etcd"},
 		{"etcd cert without key", "master", []string{"--config-dir=", "--etcd_servers=https://e:2379", "--etcd-certfile=/c.crt"}, "go together"},
 		{"bad master", "minion", []string{"--config-dir=", "--master=ftp://x"}, "scheme must be https or http"},
+		{"bad log format", "master", []string{"--config-dir=", "--etcd-embed", "--log-format=xml"}, "--log-format=xml: must be one of text, json"},
+		{"bad log format minion", "minion", []string{"--config-dir=", "--master=m1", "--log_format=logfmt"}, "--log-format=logfmt: must be one of text, json"},
 		{"master list twice", "minion", []string{"--config-dir=", "--master=m1,m1:8080"}, "https://m1:8080 given twice"},
 		{"master list empty entry", "minion", []string{"--config-dir=", "--master=m1,,m2"}, "an empty entry"},
 		{"master list mixed schemes", "minion", []string{"--config-dir=", "--master=m1,http://m2"}, "every master of a list speaks TLS"},

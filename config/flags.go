@@ -80,6 +80,7 @@ func commonFlags(l *Logging, allowPriv *bool, configDir *string, printConfig *bo
 	return []cli.Flag{
 		boolFlag(allowPriv, "allow_privileged", false, catKubelet, "allow pods to run privileged containers"),
 		intFlag(&l.V, "v", 0, catLogging, "log level: 0 info, 1 or more debug"),
+		strFlag(&l.Format, "log-format", "text", catLogging, "log lines as text (logfmt, RFC 3339 UTC times) or json (one object per line)"),
 		boolFlag(&l.LogToStderr, "logtostderr", true, catLogging, "log to stderr (kubelite always does; accepted for the tutorial's files)"),
 		strFlag(configDir, "config-dir", configDirDefault, catFiles, "directory of the tutorial's env files (config, apiserver, ...); \"\" reads none"),
 		boolFlag(printConfig, "print-config", false, catFiles, "print the resolved flags with where each value came from, and exit"),

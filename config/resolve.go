@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"kubelite/internal/endpoint"
+	"kubelite/internal/logging"
 )
 
 // origin returns " (from FILE:LINE)" when flag name's value came from a file.
@@ -184,6 +185,9 @@ func (m *Master) resolve(cCtx *cli.Context, src map[string]Arg) error {
 	if m.Logging.V < 0 {
 		return flagErr(src, "v", strconv.Itoa(m.Logging.V), "must be 0 or more")
 	}
+	if _, err := logging.ParseFormat(m.Logging.Format); err != nil {
+		return flagErr(src, "log-format", m.Logging.Format, "must be one of "+logging.FormatNames())
+	}
 	m.TLSSANs = splitList(m.raw.tlsSANs)
 	for _, f := range []struct {
 		name string
@@ -350,6 +354,9 @@ func (n *Minion) resolve(cCtx *cli.Context, src map[string]Arg, sys System) erro
 	}
 	if n.Logging.V < 0 {
 		return flagErr(src, "v", strconv.Itoa(n.Logging.V), "must be 0 or more")
+	}
+	if _, err := logging.ParseFormat(n.Logging.Format); err != nil {
+		return flagErr(src, "log-format", n.Logging.Format, "must be one of "+logging.FormatNames())
 	}
 	return nil
 }

@@ -7,8 +7,9 @@ import (
 
 // Logging holds the logging flags every role takes.
 type Logging struct {
-	V           int  // --v: 0 info, 1 and more debug
-	LogToStderr bool // --logtostderr: accepted for the tutorial's files; kubelite always logs to stderr
+	V           int    // --v: 0 info, 1 and more debug
+	LogToStderr bool   // --logtostderr: accepted for the tutorial's files; kubelite always logs to stderr
+	Format      string // --log-format: text or json (checked by Load: see logging.ParseFormat)
 }
 
 // Master is the resolved configuration of `kubelite master`.
