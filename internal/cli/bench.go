@@ -15,6 +15,7 @@ import (
 	"kubelite/config"
 	"kubelite/internal/bench"
 	"kubelite/internal/bench/netbench"
+	"kubelite/internal/logging"
 	"kubelite/roles"
 )
 
@@ -55,10 +56,15 @@ func benchCommand(e *env) *ucli.Command {
 		Action: func(c *ucli.Context) error {
 			// Thousands of hollow kubelets and an etcd under load log a lot:
 			// errors only, unless asked (a failed scenario is in the report).
-			setupLogging(e.stderr, config.Logging{V: max(verbosity-1, 0)})
+			log, err := setupLogging(e.stderr, config.Logging{V: max(verbosity-1, 0)})
+			if err != nil {
+				return err
+			}
 			if verbosity == 0 {
+				log.SetLevel(logrus.ErrorLevel)
 				logrus.SetLevel(logrus.ErrorLevel)
 			}
+			c.Context = logging.NewContext(c.Context, log)
 			if netnsChild != "" {
 				return netbench.Child(c.Context, netnsChild, e.stdout)
 			}

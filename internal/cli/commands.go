@@ -13,6 +13,7 @@ import (
 	"kubelite/internal/httpserve"
 	"kubelite/internal/images"
 	"kubelite/internal/kubectl"
+	"kubelite/internal/logging"
 	"kubelite/internal/runtime/docker"
 	"kubelite/internal/testserver"
 	"kubelite/internal/version"
@@ -80,7 +81,7 @@ func standaloneCommand(e *env) *ucli.Command {
 // environment, files), print it and stop with --print-config, else set up
 // logging and run the role. The pointers are read after load fills them.
 func roleAction(e *env, load func(*ucli.Context, config.System) ([]config.Setting, error),
-	printConfig *bool, logging *config.Logging, run func(*ucli.Context) error) ucli.ActionFunc {
+	printConfig *bool, logCfg *config.Logging, run func(*ucli.Context) error) ucli.ActionFunc {
 	return func(c *ucli.Context) error {
 		ss, err := load(c, e.sys)
 		if err != nil {
@@ -90,8 +91,12 @@ func roleAction(e *env, load func(*ucli.Context, config.System) ([]config.Settin
 			_, err := fmt.Fprint(e.stdout, config.FormatSettings(ss))
 			return err
 		}
-		setupLogging(e.stderr, *logging)
-		raiseFileLimit()
+		log, err := setupLogging(e.stderr, *logCfg)
+		if err != nil {
+			return err
+		}
+		c.Context = logging.NewContext(c.Context, log)
+		raiseFileLimit(log.WithField("component", "cli"))
 		return run(c)
 	}
 }
@@ -104,8 +109,7 @@ const lowFileLimit = 8192
 // role starts: the connection caps of the API and the kubelet are shares
 // of it, and etcd exits on "too many open files". A failure is logged and
 // the role runs with the limit it has.
-func raiseFileLimit() {
-	log := logrus.WithField("component", "cli")
+func raiseFileLimit(log *logrus.Entry) {
 	n, err := httpserve.RaiseFileLimit()
 	switch {
 	case err != nil:

@@ -8,42 +8,23 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"kubelite/config"
+	"kubelite/internal/logging"
 )
 
-// setupLogging configures logrus' standard logger, which every component
-// logs through, for one role run.
-func setupLogging(w io.Writer, l config.Logging) {
-	logrus.SetOutput(w)
-	level := logrus.InfoLevel
-	if l.V >= 1 {
-		level = logrus.DebugLevel
+// setupLogging returns the logger of one role run (roles/ hands each
+// component an entry of it) in l's format, and gives logrus' standard
+// logger the same setup for code that logs through logrus' package
+// functions. The error lines a normal etcd shutdown logs ("... server
+// closed"), and the warnings embedded etcd prints at every start about
+// settings kubelite chose on purpose, are demoted to debug lines.
+func setupLogging(w io.Writer, l config.Logging) (*logrus.Logger, error) {
+	o := logging.Options{Format: logging.Format(l.Format), Debug: l.V >= 1, Demote: func(e *logrus.Entry) bool {
+		return isShutdownNoise(e) || isEtcdStartNoise(e)
+	}}
+	if err := logging.SetStandard(w, o); err != nil {
+		return nil, err
 	}
-	logrus.SetLevel(level)
-	logrus.SetFormatter(&shutdownNoiseFilter{
-		next:  &logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "15:04:05.000"},
-		debug: level >= logrus.DebugLevel,
-	})
-}
-
-// shutdownNoiseFilter demotes the error lines a normal etcd shutdown logs
-// ("... server closed"), and the warnings embedded etcd prints at every start
-// about settings kubelite chose on purpose, to debug lines, and drops them
-// below debug level.
-type shutdownNoiseFilter struct {
-	next  logrus.Formatter
-	debug bool
-}
-
-func (f *shutdownNoiseFilter) Format(e *logrus.Entry) ([]byte, error) {
-	if e.Level <= logrus.WarnLevel && (isShutdownNoise(e) || isEtcdStartNoise(e)) {
-		if !f.debug {
-			return nil, nil
-		}
-		c := *e
-		c.Level = logrus.DebugLevel
-		return f.next.Format(&c)
-	}
-	return f.next.Format(e)
+	return logging.New(w, o)
 }
 
 // isShutdownNoise reports whether e is one of the "server closed" lines
