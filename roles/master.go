@@ -203,12 +203,19 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []component.Component{
+		comps := []component.Component{
 			scheduler.New(scheduler.Config{Store: st, Recorder: record.New(st, record.Config{Log: p.logger("record"), Source: "scheduler"})}),
 			replication.New(replication.Config{Store: st, Log: p.logger("replication-manager"), Recorder: record.New(st, record.Config{Log: p.logger("record"), Source: "replication-manager"})}),
 			endpoints.New(endpoints.Config{Store: st, Log: p.logger("endpoints-controller")}),
 			nodes,
-		}, nil
+		}
+		if cfg.EtcdEmbed {
+			// etcd's raft leadership goes to another master than the
+			// controllers' (etcd renews every lease when its leader
+			// changes: one death would otherwise cost both elections).
+			comps = append(comps, etcd.NewSpread(cli, p.logger("etcd")))
+		}
+		return comps, nil
 	}
 	if _, err := build(); err != nil {
 		return nil, fmt.Errorf("master: %w", err)
