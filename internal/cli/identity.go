@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -68,7 +69,7 @@ func kubeconfigCommand(e *env) *ucli.Command {
 			"it must be one of the names or addresses of the API's certificate (add more with the master's --tls-san).",
 		Flags: []ucli.Flag{
 			dataDirFlag(e),
-			&ucli.StringFlag{Name: "server", Usage: "the API's URL as the other machine reaches it (default: the master's own)"},
+			&ucli.StringFlag{Name: "server", Usage: "the API's URL as the other machine reaches it (default: the master's own); a comma list of masters for kubelite's kubectl to fail over among"},
 		},
 		Action: func(c *ucli.Context) error {
 			if c.Args().Present() {
@@ -80,12 +81,12 @@ func kubeconfigCommand(e *env) *ucli.Command {
 				return fmt.Errorf("%w (start the master once to create it; --data-dir names another)", err)
 			}
 			if s := c.String("server"); s != "" {
-				url, err := endpoint.Normalize(s, "https")
+				urls, err := endpoint.NormalizeList(s, "https")
 				if err != nil {
 					return fmt.Errorf("--server: %w", err)
 				}
 				for i := range kc.Clusters {
-					kc.Clusters[i].Cluster.Server = url
+					kc.Clusters[i].Cluster.Server = strings.Join(urls, ",")
 				}
 			}
 			b, err := kc.Marshal()
