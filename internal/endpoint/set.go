@@ -123,7 +123,7 @@ func (s *Set) RoundTrip(req *http.Request) (*http.Response, error) {
 	n := len(s.masters)
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	var (
-		tried  []attempt
+		tried  []Attempt
 		answer *http.Response // the last master's failing answer, kept open
 	)
 	for i := 0; i < n && (i == 0 || replayable); i++ {
@@ -145,9 +145,9 @@ func (s *Set) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			return resp, err
 		}
-		a := attempt{url: origin(s.masters[idx]), err: err}
+		a := Attempt{URL: origin(s.masters[idx]), Err: err}
 		if err == nil {
-			a.err = fmt.Errorf("answered %s", resp.Status)
+			a.Err = fmt.Errorf("answered %s", resp.Status)
 			if answer != nil {
 				drain(answer)
 			}
@@ -183,7 +183,7 @@ func (s *Set) request(req *http.Request, idx int, again bool) (*http.Request, er
 }
 
 // settle makes idx current after the masters before it failed.
-func (s *Set) settle(start, idx int, tried []attempt) {
+func (s *Set) settle(start, idx int, tried []Attempt) {
 	if idx == start {
 		return
 	}
@@ -194,7 +194,7 @@ func (s *Set) settle(start, idx int, tried []attempt) {
 	}
 	s.mu.Unlock()
 	if moved {
-		s.log.Warnf("master %s failed (%v): requests go to %s now", tried[0].url, tried[0].err, origin(s.masters[idx]))
+		s.log.Warnf("master %s failed (%v): requests go to %s now", tried[0].URL, tried[0].Err, origin(s.masters[idx]))
 	}
 }
 
@@ -231,15 +231,16 @@ type MasterError struct {
 func (e *MasterError) Error() string { return e.URL + ": " + unwrapURL(e.Err).Error() }
 func (e *MasterError) Unwrap() error { return e.Err }
 
-type attempt struct {
-	url string
-	err error
+// Attempt is one master of a Set that failed a request, and why.
+type Attempt struct {
+	URL string
+	Err error
 }
 
 // AllFailedError is a request that no master of a Set answered: each master
 // tried and why it failed.
 type AllFailedError struct {
-	Tried   []attempt
+	Tried   []Attempt
 	Untried int // masters not tried (the body could not be sent again)
 }
 
@@ -254,7 +255,7 @@ func (e *AllFailedError) Error() string {
 		if i > 0 {
 			b.WriteString(";")
 		}
-		fmt.Fprintf(&b, " %s: %v", a.url, unwrapURL(a.err))
+		fmt.Fprintf(&b, " %s: %v", a.URL, unwrapURL(a.Err))
 	}
 	return b.String()
 }
@@ -264,7 +265,7 @@ func (e *AllFailedError) Error() string {
 func (e *AllFailedError) Unwrap() []error {
 	out := make([]error, len(e.Tried))
 	for i, a := range e.Tried {
-		out[i] = a.err
+		out[i] = a.Err
 	}
 	return out
 }
@@ -273,7 +274,7 @@ func (e *AllFailedError) Unwrap() []error {
 func (e *AllFailedError) Masters() []string {
 	out := make([]string, len(e.Tried))
 	for i, a := range e.Tried {
-		out[i] = a.url
+		out[i] = a.URL
 	}
 	return out
 }

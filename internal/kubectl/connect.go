@@ -3,8 +3,12 @@ package kubectl
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -15,51 +19,132 @@ import (
 )
 
 // httpClient is the default Client: objects through store/remote, /version
-// and logs as plain HTTP on the same transport.
+// and logs as plain HTTP on the same transport. With several masters the
+// transport is an endpoint.Set: every call fails over among them.
 type httpClient struct {
-	st *remote.Store
-	ex *httpExtras
+	st      *remote.Store
+	ex      *httpExtras
+	servers []string // every server this client may try, for the error
 }
 
 var _ Client = httpClient{}
 
-// ConnectHTTP opens the HTTP client of the API server at ep.
+// ConnectHTTP opens the HTTP client of the API server(s) at ep.
 func ConnectHTTP(ep endpoint.Endpoint) (Client, error) {
 	rt := ep.RoundTripper()
 	st := remote.NewWithTransport(ep, rt)
-	return httpClient{st: st, ex: &httpExtras{base: st.Base(), hc: &http.Client{Transport: rt}}}, nil
+	return httpClient{st: st, ex: &httpExtras{base: st.Base(), hc: &http.Client{Transport: rt}}, servers: ep.URLs()}, nil
 }
 
 func (h httpClient) Get(ctx context.Context, res api.Resource, ns, id string) (api.Object, error) {
-	return h.st.Get(ctx, res, ns, id)
+	o, err := h.st.Get(ctx, res, ns, id)
+	return o, h.explain(err)
 }
 
 func (h httpClient) List(ctx context.Context, res api.Resource, opts store.ListOptions) ([]api.Object, uint64, error) {
-	return h.st.List(ctx, res, opts)
+	objs, rev, err := h.st.List(ctx, res, opts)
+	return objs, rev, h.explain(err)
 }
 
 func (h httpClient) Create(ctx context.Context, obj api.Object) (api.Object, error) {
-	return h.st.Create(ctx, obj)
+	o, err := h.st.Create(ctx, obj)
+	return o, h.explain(err)
 }
 
 func (h httpClient) Update(ctx context.Context, obj api.Object) (api.Object, error) {
-	return h.st.Update(ctx, obj)
+	o, err := h.st.Update(ctx, obj)
+	return o, h.explain(err)
 }
 
 func (h httpClient) Delete(ctx context.Context, res api.Resource, ns, id string) (api.Object, error) {
-	return h.st.Delete(ctx, res, ns, id)
+	o, err := h.st.Delete(ctx, res, ns, id)
+	return o, h.explain(err)
 }
 
 func (h httpClient) Watch(ctx context.Context, res api.Resource, opts store.ListOptions) (<-chan store.Event, error) {
-	return h.st.Watch(ctx, res, opts)
+	ch, err := h.st.Watch(ctx, res, opts)
+	return ch, h.explain(err)
 }
 
 func (h httpClient) ServerVersion(ctx context.Context) (api.ServerVersion, error) {
-	return h.ex.ServerVersion(ctx)
+	v, err := h.ex.ServerVersion(ctx)
+	return v, h.explain(err)
 }
 
 func (h httpClient) ContainerLogs(ctx context.Context, host, ns, pod, container string, follow bool, w io.Writer) error {
-	return h.ex.ContainerLogs(ctx, host, ns, pod, container, follow, w)
+	return h.explain(h.ex.ContainerLogs(ctx, host, ns, pod, container, follow, w))
+}
+
+// explain turns a failure to reach any API server into a NoServerError
+// (which servers were tried, why each failed, what to do); other errors,
+// answers of a server among them, pass unchanged.
+func (h httpClient) explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *api.StatusError
+	if errors.As(err, &se) {
+		return err
+	}
+	var af *endpoint.AllFailedError
+	if errors.As(err, &af) {
+		return &NoServerError{Tried: af.Tried, Err: err}
+	}
+	var me *endpoint.MasterError
+	if errors.As(err, &me) {
+		return &NoServerError{Tried: []endpoint.Attempt{{URL: me.URL, Err: me.Err}}, Err: err}
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return &NoServerError{Tried: []endpoint.Attempt{{URL: h.servers[0], Err: oe}}, Err: err}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &NoServerError{Tried: []endpoint.Attempt{{URL: h.servers[0], Err: ne}}, Err: err}
+	}
+	return err
+}
+
+// NoServerError is kubectl finding no API server: each address tried and
+// why it failed, then what to check.
+type NoServerError struct {
+	Tried []endpoint.Attempt
+	Err   error
+}
+
+func (e *NoServerError) Error() string {
+	var b strings.Builder
+	b.WriteString("no API server answered at ")
+	for i, a := range e.Tried {
+		if i > 0 {
+			b.WriteString(" or ")
+		}
+		fmt.Fprintf(&b, "%s (%s)", a.URL, reason(a.Err))
+	}
+	b.WriteString(": check that kubelite master (or standalone) runs there and that its port is open to this host" +
+		" (kubelite doctor); start one with `sudo kubelite standalone` on one machine," +
+		" or name a running master with -s HOST[:PORT] (8080 when omitted; m1,m2 for several) or --kubeconfig FILE")
+	return b.String()
+}
+
+func (e *NoServerError) Unwrap() error { return e.Err }
+
+// reason is the short why of a failed attempt: "connect: connection
+// refused", "i/o timeout", "lookup m1: no such host".
+func reason(err error) string {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return "lookup " + dns.Name + ": " + dns.Err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Err.Error()
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
 }
 
 // answersAPI reports whether server answers GET /version as an API server

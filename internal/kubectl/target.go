@@ -72,10 +72,13 @@ func loadKubeconfig(path string) (*kubeconfigFile, error) {
 
 // resolveEndpoint turns the flags, the environment and the kubeconfig into
 // the one endpoint every call of this command uses:
-//   - no -s: the kubeconfig's server and credential; without a kubeconfig,
-//     http://localhost:8080 or the standalone's :8081 (plain HTTP: reads from
-//     the master host itself, or an --insecure master);
-//   - -s: that server; when a kubeconfig names the same host and port, its
+//   - no -s: the kubeconfig's server(s) and credential; without a
+//     kubeconfig, http://localhost:8080 or the standalone's :8081 (plain
+//     HTTP: reads from the master host itself, or an --insecure master),
+//     both when neither answers (so the error names both);
+//   - -s: that server, or a comma list of masters (m1:8080,m2:8080: the
+//     client fails over among them, see package endpoint); HOST alone is
+//     HOST:8080; when a kubeconfig names one of the same host and port, its
 //     TLS and credential are used (so the tutorial's -s http://MASTER:8080
 //     works on the master host); a bare HOST:PORT is https when a credential
 //     is known, http otherwise.
@@ -88,33 +91,39 @@ func (r *Runner) resolveEndpoint(t target) (endpoint.Endpoint, error) {
 		return endpoint.Endpoint{}, err
 	}
 	flagCred := t.token != "" || t.caFile != "" || t.insecureSkipVerify
-	var url string
+	var urls []string
 	switch {
 	case t.server != "":
 		scheme := "http"
 		if flagCred {
 			scheme = "https"
 		}
-		if url, err = endpoint.Normalize(t.server, scheme); err != nil {
-			return endpoint.Endpoint{}, err
+		if urls, err = endpoint.NormalizeList(t.server, scheme); err != nil {
+			return endpoint.Endpoint{}, fmt.Errorf("-s %s: %w", t.server, err)
 		}
-		if kf != nil && hostPort(kf.ep.URL) == hostPort(url) {
-			url = kf.ep.URL // the kubeconfig knows this server speaks TLS
+		if kf != nil && sharesServer(kf.ep, urls) {
+			// The kubeconfig knows these servers speak TLS.
+			scheme, _, _ := strings.Cut(kf.ep.URL, "://")
+			urls = withScheme(urls, scheme)
 		} else {
-			kf = nil // a credential goes only to the server it was made for
+			kf = nil // a credential goes only to the servers it was made for
 		}
 	case kf != nil:
-		url = kf.ep.URL
+		urls = kf.ep.URLs()
 	default:
-		url = DefaultServer
-		if r.Listening != nil && !r.Listening(DefaultServer) && r.Listening(StandaloneServer) {
-			url = StandaloneServer
+		urls = []string{DefaultServer}
+		if r.Listening != nil && !r.Listening(DefaultServer) {
+			if r.Listening(StandaloneServer) {
+				urls = []string{StandaloneServer}
+			} else {
+				// Neither answers: try both, so the error names both.
+				urls = append(urls, StandaloneServer)
+			}
 		}
 	}
-	ep := endpoint.Endpoint{URL: url}
+	ep := endpoint.List(urls)
 	if kf != nil {
-		ep = kf.ep
-		ep.TLS = ep.TLS.Clone()
+		ep.TLS, ep.Token = kf.ep.TLS.Clone(), kf.ep.Token
 	}
 	if t.token != "" {
 		ep.Token = t.token
@@ -133,7 +142,7 @@ func (r *Runner) resolveEndpoint(t target) (endpoint.Endpoint, error) {
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(caPEM) {
-			return endpoint.Endpoint{}, fmt.Errorf("certificate authority of %s: no PEM certificate in it", url)
+			return endpoint.Endpoint{}, fmt.Errorf("certificate authority %s: no PEM certificate in it", t.caFile)
 		}
 		ep.TLS.RootCAs = pool
 	}
@@ -143,4 +152,25 @@ func (r *Runner) resolveEndpoint(t target) (endpoint.Endpoint, error) {
 func hostPort(url string) string {
 	_, hp, _ := strings.Cut(url, "://")
 	return hp
+}
+
+// sharesServer reports whether one of urls is (host:port) one of ep's.
+func sharesServer(ep endpoint.Endpoint, urls []string) bool {
+	for _, a := range ep.URLs() {
+		for _, b := range urls {
+			if hostPort(a) == hostPort(b) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// withScheme returns urls with scheme.
+func withScheme(urls []string, scheme string) []string {
+	out := make([]string, len(urls))
+	for i, u := range urls {
+		out[i] = scheme + "://" + hostPort(u)
+	}
+	return out
 }
