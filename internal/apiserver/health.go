@@ -132,6 +132,23 @@ func (s *Server) getHealthz(ctx context.Context, base string) (string, error) {
 	return "ok", nil
 }
 
+// noteKey carries, in a check's context, where it may leave a note for
+// its line of ?verbose.
+type noteKey struct{}
+
+// WithNote makes a HealthCheck of a check that also says something when it
+// passes (who leads): ?verbose prints it after ok, as
+// "[+]leader ok (leader: m1 10.0.0.1:8080, this master: yes)".
+func WithNote(check func(ctx context.Context) (string, error)) HealthCheck {
+	return func(ctx context.Context) error {
+		note, err := check(ctx)
+		if p, ok := ctx.Value(noteKey{}).(*string); ok && err == nil {
+			*p = note
+		}
+		return err
+	}
+}
+
 // serveProbe answers /livez (no checks: the process serves) and /readyz
 // and /healthz (every HealthCheck, run at once, each within CheckTimeout),
 // as Kubernetes does: 200 "ok" or 503 naming what failed; ?verbose lists
@@ -143,12 +160,13 @@ func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request, what string,
 	}
 	sort.Strings(names)
 	errs := make([]error, len(names))
+	notes := make([]string, len(names))
 	var wg sync.WaitGroup
 	for i, n := range names {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.CheckTimeout)
+			ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), noteKey{}, &notes[i]), s.cfg.CheckTimeout)
 			defer cancel()
 			errs[i] = checks[n](ctx)
 		}()
@@ -161,6 +179,8 @@ func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request, what string,
 		if errs[i] != nil {
 			failed++
 			fmt.Fprintf(&b, "[-]%s failed: %v\n", n, errs[i])
+		} else if notes[i] != "" {
+			fmt.Fprintf(&b, "[+]%s ok (%s)\n", n, notes[i])
 		} else {
 			fmt.Fprintf(&b, "[+]%s ok\n", n)
 		}

@@ -191,22 +191,37 @@ func (g *Gate) pause(ctx context.Context) bool {
 // meanwhile); an error naming the problem when no master has led for
 // longer than grace, or when the election cannot be read.
 func HealthCheck(e Elector, grace time.Duration) func(ctx context.Context) error {
+	check := HealthNote(e, "", grace)
+	return func(ctx context.Context) error {
+		_, err := check(ctx)
+		return err
+	}
+}
+
+// HealthNote is HealthCheck that also says, when it passes, who leads, as
+// /readyz?verbose shows it: "leader: NAME, this master: yes" (or no: self
+// is this master's identity), or "no master leads now" during a hand-over.
+func HealthNote(e Elector, self string, grace time.Duration) func(ctx context.Context) (string, error) {
 	var mu sync.Mutex
 	seen := time.Now() // a master starting is within grace of a leader
-	return func(ctx context.Context) error {
+	return func(ctx context.Context) (string, error) {
 		id, err := e.Leader(ctx)
 		if err != nil {
-			return fmt.Errorf("leader: %w", err)
+			return "", fmt.Errorf("leader: %w", err)
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		if id != "" {
 			seen = time.Now()
-			return nil
+			this := "no"
+			if id == self {
+				this = "yes"
+			}
+			return fmt.Sprintf("leader: %s, this master: %s", id, this), nil
 		}
 		if since := time.Since(seen); since > grace {
-			return fmt.Errorf("no master has led for %s: the scheduler and controllers run nowhere", since.Round(time.Second))
+			return "", fmt.Errorf("no master has led for %s: the scheduler and controllers run nowhere", since.Round(time.Second))
 		}
-		return nil
+		return "no master leads now (a hand-over)", nil
 	}
 }

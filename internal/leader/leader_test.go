@@ -294,3 +294,27 @@ func TestFakeCampaignCancelled(t *testing.T) {
 		t.Fatalf("leader %q after a cancelled candidate", e.Leader())
 	}
 }
+
+func TestHealthNote(t *testing.T) {
+	e := NewFakeElection()
+	ctx := context.Background()
+	m1 := HealthNote(e.Candidate("m1 10.0.0.1:8080"), "m1 10.0.0.1:8080", time.Hour)
+	m2 := HealthNote(e.Candidate("m2 10.0.0.2:8080"), "m2 10.0.0.2:8080", time.Hour)
+	if note, err := m1(ctx); err != nil || note != "no master leads now (a hand-over)" {
+		t.Fatalf("no leader yet: %q %v", note, err)
+	}
+	if _, err := e.Candidate("m1 10.0.0.1:8080").Campaign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		check func(context.Context) (string, error)
+		want  string
+	}{
+		{m1, "leader: m1 10.0.0.1:8080, this master: yes"},
+		{m2, "leader: m1 10.0.0.1:8080, this master: no"},
+	} {
+		if note, err := tc.check(ctx); err != nil || note != tc.want {
+			t.Errorf("note %q %v, want %q", note, err, tc.want)
+		}
+	}
+}
