@@ -51,6 +51,13 @@ type Config struct {
 	CompactionRetention int
 	// UnsafeNoFsync disables fsync (tests only: losing power loses data).
 	UnsafeNoFsync bool
+	// HeartbeatInterval and ElectionTimeout are raft's timing (default
+	// etcd's 100ms and 1s). Test clusters shorten them to elect faster.
+	HeartbeatInterval, ElectionTimeout time.Duration
+	// UnsafeNoReconfigHealthCheck lets AddMember through without etcd's
+	// strict reconfiguration check (every member connected for the last
+	// 5 s): tests only, a member added to an unhealthy cluster can lose quorum.
+	UnsafeNoReconfigHealthCheck bool
 	// ClientTLS, when set, serves clients over TLS and accepts only client
 	// certificates signed by its CAFile (a ClientAddr off loopback needs it).
 	ClientTLS *TLSFiles
@@ -217,6 +224,13 @@ func (e *Embedded) embedConfig(closing *atomic.Bool) (*embed.Config, error) {
 	ec.AutoCompactionMode = embed.CompactorModeRevision
 	ec.AutoCompactionRetention = fmt.Sprint(c.CompactionRetention)
 	ec.UnsafeNoFsync = c.UnsafeNoFsync
+	if c.HeartbeatInterval > 0 {
+		ec.TickMs = uint(c.HeartbeatInterval.Milliseconds())
+	}
+	if c.ElectionTimeout > 0 {
+		ec.ElectionMs = uint(c.ElectionTimeout.Milliseconds())
+	}
+	ec.StrictReconfigCheck = !c.UnsafeNoReconfigHealthCheck
 	ec.QuotaBackendBytes = c.QuotaBackendBytes
 	ec.Logger = "zap"
 	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(newZapLogger(e.log, closing))

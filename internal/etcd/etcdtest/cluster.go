@@ -26,16 +26,28 @@ type member struct {
 	stop func()
 }
 
-// StartCluster starts a cluster of n members (fsync off), stopped at cleanup.
+// Raft timing of test clusters: half of etcd's 100ms and 1s, so that a
+// member that comes back elects a leader sooner, and still ten heartbeats per
+// election timeout (a loaded CI machine must not see spurious elections).
+const (
+	heartbeat       = 50 * time.Millisecond
+	electionTimeout = 500 * time.Millisecond
+)
+
+// StartCluster starts a cluster of n members (fsync off, the shorter raft
+// timing above, no 5 s wait of etcd's strict reconfiguration check between
+// two members joining), stopped at cleanup.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t}
-	first := etcd.Config{Name: "m0", DataDir: t.TempDir(), ClientAddr: FreeAddr(t), PeerAddr: FreeAddr(t), UnsafeNoFsync: true}
+	first := etcd.Config{Name: "m0", DataDir: t.TempDir(), ClientAddr: FreeAddr(t), PeerAddr: FreeAddr(t), UnsafeNoFsync: true,
+		HeartbeatInterval: heartbeat, ElectionTimeout: electionTimeout, UnsafeNoReconfigHealthCheck: true}
 	c.members = append(c.members, &member{cfg: first})
 	c.Start(0)
 	for i := 1; i < n; i++ {
 		cfg := etcd.Config{Name: fmt.Sprintf("m%d", i), DataDir: t.TempDir(), ClientAddr: FreeAddr(t), PeerAddr: FreeAddr(t),
-			UnsafeNoFsync: true, ClusterState: "existing"}
+			UnsafeNoFsync: true, ClusterState: "existing",
+			HeartbeatInterval: heartbeat, ElectionTimeout: electionTimeout, UnsafeNoReconfigHealthCheck: true}
 		cli := c.Client(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		initial, err := etcd.AddMember(ctx, cli, cfg.Name, "http://"+cfg.PeerAddr)
