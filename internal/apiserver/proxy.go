@@ -162,16 +162,8 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request, ver, rest st
 }
 
 // serveRedirect handles redirect/<kind>/<id>: a 307 to the proxy target.
-func (s *Server) serveRedirect(w http.ResponseWriter, r *http.Request, rest string) {
-	segs := splitPath(rest)
-	if len(segs) != 2 {
-		notFound(w, r)
-		return
-	}
-	if !onlyGET(w, r) {
-		return
-	}
-	base, _, err := s.checkedTarget(r.Context(), r, segs[0], segs[1])
+func (s *Server) serveRedirect(w http.ResponseWriter, r *http.Request, kind, id string) {
+	base, _, err := s.checkedTarget(r.Context(), r, kind, id)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -17,10 +17,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"kubelite/internal/api"
-	"kubelite/internal/dashboard"
 	"kubelite/internal/httpserve"
 	"kubelite/internal/logging"
-	"kubelite/internal/metrics"
 	"kubelite/internal/store"
 	"kubelite/internal/v1api"
 )
@@ -91,10 +89,11 @@ type Server struct {
 	log       *logrus.Entry
 	transport http.RoundTripper
 	handler   http.Handler
-	enc       encCache     // JSON of shared watch objects
-	v1        http.Handler // /api, /api/v1, /apis, /openapi (internal/v1api)
-	targets   *targetGuard // what proxy, redirect and /validate may reach
-	hosts     hostNames    // what the Host header may name
+	enc       encCache       // JSON of shared watch objects
+	v1        http.Handler   // /api, /api/v1, /apis, /openapi (internal/v1api)
+	targets   *targetGuard   // what proxy, redirect and /validate may reach
+	hosts     hostNames      // what the Host header may name
+	mux       *http.ServeMux // the routes (router.go)
 
 	mu   sync.Mutex
 	addr string
@@ -133,6 +132,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.v1 = v1
+	s.mux = s.newRouter()
 	var h http.Handler = http.HandlerFunc(s.route)
 	if cfg.Security != nil {
 		if cfg.Security.Authn == nil {
@@ -245,47 +245,6 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 	})
 }
 
-// route dispatches on the path; everything unknown is a 404 Status.
-func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
-	switch {
-	case p == "/livez" || p == "/livez/":
-		if onlyGET(w, r) {
-			s.serveProbe(w, r, "livez", nil)
-		}
-	case p == "/healthz" || p == "/healthz/" || p == "/readyz" || p == "/readyz/":
-		if onlyGET(w, r) {
-			s.serveProbe(w, r, "readyz", s.cfg.HealthChecks)
-		}
-	case p == "/version" || p == "/version/":
-		if onlyGET(w, r) {
-			writeJSON(w, http.StatusOK, s.cfg.Version)
-		}
-	case p == "/validate" || p == "/validate/":
-		if onlyGET(w, r) {
-			s.serveValidate(w, r)
-		}
-	case p == "/metrics":
-		if onlyGET(w, r) {
-			metrics.Handler().ServeHTTP(w, r)
-		}
-	case p == "/ui" || strings.HasPrefix(p, "/ui/"):
-		dashboard.Handler("/ui").ServeHTTP(w, r)
-	case v1api.Owns(p):
-		s.v1.ServeHTTP(w, r)
-	case strings.HasPrefix(p, "/api/"):
-		rest := p[len("/api/"):]
-		ver, rest, _ := strings.Cut(rest, "/")
-		if !knownVersion(ver) {
-			notFound(w, r)
-			return
-		}
-		s.serveVersioned(w, r, ver, rest)
-	default:
-		notFound(w, r)
-	}
-}
-
 func knownVersion(v string) bool {
 	for _, k := range Versions {
 		if v == k {
@@ -308,85 +267,6 @@ var urlResources = map[string]api.Resource{
 	"bindings":               api.Bindings,
 }
 
-// serveVersioned handles /api/<ver>/<rest>.
-func (s *Server) serveVersioned(w http.ResponseWriter, r *http.Request, ver, rest string) {
-	head, tail, _ := strings.Cut(rest, "/")
-	switch head {
-	case "version":
-		if tail != "" {
-			notFound(w, r)
-			return
-		}
-		if onlyGET(w, r) {
-			writeJSON(w, http.StatusOK, s.cfg.Version)
-		}
-		return
-	case "proxy":
-		s.serveProxy(w, r, ver, tail)
-		return
-	case "redirect":
-		s.serveRedirect(w, r, tail)
-		return
-	}
-	segs := splitPath(rest)
-	if segs == nil {
-		notFound(w, r)
-		return
-	}
-	if segs[0] == "watch" {
-		if len(segs) < 2 || len(segs) > 3 {
-			notFound(w, r)
-			return
-		}
-		res, ok := urlResources[segs[1]]
-		if !ok || res == api.Bindings {
-			notFound(w, r)
-			return
-		}
-		if r.Method != http.MethodGet {
-			methodNotAllowed(w, r)
-			return
-		}
-		id := ""
-		if len(segs) == 3 {
-			id = segs[2]
-		}
-		s.serveWatch(w, r, ver, res, id)
-		return
-	}
-	res, ok := urlResources[segs[0]]
-	if !ok || len(segs) > 2 {
-		notFound(w, r)
-		return
-	}
-	if len(segs) == 1 {
-		switch {
-		case r.Method == http.MethodGet && res != api.Bindings, r.Method == http.MethodHead && res != api.Bindings:
-			s.serveList(w, r, ver, res)
-		case r.Method == http.MethodPost:
-			s.serveCreate(w, r, ver, res)
-		default:
-			methodNotAllowed(w, r)
-		}
-		return
-	}
-	id := segs[1]
-	if res == api.Bindings {
-		methodNotAllowed(w, r)
-		return
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		s.serveGet(w, r, ver, res, id)
-	case http.MethodPut:
-		s.serveUpdate(w, r, ver, res, id)
-	case http.MethodDelete:
-		s.serveDelete(w, r, ver, res, id)
-	default:
-		methodNotAllowed(w, r)
-	}
-}
-
 // splitPath splits "a/b" (one trailing slash allowed) into segments; nil if
 // empty or any segment is empty.
 func splitPath(p string) []string {
@@ -401,12 +281,4 @@ func splitPath(p string) []string {
 		}
 	}
 	return segs
-}
-
-func onlyGET(w http.ResponseWriter, r *http.Request) bool {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		return true
-	}
-	methodNotAllowed(w, r)
-	return false
 }
