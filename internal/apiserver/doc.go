@@ -27,6 +27,14 @@
 // <res> is pods, replicationControllers (or replicationcontrollers),
 // services, endpoints, minions (or nodes), events, bindings.
 //
+// router.go declares these paths as http.ServeMux patterns (method and
+// path; one trailing slash allowed). An unknown path, version or resource
+// is a 404 Status, a known path with another method a 405 Status; paths
+// with empty, "." or ".." segments are matched as they are, never cleaned
+// or redirected (proxy passes them on verbatim). testdata/routes.txt pins
+// what every method on every route answers (go test -run TestRoutes
+// -update rewrites it).
+//
 // Namespaces: ?namespace=X selects X; no namespace parameter means
 // "default"; an explicitly empty one (?namespace=) means every namespace on
 // list and watch (that is how store/remote asks for all namespaces). On

@@ -136,7 +136,7 @@ func fromThisHost(r *http.Request) bool {
 func isDashboard(p string) bool { return p == "/ui" || strings.HasPrefix(p, "/ui/") }
 
 // requestAttributes describes a request for auth.Authorize, from its method
-// and path (the same grammar as route).
+// and path (the same grammar as the router's, router.go).
 func requestAttributes(r *http.Request) auth.Attributes {
 	if v1, ok := v1api.ParseRequest(r.Method, r.URL.Path, r.URL.Query()); ok {
 		return v1Attributes(r, v1)
