@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"kubelite/internal/api"
+	"kubelite/internal/clock"
 	"kubelite/internal/store"
 )
 
@@ -100,10 +101,23 @@ func setupStop(f *flagSet) func(ctx context.Context, e *env, args []string) erro
 		}
 		sel := api.SelectorFromSet(rc.DesiredState.ReplicaSelector)
 		if !sel.Empty() {
+			// Progress goes to stderr: stdout stays the stopped RC's name.
+			start, last, total := e.Clock.Now(), -1, 0
+			say := func(n int) {
+				fmt.Fprintf(e.Stderr, "stop %s: replicas 0, %d of %d pods still running (%s)\n", id, n, total, e.Clock.Since(start).Round(time.Second))
+			}
 			wctx, cancel := context.WithTimeout(ctx, timeout)
-			err := waitPods(wctx, c, ns, sel, func(pods map[string]*api.Pod) (bool, error) {
-				return countActive(pods) == 0, nil
-			})
+			err := waitPodsReporting(wctx, c, ns, sel, func(pods map[string]*api.Pod) (bool, error) {
+				n := countActive(pods)
+				if n > total {
+					total = n
+				}
+				if n != last && n > 0 {
+					say(n)
+				}
+				last = n
+				return n == 0, nil
+			}, e.Clock, func(pods map[string]*api.Pod) { say(countActive(pods)) })
 			cancel()
 			if err != nil {
 				if errors.Is(err, context.DeadlineExceeded) {
@@ -137,10 +151,25 @@ func countActive(pods map[string]*api.Pod) int {
 	return n
 }
 
+// progressEvery is how often a command that waits for pods says where it
+// stands when nothing changes.
+const progressEvery = 5 * time.Second
+
 // waitPods lists the pods of ns matching sel and follows them with a watch,
 // calling done after the list and after every change until it says true,
 // returns an error, or ctx ends.
 func waitPods(ctx context.Context, c store.Store, ns string, sel api.Selector, done func(map[string]*api.Pod) (bool, error)) error {
+	return waitPodsReporting(ctx, c, ns, sel, done, nil, nil)
+}
+
+// waitPodsReporting is waitPods that also calls tick with the pods every
+// progressEvery of clk while it waits (never when tick is nil).
+func waitPodsReporting(ctx context.Context, c store.Store, ns string, sel api.Selector,
+	done func(map[string]*api.Pod) (bool, error), clk clock.Clock, tick func(map[string]*api.Pod)) error {
+	var ticks <-chan time.Time
+	if tick != nil {
+		ticks = clk.After(progressEvery)
+	}
 	for {
 		objs, rv, err := c.List(ctx, api.Pods, store.ListOptions{Namespace: ns, Labels: sel})
 		if err != nil {
@@ -168,7 +197,20 @@ func waitPods(ctx context.Context, c store.Store, ns string, sel api.Selector, d
 				}
 				return fmt.Errorf("watch pods: %w", err)
 			}
-			for ev := range ch {
+		events:
+			for {
+				var ev store.Event
+				var open bool
+				select {
+				case ev, open = <-ch:
+				case <-ticks:
+					tick(pods)
+					ticks = clk.After(progressEvery)
+					continue
+				}
+				if !open {
+					break events
+				}
 				switch ev.Type {
 				case store.Error:
 					if st, ok := ev.Object.(*api.Status); ok && st.Reason == api.ReasonGone {

@@ -160,7 +160,7 @@ func (ru *rollingUpdate) run(ctx context.Context, rc *api.ReplicationController,
 		if _, err := ru.c.Delete(ctx, api.Pods, ru.ns, podID); err != nil && !api.IsNotFound(err) {
 			return ru.fail(ctx, oldTpl, newTpl, seen, fmt.Sprintf("delete pod %s: %s", podID, serverMessage(err)), len(old)-i)
 		}
-		newPod, err := ru.waitReplacement(ctx, sel, seen, containerImages(newTpl))
+		newPod, err := ru.waitReplacement(ctx, sel, seen, containerImages(newTpl), fmt.Sprintf("%s (%d/%d)", podID, i+1, len(old)))
 		if err != nil {
 			return ru.fail(ctx, oldTpl, newTpl, seen, err.Error(), len(old)-i-1)
 		}
@@ -173,13 +173,23 @@ func (ru *rollingUpdate) run(ctx context.Context, rc *api.ReplicationController,
 
 // waitReplacement waits for a pod not in seen, made from the new template,
 // to be Running. A new pod made from the old template (a controller that had
-// not yet seen the new one) is deleted so that it is made again.
-func (ru *rollingUpdate) waitReplacement(ctx context.Context, sel api.Selector, seen map[string]bool, newImages string) (string, error) {
+// not yet seen the new one) is deleted so that it is made again. Every
+// progressEvery it says what it waits for: "the replacement of" replaced.
+func (ru *rollingUpdate) waitReplacement(ctx context.Context, sel api.Selector, seen map[string]bool, newImages, replaced string) (string, error) {
 	wctx, cancel := context.WithTimeout(ctx, ru.timeout)
 	defer cancel()
 	var found string
 	var last *api.Pod
-	err := waitPods(wctx, ru.c, ru.ns, sel, func(pods map[string]*api.Pod) (bool, error) {
+	start := ru.e.Clock.Now()
+	tick := func(map[string]*api.Pod) {
+		where := "no new pod yet"
+		if last != nil {
+			where = last.ID + " " + podReason(last)
+		}
+		ru.logf("Updating %s: waiting for the replacement of %s: %s (%s of %s)", ru.id, replaced, where,
+			ru.e.Clock.Since(start).Round(time.Second), ru.timeout)
+	}
+	err := waitPodsReporting(wctx, ru.c, ru.ns, sel, func(pods map[string]*api.Pod) (bool, error) {
 		ids := make([]string, 0, len(pods))
 		for id := range pods {
 			ids = append(ids, id)
@@ -208,7 +218,7 @@ func (ru *rollingUpdate) waitReplacement(ctx context.Context, sel api.Selector, 
 			}
 		}
 		return false, nil
-	})
+	}, ru.e.Clock, tick)
 	if err == nil {
 		return found, nil
 	}
