@@ -12,6 +12,7 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/images"
+	"kubelite/internal/logging"
 	"kubelite/internal/runtime/fake"
 	"kubelite/internal/store"
 )
@@ -35,6 +36,9 @@ func NewHollow(st store.Store, name string, mod func(*Config)) (*Kubelet, *fake.
 
 // FleetConfig configures a Fleet of hollow minions.
 type FleetConfig struct {
+	// Log is this component's logger, its component field set by the
+	// wiring (roles/); nil logs nothing.
+	Log   *logrus.Entry
 	Store store.Store
 	// Count minions named <Prefix><i>, i = 0..Count-1 (Prefix default "hollow-").
 	Count  int
@@ -92,7 +96,7 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 		cfg.HeartbeatInterval = 10 * time.Second
 	}
 	f := &Fleet{
-		cfg: cfg, log: logrus.WithField("component", "hollow-fleet"),
+		cfg: cfg, log: logging.OrDiscard(cfg.Log),
 		kubelets: map[string]*Kubelet{}, runtimes: map[string]*fake.Runtime{},
 		byHost: map[string]map[string]bool{}, hostOf: map[string]string{},
 	}
@@ -100,11 +104,12 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.pods = store.NewInformer(cfg.Store, api.Pods, store.ListOptions{Fields: bound}, f.route)
-	f.services = store.NewInformer(cfg.Store, api.Services, store.ListOptions{}, nil)
+	f.pods = store.NewInformer(cfg.Store, api.Pods, store.ListOptions{Fields: bound}, f.route).WithLog(f.log)
+	f.services = store.NewInformer(cfg.Store, api.Services, store.ListOptions{}, nil).WithLog(f.log)
 	for i := 0; i < cfg.Count; i++ {
 		name := fmt.Sprintf("%s%d", cfg.Prefix, i)
 		k, rt, err := NewHollow(cfg.Store, name, func(c *Config) {
+			c.Log = cfg.Log
 			c.HostIP = cfg.HostIP
 			c.Capacity = cfg.Capacity
 			c.Labels = cfg.Labels

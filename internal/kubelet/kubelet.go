@@ -11,6 +11,7 @@ import (
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
 	"kubelite/internal/images"
+	"kubelite/internal/logging"
 	"kubelite/internal/record"
 	"kubelite/internal/runtime"
 	"kubelite/internal/store"
@@ -26,6 +27,9 @@ type Lister interface {
 
 // Config configures a Kubelet. Zero values take the defaults noted.
 type Config struct {
+	// Log is this component's logger, its component field set by the
+	// wiring (roles/); nil logs nothing.
+	Log      *logrus.Entry
 	NodeName string // required
 	HostIP   string
 	Store    store.Store     // required
@@ -169,7 +173,7 @@ func New(cfg Config) (*Kubelet, error) {
 	}
 	k := &Kubelet{
 		cfg:        cfg,
-		log:        logrus.WithFields(logrus.Fields{"component": "kubelet", "minion": cfg.NodeName}),
+		log:        logging.OrDiscard(cfg.Log).WithField("minion", cfg.NodeName),
 		queue:      workqueue.New(cfg.Clock, 500*time.Millisecond, BackoffMax).Named("kubelet"),
 		pulls:      map[string]map[string]PullState{},
 		unhealthy:  map[string]string{},
@@ -185,12 +189,12 @@ func New(cfg Config) (*Kubelet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pod selector: %w", err)
 		}
-		inf := store.NewInformer(cfg.Store, api.Pods, store.ListOptions{Fields: sel}, k.podChanged)
+		inf := store.NewInformer(cfg.Store, api.Pods, store.ListOptions{Fields: sel}, k.podChanged).WithLog(k.log)
 		k.pods = inf
 		k.own = append(k.own, inf)
 	}
 	if k.services == nil {
-		inf := store.NewInformer(cfg.Store, api.Services, store.ListOptions{}, nil)
+		inf := store.NewInformer(cfg.Store, api.Services, store.ListOptions{}, nil).WithLog(k.log)
 		k.services = inf
 		k.own = append(k.own, inf)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"kubelite/internal/api"
+	"kubelite/internal/logging"
 )
 
 // minionObject is the Minion this kubelet registers.
@@ -73,19 +74,17 @@ func (k *Kubelet) heartbeat(ctx context.Context) error {
 }
 
 func (k *Kubelet) heartbeatLoop(ctx context.Context) {
-	failing := false
+	rep := logging.NewRepeater(logging.RepeaterConfig{Log: k.log, Clock: k.cfg.Clock,
+		What: "heartbeat to the master", Hint: "is the master up and reachable from this host? kubelite doctor minion"})
 	for {
 		err := k.heartbeat(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		switch {
-		case err != nil && !failing:
-			k.log.WithError(err).Warn("heartbeat failed; retrying")
-			failing = true
-		case err == nil && failing:
-			k.log.Info("heartbeat recovered")
-			failing = false
+		if err != nil {
+			rep.Fail(err)
+		} else {
+			rep.OK()
 		}
 		select {
 		case <-ctx.Done():

@@ -56,7 +56,7 @@ func newPodNet(k *Kubelet) (*podNet, error) {
 		case n.changed <- struct{}{}:
 		default:
 		}
-	})
+	}).WithLog(n.log)
 	return n, nil
 }
 

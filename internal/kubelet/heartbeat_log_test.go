@@ -1,0 +1,90 @@
+package kubelet
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"kubelite/internal/api"
+	"kubelite/internal/clock"
+	"kubelite/internal/logging"
+	"kubelite/internal/runtime/fake"
+	"kubelite/internal/store"
+	"kubelite/internal/store/memory"
+)
+
+// unreachable is a store whose reads of minions fail while down is set, as
+// a minion's remote store does when the master is away.
+type unreachable struct {
+	*memory.Store
+	down atomic.Bool
+}
+
+func (u *unreachable) Get(ctx context.Context, res api.Resource, ns, name string) (api.Object, error) {
+	if res == api.Minions && u.down.Load() {
+		return nil, errors.New("dial tcp 192.168.1.200:8080: connect: connection refused")
+	}
+	return u.Store.Get(ctx, res, ns, name)
+}
+
+var _ store.Store = (*unreachable)(nil)
+
+// A minion that cannot reach its master warns once, then with backoff
+// ("failing since ... (N times)"), and says when it recovered.
+func TestHeartbeatWarnsWithBackoff(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 4, 16, 54, 3, 0, time.UTC))
+	st := &unreachable{Store: memory.New()}
+	st.down.Store(true)
+	l, buf := logging.Capture(t, logging.Text)
+	l.SetLevel(logrus.InfoLevel)
+	k, err := New(Config{NodeName: "m1", HostIP: "127.0.0.1", Store: st, Runtime: fake.New(fake.Options{}), Clock: clk,
+		RootDir: t.TempDir(), HeartbeatInterval: time.Second, Log: l.WithField("component", "kubelet")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); k.heartbeatLoop(ctx) }()
+	defer func() { cancel(); <-done }()
+	// tick waits for the loop's timer and fires it.
+	tick := func() {
+		t.Helper()
+		if err := clk.BlockUntil(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		clk.Step(1100 * time.Millisecond) // past the interval and its jitter (at most 10%)
+	}
+	for range 10 {
+		tick()
+	}
+	st.down.Store(false)
+	tick() // the recovered heartbeat has been logged once the loop waits again
+	if err := clk.BlockUntil(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	lines := buf.Lines()
+	// 10 failures 1.1 s apart (0 to 9.9 s): warned at the first, then at
+	// least 1, 2 and 4 s after the one before (1.1, 3.3, 7.7 s); then the
+	// minion registers (the memory store had none) and recovers at 11 s.
+	want := []string{
+		`level=warning msg="heartbeat to the master failed: heartbeat m1: dial tcp 192.168.1.200:8080: connect: connection refused; check: is the master up and reachable from this host? kubelite doctor minion" component=kubelet minion=m1`,
+		`level=warning msg="heartbeat to the master failing since 2026-12-04T16:54:03Z (2 times): heartbeat m1: dial tcp`,
+		`level=warning msg="heartbeat to the master failing since 2026-12-04T16:54:03Z (4 times): heartbeat m1: dial tcp`,
+		`level=warning msg="heartbeat to the master failing since 2026-12-04T16:54:03Z (8 times): heartbeat m1: dial tcp`,
+		`level=info msg="minion registered" component=kubelet hostIP=127.0.0.1 minion=m1`,
+		`level=info msg="heartbeat to the master recovered after 11s (10 failures)" component=kubelet minion=m1`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("lines:\n%s\nwant %d", buf, len(want))
+	}
+	for i, w := range want {
+		if !strings.Contains(lines[i], w) {
+			t.Errorf("line %d:\n%s\nwant it to hold\n%s", i, lines[i], w)
+		}
+	}
+}
