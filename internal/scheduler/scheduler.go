@@ -10,6 +10,7 @@ import (
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
 	"kubelite/internal/fit"
+	"kubelite/internal/logging"
 	"kubelite/internal/record"
 	"kubelite/internal/store"
 	"kubelite/internal/workqueue"
@@ -25,6 +26,9 @@ const (
 
 // Config configures a Scheduler.
 type Config struct {
+	// Log is this component's logger, its component field set by the
+	// wiring (roles/); nil logs nothing.
+	Log      *logrus.Entry
 	Store    store.Store
 	Recorder record.Recorder // nil: no events
 	Clock    clock.Clock     // nil: the wall clock
@@ -88,7 +92,7 @@ func New(cfg Config) *Scheduler {
 	s := &Scheduler{
 		cfg: cfg, st: cfg.Store, rec: cfg.Recorder,
 		queue:         workqueue.New(cfg.Clock, cfg.BackoffBase, cfg.BackoffMax).Named("scheduler"),
-		log:           logrus.WithField("component", "scheduler"),
+		log:           logging.OrDiscard(cfg.Log),
 		nodes:         map[string]*fit.Node{},
 		accounted:     map[string]accounted{},
 		unschedulable: map[string]*api.Pod{},
@@ -100,9 +104,9 @@ func New(cfg Config) *Scheduler {
 	if s.rec == nil {
 		s.rec = record.Nop{}
 	}
-	s.pods = store.NewInformer(cfg.Store, api.Pods, store.ListOptions{}, s.onPod)
-	s.minions = store.NewInformer(cfg.Store, api.Minions, store.ListOptions{}, s.onMinion)
-	s.services = store.NewInformer(cfg.Store, api.Services, store.ListOptions{}, nil)
+	s.pods = store.NewInformer(cfg.Store, api.Pods, store.ListOptions{}, s.onPod).WithLog(s.log)
+	s.minions = store.NewInformer(cfg.Store, api.Minions, store.ListOptions{}, s.onMinion).WithLog(s.log)
+	s.services = store.NewInformer(cfg.Store, api.Services, store.ListOptions{}, nil).WithLog(s.log)
 	return s
 }
 
