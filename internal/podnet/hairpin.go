@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"kubelite/internal/logging"
 )
 
 // Hairpin turns on hairpin mode on every port of the pods' bridge. A pod
@@ -99,9 +101,9 @@ func (f *FakeHairpin) Ensure(ctx context.Context, bridge string) ([]string, erro
 
 // KeepHairpin runs h.Ensure on bridge at every tick until ctx ends, so the
 // port of a pod that just started gets hairpin mode within one tick.
-// Failures are logged once per distinct message.
-func KeepHairpin(ctx context.Context, h Hairpin, bridge string, tick <-chan time.Time) {
-	log := logrus.WithFields(logrus.Fields{"component": "podnet", "bridge": bridge})
+// Failures are logged to log (nil: nowhere) once per distinct message.
+func KeepHairpin(ctx context.Context, log *logrus.Entry, h Hairpin, bridge string, tick <-chan time.Time) {
+	log = logging.OrDiscard(log).WithField("bridge", bridge)
 	last := ""
 	for {
 		select {
