@@ -25,6 +25,7 @@ import (
 	"kubelite/internal/etcd"
 	"kubelite/internal/images"
 	"kubelite/internal/kubelet"
+	"kubelite/internal/logging"
 	"kubelite/internal/registry"
 	"kubelite/internal/runtime"
 	"kubelite/internal/runtime/docker"
@@ -118,7 +119,10 @@ func (m *benchMaster) start(ctx context.Context, o bench.MasterOptions) error {
 		}
 		addrs[i] = a
 	}
-	embedded := etcd.NewEmbedded(etcd.Config{DataDir: m.dir, ClientAddr: addrs[0], PeerAddr: addrs[1]})
+	log := func(component string) *logrus.Entry {
+		return logging.FromContext(ctx).WithField("component", component)
+	}
+	embedded := etcd.NewEmbedded(etcd.Config{Log: log("etcd"), DataDir: m.dir, ClientAddr: addrs[0], PeerAddr: addrs[1]})
 	cli, err := etcd.NewClient(embedded.Endpoints(), nil)
 	if err != nil {
 		return err
@@ -126,7 +130,7 @@ func (m *benchMaster) start(ctx context.Context, o bench.MasterOptions) error {
 	m.put = func(ctx context.Context, key, val string) error { _, err := cli.Put(ctx, key, val); return err }
 	m.closeClient = cli.Close
 	m.grace = o.NodeGrace
-	reg, err := registry.New(storeetcd.New(cli), registry.Config{}) // the default portal net
+	reg, err := registry.New(storeetcd.New(cli), registry.Config{Log: log("registry")}) // the default portal net
 	if err != nil {
 		return fmt.Errorf("bench master: %w", err)
 	}
@@ -134,6 +138,7 @@ func (m *benchMaster) start(ctx context.Context, o bench.MasterOptions) error {
 	host, portS, _ := net.SplitHostPort(addrs[2])
 	port, _ := strconv.Atoi(portS)
 	srv, err := apiserver.New(apiserver.Config{
+		Log:     log("apiserver"),
 		Address: host, Port: port, Store: reg, Version: serverVersion(),
 		HealthChecks: map[string]apiserver.HealthCheck{
 			"etcd-0": func(ctx context.Context) error { return etcd.Health(ctx, cli) },
@@ -152,14 +157,15 @@ func (m *benchMaster) start(ctx context.Context, o bench.MasterOptions) error {
 	}}
 	comps := []component.Component{embedded, client, reg, srv}
 	if o.Scheduler {
-		comps = append(comps, scheduler.New(scheduler.Config{Store: reg}))
+		comps = append(comps, scheduler.New(scheduler.Config{Log: log("scheduler"), Store: reg}))
 	}
 	if o.Controllers {
-		nc, err := node.New(node.Config{Store: reg, GracePeriod: o.NodeGrace, EvictionTimeout: o.PodEviction})
+		nc, err := node.New(node.Config{Log: log("node-controller"), Store: reg, GracePeriod: o.NodeGrace, EvictionTimeout: o.PodEviction})
 		if err != nil {
 			return fmt.Errorf("bench master: %w", err)
 		}
-		comps = append(comps, replication.New(replication.Config{Store: reg}), endpoints.New(endpoints.Config{Store: reg}), nc)
+		comps = append(comps, replication.New(replication.Config{Log: log("replication-manager"), Store: reg}),
+			endpoints.New(endpoints.Config{Log: log("endpoints-controller"), Store: reg}), nc)
 	}
 	return m.run(ctx, comps)
 }
@@ -238,6 +244,7 @@ func (m *benchMaster) Close() error {
 // hollowFleet is a kubelet.Fleet running in the background.
 type hollowFleet struct {
 	f      *kubelet.Fleet
+	log    *logrus.Entry
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
@@ -249,7 +256,7 @@ func (h *hollowFleet) Close() {
 	h.once.Do(func() {
 		h.cancel()
 		if err := <-h.done; err != nil {
-			logrus.WithField("component", "bench").WithError(err).Warn("hollow fleet stopped with an error")
+			h.log.WithError(err).Warn("hollow fleet stopped with an error")
 		}
 	})
 }
@@ -284,13 +291,14 @@ func (e *BenchEnv) HollowOn(ctx context.Context, st store.Store, prefix string, 
 // startFleet starts n hollow minions on st and returns once all are
 // registered (within a minute, or 10 ms per minion if longer).
 func startFleet(ctx context.Context, st store.Store, prefix string, n int, heartbeat time.Duration) (*hollowFleet, error) {
-	f, err := kubelet.NewFleet(kubelet.FleetConfig{Store: st, Count: n, Prefix: prefix + "-",
+	log := logging.FromContext(ctx).WithField("component", "hollow-fleet")
+	f, err := kubelet.NewFleet(kubelet.FleetConfig{Log: log, Store: st, Count: n, Prefix: prefix + "-",
 		HeartbeatInterval: heartbeat, SyncFrequency: time.Minute})
 	if err != nil {
 		return nil, err
 	}
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	h := &hollowFleet{f: f, cancel: cancel, done: make(chan error, 1)}
+	h := &hollowFleet{f: f, log: log, cancel: cancel, done: make(chan error, 1)}
 	started := make(chan struct{})
 	go func() { h.done <- f.Run(fctx, func() { close(started) }) }()
 	select {
@@ -368,7 +376,7 @@ func (m *benchMaster) DockerKubelet(ctx context.Context, name string) (func() er
 		return nil, err
 	}
 	root := filepath.Join(m.dir, "kubelet-"+name)
-	kl, err := kubelet.New(kubelet.Config{NodeName: name, HostIP: "127.0.0.1", Store: m.reg, Runtime: rt,
+	kl, err := kubelet.New(kubelet.Config{Log: logging.FromContext(ctx).WithField("component", "kubelet"), NodeName: name, HostIP: "127.0.0.1", Store: m.reg, Runtime: rt,
 		RootDir: root, InfraBinary: m.env.Bin, Capacity: api.Capacity{CPU: int64(cpus) * 1000, Memory: mem},
 		HeartbeatInterval: time.Second})
 	if err != nil {

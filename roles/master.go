@@ -204,7 +204,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 			return nil, err
 		}
 		comps := []component.Component{
-			scheduler.New(scheduler.Config{Store: st, Recorder: record.New(st, record.Config{Log: p.logger("record"), Source: "scheduler"})}),
+			scheduler.New(scheduler.Config{Store: st, Log: p.logger("scheduler"), Recorder: record.New(st, record.Config{Log: p.logger("record"), Source: "scheduler"})}),
 			replication.New(replication.Config{Store: st, Log: p.logger("replication-manager"), Recorder: record.New(st, record.Config{Log: p.logger("record"), Source: "replication-manager"})}),
 			endpoints.New(endpoints.Config{Store: st, Log: p.logger("endpoints-controller")}),
 			nodes,

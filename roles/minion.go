@@ -8,8 +8,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"kubelite/config"
 	"kubelite/internal/api"
 	"kubelite/internal/kubelet"
@@ -28,15 +26,15 @@ func Minion(ctx context.Context, cfg *config.Minion) error {
 	if cfg.CleanupIPTables {
 		return CleanupIPTables()
 	}
+	p := newPlan(ctx, "minion")
 	if len(cfg.EtcdServers) > 0 {
-		logrus.WithField("component", "minion").Infof(
+		p.logger("minion").Infof(
 			"ignoring --etcd_servers=%s: a kubelite minion talks only to the API at %s",
 			cfg.EtcdServers[0], cfg.MasterURL)
 	}
 	if err := checkPorts(net.Listen, []portUse{{"port", cfg.KubeletAddr()}}); err != nil {
 		return err
 	}
-	p := newPlan(ctx, "minion")
 	rt, err := containerRuntime(ctx, p, cfg) // before the join: a minion without Docker never registers
 	if err != nil {
 		p.release()
@@ -138,6 +136,7 @@ func addMinion(ctx context.Context, p *plan, cfg *config.Minion, rt minionRuntim
 		network = kubelet.NetworkNone // hollow pods keep loopback IPs: probes never leave the machine
 	}
 	kl, err := kubelet.New(kubelet.Config{
+		Log:      p.logger("kubelet"),
 		NodeName: cfg.Hostname, HostIP: hostIP, Store: st, Runtime: rt.Runtime,
 		RootDir: cfg.RootDir, SyncFrequency: cfg.SyncFrequency, AllowPrivileged: cfg.AllowPrivileged,
 		Capacity: rt.capacity, Labels: cfg.Labels, Port: cfg.Port, Network: network,
@@ -156,7 +155,7 @@ func addMinion(ctx context.Context, p *plan, cfg *config.Minion, rt minionRuntim
 		nf = n
 	}
 	if cfg.Network == "bridge" {
-		pn, err := newPodNetwork(st, cfg.Hostname, hostIP, cfg.ClusterCIDR, nf)
+		pn, err := newPodNetwork(p.logger("podnet"), st, cfg.Hostname, hostIP, cfg.ClusterCIDR, nf)
 		if err != nil {
 			return fmt.Errorf("pod network: %w", err)
 		}
@@ -164,10 +163,10 @@ func addMinion(ctx context.Context, p *plan, cfg *config.Minion, rt minionRuntim
 	} else if nf != nil {
 		// --network=none: remove what an earlier --network=bridge installed.
 		if err := TeardownPodNetwork(ctx, nf, cfg.ClusterCIDR); err != nil {
-			logrus.WithField("component", "minion").WithError(err).Warn("removing the pod network's routes and rules")
+			p.logger("minion").WithError(err).Warn("removing the pod network's routes and rules")
 		}
 	}
-	px, err := proxy.New(proxy.Config{Store: st, Mode: proxy.Mode(cfg.ProxyMode), HostIP: cfg.HostIP, Netfilter: nf})
+	px, err := proxy.New(proxy.Config{Log: p.logger("proxy"), Store: st, Mode: proxy.Mode(cfg.ProxyMode), HostIP: cfg.HostIP, Netfilter: nf})
 	if err != nil {
 		return err
 	}

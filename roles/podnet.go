@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"kubelite/internal/api"
 	"kubelite/internal/kubelet"
 	"kubelite/internal/netfilter"
@@ -18,16 +20,17 @@ import (
 type podNetwork struct {
 	st     store.Store
 	syncer *podnet.Syncer
+	log    *logrus.Entry
 	period time.Duration
 }
 
-func newPodNetwork(st store.Store, self, hostIP string, cidr netip.Prefix, nf netfilter.Interface) (*podNetwork, error) {
+func newPodNetwork(log *logrus.Entry, st store.Store, self, hostIP string, cidr netip.Prefix, nf netfilter.Interface) (*podNetwork, error) {
 	ip, _ := netip.ParseAddr(hostIP)
-	s, err := podnet.New(podnet.Config{Self: self, HostIP: ip, ClusterCIDR: cidr}, podnet.IPRoutes{}, nf)
+	s, err := podnet.New(podnet.Config{Log: log, Self: self, HostIP: ip, ClusterCIDR: cidr}, podnet.IPRoutes{}, nf)
 	if err != nil {
 		return nil, err
 	}
-	return &podNetwork{st: st, syncer: s, period: 30 * time.Second}, nil
+	return &podNetwork{log: log, st: st, syncer: s, period: 30 * time.Second}, nil
 }
 
 func (p *podNetwork) Name() string { return "podnet" }
@@ -56,7 +59,7 @@ func (p *podNetwork) Run(ctx context.Context, started func()) error {
 		case <-ctx.Done():
 		}
 	}
-	inf = store.NewInformer(p.st, api.Minions, store.ListOptions{}, send)
+	inf = store.NewInformer(p.st, api.Minions, store.ListOptions{}, send).WithLog(p.log)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = inf.Run(ctx) }()
 	defer func() { cancel(); <-done }()
@@ -67,7 +70,7 @@ func (p *podNetwork) Run(ctx context.Context, started func()) error {
 	started()
 	hp := time.NewTicker(2 * time.Second)
 	defer hp.Stop()
-	go podnet.KeepHairpin(ctx, podnet.IPHairpin{}, kubelet.DefaultPodBridge, hp.C)
+	go podnet.KeepHairpin(ctx, p.log, podnet.IPHairpin{}, kubelet.DefaultPodBridge, hp.C)
 	t := time.NewTicker(p.period)
 	defer t.Stop()
 	return p.syncer.Run(ctx, updates, t.C)

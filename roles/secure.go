@@ -10,9 +10,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
-
-	"github.com/sirupsen/logrus"
 
 	"kubelite/config"
 	"kubelite/internal/apiserver"
@@ -22,6 +21,7 @@ import (
 	"kubelite/internal/etcd"
 	"kubelite/internal/httpserve"
 	"kubelite/internal/join"
+	"kubelite/internal/logging"
 	"kubelite/internal/pki"
 	"kubelite/internal/store"
 )
@@ -109,11 +109,15 @@ func joinMaster(ctx context.Context, cfg *config.Minion, hostIP string) (*minion
 		Master: cfg.MasterURL, Others: cfg.MoreMasterURLs, Token: tok, Name: cfg.Hostname,
 		HostIP: hostIP, Hostnames: hostNames(cfg.Hostname), Dir: minionDir(cfg),
 	}
-	log := logrus.WithField("component", "minion")
-	since := time.Now()
+	what, hint := "join the master at "+cfg.MasterURL, "check that kubelite master runs there and that its port is open to this host"
+	if len(masters) > 1 {
+		what, hint = "join any of the masters "+strings.Join(masters, ", "), "check that kubelite master runs on one of them and that its port is open to this host"
+	}
+	rep := logging.NewRepeater(logging.RepeaterConfig{Log: logging.FromContext(ctx).WithField("component", "minion"), What: what, Hint: hint})
 	for wait := time.Second; ; wait = min(2*wait, 15*time.Second) {
 		c, err := join.Minion(ctx, req)
 		if err == nil {
+			rep.OK()
 			return credsFrom(masters, c), nil
 		}
 		// Only an unreachable master is worth waiting for (it may be
@@ -123,11 +127,9 @@ func joinMaster(ctx context.Context, cfg *config.Minion, hostIP string) (*minion
 			return nil, fmt.Errorf("join %s: %w", cfg.Master, err)
 		}
 		if len(masters) == 1 {
-			log.Warnf("cannot reach the master at %s since %s (%v); trying again in %s: check that kubelite master runs there and that its port is open to this host",
-				cfg.MasterURL, since.Format(time.TimeOnly), oe.Err, wait)
+			rep.Fail(oe.Err)
 		} else {
-			log.Warnf("cannot reach any of the masters since %s (%v); trying again in %s: check that kubelite master runs on one of them and that its port is open to this host",
-				since.Format(time.TimeOnly), err, wait)
+			rep.Fail(err)
 		}
 		select {
 		case <-ctx.Done():
