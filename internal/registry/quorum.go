@@ -19,19 +19,20 @@ const DefaultWriteTimeout = 3 * time.Second
 // diagnoseTimeout bounds Config.Diagnose.
 const diagnoseTimeout = time.Second
 
-// listTimeout bounds a List: longer than a write's, since a list may be
-// large.
-const listTimeout = 10 * time.Second
+// DefaultListTimeout bounds a List: longer than a write's, since a list
+// may be large.
+const DefaultListTimeout = 10 * time.Second
 
 // bounded is the raw store with a deadline on each write, Get and Count
-// (timeout) and List (listTimeout); one the store could not make in time,
+// (timeout) and List (listTimeout, never below timeout); one the store could not make in time,
 // or that it refused as unavailable, is a 503 whose message says why
 // (Config.Diagnose: "etcd quorum lost ..."). Watch passes through: a watch
 // lives long.
 type bounded struct {
 	store.Store
-	timeout  time.Duration
-	diagnose func(ctx context.Context) string
+	timeout     time.Duration
+	listTimeout time.Duration
+	diagnose    func(ctx context.Context) string
 }
 
 var (
@@ -50,7 +51,7 @@ func (b bounded) do(ctx context.Context, what string, op func(ctx context.Contex
 // List implements store.Store under listTimeout.
 func (b bounded) List(ctx context.Context, res api.Resource, opts store.ListOptions) (out []api.Object, rv uint64, err error) {
 	lb := b
-	lb.timeout = max(listTimeout, b.timeout)
+	lb.timeout = max(b.listTimeout, b.timeout)
 	err = lb.do(ctx, "list "+string(res), func(ctx context.Context) error {
 		out, rv, err = b.Store.List(ctx, res, opts)
 		return err
@@ -149,7 +150,7 @@ func (b bounded) ListShared(ctx context.Context, res api.Resource, opts store.Li
 		return b.List(ctx, res, opts)
 	}
 	lb := b
-	lb.timeout = max(listTimeout, b.timeout)
+	lb.timeout = max(b.listTimeout, b.timeout)
 	var (
 		out []api.Object
 		rv  uint64

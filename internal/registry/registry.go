@@ -40,6 +40,9 @@ type Config struct {
 	// (default DefaultWriteTimeout): a store that cannot commit answers 503
 	// (see quorum.go), never hangs.
 	WriteTimeout time.Duration
+	// ListTimeout bounds each List of the raw store (default
+	// DefaultListTimeout; never below WriteTimeout).
+	ListTimeout time.Duration
 	// Diagnose says why the store cannot commit, for those 503s (the
 	// master's: etcd.DiagnoseQuorum); nil says the store did not answer.
 	Diagnose func(ctx context.Context) string
@@ -119,7 +122,10 @@ func New(raw store.Store, cfg Config) (*Registry, error) {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
-	b := bounded{Store: raw, timeout: cfg.WriteTimeout, diagnose: cfg.Diagnose}
+	if cfg.ListTimeout <= 0 {
+		cfg.ListTimeout = DefaultListTimeout
+	}
+	b := bounded{Store: raw, timeout: cfg.WriteTimeout, listTimeout: cfg.ListTimeout, diagnose: cfg.Diagnose}
 	raw, cfg.PortalClaims = b, boundedClaims{PortalClaims: cfg.PortalClaims, b: b}
 	if cfg.MaxReplicas <= 0 {
 		cfg.MaxReplicas = DefaultMaxReplicas
