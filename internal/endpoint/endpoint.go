@@ -154,6 +154,13 @@ func (e Endpoint) Wrap(rt http.RoundTripper) http.RoundTripper {
 	return bearer{token: e.Token, next: rt}
 }
 
+// failoverKeepAlive probes an idle connection to a master after 1 s, then
+// every 1 s, and gives it up after 2 unanswered probes: a watch on a master
+// whose host vanished (no reset ever comes) breaks within about 3 s, and
+// the caller's next watch goes to another master. A live host's kernel
+// answers the probes, however quiet the watch.
+var failoverKeepAlive = net.KeepAliveConfig{Enable: true, Idle: time.Second, Interval: time.Second, Count: 2}
+
 // RoundTripper returns a new transport for e with its credential; with
 // Others, a Set over every master that fails over among them, on a
 // transport that gives up dialing a master after FailoverDialTimeout and
@@ -163,7 +170,7 @@ func (e Endpoint) RoundTripper() http.RoundTripper {
 		return e.Wrap(e.NewTransport())
 	}
 	tr := e.NewTransport()
-	tr.DialContext = (&net.Dialer{Timeout: FailoverDialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	tr.DialContext = (&net.Dialer{Timeout: FailoverDialTimeout, KeepAliveConfig: failoverKeepAlive}).DialContext
 	tr.ResponseHeaderTimeout = FailoverHeaderTimeout
 	return e.Wrap(NewSet(e.URLs(), tr))
 }
