@@ -61,6 +61,9 @@ type Runner struct {
 	// used only to choose between DefaultServer and StandaloneServer.
 	// Nil means always DefaultServer.
 	Listening func(server string) bool
+	// Identify says what answers at a server URL when a command against it
+	// failed: "kubelet", "etcd" or "" (see identifyServer). Nil asks nothing.
+	Identify func(ctx context.Context, server string) string
 	// DefaultKubeconfigs are read, the first readable one, when neither
 	// --kubeconfig nor $KUBECONFIG names one: the admin kubeconfig a master
 	// or standalone writes into its data dir.
@@ -89,6 +92,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		Clock:              clock.Real{},
 		ClientVersion:      ClientVersion(),
 		Listening:          answersAPI,
+		Identify:           identifyServer,
 		DefaultKubeconfigs: DefaultKubeconfigs(home),
 	}
 	return r.Run(ctx, args)
@@ -128,6 +132,7 @@ type env struct {
 	*Runner
 	g      globals
 	client Client
+	server string // the URL client talks to, once connected
 }
 
 func (r *Runner) commands() []command {
@@ -209,7 +214,11 @@ func (r *Runner) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", cmd.name, err)
 	}
-	return run(ctx, e, pos)
+	err = run(ctx, e, pos)
+	if err != nil && e.server != "" && r.Identify != nil && ctx.Err() == nil {
+		err = wrongServer(err, e.server, r.Identify(ctx, e.server))
+	}
+	return err
 }
 
 // command finds a command by name or alias; nil if there is none.
@@ -277,7 +286,7 @@ func (e *env) connect() (Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", ep.URL, err)
 	}
-	e.client = c
+	e.client, e.server = c, ep.URL
 	return c, nil
 }
 
