@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -30,15 +32,34 @@ type Member struct {
 }
 
 // Members lists the cluster's members (as the member cli reaches knows
-// them: this works without quorum too), each asked for its status on its
-// own client URL (within ctx), sorted by name.
+// them: this works without quorum too), sorted by name. Each is asked for
+// its status on its own client URL (within ctx). A member whose client URL
+// leads to another member from here (every master's etcd listens on its own
+// 127.0.0.1:4001, so from one master every such URL is this master's own
+// etcd) is healthy when its peer port accepts a connection, and the leader
+// is marked as the members that answered see it. A member gets 3 s to answer.
 func Members(ctx context.Context, cli *clientv3.Client) ([]Member, error) {
+	return members(ctx, cli, dialPeer)
+}
+
+// statusLister is what Members needs of a client (*clientv3.Client has it).
+type statusLister interface {
+	MemberList(ctx context.Context, opts ...clientv3.OpOption) (*clientv3.MemberListResponse, error)
+	Status(ctx context.Context, endpoint string) (*clientv3.StatusResponse, error)
+}
+
+func members(ctx context.Context, cli statusLister, dial func(ctx context.Context, peerURL string) error) ([]Member, error) {
 	resp, err := cli.MemberList(ctx, clientv3.WithSerializable())
 	if err != nil {
 		return nil, fmt.Errorf("list etcd members: %w", err)
 	}
 	out := make([]Member, len(resp.Members))
-	var wg sync.WaitGroup
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		leaderID uint64 // the raft leader, as the members that answered see it
+		byPeer   []int  // members known only by their peer port
+	)
 	for i, m := range resp.Members {
 		out[i] = Member{ID: m.ID, Name: m.Name, PeerURLs: m.PeerURLs, ClientURLs: m.ClientURLs}
 		if len(m.ClientURLs) == 0 {
@@ -48,18 +69,74 @@ func Members(ctx context.Context, cli *clientv3.Client) ([]Member, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, err := cli.Status(ctx, m.ClientURLs[0])
-			if err != nil {
-				out[i].Err = err.Error()
+			// A member that is down must not hold up the others' answer.
+			sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			st, err := cli.Status(sctx, m.ClientURLs[0])
+			cancel()
+			if err == nil && st.Header != nil {
+				mu.Lock()
+				if st.Leader != 0 {
+					leaderID = st.Leader
+				}
+				mu.Unlock()
+			}
+			if err == nil && st.Header != nil && st.Header.MemberId == m.ID {
+				out[i].Healthy = true
 				return
 			}
-			out[i].Healthy = true
-			out[i].Leader = st.Leader == m.ID
+			if err == nil {
+				// Its client URL reaches another member from here.
+				mu.Lock()
+				byPeer = append(byPeer, i)
+				mu.Unlock()
+				return
+			}
+			out[i].Err = err.Error()
 		}()
 	}
 	wg.Wait()
+	for _, i := range byPeer {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var errs []error
+			for _, u := range out[i].PeerURLs {
+				err := dial(ctx, u)
+				if err == nil {
+					out[i].Healthy = true
+					return
+				}
+				errs = append(errs, err)
+			}
+			out[i].Err = fmt.Sprintf("its client URL is not reachable from here, and its peer port does not answer: %v", errors.Join(errs...))
+			if len(errs) == 0 {
+				out[i].Err = "its client URL is not reachable from here, and it has no peer URL"
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range out {
+		out[i].Leader = leaderID != 0 && out[i].ID == leaderID && out[i].Healthy
+	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
 	return out, nil
+}
+
+// dialPeer checks that a member's peer URL accepts a TCP connection (within
+// 2 s and ctx): its etcd runs there.
+func dialPeer(ctx context.Context, peerURL string) error {
+	u, err := url.Parse(peerURL)
+	if err != nil {
+		return fmt.Errorf("peer URL %q: %w", peerURL, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", u.Host)
+	if err != nil {
+		return fmt.Errorf("peer %s: %w", peerURL, err)
+	}
+	return c.Close()
 }
 
 // AddMember adds a member named name with peerURL to the cluster and
