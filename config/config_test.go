@@ -166,6 +166,9 @@ func TestResolveGolden(t *testing.T) {
 		{"standalone-default", "standalone", nil},
 		{"standalone-json-logs", "standalone", []string{"--log_format=json", "--v=1"}},
 		{"standalone-samples", "standalone", []string{"--config-dir=samples/master", "--etcd_servers=", "--address=127.0.0.1"}},
+		// A command-line flag beats its exclusive partner set in a file.
+		{"master-embed-over-file-servers", "master", []string{"--config-dir=samples/master", "--etcd-embed"}},
+		{"master-servers-over-file-embed", "master", []string{"--config-dir=testdata/etcd-embed", "--etcd_servers=http://192.168.1.10:4001"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, ss, err := resolve(t, tc.role, tc.args...)
@@ -220,7 +223,7 @@ func TestResolveErrors(t *testing.T) {
 		{"cidr from file", "master", []string{"--etcd-embed", "--config-dir=" + badcidr}, "--portal_net=10.254.0.1/16 (from " + filepath.Join(badcidr, "apiserver") + ":1): not a network address; did you mean 10.254.0.0/16?"},
 		{"syntax error", "master", []string{"--etcd-embed", "--config-dir=" + syntax}, "line 1: KUBE_SCHEDULER_ARGS: unterminated double quote"},
 		{"master needs etcd", "master", []string{"--config-dir="}, "add --etcd-embed"},
-		{"embed and servers", "master", []string{"--config-dir=samples/master", "--etcd-embed"}, "--etcd-embed and --etcd_servers (from samples/master/config:2) exclude each other"},
+		{"embed and servers", "master", []string{"--config-dir=", "--etcd-embed", "--etcd_servers=http://192.168.1.10:4001"}, "--etcd-embed and --etcd_servers exclude each other"},
 		{"stray argument", "master", []string{"--etcd-embed", "extra"}, "takes no arguments"},
 		{"minion needs master", "minion", []string{"--config-dir="}, "needs --master=HOST:PORT"},
 		{"docker tcp refused", "minion", []string{"--config-dir=", "--master=m:8080", "--docker-endpoint=tcp://127.0.0.1:2375"}, "without TLS"},

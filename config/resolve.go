@@ -108,6 +108,23 @@ func checkDuration(src map[string]Arg, cCtx *cli.Context, name string) error {
 	return nil
 }
 
+// noteOverride shows, in the settings --print-config prints, the
+// config-file flag that gave way to its exclusive partner.
+func (m *Master) noteOverride(ss []Setting) {
+	for i := range ss {
+		if m.raw.overridden == "" || ss[i].Flag != m.raw.overridden {
+			continue
+		}
+		switch ss[i].Flag {
+		case "etcd-embed":
+			ss[i].Value = fmt.Sprint(m.EtcdEmbed)
+		case "etcd_servers":
+			ss[i].Value = ""
+		}
+		ss[i].Source += ", overridden by --" + m.raw.winner + " on the command line"
+	}
+}
+
 // Load reads the master's config files from --config-dir, applies them under
 // the command line, checks every value and fills the derived fields.
 func (m *Master) Load(cCtx *cli.Context, sys System) ([]Setting, error) {
@@ -119,6 +136,7 @@ func (m *Master) Load(cCtx *cli.Context, sys System) ([]Setting, error) {
 	if err := m.resolve(cCtx, src); err != nil {
 		return nil, err
 	}
+	m.noteOverride(ss)
 	if len(m.EtcdServers) == 0 && !m.EtcdEmbed {
 		return nil, fmt.Errorf("the master needs etcd: add --etcd-embed, or --etcd_servers=http://HOST:4001 for an external etcd")
 	}
@@ -146,7 +164,21 @@ func (m *Master) resolve(cCtx *cli.Context, src map[string]Arg) error {
 		return err
 	}
 	if m.EtcdEmbed && len(m.EtcdServers) > 0 {
-		return fmt.Errorf("--etcd-embed%s and --etcd_servers%s exclude each other: keep one", origin(src, "etcd-embed"), origin(src, "etcd_servers"))
+		// The command line (or environment) beats a config file, also
+		// across an exclusive pair: the tutorial's /etc/kubernetes/config
+		// sets --etcd_servers, and `kubelite master --etcd-embed` means it.
+		_, embedFromFile := src["etcd-embed"]
+		_, serversFromFile := src["etcd_servers"]
+		switch {
+		case embedFromFile && !serversFromFile:
+			m.EtcdEmbed = false
+			m.raw.overridden, m.raw.winner = "etcd-embed", "etcd_servers"
+		case serversFromFile && !embedFromFile:
+			m.EtcdServers, m.raw.etcdServers = nil, ""
+			m.raw.overridden, m.raw.winner = "etcd_servers", "etcd-embed"
+		default:
+			return fmt.Errorf("--etcd-embed%s and --etcd_servers%s exclude each other: keep one", origin(src, "etcd-embed"), origin(src, "etcd_servers"))
+		}
 	}
 	if err := checkHostPort(src, "etcd-addr", m.EtcdAddr); err != nil {
 		return err
@@ -388,6 +420,7 @@ func (s *Standalone) Load(cCtx *cli.Context, sys System) ([]Setting, error) {
 	if err := m.resolve(cCtx, src); err != nil {
 		return nil, err
 	}
+	m.noteOverride(ss)
 	m.EtcdEmbed = len(m.EtcdServers) == 0
 	// The minion half: same process, talks to the local API.
 	n.Address = m.Address

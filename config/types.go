@@ -65,6 +65,9 @@ type Master struct {
 
 type rawMaster struct {
 	etcdServers, portalNet, clusterCIDR, machines, tlsSANs string
+	// overridden is the flag of an exclusive pair whose config-file value
+	// gave way to its partner on the command line ("" when none did).
+	overridden, winner string
 }
 
 // APIAddr returns the host:port the API listens on.
