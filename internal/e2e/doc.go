@@ -79,6 +79,37 @@
 //	                 the reset after it restarts the secure cluster on the
 //	                 same data dirs (minions reuse their credentials)
 //
+// TestMasters (issue 13) has a lab of its own (internal/lab "tri", Index
+// 11: master1..3 with their own host names, minion1..2), grown as README's
+// Growing says: master1, then master2 and master3 with --join and the
+// master token; minions with the join token and --master listing all three,
+// the controllers' leader first. Its steps, each printing
+// "MASTERS <step> PASS <seconds>" and a line of figures:
+//
+//	a-join            etcd members: 3 healthy, etcd's raft leader apart
+//	                  from the controllers' leader
+//	b-portal-ips      100 services created at once across the 3 masters:
+//	                  100 distinct portal IPs
+//	c-leader-kill     an RC of 4; kill -9 of the controllers' leader (the
+//	                  minions' first master): a new leader within lease +
+//	                  2 s (taken from its "became leader" log line), a pod
+//	                  deleted after the kill replaced, 4 pods and no more,
+//	                  minions Ready; the killed master rejoins as follower
+//	d-quorum-loss     2 of 3 masters stopped: a write answers 503 naming the
+//	                  lost quorum within 5 s; back after grace + 3 s: no
+//	                  minion NotReady for grace + 5 s, the same pods and
+//	                  containers
+//	crash             16 writers creating RCs of 0 replicas on all masters;
+//	                  KUBELITE_E2E_CRASH_ROUNDS (default 3; the issue's
+//	                  full run: 20) kill -9 rounds of etcd's leader and the
+//	                  controllers' leader in turn, each restarted, then all
+//	                  three at once: every create answered 2xx is listed
+//	                  afterwards; the write gap at each kill is printed
+//	e-restore-rejoin  etcd remove, wipe and rejoin of master3; snapshot
+//	                  save, --restore on a new data dir with the old pki/,
+//	                  every service (with its portal IP) and the RC back;
+//	                  the others rejoin wiped
+//
 // Runs on one machine are serialized by a flock on /run/kubelite-e2e.lock (a
 // second run waits up to 3 minutes): bringing the lab up removes every
 // leftover of its name, which would tear down a lab another run is using.
