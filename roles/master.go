@@ -133,7 +133,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 	if embedded != nil {
 		p.add(embedded)
 	} else {
-		p.add(&etcd.External{Client: cli})
+		p.add(&etcd.External{Client: cli, Log: p.logger("etcd-client")})
 	}
 	// Stopped in reverse order, this closes the client just before etcd
 	// stops: an embedded etcd otherwise waits seconds for its connection.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"kubelite/internal/logging"
 )
 
 // ParseServers splits a --etcd_servers value ("http://a:4001,http://b:4001";
@@ -57,11 +59,22 @@ func NewClient(endpoints []string, tc *tls.Config) (*clientv3.Client, error) {
 
 // WaitReady blocks until the cluster answers a linearizable read, or ctx ends.
 func WaitReady(ctx context.Context, cli *clientv3.Client) error {
+	return waitReady(ctx, cli, nil)
+}
+
+// waitReady is WaitReady reporting each failed try to rep (nil: none).
+func waitReady(ctx context.Context, cli *clientv3.Client, rep *logging.Repeater) error {
 	backoff := 50 * time.Millisecond
 	for {
 		err := Health(ctx, cli)
 		if err == nil {
+			if rep != nil {
+				rep.OK()
+			}
 			return nil
+		}
+		if rep != nil && ctx.Err() == nil {
+			rep.Fail(err)
 		}
 		select {
 		case <-ctx.Done():
@@ -88,6 +101,10 @@ func Health(ctx context.Context, cli *clientv3.Client) error {
 type External struct {
 	Client  *clientv3.Client
 	Timeout time.Duration // how long to wait for the cluster (default 60 s)
+	// Log gets the wait's progress: a warning naming the endpoints when
+	// the first try fails, then every few seconds (at most every 5 s) until
+	// etcd answers; nil logs nothing.
+	Log *logrus.Entry
 }
 
 // Name implements component.Component.
@@ -100,7 +117,10 @@ func (x *External) Run(ctx context.Context, started func()) error {
 		timeout = DefaultStartTimeout
 	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
-	err := WaitReady(wctx, x.Client)
+	rep := logging.NewRepeater(logging.RepeaterConfig{Log: x.Log, Max: 5 * time.Second,
+		What: "reach etcd at " + strings.Join(x.Client.Endpoints(), ", "),
+		Hint: fmt.Sprintf("does etcd run there, and is its client port open to this host (TLS: --etcd-cafile, --etcd-certfile, --etcd-keyfile)? The master gives up after %s", timeout)})
+	err := waitReady(wctx, x.Client, rep)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
