@@ -27,6 +27,33 @@ type Probe interface {
 	Routes() ([]Route, error)
 	// Now is the local clock.
 	Now() time.Time
+	// Listen binds addr (TCP) and closes it again: nil when the port is free.
+	Listen(addr string) error
+	// Writable reports whether this process may create files in dir, or in
+	// its nearest existing parent when dir does not exist yet (nothing is
+	// created).
+	Writable(dir string) error
+	// ReadFile reads a small file (a /proc/sys setting).
+	ReadFile(path string) ([]byte, error)
+	// NATRules is iptables-save's text of the nat table.
+	NATRules(ctx context.Context) (string, error)
+}
+
+// Modes of a doctor run.
+const (
+	// Preflight checks a machine before the role starts: its ports free,
+	// Docker and iptables usable, the kernel settings the pod network
+	// needs, the data directory writable; a minion's master reachable.
+	Preflight = "preflight"
+	// Running checks a node that runs the role: the API, etcd, the
+	// kubelet, the proxy's rules, routes, clocks.
+	Running = "check"
+)
+
+// Listener is a port the role will listen on.
+type Listener struct {
+	Flag string // the flag that sets it, e.g. "port"
+	Addr string // host:port
 }
 
 // Route is one routing table entry.
@@ -47,6 +74,19 @@ type Target struct {
 	Machines       []string // a master's static minion list
 	KubeletPort    int
 	MaxSkew        time.Duration // default 2s
+
+	Mode      string     // Preflight or Running (default Running)
+	Runtime   string     // "docker" or "fake": fake needs no Docker
+	ProxyMode string     // "iptables", "userspace" or "none"
+	Network   string     // "bridge" or "none"
+	DataDir   string     // preflight: must be writable ("" skips)
+	Listeners []Listener // preflight: must be free
+}
+
+// needsDocker, needsIPTables: what the flags make relevant.
+func (t Target) needsDocker() bool { return t.Runtime != "fake" }
+func (t Target) needsIPTables() bool {
+	return t.ProxyMode != "none" || (t.Network != "none" && t.needsDocker())
 }
 
 // Result is the outcome of one check.
@@ -95,15 +135,25 @@ type minion struct {
 	KubeletPort int    `json:"kubeletPort"`
 }
 
-// Checks returns the checks of t.Role, in the order they run.
+// Checks returns the checks of t.Role in t.Mode, in the order they run.
 func Checks(t Target) []Check {
+	if t.Mode == Preflight {
+		switch t.Role {
+		case "master":
+			return []Check{checkPorts, checkDataDir, checkEtcd}
+		case "minion":
+			return []Check{checkDocker, checkIPTables, checkKernel, checkPorts, checkAPI, checkClock}
+		default: // standalone
+			return []Check{checkDocker, checkIPTables, checkKernel, checkPorts, checkDataDir}
+		}
+	}
 	switch t.Role {
 	case "master":
 		return []Check{checkEtcd, checkAPI, checkMinionsReachable}
 	case "minion":
-		return []Check{checkDocker, checkIPTables, checkAPI, checkClock, checkKubeletPort, checkRoutes}
+		return []Check{checkDocker, checkIPTables, checkAPI, checkClock, checkKubeletPort, checkProxyRules, checkRoutes}
 	default: // standalone
-		return []Check{checkDocker, checkIPTables, checkEtcd, checkAPI, checkKubeletPort}
+		return []Check{checkDocker, checkIPTables, checkEtcd, checkAPI, checkKubeletPort, checkProxyRules}
 	}
 }
 
@@ -144,10 +194,12 @@ func skip(format string, a ...any) Result {
 }
 
 var checkDocker = Check{Name: "docker", Run: func(ctx context.Context, p Probe, t Target, _ *State) Result {
+	if !t.needsDocker() {
+		return skip("--runtime=%s needs no Docker", t.Runtime)
+	}
 	v, api, err := p.DockerVersion(ctx, t.DockerEndpoint)
 	if err != nil {
-		return fail("start the engine (systemctl start docker) or point --docker-endpoint at its socket",
-			"cannot reach Docker at %s: %v", t.DockerEndpoint, err)
+		return fail(dockerFix(err), "cannot reach Docker at %s: %v", t.DockerEndpoint, err)
 	}
 	if n, err := strconv.ParseFloat(api, 64); err == nil && n < 1.41 {
 		return fail("upgrade Docker to 20.10 or later", "Docker %s speaks API %s, kubelite needs 1.41", v, api)
@@ -155,7 +207,23 @@ var checkDocker = Check{Name: "docker", Run: func(ctx context.Context, p Probe, 
 	return pass("Docker %s (API %s) at %s", v, api, t.DockerEndpoint)
 }}
 
-var checkIPTables = Check{Name: "iptables", Run: func(ctx context.Context, p Probe, _ Target, _ *State) Result {
+// dockerFix is the fix for an engine that did not answer: a socket this
+// user may not open is not an engine that is down.
+func dockerFix(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "permission denied"):
+		return "the engine runs but this user may not use its socket: run kubelite as root (sudo), or add the user to the docker group (sudo usermod -aG docker $USER, then log in again), or point DOCKER_HOST/--docker-endpoint at an engine this user may use"
+	case strings.Contains(msg, "doctor checks unix://"):
+		return "point --docker-endpoint (or DOCKER_HOST) at the engine's unix socket, e.g. unix:///var/run/docker.sock"
+	}
+	return "start the engine (systemctl start docker) or point --docker-endpoint at its socket"
+}
+
+var checkIPTables = Check{Name: "iptables", Run: func(ctx context.Context, p Probe, t Target, _ *State) Result {
+	if !t.needsIPTables() {
+		return skip("--proxy-mode=none and no bridge network need no iptables")
+	}
 	if err := p.IPTables(ctx); err != nil {
 		return fail("install iptables (apt-get install iptables) and run kubelite as root", "iptables unusable: %v", err)
 	}
@@ -165,6 +233,9 @@ var checkIPTables = Check{Name: "iptables", Run: func(ctx context.Context, p Pro
 var checkEtcd = Check{Name: "etcd", Run: func(ctx context.Context, p Probe, t Target, _ *State) Result {
 	if len(t.EtcdURLs) == 0 {
 		return skip("no etcd configured")
+	}
+	if t.Mode == Preflight && t.Role != "minion" && len(t.Listeners) > 0 && t.embedsEtcd() {
+		return skip("the embedded etcd starts with the master (its ports are checked above)")
 	}
 	var bad []string
 	for _, u := range t.EtcdURLs {
@@ -357,3 +428,99 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// embedsEtcd: the target's etcd is the one it starts (an etcd port among
+// its listeners).
+func (t Target) embedsEtcd() bool {
+	for _, l := range t.Listeners {
+		if l.Flag == "etcd-addr" {
+			return true
+		}
+	}
+	return false
+}
+
+var checkPorts = Check{Name: "ports", Run: func(_ context.Context, p Probe, t Target, _ *State) Result {
+	if len(t.Listeners) == 0 {
+		return skip("no ports to listen on")
+	}
+	var busy, free []string
+	for _, l := range t.Listeners {
+		if err := p.Listen(l.Addr); err != nil {
+			busy = append(busy, fmt.Sprintf("--%s %s: %v", l.Flag, l.Addr, err))
+		} else {
+			free = append(free, l.Addr)
+		}
+	}
+	if len(busy) > 0 {
+		return fail("stop what listens there (ss -ltnp shows it; a kubelite already running? then run doctor --mode=check), or choose another port with the flag",
+			"in use: %s", strings.Join(busy, "; "))
+	}
+	return pass("free: %s", strings.Join(free, ", "))
+}}
+
+var checkDataDir = Check{Name: "data-dir", Run: func(_ context.Context, p Probe, t Target, _ *State) Result {
+	if t.DataDir == "" {
+		return skip("no data directory")
+	}
+	if err := p.Writable(t.DataDir); err != nil {
+		return fail("run as root, or give --data-dir a directory this user may write (standalone: ~/.kubelite when not root)",
+			"%s is not writable: %v", t.DataDir, err)
+	}
+	return pass("%s writable", t.DataDir)
+}}
+
+// Kernel settings the pod network and the proxy need.
+const (
+	sysctlForward  = "/proc/sys/net/ipv4/ip_forward"
+	sysctlBridgeNF = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+)
+
+var checkKernel = Check{Name: "kernel", Run: func(_ context.Context, p Probe, t Target, _ *State) Result {
+	if !t.needsIPTables() {
+		return skip("no proxy and no bridge network")
+	}
+	var bad []string
+	var fixes []string
+	if b, err := p.ReadFile(sysctlForward); err != nil || strings.TrimSpace(string(b)) != "1" {
+		bad = append(bad, "IP forwarding is off ("+sysctlForward+")")
+		fixes = append(fixes, "sysctl -w net.ipv4.ip_forward=1")
+	}
+	if t.needsDocker() && t.Network != "none" {
+		b, err := p.ReadFile(sysctlBridgeNF)
+		switch {
+		case err != nil:
+			bad = append(bad, "br_netfilter is not loaded (no "+sysctlBridgeNF+")")
+			fixes = append(fixes, "modprobe br_netfilter")
+		case strings.TrimSpace(string(b)) != "1":
+			bad = append(bad, "bridged traffic skips iptables ("+sysctlBridgeNF+" is 0)")
+			fixes = append(fixes, "sysctl -w net.bridge.bridge-nf-call-iptables=1")
+		}
+	}
+	if len(bad) > 0 {
+		return fail(strings.Join(fixes, "; ")+" (as root; Docker sets them when it starts)", "%s", strings.Join(bad, "; "))
+	}
+	return pass("IP forwarding on, bridged traffic through iptables")
+}}
+
+var checkProxyRules = Check{Name: "proxy-rules", Run: func(ctx context.Context, p Probe, t Target, _ *State) Result {
+	chain := "KUBE-SERVICES"
+	switch t.ProxyMode {
+	case "none":
+		return skip("--proxy-mode=none")
+	case "userspace":
+		chain = "KUBE-PROXY"
+	}
+	rules, err := p.NATRules(ctx)
+	if err != nil {
+		return fail("install iptables and run doctor as root", "cannot read the nat table: %v", err)
+	}
+	if !strings.Contains(rules, ":"+chain+" ") {
+		return fail("start kubelite "+t.Role+" (its proxy writes them within a second), or check its log for the proxy's errors",
+			"no %s chain in the nat table: the service proxy is not running here", chain)
+	}
+	if t.ProxyMode == "userspace" {
+		return pass("%s present, %d portal rules", chain, strings.Count(rules, "-A KUBE-PROXY "))
+	}
+	return pass("%s present, %d service chains", chain, strings.Count(rules, ":KUBE-SVC-"))
+}}

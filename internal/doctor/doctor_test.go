@@ -49,8 +49,33 @@ func healthyMinionHost() *FakeProbe {
 		},
 		RouteTable: []Route{{Dst: netip.MustParsePrefix("10.244.2.0/24"), Gateway: netip.MustParseAddr("192.168.1.202"), Dev: "eth0"}},
 		Clock:      t0,
+		NAT:        natRules,
+		Files:      map[string]string{sysctlForward: "1\n", sysctlBridgeNF: "1\n"},
 	}
 }
+
+const natRules = `*nat
+:PREROUTING ACCEPT [0:0]
+:KUBE-SERVICES - [0:0]
+:KUBE-SVC-ABCDEF - [0:0]
+-A PREROUTING -m comment --comment "kubelite service portals" -j KUBE-SERVICES
+-A KUBE-SVC-ABCDEF -j KUBE-SEP-1
+COMMIT
+`
+
+// A machine before kubelite starts: nothing listens, nothing is written.
+func freshHost() *FakeProbe {
+	return &FakeProbe{
+		Docker: map[string][2]string{"unix:///var/run/docker.sock": {"20.10.24", "1.41"}},
+		Files:  map[string]string{sysctlForward: "1\n", sysctlBridgeNF: "1\n"},
+		Clock:  t0,
+	}
+}
+
+var standalonePreflight = Target{Role: "standalone", Mode: Preflight, DockerEndpoint: "unix:///var/run/docker.sock",
+	APIURL: "http://127.0.0.1:8081", EtcdURLs: []string{"http://127.0.0.1:4001"}, KubeletAddr: "127.0.0.1:10250",
+	DataDir: "/var/lib/kubelite", Listeners: []Listener{{"port", "127.0.0.1:8081"}, {"kubelet_port", "127.0.0.1:10250"},
+		{"etcd-addr", "127.0.0.1:4001"}, {"etcd-peer-addr", "127.0.0.1:7001"}}}
 
 var minionTarget = Target{Role: "minion", DockerEndpoint: "unix:///var/run/docker.sock", APIURL: "http://192.168.1.200:8080",
 	Hostname: "192.168.1.201", KubeletAddr: "0.0.0.0:10250"}
@@ -87,7 +112,7 @@ func TestScenarios(t *testing.T) {
 			p.RouteTable = nil
 			p.IPTablesErr = errors.New(`exec: "iptables": executable file not found in $PATH`)
 			return p
-		}, minionTarget, 3},
+		}, minionTarget, 4},
 		{"minion-secure", func() *FakeProbe {
 			p := healthyMinionHost()
 			p.Pages = map[string]FakePage{
@@ -108,6 +133,50 @@ func TestScenarios(t *testing.T) {
 				Open: map[string]bool{"192.168.1.201:10250": true},
 			}
 		}, Target{Role: "master", APIURL: "http://127.0.0.1:8080", EtcdURLs: []string{"http://127.0.0.1:4001"}, Machines: []string{"192.168.1.201"}}, 1},
+		{"minion-docker-permission-denied", func() *FakeProbe {
+			p := healthyMinionHost()
+			p.DockerErr = errors.New("dial unix /var/run/docker.sock: connect: permission denied")
+			return p
+		}, minionTarget, 1},
+		{"minion-fake-runtime-no-proxy", func() *FakeProbe {
+			p := healthyMinionHost()
+			p.Docker, p.NAT = nil, ""
+			p.IPTablesErr = errors.New(`exec: "iptables": executable file not found in $PATH`)
+			return p
+		}, func() Target {
+			tg := minionTarget
+			tg.Runtime, tg.ProxyMode = "fake", "none"
+			return tg
+		}(), 0},
+		{"minion-proxy-not-running", func() *FakeProbe {
+			p := healthyMinionHost()
+			p.NAT = "*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n"
+			return p
+		}, minionTarget, 1},
+		{"standalone-preflight-fresh", freshHost, standalonePreflight, 0},
+		{"standalone-preflight-problems", func() *FakeProbe {
+			p := freshHost()
+			p.Busy = map[string]bool{"127.0.0.1:8081": true}
+			p.ReadOnly = map[string]bool{"/var/lib/kubelite": true}
+			delete(p.Files, sysctlBridgeNF)
+			return p
+		}, standalonePreflight, 3},
+		{"minion-preflight", func() *FakeProbe {
+			p := freshHost()
+			p.Pages = healthyMinionHost().Pages
+			delete(p.Pages, "http://127.0.0.1:10250/healthz")
+			p.Files[sysctlForward] = "0\n"
+			return p
+		}, func() Target {
+			tg := minionTarget
+			tg.Mode, tg.Listeners = Preflight, []Listener{{"port", "0.0.0.0:10250"}}
+			return tg
+		}(), 1},
+		// --etcd_servers: no embedded etcd port to check, the external etcd must answer.
+		{"master-preflight-external-etcd", func() *FakeProbe {
+			return &FakeProbe{Pages: map[string]FakePage{"http://192.168.1.10:4001/health": {Status: 200, Body: `{"health":"true"}`}}}
+		}, Target{Role: "master", Mode: Preflight, APIURL: "http://127.0.0.1:8080", EtcdURLs: []string{"http://192.168.1.10:4001"},
+			Listeners: []Listener{{"port", "0.0.0.0:8080"}}}, 0},
 		{"master-etcd-down", func() *FakeProbe {
 			return &FakeProbe{Pages: map[string]FakePage{"http://192.168.1.10:4001/health": {Status: 503, Body: `{"health":"false"}`}}}
 		}, Target{Role: "master", APIURL: "http://127.0.0.1:8080", EtcdURLs: []string{"http://192.168.1.10:4001"}}, 2},

@@ -11,11 +11,16 @@ import (
 // refused connection.
 type FakeProbe struct {
 	Docker      map[string][2]string // endpoint -> {version, apiVersion}
+	DockerErr   error                // when set, every engine fails with it
 	IPTablesErr error
 	Pages       map[string]FakePage // url -> answer
 	Open        map[string]bool     // addr -> accepts TCP
 	RouteTable  []Route
 	Clock       time.Time
+	Busy        map[string]bool   // addr -> something listens there
+	ReadOnly    map[string]bool   // dir -> not writable
+	Files       map[string]string // path -> content (others: no such file)
+	NAT         string            // iptables-save -t nat
 }
 
 // FakePage is one canned HTTP answer.
@@ -28,6 +33,9 @@ type FakePage struct {
 var _ Probe = (*FakeProbe)(nil)
 
 func (f *FakeProbe) DockerVersion(_ context.Context, ep string) (string, string, error) {
+	if f.DockerErr != nil {
+		return "", "", f.DockerErr
+	}
 	v, ok := f.Docker[ep]
 	if !ok {
 		return "", "", fmt.Errorf("socket %s: no such file or directory", strings.TrimPrefix(ep, "unix://"))
@@ -55,3 +63,32 @@ func (f *FakeProbe) Dial(_ context.Context, addr string) error {
 func (f *FakeProbe) Routes() ([]Route, error) { return f.RouteTable, nil }
 
 func (f *FakeProbe) Now() time.Time { return f.Clock }
+
+func (f *FakeProbe) Listen(addr string) error {
+	if f.Busy[addr] {
+		return fmt.Errorf("listen tcp %s: bind: address already in use", addr)
+	}
+	return nil
+}
+
+func (f *FakeProbe) Writable(dir string) error {
+	if f.ReadOnly[dir] {
+		return fmt.Errorf("access %s: permission denied", dir)
+	}
+	return nil
+}
+
+func (f *FakeProbe) ReadFile(path string) ([]byte, error) {
+	b, ok := f.Files[path]
+	if !ok {
+		return nil, fmt.Errorf("open %s: no such file or directory", path)
+	}
+	return []byte(b), nil
+}
+
+func (f *FakeProbe) NATRules(context.Context) (string, error) {
+	if f.IPTablesErr != nil {
+		return "", f.IPTablesErr
+	}
+	return f.NAT, nil
+}

@@ -15,7 +15,9 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"kubelite/internal/endpoint"
@@ -167,4 +169,47 @@ func hexAddr(s string) (netip.Addr, error) {
 	var a [4]byte
 	binary.BigEndian.PutUint32(a[:], binary.LittleEndian.Uint32(b))
 	return netip.AddrFrom4(a), nil
+}
+
+// Listen binds addr and closes it.
+func (OSProbe) Listen(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return l.Close()
+}
+
+// access(2) modes.
+const (
+	accessX = 0x1
+	accessW = 0x2
+)
+
+// Writable checks write access to dir, or to its nearest existing parent.
+func (OSProbe) Writable(dir string) error {
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			if err := syscall.Access(d, accessW|accessX); err != nil {
+				return fmt.Errorf("access %s: %w", d, err)
+			}
+			return nil
+		}
+		if d == filepath.Dir(d) {
+			return fmt.Errorf("no existing parent of %s", dir)
+		}
+	}
+}
+
+// ReadFile reads path.
+func (OSProbe) ReadFile(path string) ([]byte, error) { return os.ReadFile(path) }
+
+// NATRules saves the nat table through internal/netfilter.
+func (OSProbe) NATRules(ctx context.Context) (string, error) {
+	nf, err := netfilter.New()
+	if err != nil {
+		return "", err
+	}
+	b, err := nf.Save(netfilter.TableNAT)
+	return string(b), err
 }
