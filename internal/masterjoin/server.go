@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"kubelite/internal/api"
+	"kubelite/internal/logging"
 )
 
 // Path is where a running master takes joins of masters.
@@ -38,6 +39,7 @@ type Response struct {
 
 // Server is the running master's side; see the package doc.
 type Server struct {
+	Log       *logrus.Entry // its user's logger; nil logs nothing
 	Secret    func() string
 	AddMember func(ctx context.Context, name, peerURL string) (string, error)
 	Files     func() (map[string][]byte, error)
@@ -49,7 +51,7 @@ var nameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$`)
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	log := logrus.WithFields(logrus.Fields{"component": "master-join", "from": r.RemoteAddr})
+	log := logging.OrDiscard(s.Log).WithField("from", r.RemoteAddr)
 	if r.Method != http.MethodPost {
 		writeError(w, api.NewMethodNotAllowed(r.Method, r.URL.Path))
 		return
