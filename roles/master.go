@@ -82,7 +82,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 		}
 		p.cleanup(release)
 	}
-	restore, err := checkRestore(cfg)
+	restore, err := checkRestore(p.logger("master"), cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +144,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 		return nil
 	}})
 	if restore {
-		p.add(restoreComponent(cfg.Restore, func(ctx context.Context) (int, error) { return etcd.RestoreSnapshot(ctx, cli, cfg.Restore) }))
+		p.add(restoreComponent(p.logger("master"), cfg.Restore, func(ctx context.Context) (int, error) { return etcd.RestoreSnapshot(ctx, cli, cfg.Restore) }))
 	}
 
 	// The registry adds the API's semantics (defaults, validation, uids and
@@ -182,7 +182,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 		acfg.Security, acfg.TLS, acfg.Transport = apiSecurity(id, st), apiTLS(id), kubeletTransport(id)
 		if cfg.EtcdEmbed {
 			// Other masters join this one's cluster through the API port.
-			acfg.Security.Public[masterjoin.Path] = masterJoinServer(cfg.DataDir, func(ctx context.Context, name, peer string) (string, error) {
+			acfg.Security.Public[masterjoin.Path] = masterJoinServer(p.logger("master-join"), cfg.DataDir, func(ctx context.Context, name, peer string) (string, error) {
 				return etcd.AddMember(ctx, cli, name, peer)
 			}).Handler()
 		}

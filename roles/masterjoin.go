@@ -18,6 +18,7 @@ import (
 	"kubelite/config"
 	"kubelite/internal/component"
 	"kubelite/internal/etcd"
+	"kubelite/internal/logging"
 	"kubelite/internal/masterjoin"
 	"kubelite/internal/pki"
 )
@@ -42,8 +43,9 @@ func joinCluster(ctx context.Context, cfg *config.Master) error {
 	if cfg.Join == "" {
 		return nil
 	}
+	log := logging.FromContext(ctx).WithField("component", "master")
 	if _, err := os.Stat(filepath.Join(cfg.DataDir, "etcd", "member")); err == nil {
-		logrus.WithField("component", "master").Info("--join: this data dir already holds the cluster's data; starting as a member")
+		log.Info("--join: this data dir already holds the cluster's data; starting as a member")
 		return nil
 	}
 	if m, err := readMember(cfg.DataDir); err != nil || m != nil {
@@ -67,7 +69,7 @@ func joinCluster(ctx context.Context, cfg *config.Master) error {
 	if err := os.WriteFile(filepath.Join(cfg.DataDir, etcdMemberFile), b, 0o600); err != nil {
 		return fmt.Errorf("--join: %w", err)
 	}
-	logrus.WithFields(logrus.Fields{"component": "master", "master": cfg.Join, "member": name, "took": time.Since(start).Round(time.Millisecond)}).
+	log.WithFields(logrus.Fields{"master": cfg.Join, "member": name, "took": time.Since(start).Round(time.Millisecond)}).
 		Info("joined the cluster: etcd member added, cluster identity received")
 	return nil
 }
@@ -145,8 +147,9 @@ func peerCerts(id *pki.Identity, addr string) (*etcd.TLSFiles, error) {
 // masterJoinServer is the running master's side of masterjoin: the master
 // token read at every request, the member added by addMember (through this
 // master's etcd client).
-func masterJoinServer(dataDir string, addMember func(ctx context.Context, name, peer string) (string, error)) *masterjoin.Server {
+func masterJoinServer(log *logrus.Entry, dataDir string, addMember func(ctx context.Context, name, peer string) (string, error)) *masterjoin.Server {
 	return &masterjoin.Server{
+		Log: log,
 		Secret: func() string {
 			t, err := pki.ReadToken(dataDir, true)
 			if err != nil {
@@ -170,12 +173,12 @@ func masterJoinServer(dataDir string, addMember func(ctx context.Context, name, 
 // checkRestore refuses --restore unless the data dir is new to etcd and
 // holds the cluster's identity (copied from the old master: the snapshot
 // holds the objects, not the CA and tokens). It reports whether to restore.
-func checkRestore(cfg *config.Master) (bool, error) {
+func checkRestore(log *logrus.Entry, cfg *config.Master) (bool, error) {
 	if cfg.Restore == "" {
 		return false, nil
 	}
 	if _, err := os.Stat(filepath.Join(cfg.DataDir, "etcd", "member")); err == nil {
-		logrus.WithField("component", "master").Info("--restore: this data dir already holds etcd data (restored before); starting on it")
+		log.Info("--restore: this data dir already holds etcd data (restored before); starting on it")
 		return false, nil
 	}
 	if _, err := os.Stat(cfg.Restore); err != nil {
@@ -191,13 +194,13 @@ func checkRestore(cfg *config.Master) (bool, error) {
 
 // restoreComponent fills the new etcd from the snapshot before the
 // registry and the API use it.
-func restoreComponent(file string, restore func(ctx context.Context) (int, error)) component.Component {
+func restoreComponent(log *logrus.Entry, file string, restore func(ctx context.Context) (int, error)) component.Component {
 	return component.Func{N: "etcd-restore", F: func(ctx context.Context, started func()) error {
 		n, err := restore(ctx)
 		if err != nil {
 			return err
 		}
-		logrus.WithFields(logrus.Fields{"component": "master", "file": file, "keys": n}).Info("restored the cluster from the snapshot")
+		log.WithFields(logrus.Fields{"file": file, "keys": n}).Info("restored the cluster from the snapshot")
 		started()
 		<-ctx.Done()
 		return nil

@@ -18,6 +18,7 @@ import (
 	"kubelite/internal/api"
 	"kubelite/internal/etcd"
 	"kubelite/internal/kubelet"
+	"kubelite/internal/logging"
 	"kubelite/internal/netfilter"
 	"kubelite/internal/runtime"
 	"kubelite/internal/runtime/docker"
@@ -90,7 +91,7 @@ func Reset(ctx context.Context, cfg *config.Standalone, p Prompt) error {
 	if !cfg.Yes && !p.Confirm("This will "+strings.Join(what, ", ")+". Continue?") {
 		return errors.New("reset cancelled (nothing changed); --yes skips the question")
 	}
-	log := logrus.WithField("component", "reset")
+	log := logging.FromContext(ctx).WithField("component", "reset")
 	if cfg.Minion.Runtime == "docker" && len(uids) > 0 {
 		n, err := removeContainers(ctx, cfg.Minion.DockerEndpoint, uids)
 		if err != nil {
