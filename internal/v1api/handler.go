@@ -47,8 +47,9 @@ type Config struct {
 
 // Handler serves /api (the versions), /api/v1, /apis and /openapi.
 type Handler struct {
-	cfg Config
-	log *logrus.Entry
+	cfg   Config
+	log   *logrus.Entry
+	pages *snapshots // paged lists' snapshots (paging.go)
 }
 
 // New returns the handler; cfg.Store is required.
@@ -62,7 +63,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Handler{cfg: cfg, log: logrus.WithField("component", "apiserver-v1")}, nil
+	return &Handler{cfg: cfg, log: logrus.WithField("component", "apiserver-v1"), pages: newSnapshots(cfg.Now)}, nil
 }
 
 // Owns reports whether path is served by this package rather than the
@@ -272,6 +273,20 @@ func (h *Handler) serveList(w http.ResponseWriter, r *http.Request, req Request)
 		writeError(w, req, err)
 		return
 	}
+	pg, err := parsePage(r.URL.Query())
+	if err != nil {
+		writeError(w, req, err)
+		return
+	}
+	if pg.token != nil {
+		out, err := h.continued(r, pg)
+		if err != nil {
+			writeError(w, req, err)
+			return
+		}
+		h.writeList(w, r, req, out.items, out.meta)
+		return
+	}
 	objs, rev, err := h.cfg.Store.List(r.Context(), req.InternalResource, sel.storeOptions(req.Namespace))
 	if err != nil {
 		writeError(w, req, err)
@@ -284,7 +299,8 @@ func (h *Handler) serveList(w http.ResponseWriter, r *http.Request, req Request)
 			items = append(items, v)
 		}
 	}
-	h.writeList(w, r, req, items, strconv.FormatUint(rev, 10))
+	out := h.first(r, pg, items, rev)
+	h.writeList(w, r, req, out.items, out.meta)
 }
 
 // list is any v1 list: kind <Kind>List, the items as they are.
@@ -294,12 +310,16 @@ type list struct {
 	Items           []runtime.Object `json:"items"`
 }
 
-func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, req Request, items []runtime.Object, rv string) {
+// writeList writes items with the list's metadata lm (resourceVersion, and
+// continue for a page of a longer list).
+func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, req Request, items []runtime.Object, lm metav1.ListMeta) {
 	switch wantAs(r) {
 	case asTable:
-		writeJSON(w, http.StatusOK, buildTable(req.kind, items, rv, includeOf(r), h.tableContext(r.Context()), true))
+		t := buildTable(req.kind, items, lm.ResourceVersion, includeOf(r), h.tableContext(r.Context()), true)
+		t.ListMeta = lm
+		writeJSON(w, http.StatusOK, t)
 	case asMetadata:
-		l := &list{TypeMeta: metav1.TypeMeta{Kind: "PartialObjectMetadataList", APIVersion: "meta.k8s.io/v1"}, ListMeta: metav1.ListMeta{ResourceVersion: rv}}
+		l := &list{TypeMeta: metav1.TypeMeta{Kind: "PartialObjectMetadataList", APIVersion: "meta.k8s.io/v1"}, ListMeta: lm}
 		for _, it := range items {
 			l.Items = append(l.Items, partialMetadata(it))
 		}
@@ -310,7 +330,7 @@ func (h *Handler) writeList(w http.ResponseWriter, r *http.Request, req Request,
 	default:
 		writeJSON(w, http.StatusOK, &list{
 			TypeMeta: metav1.TypeMeta{Kind: req.kind.kind + "List", APIVersion: "v1"},
-			ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: items,
+			ListMeta: lm, Items: items,
 		})
 	}
 }
@@ -622,7 +642,7 @@ func (h *Handler) serveDeleteCollection(w http.ResponseWriter, r *http.Request, 
 	if items == nil {
 		items = []runtime.Object{}
 	}
-	h.writeList(w, r, req, items, strconv.FormatUint(rev, 10))
+	h.writeList(w, r, req, items, metav1.ListMeta{ResourceVersion: strconv.FormatUint(rev, 10)})
 }
 
 // ---- pods/log ----
@@ -764,7 +784,19 @@ func (h *Handler) serveNamespaces(w http.ResponseWriter, r *http.Request, req Re
 		if items == nil {
 			items = []runtime.Object{}
 		}
-		h.writeList(w, r, req, items, strconv.FormatUint(rev, 10))
+		pg, err := parsePage(r.URL.Query())
+		if err != nil {
+			writeError(w, req, err)
+			return
+		}
+		out := h.first(r, pg, items, rev)
+		if pg.token != nil {
+			if out, err = h.continued(r, pg); err != nil {
+				writeError(w, req, err)
+				return
+			}
+		}
+		h.writeList(w, r, req, out.items, out.meta)
 	case "watch":
 		// Namespaces do not change: the current ones, then silence.
 		h.streamStatic(w, r, req, items, strconv.FormatUint(rev, 10))
