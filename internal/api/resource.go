@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 )
 
 // Resource is the plural name of a kind of object as it appears in URLs.
@@ -25,91 +26,166 @@ const DefaultNamespace = "default"
 // APIVersion is the version kubelite writes into objects.
 const APIVersion = "v1beta1"
 
-// AllResources lists the stored resources (bindings are not stored).
-var AllResources = []Resource{Pods, ReplicationControllers, Services, EndpointsResource, Minions, Events}
-
-type resourceInfo struct {
-	kind       string
-	namespaced bool
-	newObj     func() Object
+// ResourceInfo is what kubelite knows of one resource: one row of
+// Resources. Every function of this file reads the table (the resource
+// test walks it), so a resource added here is parsed, constructed, listed
+// and named everywhere; the v1 API's own row (internal/v1api kinds.go, the
+// v1 names, conversion and table columns) is checked against it by its
+// test.
+type ResourceInfo struct {
+	Resource   Resource
+	Kind       string
+	Namespaced bool
+	// Stored is false for bindings (a write that sets a pod's host).
+	Stored bool
+	// Aliases are the other spellings ParseResource accepts: singular,
+	// lower-case and the tutorial's short forms, and v1's plural.
+	Aliases []string
+	// New returns an empty object; NewList a list object (PodList, ...)
+	// holding objs; Items the items of such a list (false for another type).
+	New     func() Object
+	NewList func(meta TypeMeta, objs []Object) Object
+	Items   func(list Object) ([]Object, bool)
 }
 
-var resources = map[Resource]resourceInfo{
-	Pods:                   {"Pod", true, func() Object { return &Pod{} }},
-	ReplicationControllers: {"ReplicationController", true, func() Object { return &ReplicationController{} }},
-	Services:               {"Service", true, func() Object { return &Service{} }},
-	EndpointsResource:      {"Endpoints", true, func() Object { return &Endpoints{} }},
-	Minions:                {"Minion", false, func() Object { return &Minion{} }},
-	Events:                 {"Event", true, func() Object { return &Event{} }},
-	Bindings:               {"Binding", true, func() Object { return &Binding{} }},
+// row builds a table row for the object type T and its list type L, whose
+// items are items(l).
+func row[T any, PT interface {
+	*T
+	Object
+}, L any, PL interface {
+	*L
+	Object
+}](res Resource, kind string, namespaced, stored bool, aliases []string, items func(PL) *[]T) ResourceInfo {
+	info := ResourceInfo{
+		Resource: res, Kind: kind, Namespaced: namespaced, Stored: stored, Aliases: aliases,
+		New: func() Object { return PT(new(T)) },
+	}
+	if items == nil {
+		return info
+	}
+	info.NewList = func(meta TypeMeta, objs []Object) Object {
+		l := PL(new(L))
+		*l.Meta() = meta
+		out := items(l)
+		*out = make([]T, 0, len(objs))
+		for _, o := range objs {
+			*out = append(*out, *any(o).(PT))
+		}
+		return l
+	}
+	info.Items = func(list Object) ([]Object, bool) {
+		l, ok := list.(PL)
+		if !ok {
+			return nil, false
+		}
+		in := *items(l)
+		var out []Object
+		for i := range in {
+			out = append(out, PT(&in[i]))
+		}
+		return out, true
+	}
+	return info
+}
+
+// Resources is the table: one row per resource, stored ones in
+// AllResources' order.
+var Resources = []ResourceInfo{
+	row[Pod, *Pod, PodList](Pods, "Pod", true, true, []string{"pod", "po"},
+		func(l *PodList) *[]Pod { return &l.Items }),
+	row[ReplicationController, *ReplicationController, ReplicationControllerList](ReplicationControllers, "ReplicationController", true, true,
+		[]string{"replicationcontrollers", "replicationController", "replicationcontroller", "rc"},
+		func(l *ReplicationControllerList) *[]ReplicationController { return &l.Items }),
+	row[Service, *Service, ServiceList](Services, "Service", true, true, []string{"service", "se", "svc"},
+		func(l *ServiceList) *[]Service { return &l.Items }),
+	row[Endpoints, *Endpoints, EndpointsList](EndpointsResource, "Endpoints", true, true, []string{"ep"},
+		func(l *EndpointsList) *[]Endpoints { return &l.Items }),
+	row[Minion, *Minion, MinionList](Minions, "Minion", false, true, []string{"minion", "mi", "nodes", "node"},
+		func(l *MinionList) *[]Minion { return &l.Items }),
+	row[Event, *Event, EventList](Events, "Event", true, true, []string{"event", "ev"},
+		func(l *EventList) *[]Event { return &l.Items }),
+	row[Binding, *Binding, Binding](Bindings, "Binding", true, false, []string{"binding"}, nil),
+}
+
+// AllResources lists the stored resources (bindings are not stored).
+var AllResources = func() []Resource {
+	var out []Resource
+	for _, info := range Resources {
+		if info.Stored {
+			out = append(out, info.Resource)
+		}
+	}
+	return out
+}()
+
+// Info returns r's row of Resources.
+func Info(r Resource) (ResourceInfo, bool) {
+	for _, info := range Resources {
+		if info.Resource == r {
+			return info, true
+		}
+	}
+	return ResourceInfo{}, false
 }
 
 // ParseResource maps a URL segment (also the tutorial's short and
 // lower-case spellings) to a Resource.
 func ParseResource(s string) (Resource, error) {
-	switch s {
-	case "pods", "pod", "po":
-		return Pods, nil
-	case "replicationControllers", "replicationcontrollers", "replicationController", "replicationcontroller", "rc":
-		return ReplicationControllers, nil
-	case "services", "service", "se", "svc":
-		return Services, nil
-	case "endpoints", "ep":
-		return EndpointsResource, nil
-	case "minions", "minion", "mi", "nodes", "node":
-		return Minions, nil
-	case "events", "event", "ev":
-		return Events, nil
-	case "bindings", "binding":
-		return Bindings, nil
+	for _, info := range Resources {
+		if string(info.Resource) == s {
+			return info.Resource, nil
+		}
+		for _, a := range info.Aliases {
+			if a == s {
+				return info.Resource, nil
+			}
+		}
 	}
 	return "", fmt.Errorf("unknown resource %q", s)
 }
 
 // Valid reports whether r is a known resource.
-func (r Resource) Valid() bool { _, ok := resources[r]; return ok }
+func (r Resource) Valid() bool { _, ok := Info(r); return ok }
 
 // Kind returns the kind of object r holds ("Pod" for pods).
-func (r Resource) Kind() string { return resources[r].kind }
+func (r Resource) Kind() string { info, _ := Info(r); return info.Kind }
 
 // Namespaced reports whether objects of r live in a namespace.
-func (r Resource) Namespaced() bool { return resources[r].namespaced }
+func (r Resource) Namespaced() bool { info, _ := Info(r); return info.Namespaced }
 
 // New returns an empty object of r's type, or nil for an unknown resource.
 func New(r Resource) Object {
-	info, ok := resources[r]
+	info, ok := Info(r)
 	if !ok {
 		return nil
 	}
-	return info.newObj()
+	return info.New()
 }
 
 // ResourceOf returns the resource an object belongs to.
 func ResourceOf(obj Object) (Resource, error) {
-	switch obj.(type) {
-	case *Pod:
-		return Pods, nil
-	case *ReplicationController:
-		return ReplicationControllers, nil
-	case *Service:
-		return Services, nil
-	case *Endpoints:
-		return EndpointsResource, nil
-	case *Minion:
-		return Minions, nil
-	case *Event:
-		return Events, nil
-	case *Binding:
-		return Bindings, nil
+	if r, ok := byType[reflect.TypeOf(obj)]; ok {
+		return r, nil
 	}
 	return "", fmt.Errorf("no resource for %T", obj)
 }
 
+// byType maps each row's object type to its resource (ResourceOf is on the
+// encoding path of every object).
+var byType = func() map[reflect.Type]Resource {
+	m := map[reflect.Type]Resource{}
+	for _, info := range Resources {
+		m[reflect.TypeOf(info.New())] = info.Resource
+	}
+	return m
+}()
+
 // ResourceForKind maps a kind ("Pod", "ReplicationController", ...) to its resource.
 func ResourceForKind(kind string) (Resource, bool) {
-	for r, info := range resources {
-		if info.kind == kind {
-			return r, true
+	for _, info := range Resources {
+		if info.Kind == kind {
+			return info.Resource, true
 		}
 	}
 	return "", false
@@ -146,81 +222,30 @@ func Copy[T Object](obj T) T { return DeepCopy(obj) }
 // NewList builds the v1beta1 list object (PodList, ...) holding objs, which
 // must all be of resource r.
 func NewList(r Resource, objs []Object, resourceVersion uint64) (Object, error) {
-	meta := TypeMeta{Kind: r.Kind() + "List", APIVersion: APIVersion, ResourceVersion: resourceVersion}
-	switch r {
-	case Pods:
-		l := &PodList{TypeMeta: meta, Items: make([]Pod, 0, len(objs))}
-		for _, o := range objs {
-			l.Items = append(l.Items, *o.(*Pod))
-		}
-		return l, nil
-	case ReplicationControllers:
-		l := &ReplicationControllerList{TypeMeta: meta, Items: make([]ReplicationController, 0, len(objs))}
-		for _, o := range objs {
-			l.Items = append(l.Items, *o.(*ReplicationController))
-		}
-		return l, nil
-	case Services:
-		l := &ServiceList{TypeMeta: meta, Items: make([]Service, 0, len(objs))}
-		for _, o := range objs {
-			l.Items = append(l.Items, *o.(*Service))
-		}
-		return l, nil
-	case EndpointsResource:
-		l := &EndpointsList{TypeMeta: meta, Items: make([]Endpoints, 0, len(objs))}
-		for _, o := range objs {
-			l.Items = append(l.Items, *o.(*Endpoints))
-		}
-		return l, nil
-	case Minions:
-		l := &MinionList{TypeMeta: meta, Items: make([]Minion, 0, len(objs))}
-		for _, o := range objs {
-			l.Items = append(l.Items, *o.(*Minion))
-		}
-		return l, nil
-	case Events:
-		l := &EventList{TypeMeta: meta, Items: make([]Event, 0, len(objs))}
-		for _, o := range objs {
-			l.Items = append(l.Items, *o.(*Event))
-		}
-		return l, nil
+	info, ok := Info(r)
+	if !ok || info.NewList == nil {
+		return nil, fmt.Errorf("no list for resource %q", r)
 	}
-	return nil, fmt.Errorf("no list for resource %q", r)
+	for _, o := range objs {
+		if got, err := ResourceOf(o); err != nil || got != r {
+			return nil, fmt.Errorf("list of %s: item %T", r, o)
+		}
+	}
+	return info.NewList(TypeMeta{Kind: r.Kind() + "List", APIVersion: APIVersion, ResourceVersion: resourceVersion}, objs), nil
 }
 
 // ListItems returns the items of a list object built by NewList (or decoded
 // from the API) as objects, with the list's resourceVersion.
 func ListItems(list Object) ([]Object, uint64, error) {
-	var out []Object
-	switch l := list.(type) {
-	case *PodList:
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
+	for _, info := range Resources {
+		if info.Items == nil {
+			continue
 		}
-	case *ReplicationControllerList:
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
+		if out, ok := info.Items(list); ok {
+			return out, list.Meta().ResourceVersion, nil
 		}
-	case *ServiceList:
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case *EndpointsList:
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case *MinionList:
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	case *EventList:
-		for i := range l.Items {
-			out = append(out, &l.Items[i])
-		}
-	default:
-		return nil, 0, fmt.Errorf("%T is not a list", list)
 	}
-	return out, list.Meta().ResourceVersion, nil
+	return nil, 0, fmt.Errorf("%T is not a list", list)
 }
 
 // NewListObject returns an empty list object for r, for decoding into.
