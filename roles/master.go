@@ -179,7 +179,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 		},
 	}
 	if id != nil {
-		acfg.Security, acfg.TLS, acfg.Transport = apiSecurity(id, st), apiTLS(id), kubeletTransport(id)
+		acfg.Security, acfg.TLS, acfg.Transport = apiSecurity(p.logger("join"), id, st), apiTLS(id), kubeletTransport(id)
 		if cfg.EtcdEmbed {
 			// Other masters join this one's cluster through the API port.
 			acfg.Security.Public[masterjoin.Path] = masterJoinServer(p.logger("master-join"), cfg.DataDir, func(ctx context.Context, name, peer string) (string, error) {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"kubelite/config"
 	"kubelite/internal/apiserver"
 	"kubelite/internal/atomicfile"
@@ -40,9 +42,9 @@ func loadIdentity(cfg *config.Master) (*pki.Identity, error) {
 // apiSecurity is what the API server needs to authenticate requests: the
 // admin's token and certificates of the cluster's CA, and the join served
 // to anyone (the join checks its own secret).
-func apiSecurity(id *pki.Identity, st store.Store) *apiserver.Security {
+func apiSecurity(log *logrus.Entry, id *pki.Identity, st store.Store) *apiserver.Security {
 	authn := auth.NewAuthenticator(map[string]auth.User{id.AdminToken: {Name: auth.Admin}}, id.CA.Pool())
-	js := &join.Server{CA: id.CA, Secret: joinSecret(id.Dir), Store: st}
+	js := &join.Server{Log: log, CA: id.CA, Secret: joinSecret(id.Dir), Store: st}
 	h := js.Handler()
 	return &apiserver.Security{Authn: authn, Public: map[string]http.Handler{join.CACertsPath: h, join.MinionPath: h}}
 }

@@ -18,6 +18,7 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/auth"
+	"kubelite/internal/logging"
 	"kubelite/internal/pki"
 	"kubelite/internal/store"
 )
@@ -67,7 +68,7 @@ type Server struct {
 	Secret func() string    // the current join secret, read on every request; "" refuses every join
 	Store  store.Store      // where Minion names are bound (the master's registry)
 	Now    func() time.Time // nil: time.Now
-	Log    *logrus.Entry    // nil: logrus with component=join
+	Log    *logrus.Entry    // nil: logs nothing
 }
 
 // Handler serves CACertsPath and MinionPath.
@@ -85,12 +86,7 @@ func (s *Server) now() time.Time {
 	return time.Now()
 }
 
-func (s *Server) log() *logrus.Entry {
-	if s.Log != nil {
-		return s.Log
-	}
-	return logrus.WithField("component", "join")
-}
+func (s *Server) log() *logrus.Entry { return logging.OrDiscard(s.Log) }
 
 func (s *Server) serveCACerts(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
