@@ -104,3 +104,24 @@ func BenchmarkList1000PodsDirect(b *testing.B) {
 	b.StopTimer()
 	reportPercentiles(b, lat)
 }
+
+// BenchmarkRouteHandler measures the handler chain in process (no TCP) on
+// a small object and on unknown paths, where routing is most of the cost:
+//
+//	go test -run '^$' -bench RouteHandler -benchmem ./internal/apiserver/
+func BenchmarkRouteHandler(b *testing.B) {
+	srv, err := apiserver.New(apiserver.Config{Store: seeded(b), Version: testVersion})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := srv.Handler()
+	for _, target := range []string{"/api/v1beta1/pods/web", "/api/v1beta1/nope/x", "/healthz"} {
+		b.Run(target, func(b *testing.B) {
+			req := httptest.NewRequest("GET", target, nil)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				h.ServeHTTP(httptest.NewRecorder(), req)
+			}
+		})
+	}
+}

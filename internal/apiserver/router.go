@@ -104,11 +104,11 @@ func notMatched(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
 		notFound(w, orig.req)
 		return
 	}
+	probe := *r
 	for _, m := range routeMethods {
 		if m == r.Method {
 			continue
 		}
-		probe := *r
 		probe.Method = m
 		if _, pattern := mux.Handler(&probe); pattern != "" && pattern != "/" {
 			if orig != nil {
