@@ -130,7 +130,7 @@ func (m *benchMaster) start(ctx context.Context, o bench.MasterOptions) error {
 	m.put = func(ctx context.Context, key, val string) error { _, err := cli.Put(ctx, key, val); return err }
 	m.closeClient = cli.Close
 	m.grace = o.NodeGrace
-	reg, err := registry.New(storeetcd.New(cli), registry.Config{Log: log("registry")}) // the default portal net
+	reg, err := registry.New(storeetcd.New(cli).WithLog(log("store")), registry.Config{Log: log("registry")}) // the default portal net
 	if err != nil {
 		return fmt.Errorf("bench master: %w", err)
 	}

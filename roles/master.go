@@ -150,7 +150,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 	// The registry adds the API's semantics (defaults, validation, uids and
 	// names, portal IPs, bindings) to the raw store; everything in the master
 	// uses it.
-	reg, err := registry.New(storeetcd.New(cli), registry.Config{
+	reg, err := registry.New(storeetcd.New(cli).WithLog(p.logger("store")), registry.Config{
 		Log:       p.logger("registry"),
 		PortalNet: ipNet(cfg.PortalNet), PortalClaims: etcd.NewClaims(cli, ""),
 		Diagnose:    func(ctx context.Context) string { return etcd.DiagnoseQuorum(ctx, cli) },

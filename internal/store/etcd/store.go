@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"kubelite/internal/api"
+	"kubelite/internal/logging"
 	"kubelite/internal/store"
 )
 
@@ -51,7 +52,14 @@ var _ store.Store = (*Store)(nil)
 // New returns a store using cli; the caller owns cli.
 func New(cli *clientv3.Client) *Store {
 	return &Store{cli: cli, now: time.Now, cache: map[api.Resource]map[string]cacheEntry{}, bcasts: map[api.Resource]*broadcaster{},
-		log: logrus.WithField("component", "store"), bad: map[string]int64{}}
+		log: logging.Discard(), bad: map[string]int64{}}
+}
+
+// WithLog sets the logger (undecodable values are warned there) and returns
+// s; without it s logs nothing.
+func (s *Store) WithLog(l *logrus.Entry) *Store {
+	s.log = logging.OrDiscard(l)
+	return s
 }
 
 // Client returns the underlying client.

@@ -196,7 +196,7 @@ func TestWatchFromListRevisionLogsNothing(t *testing.T) {
 	t.Cleanup(func() { std.SetOutput(out); std.SetLevel(lvl) })
 
 	srv := etcdtest.Start(t, "")
-	s := etcdstore.New(srv.Client(t))
+	s := etcdstore.New(srv.Client(t)).WithLog(logrus.WithField("component", "store"))
 	buf.Reset() // etcd's own start-up lines
 	c, cancel := context.WithCancel(context.Background())
 	defer cancel()
