@@ -34,6 +34,7 @@ var scenarios = []scenario{
 	{"4-rollingupdate", 3 * time.Minute, scenarioRollingUpdate},
 	{"7-pod-to-pod", 90 * time.Second, scenarioPodToPod},
 	{"8-liveness", 2 * time.Minute, scenarioLiveness},
+	{"12-kubectl-v1", 2 * time.Minute, scenarioKubectlV1},
 	{"5-minion-lost", 2 * time.Minute, scenarioMinionLost},
 	{"6-partition", 3 * time.Minute, scenarioPartition},
 	{"9-insecure", 2 * time.Minute, scenarioInsecure},
