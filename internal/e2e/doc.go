@@ -69,6 +69,12 @@
 //	                 service portal
 //	8-liveness       a failing http probe restarts the container, restartCount
 //	                 grows
+//	12-kubectl-v1    the oldest and the newest real kubectl with the admin
+//	                 kubeconfig over /api/v1: get nodes, create -f a v1 pod,
+//	                 apply -f a v1 RC (created, configured), get pods -o wide
+//	                 (Running on a minion, its IP), logs, scale rc seen by
+//	                 get -w, expose rc (endpoints are the pods), delete -l
+//	                 (get -w sees DELETED)
 //	6-partition      minion 2 cut off past the eviction timeout, then healed:
 //	                 same outcome, no hostPort held twice on any host
 //	9-insecure       the whole cluster restarted as in 2014 (master
