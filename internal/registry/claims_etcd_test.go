@@ -15,6 +15,7 @@ import (
 	"kubelite/internal/registry"
 	"kubelite/internal/store"
 	etcdstore "kubelite/internal/store/etcd"
+	"kubelite/internal/testutil"
 )
 
 // twoMasters starts two registries, each with its own etcd client, over one
@@ -259,6 +260,13 @@ func TestQuorumLossThreeMembers(t *testing.T) {
 	}
 	cl.Stop(1)
 	cl.Stop(2)
+	// The survivor's leader steps down one election timeout after it lost
+	// its peers; from then on the quorum is lost as etcd sees it.
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		dctx, dcancel := context.WithTimeout(c, time.Second)
+		defer dcancel()
+		return strings.Contains(etcd.DiagnoseQuorum(dctx, cli), "have no leader")
+	}, "the survivor still sees a leader")
 	for i, w := range []func() error{
 		func() error { _, err := r.Create(c, svc("after", "")); return err },
 		func() error { _, err := r.Create(c, pod("p1")); return err },
