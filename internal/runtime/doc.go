@@ -15,10 +15,10 @@
 //     name, spec hash, attempt). List and Inspect only ever return managed containers:
 //     containers kubelite did not create are invisible and never touched
 //     (Inspect, Stop, Remove of one fail with ErrNotFound).
-//   - CreateAndStart creates and starts a container; if the start fails, the
-//     created container is removed and the error returned, so a failed start
-//     leaves nothing behind. It fails with ErrImageNotPresent when the image
-//     is absent (it never pulls): pulling is the caller's decision.
+//   - Create creates a container (ErrImageNotPresent when the image is
+//     absent: it never pulls, pulling is the caller's decision); Start
+//     starts it, and if the start fails the container is removed and the
+//     error returned, so a failed start leaves nothing behind.
 //   - Stop sends SIGTERM, then kills after grace; stopping a stopped
 //     container is not an error. Remove removes a container (forcefully, so
 //     a running one is killed first); removing a missing one is ErrNotFound.

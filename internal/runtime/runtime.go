@@ -213,8 +213,6 @@ type Runtime interface {
 	HasImage(ctx context.Context, image string) (bool, error)
 	// PullImage fetches image from its registry.
 	PullImage(ctx context.Context, image string) error
-	// CreateAndStart creates and starts a container, returning its ID.
-	CreateAndStart(ctx context.Context, spec ContainerSpec) (string, error)
 	// Create creates a container without starting it (ErrImageNotPresent
 	// when the image is absent). A container may join the network of one
 	// that is created but not yet started: the kubelet creates a pod's app

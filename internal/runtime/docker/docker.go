@@ -240,18 +240,6 @@ func readStream(rd io.Reader) error {
 	}
 }
 
-// CreateAndStart implements runtime.Runtime.
-func (r *Runtime) CreateAndStart(ctx context.Context, spec runtime.ContainerSpec) (string, error) {
-	id, err := r.Create(ctx, spec)
-	if err != nil {
-		return "", err
-	}
-	if err := r.Start(ctx, id); err != nil {
-		return "", err
-	}
-	return id, nil
-}
-
 // Create implements runtime.Runtime.
 func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (string, error) {
 	labels := make(map[string]string, len(spec.Labels)+1)

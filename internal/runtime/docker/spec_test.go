@@ -30,7 +30,7 @@ func TestSpecReachesTheEngine(t *testing.T) {
 	suffix := strings.ReplaceAll(t.Name(), "/", "-") + "-" + time.Now().Format("150405.000000")
 	hostDir := filepath.Join(t.TempDir(), "missing", "dir")
 	port := freePort(t)
-	infra, err := rt.CreateAndStart(ctx, runtime.ContainerSpec{
+	infra, err := createAndStart(ctx, rt, runtime.ContainerSpec{
 		Name: "k8s_POD_" + suffix, Image: images.Pause, Hostname: "mypod",
 		Labels: map[string]string{runtime.LabelPodName: "mypod"},
 		Ports:  []runtime.PortBinding{{HostIP: "127.0.0.1", HostPort: port, ContainerPort: 80}},
@@ -39,7 +39,7 @@ func TestSpecReachesTheEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rt.Remove(context.Background(), infra) })
-	app, err := rt.CreateAndStart(ctx, runtime.ContainerSpec{
+	app, err := createAndStart(ctx, rt, runtime.ContainerSpec{
 		Name: "k8s_web_" + suffix, Image: images.WebserverV1, NetworkMode: "container:" + infra,
 		Labels:  map[string]string{runtime.LabelPodName: "mypod"},
 		Command: []string{"/webserver", "--port=80"}, Env: []string{"A=b"}, WorkingDir: "/",
@@ -84,4 +84,17 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// createAndStart creates a container and starts it (a failed start removes
+// it: see runtime.Runtime.Start).
+func createAndStart(ctx context.Context, rt runtime.Runtime, spec runtime.ContainerSpec) (string, error) {
+	id, err := rt.Create(ctx, spec)
+	if err != nil {
+		return "", err
+	}
+	if err := rt.Start(ctx, id); err != nil {
+		return "", err
+	}
+	return id, nil
 }

@@ -321,18 +321,6 @@ func (r *Runtime) PullImage(ctx context.Context, image string) error {
 	return nil
 }
 
-// CreateAndStart implements runtime.Runtime.
-func (r *Runtime) CreateAndStart(ctx context.Context, spec runtime.ContainerSpec) (string, error) {
-	id, err := r.Create(ctx, spec)
-	if err != nil {
-		return "", err
-	}
-	if err := r.Start(ctx, id); err != nil {
-		return "", err
-	}
-	return id, nil
-}
-
 // Create implements runtime.Runtime.
 func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (string, error) {
 	if err := ctx.Err(); err != nil {

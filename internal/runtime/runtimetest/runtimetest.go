@@ -55,10 +55,23 @@ func podLabels(uid, name, ctrName string) map[string]string {
 	}
 }
 
+// createAndStart creates a container and starts it (a failed start removes
+// it: see Runtime.Start).
+func createAndStart(ctx context.Context, rt runtime.Runtime, spec runtime.ContainerSpec) (string, error) {
+	id, err := rt.Create(ctx, spec)
+	if err != nil {
+		return "", err
+	}
+	if err := rt.Start(ctx, id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
 // start creates a container and registers its removal.
 func start(t *testing.T, ctx context.Context, rt runtime.Runtime, spec runtime.ContainerSpec) string {
 	t.Helper()
-	id, err := rt.CreateAndStart(ctx, spec)
+	id, err := createAndStart(ctx, rt, spec)
 	if err != nil {
 		t.Fatalf("create and start %s: %v", spec.Name, err)
 	}
@@ -202,7 +215,7 @@ func testPodNetwork(t *testing.T, h Harness) {
 	if err := rt.RemoveNetwork(ctx, spec.Name); err != nil {
 		t.Fatalf("remove a missing network: %v", err)
 	}
-	if id, err := rt.CreateAndStart(ctx, runtime.ContainerSpec{Name: uniq("k8s_net"), Image: h.PauseImage, Labels: podLabels(uid, "p", "net"), NetworkMode: spec.Name}); err == nil {
+	if id, err := createAndStart(ctx, rt, runtime.ContainerSpec{Name: uniq("k8s_net"), Image: h.PauseImage, Labels: podLabels(uid, "p", "net"), NetworkMode: spec.Name}); err == nil {
 		rt.Remove(ctx, id)
 		t.Fatal("started a container on a removed network")
 	}
@@ -331,7 +344,7 @@ func testMissingImage(t *testing.T, h Harness) {
 	if ok, err := rt.HasImage(ctx, h.AppImage); err != nil || !ok {
 		t.Fatalf("HasImage(%s) = %v, %v", h.AppImage, ok, err)
 	}
-	_, err = rt.CreateAndStart(ctx, runtime.ContainerSpec{Name: uniq("missing"), Image: img, Labels: podLabels("u", "p", "c")})
+	_, err = createAndStart(ctx, rt, runtime.ContainerSpec{Name: uniq("missing"), Image: img, Labels: podLabels("u", "p", "c")})
 	if !errors.Is(err, runtime.ErrImageNotPresent) {
 		t.Fatalf("create with absent image: %v, want ErrImageNotPresent", err)
 	}
@@ -342,7 +355,7 @@ func testDuplicateName(t *testing.T, h Harness) {
 	rt := h.New(t)
 	name := uniq("dup")
 	start(t, ctx, rt, runtime.ContainerSpec{Name: name, Image: h.PauseImage, Labels: podLabels("u1", "p", "net")})
-	if id, err := rt.CreateAndStart(ctx, runtime.ContainerSpec{Name: name, Image: h.PauseImage, Labels: podLabels("u1", "p", "net")}); err == nil {
+	if id, err := createAndStart(ctx, rt, runtime.ContainerSpec{Name: name, Image: h.PauseImage, Labels: podLabels("u1", "p", "net")}); err == nil {
 		rt.Remove(ctx, id)
 		t.Fatal("second container with the same name started")
 	}
@@ -381,7 +394,7 @@ func testPortConflict(t *testing.T, h Harness) {
 	ports := []runtime.PortBinding{{HostIP: "127.0.0.1", HostPort: h.HostPort, ContainerPort: 80}}
 	pod(t, ctx, h, rt, ports)
 	uid := uniq("uid")
-	id, err := rt.CreateAndStart(ctx, runtime.ContainerSpec{Name: uniq("conflict"), Image: h.PauseImage, Labels: podLabels(uid, "p", "net"), Ports: ports})
+	id, err := createAndStart(ctx, rt, runtime.ContainerSpec{Name: uniq("conflict"), Image: h.PauseImage, Labels: podLabels(uid, "p", "net"), Ports: ports})
 	if err == nil {
 		rt.Remove(ctx, id)
 		t.Fatal("second binding of the same host port started")
@@ -399,7 +412,7 @@ func testJoinDead(t *testing.T, h Harness) {
 	if err := rt.Stop(ctx, infra, time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if id, err := rt.CreateAndStart(ctx, runtime.ContainerSpec{Name: uniq("app"), Image: h.AppImage, Labels: podLabels("u2", "p", "web"), NetworkMode: "container:" + infra}); err == nil {
+	if id, err := createAndStart(ctx, rt, runtime.ContainerSpec{Name: uniq("app"), Image: h.AppImage, Labels: podLabels("u2", "p", "web"), NetworkMode: "container:" + infra}); err == nil {
 		rt.Remove(ctx, id)
 		t.Fatal("joined a stopped container's network")
 	}
