@@ -123,7 +123,7 @@ func (m *benchMaster) start(ctx context.Context, o bench.MasterOptions) error {
 		return logging.FromContext(ctx).WithField("component", component)
 	}
 	embedded := etcd.NewEmbedded(etcd.Config{Log: log("etcd"), DataDir: m.dir, ClientAddr: addrs[0], PeerAddr: addrs[1]})
-	cli, err := etcd.NewClient(embedded.Endpoints(), nil)
+	cli, err := etcd.NewClientWithLog(embedded.Endpoints(), nil, log("etcd-client"))
 	if err != nil {
 		return err
 	}

@@ -125,7 +125,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 		embedded = etcd.NewEmbedded(ecfg)
 		etcdEndpoints = embedded.Endpoints()
 	}
-	cli, err := etcd.NewClient(etcdEndpoints, etcdTLS)
+	cli, err := etcd.NewClientWithLog(etcdEndpoints, etcdTLS, p.logger("etcd-client"))
 	if err != nil {
 		return nil, err
 	}

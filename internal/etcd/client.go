@@ -37,11 +37,16 @@ func ParseServers(s string) ([]string, error) {
 }
 
 // NewClient returns an etcd v3 client of endpoints, over TLS when tc is
-// set. It does not block: use WaitReady to wait for the cluster. The caller
-// closes it.
+// set, that logs nothing. It does not block: use WaitReady to wait for the
+// cluster. The caller closes it.
 func NewClient(endpoints []string, tc *tls.Config) (*clientv3.Client, error) {
-	log := logrus.WithField("component", "etcd-client")
-	core := &logrusCore{log: log, infoLevel: logrus.TraceLevel}
+	return NewClientWithLog(endpoints, tc, nil)
+}
+
+// NewClientWithLog is NewClient logging the client's warnings and errors to
+// log (nil: nowhere).
+func NewClientWithLog(endpoints []string, tc *tls.Config, log *logrus.Entry) (*clientv3.Client, error) {
+	core := &logrusCore{log: logging.OrDiscard(log), infoLevel: logrus.TraceLevel}
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:            endpoints,
 		DialTimeout:          5 * time.Second,

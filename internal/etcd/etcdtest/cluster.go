@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"kubelite/internal/etcd"
@@ -117,7 +118,7 @@ func (c *Cluster) Endpoints() []string {
 // Client returns a client of every member, closed at cleanup.
 func (c *Cluster) Client(t testing.TB) *clientv3.Client {
 	t.Helper()
-	cli, err := etcd.NewClient(c.Endpoints(), nil)
+	cli, err := etcd.NewClientWithLog(c.Endpoints(), nil, logrus.WithField("component", "etcd-client"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"kubelite/internal/etcd"
@@ -90,7 +91,7 @@ func start(t testing.TB, dir string, noFsync bool) *Server {
 // Client returns a client of s, closed at cleanup.
 func (s *Server) Client(t testing.TB) *clientv3.Client {
 	t.Helper()
-	cli, err := etcd.NewClient(s.Endpoints(), nil)
+	cli, err := etcd.NewClientWithLog(s.Endpoints(), nil, logrus.WithField("component", "etcd-client"))
 	if err != nil {
 		t.Fatal(err)
 	}
