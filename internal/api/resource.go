@@ -41,6 +41,9 @@ type ResourceInfo struct {
 	// Aliases are the other spellings ParseResource accepts: singular,
 	// lower-case and the tutorial's short forms, and v1's plural.
 	Aliases []string
+	// URLAliases are the words besides Resource that the v1beta1 API's
+	// URLs accept (some of Aliases): the apiserver's routes read them.
+	URLAliases []string
 	// New returns an empty object; NewList a list object (PodList, ...)
 	// holding objs; Items the items of such a list (false for another type).
 	New     func() Object
@@ -89,6 +92,21 @@ func row[T any, PT interface {
 	return info
 }
 
+func (info ResourceInfo) urls(words ...string) ResourceInfo { info.URLAliases = words; return info }
+
+// URLResources maps every word the v1beta1 API's URLs accept for a resource
+// (Resource and URLAliases of each row) to it.
+func URLResources() map[string]Resource {
+	m := map[string]Resource{}
+	for _, info := range Resources {
+		m[string(info.Resource)] = info.Resource
+		for _, w := range info.URLAliases {
+			m[w] = info.Resource
+		}
+	}
+	return m
+}
+
 // Resources is the table: one row per resource, stored ones in
 // AllResources' order.
 var Resources = []ResourceInfo{
@@ -96,13 +114,13 @@ var Resources = []ResourceInfo{
 		func(l *PodList) *[]Pod { return &l.Items }),
 	row[ReplicationController, *ReplicationController, ReplicationControllerList](ReplicationControllers, "ReplicationController", true, true,
 		[]string{"replicationcontrollers", "replicationController", "replicationcontroller", "rc"},
-		func(l *ReplicationControllerList) *[]ReplicationController { return &l.Items }),
+		func(l *ReplicationControllerList) *[]ReplicationController { return &l.Items }).urls("replicationcontrollers"),
 	row[Service, *Service, ServiceList](Services, "Service", true, true, []string{"service", "se", "svc"},
 		func(l *ServiceList) *[]Service { return &l.Items }),
 	row[Endpoints, *Endpoints, EndpointsList](EndpointsResource, "Endpoints", true, true, []string{"ep"},
 		func(l *EndpointsList) *[]Endpoints { return &l.Items }),
 	row[Minion, *Minion, MinionList](Minions, "Minion", false, true, []string{"minion", "mi", "nodes", "node"},
-		func(l *MinionList) *[]Minion { return &l.Items }),
+		func(l *MinionList) *[]Minion { return &l.Items }).urls("nodes"),
 	row[Event, *Event, EventList](Events, "Event", true, true, []string{"event", "ev"},
 		func(l *EventList) *[]Event { return &l.Items }),
 	row[Binding, *Binding, Binding](Bindings, "Binding", true, false, []string{"binding"}, nil),

@@ -27,6 +27,14 @@ func TestResourceTable(t *testing.T) {
 					t.Fatalf("ParseResource(%q) = %q, %v", s, got, err)
 				}
 			}
+			for _, w := range info.URLAliases {
+				if URLResources()[w] != info.Resource || !contains(info.Aliases, w) {
+					t.Fatalf("URL word %q is not one of the row's aliases", w)
+				}
+			}
+			if URLResources()[string(info.Resource)] != info.Resource {
+				t.Fatal("URLResources lacks the resource's own name")
+			}
 			if got, ok := Info(info.Resource); !ok || got.Kind != info.Kind || !info.Resource.Valid() {
 				t.Fatalf("Info(%s) = %+v, %v", info.Resource, got, ok)
 			}
@@ -95,4 +103,13 @@ func TestResourceTable(t *testing.T) {
 	if _, _, err := ListItems(New(Pods)); err == nil {
 		t.Error("ListItems of a pod accepted")
 	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
 }

@@ -254,18 +254,9 @@ func knownVersion(v string) bool {
 	return false
 }
 
-// urlResources are the resource names accepted in URLs.
-var urlResources = map[string]api.Resource{
-	"pods":                   api.Pods,
-	"replicationControllers": api.ReplicationControllers,
-	"replicationcontrollers": api.ReplicationControllers,
-	"services":               api.Services,
-	"endpoints":              api.EndpointsResource,
-	"minions":                api.Minions,
-	"nodes":                  api.Minions,
-	"events":                 api.Events,
-	"bindings":               api.Bindings,
-}
+// urlResources are the resource names accepted in URLs: api.Resources'
+// names and URL aliases.
+var urlResources = api.URLResources()
 
 // splitPath splits "a/b" (one trailing slash allowed) into segments; nil if
 // empty or any segment is empty.
