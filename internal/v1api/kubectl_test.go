@@ -3,6 +3,7 @@ package v1api_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -192,6 +193,30 @@ func TestRealKubectl(t *testing.T) {
 			})
 			step("get -A all kinds", func(t *testing.T) {
 				k.run("", []string{"get", "pods,rc,svc,ep,events", "-A"}, "NAMESPACE", "default", "pod/web")
+			})
+			step("get --chunk-size", func(t *testing.T) {
+				ctx := context.Background()
+				for i := 0; i < 5; i++ {
+					if _, err := c.store.Create(ctx, &api.Pod{
+						TypeMeta:     api.TypeMeta{ID: fmt.Sprintf("chunk-%d", i), Namespace: "default", Labels: map[string]string{"chunk": "y"}},
+						DesiredState: api.PodState{Manifest: api.ContainerManifest{Containers: []api.Container{{Name: "c", Image: "busybox"}}}},
+					}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				// -v=6 logs each request: three pages of two, the later with continue.
+				out := k.run("", []string{"get", "pods", "-l", "chunk", "--chunk-size=2", "-v=6"},
+					"limit=2", "continue=", "chunk-0", "chunk-1", "chunk-2", "chunk-3", "chunk-4")
+				if n := strings.Count(out, "limit=2"); n != 3 {
+					t.Fatalf("%d requests with limit=2, want 3:\n%s", n, out)
+				}
+				k.run("", []string{"get", "pods", "-l", "chunk", "--chunk-size=2", "-o", "name"},
+					"pod/chunk-0", "pod/chunk-1", "pod/chunk-2", "pod/chunk-3", "pod/chunk-4")
+				for i := 0; i < 5; i++ {
+					if _, err := c.store.Delete(ctx, api.Pods, "default", fmt.Sprintf("chunk-%d", i)); err != nil {
+						t.Fatal(err)
+					}
+				}
 			})
 			step("get nodes", func(t *testing.T) {
 				k.run("", []string{"get", "nodes", "-o", "wide"}, "m1", "Ready", "127.0.0.1", "v0.6.2-kubelite", "10.244.0.0/24")
