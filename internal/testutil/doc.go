@@ -25,7 +25,13 @@
 //     path. BuildBinary(t, pkg) does the same for any main package of the
 //     module. ImageBinary(t) builds a small binary with only the image
 //     personalities (internal/testserver).
+//   - RebuildImages(t, build, refs...) runs an image build and removes the
+//     images it replaced, so rebuilt test images leave no untagged ones.
+//     DockerHost is the engine tests use ($DOCKER_HOST or the default
+//     socket), PingDocker checks it answers; ModuleRoot finds go.mod;
+//     RealKubectls finds real kubectl binaries to check compatibility with.
 //
-// The package talks to Docker only through plain HTTP on its socket (the
-// /_ping endpoint): only internal/runtime/docker imports the Docker client.
+// The package talks to Docker only through plain HTTP on its socket (/_ping,
+// image inspect and remove): only internal/runtime/docker imports the
+// Docker client.
 package testutil
