@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 
@@ -133,7 +134,11 @@ func TestDoctorBrokenDockerSocket(t *testing.T) {
 	if err == nil {
 		t.Fatal("doctor passed with a wrong Docker socket")
 	}
-	first := strings.SplitN(out, "\n", 2)[0]
+	lines := strings.SplitN(out, "\n", 3)
+	if !strings.HasPrefix(lines[0], "mode preflight: nothing listens on 127.0.0.1:1 yet") {
+		t.Errorf("first line %q does not say the mode doctor chose", lines[0])
+	}
+	first := lines[1]
 	want := "FAIL docker         cannot reach Docker at unix:///nonexistent/docker.sock: socket /nonexistent/docker.sock: stat /nonexistent/docker.sock: no such file or directory; fix: start the engine (systemctl start docker) or point --docker-endpoint at its socket"
 	if first != want {
 		t.Errorf("first line\n%q\nwant\n%q", first, want)
@@ -156,4 +161,67 @@ func TestKubectlHelp(t *testing.T) {
 			t.Errorf("%v help frob: %v", argv0, err)
 		}
 	}
+}
+
+// doctor's help lists only the flags it reads (the role's others are
+// accepted, hidden), and each of those is one doctorFlags knows.
+func TestDoctorListsFlagsItReads(t *testing.T) {
+	for _, sub := range []string{"", "master", "minion"} {
+		args := []string{"kubelite", "doctor"}
+		if sub != "" {
+			args = append(args, sub)
+		}
+		out, _, err := run(t, append(args, "--help")...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := 0
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			if len(f) == 0 || !strings.HasPrefix(f[0], "--") {
+				continue
+			}
+			name := strings.TrimPrefix(strings.TrimSuffix(f[0], ","), "--")
+			if !doctorFlags[name] && name != "mode" && name != "help" {
+				t.Errorf("doctor %s --help lists --%s, which doctor does not read", sub, name)
+			}
+			listed++
+		}
+		if listed < 5 {
+			t.Errorf("doctor %s --help lists %d flags:\n%s", sub, listed, out)
+		}
+		// Hidden flags are still accepted: a role's command line pastes.
+		role := map[string][]string{"": {"--reset"}, "master": {"--etcd-embed", "--max-replicas=5"}, "minion": {"--master=10.0.0.1:8080", "--sync_frequency=5s"}}[sub]
+		if _, _, err := run(t, append(append(args, "--config-dir=", "--v=1", "--print-config"), role...)...); err != nil {
+			t.Errorf("doctor %s with a role's flags: %v", sub, err)
+		}
+	}
+}
+
+// With --etcd_servers there is no embedded etcd: preflight checks the API
+// port only and asks the external etcd; --print-config prints, checks nothing.
+func TestDoctorMasterExternalEtcd(t *testing.T) {
+	port := freePort(t)
+	out, _, err := run(t, "kubelite", "doctor", "master", "--config-dir=", "--etcd_servers=http://127.0.0.1:1", "--port="+port, "--mode=preflight")
+	if err == nil || !strings.Contains(out, "ok   ports          free: 0.0.0.0:"+port+"\n") ||
+		strings.Contains(out, "127.0.0.1:4001") || strings.Contains(out, ":7001") || !strings.Contains(out, "FAIL etcd           http://127.0.0.1:1: ") {
+		t.Errorf("doctor master --etcd_servers: %v\n%s", err, out)
+	}
+	out, _, err = run(t, "kubelite", "doctor", "master", "--config-dir=", "--etcd-embed", "--print-config")
+	if err != nil || !strings.Contains(out, "--etcd-embed=true") || strings.Contains(out, "ports ") {
+		t.Errorf("doctor master --print-config: %v\n%s", err, out)
+	}
+	if _, _, err := run(t, "kubelite", "doctor", "--mode=sometimes"); err == nil || !strings.Contains(err.Error(), "want auto, preflight or check") {
+		t.Errorf("doctor --mode=sometimes: %v", err)
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
 }

@@ -524,3 +524,12 @@ var checkProxyRules = Check{Name: "proxy-rules", Run: func(ctx context.Context, 
 	}
 	return pass("%s present, %d service chains", chain, strings.Count(rules, ":KUBE-SVC-"))
 }}
+
+// ChooseMode picks Preflight when the target's first listener (the API,
+// or a minion's kubelet) is free, Running when something listens there.
+func ChooseMode(p Probe, t Target) string {
+	if len(t.Listeners) > 0 && p.Listen(t.Listeners[0].Addr) != nil {
+		return Running
+	}
+	return Preflight
+}

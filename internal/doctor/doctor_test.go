@@ -223,3 +223,16 @@ eth0	0002F40A	CA01A8C0	0003	0	0	0	00FFFFFF	0	0	0
 		t.Error("bad line accepted")
 	}
 }
+
+func TestChooseMode(t *testing.T) {
+	tg := Target{Role: "master", Listeners: []Listener{{"port", "0.0.0.0:8080"}, {"etcd-addr", "127.0.0.1:4001"}}}
+	if got := ChooseMode(&FakeProbe{}, tg); got != Preflight {
+		t.Errorf("nothing listens: %s, want %s", got, Preflight)
+	}
+	if got := ChooseMode(&FakeProbe{Busy: map[string]bool{"0.0.0.0:8080": true}}, tg); got != Running {
+		t.Errorf("the API port in use: %s, want %s", got, Running)
+	}
+	if got := ChooseMode(&FakeProbe{Busy: map[string]bool{"127.0.0.1:4001": true}}, tg); got != Preflight {
+		t.Errorf("only another port in use: %s, want %s (the ports check says which)", got, Preflight)
+	}
+}
