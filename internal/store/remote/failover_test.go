@@ -305,7 +305,8 @@ func TestFailoverFigures(t *testing.T) {
 		if _, err := backing.Create(ctx, pod(id)); err != nil {
 			t.Fatal(err)
 		}
-		watch = append(watch, testutil.Eventually(t, 2*time.Second, func() bool { _, ok := inf.Get(api.Key(pod(id))); return ok }, "round %d: the informer saw %s", i, id))
+		testutil.Eventually(t, 2*time.Second, func() bool { _, ok := inf.Get(api.Key(pod(id))); return ok }, "round %d: the informer saw %s", i, id)
+		watch = append(watch, time.Since(start))
 		cancel()
 		wait()
 	}
