@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -252,20 +253,27 @@ func (c *tri) stepCrash(ctx context.Context) {
 			lostIDs = append(lostIDs, wr.id)
 		}
 	}
-	var gaps []time.Duration
-	for _, k := range kills[:len(kills)-1] {
-		gaps = append(gaps, gapAround(writes, k.at))
+	// The gap: the longest time with no successful write on any master,
+	// around each kill; and the time from the kill to the first successful
+	// write sent after it. By the kind of leader killed.
+	var gaps, resumes [2][]time.Duration // etcd's leader, the controllers' leader
+	for r, k := range kills[:len(kills)-1] {
+		kind := r % 2 // round r+1: odd rounds kill etcd's leader
+		gaps[kind] = append(gaps[kind], gapAround(writes, k.at))
+		resumes[kind] = append(resumes[kind], k.resumed)
 	}
-	sort.Slice(gaps, func(i, j int) bool { return gaps[i] < gaps[j] })
-	med, worst := time.Duration(0), time.Duration(0)
-	if len(gaps) > 0 {
-		med, worst = gaps[len(gaps)/2], gaps[len(gaps)-1]
-	}
-	all := gapAround(writes, kills[len(kills)-1].at)
 	fmt.Printf("MASTERS crash: %d leader kill rounds + all three at once, %d writers: %d writes acknowledged, %d failed, %d acknowledged lost\n",
 		rounds, crashWriters, acked, failed, lost)
-	fmt.Printf("MASTERS crash: write gap at leader failover median %.2fs max %.2fs (%d rounds); all three killed and restarted: %.2fs\n",
-		med.Seconds(), worst.Seconds(), len(gaps), all.Seconds())
+	for kind, what := range []string{"etcd's leader", "the controllers' leader"} {
+		if len(gaps[kind]) == 0 {
+			continue
+		}
+		fmt.Printf("MASTERS crash: kill -9 of %s (%d rounds): write gap median %.2fs max %.2fs; first successful write sent after the kill: median %.2fs max %.2fs\n",
+			what, len(gaps[kind]), median(gaps[kind]).Seconds(), slices.Max(gaps[kind]).Seconds(), median(resumes[kind]).Seconds(), slices.Max(resumes[kind]).Seconds())
+	}
+	last := kills[len(kills)-1]
+	fmt.Printf("MASTERS crash: all three killed and restarted: write gap %.2fs, first successful write sent after the kill %.2fs\n",
+		gapAround(writes, last.at).Seconds(), last.resumed.Seconds())
 	if lost > 0 {
 		if len(lostIDs) > 20 {
 			lostIDs = lostIDs[:20]
@@ -275,4 +283,11 @@ func (c *tri) stepCrash(ctx context.Context) {
 	if acked == 0 {
 		c.t.Fatal("no write was acknowledged")
 	}
+}
+
+// median of ds (the upper one of an even count).
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
