@@ -337,6 +337,11 @@ type Endpoints struct {
 	Endpoints []string `json:"endpoints"`
 }
 
+// DefaultKubeletPort is where a minion's kubelet serves HTTP when nothing
+// says otherwise (Minion.KubeletPort 0, no --kubelet_port or --port): the
+// one definition of 10250.
+const DefaultKubeletPort = 10250
+
 // Minion is a host that runs pods.
 type Minion struct {
 	TypeMeta      `json:",inline"`
@@ -346,7 +351,8 @@ type Minion struct {
 	Unschedulable bool          `json:"unschedulable,omitempty"`
 	// PodCIDR is the pod subnet the master assigned to this minion.
 	PodCIDR string `json:"podCIDR,omitempty"`
-	// KubeletPort is where the minion's kubelet serves HTTP (default 10250).
+	// KubeletPort is where the minion's kubelet serves HTTP (0: the
+	// reader's --kubelet_port, by default DefaultKubeletPort).
 	KubeletPort int `json:"kubeletPort,omitempty"`
 }
 

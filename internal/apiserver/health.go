@@ -42,7 +42,7 @@ func (s *Server) kubeletBase(m *api.Minion) string {
 	}
 	port := m.KubeletPort
 	if port == 0 {
-		port = DefaultKubeletPort
+		port = api.DefaultKubeletPort
 	}
 	scheme := "http://"
 	if s.cfg.Security != nil {

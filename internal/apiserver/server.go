@@ -31,10 +31,6 @@ const DefaultMaxBodyBytes = 3 << 20
 // own clients (loopback) are not limited.
 const DefaultRatePerClient = 100
 
-// DefaultKubeletPort is where a minion's kubelet listens when the Minion
-// object names no port.
-const DefaultKubeletPort = 10250
-
 // Versions are the API versions served, with the same shapes.
 var Versions = []string{"v1beta1", "v1beta2"}
 
@@ -71,7 +67,7 @@ type Config struct {
 	TLS *tls.Config
 	// KubeletPort is the port of this host's own kubelet (a standalone
 	// node's): the only port on this host's addresses that proxy, redirect
-	// and /validate may reach. 0 means DefaultKubeletPort.
+	// and /validate may reach. 0 means api.DefaultKubeletPort.
 	KubeletPort int
 	// ProtectedPorts are never reached by proxy, redirect or /validate, on
 	// any host, besides etcd's 2379, 2380, 4001 and 7001 (this host's own
@@ -111,7 +107,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.CheckTimeout = 5 * time.Second
 	}
 	if cfg.KubeletPort <= 0 {
-		cfg.KubeletPort = DefaultKubeletPort
+		cfg.KubeletPort = api.DefaultKubeletPort
 	}
 	s := &Server{cfg: cfg, log: logging.OrDiscard(cfg.Log)}
 	s.targets = newTargetGuard(cfg.KubeletPort, cfg.ProtectedPorts)

@@ -50,7 +50,8 @@ type Config struct {
 	ResolvePath func(path string) (string, error)
 	Capacity    api.Capacity
 	Labels      map[string]string
-	// Port is the kubelet HTTP port advertised on the minion (default 10250).
+	// Port is the kubelet HTTP port advertised on the minion (default
+	// api.DefaultKubeletPort).
 	Port int
 	// InfraImage is the pod infra image (default images.Pause); when absent
 	// it is built from InfraBinary (default: this process's executable).
@@ -119,7 +120,7 @@ func (c *Config) defaults() error {
 		c.ProbePeriod = 10 * time.Second
 	}
 	if c.Port == 0 {
-		c.Port = 10250
+		c.Port = api.DefaultKubeletPort
 	}
 	if c.InfraImage == "" {
 		c.InfraImage = images.Pause
