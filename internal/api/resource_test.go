@@ -59,6 +59,9 @@ func TestResourceTable(t *testing.T) {
 				return
 			}
 			stored++
+			if len(info.Columns) == 0 || (info.Columns[0] != "NAME" && info.Resource != Events) {
+				t.Fatalf("printer columns %q", info.Columns)
+			}
 			a, b := New(info.Resource), New(info.Resource)
 			a.Meta().ID, b.Meta().ID = "a", "b"
 			l, err := NewList(info.Resource, []Object{a, b}, 42)

@@ -30,21 +30,10 @@ func newTabWriter(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, tableMinWidth, 5, tablePadding, ' ', 0)
 }
 
-// columns returns a resource's table header.
+// columns returns a resource's table header (api.Resources' Columns).
 func columns(res api.Resource) []string {
-	switch res {
-	case api.Pods:
-		return []string{"NAME", "IMAGE(S)", "HOST", "LABELS", "STATUS"}
-	case api.ReplicationControllers:
-		return []string{"NAME", "IMAGE(S)", "SELECTOR", "REPLICAS"}
-	case api.Services:
-		return []string{"NAME", "LABELS", "SELECTOR", "IP", "PORT"}
-	case api.Minions:
-		return []string{"NAME", "LABELS", "STATUS"}
-	case api.Events:
-		return []string{"TIME", "NAME", "KIND", "SUBOBJECT", "REASON", "SOURCE", "MESSAGE"}
-	case api.EndpointsResource:
-		return []string{"NAME", "ENDPOINTS"}
+	if info, ok := api.Info(res); ok && len(info.Columns) > 0 {
+		return info.Columns
 	}
 	return []string{"NAME"}
 }
