@@ -33,6 +33,9 @@
 //     one (kubectl get), with the columns users know (pods NAME READY STATUS
 //     RESTARTS AGE, IP and NODE at priority 1 for -o wide), or
 //     PartialObjectMetadata.
+//   - Lists page (?limit, ?continue): every page is cut from one snapshot
+//     taken at the first page's revision, kept SnapshotTTL; an expired
+//     token is 410 Expired (paging.go).
 //   - Watches: see watch.go (resourceVersion, 410 Expired when compacted,
 //     initial events and the watch-list bookmark, timeoutSeconds).
 //   - Writes: bodies are JSON or YAML (trailing commas accepted), or
