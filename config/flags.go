@@ -116,6 +116,7 @@ func masterFlags(m *Master, address, dataDir, configDir string) []cli.Flag {
 		durFlag(&m.PodEvictionTimeout, "pod_eviction_timeout", 60*time.Second, catControl, "how long pods stay on a NotReady minion before they are replaced"),
 		intFlag(&m.MaxReplicas, "max-replicas", 10000, catControl, "the most replicas a replication controller may ask for"),
 		intFlag(&m.MaxObjectsPerNamespace, "max-objects-per-namespace", 50000, catControl, "the most objects of one kind in one namespace"),
+		intFlag(&m.MemoryLimitMB, "memory-limit-mb", 0, catControl, "soft memory limit of this process in MiB: the garbage collector works harder near it instead of growing the heap; 0: GOMEMLIMIT if set, else half the machine's (or cgroup's) memory"),
 		durFlag(&m.LeaderLease, "leader-lease", 5*time.Second, catControl, "lease of the master that runs the scheduler and controllers: another master takes over within it (whole seconds, at least 2s)"),
 	}
 	return append(fl, commonFlags(&m.Logging, &m.AllowPrivileged, &m.ConfigDir, &m.PrintConfig, configDir)...)

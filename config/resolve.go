@@ -229,6 +229,9 @@ func (m *Master) resolve(cCtx *cli.Context, src map[string]Arg) error {
 			return flagErr(src, f.name, strconv.Itoa(f.v), "must be 1 or more")
 		}
 	}
+	if m.MemoryLimitMB < 0 {
+		return flagErr(src, "memory-limit-mb", strconv.Itoa(m.MemoryLimitMB), "must be 0 (automatic) or more")
+	}
 	if (m.EtcdCertFile == "") != (m.EtcdKeyFile == "") {
 		return fmt.Errorf("--etcd-certfile and --etcd-keyfile go together: give both or neither")
 	}

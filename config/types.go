@@ -50,6 +50,8 @@ type Master struct {
 
 	EtcdQuotaMB int // --etcd-quota-mb: the embedded etcd's space quota
 
+	MemoryLimitMB int // --memory-limit-mb: the Go runtime's soft memory limit (0: GOMEMLIMIT, else half the machine's or cgroup's memory)
+
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile string // --etcd-cafile, --etcd-certfile, --etcd-keyfile: TLS to an external etcd
 
 	AllowPrivileged bool

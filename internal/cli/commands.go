@@ -14,6 +14,7 @@ import (
 	"kubelite/internal/images"
 	"kubelite/internal/kubectl"
 	"kubelite/internal/logging"
+	"kubelite/internal/memlimit"
 	"kubelite/internal/runtime/docker"
 	"kubelite/internal/testserver"
 	"kubelite/internal/version"
@@ -37,6 +38,7 @@ func masterCommand(e *env) *ucli.Command {
 			"Example (the tutorial's master, 192.168.1.200): kubelite master --etcd-embed",
 		Flags: flags,
 		Action: roleAction(e, cfg.Load, &cfg.PrintConfig, &cfg.Logging, func(c *ucli.Context) error {
+			applyMemoryLimit(c, cfg.MemoryLimitMB)
 			return roles.Master(c.Context, cfg)
 		}),
 	}
@@ -72,6 +74,7 @@ func standaloneCommand(e *env) *ucli.Command {
 			if cfg.Reset {
 				return roles.Reset(c.Context, cfg, roles.Prompt{In: e.stdin, Out: e.stdout})
 			}
+			applyMemoryLimit(c, cfg.Master.MemoryLimitMB)
 			return roles.Standalone(c.Context, cfg, e.stdout)
 		}),
 	}
@@ -99,6 +102,14 @@ func roleAction(e *env, load func(*ucli.Context, config.System) ([]config.Settin
 		raiseFileLimit(log.WithField("component", "cli"))
 		return run(c)
 	}
+}
+
+// applyMemoryLimit sets the process's soft memory limit (internal/memlimit)
+// and logs it.
+func applyMemoryLimit(c *ucli.Context, flagMB int) {
+	l := memlimit.Apply(flagMB)
+	logging.FromContext(c.Context).WithField("component", "cli").
+		WithFields(logrus.Fields{"limit_mb": l.Bytes >> 20, "source": l.Source}).Info("memory limit")
 }
 
 // lowFileLimit is the open-file limit under which a role warns: the API's
