@@ -89,7 +89,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 	var id *pki.Identity
 	if !cfg.Insecure {
 		var err error
-		if id, err = loadIdentity(cfg); err != nil {
+		if id, err = loadIdentity(p.logger("pki"), cfg); err != nil {
 			return nil, err
 		}
 	}

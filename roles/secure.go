@@ -31,8 +31,8 @@ import (
 // loadIdentity creates the cluster's identity on a master's first start
 // (CA, serving certificate, tokens, admin.kubeconfig under --data-dir) and
 // reuses it after.
-func loadIdentity(cfg *config.Master) (*pki.Identity, error) {
-	id, err := pki.LoadOrCreate(cfg.DataDir, pki.Options{SANs: cfg.TLSSANs, Server: cfg.LocalAPIURL()})
+func loadIdentity(log *logrus.Entry, cfg *config.Master) (*pki.Identity, error) {
+	id, err := pki.LoadOrCreate(cfg.DataDir, pki.Options{Log: log, SANs: cfg.TLSSANs, Server: cfg.LocalAPIURL()})
 	if err != nil {
 		return nil, fmt.Errorf("cluster identity: %w", err)
 	}

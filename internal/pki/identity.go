@@ -18,6 +18,7 @@ import (
 
 	"kubelite/internal/atomicfile"
 	"kubelite/internal/kubeconfig"
+	"kubelite/internal/logging"
 )
 
 // File names under dataDir/pki.
@@ -45,8 +46,6 @@ const (
 	KubeconfigName = "kubelite"
 )
 
-var log = logrus.WithField("component", "pki")
-
 // Identity is a master's (or standalone's) cluster identity under Dir.
 type Identity struct {
 	CA          *CA
@@ -64,6 +63,7 @@ type Options struct {
 	Server string                   // URL written into admin.kubeconfig; "" = DefaultServer
 	Now    func() time.Time         // nil = time.Now
 	Hosts  func() ([]string, error) // nil = HostNames: os.Hostname and every interface address
+	Log    *logrus.Entry            // nil = logs nothing
 }
 
 // PKIDir returns dataDir/pki.
@@ -148,6 +148,7 @@ func corruptError(dataDir, file string, err error) error {
 
 // LoadOrCreate returns the identity under dataDir, creating it on first use.
 func LoadOrCreate(dataDir string, opts Options) (*Identity, error) {
+	log := logging.OrDiscard(opts.Log)
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
@@ -166,13 +167,13 @@ func LoadOrCreate(dataDir string, opts Options) (*Identity, error) {
 	}
 	dir := PKIDir(dataDir)
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		if err := create(dataDir, sans, now()); err != nil {
+		if err := create(log, dataDir, sans, now()); err != nil {
 			return nil, err
 		}
 	} else if err != nil {
 		return nil, fmt.Errorf("cluster identity: %w", err)
 	}
-	id, err := load(dataDir, sans, now())
+	id, err := load(log, dataDir, sans, now())
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +191,7 @@ func LoadOrCreate(dataDir string, opts Options) (*Identity, error) {
 // create makes a whole identity in a temporary directory and renames it to
 // dataDir/pki. Losing a race with another process is not an error: its
 // identity is then the one loaded.
-func create(dataDir string, sans []string, now time.Time) error {
+func create(log *logrus.Entry, dataDir string, sans []string, now time.Time) error {
 	tmp, err := os.MkdirTemp(dataDir, ".pki-new-")
 	if err != nil {
 		return fmt.Errorf("create cluster identity: %w", err)
@@ -268,13 +269,13 @@ func readPKI(dataDir, name string) ([]byte, error) {
 	return b, nil
 }
 
-func load(dataDir string, sans []string, now time.Time) (*Identity, error) {
+func load(log *logrus.Entry, dataDir string, sans []string, now time.Time) (*Identity, error) {
 	dir := PKIDir(dataDir)
-	if err := fixMode(dir, 0o700); err != nil {
+	if err := fixMode(log, dir, 0o700); err != nil {
 		return nil, err
 	}
 	for _, name := range privateFiles {
-		if err := fixMode(filepath.Join(dir, name), 0o600); err != nil {
+		if err := fixMode(log, filepath.Join(dir, name), 0o600); err != nil {
 			return nil, err
 		}
 	}
@@ -316,10 +317,10 @@ func load(dataDir string, sans []string, now time.Time) (*Identity, error) {
 	if id.AdminToken == "" || strings.ContainsAny(id.AdminToken, " \t\r\n") {
 		return nil, corruptError(dataDir, AdminTokenFile, errors.New("empty or malformed admin token"))
 	}
-	if id.Serving, err = leaf(dataDir, ca, ServerCertFile, ServerKeyFile, "kubelite-apiserver", sans, ServerAuth, now); err != nil {
+	if id.Serving, err = leaf(log, dataDir, ca, ServerCertFile, ServerKeyFile, "kubelite-apiserver", sans, ServerAuth, now); err != nil {
 		return nil, err
 	}
-	if id.Master, err = leaf(dataDir, ca, MasterCertFile, MasterKeyFile, MasterCommonName, nil, ClientAuth, now); err != nil {
+	if id.Master, err = leaf(log, dataDir, ca, MasterCertFile, MasterKeyFile, MasterCommonName, nil, ClientAuth, now); err != nil {
 		return nil, err
 	}
 	return id, nil
@@ -329,7 +330,7 @@ func load(dataDir string, sans []string, now time.Time) (*Identity, error) {
 // when they no longer fit: not signed by ca, not matching each other, lacking
 // a wanted SAN, or expiring within RenewBefore. A file that does not parse at
 // all is an error.
-func leaf(dataDir string, ca *CA, certFile, keyFile, cn string, sans []string, usage Usage, now time.Time) (tls.Certificate, error) {
+func leaf(log *logrus.Entry, dataDir string, ca *CA, certFile, keyFile, cn string, sans []string, usage Usage, now time.Time) (tls.Certificate, error) {
 	certPEM, err := readPKI(dataDir, certFile)
 	if err != nil {
 		return tls.Certificate{}, err
@@ -379,7 +380,7 @@ func leaf(dataDir string, ca *CA, certFile, keyFile, cn string, sans []string, u
 
 // fixMode sets path back to mode when it has more permission bits; a
 // missing path is left to the caller.
-func fixMode(path string, mode os.FileMode) error {
+func fixMode(log *logrus.Entry, path string, mode os.FileMode) error {
 	st, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
