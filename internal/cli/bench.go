@@ -27,6 +27,7 @@ func benchCommand(e *env) *ucli.Command {
 		only                    string
 		pprofAddr, cpuProfile   string
 		verbosity               int
+		scale                   float64
 		netnsChild              string
 	)
 	names := make([]string, 0, 11)
@@ -50,6 +51,7 @@ func benchCommand(e *env) *ucli.Command {
 			&ucli.StringFlag{Name: "only", Usage: "run only these scenarios, comma-separated", Destination: &only},
 			&ucli.StringFlag{Name: "pprof", Usage: "serve /debug/pprof of this process (the masters) on ADDR, e.g. 127.0.0.1:6060", Destination: &pprofAddr},
 			&ucli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole run to FILE", Destination: &cpuProfile},
+			&ucli.Float64Flag{Name: "scale", Usage: "size of the scale scenario, times its full 150,000 pods on 5,000 hollow minions (default 1, or 0.01 with --quick)", Destination: &scale},
 			&ucli.IntFlag{Name: "v", Usage: "log level: 0 errors, 1 info, 2 debug", Destination: &verbosity},
 			&ucli.StringFlag{Name: "netns-child", Hidden: true, Destination: &netnsChild},
 		},
@@ -93,7 +95,10 @@ func benchCommand(e *env) *ucli.Command {
 				}
 				defer rpprof.StopCPUProfile()
 			}
-			o := bench.Options{Quick: quick, NoDocker: noDocker, Command: benchCommandLine(quick, noDocker, only)}
+			if scale < 0 {
+				return fmt.Errorf("--scale %g: must be more than 0", scale)
+			}
+			o := bench.Options{Quick: quick, NoDocker: noDocker, Scale: scale, Command: benchCommandLine(quick, noDocker, only, scale)}
 			for _, n := range strings.Split(only, ",") {
 				if n = strings.TrimSpace(n); n != "" {
 					o.Only = append(o.Only, n)
@@ -118,7 +123,7 @@ func benchCommand(e *env) *ucli.Command {
 }
 
 // benchCommandLine is the command as the report shows it.
-func benchCommandLine(quick, noDocker bool, only string) string {
+func benchCommandLine(quick, noDocker bool, only string, scale float64) string {
 	s := "kubelite bench"
 	if quick {
 		s += " --quick"
@@ -128,6 +133,9 @@ func benchCommandLine(quick, noDocker bool, only string) string {
 	}
 	if only != "" {
 		s += " --only " + only
+	}
+	if scale > 0 {
+		s += fmt.Sprintf(" --scale %g", scale)
 	}
 	return s
 }
