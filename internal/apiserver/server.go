@@ -123,7 +123,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.transport = guardTransport(s.transport, s.targets)
-	v1, err := v1api.New(v1api.Config{Store: cfg.Store, Version: cfg.Version, Legacy: http.HandlerFunc(s.route), Admit: s.admitUser, MaxBodyBytes: cfg.MaxBodyBytes})
+	v1, err := v1api.New(v1api.Config{Log: s.log.WithField("api", "v1"), Store: cfg.Store, Version: cfg.Version, Legacy: http.HandlerFunc(s.route), Admit: s.admitUser, MaxBodyBytes: cfg.MaxBodyBytes})
 	if err != nil {
 		return nil, err
 	}

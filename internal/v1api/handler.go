@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"kubelite/internal/api"
+	"kubelite/internal/logging"
 	"kubelite/internal/store"
 )
 
@@ -25,6 +26,9 @@ const DefaultMaxBodyBytes = 3 << 20
 
 // Config is what a Handler needs.
 type Config struct {
+	// Log is this component's logger, its component field set by the
+	// wiring (roles/); nil logs nothing.
+	Log *logrus.Entry
 	// Store is served; required. The same store as the v1beta1 API's (the
 	// registry in a master), so both dialects see the same objects.
 	Store store.Store
@@ -63,7 +67,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Handler{cfg: cfg, log: logrus.WithField("component", "apiserver-v1"), pages: newSnapshots(cfg.Now)}, nil
+	return &Handler{cfg: cfg, log: logging.OrDiscard(cfg.Log), pages: newSnapshots(cfg.Now)}, nil
 }
 
 // Owns reports whether path is served by this package rather than the
