@@ -247,3 +247,22 @@ func TestNormalizeList(t *testing.T) {
 		t.Fatalf("RoundTripper of a list is a %T, want *Set", ep.RoundTripper())
 	}
 }
+
+// A master on a host that is gone (192.0.2.1, TEST-NET-1: nothing answers
+// there; the SYN is dropped, or the network is unreachable) is left within
+// FailoverDialTimeout by the transport Endpoint.RoundTripper builds.
+func TestSetDeadHost(t *testing.T) {
+	live := newFakeMaster(t, "m2")
+	ep := List([]string{"http://192.0.2.1:8080", live.hs.URL})
+	c := &http.Client{Transport: ep.RoundTripper()}
+	start := time.Now()
+	got, _, err := send(t, c, http.MethodPost, ep.URL)
+	took := time.Since(start)
+	if err != nil || got != "m2" {
+		t.Fatalf("with the first master's host gone: %q %v", got, err)
+	}
+	if took > 2*time.Second {
+		t.Fatalf("failover from a dead host took %s, want under 2s", took)
+	}
+	t.Logf("failover from a dead host: %s", took)
+}
