@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"kubelite/config"
@@ -30,7 +31,7 @@ func Minion(ctx context.Context, cfg *config.Minion) error {
 	if len(cfg.EtcdServers) > 0 {
 		p.logger("minion").Infof(
 			"ignoring --etcd_servers=%s: a kubelite minion talks only to the API at %s",
-			cfg.EtcdServers[0], cfg.MasterURL)
+			cfg.EtcdServers[0], strings.Join(append([]string{cfg.MasterURL}, cfg.MoreMasterURLs...), ","))
 	}
 	if err := checkPorts(net.Listen, []portUse{{"port", cfg.KubeletAddr()}}); err != nil {
 		return err
