@@ -24,7 +24,9 @@
 //     the registry on a master, store/remote on a minion, runtime/docker or
 //     runtime/fake, netfilter.Runner); components only see interfaces.
 //   - Wiring only: no decisions beyond which component gets which
-//     dependency. Adding a component is one line in the role's list.
+//     dependency. That includes the logger: each component gets the role's
+//     logger (logging.FromContext) with its "component" field set here,
+//     once (plan.logger), through its Config or constructor. Adding a component is one line in the role's list.
 //   - A master (and standalone) locks its data dir first (etcd.LockDataDir).
 //     masterjoin.go: --join adds this master's etcd member through a running
 //     master and takes the cluster identity before anything starts (a

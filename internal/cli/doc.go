@@ -11,9 +11,11 @@
 //     "kubelite kubectl".
 //   - Cancelling ctx (main does on SIGINT/SIGTERM) stops a running role; the
 //     role's components stop in reverse order (internal/component.Runner).
-//   - Logging goes to logrus' standard logger on stderr with a text
-//     formatter, info level, debug with --v=1 or more. Embedded etcd's
-//     "server closed" errors, which are part of every normal shutdown, are
-//     shown only at debug level and then as debug lines.
+//   - A role logs to stderr in --log-format (internal/logging: text or
+//     json), info level, debug with --v=1 or more. Its logger goes to roles/
+//     in the context (logging.NewContext); logrus' standard logger gets the
+//     same setup for code outside kubelite. Embedded etcd's "server closed"
+//     errors, which are part of every normal shutdown, are shown only at
+//     debug level and then as debug lines.
 //   - No package-level state: each Run builds a fresh app and fresh configs.
 package cli

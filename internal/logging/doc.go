@@ -9,10 +9,12 @@
 //     logrus' global logger except SetStandard, which the CLI calls once so
 //     third-party code that logs through logrus' package functions gets the
 //     same format.
-//   - The wiring (roles/) derives one *logrus.Entry per component from the
-//     role's logger, setting its "component" field once; components take that
+//   - The CLI puts the role's logger in the context (NewContext); the wiring
+//     (roles/) takes it back (FromContext) and derives one *logrus.Entry per
+//     component, setting its "component" field once; components take that
 //     entry through their Config or constructor and never call logrus'
-//     package-level functions. A nil entry means OrDiscard's logger.
+//     package-level functions. A nil entry means Discard: tests stay short
+//     and quiet, or capture the lines with Capture.
 //   - text: logfmt lines, time first, as RFC 3339 in UTC with milliseconds
 //     (2026-12-04T16:54:03.123Z), then level, msg, component and the other
 //     fields sorted by name. On a terminal logrus colours the level and puts
