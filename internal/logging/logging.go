@@ -40,11 +40,16 @@ func ParseFormat(s string) (Format, error) {
 			return f, nil
 		}
 	}
+	return "", fmt.Errorf("log format %q: want one of %s", s, FormatNames())
+}
+
+// FormatNames lists the formats for messages: "text, json".
+func FormatNames() string {
 	names := make([]string, len(Formats))
 	for i, f := range Formats {
 		names[i] = string(f)
 	}
-	return "", fmt.Errorf("log format %q: want one of %s", s, strings.Join(names, ", "))
+	return strings.Join(names, ", ")
 }
 
 // Options say how a logger writes.
