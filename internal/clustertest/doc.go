@@ -1,13 +1,13 @@
 // Package clustertest holds test helpers for the control plane (scheduler
-// and controllers): a thin API shim over a raw store and simulated minions.
-// It is for tests only; nothing in a role imports it.
+// and controllers): the real registry over a raw store, and simulated
+// minions. It is for tests only; nothing in a role imports it.
 //
-// Shim adds to a raw store (store/memory) the few API semantics the control
-// loops rely on until they run over the real registry: GenerateName, uid and
-// creationTimestamp on create, and Create of an *api.Binding as a
-// compare-and-swap of the pod's desiredState.host that re-checks fit.Check
-// (optionally skipped for benchmarks, where listing every pod per bind on the
-// memory store would measure the fake instead of the scheduler).
+// NewRegistry(tb, raw) runs internal/registry over a raw store (store/memory)
+// for the test's lifetime: the control loops' tests get the API's own
+// semantics (GenerateName, uid, creationTimestamp, validation, binds that
+// re-check the fit), not a copy of them. Fixtures that the API would refuse
+// as writes (a pod already bound to a minion that has since failed) go into
+// the raw store directly.
 //
 // Minions simulates kubelets: it registers minions, posts heartbeats on
 // demand or on a ticker, and marks the pods bound to a live minion Running

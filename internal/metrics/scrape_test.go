@@ -48,7 +48,7 @@ func scrape(t *testing.T, h http.Handler, series string) float64 {
 func TestMetricsMoveAfterCreateAndSchedule(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st := clustertest.NewShim(memory.New())
+	st := clustertest.NewRegistry(t, memory.New())
 	if err := clustertest.NewMinions(st, clock.Real{}).Register(ctx, []string{"minion-1"}, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 )
 
 type env struct {
-	st    *clustertest.Shim
+	st    store.Store
 	clk   *clock.Fake
 	rec   *record.Fake
 	sched *Scheduler
@@ -29,7 +29,7 @@ func newEnv(t *testing.T, minions int) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	e := &env{st: clustertest.NewShim(memory.New()), clk: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), rec: &record.Fake{}, ctx: ctx}
+	e := &env{st: clustertest.NewRegistry(t, memory.New()), clk: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), rec: &record.Fake{}, ctx: ctx}
 	var ids []string
 	for i := 0; i < minions; i++ {
 		ids = append(ids, fmt.Sprintf("minion-%d", i+1))

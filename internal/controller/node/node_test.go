@@ -89,7 +89,8 @@ func TestSubnets(t *testing.T) {
 
 type env struct {
 	ctx context.Context
-	st  store.Store
+	st  store.Store // the registry over raw
+	raw store.Store // fixtures: pods bound to minions that since failed
 	clk *clock.Fake
 	rec *record.Fake
 	c   *Controller
@@ -98,7 +99,8 @@ type env struct {
 func newEnv(t *testing.T, cfg Config) *env {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	e := &env{ctx: ctx, st: clustertest.NewShim(memory.New()), clk: clock.NewFake(t0), rec: &record.Fake{}}
+	raw := memory.New()
+	e := &env{ctx: ctx, raw: raw, st: clustertest.NewRegistry(t, raw), clk: clock.NewFake(t0), rec: &record.Fake{}}
 	cfg.Store, cfg.Clock, cfg.Recorder = e.st, e.clk, e.rec
 	c, err := New(cfg)
 	if err != nil {
@@ -171,7 +173,8 @@ func TestEvictionTiming(t *testing.T) {
 		p := &api.Pod{TypeMeta: api.TypeMeta{ID: fmt.Sprintf("p%d", i), Namespace: "default"}}
 		p.DesiredState.Host = host
 		p.CurrentState.Phase = api.PodPhaseRunning
-		if _, err := e.st.Create(e.ctx, p); err != nil {
+		api.SetKind(p)
+		if _, err := e.raw.Create(e.ctx, p); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -258,7 +261,8 @@ func TestRestartedLeaderWaitsForGrace(t *testing.T) {
 		p := &api.Pod{TypeMeta: api.TypeMeta{ID: fmt.Sprintf("p%d", i), Namespace: "default"}}
 		p.DesiredState.Host = host
 		p.CurrentState.Phase = api.PodPhaseRunning
-		if _, err := e.st.Create(e.ctx, p); err != nil {
+		api.SetKind(p)
+		if _, err := e.raw.Create(e.ctx, p); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -342,7 +346,8 @@ func TestDeletedMinionLosesItsPods(t *testing.T) {
 	for i, host := range []string{"a", "b", "gone"} {
 		p := &api.Pod{TypeMeta: api.TypeMeta{ID: fmt.Sprintf("p%d", i), Namespace: "default"}}
 		p.DesiredState.Host = host
-		if _, err := e.st.Create(e.ctx, p); err != nil {
+		api.SetKind(p)
+		if _, err := e.raw.Create(e.ctx, p); err != nil {
 			t.Fatal(err)
 		}
 	}

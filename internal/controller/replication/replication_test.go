@@ -74,7 +74,8 @@ func (g *gated) Watch(ctx context.Context, res api.Resource, opts store.ListOpti
 
 type env struct {
 	ctx context.Context
-	st  *clustertest.Shim
+	st  store.Store // the registry over raw
+	raw store.Store
 	g   *gated
 	clk *clock.Fake
 	rec *record.Fake
@@ -84,8 +85,9 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	st := clustertest.NewShim(memory.New())
-	return &env{ctx: ctx, st: st, g: newGated(st), clk: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), rec: &record.Fake{}}
+	raw := memory.New()
+	st := clustertest.NewRegistry(t, raw)
+	return &env{ctx: ctx, st: st, raw: raw, g: newGated(st), clk: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), rec: &record.Fake{}}
 }
 
 func (e *env) start(t *testing.T, cfg Config) {
@@ -111,10 +113,13 @@ func rc(id string, replicas int) *api.ReplicationController {
 	return r
 }
 
+// create stores fixtures as they are (bound pods, set creation times)
+// in the raw store, under the registry.
 func (e *env) create(t *testing.T, objs ...api.Object) {
 	t.Helper()
 	for _, o := range objs {
-		if _, err := e.st.Create(e.ctx, o); err != nil {
+		api.SetKind(o)
+		if _, err := e.raw.Create(e.ctx, o); err != nil {
 			t.Fatal(err)
 		}
 	}
