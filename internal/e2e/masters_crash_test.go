@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"testing"
 	"time"
 
 	"kubelite/internal/api"
@@ -103,21 +104,54 @@ func (w *writers) halt() []write {
 }
 
 // gapAround is the longest interval without a successful write (by
-// completion time) that contains t.
+// completion time) from the last completion before t to the completion of
+// the first successful write sent after t: writes committed before a kill
+// may still complete just after it, and the stall comes after them.
 func gapAround(writes []write, t time.Time) time.Duration {
 	var ends []time.Time
+	var resumed time.Time
 	for _, wr := range writes {
-		if wr.ok {
-			ends = append(ends, wr.end)
+		if !wr.ok {
+			continue
 		}
+		ends = append(ends, wr.end)
+		if wr.start.After(t) && (resumed.IsZero() || wr.end.Before(resumed)) {
+			resumed = wr.end
+		}
+	}
+	if resumed.IsZero() {
+		return 0
 	}
 	sort.Slice(ends, func(i, j int) bool { return ends[i].Before(ends[j]) })
+	var gap time.Duration
 	for i := 1; i < len(ends); i++ {
-		if !ends[i-1].After(t) && ends[i].After(t) {
-			return ends[i].Sub(ends[i-1])
+		if ends[i].After(t) && ends[i-1].Before(resumed) {
+			gap = max(gap, ends[i].Sub(ends[i-1]))
 		}
 	}
-	return 0
+	return gap
+}
+
+func TestGapAround(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	w := func(start, end float64, ok bool) write { return write{start: at(start), end: at(end), ok: ok} }
+	for _, tc := range []struct {
+		name   string
+		writes []write
+		kill   float64
+		want   time.Duration
+	}{
+		{"steady", []write{w(0, 0.1, true), w(0.1, 0.2, true), w(0.2, 0.3, true), w(0.3, 0.4, true)}, 0.15, 100 * time.Millisecond},
+		{"a stall after writes committed before the kill",
+			[]write{w(0, 0.9, true), w(0.5, 1.02, true), w(1.1, 1.2, false), w(1.0, 2.5, true), w(1.3, 2.6, true), w(3, 3.1, true)}, 1.0,
+			1480 * time.Millisecond},
+		{"no write after the kill", []write{w(0, 0.5, true), w(1.5, 2, false)}, 1, 0},
+	} {
+		if got := gapAround(tc.writes, at(tc.kill)); got != tc.want {
+			t.Errorf("%s: gap %s, want %s", tc.name, got, tc.want)
+		}
+	}
 }
 
 func crashRounds() int {
