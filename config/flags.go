@@ -5,6 +5,9 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"kubelite/internal/api"
+	"kubelite/internal/registry"
 )
 
 // Flag categories, shown as groups in each role's usage text.
@@ -20,15 +23,16 @@ const (
 	catStandalone = "Standalone"
 )
 
-// Defaults of the flags, as the tutorial's files set them.
+// Defaults of the flags, as the tutorial's files set them. The kubelet port
+// and the portal range are defined where they are used (api, registry).
 const (
 	DefaultAPIPort           = 8080
 	DefaultStandaloneAPIPort = 8081
-	DefaultKubeletPort       = 10250
+	DefaultKubeletPort       = api.DefaultKubeletPort
 	DefaultEtcdAddr          = "127.0.0.1:4001"
 	DefaultEtcdPeerAddr      = "127.0.0.1:7001"
 	DefaultDataDir           = "/var/lib/kubelite"
-	DefaultPortalNet         = "10.254.0.0/16"
+	DefaultPortalNet         = registry.DefaultPortalNet
 	DefaultClusterCIDR       = "10.244.0.0/16"
 	DefaultConfigDir         = "/etc/kubernetes"
 	DefaultDockerEndpoint    = "unix:///var/run/docker.sock"
