@@ -9,6 +9,7 @@
 #   make demo     play the tutorial's "actual operation" on a running standalone cluster
 #   make bench    kubelite bench
 #   make install  scripts/install.sh (binary, kubectl symlink, systemd units, samples)
+#   make man      man pages from the CLI's definitions into man/ (man -l man/kubelite.1)
 
 GO        ?= go
 BIN       ?= bin/kubelite
@@ -24,7 +25,7 @@ STATICCHECK_VERSION := v0.8.2
 # another module; style checks (ST*) are left to review.
 STATICCHECK_CHECKS  := all,-ST*,-SA1019
 
-.PHONY: all build images run test test-unit verify fuzz e2e lab lab-down demo bench install clean
+.PHONY: all build images run test test-unit verify fuzz e2e lab lab-down demo bench install clean man
 
 all: build
 
@@ -32,6 +33,12 @@ build:
 	@mkdir -p $(dir $(BIN))
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
 	@ln -sf kubelite $(dir $(BIN))kubectl
+
+# kubelite.1 and kubelite-COMMAND.1 (master, minion, standalone, kubectl,
+# doctor, ...), troff generated from the command line's own definitions.
+MANDIR ?= man
+man: build
+	$(BIN) man --dir $(MANDIR)
 
 # The pause image, the test web server and the tutorial's image names, all
 # FROM scratch with this binary: no registry needed.

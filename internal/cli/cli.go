@@ -88,6 +88,8 @@ func newApp(e *env) *ucli.App {
 			etcdCommand(e),
 			doctorCommand(e),
 			versionCommand(e),
+			completionCommand(e),
+			manCommand(e),
 			// Hidden: the image personalities (see internal/testserver).
 			pauseCommand(e),
 			webserverCommand(e),
