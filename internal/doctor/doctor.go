@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"kubelite/internal/api"
 	"net"
 	"net/netip"
 	"sort"
@@ -341,7 +342,7 @@ var checkKubeletPort = Check{Name: "kubelet-port", Run: func(ctx context.Context
 var checkMinionsReachable = Check{Name: "minion-ports", Run: func(ctx context.Context, p Probe, t Target, s *State) Result {
 	port := t.KubeletPort
 	if port == 0 {
-		port = 10250
+		port = api.DefaultKubeletPort
 	}
 	addrs := map[string]string{} // addr -> minion name
 	for _, m := range t.Machines {
@@ -368,7 +369,7 @@ var checkMinionsReachable = Check{Name: "minion-ports", Run: func(ctx context.Co
 		}
 	}
 	if len(bad) > 0 {
-		return fail("on each of those minions open the kubelet port to the master: iptables -I INPUT -s MASTER_IP -p tcp --dport 10250 -j ACCEPT",
+		return fail("on each of those minions open the kubelet port to the master: iptables -I INPUT -s MASTER_IP -p tcp --dport "+strconv.Itoa(port)+" -j ACCEPT",
 			"kubelet port not reachable from here: %s", strings.Join(bad, ", "))
 	}
 	return pass("%d minion kubelet port(s) reachable", len(addrs))
