@@ -41,6 +41,7 @@ type Scenario struct {
 func Scenarios() []Scenario {
 	return []Scenario{
 		{Name: "api-write", Run: apiWrite},
+		{Name: "api-tls", Run: apiTLS},
 		{Name: "api-read", Run: apiRead},
 		{Name: "watch-fanout", Run: watchFanout},
 		{Name: "schedule", Run: schedule},

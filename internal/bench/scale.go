@@ -44,6 +44,9 @@ type childMaster struct {
 // startChildMaster starts a master under dir with extra flags and waits
 // until it is healthy.
 func startChildMaster(ctx context.Context, bin, dir string, extra ...string) (*childMaster, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("master dir: %w", err)
+	}
 	port, etcdPort, peerPort := freePort(), freePort(), freePort()
 	args := append([]string{"master", "--etcd-embed", "--address=127.0.0.1",
 		"--port=" + strconv.Itoa(port), "--data-dir=" + dir + "/master", "--config-dir=" + dir + "/none",
