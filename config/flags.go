@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"kubelite/internal/api"
+	"kubelite/internal/endpoint"
 	"kubelite/internal/registry"
 )
 
@@ -24,9 +25,10 @@ const (
 )
 
 // Defaults of the flags, as the tutorial's files set them. The kubelet port
-// and the portal range are defined where they are used (api, registry).
+// the API port and the portal range are defined where they are used (api,
+// endpoint, registry).
 const (
-	DefaultAPIPort           = 8080
+	DefaultAPIPort           = endpoint.DefaultPort
 	DefaultStandaloneAPIPort = 8081
 	DefaultKubeletPort       = api.DefaultKubeletPort
 	DefaultEtcdAddr          = "127.0.0.1:4001"
