@@ -131,7 +131,7 @@ func (x *External) Run(ctx context.Context, started func()) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return err
+		return fmt.Errorf("%w after %s; likely cause: %s", err, timeout, LikelyCause(ctx, x.Client.Endpoints()))
 	}
 	started()
 	<-ctx.Done()

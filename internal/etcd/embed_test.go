@@ -165,8 +165,13 @@ func TestExternalWaitsForCluster(t *testing.T) {
 	}
 	defer cli.Close()
 	bad := &etcd.External{Client: cli, Timeout: 500 * time.Millisecond}
-	if err := bad.Run(context.Background(), func() { t.Error("started") }); err == nil {
+	err = bad.Run(context.Background(), func() { t.Error("started") })
+	if err == nil {
 		t.Fatal("want an error for an unreachable cluster")
+	}
+	// It ends with the likely cause, not only the client's deadline.
+	if !strings.Contains(err.Error(), "after 500ms; likely cause: nothing listens on ") {
+		t.Errorf("error %q does not say the likely cause", err)
 	}
 }
 
