@@ -86,7 +86,7 @@ func etcdCommand(e *env) *ucli.Command {
 				Flags:     flags(),
 				Action: func(c *ucli.Context) error {
 					if c.NArg() != 1 {
-						return fmt.Errorf("kubelite etcd remove takes one member name (see kubelite etcd members)")
+						return fmt.Errorf("kubelite etcd remove takes one member name (see kubelite etcd members)%s", flagsLast(c))
 					}
 					return withEtcd(c, func(ctx context.Context, cli *etcd.Client) error {
 						if err := etcd.RemoveMember(ctx, cli, c.Args().First()); err != nil {
@@ -107,7 +107,7 @@ func etcdCommand(e *env) *ucli.Command {
 					Flags:     flags(),
 					Action: func(c *ucli.Context) error {
 						if c.NArg() != 1 {
-							return fmt.Errorf("kubelite etcd snapshot save takes one file name")
+							return fmt.Errorf("kubelite etcd snapshot save takes one file name%s", flagsLast(c))
 						}
 						path := c.Args().First()
 						return withEtcd(c, func(ctx context.Context, cli *etcd.Client) error {
@@ -137,6 +137,17 @@ func etcdCommand(e *env) *ucli.Command {
 			},
 		},
 	}
+}
+
+// flagsLast explains an argument that is a flag: flags after the first
+// argument are read as arguments (`kubelite etcd remove NAME --data-dir=D`).
+func flagsLast(c *ucli.Context) string {
+	for _, a := range c.Args().Slice() {
+		if strings.HasPrefix(a, "-") {
+			return fmt.Sprintf("; %s is taken as an argument: put the flags before it", a)
+		}
+	}
+	return ""
 }
 
 // withEtcd runs f with a client of --etcd-addr, within --timeout.

@@ -38,6 +38,10 @@ func TestEtcdCommands(t *testing.T) {
 	if _, _, err := run(t, "kubelite", "etcd", "remove", "--etcd-addr="+addr); err == nil {
 		t.Fatal("remove without a name accepted")
 	}
+	// A flag after the name is read as an argument: the error says so.
+	if _, _, err := run(t, "kubelite", "etcd", "remove", "nobody", "--etcd-addr="+addr); err == nil || !strings.Contains(Message(err), "--etcd-addr="+addr+" is taken as an argument: put the flags before it") {
+		t.Fatalf("remove NAME --flag: %v", err)
+	}
 }
 
 // TestTokenMaster: kubelite token --master prints the master token, which
