@@ -21,7 +21,7 @@ type Minion struct {
 type Config struct {
 	// Log is this component's logger, its component field set by the
 	// wiring (roles/); nil logs nothing.
-	Log *logrus.Entry
+	Log *logrus.Entry `json:"-"`
 	// Self is this minion's name in the minion list; HostIP its address. A
 	// minion matching either is this one and gets no route.
 	Self   string
