@@ -101,20 +101,30 @@ func runDoctor(c *ucli.Context, e *env, t doctor.Target, mode string) error {
 	return nil
 }
 
-// doctorFlags are the flags doctor reads; the role's other flags are
-// accepted (a role's command line can be pasted after `kubelite doctor`)
-// but hidden from its help, since they change nothing it checks.
-var doctorFlags = map[string]bool{
-	"address": true, "port": true, "kubelet_port": true, "machines": true,
-	"etcd_servers": true, "etcd-embed": true, "etcd-addr": true, "etcd-peer-addr": true, "data-dir": true,
-	"master": true, "hostname_override": true, "docker-endpoint": true, "runtime": true, "proxy-mode": true, "network": true,
-	"config-dir": true, "print-config": true,
+// doctorFlags are, per role, the flags doctor reads; the role's other
+// flags are accepted (a role's command line can be pasted after `kubelite
+// doctor`) but hidden from its help, since they change nothing it checks.
+var doctorFlags = map[string]map[string]bool{
+	"master": set("address", "port", "kubelet_port", "machines", "etcd_servers", "etcd-embed", "etcd-addr",
+		"etcd-peer-addr", "data-dir", "config-dir", "print-config"),
+	"minion": set("master", "hostname_override", "address", "port", "docker-endpoint", "runtime", "proxy-mode",
+		"network", "config-dir", "print-config"),
+	"standalone": set("address", "port", "kubelet_port", "etcd_servers", "etcd-addr", "etcd-peer-addr", "data-dir",
+		"docker-endpoint", "runtime", "proxy-mode", "network", "config-dir", "print-config"),
 }
 
-// forDoctor hides the flags doctor does not read and adds --mode.
-func forDoctor(flags []ucli.Flag, mode *string) []ucli.Flag {
+func set(names ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// forDoctor hides the flags doctor does not read for role and adds --mode.
+func forDoctor(role string, flags []ucli.Flag, mode *string) []ucli.Flag {
 	for _, f := range flags {
-		if doctorFlags[f.Names()[0]] {
+		if doctorFlags[role][f.Names()[0]] {
 			continue
 		}
 		if v := reflect.ValueOf(f); v.Kind() == reflect.Pointer {
@@ -161,12 +171,12 @@ func doctorCommand(e *env) *ucli.Command {
 			"  kubelite doctor minion --master=192.168.1.200:8080\n" +
 			"  kubelite doctor master --etcd-embed\n" +
 			"  kubelite doctor                      (a standalone setup on this machine)",
-		Flags:  forDoctor(sFlags, &sMode),
+		Flags:  forDoctor("standalone", sFlags, &sMode),
 		Action: doctorAction(e, s.Load, &s.Master.PrintConfig, func() doctor.Target { return standaloneTarget(s) }, &sMode),
 		Subcommands: []*ucli.Command{
-			{Name: "master", Usage: "check a master (takes kubelite master's flags)", Flags: forDoctor(mFlags, &mMode), OnUsageError: usageError,
+			{Name: "master", Usage: "check a master (takes kubelite master's flags)", Flags: forDoctor("master", mFlags, &mMode), OnUsageError: usageError,
 				Action: doctorAction(e, m.Load, &m.PrintConfig, func() doctor.Target { return masterTarget(m) }, &mMode)},
-			{Name: "minion", Usage: "check a minion (takes kubelite minion's flags)", Flags: forDoctor(nFlags, &nMode), OnUsageError: usageError,
+			{Name: "minion", Usage: "check a minion (takes kubelite minion's flags)", Flags: forDoctor("minion", nFlags, &nMode), OnUsageError: usageError,
 				Action: doctorAction(e, n.Load, &n.PrintConfig, func() doctor.Target { return minionTarget(n) }, &nMode)},
 		},
 	}
