@@ -96,12 +96,12 @@ type Proxy struct {
 	svcs, eps *store.Informer
 	us        *userspace
 	bal       *balancer
+	rep       *logging.Repeater // sync failures
 	// listen opens userspace listeners and returns their ports (tests replace it).
 	listen func(svcs []service, preferred map[string]int) (map[string]int, []error)
 
 	mu           sync.Mutex
 	lastProblems string
-	lastErr      string
 	preferred    map[string]int    // userspace ports found in KUBE-PROXY at start
 	known        existingChains    // kubelite's chains after the last successful sync; nil = unknown
 	written      map[string]string // "table/chain" -> rules the last successful sync left in it
@@ -136,6 +136,8 @@ func New(cfg Config) (*Proxy, error) {
 		log:  logging.OrDiscard(cfg.Log).WithField("mode", string(mode)),
 		kick: make(chan struct{}, 1),
 	}
+	p.rep = logging.NewRepeater(logging.RepeaterConfig{Log: p.log, Clock: cfg.Clock, What: "sync the service rules",
+		Hint: "iptables-restore on this host (kubelite doctor minion), and the services' and endpoints' watch"})
 	p.bal = newBalancer(cfg.Clock, cfg.AffinityTimeout)
 	p.us = newUserspace(p.log, p.bal, cfg.BindAddress)
 	p.listen = p.us.ensure
@@ -214,20 +216,10 @@ func (p *Proxy) syncAndReport(full bool) {
 	n, size, err := p.syncObjects(svcObjs, epObjs, full)
 	res := SyncResult{ResourceVersion: rv, Full: full, Services: n, Bytes: size, Duration: time.Since(start), Err: err}
 	metrics.ProxySyncDuration.Observe(res.Duration.Seconds())
-	p.mu.Lock()
-	msg := ""
 	if err != nil {
-		msg = err.Error()
-	}
-	changed := msg != p.lastErr
-	p.lastErr = msg
-	p.mu.Unlock()
-	switch {
-	case err != nil && changed:
-		p.log.WithError(err).Error("sync failed; retrying")
-	case err == nil && changed:
-		p.log.Info("sync succeeded again")
-	default:
+		p.rep.Fail(err)
+	} else {
+		p.rep.OK()
 		p.log.WithFields(logrus.Fields{"services": n, "bytes": size, "took": res.Duration}).Debug("synced")
 	}
 	if p.cfg.OnSync != nil {
