@@ -31,13 +31,13 @@ import (
 // pagingServer is the v1 handler alone over a memory store, with a fake
 // clock (snapshots expire by it).
 type pagingServer struct {
-	t     *testing.T
+	t     testing.TB
 	store store.Store
 	clock *clock.Fake
 	srv   *httptest.Server
 }
 
-func newPagingServer(t *testing.T) *pagingServer {
+func newPagingServer(t testing.TB) *pagingServer {
 	t.Helper()
 	st := memory.New()
 	fc := clock.NewFake(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
@@ -324,3 +324,54 @@ func TestListPagingClientGoPager(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// BenchmarkListPaging lists 1,000 pods whole, and in pages of 100 (ten
+// requests, one snapshot), through HTTP.
+func BenchmarkListPaging(b *testing.B) {
+	p := newPagingServer(b)
+	ctx := context.Background()
+	for i := 0; i < 1000; i++ {
+		if _, err := p.store.Create(ctx, &api.Pod{
+			TypeMeta:     api.TypeMeta{ID: fmt.Sprintf("b%04d", i), Namespace: "default", Labels: map[string]string{"app": "b"}},
+			DesiredState: api.PodState{Manifest: api.ContainerManifest{Containers: []api.Container{{Name: "c", Image: "busybox"}}}},
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	get := func(path string) map[string]any {
+		resp, err := p.srv.Client().Get(p.srv.URL + path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+			b.Fatalf("%d %v", resp.StatusCode, err)
+		}
+		return out
+	}
+	b.Run("whole", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if n := len(get("/api/v1/pods")["items"].([]any)); n != 1000 {
+				b.Fatal(n)
+			}
+		}
+	})
+	b.Run("pages-of-100", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			n, cont := 0, ""
+			for {
+				out := get("/api/v1/pods?limit=100&continue=" + cont)
+				n += len(out["items"].([]any))
+				c, _ := out["metadata"].(map[string]any)["continue"].(string)
+				if c == "" {
+					break
+				}
+				cont = c
+			}
+			if n != 1000 {
+				b.Fatal(n)
+			}
+		}
+	})
+}
