@@ -90,7 +90,7 @@ fuzz:
 
 E2E_PKG ?= ./internal/e2e/...
 e2e: build
-	$(GO) test -count=1 -v -timeout 20m -tags e2e $(E2E_PKG)
+	$(GO) test -count=1 -v -timeout 30m -tags e2e $(E2E_PKG)
 
 lab:
 	scripts/lab.sh up

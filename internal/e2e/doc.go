@@ -3,7 +3,8 @@
 // drives it.
 //
 // The tests live behind the build tag e2e and run with `make e2e`
-// (go test -tags e2e -v -timeout 20m ./internal/e2e/...). They need root,
+// (go test -tags e2e -v -timeout 30m ./internal/e2e/...: TestE2E within 15
+// minutes, then TestMasters within about 6). They need root,
 // the machine's Docker Engine, iptables, ip and nsenter, and FAIL (never
 // skip) without them unless KUBELITE_SKIP_SYSTEM=1 is set.
 //
