@@ -428,14 +428,30 @@ func removeMinionContainers(rt runtime.Runtime, minion string) error {
 	if err != nil {
 		return fmt.Errorf("list containers of %s: %w", minion, err)
 	}
+	// A minute for each removal, four at once: a loaded engine takes a
+	// second or more per removal, and 100 in a row outlast one minute.
+	var mu sync.Mutex
 	var errs []error
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
 	for _, c := range cs {
 		if c.Labels[runtime.LabelMinion] != minion {
 			continue
 		}
-		if err := rt.Remove(ctx, c.ID); err != nil {
-			errs = append(errs, fmt.Errorf("remove container %s: %w", c.Name, err))
-		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			rctx, rcancel := context.WithTimeout(context.Background(), time.Minute)
+			defer rcancel()
+			if err := rt.Remove(rctx, c.ID); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("remove container %s: %w", c.Name, err))
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
