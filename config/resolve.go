@@ -241,6 +241,10 @@ func (m *Master) resolve(cCtx *cli.Context, src map[string]Arg) error {
 	return nil
 }
 
+// ErrNoToken is Minion.Load's error for a minion of a secure master without
+// a join token; every other field is resolved when it is returned.
+var ErrNoToken = errors.New("no join token")
+
 // Load reads the minion's config files from --config-dir, applies them under
 // the command line, checks every value and fills the derived fields.
 func (n *Minion) Load(cCtx *cli.Context, sys System) ([]Setting, error) {
@@ -265,8 +269,8 @@ func (n *Minion) Load(cCtx *cli.Context, sys System) ([]Setting, error) {
 		}
 	}
 	if n.Token == "" && !n.PrintConfig {
-		return nil, fmt.Errorf("no join token: run `kubelite token` on the master, then pass it with --token=K10..., "+
-			"the environment variable KUBELITE_TOKEN, or the file %s (--token-file)", n.TokenFile)
+		return nil, fmt.Errorf("%w: run `kubelite token` on the master, then pass it with --token=K10..., "+
+			"the environment variable KUBELITE_TOKEN, or the file %s (--token-file)", ErrNoToken, n.TokenFile)
 	}
 	return ss, nil
 }

@@ -226,3 +226,14 @@ func freePort(t *testing.T) string {
 	defer l.Close()
 	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
 }
+
+// A minion without its join token is one failed check, not a reason to
+// check nothing.
+func TestDoctorMinionWithoutToken(t *testing.T) {
+	out, _, err := run(t, "kubelite", "doctor", "minion", "--config-dir=", "--master=127.0.0.1:1", "--token-file=/nonexistent",
+		"--runtime=fake", "--proxy-mode=none", "--port="+freePort(t), "--mode=preflight")
+	if err == nil || !strings.HasPrefix(out, "FAIL token          no join token; fix: run `kubelite token` on the master") ||
+		!strings.Contains(out, "\nok   ports ") || !strings.Contains(out, "\nFAIL api ") {
+		t.Errorf("doctor minion without a token: %v\n%s", err, out)
+	}
+}

@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"reflect"
 	"strconv"
+	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -73,8 +75,9 @@ const (
 	modeCheck     = "check"
 )
 
-// runDoctor prints one line per check and fails when any check failed.
-func runDoctor(c *ucli.Context, e *env, t doctor.Target, mode string) error {
+// runDoctor prints one line per check and fails when any check failed;
+// pre are results found while loading the config (a missing token).
+func runDoctor(c *ucli.Context, e *env, t doctor.Target, mode string, pre ...doctor.Result) error {
 	p := doctor.OSProbe{}
 	switch mode {
 	case modeAuto:
@@ -91,7 +94,7 @@ func runDoctor(c *ucli.Context, e *env, t doctor.Target, mode string) error {
 	default:
 		return fmt.Errorf("doctor: --mode=%s: want auto, preflight or check", mode)
 	}
-	rs := doctor.Run(c.Context, p, t)
+	rs := append(pre, doctor.Run(c.Context, p, t)...)
 	for _, r := range rs {
 		fmt.Fprintln(e.stdout, r.String())
 	}
@@ -143,6 +146,13 @@ func doctorAction(e *env, load func(*ucli.Context, config.System) ([]config.Sett
 	target func() doctor.Target, mode *string) ucli.ActionFunc {
 	return func(c *ucli.Context) error {
 		ss, err := load(c, e.sys)
+		var pre []doctor.Result
+		if errors.Is(err, config.ErrNoToken) {
+			// Not a reason to check nothing: the token is one of the checks.
+			pre = append(pre, doctor.Result{Check: "token", Detail: "no join token",
+				Fix: strings.TrimPrefix(err.Error(), config.ErrNoToken.Error()+": ")})
+			err = nil
+		}
 		if err != nil {
 			return err
 		}
@@ -150,7 +160,7 @@ func doctorAction(e *env, load func(*ucli.Context, config.System) ([]config.Sett
 			_, err := fmt.Fprint(e.stdout, config.FormatSettings(ss))
 			return err
 		}
-		return runDoctor(c, e, target(), *mode)
+		return runDoctor(c, e, target(), *mode, pre...)
 	}
 }
 
