@@ -57,9 +57,9 @@ func newClusterOn(t *testing.T, raw store.Store, minionIDs ...string) *cluster {
 // past a 1 s grace does not evict pods under them.
 func newClusterGrace(t *testing.T, raw store.Store, grace, evict time.Duration, minionIDs ...string) *cluster {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	reg, err := registry.New(raw, registry.Config{})
+	reg, err := registry.New(raw, registryConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +80,12 @@ func newClusterGrace(t *testing.T, raw store.Store, grace, evict time.Duration, 
 	return c
 }
 
+// registryConfig is the registries' configuration: these tests are not
+// about quorum loss (internal/registry's are), so a write has far longer
+// than the master's 3 s, which `make test -race` on a loaded machine can
+// take over etcd.
+var registryConfig = registry.Config{WriteTimeout: 30 * time.Second}
+
 // runComponents starts comps with a component.Runner and waits until all
 // started; the returned channel closes when they stopped.
 func runComponents(t *testing.T, ctx context.Context, comps ...component.Component) chan struct{} {
@@ -88,7 +94,7 @@ func runComponents(t *testing.T, ctx context.Context, comps ...component.Compone
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		r := component.Runner{StopTimeout: 10 * time.Second, OnStarted: func(n string) { started <- n }}
+		r := component.Runner{StopTimeout: 30 * time.Second, OnStarted: func(n string) { started <- n }}
 		if err := r.Run(ctx, comps...); err != nil {
 			t.Errorf("components: %v", err)
 		}
@@ -108,7 +114,7 @@ func runComponents(t *testing.T, ctx context.Context, comps ...component.Compone
 func (c *cluster) startPlane() {
 	// Each start has its own registry, as a restarted master does; the
 	// first one also serves the simulated minions and the test.
-	reg, err := registry.New(c.raw, registry.Config{})
+	reg, err := registry.New(c.raw, registryConfig)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -341,12 +347,12 @@ func restartMidScale(t *testing.T, c *cluster, n int) {
 	c.stopPlane() // the master stops mid-scale...
 	mid := len(c.pods())
 	c.startPlane() // ...and comes back
-	c.eventually(30*time.Second, fmt.Sprintf("%d pods", n), func() bool { return len(c.pods()) == n })
+	c.eventually(2*time.Minute, fmt.Sprintf("%d pods", n), func() bool { return len(c.pods()) == n })
 	time.Sleep(500 * time.Millisecond) // let any extra creates surface
 	mu.Lock()
 	defer mu.Unlock()
 	if got := len(c.pods()); got != n || peak != n {
-		t.Fatalf("%d pods, peak %d, want exactly %d (restart at %d)", got, peak, n, mid)
+		t.Fatalf("%d pods listed, %d by the watch, peak %d, want exactly %d (restart at %d)", got, count, peak, n, mid)
 	}
 	t.Logf("restarted at %d of %d pods; peak %d", mid, n, peak)
 }

@@ -39,7 +39,9 @@ type env struct {
 // startKubelet runs a kubelet on rt against a memory store.
 func startKubelet(t *testing.T, st *memory.Store, rt runtime.Runtime, mod func(*Config)) *env {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// A bound on a hung test, not a figure: TestDockerStartupLatency runs 100
+	// pods on the real engine, 3 minutes under `make test` with both cores busy.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	t.Cleanup(cancel)
 	e := &env{t: t, ctx: ctx, st: st, rt: rt, root: t.TempDir(), node: fmt.Sprintf("m%d-%d", os.Getpid(), nodeSeq.Add(1))}
 	// A fresh memory store is at revision 0, which a watch reads as "from
