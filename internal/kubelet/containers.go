@@ -35,10 +35,29 @@ func (k *Kubelet) create(ctx context.Context, spec runtime.ContainerSpec) (strin
 	return k.cfg.Runtime.Create(ctx, spec)
 }
 
+// pendingEvents are the events of the app containers a sync created and
+// started (Created, Started, Failed, in order). Each event is a store write;
+// SyncPod records them after it pushed the pod's status, so that they do not
+// delay the Running status the user waits for.
+type pendingEvents []pendingEvent
+
+type pendingEvent struct{ container, reason, msg string }
+
+func (p *pendingEvents) add(container, reason, msg string) {
+	*p = append(*p, pendingEvent{container, reason, msg})
+}
+
+// record records the pending events in order.
+func (p pendingEvents) record(ctx context.Context, k *Kubelet, pod *api.Pod) {
+	for _, e := range p {
+		k.event(ctx, pod, e.container, e.reason, e.msg)
+	}
+}
+
 // apply carries out a plan. Stops run concurrently (each waits out its grace
 // period); everything else runs in order. A failed infra start skips the app
-// starts that need it.
-func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan, nw PodNetwork, hostPaths map[string]string) error {
+// starts that need it. The app containers' events go to later.
+func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan, nw PodNetwork, hostPaths map[string]string, later *pendingEvents) error {
 	var errs []error
 	infraID := ""
 	infraFailed := false
@@ -135,7 +154,7 @@ func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan, nw PodNetw
 				}
 				infraID = id
 			}
-			if err := k.startContainer(ctx, pod, a, infraID, hostPaths, plan.Waiting, waitInfra); err != nil {
+			if err := k.startContainer(ctx, pod, a, infraID, hostPaths, plan.Waiting, waitInfra, later); err != nil {
 				errs = append(errs, err)
 				if waitInfra() != nil {
 					infraFailed = true
@@ -257,8 +276,8 @@ func (k *Kubelet) ensureImage(ctx context.Context, pod *api.Pod, c *api.Containe
 
 // startContainer creates app container a.Name (hostDir volumes bound at
 // hostPaths, as admitted), waits for the infra to run (waitInfra), then
-// starts it.
-func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, infraID string, hostPaths map[string]string, waiting map[string]string, waitInfra func() error) error {
+// starts it. Its events go to later.
+func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, infraID string, hostPaths map[string]string, waiting map[string]string, waitInfra func() error, later *pendingEvents) error {
 	var c *api.Container
 	for i := range pod.DesiredState.Manifest.Containers {
 		if pod.DesiredState.Manifest.Containers[i].Name == a.Name {
@@ -277,7 +296,7 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, in
 	spec, err := AppSpec(pod, c, a.Attempt, SpecOptions{InfraID: infraID, RootDir: k.cfg.RootDir, Services: k.servicesFor(pod), AllowPrivileged: k.cfg.AllowPrivileged, HostPaths: hostPaths})
 	if err != nil {
 		waiting[c.Name] = "ErrInvalidSpec: " + err.Error()
-		k.event(ctx, pod, c.Name, EventFailed, err.Error())
+		later.add(c.Name, EventFailed, err.Error())
 		return nil // retrying will not help until the pod changes
 	}
 	// PullIfNotPresent and PullNever try the local image first: no image
@@ -299,7 +318,7 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, in
 		id, err = k.create(ctx, spec)
 	}
 	if err == nil {
-		k.event(ctx, pod, c.Name, EventCreated, "Created container "+c.Name)
+		later.add(c.Name, EventCreated, "Created container "+c.Name)
 		if ierr := waitInfra(); ierr != nil {
 			if rerr := k.cfg.Runtime.Remove(ctx, id); rerr != nil && !errors.Is(rerr, runtime.ErrNotFound) {
 				k.log.WithError(rerr).Warn("remove a container whose infra failed")
@@ -311,14 +330,14 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, in
 	}
 	if err != nil {
 		waiting[c.Name] = "ErrRunContainer: " + err.Error()
-		k.event(ctx, pod, c.Name, EventFailed, "start container: "+err.Error())
+		later.add(c.Name, EventFailed, "start container: "+err.Error())
 		return fmt.Errorf("start %s of %s: %w", c.Name, api.Key(pod), err)
 	}
 	msg := "Started container " + c.Name
 	if a.Reason != "" {
 		msg += " (restarted: " + a.Reason + ")"
 	}
-	k.event(ctx, pod, c.Name, EventStarted, msg)
+	later.add(c.Name, EventStarted, msg)
 	return nil
 }
 

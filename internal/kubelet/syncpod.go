@@ -79,8 +79,11 @@ func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
 		k.backOffEvents(ctx, pod, plan.Waiting)
 	}
 	t0 := time.Now()
-	applyErr := k.apply(ctx, pod, plan, in.Network, hostPaths)
+	var later pendingEvents
+	applyErr := k.apply(ctx, pod, plan, in.Network, hostPaths, &later)
 	applied := time.Since(t0)
+	// After the status push (or on any way out): see pendingEvents.
+	defer later.record(ctx, k, pod)
 	if pod == nil {
 		k.forget(key, cs)
 		return applyErr

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/build"
@@ -143,6 +144,9 @@ func convert(in container.InspectResponse) runtime.Container {
 
 func managed(labels map[string]string) bool { return labels[runtime.LabelManaged] == "true" }
 
+// listInspects bounds the concurrent inspects of one List.
+const listInspects = 8
+
 // List implements runtime.Runtime.
 func (r *Runtime) List(ctx context.Context, opts runtime.ListOptions) ([]runtime.Container, error) {
 	f := filters.NewArgs(filters.Arg("label", runtime.LabelManaged+"=true"))
@@ -156,14 +160,29 @@ func (r *Runtime) List(ctx context.Context, opts runtime.ListOptions) ([]runtime
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
+	// The inspects are independent round trips: run up to listInspects at
+	// once (a pod's re-list after its start is two of them).
+	got := make([]runtime.Container, len(list))
+	errs := make([]error, len(list))
+	sem := make(chan struct{}, listInspects)
+	var wg sync.WaitGroup
+	for i, s := range list {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			got[i], errs[i] = r.Inspect(ctx, s.ID)
+		}()
+	}
+	wg.Wait()
 	out := make([]runtime.Container, 0, len(list))
-	for _, s := range list {
-		c, err := r.Inspect(ctx, s.ID)
-		if errors.Is(err, runtime.ErrNotFound) {
+	for i, c := range got {
+		if errors.Is(errs[i], runtime.ErrNotFound) {
 			continue // removed meanwhile
 		}
-		if err != nil {
-			return nil, err
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
 		out = append(out, c)
 	}
