@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -154,11 +155,12 @@ func transient(err error) bool {
 	case api.ReasonInternal, api.ReasonUnavailable, api.ReasonTimeout:
 		return true
 	}
-	return false
+	// 429: the API's in-flight cap or rate limit; retry later, as asked.
+	return se.Status.Code == http.StatusTooManyRequests
 }
 
 // createRetry creates obj, retrying transient errors (etcd "request timed
-// out" on an overloaded machine) up to 5 times with backoff, as any client
+// out" on an overloaded machine, 429) up to 5 times with backoff, as any client
 // would; AlreadyExists after a retry means an earlier attempt got through.
 // A loaded machine makes a scenario slow, never failed.
 func createRetry(ctx context.Context, st store.Store, obj api.Object) error {

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"net/http"
 	"testing"
 
 	"kubelite/internal/api"
@@ -45,6 +46,7 @@ func TestCreateRetry(t *testing.T) {
 		{"two timeouts then ok", 2, timeout, false, false, 3},
 		{"timeout after the write: AlreadyExists is success", 1, timeout, true, false, 2},
 		{"unavailable", 1, api.NewUnavailable("busy"), false, false, 2},
+		{"429 (in-flight cap) is retried", 1, &api.StatusError{Status: api.Status{Code: http.StatusTooManyRequests, Reason: "TooManyRequests"}}, false, false, 2},
 		{"invalid is not retried", 1, api.NewInvalid("Pod", "p", nil), false, true, 1},
 		{"already exists at first is an error", 1, api.NewAlreadyExists("Pod", "p"), false, true, 1},
 		{"gives up after 6 attempts", 10, timeout, false, true, 6},
