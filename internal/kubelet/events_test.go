@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +34,8 @@ func TestFakeEventsThroughRecorder(t *testing.T) {
 	e.createPod(webPod("evpod"))
 	p := e.waitPod("evpod", 5*time.Second, "Running", running)
 
+	// Created and Started are recorded just after the Running status.
+	testutil.Eventually(t, 5*time.Second, func() bool { return rec.Count(EventStarted) > 0 }, "no Started event; events: %q", rec.Reasons())
 	for _, reason := range []string{EventPulling, EventPulled, EventCreated, EventStarted} {
 		if rec.Count(reason) == 0 {
 			t.Errorf("no %s event; events: %q", reason, rec.Reasons())
@@ -112,5 +115,44 @@ func TestReadyzChecksEngineAndCache(t *testing.T) {
 	}
 	if code, _ := get(e.k.Handler(), "/livez"); code != 200 {
 		t.Errorf("engine down: /livez = %d, want 200", code)
+	}
+}
+
+// phaseRecorder notes the pod's phase in the store when each event is
+// recorded.
+type phaseRecorder struct {
+	record.Fake
+	st     *memory.Store
+	mu     sync.Mutex
+	phases map[string]api.PodPhase // reason -> phase in the store then
+}
+
+func (r *phaseRecorder) RecordField(ctx context.Context, obj api.Object, fieldPath, reason, message string) {
+	phase := api.PodPhase("(no pod)")
+	if o, err := r.st.Get(ctx, api.Pods, obj.Meta().Namespace, obj.Meta().ID); err == nil {
+		phase = o.(*api.Pod).CurrentState.Phase
+	}
+	r.mu.Lock()
+	r.phases[reason] = phase
+	r.mu.Unlock()
+	r.Fake.RecordField(ctx, obj, fieldPath, reason, message)
+}
+
+// TestFakeStartEventsAfterStatus: a pod start's Created and Started events
+// (each a store write) are recorded after the Running status is in the
+// store, not before it, where they would delay it.
+func TestFakeStartEventsAfterStatus(t *testing.T) {
+	st := memory.New()
+	rec := &phaseRecorder{st: st, phases: map[string]api.PodPhase{}}
+	e := startKubelet(t, st, fakeRT(), func(c *Config) { c.Recorder = rec })
+	e.createPod(webPod("order"))
+	e.waitPod("order", 5*time.Second, "Running", running)
+	testutil.Eventually(t, 5*time.Second, func() bool { return rec.Count(EventStarted) > 0 }, "no Started event; events: %q", rec.Reasons())
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, reason := range []string{EventCreated, EventStarted} {
+		if got := rec.phases[reason]; got != api.PodPhaseRunning {
+			t.Errorf("%s recorded with the pod %q in the store, want %q (the status first)", reason, got, api.PodPhaseRunning)
+		}
 	}
 }
