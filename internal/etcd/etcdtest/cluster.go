@@ -3,6 +3,8 @@ package etcdtest
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,9 +53,22 @@ func StartCluster(t testing.TB, n int) *Cluster {
 			HeartbeatInterval: heartbeat, ElectionTimeout: electionTimeout, UnsafeNoReconfigHealthCheck: true}
 		cli := c.Client(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		initial, err := etcd.AddMember(ctx, cli, cfg.Name, "http://"+cfg.PeerAddr)
-		cancel()
+		// The second member joins as a learner, promoted once it runs: added
+		// as a voter, it would take the first member's quorum away until it
+		// runs, and its first request (publishing its name) would wait out
+		// etcd's 6 s request timeout. Later ones join as masters do.
+		var (
+			initial string
+			learner uint64
+			err     error
+		)
+		if i == 1 {
+			initial, learner, err = addLearner(ctx, cli, cfg.Name, "http://"+cfg.PeerAddr)
+		} else {
+			initial, err = etcd.AddMember(ctx, cli, cfg.Name, "http://"+cfg.PeerAddr)
+		}
 		if err != nil {
+			cancel()
 			t.Fatal(err)
 		}
 		cfg.InitialCluster = initial
@@ -61,8 +76,52 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		c.members = append(c.members, &member{cfg: cfg})
 		c.mu.Unlock()
 		c.Start(i)
+		if learner != 0 {
+			err = promote(ctx, cli, learner)
+		}
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	return c
+}
+
+// addLearner adds a learner named name and returns the InitialCluster it
+// starts with and its member ID.
+func addLearner(ctx context.Context, cli *clientv3.Client, name, peerURL string) (string, uint64, error) {
+	resp, err := cli.MemberAddAsLearner(ctx, []string{peerURL})
+	if err != nil {
+		return "", 0, fmt.Errorf("add etcd learner %s (%s): %w", name, peerURL, err)
+	}
+	var parts []string
+	for _, m := range resp.Members {
+		n := m.Name
+		if m.ID == resp.Member.ID {
+			n = name
+		}
+		for _, u := range m.PeerURLs {
+			parts = append(parts, n+"="+u)
+		}
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ","), resp.Member.ID, nil
+}
+
+// promote makes learner a voting member once it has caught up with the
+// leader (etcd refuses before).
+func promote(ctx context.Context, cli *clientv3.Client, learner uint64) error {
+	for {
+		_, err := cli.MemberPromote(ctx, learner)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("promote etcd learner %x: %w", learner, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // Start starts member i (again: on its data dir).
