@@ -88,3 +88,43 @@ func TestHeartbeatWarnsWithBackoff(t *testing.T) {
 		}
 	}
 }
+
+// A pod whose sync keeps failing is warned with backoff, per pod, and its
+// recovery said once; another pod's failures have their own count.
+func TestSyncFailuresWarnPerPod(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 4, 16, 54, 3, 0, time.UTC))
+	l, buf := logging.Capture(t, logging.Text)
+	l.SetLevel(logrus.InfoLevel)
+	k, err := New(Config{NodeName: "m1", Store: memory.New(), Runtime: fake.New(fake.Options{}), Clock: clk,
+		RootDir: t.TempDir(), Log: l.WithField("component", "kubelet")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("update status of default/web: connection refused")
+	for range 5 { // 0, .5, 1, 1.5, 2 s: warned at 0 and 1 s
+		k.syncFailed("default/web", boom)
+		clk.Step(500 * time.Millisecond)
+	}
+	k.syncFailed("default/db", boom)
+	k.syncOK("default/web")
+	k.syncOK("default/web") // nothing more
+	k.syncOK("default/other")
+	want := []string{
+		`level=warning msg="sync pod default/web failed: update status of default/web: connection refused; check: the pod's events`,
+		`level=warning msg="sync pod default/web failing since 2026-12-04T16:54:03Z (3 times): update status`,
+		`level=warning msg="sync pod default/db failed: update status`,
+		`level=info msg="sync pod default/web recovered after 2.5s (5 failures)" component=kubelet minion=m1 pod=default/web`,
+	}
+	lines := buf.Lines()
+	if len(lines) != len(want) {
+		t.Fatalf("lines:\n%s\nwant %d", buf, len(want))
+	}
+	for i, w := range want {
+		if !strings.Contains(lines[i], w) {
+			t.Errorf("line %d:\n%s\nwant it to hold\n%s", i, lines[i], w)
+		}
+	}
+	if len(k.failing) != 1 {
+		t.Errorf("failing pods %v, want only default/db", k.failing)
+	}
+}

@@ -162,6 +162,7 @@ type Kubelet struct {
 	waiting    map[string]map[string]string    // pod key -> last waiting reasons
 	written    map[string]uint64               // pod key -> version our last status write made
 	refused    map[string]string               // pod key -> why admission refused it (event sent)
+	failing    map[string]*logging.Repeater    // pod key -> its sync failures, until one succeeds
 	podMetrics podMetrics                      // start durations and running pods
 	infraMu    sync.Mutex                      // one infra image build at a time
 	starts     chan struct{}                   // semaphore of MaxParallelStarts
@@ -181,6 +182,7 @@ func New(cfg Config) (*Kubelet, error) {
 		waiting:    map[string]map[string]string{},
 		written:    map[string]uint64{},
 		refused:    map[string]string{},
+		failing:    map[string]*logging.Repeater{},
 		starts:     make(chan struct{}, cfg.MaxParallelStarts),
 		podMetrics: newPodMetrics(),
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kubelite/internal/api"
+	"kubelite/internal/logging"
 	"kubelite/internal/runtime"
 )
 
@@ -86,10 +87,11 @@ func (k *Kubelet) dispatch(ctx context.Context) {
 			defer wg.Done()
 			defer k.queue.Done(key)
 			if err := k.SyncPod(ctx, key); err != nil && ctx.Err() == nil {
-				k.log.WithError(err).WithField("pod", key).Warn("sync failed; retrying")
+				k.syncFailed(key, err)
 				k.queue.AddRateLimited(key)
 				return
 			}
+			k.syncOK(key)
 			k.queue.Forget(key)
 		}()
 	}
@@ -185,5 +187,30 @@ func (k *Kubelet) housekeeping(ctx context.Context) {
 				k.log.WithError(err).Warn("remove pod directory")
 			}
 		}
+	}
+}
+
+// syncFailed warns of a pod's failed sync through the pod's Repeater: the
+// first failure, then with backoff, instead of one line per retry.
+func (k *Kubelet) syncFailed(key string, err error) {
+	k.mu.Lock()
+	r, ok := k.failing[key]
+	if !ok {
+		r = logging.NewRepeater(logging.RepeaterConfig{Log: k.log.WithField("pod", key), Clock: k.cfg.Clock,
+			What: "sync pod " + key, Hint: "the pod's events (kubelite kubectl describe pod) and the master's reachability (kubelite doctor minion)"})
+		k.failing[key] = r
+	}
+	k.mu.Unlock()
+	r.Fail(err)
+}
+
+// syncOK ends a pod's failures: "recovered after" if it had any.
+func (k *Kubelet) syncOK(key string) {
+	k.mu.Lock()
+	r, ok := k.failing[key]
+	delete(k.failing, key)
+	k.mu.Unlock()
+	if ok {
+		r.OK()
 	}
 }

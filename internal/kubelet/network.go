@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"kubelite/internal/api"
+	"kubelite/internal/logging"
 	"kubelite/internal/runtime"
 	"kubelite/internal/store"
 )
@@ -91,7 +92,9 @@ func (n *podNet) podCIDR() string {
 // SyncFrequency (someone may have removed it); failures are retried with
 // back-off.
 func (n *podNet) run(ctx context.Context) {
-	waiting, failing := false, false
+	waiting := false
+	rep := logging.NewRepeater(logging.RepeaterConfig{Log: n.log, Clock: n.k.cfg.Clock, What: "set up the pod network",
+		Hint: "ip link / ip addr of the pod bridge, iptables, and kubelite doctor minion; --network=none uses the engine's default bridge"})
 	retry := time.Duration(0)
 	for {
 		cidr := n.podCIDR()
@@ -108,14 +111,11 @@ func (n *podNet) run(ctx context.Context) {
 		}
 		switch {
 		case err != nil && ctx.Err() == nil:
-			if !failing {
-				n.log.WithError(err).Warn("pod network; retrying")
-				failing = true
-			}
+			rep.Fail(err)
 			retry = min(max(2*retry, 500*time.Millisecond), n.k.cfg.SyncFrequency)
-		case err == nil && failing:
-			n.log.Info("pod network recovered")
-			failing, retry = false, 0
+		case err == nil:
+			rep.OK()
+			retry = 0
 		}
 		wait := n.k.cfg.SyncFrequency
 		if retry > 0 {
