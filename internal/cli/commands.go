@@ -74,7 +74,9 @@ func standaloneCommand(e *env) *ucli.Command {
 			if cfg.Reset {
 				return roles.Reset(c.Context, cfg, roles.Prompt{In: e.stdin, Out: e.stdout})
 			}
-			applyMemoryLimit(c, cfg.Master.MemoryLimitMB)
+			if !cfg.Minion.CleanupIPTables { // cleans and exits: no memory to limit
+				applyMemoryLimit(c, cfg.Master.MemoryLimitMB)
+			}
 			return roles.Standalone(c.Context, cfg, e.stdout)
 		}),
 	}
