@@ -576,6 +576,9 @@ func (c *tri) stepPortalIPs(ctx context.Context) {
 
 const rcID = "tri"
 
+// rcReplicas is the RC's count: 4, then 5 once step c resized it.
+var rcReplicas = 4
+
 // leaderOf returns the host leading the controllers as master h sees it.
 func (c *tri) leaderOf(ctx context.Context, h *lab.Host) *lab.Host {
 	m, err := c.members(ctx, h)
@@ -635,8 +638,9 @@ func (c *tri) waitRC(ctx context.Context, h *lab.Host, n int, timeout, settle ti
 }
 
 func (c *tri) stepLeaderKill(ctx context.Context) {
-	c.create(ctx, minionMaster, "replicationControllers", rcObject(rcID, 4, "kubelite/webserver:v1", 0))
-	ps := c.waitRC(ctx, minionMaster, 4, 90*time.Second, 2*time.Second)
+	rcReplicas = 4
+	c.create(ctx, minionMaster, "replicationControllers", rcObject(rcID, rcReplicas, "kubelite/webserver:v1", 0))
+	ps := c.waitRC(ctx, minionMaster, rcReplicas, 90*time.Second, 2*time.Second)
 	lead := c.leaderOf(ctx, minionMaster)
 	if lead == nil || lead == minionMaster {
 		c.t.Fatalf("leader %v: want a master other than %s", lead, minionMaster.Name)
@@ -662,6 +666,26 @@ func (c *tri) stepLeaderKill(ctx context.Context) {
 		c.t.Fatal(err)
 	}
 	deleted := time.Now()
+	// And the RC is scaled with kubectl, whose kubeconfig lists every
+	// master, the killed one first: kubectl fails over.
+	kc := filepath.Join(c.lab.Config().Root, "masters.kubeconfig")
+	var servers []string
+	for _, h := range append([]*lab.Host{lead}, survivors...) {
+		servers = append(servers, c.apiOf(h))
+	}
+	b, err := securetest.Kubeconfig(ctx, c.bin, c.dataDir(minionMaster), strings.Join(servers, ","))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := os.WriteFile(kc, b, 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	out, err := c.lab.Exec(ctx, minionMaster, c.bin, "kubectl", "--kubeconfig", kc, "resize", rcID, strconv.Itoa(rcReplicas+1))
+	if err != nil {
+		c.t.Fatalf("kubectl resize with %s down (servers %v): %v", lead.Name, servers, err)
+	}
+	rcReplicas++
+	c.logf("$ kubectl resize %s %d (the first server killed)\n%s", rcID, rcReplicas, out)
 	var took time.Duration
 	var newLead *lab.Host
 	err = poll(ctx, triLease+5*time.Second, func() (bool, string) {
@@ -680,7 +704,7 @@ func (c *tri) stepLeaderKill(ctx context.Context) {
 	if at, ok := becameLeader(c.master(newLead).Tail(2000), killed); ok {
 		took = at.Sub(killed)
 	}
-	// The replacement: 4 pods without the victim, all Running.
+	// The replacement: the new count of pods without the victim, all Running.
 	var replaced time.Duration
 	err = poll(ctx, 60*time.Second, func() (bool, string) {
 		ps, err := c.pods(ctx, minionMaster, "name="+rcID)
@@ -696,7 +720,7 @@ func (c *tri) stepLeaderKill(ctx context.Context) {
 				n++
 			}
 		}
-		if n == 4 && len(ps) == 4 {
+		if n == rcReplicas && len(ps) == rcReplicas {
 			replaced = time.Since(killed)
 			return true, ""
 		}
@@ -709,12 +733,12 @@ func (c *tri) stepLeaderKill(ctx context.Context) {
 	if r, nr, err := c.readyMinions(ctx, minionMaster); err != nil || len(nr) > 0 || len(r) != len(c.lab.Minions()) {
 		c.t.Fatalf("minions after %s was killed: ready %v, not %v (%v)", lead.Name, r, nr, err)
 	}
-	fmt.Printf("MASTERS takeover: %s killed (the minions' first master: %v), %s leads after %.2fs (lease %s, bound %s); pod deleted %.2fs after the kill, 4 Running again %.2fs after the kill\n",
-		lead.Name, lead == minionMasters[0], newLead.Name, took.Seconds(), triLease, triLease+2*time.Second, deleted.Sub(killed).Seconds(), replaced.Seconds())
+	fmt.Printf("MASTERS takeover: %s killed (the minions' and kubectl's first master: %v), %s leads after %.2fs (lease %s, bound %s); pod deleted %.2fs after the kill, RC resized to %d by kubectl, all Running (the deleted pod replaced) %.2fs after the kill\n",
+		lead.Name, lead == minionMasters[0], newLead.Name, took.Seconds(), triLease, triLease+2*time.Second, deleted.Sub(killed).Seconds(), rcReplicas, replaced.Seconds())
 	if took > triLease+2*time.Second {
 		c.t.Errorf("takeover took %s, want at most lease + 2s = %s", took, triLease+2*time.Second)
 	}
-	c.waitRC(ctx, minionMaster, 4, 30*time.Second, 5*time.Second)
+	c.waitRC(ctx, minionMaster, rcReplicas, 30*time.Second, 5*time.Second)
 	// The killed master restarts and rejoins as a follower.
 	if err := c.master(lead).Restart(); err != nil {
 		c.t.Fatal(err)
@@ -725,7 +749,7 @@ func (c *tri) stepLeaderKill(ctx context.Context) {
 		c.t.Fatalf("after %s restarted the controllers run on %q, want %s still", lead.Name, m.leader, newLead.Name)
 	}
 	c.logf("%s back as a follower; controllers on %s", lead.Name, newLead.Name)
-	c.waitRC(ctx, minionMaster, 4, 30*time.Second, 3*time.Second)
+	c.waitRC(ctx, minionMaster, rcReplicas, 30*time.Second, 3*time.Second)
 }
 
 // --- d. quorum loss ----------------------------------------------------------------------
@@ -736,7 +760,7 @@ func (c *tri) stepQuorumLoss(ctx context.Context) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	podsBefore := names(c.waitRC(ctx, survivor, 4, 30*time.Second, 0))
+	podsBefore := names(c.waitRC(ctx, survivor, rcReplicas, 30*time.Second, 0))
 	down := c.others(survivor)
 	for _, h := range down {
 		if err := c.master(h).Stop(30 * time.Second); err != nil {
@@ -792,7 +816,7 @@ func (c *tri) stepQuorumLoss(ctx context.Context) {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	ps := c.waitRC(ctx, survivor, 4, 30*time.Second, 3*time.Second)
+	ps := c.waitRC(ctx, survivor, rcReplicas, 30*time.Second, 3*time.Second)
 	if got := names(ps); strings.Join(got, ",") != strings.Join(podsBefore, ",") {
 		c.t.Fatalf("pods changed across the quorum loss: %v, before %v", got, podsBefore)
 	}
@@ -806,7 +830,7 @@ func (c *tri) stepQuorumLoss(ctx context.Context) {
 		}
 	}
 	c.waitMembers(ctx, survivor, 3, 30*time.Second)
-	fmt.Printf("MASTERS quorum back: %d containers kept running, minions stayed Ready for %s after the masters returned, the same 4 pods\n", len(before), grace+5*time.Second)
+	fmt.Printf("MASTERS quorum back: %d containers kept running, minions stayed Ready for %s after the masters returned, the same %d pods\n", len(before), grace+5*time.Second, rcReplicas)
 }
 
 func firstLine(b []byte) string {
@@ -909,10 +933,10 @@ func (c *tri) stepRestore(ctx context.Context) {
 	}
 	found := false
 	for _, rc := range rcs.Items {
-		found = found || (rc.ID == rcID && rc.DesiredState.Replicas == 4)
+		found = found || (rc.ID == rcID && rc.DesiredState.Replicas == rcReplicas)
 	}
 	if !found {
-		c.t.Fatalf("restored replication controllers: no %s of 4 among %d", rcID, len(rcs.Items))
+		c.t.Fatalf("restored replication controllers: no %s of %d among %d", rcID, rcReplicas, len(rcs.Items))
 	}
 	// The others join the restored cluster with wiped data dirs.
 	mtok = strings.TrimSpace(c.kubelite(ctx, m1, "token", "--master", "--data-dir="+fresh))
