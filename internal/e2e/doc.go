@@ -100,8 +100,10 @@
 //	c-leader-kill     an RC of 4; kill -9 of the controllers' leader (the
 //	                  minions' first master): a new leader within lease +
 //	                  2 s (taken from its "became leader" log line), a pod
-//	                  deleted after the kill replaced, 4 pods and no more,
-//	                  minions Ready; the killed master rejoins as follower
+//	                  deleted after the kill replaced, the RC resized to 5
+//	                  by kubectl through a kubeconfig listing every master
+//	                  (the killed one first), 5 pods and no more, minions
+//	                  Ready; the killed master rejoins as follower
 //	d-quorum-loss     2 of 3 masters stopped: a write answers 503 naming the
 //	                  lost quorum within 5 s; back after grace + 3 s: no
 //	                  minion NotReady for grace + 5 s, the same pods and
