@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -203,9 +204,11 @@ func TestDoctorListsFlagsItReads(t *testing.T) {
 // port only and asks the external etcd; --print-config prints, checks nothing.
 func TestDoctorMasterExternalEtcd(t *testing.T) {
 	port := freePort(t)
-	out, _, err := run(t, "kubelite", "doctor", "master", "--config-dir=", "--etcd_servers=http://127.0.0.1:1", "--port="+port, "--mode=preflight")
+	dataDir := filepath.Join(t.TempDir(), "data")
+	out, _, err := run(t, "kubelite", "doctor", "master", "--config-dir=", "--etcd_servers=http://127.0.0.1:1", "--port="+port, "--mode=preflight", "--data-dir="+dataDir)
 	if err == nil || !strings.Contains(out, "ok   ports          free: 0.0.0.0:"+port+"\n") ||
-		strings.Contains(out, "127.0.0.1:4001") || strings.Contains(out, ":7001") || !strings.Contains(out, "FAIL etcd           http://127.0.0.1:1: ") {
+		strings.Contains(out, "127.0.0.1:4001") || strings.Contains(out, ":7001") || !strings.Contains(out, "FAIL etcd           http://127.0.0.1:1: ") ||
+		!strings.Contains(out, "ok   data-dir       "+dataDir+" writable") {
 		t.Errorf("doctor master --etcd_servers: %v\n%s", err, out)
 	}
 	out, _, err = run(t, "kubelite", "doctor", "master", "--config-dir=", "--etcd-embed", "--print-config")

@@ -31,10 +31,10 @@ func masterTarget(m *config.Master) doctor.Target {
 		Machines:    m.Machines,
 		KubeletPort: m.KubeletPort,
 		Listeners:   []doctor.Listener{{Flag: "port", Addr: m.APIAddr()}},
+		DataDir:     m.DataDir, // the cluster's CA and tokens, with any etcd
 	}
 	if m.EtcdEmbed {
 		t.EtcdURLs = []string{"http://" + m.EtcdAddr}
-		t.DataDir = m.DataDir
 		t.Listeners = append(t.Listeners, doctor.Listener{Flag: "etcd-addr", Addr: m.EtcdAddr},
 			doctor.Listener{Flag: "etcd-peer-addr", Addr: m.EtcdPeerAddr})
 	}
