@@ -89,6 +89,9 @@ func (r *Repeater) Fail(err error) {
 	}
 	r.mu.Unlock()
 
+	if !first && !warn && !r.cfg.Log.Logger.IsLevelEnabled(logrus.DebugLevel) {
+		return // the quiet path of a retry loop: no allocation
+	}
 	log := r.cfg.Log.WithTime(now)
 	switch {
 	case first:

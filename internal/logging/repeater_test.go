@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -100,5 +101,22 @@ func TestRepeaterGolden(t *testing.T) {
 			}
 			golden(t, "repeater-"+string(f)+".golden", b.String())
 		})
+	}
+}
+
+// BenchmarkRepeaterQuiet is the cost of a failure between two warnings at
+// info level: what a retry loop pays per try.
+func BenchmarkRepeaterQuiet(b *testing.B) {
+	l, err := New(io.Discard, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	clk := clock.NewFake(t0)
+	r := NewRepeater(RepeaterConfig{Log: l.WithField("component", "test"), Clock: clk, What: "w", Max: time.Hour})
+	boom := errors.New("boom")
+	r.Fail(boom)
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Fail(boom)
 	}
 }
