@@ -112,11 +112,14 @@ spec:
 	if err != nil {
 		s.fatalf("%v", err)
 	}
-	if row[5] != p.CurrentState.PodIP || p.CurrentState.PodIP == "" {
-		s.fatalf("IP column %q, the pod's IP %q", row[5], p.CurrentState.PodIP)
+	// The wide row ends IP NODE NOMINATED-NODE READINESS-GATES (counted
+	// from the end: RESTARTS may read "1 (5s ago)").
+	ip, node := row[len(row)-4], row[len(row)-3]
+	if ip != p.CurrentState.PodIP || ip == "" {
+		s.fatalf("IP column %q, the pod's IP %q", ip, p.CurrentState.PodIP)
 	}
-	if h := s.hostOf(row[6]); h.Engine == nil {
-		s.fatalf("NODE column %q is not a lab minion", row[6])
+	if h := s.hostOf(node); h.Engine == nil || node != host(*p) {
+		s.fatalf("NODE column %q is not the lab minion the pod runs on (%s)", node, host(*p))
 	}
 	want(k("logs", pod), "serving on :80")
 
