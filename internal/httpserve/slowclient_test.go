@@ -44,7 +44,7 @@ func TestSlowClientsDoNotSlowOthers(t *testing.T) {
 	c := client(t, &tls.Config{RootCAs: ca.pool})
 	url := "https://" + s.Addr() + "/"
 
-	measure := func() []time.Duration {
+	measure := func(requests int) []time.Duration {
 		lats := make([]time.Duration, 0, requests)
 		for i := 0; i < requests; i++ {
 			start := time.Now()
@@ -62,8 +62,8 @@ func TestSlowClientsDoNotSlowOthers(t *testing.T) {
 		slices.Sort(lats)
 		return lats
 	}
-	measure() // warm up: certificates parsed, code paths paged in
-	base := measure()
+	measure(requests / 4) // warm up: certificates parsed, code paths paged in
+	base := measure(requests)
 
 	// Attack.
 	var conns []net.Conn
@@ -121,16 +121,21 @@ func TestSlowClientsDoNotSlowOthers(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond) // polling a count the accept loop raises
 	}
-	attacked := measure()
+	attacked := measure(requests)
 	held := s.Stats().Conns
 
 	p := func(l []time.Duration, q float64) time.Duration { return l[int(q*float64(len(l)-1))] }
 	t.Logf("normal client, %d TLS requests each on a new connection:", requests)
-	t.Logf("  no attackers:                 p50 %v  p99 %v", p(base, .5).Round(time.Microsecond), p(base, .99).Round(time.Microsecond))
-	t.Logf("  %d idle + %d slowloris held: p50 %v  p99 %v  (server held %d connections)", idle, slow,
-		p(attacked, .5).Round(time.Microsecond), p(attacked, .99).Round(time.Microsecond), held)
-	if limit := 2*p(base, .99) + 5*time.Millisecond; p(attacked, .99) > limit {
-		t.Errorf("p99 under attack %v > 2 x idle p99 + 5 ms = %v", p(attacked, .99), limit)
+	t.Logf("  no attackers:                 p50 %v  p90 %v  p99 %v", p(base, .5).Round(time.Microsecond), p(base, .9).Round(time.Microsecond), p(base, .99).Round(time.Microsecond))
+	t.Logf("  %d idle + %d slowloris held: p50 %v  p90 %v  p99 %v  (server held %d connections)", idle, slow,
+		p(attacked, .5).Round(time.Microsecond), p(attacked, .9).Round(time.Microsecond), p(attacked, .99).Round(time.Microsecond), held)
+	// p90, not p99: of 200 requests the p99 is the second slowest, which on a
+	// machine whose cores other work keeps busy (make test, a CPU hog) is a
+	// scheduling hiccup, not the server; so is a 2x swing of p90 there. A
+	// server that let attackers hold it up would be off by the dribble's
+	// 100 ms per request and more.
+	if limit := 3*p(base, .9) + 20*time.Millisecond; p(attacked, .9) > limit {
+		t.Errorf("p90 under attack %v > 3 x idle p90 + 20 ms = %v", p(attacked, .9), limit)
 	}
 	if held < idle+slow {
 		t.Errorf("attackers were cut during the measurement (%d held): it measured less than the attack", held)
