@@ -25,6 +25,10 @@ var benignWarnings = []string{
 	// The client logs every failed attempt before it retries or returns the
 	// error to its caller, who handles (and reports) it.
 	"retrying of unary invoker failed",
+	// Raft's election tick came before the member applied its own
+	// bootstrapping configuration change (a loaded machine): it campaigns
+	// at the next tick.
+	"since there are still pending configuration changes to apply",
 }
 
 // logrusCore is a zapcore.Core writing to a logrus entry. Levels are mapped
