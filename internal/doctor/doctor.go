@@ -505,7 +505,10 @@ var checkKernel = Check{Name: "kernel", Run: func(_ context.Context, p Probe, t 
 }}
 
 var checkProxyRules = Check{Name: "proxy-rules", Run: func(ctx context.Context, p Probe, t Target, _ *State) Result {
-	chain := "KUBE-SERVICES"
+	// internal/proxy's chains: KUBELITE-SERVICES holds the portals (iptables
+	// mode) and one KUBELITE-SVC-* chain per service port; userspace mode
+	// keeps the tutorial's KUBE-PROXY.
+	chain := "KUBELITE-SERVICES"
 	switch t.ProxyMode {
 	case "none":
 		return skip("--proxy-mode=none")
@@ -523,7 +526,7 @@ var checkProxyRules = Check{Name: "proxy-rules", Run: func(ctx context.Context, 
 	if t.ProxyMode == "userspace" {
 		return pass("%s present, %d portal rules", chain, strings.Count(rules, "-A KUBE-PROXY "))
 	}
-	return pass("%s present, %d service chains", chain, strings.Count(rules, ":KUBE-SVC-"))
+	return pass("%s present, %d service chains", chain, strings.Count(rules, ":KUBELITE-SVC-"))
 }}
 
 // ChooseMode picks Preflight when the target's first listener (the API,

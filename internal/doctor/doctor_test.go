@@ -56,10 +56,10 @@ func healthyMinionHost() *FakeProbe {
 
 const natRules = `*nat
 :PREROUTING ACCEPT [0:0]
-:KUBE-SERVICES - [0:0]
-:KUBE-SVC-ABCDEF - [0:0]
--A PREROUTING -m comment --comment "kubelite service portals" -j KUBE-SERVICES
--A KUBE-SVC-ABCDEF -j KUBE-SEP-1
+:KUBELITE-SERVICES - [0:0]
+:KUBELITE-SVC-ABCDEF - [0:0]
+-A PREROUTING -m comment --comment "kubelite service portals" -j KUBELITE-SERVICES
+-A KUBELITE-SVC-ABCDEF -j DNAT --to-destination 10.244.1.5:80
 COMMIT
 `
 
