@@ -20,8 +20,8 @@ func TestBenchQuickSubset(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts masters and a hollow fleet")
 	}
-	// A bound on a hung run: the quick subset takes 20 s on an idle machine,
-	// and over 2 minutes under make test with both cores kept busy.
+	// A bound on a hung run: the quick subset took over 2 minutes under
+	// make test with both cores kept busy.
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	tmp := t.TempDir()
