@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sirupsen/logrus"
+	"kubelite/internal/logging"
 )
 
 // Options control a bench run.
@@ -95,7 +95,7 @@ func Run(ctx context.Context, env Env, o Options, progress io.Writer) (*Report, 
 		}
 		r.Figures = append(r.Figures, figs...)
 		if err != nil {
-			logrus.WithField("component", "bench").WithError(err).Errorf("scenario %s failed", sc.Name)
+			logging.FromContext(ctx).WithField("component", "bench").WithError(err).Errorf("scenario %s failed", sc.Name)
 			r.Errors = append(r.Errors, fmt.Sprintf("%s: %v", sc.Name, err))
 			failed = append(failed, sc.Name)
 		}

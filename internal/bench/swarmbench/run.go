@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"kubelite/internal/lab"
+	"kubelite/internal/logging"
 )
 
 // Options control Run.
@@ -124,7 +125,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &world{o: o, l: l, log: logrus.WithFields(logrus.Fields{"component": "bench", "scenario": "swarm"})}
+	w := &world{o: o, l: l, log: logging.FromContext(ctx).WithFields(logrus.Fields{"component": "bench", "scenario": "swarm"})}
 	res = &Result{}
 	defer func() {
 		if err != nil {
