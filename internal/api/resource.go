@@ -44,6 +44,10 @@ type ResourceInfo struct {
 	// URLAliases are the words besides Resource that the v1beta1 API's
 	// URLs accept (some of Aliases): the apiserver's routes read them.
 	URLAliases []string
+	// StoragePath is the resource's directory under the store's
+	// /registry/ (v0.6's etcd layout: "controllers" for RCs,
+	// "services/specs" for services); "" for bindings.
+	StoragePath string
 	// Columns are the header of `kubelite kubectl get`'s table (v0.6's
 	// printer); the v1 API's Table columns are in internal/v1api's row.
 	Columns []string
@@ -97,6 +101,7 @@ func row[T any, PT interface {
 
 func (info ResourceInfo) urls(words ...string) ResourceInfo { info.URLAliases = words; return info }
 func (info ResourceInfo) cols(names ...string) ResourceInfo { info.Columns = names; return info }
+func (info ResourceInfo) stored(path string) ResourceInfo   { info.StoragePath = path; return info }
 
 // URLResources maps every word the v1beta1 API's URLs accept for a resource
 // (Resource and URLAliases of each row) to it.
@@ -115,20 +120,20 @@ func URLResources() map[string]Resource {
 // AllResources' order.
 var Resources = []ResourceInfo{
 	row[Pod, *Pod, PodList](Pods, "Pod", true, true, []string{"pod", "po"},
-		func(l *PodList) *[]Pod { return &l.Items }).cols("NAME", "IMAGE(S)", "HOST", "LABELS", "STATUS"),
+		func(l *PodList) *[]Pod { return &l.Items }).cols("NAME", "IMAGE(S)", "HOST", "LABELS", "STATUS").stored("pods"),
 	row[ReplicationController, *ReplicationController, ReplicationControllerList](ReplicationControllers, "ReplicationController", true, true,
 		[]string{"replicationcontrollers", "replicationController", "replicationcontroller", "rc"},
 		func(l *ReplicationControllerList) *[]ReplicationController { return &l.Items }).urls("replicationcontrollers").
-		cols("NAME", "IMAGE(S)", "SELECTOR", "REPLICAS"),
+		cols("NAME", "IMAGE(S)", "SELECTOR", "REPLICAS").stored("controllers"),
 	row[Service, *Service, ServiceList](Services, "Service", true, true, []string{"service", "se", "svc"},
-		func(l *ServiceList) *[]Service { return &l.Items }).cols("NAME", "LABELS", "SELECTOR", "IP", "PORT"),
+		func(l *ServiceList) *[]Service { return &l.Items }).cols("NAME", "LABELS", "SELECTOR", "IP", "PORT").stored("services/specs"),
 	row[Endpoints, *Endpoints, EndpointsList](EndpointsResource, "Endpoints", true, true, []string{"ep"},
-		func(l *EndpointsList) *[]Endpoints { return &l.Items }).cols("NAME", "ENDPOINTS"),
+		func(l *EndpointsList) *[]Endpoints { return &l.Items }).cols("NAME", "ENDPOINTS").stored("services/endpoints"),
 	row[Minion, *Minion, MinionList](Minions, "Minion", false, true, []string{"minion", "mi", "nodes", "node"},
-		func(l *MinionList) *[]Minion { return &l.Items }).urls("nodes").cols("NAME", "LABELS", "STATUS"),
+		func(l *MinionList) *[]Minion { return &l.Items }).urls("nodes").cols("NAME", "LABELS", "STATUS").stored("minions"),
 	row[Event, *Event, EventList](Events, "Event", true, true, []string{"event", "ev"},
 		func(l *EventList) *[]Event { return &l.Items }).
-		cols("TIME", "NAME", "KIND", "SUBOBJECT", "REASON", "SOURCE", "MESSAGE"),
+		cols("TIME", "NAME", "KIND", "SUBOBJECT", "REASON", "SOURCE", "MESSAGE").stored("events"),
 	row[Binding, *Binding, Binding](Bindings, "Binding", true, false, []string{"binding"}, nil),
 }
 

@@ -59,6 +59,15 @@ func TestResourceTable(t *testing.T) {
 				return
 			}
 			stored++
+			if info.StoragePath == "" || strings.HasPrefix(info.StoragePath, "/") || strings.HasSuffix(info.StoragePath, "/") {
+				t.Fatalf("storage path %q", info.StoragePath)
+			}
+			for _, other := range Resources {
+				if other.Resource != info.Resource && other.StoragePath != "" &&
+					(strings.HasPrefix(other.StoragePath+"/", info.StoragePath+"/") || strings.HasPrefix(info.StoragePath+"/", other.StoragePath+"/")) {
+					t.Fatalf("storage paths %q and %q overlap", info.StoragePath, other.StoragePath)
+				}
+			}
 			if len(info.Columns) == 0 || (info.Columns[0] != "NAME" && info.Resource != Events) {
 				t.Fatalf("printer columns %q", info.Columns)
 			}

@@ -71,26 +71,17 @@ func Key(res api.Resource, namespace, id string) string {
 	return ResourcePrefix(res, namespace) + id
 }
 
-// ResourcePrefix returns the key prefix of a resource in a namespace ("" = all).
+// ResourcePrefix returns the key prefix of a resource in a namespace ("" = all):
+// its api.Resources row's StoragePath (its name for a resource without one),
+// then the namespace for a namespaced resource.
 func ResourcePrefix(res api.Resource, namespace string) string {
-	var p string
-	switch res {
-	case api.Pods:
-		p = KeyPrefix + "pods/"
-	case api.ReplicationControllers:
-		p = KeyPrefix + "controllers/"
-	case api.Services:
-		p = KeyPrefix + "services/specs/"
-	case api.EndpointsResource:
-		p = KeyPrefix + "services/endpoints/"
-	case api.Minions:
-		return KeyPrefix + "minions/"
-	case api.Events:
-		p = KeyPrefix + "events/"
-	default:
-		p = KeyPrefix + string(res) + "/"
+	info, ok := api.Info(res)
+	p := string(res)
+	if ok && info.StoragePath != "" {
+		p = info.StoragePath
 	}
-	if namespace != "" {
+	p = KeyPrefix + p + "/"
+	if namespace != "" && (!ok || info.Namespaced) {
 		p += namespace + "/"
 	}
 	return p
