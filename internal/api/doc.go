@@ -9,6 +9,13 @@
 // the tutorial's files and curl output show. Object is the interface every
 // stored type satisfies; New and ResourceOf map between resources and types.
 //
+// What kubelite knows of each resource is one row of Resources
+// (resource.go): kind, namespaced, stored, the spellings the CLI and the
+// URLs accept, the constructors of the object and its list, v0.6's printer
+// columns and the store's directory. The CLI's parser and printers, the
+// apiserver's routes and the store's key layout read it; the v1 API's row
+// (internal/v1api) is checked against it by its test.
+//
 // Objects read from a store are the caller's own copies, but objects handed
 // out by a shared cache are not: callers must Copy before mutating those.
 package api
