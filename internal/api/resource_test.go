@@ -59,6 +59,16 @@ func TestResourceTable(t *testing.T) {
 				return
 			}
 			stored++
+			// Validation checks the namespace of exactly the namespaced rows.
+			bad := New(info.Resource)
+			bad.Meta().ID, bad.Meta().Namespace = "x", "Not_A_Label"
+			flagged := false
+			for _, c := range Validate(bad) {
+				flagged = flagged || c.Field == "namespace"
+			}
+			if flagged != info.Namespaced {
+				t.Fatalf("validation flags a bad namespace: %v, the row's Namespaced: %v", flagged, info.Namespaced)
+			}
 			if info.StoragePath == "" || strings.HasPrefix(info.StoragePath, "/") || strings.HasSuffix(info.StoragePath, "/") {
 				t.Fatalf("storage path %q", info.StoragePath)
 			}

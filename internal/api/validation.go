@@ -112,20 +112,23 @@ func quote(s string) string {
 // Defaults (SetDefaults) are expected to have been applied first.
 func Validate(obj Object) []StatusCause {
 	var e errs
+	// Whether the namespace is checked is the resource's row's Namespaced.
+	res, _ := ResourceOf(obj)
+	namespaced := res.Namespaced()
 	switch o := obj.(type) {
 	case *Pod:
-		validateMeta(&e, &o.TypeMeta, IsDNS1123Label, msgDNS1123Label, true)
+		validateMeta(&e, &o.TypeMeta, IsDNS1123Label, msgDNS1123Label, namespaced)
 		// A manifest id defaulted from a bad pod id is reported once, as id.
 		validateManifest(&e, "desiredState.manifest", &o.DesiredState.Manifest, o.DesiredState.Manifest.ID == o.ID)
 		validateLabels(&e, "nodeSelector", o.NodeSelector)
 	case *ReplicationController:
-		validateMeta(&e, &o.TypeMeta, IsDNS1123Label, msgDNS1123Label, true)
+		validateMeta(&e, &o.TypeMeta, IsDNS1123Label, msgDNS1123Label, namespaced)
 		validateRC(&e, o)
 	case *Service:
-		validateMeta(&e, &o.TypeMeta, IsDNS952Label, msgDNS952Label, true)
+		validateMeta(&e, &o.TypeMeta, IsDNS952Label, msgDNS952Label, namespaced)
 		validateService(&e, o)
 	case *Endpoints:
-		validateMeta(&e, &o.TypeMeta, IsDNS1123Label, msgDNS1123Label, true)
+		validateMeta(&e, &o.TypeMeta, IsDNS1123Label, msgDNS1123Label, namespaced)
 		for i, ep := range o.Endpoints {
 			host, port, err := net.SplitHostPort(ep)
 			if err != nil || net.ParseIP(host) == nil || !validPort(port) {
@@ -133,7 +136,7 @@ func Validate(obj Object) []StatusCause {
 			}
 		}
 	case *Minion:
-		validateMeta(&e, &o.TypeMeta, IsDNS1123Subdomain, msgDNS1123Subdomain, false)
+		validateMeta(&e, &o.TypeMeta, IsDNS1123Subdomain, msgDNS1123Subdomain, namespaced)
 		if o.HostIP != "" && net.ParseIP(o.HostIP) == nil {
 			e.invalid("hostIP", "%s is not an IP address", quote(o.HostIP))
 		}
@@ -152,7 +155,7 @@ func Validate(obj Object) []StatusCause {
 			}
 		}
 	case *Event:
-		validateMeta(&e, &o.TypeMeta, IsDNS1123Subdomain, msgDNS1123Subdomain, true)
+		validateMeta(&e, &o.TypeMeta, IsDNS1123Subdomain, msgDNS1123Subdomain, namespaced)
 	case *Binding:
 		if o.PodID == "" {
 			e.required("podID")
