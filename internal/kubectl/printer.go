@@ -267,12 +267,14 @@ func toGeneric(obj interface{}) (interface{}, error) {
 // objects listed at the start as ADDED, then one row per change. Rows are
 // written as they come (a tabwriter would hold them until a flush), so the
 // columns are padded to the widest cell seen so far, at least the 20
-// characters of the list tables: rows line up unless a later cell is wider
-// than every one before it.
+// characters of the list tables. A row with a cell wider than its column
+// so far widens the column and, under a header, prints the header again
+// first: every block of rows lines up with the header above it.
 type watchTable struct {
-	w      io.Writer
-	header []string // nil with --no-headers, and once printed
-	widths []int
+	w       io.Writer
+	header  []string // nil with --no-headers
+	widths  []int
+	started bool // rows have been written
 }
 
 var _ printer = (*watchTable)(nil)
@@ -288,16 +290,23 @@ func newWatchTable(w io.Writer, res api.Resource, noHeaders bool) *watchTable {
 // PrintList implements printer: the header, then every object as ADDED.
 func (t *watchTable) PrintList(_ io.Writer, _ api.Resource, objs []api.Object, _ uint64) error {
 	rows := make([][]string, 0, len(objs)+1)
-	if t.header != nil {
-		rows = append(rows, t.header)
-	}
 	for _, o := range objs {
 		rows = append(rows, append([]string{string(store.Added)}, row(o)...))
 	}
-	t.grow(rows...)
-	t.header = nil
+	if !t.started {
+		// The listed objects size the columns before the header is written.
+		for _, r := range rows {
+			t.grow(r)
+		}
+		if t.header != nil {
+			t.grow(t.header)
+		}
+		if err := t.start(); err != nil {
+			return err
+		}
+	}
 	for _, r := range rows {
-		if err := t.write(r); err != nil {
+		if err := t.Row("", nil, r...); err != nil {
 			return err
 		}
 	}
@@ -309,24 +318,56 @@ func (t *watchTable) PrintObject(w io.Writer, res api.Resource, obj api.Object) 
 	return t.PrintList(w, res, []api.Object{obj}, 0)
 }
 
-// Row prints one watch event.
-func (t *watchTable) Row(eventType string, obj api.Object) error {
-	r := append([]string{eventType}, row(obj)...)
-	t.grow(r)
+// start writes the header if no row has been written yet.
+func (t *watchTable) start() error {
+	if t.started {
+		return nil
+	}
+	t.started = true
+	if t.header == nil {
+		return nil
+	}
+	t.grow(t.header)
+	return t.write(t.header)
+}
+
+// Row prints one watch event about obj (or the cells given instead).
+func (t *watchTable) Row(eventType string, obj api.Object, cells ...string) error {
+	r := cells
+	if obj != nil {
+		r = append([]string{eventType}, row(obj)...)
+	}
+	if !t.started {
+		// The first rows (the list) size the columns before the header.
+		t.grow(r)
+		if t.header != nil {
+			t.grow(t.header)
+		}
+		if err := t.start(); err != nil {
+			return err
+		}
+	} else if t.grow(r) && t.header != nil {
+		if err := t.write(t.header); err != nil {
+			return err
+		}
+	}
 	return t.write(r)
 }
 
-func (t *watchTable) grow(rows ...[]string) {
-	for _, r := range rows {
-		for i, cell := range r {
-			for len(t.widths) <= i {
-				t.widths = append(t.widths, tableMinWidth)
-			}
-			if n := utf8.RuneCountInString(cell) + tablePadding; n > t.widths[i] {
-				t.widths[i] = n
-			}
+// grow widens the columns to fit r; it reports whether a column that
+// already had rows under it (not the last, which is not padded) widened.
+func (t *watchTable) grow(r []string) bool {
+	widened := false
+	for i, cell := range r {
+		for len(t.widths) <= i {
+			t.widths = append(t.widths, tableMinWidth)
+		}
+		if n := utf8.RuneCountInString(cell) + tablePadding; n > t.widths[i] {
+			t.widths[i] = n
+			widened = widened || i < len(r)-1
 		}
 	}
+	return widened
 }
 
 func (t *watchTable) write(r []string) error {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"kubelite/internal/api"
 	"kubelite/internal/clock"
 	"kubelite/internal/record"
 )
@@ -158,5 +159,39 @@ func TestRecorderEventsShown(t *testing.T) {
 	if out := mustRun(t, c, "describe", "pod", "web-1"); !strings.Contains(out, "containers{web}     BackOff             kubelet m1") ||
 		!strings.Contains(out, "Killing") {
 		t.Errorf("describe pod does not show the kubelet's events:\n%s", out)
+	}
+}
+
+// get -w's table: columns sized by the listed pods; a later wider cell
+// widens its column and prints the header again above the row, so every
+// block lines up with its header.
+func TestWatchTableAlignment(t *testing.T) {
+	short := pod("a", "img", "", "", "", map[string]string{"app": "x"})
+	long := pod("web-ewgu4", "kubelite/webserver:v1", "vm", "127.0.0.1", api.PodPhaseRunning, map[string]string{"name": "web"})
+	var b strings.Builder
+	wt := newWatchTable(&b, api.Pods, false)
+	if err := wt.PrintList(&b, api.Pods, []api.Object{short}, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range []struct {
+		typ string
+		obj api.Object
+	}{{"ADDED", long}, {"MODIFIED", short}, {"DELETED", long}} {
+		if err := wt.Row(ev.typ, ev.obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	golden(t, "get_watch_widen", b.String())
+	// With --no-headers, nothing but rows.
+	b.Reset()
+	wt = newWatchTable(&b, api.Pods, true)
+	if err := wt.PrintList(&b, api.Pods, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := wt.Row("DELETED", long); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); strings.Count(got, "\n") != 1 || !strings.HasPrefix(got, "DELETED") {
+		t.Errorf("--no-headers:\n%s", got)
 	}
 }
