@@ -113,7 +113,7 @@ func (s *Store) readList(ctx context.Context, res api.Resource, prefix string, w
 			return nil, 0, storeErr("list", prefix, err)
 		}
 		rev := resp.Header.Revision
-		return s.decodeList(res, prefix, whole, rev, resp.Kvs), rev, nil
+		return s.decodeList(res, prefix, whole, rev, resp.Kvs, nil), rev, nil
 	}
 	resp, err := s.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	if err != nil {
@@ -121,9 +121,15 @@ func (s *Store) readList(ctx context.Context, res api.Resource, prefix string, w
 	}
 	rev := resp.Header.Revision
 	kvs := resp.Kvs
+	// The cached objects are taken now: a watch may replace an entry with a
+	// newer revision before the values are read, and a keys-only kv has no
+	// value to decode.
+	objs := make([]api.Object, len(kvs))
 	var miss []int
 	for i, kv := range kvs {
-		if _, ok := s.cached(res, kv.Key, kv.ModRevision); !ok {
+		if o, ok := s.cached(res, kv.Key, kv.ModRevision); ok {
+			objs[i] = o
+		} else {
 			miss = append(miss, i)
 		}
 	}
@@ -135,7 +141,7 @@ func (s *Store) readList(ctx context.Context, res api.Resource, prefix string, w
 		if err != nil {
 			return nil, 0, storeErr("list", prefix, err)
 		}
-		kvs = full.Kvs
+		return s.decodeList(res, prefix, whole, rev, full.Kvs, nil), rev, nil
 	default:
 		// A few changed: read those values at the same revision, up to
 		// etcd's 128 operations per transaction.
@@ -158,26 +164,33 @@ func (s *Store) readList(ctx context.Context, res api.Resource, prefix string, w
 					if err != nil {
 						return nil, 0, storeErr("list", prefix, err)
 					}
-					return s.decodeList(res, prefix, whole, rev, full.Kvs), rev, nil
+					return s.decodeList(res, prefix, whole, rev, full.Kvs, nil), rev, nil
 				}
 				kvs[i] = got[0]
 			}
 		}
 	}
-	return s.decodeList(res, prefix, whole, rev, kvs), rev, nil
+	return s.decodeList(res, prefix, whole, rev, kvs, objs), rev, nil
 }
 
-// decodeList returns the objects of kvs (read at revision rev) in order,
-// from the cache where their revision is cached; the objects are shared
-// with the cache (read only). whole says the list covered every key of res
-// under prefix: cached keys under prefix it does not hold are dropped,
-// unless cached at a revision after rev.
-func (s *Store) decodeList(res api.Resource, prefix string, whole bool, rev int64, kvs []*mvccpb.KeyValue) []api.Object {
-	objs := make([]api.Object, len(kvs))
+// decodeList returns the objects of kvs (read at revision rev) in order:
+// known[i] when known is given and holds one (an object already taken from
+// the cache; kvs[i] may then have no value), else from the cache where its
+// revision is cached, else decoded. The objects are shared with the cache
+// (read only). whole says the list covered every key of res under prefix:
+// cached keys under prefix it does not hold are dropped, unless cached at a
+// revision after rev.
+func (s *Store) decodeList(res api.Resource, prefix string, whole bool, rev int64, kvs []*mvccpb.KeyValue, known []api.Object) []api.Object {
+	objs := known
+	if objs == nil {
+		objs = make([]api.Object, len(kvs))
+	}
 	// Decode the misses (in parallel when many); a value that does not
 	// decode is reported and left out (undecodable.go).
 	_ = parallelFor(len(kvs), func(i int) error {
-		objs[i] = s.decodeShared(res, kvs[i])
+		if objs[i] == nil {
+			objs[i] = s.decodeShared(res, kvs[i])
+		}
 		return nil
 	})
 	if res == api.Events {
