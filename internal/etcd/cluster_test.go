@@ -3,12 +3,14 @@ package etcd_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"kubelite/internal/etcd"
 	"kubelite/internal/etcd/etcdtest"
+	"kubelite/internal/testutil"
 )
 
 // TestThreeMembers: a cluster grown to three members lists them healthy
@@ -43,21 +45,21 @@ func TestThreeMembers(t *testing.T) {
 	c.Stop(1)
 	c.Stop(2)
 	// The survivor alone: a write cannot commit; the diagnosis says why.
-	wctx, wcancel := context.WithTimeout(ctx, 3*time.Second)
+	wctx, wcancel := context.WithTimeout(ctx, time.Second)
 	_, err = cli.Put(wctx, "/k", "lost")
 	wcancel()
 	if err == nil {
 		t.Fatal("a write committed with 1 of 3 members")
 	}
+	// The survivor's leader steps down one election timeout after it lost
+	// its peers.
 	var diag string
-	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(100 * time.Millisecond) {
+	testutil.Eventually(t, 10*time.Second, func() bool {
 		dctx, dcancel := context.WithTimeout(ctx, time.Second)
+		defer dcancel()
 		diag = etcd.DiagnoseQuorum(dctx, cli)
-		dcancel()
-		if strings.Contains(diag, "have no leader") {
-			break
-		}
-	}
+		return strings.Contains(diag, "have no leader")
+	}, "the survivor still sees a leader")
 	if !strings.Contains(diag, "etcd quorum lost: the etcd members that answer (1 of 3 endpoints) have no leader") {
 		t.Fatalf("diagnosis %q", diag)
 	}
@@ -71,18 +73,13 @@ func TestThreeMembers(t *testing.T) {
 	}
 	// Members reads the list of whichever member the client asks, which
 	// may apply the removal a moment later.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	testutil.Eventually(t, 10*time.Second, func() error {
 		members, err = etcd.Members(ctx, cli)
-		if err != nil {
-			t.Fatal(err)
+		if err == nil && len(members) != 2 {
+			err = fmt.Errorf("%d members: %+v", len(members), members)
 		}
-		if len(members) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("members after remove: %+v", members)
-		}
-	}
+		return err
+	}, "two members after the remove")
 	if _, err := cli.Put(ctx, "/k", "two"); err != nil {
 		t.Fatalf("write with 2 of 2 members: %v", err)
 	}
