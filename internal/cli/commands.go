@@ -107,11 +107,18 @@ func roleAction(e *env, load func(*ucli.Context, config.System) ([]config.Settin
 }
 
 // applyMemoryLimit sets the process's soft memory limit (internal/memlimit)
-// and logs it.
+// and logs it: at info when the user chose it (flag or GOMEMLIMIT), at
+// debug when it is the default, so that a start that fails at once (no
+// Docker) still says one line.
 func applyMemoryLimit(c *ucli.Context, flagMB int) {
 	l := memlimit.Apply(flagMB)
-	logging.FromContext(c.Context).WithField("component", "cli").
-		WithFields(logrus.Fields{"limit_mb": l.Bytes >> 20, "source": l.Source}).Info("memory limit")
+	e := logging.FromContext(c.Context).WithField("component", "cli").
+		WithFields(logrus.Fields{"limit_mb": l.Bytes >> 20, "source": l.Source})
+	if l.Source == "--memory-limit-mb" || l.Source == "GOMEMLIMIT" {
+		e.Info("memory limit")
+		return
+	}
+	e.Debug("memory limit")
 }
 
 // lowFileLimit is the open-file limit under which a role warns: the API's
