@@ -65,7 +65,8 @@ func TestE2E(t *testing.T) {
 	fmt.Printf("E2E %-16s %-4s %6.1fs (lab, images, kubelite started)\n", "setup", "done", time.Since(start).Seconds())
 	only := os.Getenv("KUBELITE_E2E_RUN") // comma-separated scenario names, for development
 	// The scenarios stop by this deadline, whatever happens, so that the
-	// teardown always runs within go test's -timeout (20m in make e2e).
+	// teardown always runs within go test's -timeout (30m in make e2e, which
+	// then runs TestMasters).
 	c.deadline = start.Add(suiteBudget)
 	var results []result
 	for _, scn := range scenarios {
