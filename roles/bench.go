@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -318,12 +319,27 @@ func startFleet(ctx context.Context, st store.Store, prefix string, n int, heart
 	return h, nil
 }
 
-// waitMinions waits until n minions named prefix* are registered in st.
+// busy reports an API too loaded to answer now (429, 503, 504): thousands
+// of hollow minions registering at once fill its in-flight cap.
+func busy(err error) bool {
+	var se *api.StatusError
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Status.Code {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// waitMinions waits until n minions named prefix* are registered in st; a
+// busy API is asked again until then.
 func waitMinions(ctx context.Context, st store.Store, prefix string, n int, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
 		ms, _, err := st.List(ctx, api.Minions, store.ListOptions{})
-		if err != nil {
+		if err != nil && !busy(err) {
 			return fmt.Errorf("list minions: %w", err)
 		}
 		got := 0
@@ -336,6 +352,9 @@ func waitMinions(ctx context.Context, st store.Store, prefix string, n int, with
 			return nil
 		}
 		if time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("list minions: %w", err)
+			}
 			return fmt.Errorf("%d of %d minions %s* registered within %s", got, n, prefix, within)
 		}
 		select {
