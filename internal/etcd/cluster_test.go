@@ -22,22 +22,29 @@ func TestThreeMembers(t *testing.T) {
 	cli := c.Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	members, err := etcd.Members(ctx, cli)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaders := 0
-	for _, m := range members {
-		if !m.Healthy {
-			t.Fatalf("member %s unhealthy: %s", m.Name, m.Err)
+	// Members reads the list of whichever member the client asks, which may
+	// apply the newest member's name a moment after that member is ready.
+	var members []etcd.Member
+	testutil.Eventually(t, 10*time.Second, func() error {
+		var err error
+		members, err = etcd.Members(ctx, cli)
+		if err != nil {
+			return err
 		}
-		if m.Leader {
-			leaders++
+		leaders := 0
+		for _, m := range members {
+			if !m.Healthy {
+				return fmt.Errorf("member %q unhealthy: %s", m.Name, m.Err)
+			}
+			if m.Leader {
+				leaders++
+			}
 		}
-	}
-	if len(members) != 3 || leaders != 1 {
-		t.Fatalf("members %+v: want 3 with one leader", members)
-	}
+		if len(members) != 3 || leaders != 1 {
+			return fmt.Errorf("members %+v: want 3 with one leader", members)
+		}
+		return nil
+	}, "three healthy members, one leader")
 	if _, err := cli.Put(ctx, "/k", "v"); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +53,7 @@ func TestThreeMembers(t *testing.T) {
 	c.Stop(2)
 	// The survivor alone: a write cannot commit; the diagnosis says why.
 	wctx, wcancel := context.WithTimeout(ctx, time.Second)
-	_, err = cli.Put(wctx, "/k", "lost")
+	_, err := cli.Put(wctx, "/k", "lost")
 	wcancel()
 	if err == nil {
 		t.Fatal("a write committed with 1 of 3 members")
