@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"kubelite/internal/api"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -445,13 +447,20 @@ var checkPorts = Check{Name: "ports", Run: func(_ context.Context, p Probe, t Ta
 	if len(t.Listeners) == 0 {
 		return skip("no ports to listen on")
 	}
-	var busy, free []string
+	var busy, denied, free []string
 	for _, l := range t.Listeners {
-		if err := p.Listen(l.Addr); err != nil {
+		switch err := p.Listen(l.Addr); {
+		case errors.Is(err, syscall.EACCES):
+			denied = append(denied, fmt.Sprintf("--%s %s", l.Flag, l.Addr))
+		case err != nil:
 			busy = append(busy, fmt.Sprintf("--%s %s: %v", l.Flag, l.Addr, err))
-		} else {
+		default:
 			free = append(free, l.Addr)
 		}
+	}
+	if len(denied) > 0 {
+		return fail("run kubelite as root, or choose ports above 1023 with the flags",
+			"not allowed to listen on %s (ports below 1024 need root)", strings.Join(denied, ", "))
 	}
 	if len(busy) > 0 {
 		return fail("stop what listens there (ss -ltnp shows it; a kubelite already running? then run doctor --mode=check), or choose another port with the flag",
@@ -529,10 +538,12 @@ var checkProxyRules = Check{Name: "proxy-rules", Run: func(ctx context.Context, 
 	return pass("%s present, %d service chains", chain, strings.Count(rules, ":KUBELITE-SVC-"))
 }}
 
-// ChooseMode picks Preflight when the target's first listener (the API,
-// or a minion's kubelet) is free, Running when something listens there.
+// ChooseMode picks Running when something listens on the target's first
+// listener (the API, or a minion's kubelet), else Preflight. Only "address
+// in use" means something listens: a port this user may not bind (below
+// 1024 without root) is preflight's ports check to report.
 func ChooseMode(p Probe, t Target) string {
-	if len(t.Listeners) > 0 && p.Listen(t.Listeners[0].Addr) != nil {
+	if len(t.Listeners) > 0 && errors.Is(p.Listen(t.Listeners[0].Addr), syscall.EADDRINUSE) {
 		return Running
 	}
 	return Preflight

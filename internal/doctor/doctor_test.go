@@ -235,4 +235,29 @@ func TestChooseMode(t *testing.T) {
 	if got := ChooseMode(&FakeProbe{Busy: map[string]bool{"127.0.0.1:4001": true}}, tg); got != Preflight {
 		t.Errorf("only another port in use: %s, want %s (the ports check says which)", got, Preflight)
 	}
+	if got := ChooseMode(&FakeProbe{Denied: map[string]bool{"0.0.0.0:8080": true}}, tg); got != Preflight {
+		t.Errorf("the API port not ours to bind (no root): %s, want %s", got, Preflight)
+	}
+}
+
+// The ports check tells a port in use from one this user may not bind.
+func TestPortsCheckInUseOrDenied(t *testing.T) {
+	tg := Target{Role: "standalone", Listeners: []Listener{{"port", "127.0.0.1:80"}, {"kubelet_port", "127.0.0.1:10250"}}}
+	for _, tc := range []struct {
+		name        string
+		probe       *FakeProbe
+		ok          bool
+		detail, fix string
+	}{
+		{"free", &FakeProbe{}, true, "free: 127.0.0.1:80, 127.0.0.1:10250", ""},
+		{"in use", &FakeProbe{Busy: map[string]bool{"127.0.0.1:10250": true}}, false,
+			"in use: --kubelet_port 127.0.0.1:10250: listen tcp 127.0.0.1:10250: bind: address already in use", "stop what listens there"},
+		{"denied", &FakeProbe{Denied: map[string]bool{"127.0.0.1:80": true}}, false,
+			"not allowed to listen on --port 127.0.0.1:80 (ports below 1024 need root)", "run kubelite as root"},
+	} {
+		r := checkPorts.Run(context.Background(), tc.probe, tg, &State{})
+		if r.OK != tc.ok || r.Detail != tc.detail || !strings.HasPrefix(r.Fix, tc.fix) {
+			t.Errorf("%s: %+v, want ok=%v detail %q fix %q...", tc.name, r, tc.ok, tc.detail, tc.fix)
+		}
+	}
 }

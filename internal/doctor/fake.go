@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -18,6 +19,7 @@ type FakeProbe struct {
 	RouteTable  []Route
 	Clock       time.Time
 	Busy        map[string]bool   // addr -> something listens there
+	Denied      map[string]bool   // addr -> this user may not bind it
 	ReadOnly    map[string]bool   // dir -> not writable
 	Files       map[string]string // path -> content (others: no such file)
 	NAT         string            // iptables-save -t nat
@@ -66,7 +68,10 @@ func (f *FakeProbe) Now() time.Time { return f.Clock }
 
 func (f *FakeProbe) Listen(addr string) error {
 	if f.Busy[addr] {
-		return fmt.Errorf("listen tcp %s: bind: address already in use", addr)
+		return fmt.Errorf("listen tcp %s: bind: %w", addr, syscall.EADDRINUSE)
+	}
+	if f.Denied[addr] {
+		return fmt.Errorf("listen tcp %s: bind: %w", addr, syscall.EACCES)
 	}
 	return nil
 }
