@@ -347,7 +347,7 @@ func restartMidScale(t *testing.T, c *cluster, n int) {
 	c.stopPlane() // the master stops mid-scale...
 	mid := len(c.pods())
 	c.startPlane() // ...and comes back
-	c.eventually(2*time.Minute, fmt.Sprintf("%d pods", n), func() bool { return len(c.pods()) == n })
+	c.eventually(4*time.Minute, fmt.Sprintf("%d pods", n), func() bool { return len(c.pods()) == n })
 	time.Sleep(500 * time.Millisecond) // let any extra creates surface
 	mu.Lock()
 	defer mu.Unlock()
