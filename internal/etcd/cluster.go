@@ -163,6 +163,13 @@ func AddMember(ctx context.Context, cli *clientv3.Client, name, peerURL string) 
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+	return InitialCluster(resp, name), nil
+}
+
+// InitialCluster is the InitialCluster value ("name=peerURL,...") a member
+// just added (resp) starts with, under the name it is given: etcd lists the
+// new member without a name until it has started.
+func InitialCluster(resp *clientv3.MemberAddResponse, name string) string {
 	var parts []string
 	for _, m := range resp.Members {
 		n := m.Name
@@ -174,7 +181,7 @@ func AddMember(ctx context.Context, cli *clientv3.Client, name, peerURL string) 
 		}
 	}
 	sort.Strings(parts)
-	return strings.Join(parts, ","), nil
+	return strings.Join(parts, ",")
 }
 
 // RemoveMember removes the member named name from the cluster.

@@ -3,8 +3,6 @@ package etcdtest
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -94,18 +92,7 @@ func addLearner(ctx context.Context, cli *clientv3.Client, name, peerURL string)
 	if err != nil {
 		return "", 0, fmt.Errorf("add etcd learner %s (%s): %w", name, peerURL, err)
 	}
-	var parts []string
-	for _, m := range resp.Members {
-		n := m.Name
-		if m.ID == resp.Member.ID {
-			n = name
-		}
-		for _, u := range m.PeerURLs {
-			parts = append(parts, n+"="+u)
-		}
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, ","), resp.Member.ID, nil
+	return etcd.InitialCluster(resp, name), resp.Member.ID, nil
 }
 
 // promote makes learner a voting member once it has caught up with the
