@@ -45,14 +45,19 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 func usageError(c *ucli.Context, err error, _ bool) error {
 	name := "kubelite"
-	if c != nil && c.Command != nil && c.Command.Name != "" {
+	top := true // urfave/cli names the top level's command after the app
+	if c != nil && c.Command != nil && c.Command.Name != "" && c.Command.Name != name {
 		name += " " + c.Command.Name
+		top = false
 	}
 	msg := err.Error()
 	if f, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
 		msg = "unknown flag -" + strings.TrimLeft(f, "-")
 		if len(strings.TrimLeft(f, "-")) > 1 {
 			msg = "unknown flag --" + strings.TrimLeft(f, "-")
+		}
+		if top {
+			return fmt.Errorf("%s: a role's flags come after it (kubelite ROLE %s; see kubelite ROLE --help)", msg, strings.TrimPrefix(msg, "unknown flag "))
 		}
 	}
 	return fmt.Errorf("%s (see %s --help)", msg, name)

@@ -32,6 +32,7 @@ func TestErrorsAreOneLine(t *testing.T) {
 	}{
 		{[]string{"kubelite", "frob"}, `unknown command "frob": run kubelite --help`},
 		{[]string{"kubelite", "master", "--bogus"}, "unknown flag --bogus (see kubelite master --help)"},
+		{[]string{"kubelite", "--log-format=json", "master"}, "unknown flag --log-format: a role's flags come after it (kubelite ROLE --log-format; see kubelite ROLE --help)"},
 		{[]string{"kubelite", "minion", "--config-dir=", "--master=m", "--port=x"}, "invalid value \"x\" for flag -port"},
 		{[]string{"kubelite", "master", "--config-dir=", "stray"}, "kubelite master takes no arguments"},
 		{[]string{"kubelite", "master", "--config-dir="}, "the master needs etcd"},
