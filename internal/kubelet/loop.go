@@ -63,10 +63,14 @@ func (k *Kubelet) Run(ctx context.Context, started func()) error {
 		go func() { defer wg.Done(); k.net.run(ctx) }()
 	}
 	k.prober.setContext(ctx)
+	// Subscribe to container events before any sync runs: a container a
+	// sync starts must not stop before the subscription exists, unseen
+	// until the next resync (an hour in tests, seconds in production).
+	events, eventsErr := k.cfg.Runtime.Events(ctx)
 	wg.Add(1)
 	go func() { defer wg.Done(); k.dispatch(ctx) }()
 	wg.Add(1)
-	go func() { defer wg.Done(); k.eventsLoop(ctx) }()
+	go func() { defer wg.Done(); k.eventsLoop(ctx, events, eventsErr) }()
 	k.resyncLoop(ctx)
 	k.queue.ShutDown()
 	return nil
@@ -97,10 +101,21 @@ func (k *Kubelet) dispatch(ctx context.Context) {
 	}
 }
 
-// eventsLoop queues the pod of every container that stops running.
-func (k *Kubelet) eventsLoop(ctx context.Context) {
-	for ctx.Err() == nil {
-		ch, err := k.cfg.Runtime.Events(ctx)
+// eventsLoop queues the pod of every container that stops running, from
+// the subscription Run made (ch, err) and then from new ones whenever a
+// subscription ends. Events between two subscriptions are lost, so after a
+// new one every pod is queued (level-triggered: the syncs find what
+// changed).
+func (k *Kubelet) eventsLoop(ctx context.Context, ch <-chan runtime.Event, err error) {
+	for first := true; ctx.Err() == nil; first = false {
+		if !first {
+			ch, err = k.cfg.Runtime.Events(ctx)
+			if err == nil {
+				for _, o := range k.pods.List() {
+					k.queue.Add(api.Key(o))
+				}
+			}
+		}
 		if err == nil {
 			for ev := range ch {
 				if ev.Labels[runtime.LabelMinion] != k.cfg.NodeName {
