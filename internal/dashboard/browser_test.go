@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +69,13 @@ func chromium(t *testing.T, url string, flags ...string) *browser {
 		if err != nil {
 			return err
 		}
-		port, _, _ = strings.Cut(string(b), "\n")
+		// The file can be there before its first line is (it is not
+		// written atomically): an empty or partial port is read again.
+		p, _, complete := strings.Cut(string(b), "\n")
+		if _, err := strconv.Atoi(p); err != nil || !complete {
+			return fmt.Errorf("DevToolsActivePort holds %q so far", b)
+		}
+		port = p
 		return nil
 	}, "chromium did not open its DevTools port")
 	var wsURL string
