@@ -15,7 +15,7 @@ import (
 	"kubelite/internal/lab"
 )
 
-// The v0.6 table columns (../shared/reference/kubernetes-v0.6.md; the pods'
+// The v0.6 table columns (Kubernetes v0.6.2's printers; the pods'
 // are the tutorial's own listing).
 var tutorialColumns = map[string][]string{
 	"pods":                   {"NAME", "IMAGE(S)", "HOST", "LABELS", "STATUS"},
