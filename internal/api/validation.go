@@ -220,7 +220,23 @@ func validPort(s string) bool {
 	return err == nil && n >= 1 && n <= 65535
 }
 
+// validateManifest checks a container manifest in phases: its header
+// (version, id), its volumes, its restart policy, then each container
+// (name, image, resources, ports, env, mounts, probe). Host ports are
+// checked across all containers of the manifest.
 func validateManifest(e *errs, path string, m *ContainerManifest, skipID bool) {
+	validateManifestHeader(e, path, m, skipID)
+	volumes := validateVolumes(e, path, m.Volumes)
+	validateRestartPolicy(e, path+".restartPolicy", m.RestartPolicy)
+	names := map[string]bool{}
+	hostPorts := map[string]string{}
+	for i := range m.Containers {
+		f := fmt.Sprintf("%s.containers[%d]", path, i)
+		validateContainer(e, f, &m.Containers[i], names, volumes, hostPorts)
+	}
+}
+
+func validateManifestHeader(e *errs, path string, m *ContainerManifest, skipID bool) {
 	switch m.Version {
 	case "v1beta1", "v1beta2":
 	case "":
@@ -231,8 +247,13 @@ func validateManifest(e *errs, path string, m *ContainerManifest, skipID bool) {
 	if m.ID != "" && !skipID && !IsDNS1123Subdomain(m.ID) {
 		e.invalid(path+".id", "%s %s", quote(m.ID), msgDNS1123Subdomain)
 	}
+}
+
+// validateVolumes checks the manifest's volumes and returns the set of
+// their names, which volume mounts must refer to.
+func validateVolumes(e *errs, path string, vols []Volume) map[string]bool {
 	volumes := map[string]bool{}
-	for i, v := range m.Volumes {
+	for i, v := range vols {
 		f := fmt.Sprintf("%s.volumes[%d]", path, i)
 		switch {
 		case v.Name == "":
@@ -252,105 +273,120 @@ func validateManifest(e *errs, path string, m *ContainerManifest, skipID bool) {
 			}
 		}
 	}
-	rp, n := m.RestartPolicy, 0
+	return volumes
+}
+
+func validateRestartPolicy(e *errs, f string, rp RestartPolicy) {
+	n := 0
 	for _, set := range []bool{rp.Always != nil, rp.OnFailure != nil, rp.Never != nil} {
 		if set {
 			n++
 		}
 	}
 	if n > 1 {
-		e.invalid(path+".restartPolicy", "only one of always, onFailure and never may be set")
+		e.invalid(f, "only one of always, onFailure and never may be set")
 	}
-	names := map[string]bool{}
-	hostPorts := map[string]string{}
-	for i := range m.Containers {
-		c := &m.Containers[i]
-		f := fmt.Sprintf("%s.containers[%d]", path, i)
-		switch {
-		case c.Name == "":
-			e.required(f + ".name")
-		case !IsDNS1123Label(c.Name):
-			e.invalid(f+".name", "%s %s", quote(c.Name), msgDNS1123Label)
-		case names[c.Name]:
-			e.add(CauseDuplicate, f+".name", "container name %s is used twice", quote(c.Name))
+}
+
+// validateContainer checks one container; names collects the manifest's
+// container names so far, hostPorts its host ports so far.
+func validateContainer(e *errs, f string, c *Container, names, volumes map[string]bool, hostPorts map[string]string) {
+	switch {
+	case c.Name == "":
+		e.required(f + ".name")
+	case !IsDNS1123Label(c.Name):
+		e.invalid(f+".name", "%s %s", quote(c.Name), msgDNS1123Label)
+	case names[c.Name]:
+		e.add(CauseDuplicate, f+".name", "container name %s is used twice", quote(c.Name))
+	}
+	names[c.Name] = true
+	if strings.TrimSpace(c.Image) == "" {
+		e.required(f + ".image")
+	}
+	if c.CPU < 0 {
+		e.invalid(f+".cpu", "must not be negative")
+	}
+	if c.Memory < 0 {
+		e.invalid(f+".memory", "must not be negative")
+	}
+	switch c.ImagePullPolicy {
+	case "", PullAlways, PullNever, PullIfNotPresent:
+	default:
+		e.add(CauseNotSupported, f+".imagePullPolicy", "%s is not one of PullAlways, PullNever, PullIfNotPresent", quote(c.ImagePullPolicy))
+	}
+	validatePorts(e, f, c.Ports, hostPorts)
+	validateEnv(e, f, c.Env)
+	validateVolumeMounts(e, f, c.VolumeMounts, volumes)
+	if lp := c.LivenessProbe; lp != nil {
+		validateProbe(e, f+".livenessProbe", lp)
+	}
+}
+
+func validatePorts(e *errs, f string, ports []Port, hostPorts map[string]string) {
+	portNames := map[string]bool{}
+	for j, p := range ports {
+		pf := fmt.Sprintf("%s.ports[%d]", f, j)
+		if p.Name != "" {
+			if !IsDNS1123Label(p.Name) {
+				e.invalid(pf+".name", "%s %s", quote(p.Name), msgDNS1123Label)
+			} else if portNames[p.Name] {
+				e.add(CauseDuplicate, pf+".name", "port name %s is used twice", quote(p.Name))
+			}
+			portNames[p.Name] = true
 		}
-		names[c.Name] = true
-		if strings.TrimSpace(c.Image) == "" {
-			e.required(f + ".image")
+		if p.ContainerPort < 1 || p.ContainerPort > 65535 {
+			e.invalid(pf+".containerPort", "%d is not in 1-65535", p.ContainerPort)
 		}
-		if c.CPU < 0 {
-			e.invalid(f+".cpu", "must not be negative")
+		if p.HostPort < 0 || p.HostPort > 65535 {
+			e.invalid(pf+".hostPort", "%d is not in 1-65535", p.HostPort)
 		}
-		if c.Memory < 0 {
-			e.invalid(f+".memory", "must not be negative")
-		}
-		switch c.ImagePullPolicy {
-		case "", PullAlways, PullNever, PullIfNotPresent:
+		switch p.Protocol {
+		case "TCP", "UDP", "":
 		default:
-			e.add(CauseNotSupported, f+".imagePullPolicy", "%s is not one of PullAlways, PullNever, PullIfNotPresent", quote(c.ImagePullPolicy))
+			e.add(CauseNotSupported, pf+".protocol", "%s is not TCP or UDP", quote(p.Protocol))
 		}
-		portNames := map[string]bool{}
-		for j, p := range c.Ports {
-			pf := fmt.Sprintf("%s.ports[%d]", f, j)
-			if p.Name != "" {
-				if !IsDNS1123Label(p.Name) {
-					e.invalid(pf+".name", "%s %s", quote(p.Name), msgDNS1123Label)
-				} else if portNames[p.Name] {
-					e.add(CauseDuplicate, pf+".name", "port name %s is used twice", quote(p.Name))
-				}
-				portNames[p.Name] = true
+		if p.HostIP != "" && net.ParseIP(p.HostIP) == nil {
+			e.invalid(pf+".hostIP", "%s is not an IP address", quote(p.HostIP))
+		}
+		if p.HostPort > 0 {
+			proto := p.Protocol
+			if proto == "" {
+				proto = "TCP"
 			}
-			if p.ContainerPort < 1 || p.ContainerPort > 65535 {
-				e.invalid(pf+".containerPort", "%d is not in 1-65535", p.ContainerPort)
-			}
-			if p.HostPort < 0 || p.HostPort > 65535 {
-				e.invalid(pf+".hostPort", "%d is not in 1-65535", p.HostPort)
-			}
-			switch p.Protocol {
-			case "TCP", "UDP", "":
-			default:
-				e.add(CauseNotSupported, pf+".protocol", "%s is not TCP or UDP", quote(p.Protocol))
-			}
-			if p.HostIP != "" && net.ParseIP(p.HostIP) == nil {
-				e.invalid(pf+".hostIP", "%s is not an IP address", quote(p.HostIP))
-			}
-			if p.HostPort > 0 {
-				proto := p.Protocol
-				if proto == "" {
-					proto = "TCP"
-				}
-				k := fmt.Sprintf("%d/%s", p.HostPort, proto)
-				if prev, dup := hostPorts[k]; dup {
-					e.add(CauseDuplicate, pf+".hostPort", "hostPort %s is also used by %s", k, prev)
-				} else {
-					hostPorts[k] = pf
-				}
+			k := fmt.Sprintf("%d/%s", p.HostPort, proto)
+			if prev, dup := hostPorts[k]; dup {
+				e.add(CauseDuplicate, pf+".hostPort", "hostPort %s is also used by %s", k, prev)
+			} else {
+				hostPorts[k] = pf
 			}
 		}
-		for j, env := range c.Env {
-			ef := fmt.Sprintf("%s.env[%d].name", f, j)
-			if env.Name == "" {
-				e.required(ef)
-			} else if !envVarNameRE.MatchString(env.Name) {
-				e.invalid(ef, "%s is not a valid environment variable name", quote(env.Name))
-			}
+	}
+}
+
+func validateEnv(e *errs, f string, env []EnvVar) {
+	for j, v := range env {
+		ef := fmt.Sprintf("%s.env[%d].name", f, j)
+		if v.Name == "" {
+			e.required(ef)
+		} else if !envVarNameRE.MatchString(v.Name) {
+			e.invalid(ef, "%s is not a valid environment variable name", quote(v.Name))
 		}
-		for j, vm := range c.VolumeMounts {
-			vf := fmt.Sprintf("%s.volumeMounts[%d]", f, j)
-			switch {
-			case vm.Name == "":
-				e.required(vf + ".name")
-			case !volumes[vm.Name]:
-				e.add(CauseNotSupported, vf+".name", "%s is not a volume of the pod", quote(vm.Name))
-			}
-			if vm.MountPath == "" {
-				e.required(vf + ".mountPath")
-			} else if !strings.HasPrefix(vm.MountPath, "/") {
-				e.invalid(vf+".mountPath", "%s must be an absolute path", quote(vm.MountPath))
-			}
+	}
+}
+
+func validateVolumeMounts(e *errs, f string, mounts []VolumeMount, volumes map[string]bool) {
+	for j, vm := range mounts {
+		vf := fmt.Sprintf("%s.volumeMounts[%d]", f, j)
+		switch {
+		case vm.Name == "":
+			e.required(vf + ".name")
+		case !volumes[vm.Name]:
+			e.add(CauseNotSupported, vf+".name", "%s is not a volume of the pod", quote(vm.Name))
 		}
-		if lp := c.LivenessProbe; lp != nil {
-			validateProbe(e, f+".livenessProbe", lp)
+		if vm.MountPath == "" {
+			e.required(vf + ".mountPath")
+		} else if !strings.HasPrefix(vm.MountPath, "/") {
+			e.invalid(vf+".mountPath", "%s must be an absolute path", quote(vm.MountPath))
 		}
 	}
 }
