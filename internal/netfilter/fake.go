@@ -211,116 +211,138 @@ func (f *Fake) Restore(data []byte) error {
 		f.RestoreErr = nil
 		return err
 	}
-	staged := map[Table]*fakeTable{}
+	r := &fakeRestore{staged: map[Table]*fakeTable{}}
 	for t, ft := range f.tables {
-		staged[t] = ft.clone()
-	}
-	var (
-		cur    *fakeTable
-		curT   Table
-		n      int
-		inside bool
-	)
-	fail := func(format string, args ...any) error {
-		return fmt.Errorf("iptables-restore (fake): line %d: %s", n, fmt.Sprintf(format, args...))
+		r.staged[t] = ft.clone()
 	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
+		r.n++
+		if err := r.line(strings.TrimSpace(sc.Text())); err != nil {
+			return fmt.Errorf("iptables-restore (fake): line %d: %w", r.n, err)
 		}
-		switch {
-		case strings.HasPrefix(line, "*"):
-			if inside {
-				return fail("table %s opened before COMMIT", line[1:])
-			}
-			curT = Table(line[1:])
-			if _, ok := staged[curT]; !ok {
-				staged[curT] = (&Fake{tables: map[Table]*fakeTable{}}).table(curT)
-			}
-			cur, inside = staged[curT], true
-			continue
-		case !inside:
-			return fail("%q outside a table", line)
-		case line == "COMMIT":
-			inside = false
-			continue
+	}
+	if r.inside {
+		return fmt.Errorf("iptables-restore (fake): line %d: missing COMMIT", r.n)
+	}
+	f.tables = r.staged
+	return nil
+}
+
+// fakeRestore is one Restore in progress: the tables as they would be if
+// it succeeded, and where the parser is.
+type fakeRestore struct {
+	staged map[Table]*fakeTable
+	cur    *fakeTable
+	curT   Table
+	n      int // line number
+	inside bool
+}
+
+// line applies one line of restore text: a table header, COMMIT, a chain
+// declaration or a command.
+func (r *fakeRestore) line(line string) error {
+	switch {
+	case line == "" || strings.HasPrefix(line, "#"):
+		return nil
+	case strings.HasPrefix(line, "*"):
+		if r.inside {
+			return fmt.Errorf("table %s opened before COMMIT", line[1:])
 		}
-		if strings.HasPrefix(line, ":") {
-			f := strings.Fields(line[1:])
-			if len(f) != 3 {
-				return fail("bad chain declaration %q", line)
-			}
-			c := Chain(f[0])
-			if IsBuiltin(curT, c) {
-				if f[1] != "ACCEPT" && f[1] != "DROP" {
-					return fail("bad policy %q", f[1])
-				}
-				continue
-			}
-			if f[1] != "-" {
-				return fail("user chain %s cannot have a policy", c)
-			}
-			cur.addChain(c)
-			cur.rules[c] = nil
-			continue
+		r.curT = Table(line[1:])
+		if _, ok := r.staged[r.curT]; !ok {
+			r.staged[r.curT] = (&Fake{tables: map[Table]*fakeTable{}}).table(r.curT)
 		}
-		words, err := Split(line)
-		if err != nil {
-			return fail("%v", err)
+		r.cur, r.inside = r.staged[r.curT], true
+		return nil
+	case !r.inside:
+		return fmt.Errorf("%q outside a table", line)
+	case line == "COMMIT":
+		r.inside = false
+		return nil
+	case strings.HasPrefix(line, ":"):
+		return r.declare(line)
+	}
+	return r.command(line)
+}
+
+// declare applies a chain declaration (":NAME POLICY [counters]").
+func (r *fakeRestore) declare(line string) error {
+	f := strings.Fields(line[1:])
+	if len(f) != 3 {
+		return fmt.Errorf("bad chain declaration %q", line)
+	}
+	c := Chain(f[0])
+	if IsBuiltin(r.curT, c) {
+		if f[1] != "ACCEPT" && f[1] != "DROP" {
+			return fmt.Errorf("bad policy %q", f[1])
 		}
-		if len(words) < 2 {
-			return fail("bad line %q", line)
+		return nil
+	}
+	if f[1] != "-" {
+		return fmt.Errorf("user chain %s cannot have a policy", c)
+	}
+	r.cur.addChain(c)
+	r.cur.rules[c] = nil
+	return nil
+}
+
+// command applies -A, -I, -F or -X to a chain of the current table.
+func (r *fakeRestore) command(line string) error {
+	words, err := Split(line)
+	if err != nil {
+		return err
+	}
+	if len(words) < 2 {
+		return fmt.Errorf("bad line %q", line)
+	}
+	op, c, cur := words[0], Chain(words[1]), r.cur
+	if !cur.has(c) {
+		return fmt.Errorf("chain %s does not exist", c)
+	}
+	rule := Join(words[2:])
+	switch op {
+	case "-A", "-I":
+		if op == "-A" && len(words) < 3 {
+			return fmt.Errorf("empty rule for %s", c)
 		}
-		op, c := words[0], Chain(words[1])
-		if !cur.has(c) {
-			return fail("chain %s does not exist", c)
+		if err := cur.checkTarget(r.curT, rule); err != nil {
+			return err
 		}
-		rule := Join(words[2:])
-		switch op {
-		case "-A":
-			if len(words) < 3 {
-				return fail("empty rule for %s", c)
-			}
-			if err := cur.checkTarget(curT, rule); err != nil {
-				return fail("%v", err)
-			}
+		if op == "-A" {
 			cur.rules[c] = append(cur.rules[c], rule)
-		case "-I":
-			if err := cur.checkTarget(curT, rule); err != nil {
-				return fail("%v", err)
-			}
+		} else {
 			cur.rules[c] = append([]string{rule}, cur.rules[c]...)
-		case "-F":
-			cur.rules[c] = nil
-		case "-X":
-			if IsBuiltin(curT, c) {
-				return fail("cannot delete built-in chain %s", c)
-			}
-			if len(cur.rules[c]) > 0 {
-				return fail("chain %s is not empty", c)
-			}
-			if from, ok := cur.referenced(c); ok {
-				return fail("chain %s is still referenced from %s", c, from)
-			}
-			delete(cur.rules, c)
-			for i, o := range cur.order {
-				if o == c {
-					cur.order = append(cur.order[:i:i], cur.order[i+1:]...)
-					break
-				}
-			}
-		default:
-			return fail("unsupported command %s", op)
+		}
+	case "-F":
+		cur.rules[c] = nil
+	case "-X":
+		return r.deleteChain(c)
+	default:
+		return fmt.Errorf("unsupported command %s", op)
+	}
+	return nil
+}
+
+func (r *fakeRestore) deleteChain(c Chain) error {
+	cur := r.cur
+	if IsBuiltin(r.curT, c) {
+		return fmt.Errorf("cannot delete built-in chain %s", c)
+	}
+	if len(cur.rules[c]) > 0 {
+		return fmt.Errorf("chain %s is not empty", c)
+	}
+	if from, ok := cur.referenced(c); ok {
+		return fmt.Errorf("chain %s is still referenced from %s", c, from)
+	}
+	delete(cur.rules, c)
+	for i, o := range cur.order {
+		if o == c {
+			cur.order = append(cur.order[:i:i], cur.order[i+1:]...)
+			break
 		}
 	}
-	if inside {
-		return fail("missing COMMIT")
-	}
-	f.tables = staged
 	return nil
 }
 
