@@ -8,14 +8,35 @@ import (
 	"kubelite/internal/api"
 )
 
-// Store is the object store every component uses. See the package doc for
-// the contract.
+// Store is the object store every component uses. The package doc has the
+// contract as a whole; storetest.Run checks it against every implementation.
+// Objects returned are the caller's own (mutating them changes nothing
+// stored). A namespaced resource's namespace "" means api.DefaultNamespace
+// in Get, Update and Delete.
 type Store interface {
+	// Get returns the object res/namespace/id; a missing one fails with
+	// api.IsNotFound.
 	Get(ctx context.Context, res api.Resource, namespace, id string) (api.Object, error)
+	// List returns the objects of res that pass opts (namespace "" = all)
+	// and the store revision they were read at: a Watch from that revision
+	// misses nothing and repeats nothing.
 	List(ctx context.Context, res api.Resource, opts ListOptions) ([]api.Object, uint64, error)
+	// Create stores obj and returns it as stored, with its new
+	// ResourceVersion; an id already taken fails with api.IsAlreadyExists.
 	Create(ctx context.Context, obj api.Object) (api.Object, error)
+	// Update replaces obj. A ResourceVersion other than 0 is a
+	// compare-and-swap: a stale one fails with api.IsConflict; 0 updates
+	// unconditionally. A missing object fails with api.IsNotFound.
 	Update(ctx context.Context, obj api.Object) (api.Object, error)
+	// Delete removes res/namespace/id and returns the object as it was; a
+	// missing one fails with api.IsNotFound.
 	Delete(ctx context.Context, res api.Resource, namespace, id string) (api.Object, error)
+	// Watch delivers, in order, every change to objects of res after
+	// opts.ResourceVersion (0: from now). An object that starts passing
+	// opts arrives as Added, one that stops as Deleted. A revision older
+	// than the history kept fails with api.IsGone (the caller lists again).
+	// The channel closes when ctx ends or the stream breaks; the caller
+	// then watches again from the last revision it saw.
 	Watch(ctx context.Context, res api.Resource, opts ListOptions) (<-chan Event, error)
 }
 
