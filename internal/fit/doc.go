@@ -3,8 +3,10 @@
 // uses the very same Check when it accepts a binding, so a bind that would
 // break a predicate is refused by the API and not only by the scheduler.
 //
-// Predicates (each failing one adds a short reason; reasons are stable texts
-// so that identical reasons on many minions can be counted):
+// Predicates, the table Predicates in the order their reasons are reported
+// (a new rule is one more entry; each failing one adds a short reason;
+// reasons are stable texts so that identical reasons on many minions can be
+// counted):
 //   - the minion is Ready ("minion NotReady", "minion Unknown") and not
 //     marked unschedulable ("minion unschedulable");
 //   - every hostPort of the pod is free on the minion, per protocol and host

@@ -269,39 +269,80 @@ func NewPodInfo(p *api.Pod) *PodInfo {
 // node's Minion must be set.
 func (n *Node) Check(pod *api.Pod) []string { return n.CheckInfo(NewPodInfo(pod)) }
 
-// CheckInfo is Check for a precomputed PodInfo.
+// CheckInfo is Check for a precomputed PodInfo: the reasons of every
+// predicate in Predicates, in order.
 func (n *Node) CheckInfo(pi *PodInfo) []string {
-	var reasons []string
-	m := n.Minion
-	if m == nil {
+	if n.Minion == nil {
 		return []string{"minion unknown"}
 	}
-	switch m.Status.Condition {
-	case api.MinionReady:
-	case api.MinionNotReady:
-		reasons = append(reasons, ReasonNotReady)
-	default:
-		c := string(m.Status.Condition)
-		if c == "" {
-			c = string(api.MinionUnknown)
-		}
-		reasons = append(reasons, "minion "+c)
+	var reasons []string
+	for _, p := range Predicates {
+		reasons = p.Check(n, pi, reasons)
 	}
-	if m.Unschedulable {
+	return reasons
+}
+
+// Predicate is one rule a minion must pass for a pod to fit. Check appends
+// the reasons it fails (stable texts, counted by Summarize) to reasons and
+// returns them; it appends nothing when the pod passes. n.Minion is set.
+type Predicate struct {
+	Name  string
+	Check func(n *Node, pi *PodInfo, reasons []string) []string
+}
+
+// Predicates are the rules the scheduler and the registry's binding check
+// apply, in the order their reasons are reported. A new rule is one more
+// entry here (with a row in fit_test.go).
+var Predicates = []Predicate{
+	{"MinionReady", minionReady},
+	{"Schedulable", schedulable},
+	{"HostPorts", hostPortsFree},
+	{"Resources", resourcesFit},
+	{"NodeSelector", nodeSelectorMatches},
+}
+
+func minionReady(n *Node, _ *PodInfo, reasons []string) []string {
+	switch c := n.Minion.Status.Condition; c {
+	case api.MinionReady:
+		return reasons
+	case api.MinionNotReady:
+		return append(reasons, ReasonNotReady)
+	case "":
+		return append(reasons, "minion "+string(api.MinionUnknown))
+	default:
+		return append(reasons, "minion "+string(c))
+	}
+}
+
+func schedulable(n *Node, _ *PodInfo, reasons []string) []string {
+	if n.Minion.Unschedulable {
 		reasons = append(reasons, ReasonUnschedulable)
 	}
+	return reasons
+}
+
+func hostPortsFree(n *Node, pi *PodInfo, reasons []string) []string {
 	for _, hp := range pi.Ports {
 		if n.PortInUse(hp) {
 			reasons = append(reasons, "hostPort "+hp.String()+" in use")
 		}
 	}
-	if c := m.Resources.Capacity.CPU; c > 0 && pi.CPU > 0 && n.CPU+pi.CPU > c {
+	return reasons
+}
+
+func resourcesFit(n *Node, pi *PodInfo, reasons []string) []string {
+	capacity := n.Minion.Resources.Capacity
+	if c := capacity.CPU; c > 0 && pi.CPU > 0 && n.CPU+pi.CPU > c {
 		reasons = append(reasons, ReasonCPU)
 	}
-	if c := m.Resources.Capacity.Memory; c > 0 && pi.Mem > 0 && n.Memory+pi.Mem > c {
+	if c := capacity.Memory; c > 0 && pi.Mem > 0 && n.Memory+pi.Mem > c {
 		reasons = append(reasons, ReasonMemory)
 	}
-	if !isSubset(pi.Selector, m.Labels) {
+	return reasons
+}
+
+func nodeSelectorMatches(n *Node, pi *PodInfo, reasons []string) []string {
+	if !isSubset(pi.Selector, n.Minion.Labels) {
 		reasons = append(reasons, ReasonNodeSelector)
 	}
 	return reasons

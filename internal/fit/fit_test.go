@@ -147,3 +147,39 @@ func TestSummarize(t *testing.T) {
 		}
 	}
 }
+
+// TestPredicatesEachFailsAlone: every predicate has a distinct name, and a
+// pod/minion pair that breaks only that predicate gets only its reasons:
+// the table and the rules cannot drift apart unnoticed.
+func TestPredicatesEachFailsAlone(t *testing.T) {
+	breaks := map[string]struct {
+		pod    *api.Pod
+		minion *api.Minion
+		others []*api.Pod
+		want   []string
+	}{
+		"MinionReady":  {pod("p"), minion("m", func(m *api.Minion) { m.Status.Condition = api.MinionNotReady }), nil, []string{ReasonNotReady}},
+		"Schedulable":  {pod("p"), minion("m", func(m *api.Minion) { m.Unschedulable = true }), nil, []string{ReasonUnschedulable}},
+		"HostPorts":    {pod("p", port(80, "", "")), minion("m"), []*api.Pod{pod("o", port(80, "", ""))}, []string{"hostPort 80 in use"}},
+		"Resources":    {pod("p", res(600, 600)), minion("m", func(m *api.Minion) { m.Resources.Capacity = api.Capacity{CPU: 1000, Memory: 1000} }), []*api.Pod{pod("o", res(500, 500))}, []string{ReasonCPU, ReasonMemory}},
+		"NodeSelector": {pod("p", selector(map[string]string{"disk": "ssd"})), minion("m"), nil, []string{ReasonNodeSelector}},
+	}
+	seen := map[string]bool{}
+	for _, p := range Predicates {
+		if p.Name == "" || seen[p.Name] || p.Check == nil {
+			t.Fatalf("predicate %q: empty, repeated or without a check", p.Name)
+		}
+		seen[p.Name] = true
+		b, ok := breaks[p.Name]
+		if !ok {
+			t.Errorf("predicate %s: no case here that breaks it alone", p.Name)
+			continue
+		}
+		if got := Check(b.pod, b.minion, b.others); !reflect.DeepEqual(got, b.want) {
+			t.Errorf("predicate %s broken alone: reasons %q, want %q", p.Name, got, b.want)
+		}
+	}
+	if len(breaks) != len(Predicates) {
+		t.Errorf("%d cases for %d predicates", len(breaks), len(Predicates))
+	}
+}
