@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"sort"
@@ -26,6 +27,7 @@ import (
 	"kubelite/internal/store"
 	storeetcd "kubelite/internal/store/etcd"
 	"kubelite/internal/store/memory"
+	"kubelite/internal/testutil"
 )
 
 // Issue 17 item 4: thousands of stalled request bodies and watches from an
@@ -211,17 +213,57 @@ func measure(t *testing.T, cl *http.Client, base string, n int) (reads, writes [
 	return reads, writes
 }
 
-// batches runs measure three times: the p99 of reads is taken per batch,
-// and the median batch is the figure, so that one stall of a machine
-// shared with other work does not decide it.
-func batches(t *testing.T, cl *http.Client, base string, n int) (reads, writes, p99s []time.Duration) {
+// phase is what batches measured of one phase (idle or under attack).
+type phase struct {
+	reads, writes []time.Duration // every sample of the three batches
+	p90s, p99s    []time.Duration // reads, per batch
+}
+
+// p50 is the median of all reads; p90 and p99 the median batch's, so that
+// one stall of a machine shared with other work does not decide them.
+func (p phase) p50() time.Duration { return percentile(p.reads, .5) }
+func (p phase) p90() time.Duration { return median(p.p90s) }
+func (p phase) p99() time.Duration { return median(p.p99s) }
+
+// batches runs measure three times.
+func batches(t *testing.T, cl *http.Client, base string, n int) phase {
 	t.Helper()
+	var ph phase
 	for b := 0; b < 3; b++ {
 		r, w := measure(t, cl, base, n)
-		reads, writes = append(reads, r...), append(writes, w...)
-		p99s = append(p99s, percentile(r, .99))
+		ph.reads, ph.writes = append(ph.reads, r...), append(ph.writes, w...)
+		ph.p90s, ph.p99s = append(ph.p90s, percentile(r, .9)), append(ph.p99s, percentile(r, .99))
 	}
-	return reads, writes, p99s
+	return ph
+}
+
+// judgeLatency says what is wrong with the normal client's reads under
+// attack against idle ("" if nothing). The two phases run one after the
+// other on a machine whose other work comes and goes, so a figure that a
+// scheduler hiccup decides is no evidence: a batch's p99 (its second
+// slowest of 200 reads) swung from 0.04x to 55x idle between runs of this
+// test at load 20 on 2 cores, and failed a 2x bound at 2.69x with eight
+// test binaries running. What an attack that got through would do shows
+// elsewhere: work per held connection or watch on every request moves the
+// median read; reads queued behind the attackers (the accept loop, a lock
+// held while a write fans out to 2,000 watches) fill the tail by tens of
+// milliseconds and end in a timeout. So: the median within 2x idle plus
+// 250 us, p90 within 3x idle plus 5 ms, and p99 under an absolute 250 ms.
+func judgeLatency(idle, busy phase) []string {
+	var bad []string
+	if b, i := busy.p50(), idle.p50(); b > 2*i+250*time.Microsecond {
+		bad = append(bad, fmt.Sprintf("read p50 under attack %v, more than 2x idle %v + 250us", b, i))
+	}
+	if b, i := busy.p90(), idle.p90(); b > 3*i+5*time.Millisecond {
+		bad = append(bad, fmt.Sprintf("read p90 under attack %v, more than 3x idle %v + 5ms", b, i))
+	}
+	if b := busy.p99(); b > 250*time.Millisecond {
+		bad = append(bad, fmt.Sprintf("read p99 under attack %v, over 250ms", b))
+	}
+	if w := percentile(busy.writes, .99); w > time.Second {
+		bad = append(bad, fmt.Sprintf("write p99 under attack %v, over 1s", w))
+	}
+	return bad
 }
 
 func median(d []time.Duration) time.Duration { return percentile(d, .5) }
@@ -254,6 +296,37 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	s := append([]time.Duration(nil), d...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[int(float64(len(s)-1)*p)]
+}
+
+// acceptQueue returns how many connections wait in the kernel's accept
+// queue of the listening TCP socket on addr (an IPv4 host:port): for a
+// listening socket, /proc/net/tcp's rx_queue is that count.
+func acceptQueue(addr string) (int, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || !ap.Addr().Is4() {
+		return 0, fmt.Errorf("accept queue of %q: want an IPv4 address and port", addr)
+	}
+	a := ap.Addr().As4()
+	// The address as the kernel prints it: the 32-bit value in host (little-endian) order.
+	local := fmt.Sprintf("%02X%02X%02X%02X:%04X", a[3], a[2], a[1], a[0], ap.Port())
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		// sl local_address rem_address st tx_queue:rx_queue ...; st 0A is LISTEN
+		if len(f) < 5 || f[1] != local || f[3] != "0A" {
+			continue
+		}
+		_, rx, ok := strings.Cut(f[4], ":")
+		n, err := strconv.ParseUint(rx, 16, 32)
+		if !ok || err != nil {
+			return 0, fmt.Errorf("accept queue of %s: queues %q", addr, f[4])
+		}
+		return int(n), nil
+	}
+	return 0, fmt.Errorf("accept queue of %s: no listening socket in /proc/net/tcp", addr)
 }
 
 func openFDs(t *testing.T) int {
@@ -311,23 +384,22 @@ func runExhaustion(t *testing.T, st store.Store, stalled, watches int) {
 	base := "http://" + srv.Addr()
 	cl := normalClient("127.0.0.200")
 	measure(t, cl, base, 20) // warm up
-	idleR, idleW, idleP99 := batches(t, cl, base, rounds)
+	idle := batches(t, cl, base, rounds)
 	fdIdle := openFDs(t)
 
 	line, stop := startAttacker(t, srv.Addr(), stalled, watches, watchIPs)
-	// The attacker's dials complete in the kernel's backlog; measure once
-	// the master has accepted (or refused) them all: its open files stop
-	// changing.
-	fdAttack := openFDs(t)
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
-		n := openFDs(t)
-		if n == fdAttack {
-			break
+	// The attacker's dials complete in the kernel's accept queue; measure
+	// once the master has accepted (or refused) them all: the queue of its
+	// listening socket is empty.
+	testutil.Eventually(t, 20*time.Second, func() error {
+		n, err := acceptQueue(srv.Addr())
+		if err == nil && n > 0 {
+			err = fmt.Errorf("%d connections not accepted yet", n)
 		}
-		fdAttack = n
-	}
-	busyR, busyW, busyP99 := batches(t, cl, base, rounds)
+		return err
+	}, "the master accepts the attacker's connections")
+	fdAttack := openFDs(t)
+	busy := batches(t, cl, base, rounds)
 	// A watch of the normal client is still served (the attacker hit its
 	// per-client cap, not the total).
 	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -349,12 +421,16 @@ func runExhaustion(t *testing.T, st store.Store, stalled, watches int) {
 		t.Fatal(err)
 	}
 	limit := rl.Cur
-	p99i, p99b := median(idleP99), median(busyP99)
 	t.Logf("attacker: %s", line)
-	t.Logf("normal client reads: idle p50 %v p99 %v (batches %v); under attack p50 %v p99 %v (batches %v): %.2fx",
-		percentile(idleR, .5), p99i, idleP99, percentile(busyR, .5), p99b, busyP99, float64(p99b)/float64(p99i))
+	for _, ph := range []struct {
+		name string
+		ph   phase
+	}{{"idle", idle}, {"under attack", busy}} {
+		t.Logf("normal client reads %s: p50 %v, p90 %v (batches %v), p99 %v (batches %v)",
+			ph.name, ph.ph.p50(), ph.ph.p90(), ph.ph.p90s, ph.ph.p99(), ph.ph.p99s)
+	}
 	t.Logf("normal client writes (create+delete, fanned out to every watch): idle p50 %v p99 %v; under attack p50 %v p99 %v",
-		percentile(idleW, .5), percentile(idleW, .99), percentile(busyW, .5), percentile(busyW, .99))
+		percentile(idle.writes, .5), percentile(idle.writes, .99), percentile(busy.writes, .5), percentile(busy.writes, .99))
 	t.Logf("master's open files: idle %d, under attack %d (file limit %d, connection cap %d)", fdIdle, fdAttack, limit, limit*2/5)
 	if limit > 0 && uint64(fdAttack) > limit*2/5+200 {
 		t.Errorf("the master holds %d files, over its connection cap %d", fdAttack, limit*2/5)
@@ -363,14 +439,10 @@ func runExhaustion(t *testing.T, st store.Store, stalled, watches int) {
 		t.Errorf("per-client watch cap not applied: %s", line)
 	}
 	// Latency is judged without the race detector, which slows encoding
-	// tenfold and makes a 2-core machine's noise the figure: 2x of idle,
-	// with 2 ms of slack for the other engineers' processes.
+	// tenfold and makes a 2-core machine's noise the figure.
 	if !raceEnabled {
-		if p99b > 2*p99i+2*time.Millisecond {
-			t.Errorf("read p99 under attack %v, more than 2x idle %v", p99b, p99i)
-		}
-		if w := percentile(busyW, .99); w > time.Second {
-			t.Errorf("write p99 under attack %v", w)
+		for _, bad := range judgeLatency(idle, busy) {
+			t.Error(bad)
 		}
 	}
 	hook.mu.Lock()
@@ -429,4 +501,72 @@ func TestHostileConnectionExhaustionOverCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	runExhaustion(t, st, 6000, 0)
+}
+
+// TestAcceptQueue: the signal runExhaustion waits for counts connections
+// dialled but not accepted.
+func TestAcceptQueue(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for i := 0; i < 3; i++ {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	if n, err := acceptQueue(l.Addr().String()); n != 3 || err != nil {
+		t.Fatalf("3 dialled, none accepted: queue %d, %v", n, err)
+	}
+	for i := 0; i < 3; i++ {
+		c, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	if n, err := acceptQueue(l.Addr().String()); n != 0 || err != nil {
+		t.Fatalf("all accepted: queue %d, %v", n, err)
+	}
+	if _, err := acceptQueue("[::1]:80"); err == nil {
+		t.Fatal("an IPv6 address: no error")
+	}
+}
+
+// TestJudgeLatency pins what fails the exhaustion tests: samples taken
+// from runs under load that must pass, and the attacks that must not.
+func TestJudgeLatency(t *testing.T) {
+	us := func(d ...float64) []time.Duration {
+		var out []time.Duration
+		for _, x := range d {
+			out = append(out, time.Duration(x*float64(time.Microsecond)))
+		}
+		return out
+	}
+	reads := func(p50 float64, n int) []time.Duration {
+		var out []time.Duration
+		for i := 0; i < n; i++ {
+			out = append(out, us(p50)...)
+		}
+		return out
+	}
+	idle := phase{reads: reads(118, 600), writes: us(355), p90s: us(200, 210, 190), p99s: us(650, 303, 2023)}
+	for _, c := range []struct {
+		name string
+		busy phase
+		bad  int
+	}{
+		{"a hiccup's p99 at 21x idle (seen under load 20)", phase{reads: reads(124, 600), writes: us(4600), p90s: us(300, 250, 400), p99s: us(5268, 13718, 38225)}, 0},
+		{"the 2.69x flake", phase{reads: reads(130, 600), writes: us(4600), p90s: us(250, 260, 240), p99s: us(1750, 1750, 1750)}, 0},
+		{"every read does work per held connection", phase{reads: reads(700, 600), writes: us(4600), p90s: us(900, 900, 900), p99s: us(1000, 1000, 1000)}, 1},
+		{"reads queue behind the attackers", phase{reads: reads(130, 600), writes: us(4600), p90s: us(40e3, 45e3, 50e3), p99s: us(300e3, 400e3, 500e3)}, 2},
+		{"writes time out", phase{reads: reads(130, 600), writes: us(2e6), p90s: us(250, 260, 240), p99s: us(1750, 1750, 1750)}, 1},
+	} {
+		if bad := judgeLatency(idle, c.busy); len(bad) != c.bad {
+			t.Errorf("%s: %d complaints %q, want %d", c.name, len(bad), bad, c.bad)
+		}
+	}
 }
