@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -19,6 +20,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"kubelite/internal/testutil"
 )
 
 // testCA is a self-signed CA that also signs the serving and client
@@ -182,19 +185,21 @@ var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 // and fails with a dump of them if it does not happen.
 func waitGoroutines(t *testing.T, before int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= before {
-			return
-		}
-		if time.Now().After(deadline) {
+	back := false
+	defer func() {
+		if !back { // Eventually failed the test: show who is left
 			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("%d goroutines, %d before the test:\n%s", n, before, buf)
+			t.Logf("goroutines:\n%s", buf[:runtime.Stack(buf, true)])
 		}
-		time.Sleep(10 * time.Millisecond) // polling a count: no signal exists for "a goroutine ended"
-	}
+	}()
+	// Polling a count: no signal exists for "a goroutine ended".
+	testutil.Eventually(t, 5*time.Second, func() error {
+		if n := runtime.NumGoroutine(); n > before {
+			return fmt.Errorf("%d goroutines, %d before the test", n, before)
+		}
+		return nil
+	}, "goroutines back to the count before the test")
+	back = true
 }
 
 // client returns an HTTP client for the test server (TLS with pool when

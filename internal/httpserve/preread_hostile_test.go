@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"kubelite/internal/httpserve"
+	"kubelite/internal/testutil"
 )
 
 // Issue 17 item 4: a stalled request body holds a connection, never one of
@@ -64,12 +65,12 @@ func TestHostileStalledBodiesDoNotHoldSlots(t *testing.T) {
 	}
 	// The server holds all ten (the signal that it has read their headers),
 	// none of them in flight.
-	for deadline := time.Now().Add(5 * time.Second); s.Stats().Conns < 10; {
-		if time.Now().After(deadline) {
-			t.Fatalf("stats %+v, want 10 connections", s.Stats())
+	testutil.Eventually(t, 5*time.Second, func() error {
+		if st := s.Stats(); st.Conns < 10 {
+			return fmt.Errorf("stats %+v", st)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	}, "the server holds 10 connections")
 	if st := s.Stats(); st.Inflight != 0 {
 		t.Fatalf("stalled bodies hold %d in-flight slots", st.Inflight)
 	}
