@@ -183,8 +183,8 @@ func (k *Kubelet) waitForNetwork(ctx context.Context, key string) error {
 	if pod == nil {
 		return nil
 	}
-	ns, name := splitKey(key)
-	cs, err := k.list(ctx, runtime.ListOptions{Labels: map[string]string{runtime.LabelPodNamespace: ns, runtime.LabelPodName: name}})
+	pk := api.ParseKey(key)
+	cs, err := k.list(ctx, runtime.ListOptions{Labels: map[string]string{runtime.LabelPodNamespace: pk.NamespaceOrDefault(), runtime.LabelPodName: pk.ID}})
 	if err != nil {
 		return fmt.Errorf("sync pod %s: %w", key, err)
 	}

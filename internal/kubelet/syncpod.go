@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -35,14 +34,6 @@ func (k *Kubelet) podFromCache(key string) *api.Pod {
 	return api.Copy(p)
 }
 
-func splitKey(key string) (ns, name string) {
-	ns, name, ok := strings.Cut(key, "/")
-	if !ok {
-		return api.DefaultNamespace, key
-	}
-	return ns, name
-}
-
 // SyncPod converges one pod: decide, apply, push status.
 func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
 	if k.net != nil && !k.net.isReady() {
@@ -51,8 +42,8 @@ func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
 		return k.waitForNetwork(ctx, key)
 	}
 	pod := k.podFromCache(key)
-	ns, name := splitKey(key)
-	cs, err := k.list(ctx, runtime.ListOptions{Labels: map[string]string{runtime.LabelPodNamespace: ns, runtime.LabelPodName: name}})
+	pk := api.ParseKey(key)
+	cs, err := k.list(ctx, runtime.ListOptions{Labels: map[string]string{runtime.LabelPodNamespace: pk.NamespaceOrDefault(), runtime.LabelPodName: pk.ID}})
 	if err != nil {
 		return fmt.Errorf("sync pod %s: %w", key, err)
 	}
