@@ -58,6 +58,9 @@ type Manager struct {
 
 	owners *controller.PodOwners // which RCs select a pod
 
+	// listPods reads the pods cache (m.pods.List; tests interleave here).
+	listPods func() []api.Object
+
 	mu  sync.Mutex
 	exp map[string]*expectation // rc key -> pending
 }
@@ -96,6 +99,7 @@ func New(cfg Config) *Manager {
 	}
 	m.rcs = store.NewInformer(cfg.Store, api.ReplicationControllers, store.ListOptions{}, m.queue.Add).WithLog(m.log)
 	m.pods = store.NewInformer(cfg.Store, api.Pods, store.ListOptions{}, m.onPod).WithLog(m.log)
+	m.listPods = m.pods.List
 	m.owners = controller.NewPodOwners(m.pods, m.rcs, func(o api.Object) map[string]string {
 		return o.(*api.ReplicationController).DesiredState.ReplicaSelector
 	})
@@ -216,30 +220,68 @@ func (m *Manager) Sync(ctx context.Context, key string) error {
 		return nil
 	}
 	rc := obj.(*api.ReplicationController)
-	ns := namespaceOf(rc)
-	var active []*api.Pod
-	for _, o := range m.pods.List() {
-		p := o.(*api.Pod)
-		if namespaceOf(p) == ns && selects(rc, ns, p.Labels) && !fit.Terminated(p) {
-			active = append(active, p)
-		}
+	// The expectations are read before the pods, never after: a pod that
+	// settles them is in the cache before onPod runs, so every pod they
+	// waited for is in the list read next. Read the other way round, the
+	// last pods of a burst seen in between settle the expectations without
+	// being counted, and the RC is resized on a stale count: over-creating
+	// by that many (issue 15: 1,215 of 1,200 under load).
+	settled := m.satisfied(key)
+	objs := m.listPods()
+	pods := make([]*api.Pod, len(objs))
+	for i, o := range objs {
+		pods[i] = o.(*api.Pod)
 	}
+	plan := Decide(rc, pods, settled, m.cfg.BurstReplicas)
 	var errs []error
-	if m.satisfied(key) {
-		diff := rc.DesiredState.Replicas - len(active)
-		switch {
-		case diff > 0:
-			errs = append(errs, m.create(ctx, rc, min(diff, m.cfg.BurstReplicas)))
-		case diff < 0:
-			errs = append(errs, m.remove(ctx, rc, active, min(-diff, m.cfg.BurstReplicas)))
-		}
+	if plan.Create > 0 {
+		errs = append(errs, m.create(ctx, rc, plan.Create))
 	}
-	if rc.CurrentState.Replicas != len(active) {
-		if err := m.updateStatus(ctx, rc, len(active)); err != nil {
+	if len(plan.Delete) > 0 {
+		errs = append(errs, m.remove(ctx, rc, plan.Delete))
+	}
+	if rc.CurrentState.Replicas != plan.Active {
+		if err := m.updateStatus(ctx, rc, plan.Active); err != nil {
 			errs = append(errs, fmt.Errorf("update rc %s status: %w", key, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Plan is what one sync does to one RC.
+type Plan struct {
+	// Active counts the RC's active pods: its currentState.replicas.
+	Active int
+	// Create is how many pods to create from the template.
+	Create int
+	// Delete lists the pods to delete, best first.
+	Delete []*api.Pod
+}
+
+// Decide plans a sync of rc over pods (every cached pod: Decide picks the
+// active ones rc selects). settled says the RC's expectations were met when
+// pods was read (see Sync): only then may it be resized, by at most burst
+// pods.
+func Decide(rc *api.ReplicationController, pods []*api.Pod, settled bool, burst int) Plan {
+	ns := namespaceOf(rc)
+	var active []*api.Pod
+	for _, p := range pods {
+		if namespaceOf(p) == ns && selects(rc, ns, p.Labels) && !fit.Terminated(p) {
+			active = append(active, p)
+		}
+	}
+	plan := Plan{Active: len(active)}
+	if !settled {
+		return plan
+	}
+	switch diff := rc.DesiredState.Replicas - len(active); {
+	case diff > 0:
+		plan.Create = min(diff, burst)
+	case diff < 0:
+		DeletionOrder(active)
+		plan.Delete = active[:min(-diff, burst)]
+	}
+	return plan
 }
 
 // updateStatus writes currentState.replicas, re-reading the RC when the
@@ -351,11 +393,9 @@ func DeletionOrder(pods []*api.Pod) {
 	})
 }
 
-func (m *Manager) remove(ctx context.Context, rc *api.ReplicationController, active []*api.Pod, n int) error {
+func (m *Manager) remove(ctx context.Context, rc *api.ReplicationController, victims []*api.Pod) error {
 	rk := api.Key(rc)
-	victims := append([]*api.Pod(nil), active...)
-	DeletionOrder(victims)
-	victims = victims[:n]
+	n := len(victims)
 	e := &expectation{dels: map[string]bool{}, at: m.clk.Now()}
 	for _, p := range victims {
 		e.dels[api.Key(p)] = true

@@ -379,3 +379,48 @@ func TestStatusReplicasFollowsPods(t *testing.T) {
 	}
 	e.waitRC(t, "default/nginx", func(r *api.ReplicationController) bool { return r.CurrentState.Replicas == 0 })
 }
+
+// TestStaleCountCreatesNoExtra plays the race behind issue 15's transient
+// over-create (1,215 of 1,200 pods in the restart test under load): the
+// last pods of a burst reach the cache after Sync has read the pods but
+// before it looks at its expectations. Read in that order, the expectations
+// look met while the count misses those pods, and Sync creates them again.
+func TestStaleCountCreatesNoExtra(t *testing.T) {
+	e := newEnv(t)
+	e.create(t, rc("nginx", 3))
+	e.start(t, Config{BurstReplicas: 2})
+	e.g.hold()
+	if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
+		t.Fatal(err)
+	}
+	if adds, _ := e.m.Pending("default/nginx"); adds != 2 {
+		t.Fatalf("pending adds %d after the first burst, want 2", adds)
+	}
+	// The next Sync reads the pods (none cached yet); before it goes on,
+	// the watch delivers the burst and settles the expectations.
+	var once sync.Once
+	e.m.listPods = func() []api.Object {
+		snap := e.m.pods.List()
+		once.Do(func() {
+			e.g.release()
+			testutil.Eventually(t, 10*time.Second, func() bool {
+				adds, _ := e.m.Pending("default/nginx")
+				return adds == 0
+			}, "the burst seen by the watch")
+		})
+		return snap
+	}
+	if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.pods(t)); n > 3 {
+		t.Fatalf("%d pods after a sync on a count older than its expectations, want at most 3", n)
+	}
+	e.waitCache(t, len(e.pods(t)))
+	if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.pods(t)); n != 3 {
+		t.Fatalf("%d pods once settled, want 3", n)
+	}
+}
