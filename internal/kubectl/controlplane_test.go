@@ -2,6 +2,7 @@ package kubectl
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"kubelite/internal/scheduler"
 	"kubelite/internal/store"
 	"kubelite/internal/store/memory"
+	"kubelite/internal/testutil"
 )
 
 // startControlPlane serves the API over HTTP with the real registry,
@@ -130,16 +132,12 @@ func TestControlPlaneRunResizeRollingUpdateStop(t *testing.T) {
 	// currentState.replicas follows the pods: the replication manager writes
 	// it after it sees them Running, so give it a moment.
 	current := regexp.MustCompile(`Replicas:\s+4 current / 4 desired`)
-	var desc string
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if desc = ok("describe", "rc", "web"); current.MatchString(desc) || time.Now().After(deadline) {
-			break
+	testutil.Eventually(t, 10*time.Second, func() error {
+		if desc := ok("describe", "rc", "web"); !current.MatchString(desc) {
+			return fmt.Errorf("describe rc:\n%s", desc)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if !current.MatchString(desc) {
-		t.Errorf("describe rc:\n%s", desc)
-	}
+		return nil
+	}, "describe rc web says 4 current")
 	ok("stop", "web", "--timeout", "30s")
 	if out := ok("get", "pods", "--no-headers"); out != "" {
 		t.Errorf("pods after stop:\n%s", out)

@@ -166,6 +166,19 @@ func (e *env) record(r SyncResult) {
 	}
 }
 
+// syncs returns how many syncs the proxy has made.
+func (e *env) syncs() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.results)
+}
+
+// waitSyncs waits until the proxy has made more than n syncs.
+func (e *env) waitSyncs(n int, within time.Duration) {
+	e.t.Helper()
+	testutil.Eventually(e.t, within, func() bool { return e.syncs() > n }, "sync %d", n+1)
+}
+
 // waitApplied waits until a successful sync saw resourceVersion rv.
 func (e *env) waitApplied(rv uint64, within time.Duration) time.Duration {
 	e.t.Helper()
@@ -369,7 +382,7 @@ func TestRestartKeepsServing(t *testing.T) {
 			waitCount(50)
 			portBefore := proxyPorts(t, e.nf)
 			e.stop()
-			time.Sleep(200 * time.Millisecond) // the proxy is down for a while
+			time.Sleep(200 * time.Millisecond) // real time tested: the proxy is down for a while, the client's requests meanwhile fail or wait
 			e.start(nil)
 			after := ok.Load()
 			waitCount(after + 50)
@@ -416,7 +429,7 @@ func TestSessionAffinity(t *testing.T) {
 						t.Fatalf("client %s moved from %s to %s at request %d", src, first, body, i)
 					}
 					if i%10 == 9 {
-						time.Sleep(120 * time.Millisecond) // let a resync happen in between
+						e.waitSyncs(e.syncs(), 10*time.Second) // a resync in between
 					}
 				}
 				seen[first] = true

@@ -21,10 +21,11 @@ var benchPods = envInt("KUBELITE_BENCH_PODS", 30000)
 
 // runSchedule creates minions and pods in a fresh store wrapped by wrap,
 // starts a scheduler and returns how long it took to bind every pod.
-func runSchedule(tb testing.TB, minions, pods int, wrap func(store.Store) (store.Store, func() int64)) time.Duration {
+func runSchedule(tb testing.TB, minions, pods int, wrap func(store.Store, *binds) store.Store) time.Duration {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	st, binds := wrap(memory.NewWithHistory(4 * pods))
+	bound := newBinds(pods)
+	st := wrap(memory.NewWithHistory(4*pods), bound)
 	var ids []string
 	for i := 0; i < minions; i++ {
 		ids = append(ids, fmt.Sprintf("minion-%04d", i))
@@ -50,11 +51,10 @@ func runSchedule(tb testing.TB, minions, pods int, wrap func(store.Store) (store
 		s.Run(runCtx, func() { startedAt <- time.Now() })
 	}()
 	t0 := <-startedAt
-	for binds() < int64(pods) {
-		if ctx.Err() != nil {
-			tb.Fatalf("only %d of %d pods bound", binds(), pods)
-		}
-		time.Sleep(time.Millisecond)
+	select {
+	case <-bound.all:
+	case <-ctx.Done():
+		tb.Fatalf("only %d of %d pods bound", bound.n.Load(), pods)
 	}
 	elapsed := time.Since(t0)
 	stop()
@@ -62,23 +62,38 @@ func runSchedule(tb testing.TB, minions, pods int, wrap func(store.Store) (store
 	return elapsed
 }
 
+// binds counts successful bindings and closes all once want were made.
+type binds struct {
+	n    atomic.Int64
+	want int64
+	all  chan struct{}
+}
+
+func newBinds(want int) *binds { return &binds{want: int64(want), all: make(chan struct{})} }
+
+func (b *binds) add() {
+	if b.n.Add(1) == b.want {
+		close(b.all)
+	}
+}
+
 // countBinds counts successful bindings through a store.
 type countBinds struct {
 	store.Store
-	n atomic.Int64
+	n *binds
 }
 
 func (c *countBinds) Create(ctx context.Context, obj api.Object) (api.Object, error) {
 	out, err := c.Store.Create(ctx, obj)
 	if _, ok := obj.(*api.Binding); ok && err == nil {
-		c.n.Add(1)
+		c.n.add()
 	}
 	return out, err
 }
 
 // registryWrap serves the raw store through a running registry.
-func registryWrap(tb testing.TB) func(raw store.Store) (store.Store, func() int64) {
-	return func(raw store.Store) (store.Store, func() int64) {
+func registryWrap(tb testing.TB) func(store.Store, *binds) store.Store {
+	return func(raw store.Store, n *binds) store.Store {
 		reg, err := registry.New(raw, registry.Config{})
 		if err != nil {
 			tb.Fatal(err)
@@ -89,8 +104,7 @@ func registryWrap(tb testing.TB) func(raw store.Store) (store.Store, func() int6
 		go func() { reg.Run(ctx, func() { close(started) }); close(done) }()
 		<-started
 		tb.Cleanup(func() { cancel(); <-done })
-		c := &countBinds{Store: reg}
-		return c, c.n.Load
+		return &countBinds{Store: reg, n: n}
 	}
 }
 
@@ -99,7 +113,7 @@ func registryWrap(tb testing.TB) func(raw store.Store) (store.Store, func() int6
 // BenchmarkSchedule measures the scheduler, not the store's binding.
 type bindOnly struct {
 	store.Store
-	n atomic.Int64
+	n *binds
 }
 
 func (b *bindOnly) Create(ctx context.Context, obj api.Object) (api.Object, error) {
@@ -122,15 +136,12 @@ func (b *bindOnly) Create(ctx context.Context, obj api.Object) (api.Object, erro
 		} else if err != nil {
 			return nil, err
 		}
-		b.n.Add(1)
+		b.n.add()
 		return bd, nil
 	}
 }
 
-func bindOnlyWrap(raw store.Store) (store.Store, func() int64) {
-	b := &bindOnly{Store: raw}
-	return b, b.n.Load
-}
+func bindOnlyWrap(raw store.Store, n *binds) store.Store { return &bindOnly{Store: raw, n: n} }
 
 // BenchmarkSchedule binds 30,000 pods (30 RCs) onto 100 and 1,000 minions
 // through the memory store and reports the median pods/s of b.N runs.

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"kubelite/internal/testutil"
 )
 
 // TestMain lets the test binary play the image personalities when started
@@ -220,16 +222,9 @@ func TestShExecsSupervisord(t *testing.T) {
 	go func() { waited <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-waited })
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if err := HealthCheck(context.Background(), url+"/healthz"); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("supervisord personality never answered")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, func() error {
+		return HealthCheck(context.Background(), url+"/healthz")
+	}, "the supervisord personality answers")
 	// The exec probe command: "<name> healthcheck <port>".
 	hc := exec.Command(sup, "healthcheck", fmt.Sprint(port))
 	if err := hc.Run(); err != nil {
