@@ -287,20 +287,18 @@ func lockLab(t *testing.T) {
 	if err != nil {
 		t.Fatalf("lock %s: %v", lockPath, err)
 	}
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
+	var lockErr error
+	testutil.Eventually(t, 3*time.Minute, func() error {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			t.Fatalf("lock %s: %v", lockPath, err)
-		}
-		if time.Now().After(deadline) {
+		if errors.Is(err, syscall.EWOULDBLOCK) {
 			holder, _ := os.ReadFile(lockPath)
-			t.Fatalf("another end-to-end run (%s) still holds %s after 3 minutes", strings.TrimSpace(string(holder)), lockPath)
+			return fmt.Errorf("another end-to-end run (%s) holds it", strings.TrimSpace(string(holder)))
 		}
-		time.Sleep(time.Second)
+		lockErr = err
+		return nil
+	}, "lock %s", lockPath)
+	if lockErr != nil {
+		t.Fatalf("lock %s: %v", lockPath, lockErr)
 	}
 	_ = f.Truncate(0)
 	_, _ = f.WriteAt([]byte(fmt.Sprintf("pid %d since %s\n", os.Getpid(), time.Now().UTC().Format(time.RFC3339))), 0)

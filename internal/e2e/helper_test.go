@@ -95,7 +95,7 @@ func runHelper(args []string, stdin io.Reader, stdout io.Writer) error {
 			}
 		}
 		if *interval > 0 {
-			time.Sleep(*interval)
+			time.Sleep(*interval) // real time: -interval paces the probe's requests
 		}
 	}
 	return nil

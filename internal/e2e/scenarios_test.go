@@ -279,7 +279,9 @@ func scenarioHostPort(s *sc) {
 			return as[0].ok() && as[0].Pod == p.ID, fmt.Sprintf("%+v", as[0])
 		})
 	}
-	// And it stays so.
+	// And it stays so. Real time: the scheduler's real back-off (1 s, then
+	// 2 s) retries the pending pod within these 3 s, and nothing outside its
+	// process signals a retry (repeats of its event are deduplicated).
 	time.Sleep(3 * time.Second)
 	ps2, err := s.pods(s.ctx, "name=hostport")
 	if err != nil {
@@ -804,7 +806,7 @@ func scenarioPartition(s *sc) {
 	}
 	// Longer than the eviction timeout, then heal.
 	if d := grace + eviction + 5*time.Second - time.Since(t0); d > 0 {
-		time.Sleep(d)
+		time.Sleep(d) // real time tested: a partition longer than the master's eviction timeout
 	}
 	if err := s.lab.Heal(s.ctx, m2); err != nil {
 		s.fatalf("%v", err)
