@@ -41,6 +41,8 @@ func (k *Kubelet) Run(ctx context.Context, started func()) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer k.clearPodMetrics()
+	// Probe workers are stopped and joined last, once no sync can start one.
+	defer k.prober.close()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for _, inf := range k.own {
@@ -62,7 +64,6 @@ func (k *Kubelet) Run(ctx context.Context, started func()) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); k.net.run(ctx) }()
 	}
-	k.prober.setContext(ctx)
 	// Subscribe to container events before any sync runs: a container a
 	// sync starts must not stop before the subscription exists, unseen
 	// until the next resync (an hour in tests, seconds in production).

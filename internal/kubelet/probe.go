@@ -15,10 +15,15 @@ import (
 )
 
 // prober runs one liveness-probe goroutine per probed running container.
+// It owns its workers: each runs under the prober's own context and is
+// joined by close, which the kubelet's Run defers (so no probe outlives
+// Run). After close the prober is empty and may be used again.
 type prober struct {
 	k       *Kubelet
 	mu      sync.Mutex
-	ctx     context.Context
+	ctx     context.Context // the prober's own, cancelled by close
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup          // the workers
 	workers map[string]*probeWorker // container id
 }
 
@@ -28,12 +33,20 @@ type probeWorker struct {
 }
 
 func newProber(k *Kubelet) *prober {
-	return &prober{k: k, ctx: context.Background(), workers: map[string]*probeWorker{}}
+	p := &prober{k: k, workers: map[string]*probeWorker{}}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	return p
 }
 
-func (p *prober) setContext(ctx context.Context) {
+// close stops every worker and waits for them to return.
+func (p *prober) close() {
 	p.mu.Lock()
-	p.ctx = ctx
+	p.cancel()
+	clear(p.workers)
+	p.mu.Unlock()
+	p.wg.Wait()
+	p.mu.Lock()
+	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.mu.Unlock()
 }
 
@@ -58,7 +71,12 @@ func (p *prober) ensure(key string, pod *api.Pod, cs []runtime.Container) {
 			if _, ok := p.workers[c.ID]; !ok && p.ctx.Err() == nil {
 				ctx, cancel := context.WithCancel(p.ctx)
 				p.workers[c.ID] = &probeWorker{key: key, cancel: cancel}
-				go p.work(ctx, key, api.Copy(pod), *spec, c, podIP)
+				p.wg.Add(1)
+				podCopy, specCopy := api.Copy(pod), *spec
+				go func() {
+					defer p.wg.Done()
+					p.work(ctx, key, podCopy, specCopy, c, podIP)
+				}()
 			}
 			p.mu.Unlock()
 		}
