@@ -348,7 +348,7 @@ func (r *Registry) updateOnce(ctx context.Context, res api.Resource, obj api.Obj
 	if m.ID == "" {
 		return nil, api.NewInvalid(res.Kind(), "", []api.StatusCause{{Reason: api.CauseRequired, Field: "id", Message: "required"}})
 	}
-	oldObj, err := r.raw.Get(ctx, res, m.Namespace, m.ID)
+	oldObj, err := r.current(ctx, res, m.Namespace, m.ID, want)
 	if err != nil {
 		return nil, err
 	}
@@ -401,6 +401,33 @@ func (r *Registry) updateOnce(ctx context.Context, res api.Resource, obj api.Obj
 		return out, err
 	}
 	return r.raw.Update(ctx, obj)
+}
+
+// current returns the stored object an update of res namespace/id replaces.
+// When the writer names the version it holds (want) and the registry's
+// informer holds exactly that version of a pod or minion, that is the
+// object: the write is a compare-and-swap on want, so it either replaces
+// exactly that version or fails as a conflict. This spares a read of etcd
+// and a decode on every status write and heartbeat. Otherwise the store is
+// read. The informer's object is shared: read only.
+func (r *Registry) current(ctx context.Context, res api.Resource, namespace, id string, want uint64) (api.Object, error) {
+	var inf *store.Informer
+	switch res {
+	case api.Pods:
+		inf = r.pods
+	case api.Minions:
+		inf = r.minions
+	}
+	if want != 0 && inf != nil {
+		key := id
+		if namespace != "" {
+			key = namespace + "/" + id
+		}
+		if o, ok := inf.Get(key); ok && o.Meta().ResourceVersion == want {
+			return o, nil
+		}
+	}
+	return r.raw.Get(ctx, res, namespace, id)
 }
 
 // Delete implements store.Store.
