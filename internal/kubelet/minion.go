@@ -28,27 +28,39 @@ func (k *Kubelet) minionObject() *api.Minion {
 }
 
 // heartbeat registers the minion or refreshes its heartbeat, keeping what
-// the master set (unschedulable, pod CIDR).
-func (k *Kubelet) heartbeat(ctx context.Context) error {
+// the master set (unschedulable, pod CIDR). last is the minion as this
+// kubelet's previous heartbeat wrote it (nil: none yet): the refresh is then
+// a compare-and-swap on that version without reading the minion first (one
+// request instead of two, at 5,000 minions 500 reads a second spared); when
+// the master changed the minion since, that write conflicts and the minion
+// is read again. It returns the minion as written.
+func (k *Kubelet) heartbeat(ctx context.Context, last *api.Minion) (*api.Minion, error) {
 	want := k.minionObject()
 	for try := 0; try < 5; try++ {
-		o, err := k.cfg.Store.Get(ctx, api.Minions, "", k.cfg.NodeName)
-		if api.IsNotFound(err) {
-			if _, err := k.cfg.Store.Create(ctx, want); err != nil {
-				if api.IsAlreadyExists(err) {
-					continue
+		var m *api.Minion
+		if last != nil {
+			m, last = api.Copy(last), nil
+		} else {
+			o, err := k.cfg.Store.Get(ctx, api.Minions, "", k.cfg.NodeName)
+			if api.IsNotFound(err) {
+				out, err := k.cfg.Store.Create(ctx, want)
+				if err != nil {
+					if api.IsAlreadyExists(err) {
+						continue
+					}
+					return nil, fmt.Errorf("register minion %s: %w", k.cfg.NodeName, err)
 				}
-				return fmt.Errorf("register minion %s: %w", k.cfg.NodeName, err)
+				k.log.WithField("hostIP", want.HostIP).Info("minion registered")
+				written, _ := out.(*api.Minion)
+				return written, nil
 			}
-			k.log.WithField("hostIP", want.HostIP).Info("minion registered")
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("heartbeat %s: %w", k.cfg.NodeName, err)
-		}
-		m, ok := o.(*api.Minion)
-		if !ok {
-			return fmt.Errorf("heartbeat %s: stored object is %T", k.cfg.NodeName, o)
+			if err != nil {
+				return nil, fmt.Errorf("heartbeat %s: %w", k.cfg.NodeName, err)
+			}
+			var ok bool
+			if m, ok = o.(*api.Minion); !ok {
+				return nil, fmt.Errorf("heartbeat %s: stored object is %T", k.cfg.NodeName, o)
+			}
 		}
 		m.HostIP = want.HostIP
 		m.Resources = want.Resources
@@ -62,22 +74,26 @@ func (k *Kubelet) heartbeat(ctx context.Context) error {
 		}
 		m.Status.Condition = api.MinionReady
 		m.Status.LastHeartbeat = want.Status.LastHeartbeat
-		if _, err := k.cfg.Store.Update(ctx, m); err != nil {
+		out, err := k.cfg.Store.Update(ctx, m)
+		if err != nil {
 			if api.IsConflict(err) || api.IsNotFound(err) {
 				continue
 			}
-			return fmt.Errorf("heartbeat %s: %w", k.cfg.NodeName, err)
+			return nil, fmt.Errorf("heartbeat %s: %w", k.cfg.NodeName, err)
 		}
-		return nil
+		written, _ := out.(*api.Minion)
+		return written, nil
 	}
-	return fmt.Errorf("heartbeat %s: too many conflicts", k.cfg.NodeName)
+	return nil, fmt.Errorf("heartbeat %s: too many conflicts", k.cfg.NodeName)
 }
 
 func (k *Kubelet) heartbeatLoop(ctx context.Context) {
 	rep := logging.NewRepeater(logging.RepeaterConfig{Log: k.log, Clock: k.cfg.Clock,
 		What: "heartbeat to the master", Hint: "is the master up and reachable from this host? kubelite doctor minion"})
+	var last *api.Minion
 	for {
-		err := k.heartbeat(ctx)
+		var err error
+		last, err = k.heartbeat(ctx, last)
 		if ctx.Err() != nil {
 			return
 		}
