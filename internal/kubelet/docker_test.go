@@ -85,25 +85,21 @@ func freeTCPPort(t *testing.T) int {
 // httpGet GETs url until it answers 200 or the deadline passes.
 func httpGet(t *testing.T, url string, timeout time.Duration) string {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last string
-	for {
+	var body string
+	testutil.Eventually(t, timeout, func() error {
 		resp, err := http.Get(url)
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return string(b)
-			}
-			last = fmt.Sprintf("status %d: %s", resp.StatusCode, b)
-		} else {
-			last = err.Error()
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET %s: %s", url, last)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d: %s", resp.StatusCode, b)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		body = string(b)
+		return nil
+	}, "GET %s", url)
+	return body
 }
 
 func dockerWebPod(id string, hostPort int) *api.Pod {
@@ -151,17 +147,16 @@ func TestDockerTwoContainersShareLocalhost(t *testing.T) {
 	got := e.waitPod(id, 30*time.Second, "Running", running)
 	b := strings.TrimPrefix(got.CurrentState.Info["b"].ContainerID, "docker://")
 	// From b, a's server on localhost:80 answers.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(t, 10*time.Second, func() error {
 		res, err := rt.Exec(e.ctx, b, []string{"/webserver", "healthcheck", "80"})
-		if err == nil && res.ExitCode == 0 {
-			break
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("b cannot reach a on localhost:80: %v %+v", err, res)
+		if res.ExitCode != 0 {
+			return fmt.Errorf("exit %d: %s", res.ExitCode, res.Output)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	}, "b reaches a on localhost:80")
 }
 
 func TestDockerVolumes(t *testing.T) {
@@ -210,18 +205,14 @@ func TestDockerVolumes(t *testing.T) {
 	if _, err := e.st.Delete(e.ctx, api.Pods, "default", id); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testutil.Eventually(t, 30*time.Second, func() error {
 		cs, _ := e.rt.List(e.ctx, runtime.ListOptions{PodUID: created.UID})
 		_, statErr := os.Stat(PodDir(e.root, created.UID))
-		if len(cs) == 0 && os.IsNotExist(statErr) {
-			break
+		if len(cs) != 0 || !os.IsNotExist(statErr) {
+			return fmt.Errorf("%d containers, pod dir: %v", len(cs), statErr)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after delete: %d containers, pod dir: %v", len(cs), statErr)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	}, "pod's containers and directory gone after delete")
 	if _, err := os.Stat(filepath.Join(hostDir, "from-pod")); err != nil {
 		t.Fatalf("hostDir content must outlive the pod: %v", err)
 	}

@@ -29,7 +29,7 @@ func (r *slowEvents) Create(ctx context.Context, spec runtime.ContainerSpec) (st
 func (r *slowEvents) Events(ctx context.Context) (<-chan runtime.Event, error) {
 	ch, err := r.Runtime.Events(ctx)
 	if r.subscriptions.Add(1) == 1 {
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(300 * time.Millisecond) // real time tested: an engine slow to answer widens the window a concurrent subscription would lose
 		r.createdAtSub.Store(r.created.Load())
 		close(r.subscribed)
 	}

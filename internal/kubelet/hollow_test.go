@@ -13,6 +13,7 @@ import (
 	"kubelite/internal/runtime"
 	"kubelite/internal/store"
 	"kubelite/internal/store/memory"
+	"kubelite/internal/testutil"
 )
 
 // runFleet starts a fleet of n hollow minions and creates perMinion pods
@@ -42,18 +43,17 @@ func runFleet(t *testing.T, n, perMinion int) (*Fleet, *memory.Store, context.Co
 	case err := <-done:
 		t.Fatalf("fleet stopped: %v", err)
 	}
-	ms, _, err := st.List(ctx, api.Minions, store.ListOptions{})
-	if err != nil || len(ms) != n {
-		// Registration runs beside start-up; wait for it.
-		deadline := time.Now().Add(time.Minute)
-		for len(ms) != n && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-			ms, _, _ = st.List(ctx, api.Minions, store.ListOptions{})
+	// Registration runs beside start-up; wait for it.
+	testutil.Eventually(t, time.Minute, func() error {
+		ms, _, err := st.List(ctx, api.Minions, store.ListOptions{})
+		if err != nil {
+			return err
 		}
 		if len(ms) != n {
-			t.Fatalf("%d minions registered, want %d", len(ms), n)
+			return fmt.Errorf("%d minions registered, want %d", len(ms), n)
 		}
-	}
+		return nil
+	}, "all hollow minions registered")
 	watch, err := st.Watch(ctx, api.Pods, store.ListOptions{ResourceVersion: st.Revision()})
 	if err != nil {
 		t.Fatal(err)

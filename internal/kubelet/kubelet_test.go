@@ -21,6 +21,7 @@ import (
 	"kubelite/internal/runtime/fake"
 	"kubelite/internal/store"
 	"kubelite/internal/store/memory"
+	"kubelite/internal/testutil"
 )
 
 var nodeSeq atomic.Int64
@@ -137,6 +138,21 @@ func (e *env) waitPod(id string, timeout time.Duration, what string, cond func(*
 	return p
 }
 
+// waitMinion waits until the kubelet has registered its minion and returns it.
+func (e *env) waitMinion(timeout time.Duration) *api.Minion {
+	e.t.Helper()
+	var m *api.Minion
+	testutil.Eventually(e.t, timeout, func() error {
+		o, err := e.st.Get(e.ctx, api.Minions, "", e.node)
+		if err != nil {
+			return err
+		}
+		m = o.(*api.Minion)
+		return nil
+	}, "minion %s registered", e.node)
+	return m
+}
+
 func dump(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
@@ -158,12 +174,9 @@ func TestFakePodLifecycle(t *testing.T) {
 	rt := fakeRT()
 	e := startKubelet(t, memory.New(), rt, nil)
 	// The minion registers itself.
-	m, err := e.st.Get(e.ctx, api.Minions, "", e.node)
-	for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); m, err = e.st.Get(e.ctx, api.Minions, "", e.node) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err != nil || m.(*api.Minion).HostIP != "127.0.0.1" || m.(*api.Minion).Status.Condition != api.MinionReady {
-		t.Fatalf("minion: %+v, %v", m, err)
+	m := e.waitMinion(5 * time.Second)
+	if m.HostIP != "127.0.0.1" || m.Status.Condition != api.MinionReady {
+		t.Fatalf("minion: %+v", m)
 	}
 	e.createPod(webPod("web"))
 	p := e.waitPod("web", 10*time.Second, "Running", running)
@@ -203,20 +216,16 @@ func TestFakePodLifecycle(t *testing.T) {
 
 func waitNoContainers(t *testing.T, rt runtime.Runtime, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	testutil.Eventually(t, timeout, func() error {
 		cs, err := rt.List(context.Background(), runtime.ListOptions{})
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if len(cs) == 0 {
-			return
+		if len(cs) != 0 {
+			return fmt.Errorf("%d containers left: %+v", len(cs), cs)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d containers left: %+v", len(cs), cs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	}, "no containers left")
 }
 
 func TestFakeImagePullFailure(t *testing.T) {
@@ -341,16 +350,10 @@ func TestFakeEmptyDirRemovedWithPod(t *testing.T) {
 	}
 	e.st.Delete(e.ctx, api.Pods, "default", "vol")
 	waitNoContainers(t, rt, 5*time.Second)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, err := os.Stat(filepath.Dir(filepath.Dir(dir))); os.IsNotExist(err) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pod dir %s still there", filepath.Dir(filepath.Dir(dir)))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.Eventually(t, 5*time.Second, func() bool {
+		_, err := os.Stat(filepath.Dir(filepath.Dir(dir)))
+		return os.IsNotExist(err)
+	}, "pod dir %s removed", filepath.Dir(filepath.Dir(dir)))
 }
 
 func TestFakePrivilegedRefused(t *testing.T) {
@@ -535,16 +538,20 @@ func TestFakeTCPProbe(t *testing.T) {
 	if err != nil {
 		t.Fatalf("listen on the pod IP %s: %v", got.CurrentState.PodIP, err)
 	}
+	var accepted atomic.Int32 // each probe is one connection
 	go func() {
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
+			accepted.Add(1)
 			c.Close()
 		}
 	}()
-	time.Sleep(1500 * time.Millisecond) // past the initial delay: probes succeed
+	// Past the initial delay, three probes in a row succeed (a failed one
+	// would stop the prober and restart the container).
+	testutil.Eventually(t, 10*time.Second, func() bool { return accepted.Load() >= 3 }, "three tcp probes answered")
 	if n := got.CurrentState.Info["web"].RestartCount; n != 0 || e.getPod("tcp").CurrentState.Info["web"].RestartCount != 0 {
 		t.Fatalf("restarted while the port answered")
 	}

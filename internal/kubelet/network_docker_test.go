@@ -98,16 +98,18 @@ func TestDockerBridgeNetwork(t *testing.T) {
 		pid := containerPid(t, infra)
 		addr := "http://" + c.to.CurrentState.PodIP + "/"
 		var body string
-		var err error
-		for deadline := time.Now().Add(10 * time.Second); ; {
-			body, err = getInNetns(pid, addr, 2*time.Second)
-			if err == nil && strings.Contains(body, "pod: "+c.to.ID+"\n") || time.Now().After(deadline) {
-				break
+		testutil.Eventually(t, 10*time.Second, func() error {
+			var err error
+			if body, err = getInNetns(pid, addr, 2*time.Second); err != nil {
+				return err
 			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		if err != nil || !strings.Contains(body, "pod: "+c.to.ID+"\n") || !strings.Contains(body, "remote: "+c.from.CurrentState.PodIP+":") {
-			t.Fatalf("pod %s to %s: %q %v, want an answer from %s seeing %s", c.from.ID, addr, body, err, c.to.ID, c.from.CurrentState.PodIP)
+			if !strings.Contains(body, "pod: "+c.to.ID+"\n") {
+				return fmt.Errorf("answer %q", body)
+			}
+			return nil
+		}, "pod %s reaches %s", c.from.ID, addr)
+		if !strings.Contains(body, "remote: "+c.from.CurrentState.PodIP+":") {
+			t.Fatalf("pod %s to %s: %q, want an answer from %s seeing %s", c.from.ID, addr, body, c.to.ID, c.from.CurrentState.PodIP)
 		}
 		t.Logf("pod %s (%s) reached %s, which saw remote %s", c.from.ID, c.from.CurrentState.PodIP, addr, c.from.CurrentState.PodIP)
 	}

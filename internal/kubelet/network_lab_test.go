@@ -135,17 +135,12 @@ func TestLabPodNetworkAcrossMinions(t *testing.T) {
 	}
 	eventually := func(what string, timeout time.Duration, cond func() (bool, string)) {
 		t.Helper()
-		deadline := time.Now().Add(timeout)
-		for {
-			ok, last := cond()
-			if ok {
-				return
+		testutil.Eventually(t, timeout, func() error {
+			if ok, last := cond(); !ok {
+				return fmt.Errorf("last: %s", last)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within %s; last: %s", what, timeout, last)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+			return nil
+		}, "%s", what)
 	}
 	// Both minions Ready with a podCIDR each.
 	cidrs := map[string]string{}

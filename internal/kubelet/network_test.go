@@ -9,27 +9,23 @@ import (
 	"kubelite/internal/api"
 	"kubelite/internal/runtime"
 	"kubelite/internal/store/memory"
+	"kubelite/internal/testutil"
 )
 
 // setPodCIDR does what the master's node controller does: it records cidr
 // on the kubelet's minion once the kubelet registered it.
 func (e *env) setPodCIDR(cidr string) {
 	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testutil.Eventually(e.t, 10*time.Second, func() error {
 		o, err := e.st.Get(e.ctx, api.Minions, "", e.node)
-		if err == nil {
-			m := o.(*api.Minion)
-			m.PodCIDR = cidr
-			if _, err = e.st.Update(e.ctx, m); err == nil {
-				return
-			}
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("set podCIDR of %s: %v", e.node, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		m := o.(*api.Minion)
+		m.PodCIDR = cidr
+		_, err = e.st.Update(e.ctx, m) // a conflict with the kubelet's own write: again
+		return err
+	}, "set podCIDR of %s", e.node)
 }
 
 func inCIDR(ip, cidr string) bool {
@@ -45,13 +41,7 @@ func TestFakeBridgeNetwork(t *testing.T) {
 	e := startKubelet(t, memory.New(), rt, func(c *Config) { c.Network = NetworkBridge })
 	e.createPod(webPod("web"))
 	// Registered, no podCIDR yet: nothing runs, no network.
-	o, err := e.st.Get(e.ctx, api.Minions, "", e.node)
-	for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); o, err = e.st.Get(e.ctx, api.Minions, "", e.node) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := e.waitMinion(5 * time.Second)
 	e.waitPod("web", 5*time.Second, "waiting for the pod network", func(p *api.Pod) bool {
 		w := p.CurrentState.Info["web"].State.Waiting
 		return p.CurrentState.Phase == api.PodPhasePending && w != nil && w.Reason == WaitingForNetwork
@@ -59,7 +49,7 @@ func TestFakeBridgeNetwork(t *testing.T) {
 	if cs, _ := rt.List(e.ctx, runtime.ListOptions{}); len(cs) != 0 || len(rt.Networks()) != 0 {
 		t.Fatalf("before a podCIDR: containers %v, networks %v", cs, rt.Networks())
 	}
-	if o.(*api.Minion).PodCIDR != "" {
+	if m.PodCIDR != "" {
 		t.Fatal("the kubelet set its own podCIDR")
 	}
 
