@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
 	"kubelite/internal/api"
@@ -52,120 +51,6 @@ func (p pendingEvents) record(ctx context.Context, k *Kubelet, pod *api.Pod) {
 	for _, e := range p {
 		k.event(ctx, pod, e.container, e.reason, e.msg)
 	}
-}
-
-// apply carries out a plan. Stops run concurrently (each waits out its grace
-// period); everything else runs in order. A failed infra start skips the app
-// starts that need it. The app containers' events go to later.
-func (k *Kubelet) apply(ctx context.Context, pod *api.Pod, plan Plan, nw PodNetwork, hostPaths map[string]string, later *pendingEvents) error {
-	var errs []error
-	infraID := ""
-	infraFailed := false
-	waitInfra := func() error { return nil } // until this plan starts an infra
-	holding := false
-	defer func() {
-		if holding {
-			<-k.starts
-		}
-	}()
-	acts := plan.Actions
-	for i := 0; i < len(acts); {
-		if acts[i].Kind == ActStop {
-			j := i
-			for j < len(acts) && acts[j].Kind == ActStop && (acts[j].Name == InfraName) == (acts[i].Name == InfraName) {
-				j++
-			}
-			var wg sync.WaitGroup
-			errc := make(chan error, j-i)
-			for _, a := range acts[i:j] {
-				if a.Name != InfraName {
-					k.event(ctx, pod, a.Name, EventKilling, "Stopping container "+a.Name)
-				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if err := k.cfg.Runtime.Stop(ctx, a.ID, k.cfg.GracePeriod); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-						errc <- fmt.Errorf("stop %s: %w", a.Name, err)
-					}
-				}()
-				k.logAction(pod, a)
-			}
-			wg.Wait()
-			close(errc)
-			for err := range errc {
-				errs = append(errs, err)
-			}
-			i = j
-			continue
-		}
-		a := acts[i]
-		i++
-		k.logAction(pod, a)
-		if (a.Kind == ActStart || a.Kind == ActStartInfra) && !holding {
-			select {
-			case k.starts <- struct{}{}:
-				holding = true
-			case <-ctx.Done():
-				return errors.Join(append(errs, ctx.Err())...)
-			}
-		}
-		switch a.Kind {
-		case ActRemove:
-			if err := k.cfg.Runtime.Remove(ctx, a.ID); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-				errs = append(errs, fmt.Errorf("remove %s: %w", a.Name, err))
-			}
-		case ActStartInfra:
-			id, err := k.createInfra(ctx, pod, a.Attempt, nw)
-			if err != nil {
-				infraFailed = true
-				plan.Waiting[InfraName] = "ErrRunContainer: " + err.Error()
-				k.event(ctx, pod, InfraName, EventFailed, "start infra container: "+err.Error())
-				errs = append(errs, err)
-				continue
-			}
-			infraID = id
-			// Start the infra in the background: app containers are
-			// created meanwhile and started once it runs.
-			started := make(chan error, 1)
-			go func() { started <- k.cfg.Runtime.Start(ctx, id) }()
-			var once sync.Once
-			var startErr error
-			waitInfra = func() error {
-				once.Do(func() {
-					if startErr = <-started; startErr != nil {
-						startErr = fmt.Errorf("start infra of %s: %w", api.Key(pod), startErr)
-						plan.Waiting[InfraName] = "ErrRunContainer: " + startErr.Error()
-						k.event(ctx, pod, InfraName, EventFailed, "start infra container: "+startErr.Error())
-					}
-				})
-				return startErr
-			}
-		case ActStart:
-			if infraFailed {
-				plan.Waiting[a.Name] = "ContainerCreating"
-				continue
-			}
-			if infraID == "" {
-				id, err := k.runningInfra(ctx, pod)
-				if err != nil {
-					errs = append(errs, err)
-					infraFailed = true
-					continue
-				}
-				infraID = id
-			}
-			if err := k.startContainer(ctx, pod, a, infraID, hostPaths, plan.Waiting, waitInfra, later); err != nil {
-				errs = append(errs, err)
-				if waitInfra() != nil {
-					infraFailed = true
-				}
-			}
-		}
-	}
-	if err := waitInfra(); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
 }
 
 func (k *Kubelet) logAction(pod *api.Pod, a Action) {
