@@ -25,7 +25,9 @@
 //   - The thin layer: kubelet.go (Config, New), loop.go (Run, the queue
 //     dispatch, container events, resync and housekeeping), syncpod.go
 //     (SyncPod: decide, apply, push status; forget a gone pod),
-//     containers.go (apply a plan: images, infra and app containers),
+//     apply.go (apply a plan by phase: a run of stops at once, removes,
+//     the infra started in the background, app starts joining it),
+//     containers.go (images, infra and app container creation),
 //     statuspush.go (write the status by compare-and-swap), events.go
 //     (event reasons, recording). An informer on the pods bound here
 //     (fields DesiredState.Host=<name>) and the runtime's container-died
