@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"kubelite/internal/api"
+	"kubelite/internal/endpoint"
 	"kubelite/internal/securetest"
 	"kubelite/internal/store"
 	"kubelite/internal/store/remote"
@@ -70,15 +71,29 @@ func (m *childMaster) stop()    { m.p.stop() }
 
 // client returns a store speaking to the master's API with the admin
 // kubeconfig (TLS and the admin token, unless the master is --insecure).
-func (m *childMaster) client() (store.Store, error) {
-	if _, err := os.Stat(m.kubeconfig); err != nil {
-		return remote.New(m.url) // --insecure: no kubeconfig, plain HTTP
+func (m *childMaster) client() (store.Store, error) { return m.clientIdle(0) }
+
+// clientIdle is client keeping up to idle connections open between
+// requests (0: the transport's usual 32). The hollow fleet
+// shares one store where real minions each hold their own kept-alive
+// connection; with a transport's usual 32 idle connections, the fleet's
+// concurrent status writes and heartbeats opened, and TLS-handshook on both
+// sides, a new connection for most requests (14% of the master's CPU in a
+// 7,500-pod run).
+func (m *childMaster) clientIdle(idle int) (store.Store, error) {
+	ep, err := endpoint.Plain(m.url) // --insecure: no kubeconfig, plain HTTP
+	if _, serr := os.Stat(m.kubeconfig); serr == nil {
+		ep, err = securetest.FromKubeconfig(m.kubeconfig)
 	}
-	ep, err := securetest.FromKubeconfig(m.kubeconfig)
 	if err != nil {
 		return nil, err
 	}
-	return remote.NewEndpoint(ep), nil
+	if idle <= 0 {
+		return remote.NewEndpoint(ep), nil
+	}
+	tr := ep.NewTransport()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = idle, idle
+	return remote.NewWithTransport(ep, ep.Wrap(tr)), nil
 }
 
 // scale: the 150,000 pods on 5,000 hollow minions (times --scale):
@@ -98,7 +113,9 @@ func scaleScenario(ctx context.Context, env Env, o Options) ([]Figure, error) {
 		return nil, err
 	}
 	defer m.stop()
-	st, err := m.client()
+	// Idle connections for the 32 writers, every minion's heartbeat and
+	// some status writes per minion at once.
+	st, err := m.clientIdle(32 + 4*minions)
 	if err != nil {
 		return nil, err
 	}
