@@ -41,7 +41,12 @@ func scheduleOnce(ctx context.Context, env Env, minions, pods int) (float64, err
 		return 0, err
 	}
 	defer fleet.Close()
-	c := newCounter(m.Store(), store.ListOptions{}, bound)
+	// Only bound pods: two events a pod (bind, status) instead of three.
+	onlyBound, err := api.ParseSelector(api.FieldDesiredStateHost + "!=")
+	if err != nil {
+		return 0, err
+	}
+	c := newCounter(m.Store(), store.ListOptions{Fields: onlyBound}, bound)
 	if err := c.start(ctx); err != nil {
 		return 0, err
 	}

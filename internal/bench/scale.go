@@ -129,7 +129,14 @@ func scaleScenario(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := newCounter(st, store.ListOptions{}, running)
+	// The counter watches only Running pods: one event a pod reaches it
+	// instead of three (create, bind, status), all decoded in this process,
+	// which the hollow minions share.
+	onlyRunning, err := api.ParseSelector(api.FieldStatusPhase + "=" + string(api.PodPhaseRunning))
+	if err != nil {
+		return nil, err
+	}
+	c := newCounter(st, store.ListOptions{Fields: onlyRunning}, running)
 	if err := c.start(ctx); err != nil {
 		return nil, err
 	}
