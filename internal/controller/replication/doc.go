@@ -17,8 +17,15 @@
 // create too. Deleted pods are expected by name until the watch shows them
 // gone. While expectations are pending (and younger than
 // ExpectationsTimeout) the RC is not resized, so a slow watch never causes
-// over-creation. After a restart there are no expectations, but Run starts
-// syncing only once both caches hold the full state.
+// over-creation. Sync reads the expectations before the pods cache, never
+// after: a pod seen in between would settle them without being counted,
+// and the RC would be resized on a stale count. After a restart there are
+// no expectations, but Run starts syncing only once both caches hold the
+// full state.
+//
+// Decide is the pure part of a sync: from the RC, the cached pods and
+// whether the expectations were met it returns the Plan (pods to create,
+// pods to delete, the count for currentState.replicas); Sync applies it.
 //
 // A pod deleted by anyone is replaced as soon as the watch delivers the
 // delete: the pod event queues the RC key directly (no resync period).
