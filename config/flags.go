@@ -8,7 +8,6 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/endpoint"
-	"kubelite/internal/registry"
 )
 
 // Flag categories, shown as groups in each role's usage text.
@@ -24,21 +23,21 @@ const (
 	catStandalone = "Standalone"
 )
 
-// Defaults of the flags, as the tutorial's files set them. The kubelet port
-// the API port and the portal range are defined where they are used (api,
-// endpoint, registry).
+// Defaults of the flags, as the tutorial's files set them. The API port is
+// defined where it is used (endpoint), the host's defaults in api (where
+// every package can take them).
 const (
 	DefaultAPIPort           = endpoint.DefaultPort
 	DefaultStandaloneAPIPort = 8081
 	DefaultKubeletPort       = api.DefaultKubeletPort
-	DefaultEtcdAddr          = "127.0.0.1:4001"
-	DefaultEtcdPeerAddr      = "127.0.0.1:7001"
-	DefaultDataDir           = "/var/lib/kubelite"
-	DefaultPortalNet         = registry.DefaultPortalNet
+	DefaultEtcdAddr          = api.DefaultEtcdClientAddr
+	DefaultEtcdPeerAddr      = api.DefaultEtcdPeerAddr
+	DefaultDataDir           = api.DefaultDataDir
+	DefaultPortalNet         = api.DefaultPortalNet
 	DefaultClusterCIDR       = "10.244.0.0/16"
 	DefaultConfigDir         = "/etc/kubernetes"
-	DefaultDockerEndpoint    = "unix:///var/run/docker.sock"
-	DefaultRootDir           = "/var/lib/kubelet"
+	DefaultDockerEndpoint    = api.DefaultDockerEndpoint
+	DefaultRootDir           = api.DefaultKubeletRootDir
 )
 
 // spellings returns the primary name and, for a multi-word flag, the other

@@ -295,7 +295,7 @@ func readToken(path string) (string, error) {
 func CheckDockerEndpoint(ep string, getenv func(string) string) error {
 	u, err := url.Parse(ep)
 	if err != nil {
-		return fmt.Errorf("want unix:///var/run/docker.sock")
+		return fmt.Errorf("want %s", DefaultDockerEndpoint)
 	}
 	switch u.Scheme {
 	case "unix":
@@ -307,9 +307,9 @@ func CheckDockerEndpoint(ep string, getenv func(string) string) error {
 		if getenv != nil && getenv("DOCKER_TLS_VERIFY") != "" && getenv("DOCKER_CERT_PATH") != "" && u.Scheme != "http" {
 			return nil
 		}
-		return fmt.Errorf("a Docker Engine on TCP without TLS gives root on this host to anyone who can reach the port; use unix:///var/run/docker.sock (or set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)")
+		return fmt.Errorf("a Docker Engine on TCP without TLS gives root on this host to anyone who can reach the port; use %s (or set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH)", DefaultDockerEndpoint)
 	}
-	return fmt.Errorf("unsupported scheme %q: use unix:///var/run/docker.sock", u.Scheme)
+	return fmt.Errorf("unsupported scheme %q: use %s", u.Scheme, DefaultDockerEndpoint)
 }
 
 // ParseLabels parses k=v,k2=v2.

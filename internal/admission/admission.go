@@ -13,7 +13,7 @@ import (
 var FullyProtected = []string{
 	"/proc", "/sys", "/dev", "/boot", "/root", "/run", "/var/run",
 	"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
-	"/var/lib/docker", "/var/lib/containerd", "/var/lib/kubelet", "/var/lib/kubelite",
+	"/var/lib/docker", "/var/lib/containerd", api.DefaultKubeletRootDir, api.DefaultDataDir,
 	"/var/spool/cron",
 	"/etc/kubernetes", "/etc/docker", "/etc/containerd", "/etc/systemd", "/etc/ssh",
 	"/etc/cron.d", "/etc/crontab", "/etc/sudoers", "/etc/sudoers.d", "/etc/pam.d",

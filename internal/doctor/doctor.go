@@ -218,7 +218,7 @@ func dockerFix(err error) string {
 	case strings.Contains(msg, "permission denied"):
 		return "the engine runs but this user may not use its socket: run kubelite as root (sudo), or add the user to the docker group (sudo usermod -aG docker $USER, then log in again), or point DOCKER_HOST/--docker-endpoint at an engine this user may use"
 	case strings.Contains(msg, "doctor checks unix://"):
-		return "point --docker-endpoint (or DOCKER_HOST) at the engine's unix socket, e.g. unix:///var/run/docker.sock"
+		return "point --docker-endpoint (or DOCKER_HOST) at the engine's unix socket, e.g. " + api.DefaultDockerEndpoint
 	}
 	return "start the engine (systemctl start docker) or point --docker-endpoint at its socket"
 }

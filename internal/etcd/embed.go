@@ -17,15 +17,16 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 
+	"kubelite/internal/api"
 	"kubelite/internal/component"
 	"kubelite/internal/logging"
 )
 
 // Defaults of the embedded server, as the tutorial's etcd used them.
 const (
-	DefaultClientAddr = "127.0.0.1:4001"
-	DefaultPeerAddr   = "127.0.0.1:7001"
-	DefaultDataDir    = "/var/lib/kubelite"
+	DefaultClientAddr = api.DefaultEtcdClientAddr
+	DefaultPeerAddr   = api.DefaultEtcdPeerAddr
+	DefaultDataDir    = api.DefaultDataDir
 	// DefaultStartTimeout bounds how long Run waits for etcd to be ready.
 	DefaultStartTimeout = 60 * time.Second
 )

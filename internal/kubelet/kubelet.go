@@ -102,7 +102,7 @@ func (c *Config) defaults() error {
 		c.Recorder = record.New(c.Store, record.Config{Source: "kubelet " + c.NodeName, Clock: c.Clock})
 	}
 	if c.RootDir == "" {
-		c.RootDir = "/var/lib/kubelet"
+		c.RootDir = api.DefaultKubeletRootDir
 	}
 	if c.ResolvePath == nil {
 		c.ResolvePath = ResolveHostPath

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"kubelite/internal/api"
 )
 
 // Host is one machine of the lab: a network namespace with one address on the
@@ -373,7 +375,7 @@ func (l *Lab) LoadImages(ctx context.Context, images ...string) error {
 		src = os.Getenv("DOCKER_HOST")
 	}
 	if src == "" {
-		src = "unix:///run/docker.sock"
+		src = api.DefaultDockerEndpoint // /var/run is /run
 	}
 	tar := filepath.Join(l.p.cfg.Root, "images.tar")
 	defer os.Remove(tar)

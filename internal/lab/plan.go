@@ -38,7 +38,7 @@ type Config struct {
 	// StorageDriver of the minion engines (default overlay2).
 	StorageDriver string
 	// SourceDocker is the engine LoadImages copies images from (default: the
-	// DOCKER_HOST environment variable, else unix:///run/docker.sock).
+	// DOCKER_HOST environment variable, else api.DefaultDockerEndpoint).
 	SourceDocker string
 }
 

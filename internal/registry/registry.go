@@ -19,9 +19,6 @@ import (
 	"kubelite/internal/store"
 )
 
-// DefaultPortalNet is the tutorial's --portal_net.
-const DefaultPortalNet = "10.254.0.0/16"
-
 // Config configures a Registry.
 type Config struct {
 	// Log is this component's logger, its component field set by the
@@ -104,7 +101,7 @@ var (
 // once; binds wait until Run has synced its informers.
 func New(raw store.Store, cfg Config) (*Registry, error) {
 	if cfg.PortalNet == nil {
-		_, n, _ := net.ParseCIDR(DefaultPortalNet)
+		_, n, _ := net.ParseCIDR(api.DefaultPortalNet)
 		cfg.PortalNet = n
 	}
 	if cfg.Clock == nil {

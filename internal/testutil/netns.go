@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"kubelite/internal/api"
 )
 
 // Netns helpers: run a whole test binary inside a network namespace of its
@@ -55,7 +57,7 @@ var DefaultNetns = NetnsConfig{
 	Link:   "kl0",
 	Addr:   "10.99.0.1/24",
 	MTU:    65535,
-	Routed: []string{"10.254.0.0/16"},
+	Routed: []string{api.DefaultPortalNet},
 	LoopbackAddrs: []string{
 		"10.99.1.1/32", "10.99.1.2/32", "10.99.1.3/32", "10.99.1.4/32", "10.99.1.5/32",
 		"10.99.1.6/32", "10.99.1.7/32", "10.99.1.8/32", "10.99.1.9/32",

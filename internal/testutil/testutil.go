@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"kubelite/internal/api"
 )
 
 // SkipSystemEnv names the variable that turns system-requirement failures into skips.
@@ -57,7 +59,7 @@ func DockerHost() string {
 	if h := os.Getenv("DOCKER_HOST"); h != "" {
 		return h
 	}
-	return "unix:///var/run/docker.sock"
+	return api.DefaultDockerEndpoint
 }
 
 // dockerClient returns an HTTP client and base URL for the engine at endpoint.

@@ -27,7 +27,7 @@ import (
 const (
 	backendAddr = "10.99.1.1:8090"
 	portalIP    = "10.254.0.200"
-	portalRange = "10.254.0.0/16"
+	portalRange = api.DefaultPortalNet
 	linkName    = "nb0"
 	linkAddr    = "10.99.0.1/24"
 )

@@ -26,11 +26,12 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/docker/go-connections/nat"
 
+	"kubelite/internal/api"
 	"kubelite/internal/runtime"
 )
 
 // DefaultEndpoint is the local engine's socket.
-const DefaultEndpoint = "unix:///var/run/docker.sock"
+const DefaultEndpoint = api.DefaultDockerEndpoint
 
 // Runtime drives a Docker Engine.
 type Runtime struct {
@@ -51,7 +52,7 @@ func CheckEndpoint(endpoint string) error {
 		return nil
 	case "tcp", "https":
 		if os.Getenv("DOCKER_CERT_PATH") == "" || os.Getenv("DOCKER_TLS_VERIFY") == "" {
-			return fmt.Errorf("docker endpoint %s refused: a Docker API on plain TCP without TLS gives root on this host to anyone who can reach the port; use unix:///var/run/docker.sock or set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH", endpoint)
+			return fmt.Errorf("docker endpoint %s refused: a Docker API on plain TCP without TLS gives root on this host to anyone who can reach the port; use %s or set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH", endpoint, DefaultEndpoint)
 		}
 		return nil
 	default:

@@ -35,6 +35,7 @@ import (
 	"syscall"
 	"time"
 
+	"kubelite/internal/api"
 	"kubelite/internal/images"
 	"kubelite/internal/lab"
 	"kubelite/internal/runtime/docker"
@@ -180,7 +181,7 @@ func minionArgv(argv []string, insecure bool, token string) []string {
 // token to every minion host's token file and the admin kubeconfig to the
 // lab's root, and returns the kubeconfig's path.
 func credentials(ctx context.Context, l *lab.Lab, mp *lab.Process, bin string, margv []string) (string, error) {
-	dataDir := "/var/lib/kubelite"
+	dataDir := api.DefaultDataDir
 	for _, a := range margv {
 		if v, ok := strings.CutPrefix(a, "--data-dir="); ok {
 			dataDir = v
