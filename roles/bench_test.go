@@ -17,6 +17,7 @@ import (
 // through bench.Run on BenchEnv: real masters (embedded etcd, API, scheduler,
 // controllers) and a hollow fleet. CI runs the whole --quick separately.
 func TestBenchQuickSubset(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts masters and a hollow fleet")
 	}
@@ -60,6 +61,7 @@ func TestBenchQuickSubset(t *testing.T) {
 // controller marks it NotReady after the grace period while the others stay
 // Ready.
 func TestBenchFleetStop(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a master")
 	}

@@ -17,6 +17,7 @@ import (
 // naming the etcd check, while /livez stays 200 (the process is fine: a
 // restart would not help).
 func TestReadyzFollowsEtcd(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	m := testMaster(t, t.TempDir(), srv.Endpoints())
 	runMaster(t, m)
