@@ -18,6 +18,7 @@ import (
 // diagnosis names the lost quorum; one back, it commits again; a member can
 // be removed; a snapshot can be saved.
 func TestThreeMembers(t *testing.T) {
+	t.Parallel()
 	c := etcdtest.StartCluster(t, 3)
 	cli := c.Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

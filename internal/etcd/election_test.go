@@ -104,6 +104,7 @@ func newClient(t *testing.T, s *etcdtest.Server) *clientv3.Client {
 // (its client goes away without resigning); the other leads within the
 // lease time plus 2 s, and the two never run the controllers at once.
 func TestElectionTakeover(t *testing.T) {
+	t.Parallel()
 	s := etcdtest.Start(t, "")
 	const ttl = 2 * time.Second
 	c := &controllers{running: map[string]time.Time{}, changed: make(chan struct{})}
@@ -148,6 +149,7 @@ func TestElectionTakeover(t *testing.T) {
 // TestElectionReclaimsOwnKey: a master killed while leading and restarted
 // at once leads again without waiting for its old lease.
 func TestElectionReclaimsOwnKey(t *testing.T) {
+	t.Parallel()
 	s := etcdtest.Start(t, "")
 	cli := s.Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -288,6 +290,7 @@ func (f *freezer) close() {
 // that: never both at once. When the partition heals, the old leader waits
 // in line.
 func TestElectionPartitionedLeader(t *testing.T) {
+	t.Parallel()
 	s := etcdtest.Start(t, "")
 	const ttl = 2 * time.Second
 	c := &controllers{running: map[string]time.Time{}, changed: make(chan struct{})}

@@ -110,6 +110,7 @@ func TestStartFailsOnBadAddress(t *testing.T) {
 }
 
 func TestStartFailsOnPortInUse(t *testing.T) {
+	t.Parallel()
 	s := etcdtest.Start(t, "")
 	taken := strings.TrimPrefix(s.Endpoints()[0], "http://")
 	e := etcd.NewEmbedded(etcd.Config{DataDir: t.TempDir(), ClientAddr: taken, PeerAddr: etcdtest.FreeAddr(t)})
@@ -143,6 +144,7 @@ func TestParseServers(t *testing.T) {
 }
 
 func TestExternalWaitsForCluster(t *testing.T) {
+	t.Parallel()
 	s := etcdtest.Start(t, "")
 	x := &etcd.External{Client: s.Client(t)}
 	ctx, cancel := context.WithCancel(context.Background())

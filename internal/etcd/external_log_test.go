@@ -18,6 +18,7 @@ import (
 // what to check, then again every few seconds, instead of waiting in
 // silence.
 func TestExternalWaitWarns(t *testing.T) {
+	t.Parallel()
 	url := "http://" + etcdtest.FreeAddr(t)
 	cli, err := etcd.NewClient([]string{url}, nil)
 	if err != nil {

@@ -75,6 +75,7 @@ func writeAt(t *testing.T, path string, data []byte, offsets ...int64) {
 // up after 92 s; a damaged database file gave a raw Go panic. Now the start
 // stops at once with one error naming the file and the way out.
 func TestHostileDamagedDataDir(t *testing.T) {
+	t.Parallel()
 	base := t.TempDir()
 	srv := etcdtest.Start(t, base)
 	cli := srv.Client(t)

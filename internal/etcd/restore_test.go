@@ -17,6 +17,7 @@ import (
 // key, and no deleted or leased one, into a new etcd; a second restore
 // into it is refused.
 func TestSnapshotRestore(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	old := etcdtest.Start(t, "")

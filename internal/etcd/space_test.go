@@ -77,6 +77,7 @@ func fill(t *testing.T, s *etcdstore.Store) error {
 // Issue 17 item 3: a full etcd refused every write with a 500, still after a
 // restart, while health said healthy; nothing recovered it.
 func TestHostileSpaceQuota(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	log := logrus.WithField("component", "etcd-test")
 	cfg := etcd.Config{DataDir: dir, QuotaBackendBytes: 16 << 20, SpaceCheckInterval: time.Hour}

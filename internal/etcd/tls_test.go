@@ -16,6 +16,7 @@ import (
 // TestEmbeddedClientTLS: with ClientTLS, etcd serves https and answers only
 // clients with a certificate of its CA; off loopback, TLS is required.
 func TestEmbeddedClientTLS(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	now := time.Now()
 	ca, err := pki.NewCA("", now)
