@@ -39,6 +39,7 @@ func recv(t *testing.T, ch <-chan store.Event, n int) ([]string, []api.Object) {
 // that never reads delays no other, and Watch hands out its own copies while
 // WatchShared hands out the same objects to all.
 func TestSharedWatchFanOut(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	s := etcdstore.New(srv.Client(t))
 	ctx, cancel := context.WithCancel(context.Background())

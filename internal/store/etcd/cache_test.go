@@ -11,6 +11,7 @@ import (
 )
 
 func TestListCache(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	s := New(srv.Client(t))
 	c := context.Background()
@@ -90,6 +91,7 @@ func TestListCache(t *testing.T) {
 // side of the next change and lists all hand out the same object, and a
 // delete's last state carries the delete's revision without touching it.
 func TestDecodedOnceForWatchAndList(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	s := New(srv.Client(t))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -132,6 +134,7 @@ func TestDecodedOnceForWatchAndList(t *testing.T) {
 // A list of a warm cache reads only the values that changed, at the
 // revision of its key read, and agrees with a fresh store's list.
 func TestListReadsChangedValuesOnly(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	cli := srv.Client(t)
 	s := New(cli)
@@ -176,6 +179,7 @@ func TestListReadsChangedValuesOnly(t *testing.T) {
 // from the cache by the keys-only read is used as taken, never decoded
 // from a value-less key (once: every such pod listed as undecodable).
 func TestListWhileWatchMovesCache(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	s := New(srv.Client(t))
 	ctx, cancel := context.WithCancel(context.Background())

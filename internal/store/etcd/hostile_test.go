@@ -18,6 +18,7 @@ import (
 // Issue 17 item 3: objects between 1.5 and 3 MiB got 500 (etcd's request
 // limit) instead of 413, and 1 MiB events filled etcd's quota in 33 s.
 func TestHostileObjectSizes(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	s := etcdstore.New(srv.Client(t))
 	c := context.Background()
@@ -71,6 +72,7 @@ func mustRes(t *testing.T, obj api.Object) api.Resource {
 // Issue 17 item 5: one non-JSON value under the pods prefix made every pod
 // list and watch fail (500), which stopped scheduling.
 func TestHostileUndecodableValue(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	cli := srv.Client(t)
 	s := etcdstore.New(cli)

@@ -19,6 +19,7 @@ import (
 )
 
 func TestContract(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	cli := srv.Client(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
@@ -31,6 +32,7 @@ func TestContract(t *testing.T) {
 }
 
 func TestKeyLayoutAndJSON(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	cli := srv.Client(t)
 	s := etcdstore.New(cli)
@@ -70,6 +72,7 @@ func TestKeyLayoutAndJSON(t *testing.T) {
 }
 
 func TestEventLeaseTTL(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	cli := srv.Client(t)
 	s := etcdstore.New(cli)
@@ -98,6 +101,7 @@ func TestEventLeaseTTL(t *testing.T) {
 }
 
 func TestWatchCompactedIsGone(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	cli := srv.Client(t)
 	s := etcdstore.New(cli)
@@ -134,6 +138,7 @@ func TestWatchCompactedIsGone(t *testing.T) {
 }
 
 func TestWatchEndsWithContext(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	s := etcdstore.New(srv.Client(t))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -153,6 +158,7 @@ func TestWatchEndsWithContext(t *testing.T) {
 }
 
 func TestUnavailableIsStatus(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	cli := srv.Client(t)
 	s := etcdstore.New(cli)
@@ -165,6 +171,7 @@ func TestUnavailableIsStatus(t *testing.T) {
 }
 
 func TestEventLeaseRevokedIsReplaced(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	cli := srv.Client(t)
 	s := etcdstore.New(cli)
