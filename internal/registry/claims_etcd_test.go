@@ -35,6 +35,7 @@ func twoMasters(t *testing.T, portalNet string) (*etcdtest.Server, [2]*registry.
 // two registries on one etcd get 100 distinct portal IPs, from a /24 small
 // enough that the two masters' random picks collide.
 func TestPortalIPsDistinctAcrossMasters(t *testing.T) {
+	t.Parallel()
 	srv, regs := twoMasters(t, "10.254.7.0/24")
 	c := ctx(t)
 	const n = 100
@@ -82,6 +83,7 @@ func TestPortalIPsDistinctAcrossMasters(t *testing.T) {
 // TestPortalIPSpecificRace: two masters asked for one address at once give
 // it to exactly one service.
 func TestPortalIPSpecificRace(t *testing.T) {
+	t.Parallel()
 	_, regs := twoMasters(t, "10.254.0.0/24")
 	c := ctx(t)
 	for round := 0; round < 10; round++ {
@@ -113,6 +115,7 @@ func TestPortalIPSpecificRace(t *testing.T) {
 // TestPortalIPFreedOnOtherMaster: an address freed by a delete through one
 // master is handed out again by the other, whose own view was full.
 func TestPortalIPFreedOnOtherMaster(t *testing.T) {
+	t.Parallel()
 	_, regs := twoMasters(t, "10.254.0.0/29") // 6 usable addresses
 	c := ctx(t)
 	for i := 0; i < 6; i++ {
@@ -142,6 +145,7 @@ func TestPortalIPFreedOnOtherMaster(t *testing.T) {
 // TestPortalClaimsMigrated: services stored before claims existed get
 // their addresses claimed when the registry starts.
 func TestPortalClaimsMigrated(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	cli := srv.Client(t)
 	raw := etcdstore.New(cli)
@@ -179,6 +183,7 @@ const (
 // lost its quorum): every kind of write answers 503 naming the lost quorum
 // within its bound, none hangs.
 func TestQuorumLossIs503(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	cli := srv.Client(t)
 	r := start(t, etcdstore.New(cli), registry.Config{
@@ -242,6 +247,7 @@ func TestQuorumLossIs503(t *testing.T) {
 // the survivor's registry answers writes with 503 naming the lost quorum
 // within their bound; with one member back, writes succeed again.
 func TestQuorumLossThreeMembers(t *testing.T) {
+	t.Parallel()
 	cl := etcdtest.StartCluster(t, 3)
 	cli, err := etcd.NewClient(cl.Endpoints()[:1], nil) // the survivor's own client
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 // TestContractOverEtcd: the registry over a real embedded etcd keeps the
 // store contract too.
 func TestContractOverEtcd(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	cli := srv.Client(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
@@ -40,6 +41,7 @@ func TestContractOverEtcd(t *testing.T) {
 // TestPortalUniqueAcrossEtcdRestart: etcd and the registry stop and start
 // again on the same data dir; no new service gets a live service's address.
 func TestPortalUniqueAcrossEtcdRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	c := context.Background()
 	live := map[string]string{}

@@ -13,6 +13,7 @@ import (
 // Issue 17 item 5, through the registry the API serves: a non-JSON value
 // under the pods prefix does not fail the list, and DELETE of it succeeds.
 func TestHostileUndecodablePod(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	cli := srv.Client(t)
 	r := start(t, etcdstore.New(cli), registry.Config{})
