@@ -176,6 +176,19 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, ver string,
 	writeJSON(w, http.StatusOK, successStatus(ver, res, id))
 }
 
+// readBody reads the whole body, at most limit bytes, into a buffer of its
+// announced length.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	if r.ContentLength <= 0 {
+		return io.ReadAll(body)
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(r.ContentLength) + bytes.MinRead) // ReadFrom wants MinRead free to read the end
+	_, err := buf.ReadFrom(body)
+	return buf.Bytes(), err
+}
+
 // readObject reads and decodes the body as an object of res, checking size,
 // JSON syntax, kind and apiVersion, and reconciling the namespace with the
 // request's.
@@ -183,7 +196,7 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request, res api.Reso
 	if r.ContentLength > s.cfg.MaxBodyBytes {
 		return nil, api.NewTooLarge(s.cfg.MaxBodyBytes)
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	data, err := readBody(w, r, s.cfg.MaxBodyBytes)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -191,7 +204,14 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request, res api.Reso
 		}
 		return nil, badRequest("read body: " + err.Error())
 	}
-	if !json.Valid(data) {
+	obj := api.New(res)
+	// Decoded first: json.Unmarshal checks the syntax itself, so a valid
+	// body is scanned once more only to be sure of its keys.
+	if err := json.Unmarshal(data, obj); err != nil {
+		var se *json.SyntaxError
+		if !errors.As(err, &se) || json.Valid(data) {
+			return nil, jsonError(res.Kind(), data, err)
+		}
 		// v0.6 decoded bodies as YAML, a superset of JSON: the blog's files
 		// with trailing commas were accepted (and still are; nothing else
 		// of YAML). Its curly quotes are named.
@@ -201,19 +221,23 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request, res api.Reso
 		if js := api.StripTrailingCommas(data); json.Valid(js) {
 			data = js
 		}
-	}
-	obj := api.New(res)
-	if err := json.Unmarshal(data, obj); err != nil {
-		return nil, jsonError(res.Kind(), data, err)
+		obj = api.New(res)
+		if err := json.Unmarshal(data, obj); err != nil {
+			return nil, jsonError(res.Kind(), data, err)
+		}
 	}
 	// Strict: a body must be an object, and every key must name a field
-	// exactly (encoding/json ignores unknown keys and folds case).
-	unknown, err := api.UnknownFields(obj, data)
-	if err != nil {
-		return nil, badRequest(fmt.Sprintf("%s body: %v", res.Kind(), err))
-	}
-	if err := api.UnknownFieldsError(res.Kind(), unknown); err != nil {
-		return nil, err
+	// exactly (encoding/json ignores unknown keys and folds case). The
+	// usual body is answered by a walk of its bytes; the rest decoded again
+	// to name each key.
+	if !api.OnlyKnownFields(obj, data) {
+		unknown, err := api.UnknownFields(obj, data)
+		if err != nil {
+			return nil, badRequest(fmt.Sprintf("%s body: %v", res.Kind(), err))
+		}
+		if err := api.UnknownFieldsError(res.Kind(), unknown); err != nil {
+			return nil, err
+		}
 	}
 	m := obj.Meta()
 	if m.Kind != "" && m.Kind != res.Kind() {
