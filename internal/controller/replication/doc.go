@@ -27,6 +27,11 @@
 // whether the expectations were met it returns the Plan (pods to create,
 // pods to delete, the count for currentState.replicas); Sync applies it.
 //
+// Stopping: once Run's context ends, a sync finishes the creates and
+// deletes in flight and starts no more (the store may not heed the
+// context), so a manager that returned writes nothing the next one (a
+// restarted master, a new leader) could miss in its first count.
+//
 // A pod deleted by anyone is replaced as soon as the watch delivers the
 // delete: the pod event queues the RC key directly (no resync period).
 package replication

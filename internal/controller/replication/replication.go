@@ -324,19 +324,31 @@ func NewPod(rc *api.ReplicationController) *api.Pod {
 	return p
 }
 
-// parallel runs f(i) for i in [0,n) with at most m.cfg.Parallelism at once.
-func (m *Manager) parallel(n int, f func(i int)) {
+// parallel runs f(i) for i in [0,n) with at most m.cfg.Parallelism at once
+// and starts none once ctx has ended (a stopping manager finishes the
+// writes in flight and begins no more: a store may not heed ctx, and writes
+// made after Run returned would race the next manager's count). It returns
+// how many it started: f(0) to f(started-1).
+func (m *Manager) parallel(ctx context.Context, n int, f func(i int)) (started int) {
 	sem := make(chan struct{}, m.cfg.Parallelism)
 	var wg sync.WaitGroup
+	defer wg.Wait()
 	for i := 0; i < n; i++ {
-		sem <- struct{}{}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return i
+		}
+		if ctx.Err() != nil {
+			return i
+		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			f(i)
 		}()
 	}
-	wg.Wait()
+	return n
 }
 
 func (m *Manager) create(ctx context.Context, rc *api.ReplicationController, n int) error {
@@ -346,7 +358,7 @@ func (m *Manager) create(ctx context.Context, rc *api.ReplicationController, n i
 	m.mu.Unlock()
 	var mu sync.Mutex
 	var errs []error
-	m.parallel(n, func(int) {
+	started := m.parallel(ctx, n, func(int) {
 		out, err := m.st.Create(ctx, NewPod(rc))
 		if err != nil {
 			m.mu.Lock()
@@ -361,9 +373,21 @@ func (m *Manager) create(ctx context.Context, rc *api.ReplicationController, n i
 		}
 		m.rec.Record(ctx, rc, EventCreate, "created pod "+out.Meta().ID)
 	})
+	var stopped error
+	if started < n { // stopping: the creates never made are not expected
+		m.mu.Lock()
+		if e := m.exp[rk]; e != nil {
+			e.adds = max(e.adds-(n-started), 0)
+		}
+		m.mu.Unlock()
+		stopped = fmt.Errorf("rc %s: stopped after %d of %d creates: %w", rk, started, n, context.Cause(ctx))
+	}
 	if len(errs) > 0 {
 		m.rec.Record(ctx, rc, EventFailedCreate, fmt.Sprintf("create pod: %v", errs[0]))
-		return fmt.Errorf("rc %s: %d of %d creates failed: %w", rk, len(errs), n, errs[0])
+		return errors.Join(fmt.Errorf("rc %s: %d of %d creates failed: %w", rk, len(errs), n, errs[0]), stopped)
+	}
+	if stopped != nil {
+		return stopped
 	}
 	m.log.WithField("rc", rk).Debugf("created %d pods", n)
 	return nil
@@ -415,7 +439,7 @@ func (m *Manager) remove(ctx context.Context, rc *api.ReplicationController, vic
 	}
 	var mu sync.Mutex
 	var errs []error
-	m.parallel(n, func(i int) {
+	started := m.parallel(ctx, n, func(i int) {
 		p := victims[i]
 		_, err := m.st.Delete(ctx, api.Pods, p.Namespace, p.ID)
 		if api.IsNotFound(err) {
@@ -433,8 +457,17 @@ func (m *Manager) remove(ctx context.Context, rc *api.ReplicationController, vic
 		}
 		m.rec.Record(ctx, rc, EventDelete, "deleted pod "+p.ID)
 	})
-	if len(errs) > 0 {
-		return fmt.Errorf("rc %s: %d of %d deletes failed: %w", rk, len(errs), n, errs[0])
+	var stopped error
+	if started < n { // stopping: the deletes never made are not expected
+		m.mu.Lock()
+		for _, p := range victims[started:] {
+			delete(e.dels, api.Key(p))
+		}
+		m.mu.Unlock()
+		stopped = fmt.Errorf("rc %s: stopped after %d of %d deletes: %w", rk, started, n, context.Cause(ctx))
 	}
-	return nil
+	if len(errs) > 0 {
+		return errors.Join(fmt.Errorf("rc %s: %d of %d deletes failed: %w", rk, len(errs), n, errs[0]), stopped)
+	}
+	return stopped
 }

@@ -2,6 +2,7 @@ package replication
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -422,5 +423,57 @@ func TestStaleCountCreatesNoExtra(t *testing.T) {
 	}
 	if n := len(e.pods(t)); n != 3 {
 		t.Fatalf("%d pods once settled, want 3", n)
+	}
+}
+
+// heldCreates holds every pod create until release is closed, then makes
+// it whatever its context says (as the memory store does), counting them.
+type heldCreates struct {
+	store.Store
+	release chan struct{}
+	mu      sync.Mutex
+	calls   int
+	entered chan struct{} // one send per create that began
+}
+
+func (h *heldCreates) Create(ctx context.Context, obj api.Object) (api.Object, error) {
+	if _, ok := obj.(*api.Pod); ok {
+		h.mu.Lock()
+		h.calls++
+		h.mu.Unlock()
+		h.entered <- struct{}{}
+		<-h.release
+	}
+	return h.Store.Create(ctx, obj)
+}
+
+// TestStoppingManagerStartsNoCreates: once its context ends a manager
+// finishes the creates in flight and begins no more, so nothing it writes
+// after Run returned can race the count of the manager that follows (a
+// store may ignore the context: the memory store does, and etcd may commit
+// a write its caller gave up on).
+func TestStoppingManagerStartsNoCreates(t *testing.T) {
+	e := newEnv(t)
+	e.create(t, rc("nginx", 10))
+	h := &heldCreates{Store: e.st, release: make(chan struct{}), entered: make(chan struct{}, 10)}
+	e.st = h
+	e.start(t, Config{Parallelism: 2})
+	e.m.st = h
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.m.Sync(ctx, "default/nginx") }()
+	<-h.entered
+	<-h.entered // both slots taken: the third create waits for one
+	cancel()    // the manager stops...
+	close(h.release)
+	err := <-done
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Sync = %v, want it to say it stopped", err)
+	}
+	if n := len(e.pods(t)); n != 2 || h.calls != 2 {
+		t.Fatalf("%d creates begun, %d pods after the stop, want the 2 in flight only", h.calls, n)
+	}
+	if adds, _ := e.m.Pending("default/nginx"); adds != 2 {
+		t.Fatalf("pending adds %d, want the 2 made", adds)
 	}
 }
