@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"net"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,27 +33,19 @@ const (
 	LabelValueMaxLength = 63
 )
 
-var (
-	dns1123LabelRE     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	dns952LabelRE      = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
-	dns1123SubdomainRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-	qualifiedNameRE    = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
-	envVarNameRE       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-)
-
 // IsDNS1123Label reports whether s is a DNS-1123 label of at most 63 characters.
 func IsDNS1123Label(s string) bool {
-	return len(s) <= DNS1123LabelMaxLength && dns1123LabelRE.MatchString(s)
+	return len(s) <= DNS1123LabelMaxLength && isDNS1123LabelChars(s)
 }
 
 // IsDNS952Label reports whether s is a DNS-952 label (starts with a letter) of at most 63 characters.
 func IsDNS952Label(s string) bool {
-	return len(s) <= DNS1123LabelMaxLength && dns952LabelRE.MatchString(s)
+	return len(s) <= DNS1123LabelMaxLength && isDNS952LabelChars(s)
 }
 
 // IsDNS1123Subdomain reports whether s is a DNS-1123 subdomain of at most 253 characters.
 func IsDNS1123Subdomain(s string) bool {
-	return len(s) <= DNS1123SubdomainMaxLength && dns1123SubdomainRE.MatchString(s)
+	return len(s) <= DNS1123SubdomainMaxLength && isDNS1123SubdomainChars(s)
 }
 
 // IsQualifiedName reports whether s is a valid label or annotation key:
@@ -66,12 +57,12 @@ func IsQualifiedName(s string) bool {
 	} else if !IsDNS1123Subdomain(prefix) {
 		return false
 	}
-	return len(name) <= QualifiedNameMaxLength && qualifiedNameRE.MatchString(name)
+	return len(name) <= QualifiedNameMaxLength && isQualifiedNameChars(name)
 }
 
 // IsValidLabelValue reports whether s is empty or a name of at most 63 characters.
 func IsValidLabelValue(s string) bool {
-	return s == "" || len(s) <= LabelValueMaxLength && qualifiedNameRE.MatchString(s)
+	return s == "" || len(s) <= LabelValueMaxLength && isQualifiedNameChars(s)
 }
 
 // ValidationError returns the 422 Invalid error for causes, or nil if there are none.
@@ -365,11 +356,10 @@ func validatePorts(e *errs, f string, ports []Port, hostPorts map[string]string)
 
 func validateEnv(e *errs, f string, env []EnvVar) {
 	for j, v := range env {
-		ef := fmt.Sprintf("%s.env[%d].name", f, j)
 		if v.Name == "" {
-			e.required(ef)
-		} else if !envVarNameRE.MatchString(v.Name) {
-			e.invalid(ef, "%s is not a valid environment variable name", quote(v.Name))
+			e.required(fmt.Sprintf("%s.env[%d].name", f, j))
+		} else if !isEnvVarName(v.Name) {
+			e.invalid(fmt.Sprintf("%s.env[%d].name", f, j), "%s is not a valid environment variable name", quote(v.Name))
 		}
 	}
 }

@@ -254,6 +254,17 @@ const maxNameRetries = 8
 
 // Create implements store.Store.
 func (r *Registry) Create(ctx context.Context, in api.Object) (api.Object, error) {
+	return r.create(ctx, in, true)
+}
+
+// CreateOwned is Create of an object the caller hands over: the registry
+// fills in its uid, timestamps and defaults in place instead of on a copy
+// (the API server's freshly decoded bodies, used for nothing else after).
+func (r *Registry) CreateOwned(ctx context.Context, obj api.Object) (api.Object, error) {
+	return r.create(ctx, obj, false)
+}
+
+func (r *Registry) create(ctx context.Context, in api.Object, copyIn bool) (api.Object, error) {
 	if b, ok := in.(*api.Binding); ok {
 		return r.Bind(ctx, b)
 	}
@@ -261,7 +272,10 @@ func (r *Registry) Create(ctx context.Context, in api.Object) (api.Object, error
 	if err != nil {
 		return nil, api.NewBadRequest(err.Error())
 	}
-	obj := api.DeepCopy(in)
+	obj := in
+	if copyIn {
+		obj = api.DeepCopy(in)
+	}
 	m := obj.Meta()
 	api.SetKind(obj)
 	m.Namespace = store.Namespace(res, m.Namespace)
