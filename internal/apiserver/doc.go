@@ -46,7 +46,9 @@
 // body without resourceVersion updates unconditionally; with one it is a
 // compare-and-swap (409 Conflict when stale).
 //
-// Watch streams flush once per batch of events that are ready together.
+// Watch streams write and flush once per batch of events that are ready
+// together, and at most every 20 ms per stream: an event after a quiet
+// spell goes out at once, events close behind it wait for the next flush.
 // When the store is a store.SharedWatcher (store/etcd through the
 // registry), all watchers of a resource receive the same read-only objects
 // and each object is encoded once per API version for all of them. Lists

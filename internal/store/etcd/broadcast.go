@@ -27,6 +27,9 @@ const histLen = 1024
 // channel is closed (a broken stream: it watches again from its last revision).
 const maxQueue = 1 << 16
 
+// watchBuffer is the events a shared watcher's channel holds.
+const watchBuffer = 64
+
 // change is one decoded etcd event, shared read-only by every watcher.
 type change struct {
 	rev       int64
@@ -220,7 +223,11 @@ func (s *Store) decodeChange(res api.Resource, e *clientv3.Event) (change, bool)
 // each delivered object is the watcher's own (store.Store's Watch) or the
 // shared, read-only one (WatchShared).
 func (s *Store) watchShared(ctx context.Context, b *broadcaster, sub *subscriber, opts store.ListOptions, from int64, copies bool) <-chan store.Event {
-	out := make(chan store.Event)
+	// Buffered, so that a batch of changes is handed over at once and the
+	// reader (an API watch stream) sees it ready together: it writes and
+	// flushes it as one, instead of once per event as it would while this
+	// goroutine and it took turns.
+	out := make(chan store.Event, watchBuffer)
 	go func() {
 		defer close(out)
 		defer s.unsubscribe(b, sub)
