@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -154,9 +156,10 @@ var (
 
 // BuildBinary builds the main package pkg (a path relative to the module
 // root, e.g. "." or "./internal/x/testdata/cmd") with CGO_ENABLED=0, once per
-// test process, and returns the binary's path. The binary lives in a
-// temporary directory removed when the process exits normally; it is never
-// removed while other tests may use it.
+// test process, and returns the binary's path. The binary lives in a cache
+// directory of this user under os.TempDir, replaced (never rewritten in
+// place) when a process builds a newer one; a process whose sources match
+// the cached binary's build ID reuses it without linking.
 func BuildBinary(t testing.TB, pkg string) string {
 	t.Helper()
 	buildMu.Lock()
@@ -189,6 +192,14 @@ func BuildBinary(t testing.TB, pkg string) string {
 			return
 		}
 		tmp.Close()
+		// Start from the binary an earlier process built: go build finds
+		// its build ID current and does not link again (linking kubelite
+		// is seconds of CPU in every package that runs it).
+		if err := copyFile(filepath.Join(dir, "kubelite"), tmp.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			os.Remove(tmp.Name())
+			b.err = fmt.Errorf("binary cache: %w", err)
+			return
+		}
 		cmd := exec.Command("go", "build", "-o", tmp.Name(), pkg)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
