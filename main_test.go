@@ -90,6 +90,7 @@ func waitExit(t *testing.T, cmd *exec.Cmd, within time.Duration) error {
 // and no error lines (etcd's "server closed" noise included). The secure
 // default says nothing about an open API; --insecure warns at every start.
 func TestSignalStopsMasterCleanly(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		sig      syscall.Signal
 		insecure bool
@@ -100,6 +101,7 @@ func TestSignalStopsMasterCleanly(t *testing.T) {
 		}
 		sig := tc.sig
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			var extra []string
 			if tc.insecure {
 				extra = append(extra, "--insecure")
@@ -130,6 +132,7 @@ func TestSignalStopsMasterCleanly(t *testing.T) {
 // A component that cannot start (the API port is taken) stops the ones
 // already started; the process exits non-zero with one line, no stack trace.
 func TestPortTakenFailsWithOneLine(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -219,6 +222,7 @@ func TestStandaloneWithoutDockerOneLine(t *testing.T) {
 // through the API (it never sees etcd) and becomes Ready; kubectl uses the
 // master's admin.kubeconfig; doctor checks both.
 func TestMasterAndMinion(t *testing.T) {
+	t.Parallel()
 	bin := testutil.KubeliteBinary(t)
 	etcdAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	cmd, stderr, port, dataDir := startMaster(t, "--etcd-addr="+etcdAddr)
@@ -296,6 +300,7 @@ func TestMasterAndMinion(t *testing.T) {
 // A master on an external etcd (--etcd_servers, as the tutorial's config
 // file sets it): it waits for the cluster, serves, and /validate shows etcd.
 func TestMasterExternalEtcd(t *testing.T) {
+	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	bin := testutil.KubeliteBinary(t)
 	port := freePort(t)
