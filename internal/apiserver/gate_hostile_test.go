@@ -179,6 +179,7 @@ func TestHostileHostHeader(t *testing.T) {
 // through a TLS API with these checks: it sends Host = the server's
 // host:port, no Origin, and JSON.
 func TestHostileGateRealKubectl(t *testing.T) {
+	t.Parallel()
 	bins := testutil.RealKubectls(t).All()
 	ca, tc := tlsFixture(t)
 	st := memory.New()
@@ -199,35 +200,40 @@ func TestHostileGateRealKubectl(t *testing.T) {
 	if err := kubeconfig.WriteFile(cfgPath, kubeconfig.New("t", "https://"+srv.Addr(), ca.CertPEM, "unused-token")); err != nil {
 		t.Fatal(err)
 	}
-	for i, bin := range bins {
-		t.Run(filepath.Base(bin), func(t *testing.T) {
-			run := func(args ...string) string {
-				cmd := exec.Command(bin, append([]string{"--kubeconfig", cfgPath}, args...)...)
-				cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "KUBECONFIG=")
-				out, err := cmd.CombinedOutput()
-				if err != nil {
-					t.Fatalf("%s %v: %v\n%s", bin, args, err, out)
+	// The versions side by side (each its own pod), all done before the
+	// server stops.
+	t.Run("versions", func(t *testing.T) {
+		for i, bin := range bins {
+			t.Run(filepath.Base(bin), func(t *testing.T) {
+				t.Parallel()
+				run := func(args ...string) string {
+					cmd := exec.Command(bin, append([]string{"--kubeconfig", cfgPath}, args...)...)
+					cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "KUBECONFIG=")
+					out, err := cmd.CombinedOutput()
+					if err != nil {
+						t.Fatalf("%s %v: %v\n%s", bin, args, err, out)
+					}
+					return string(out)
 				}
-				return string(out)
-			}
-			id := fmt.Sprintf("k%d", i)
-			f := filepath.Join(t.TempDir(), "pod.json")
-			body := `{"kind":"Pod","apiVersion":"v1beta1","id":"` + id + `","desiredState":{"manifest":{"version":"v1beta1","id":"` + id + `","containers":[{"name":"c","image":"i"}]}}}`
-			if err := os.WriteFile(f, []byte(body), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if out := run("create", "--raw", "/api/v1beta1/pods", "-f", f); !strings.Contains(out, `"id":"`+id+`"`) {
-				t.Errorf("create --raw: %s", out)
-			}
-			if out := run("get", "--raw", "/api/v1beta1/pods/"+id); !strings.Contains(out, `"id":"`+id+`"`) {
-				t.Errorf("get --raw: %s", out)
-			}
-			run("delete", "--raw", "/api/v1beta1/pods/"+id)
-			if _, err := st.Get(context.Background(), api.Pods, "default", id); !api.IsNotFound(err) {
-				t.Errorf("after delete --raw: %v", err)
-			}
-		})
-	}
+				id := fmt.Sprintf("k%d", i)
+				f := filepath.Join(t.TempDir(), "pod.json")
+				body := `{"kind":"Pod","apiVersion":"v1beta1","id":"` + id + `","desiredState":{"manifest":{"version":"v1beta1","id":"` + id + `","containers":[{"name":"c","image":"i"}]}}}`
+				if err := os.WriteFile(f, []byte(body), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if out := run("create", "--raw", "/api/v1beta1/pods", "-f", f); !strings.Contains(out, `"id":"`+id+`"`) {
+					t.Errorf("create --raw: %s", out)
+				}
+				if out := run("get", "--raw", "/api/v1beta1/pods/"+id); !strings.Contains(out, `"id":"`+id+`"`) {
+					t.Errorf("get --raw: %s", out)
+				}
+				run("delete", "--raw", "/api/v1beta1/pods/"+id)
+				if _, err := st.Get(context.Background(), api.Pods, "default", id); !api.IsNotFound(err) {
+					t.Errorf("after delete --raw: %v", err)
+				}
+			})
+		}
+	})
 	// And the same server refuses a rebound name over the wire.
 	cl := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), ServerName: "master1.test"}}}
 	req, _ := http.NewRequest(http.MethodGet, "https://"+srv.Addr()+"/api/v1beta1/pods", nil)

@@ -56,6 +56,7 @@ var routeMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OP
 // -update rewrites it. Bodies are empty, so writes stop at decoding: the
 // route, not the registry, is what is pinned.
 func TestRoutes(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	for _, target := range routeTargets {
 		for _, method := range routeMethods {
