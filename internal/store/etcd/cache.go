@@ -83,6 +83,9 @@ func (s *Store) decodeShared(res api.Resource, kv *mvccpb.KeyValue) api.Object {
 		}
 	}
 	obj := s.decodeOrSkip(res, kv, kv.ModRevision)
+	if obj != nil && res != api.Events {
+		s.intern.object(obj) // before anyone else holds it
+	}
 	s.remember(res, string(kv.Key), kv.ModRevision, obj)
 	return obj
 }

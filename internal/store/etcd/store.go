@@ -34,6 +34,7 @@ type Store struct {
 
 	cacheMu sync.Mutex
 	cache   map[api.Resource]map[string]cacheEntry
+	intern  *interner // shares the repeated strings of cached objects (intern.go)
 
 	bcMu   sync.Mutex
 	bcasts map[api.Resource]*broadcaster // shared watches, see broadcast.go
@@ -51,7 +52,7 @@ var _ store.Store = (*Store)(nil)
 
 // New returns a store using cli; the caller owns cli.
 func New(cli *clientv3.Client) *Store {
-	return &Store{cli: cli, now: time.Now, cache: map[api.Resource]map[string]cacheEntry{}, bcasts: map[api.Resource]*broadcaster{},
+	return &Store{cli: cli, now: time.Now, cache: map[api.Resource]map[string]cacheEntry{}, intern: newInterner(), bcasts: map[api.Resource]*broadcaster{},
 		log: logging.Discard(), bad: map[string]int64{}}
 }
 

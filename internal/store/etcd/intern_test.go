@@ -1,0 +1,147 @@
+package etcd
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+
+	"kubelite/internal/api"
+)
+
+// templatePod is a pod as a replication controller's template makes them:
+// only its id differs from its siblings'.
+func templatePod(i int) []byte {
+	env := make([]api.EnvVar, 12)
+	for j := range env {
+		env[j] = api.EnvVar{Name: fmt.Sprintf("SETTING_%02d", j), Value: strings.Repeat("v", 40)}
+	}
+	p := &api.Pod{
+		TypeMeta: api.TypeMeta{ID: fmt.Sprintf("web-%05d", i), Namespace: "default", Labels: map[string]string{"app": "web", "tier": "frontend"}},
+		DesiredState: api.PodState{Manifest: api.ContainerManifest{Version: "v1beta1", ID: fmt.Sprintf("web-%05d", i),
+			Containers: []api.Container{{Name: "web", Image: "kubelite/webserver:v1", Ports: []api.Port{{Name: "http", ContainerPort: 80}}, Env: env}}}},
+		NodeSelector: map[string]string{"disk": "ssd"},
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func decodeTemplate(t testing.TB, i int) *api.Pod {
+	o, err := decode(api.Pods, &mvccpb.KeyValue{Key: []byte("k"), Value: templatePod(i)}, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.(*api.Pod)
+}
+
+// Interning changes no value, and siblings' equal strings (a field's, a
+// slice element's, a map's key and value) end up as one copy.
+func TestInternSharesEqualStrings(t *testing.T) {
+	in := newInterner()
+	a, b := decodeTemplate(t, 1), decodeTemplate(t, 2)
+	want := decodeTemplate(t, 1)
+	in.object(a)
+	in.object(b)
+	if !reflect.DeepEqual(a, want) {
+		t.Fatalf("interning changed the pod:\n%+v\nwant\n%+v", a, want)
+	}
+	same := func(what, x, y string) {
+		t.Helper()
+		if x != y || unsafe.StringData(x) != unsafe.StringData(y) {
+			t.Errorf("%s: %q and %q are not one copy", what, x, y)
+		}
+	}
+	ca, cb := a.DesiredState.Manifest.Containers[0], b.DesiredState.Manifest.Containers[0]
+	same("image", ca.Image, cb.Image)
+	same("env value", ca.Env[3].Value, cb.Env[3].Value)
+	same("env value within a pod", ca.Env[3].Value, ca.Env[4].Value)
+	same("namespace", a.Namespace, b.Namespace)
+	same("label value", a.Labels["app"], b.Labels["app"])
+	keyOf := func(m map[string]string) string {
+		for k := range m {
+			if k == "app" {
+				return k
+			}
+		}
+		return ""
+	}
+	same("label key", keyOf(a.Labels), keyOf(b.Labels))
+	same("node selector value", a.NodeSelector["disk"], b.NodeSelector["disk"])
+	if unsafe.StringData(a.ID) == unsafe.StringData(b.ID) {
+		t.Error("different ids share a copy")
+	}
+}
+
+// The table is bounded: past internMaxEntries it starts over, and long
+// strings never enter it.
+func TestInternBounded(t *testing.T) {
+	in := newInterner()
+	for i := 0; i < internMaxEntries+10; i++ {
+		in.str(fmt.Sprint("s", i))
+	}
+	if n := len(in.m); n > internMaxEntries {
+		t.Fatalf("table holds %d strings, bound %d", n, internMaxEntries)
+	}
+	in.str(strings.Repeat("x", internMaxLen+1))
+	if _, ok := in.m[strings.Repeat("x", internMaxLen+1)]; ok {
+		t.Fatal("a string over internMaxLen entered the table")
+	}
+}
+
+// Holding 5,000 pods of one template takes at least a fifth less heap
+// interned than not.
+func TestInternSavesHeap(t *testing.T) {
+	const n = 5000
+	heapOf := func(intern bool) uint64 {
+		in := newInterner()
+		pods := make([]*api.Pod, n)
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for i := range pods {
+			pods[i] = decodeTemplate(t, i)
+			if intern {
+				in.object(pods[i])
+			}
+		}
+		in = nil
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(pods)
+		return after.HeapAlloc - before.HeapAlloc
+	}
+	plain, interned := heapOf(false), heapOf(true)
+	t.Logf("%d pods: %d bytes a pod decoded, %d interned", n, plain/n, interned/n)
+	if interned > plain*4/5 {
+		t.Fatalf("interned pods hold %d bytes, plain %d: want at least a fifth less", interned, plain)
+	}
+}
+
+// BenchmarkDecodePod: decoding a template pod, alone and then interned.
+func BenchmarkDecodePod(b *testing.B) {
+	kv := &mvccpb.KeyValue{Key: []byte("k"), Value: templatePod(1)}
+	for _, intern := range []bool{false, true} {
+		b.Run(fmt.Sprintf("intern=%v", intern), func(b *testing.B) {
+			in := newInterner()
+			b.ReportAllocs()
+			for b.Loop() {
+				o, err := decode(api.Pods, kv, 7)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if intern {
+					in.object(o)
+				}
+			}
+		})
+	}
+}
