@@ -15,6 +15,9 @@ import (
 type Limit struct {
 	Bytes  int64  // 0: leave the runtime's setting alone
 	Source string // "--memory-limit-mb", "GOMEMLIMIT", "default (half of N MiB)", "none"
+	// Default: Bytes is the default's ceiling; Apply keeps the limit near
+	// the live heap below it (Near).
+	Default bool
 }
 
 // Choose decides the limit. flagMB > 0 is --memory-limit-mb; env is
@@ -34,13 +37,18 @@ func Choose(flagMB int, env string, memTotal, cgroupMax int64) Limit {
 	if avail <= 0 {
 		return Limit{Source: "none"}
 	}
-	return Limit{Bytes: avail / 2, Source: fmt.Sprintf("default (half of %d MiB)", avail>>20)}
+	return Limit{Bytes: avail / 2, Source: fmt.Sprintf("default (half of %d MiB)", avail>>20), Default: true}
 }
 
-// Apply chooses the limit for flagMB from this machine and sets it.
+// Apply chooses the limit for flagMB from this machine and sets it. The
+// default (neither the flag nor GOMEMLIMIT) is kept near the live heap
+// (Near), up to the chosen bytes; a limit the user chose is set as it is.
 func Apply(flagMB int) Limit {
 	l := Choose(flagMB, os.Getenv("GOMEMLIMIT"), memTotal(), cgroupMax())
-	if l.Bytes > 0 {
+	switch {
+	case l.Bytes > 0 && l.Default:
+		tune(l.Bytes)
+	case l.Bytes > 0:
 		debug.SetMemoryLimit(l.Bytes)
 	}
 	return l

@@ -1,8 +1,11 @@
 package memlimit
 
 import (
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestChoose(t *testing.T) {
@@ -44,4 +47,48 @@ func TestParse(t *testing.T) {
 			t.Fatalf("memory.max %q: %d, want %d", in, got, want)
 		}
 	}
+}
+
+func TestNear(t *testing.T) {
+	const mib = int64(1) << 20
+	for _, tc := range []struct {
+		live, max, want int64
+	}{
+		{0, 12 << 10 * mib, 64 * mib},                    // idle: the floor
+		{20 * mib, 12 << 10 * mib, 89 * mib},             // small: above GOGC's own goal (40 MiB), changes nothing
+		{200 * mib, 12 << 10 * mib, 314 * mib},           // a large cache: a quarter over live, not double
+		{10 << 10 * mib, 12 << 10 * mib, 12 << 10 * mib}, // never above the ceiling
+		{200 * mib, 0, 314 * mib},                        // no ceiling known
+	} {
+		if got := Near(tc.live, tc.max); got != tc.want {
+			t.Errorf("Near(%d MiB, %d MiB) = %d MiB, want %d MiB", tc.live/mib, tc.max/mib, got/mib, tc.want/mib)
+		}
+	}
+}
+
+// The default's limit follows the live heap after each collection.
+func TestTuneFollowsLiveHeap(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	const ceiling = int64(8) << 30
+	tune(ceiling)
+	hold := make([][]byte, 0, 128)
+	for i := 0; i < 128; i++ {
+		hold = append(hold, make([]byte, 1<<20)) // 128 MiB live
+	}
+	for i := 0; i < 3; i++ {
+		runtime.GC()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := debug.SetMemoryLimit(-1)
+		if got >= Near(128<<20, ceiling) && got < ceiling {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("limit %d MiB after collections with 128 MiB live, want about %d MiB", got>>20, Near(128<<20, ceiling)>>20)
+		}
+		runtime.GC() // the cleanup runs after a collection, on its own goroutine
+		time.Sleep(10 * time.Millisecond)
+	}
+	runtime.KeepAlive(hold)
 }
