@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"kubelite/internal/api"
@@ -28,7 +28,7 @@ func apiWrite(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	defer m.Close()
 	runs := 3
 	perRun := pick(o, 1500*time.Millisecond, 20*time.Second) // 3 x 20 s = the 60 s at 200/s
-	var p50s, p99s, apiTput, rawTput Sample
+	var p50s, p99s, apiTput, rawTput, apiCPU, rawCPU Sample
 	seq := 0
 	for run := 0; run < runs; run++ {
 		var lats []time.Duration
@@ -64,24 +64,48 @@ func apiWrite(ctx context.Context, env Env, o Options) ([]Figure, error) {
 		p50s = append(p50s, s.Quantile(0.5))
 		p99s = append(p99s, s.Quantile(0.99))
 
-		// Throughput, interleaved: API then raw etcd, same bytes, same writers.
-		d := pick(o, 750*time.Millisecond, 5*time.Second)
-		n, err := saturate(ctx, 16, d, func(i int64) error {
-			_, err := cl.Create(ctx, benchPod(fmt.Sprintf("t%d-%d", run, i), nil))
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("api throughput: %w", err)
-		}
-		apiTput = append(apiTput, n)
+		// Throughput: API creates and raw etcd puts of the same bytes from
+		// the same number of writers, in short slices taking turns (which
+		// goes first alternates), so that both sides see the same load from
+		// whatever else runs on the machine. Each slice also yields the CPU
+		// this process spent per write (user+system: the master, etcd and
+		// the client all live here).
+		d := pick(o, 250*time.Millisecond, time.Second)
+		slices := pick(o, 3, 5)
 		raw, _ := json.Marshal(benchPod("raw", nil))
-		n, err = saturate(ctx, 16, d, func(i int64) error {
-			return m.RawPut(ctx, "/bench/raw/"+strconv.Itoa(run)+"/"+strconv.FormatInt(i, 10), raw)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("raw etcd throughput: %w", err)
+		for sl := 0; sl < slices; sl++ {
+			sides := []func() error{
+				func() error {
+					n, cpu, err := saturate(ctx, 16, d, func(i int64) error {
+						_, err := cl.Create(ctx, benchPod(fmt.Sprintf("t%d-%d-%d", run, sl, i), nil))
+						return err
+					})
+					if err != nil {
+						return fmt.Errorf("api throughput: %w", err)
+					}
+					apiTput, apiCPU = append(apiTput, n), append(apiCPU, cpu)
+					return nil
+				},
+				func() error {
+					n, cpu, err := saturate(ctx, 16, d, func(i int64) error {
+						return m.RawPut(ctx, fmt.Sprintf("/bench/raw/%d/%d/%d", run, sl, i), raw)
+					})
+					if err != nil {
+						return fmt.Errorf("raw etcd throughput: %w", err)
+					}
+					rawTput, rawCPU = append(rawTput, n), append(rawCPU, cpu)
+					return nil
+				},
+			}
+			if (run*slices+sl)%2 == 1 {
+				sides[0], sides[1] = sides[1], sides[0]
+			}
+			for _, side := range sides {
+				if err := side(); err != nil {
+					return nil, err
+				}
+			}
 		}
-		rawTput = append(rawTput, n)
 	}
 	f99 := NewFigure("", "create p99 at 200/s", "ms", p99s)
 	tp := NewFigure("", "creates/s, 16 writers", "1/s", apiTput).WithPeer("raw etcd puts/s", rawTput)
@@ -89,34 +113,52 @@ func apiWrite(ctx context.Context, env Env, o Options) ([]Figure, error) {
 		NewFigure("", "create p50 at 200/s", "ms", p50s),
 		f99.WithTarget("p99 < 25 ms", f99.Median < 25),
 		tp.WithTarget(">= 50% of raw etcd", tp.Ratio >= 0.5),
+		NewFigure("", "CPU per create, 16 writers (this process: client, API, etcd)", "us", apiCPU).WithPeer("per raw etcd put", rawCPU),
 	}, nil
 }
 
-// saturate runs op from workers goroutines for d and returns ops per second.
-func saturate(ctx context.Context, workers int, d time.Duration, op func(i int64) error) (float64, error) {
-	var n atomic.Int64
+// saturate runs op from workers goroutines for d and returns ops per
+// second and the CPU time (user+system) this process spent per op
+// meanwhile, in microseconds.
+func saturate(ctx context.Context, workers int, d time.Duration, op func(i int64) error) (rate, cpuPerOp float64, err error) {
+	var n, done atomic.Int64
 	var firstErr atomic.Value
-	end := time.Now().Add(d)
+	cpu0 := processCPU()
 	start := time.Now()
+	end := start.Add(d)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(end) && ctx.Err() == nil {
-				i := n.Add(1)
-				if err := op(i); err != nil {
+				if err := op(n.Add(1)); err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return
 				}
+				done.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
+	took, cpu := time.Since(start), processCPU()-cpu0
 	if e, ok := firstErr.Load().(error); ok {
-		return 0, e
+		return 0, 0, e
 	}
-	return float64(n.Load()) / time.Since(start).Seconds(), nil
+	ops := float64(done.Load())
+	if ops == 0 {
+		return 0, 0, nil
+	}
+	return ops / took.Seconds(), float64(cpu.Microseconds()) / ops, nil
+}
+
+// processCPU is the CPU time (user+system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // apiRead: get one pod and list 1,000 pods through the API.
