@@ -127,14 +127,22 @@ func footprint(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
+	mFile, err := statusMB(master.Process.Pid, "RssFile:")
+	if err != nil {
+		return nil, err
+	}
 	mi := NewFigure("", "idle master RSS (embedded etcd)", "MB", Sample{mIdle})
 	ni := NewFigure("", "idle minion RSS (fake runtime, no proxy)", "MB", Sample{nIdle})
 	bs := float64(st.Size()) / 1e6
 	bf := NewFigure("", "binary size", "MB", Sample{bs})
+	perPod := NewFigure("", "master RSS per pod held (RSS / pods)", "KB", Sample{mFull * 1024 / float64(pods)})
 	return []Figure{
 		mi.WithTarget("< 80 MB", mIdle < 80),
 		ni.WithTarget("< 30 MB", nIdle < 30),
 		NewFigure("", fmt.Sprintf("master RSS holding %d pods", pods), "MB", Sample{mFull}),
+		perPod.WithTarget("<= 10 KB", perPod.Median <= 10),
+		NewFigure("", "master RSS growth per pod (from idle)", "KB", Sample{(mFull - mIdle) * 1024 / float64(pods)}),
+		NewFigure("", fmt.Sprintf("of the master's RSS holding %d pods, file-backed (etcd's mapped database, the binary)", pods), "MB", Sample{mFile}),
 		bf.WithTarget("< 40 MB", bs < 40),
 	}, nil
 }
@@ -203,7 +211,10 @@ func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
 	}
 }
 
-func rssMB(pid int) (float64, error) {
+func rssMB(pid int) (float64, error) { return statusMB(pid, "VmRSS:") }
+
+// statusMB reads a kB field of /proc/PID/status (VmRSS:, RssFile:...) in MB.
+func statusMB(pid int, field string) (float64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, fmt.Errorf("read rss of %d: %w", pid, err)
@@ -211,7 +222,7 @@ func rssMB(pid int) (float64, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
 			if err != nil {
 				return 0, err
@@ -219,7 +230,7 @@ func rssMB(pid int) (float64, error) {
 			return kb / 1024, nil
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS for %d", pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
 func tail(path string) string {
