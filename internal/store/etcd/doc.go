@@ -18,6 +18,9 @@
 //     ListShared (store.SharedLister) hands out the cached objects
 //     themselves, read only. Create and Update return a DeepCopy of what they
 //     wrote, with its new resourceVersion, rather than decoding it again.
+//     A cached object's short strings are shared with other cached objects
+//     through a bounded intern table (intern.go): pods of one template hold
+//     their image, env and labels once.
 //
 //   - Watch uses an etcd watch on the prefix with WithPrevKV from rv+1 (rv 0:
 //     the current revision, read first so nothing written after Watch returns
@@ -25,7 +28,8 @@
 //     already compacted fails with api.NewGone, synchronously when it is known
 //     at the start, else as an Error event (then the channel closes).
 //     Watchers of one resource share one etcd watch that decodes each change
-//     once (broadcast.go); each watcher has its own queue and selector, and
+//     once (broadcast.go); each watcher has its own queue, selector and a
+//     channel of 64 events (a batch is handed over at once), and
 //     one from before the shared watch's history gets an etcd watch of its
 //     own. Watch hands out api.DeepCopy copies; WatchShared
 //     (store.SharedWatcher) the shared objects, read only.
