@@ -368,6 +368,13 @@ func restartMidScale(t *testing.T, c *cluster, n int, ids ...string) {
 			mu.Unlock()
 		}
 	}()
+	defer func() { // also when a wait below fails: how high the counts went
+		mu.Lock()
+		defer mu.Unlock()
+		if t.Failed() {
+			t.Logf("peaks per rc %v, counts by the watch %v (want at most %d)", peak, count, n)
+		}
+	}()
 	for _, id := range ids {
 		c.create(nginxRC(id, n, 0))
 	}
