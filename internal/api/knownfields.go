@@ -2,6 +2,7 @@ package api
 
 import (
 	"reflect"
+	"sync"
 )
 
 // OnlyKnownFields is UnknownFields' fast answer for the usual body, one
@@ -20,15 +21,71 @@ func OnlyKnownFields(obj Object, data []byte) bool {
 	if w.i >= len(w.data) || w.data[w.i] != '{' {
 		return false
 	}
-	if !w.value(reflect.TypeOf(obj)) {
+	if !w.value(shapeOf(reflect.TypeOf(obj))) {
 		return false
 	}
 	w.space()
 	return w.i == len(w.data)
 }
 
-// fieldWalker checks the keys of a JSON document against a Go type, the
-// way walkFields does on the decoded document.
+// shape is what the walk checks of a Go type: a struct's fields by JSON
+// name, or the shape of a map's values or a slice's items. A nil shape
+// checks nothing (a type with its own UnmarshalJSON, a string, a number).
+type shape struct {
+	fields map[string]*shape // a struct: every key must be one of these
+	isMap  bool              // a map: any key, values of elem
+	elem   *shape            // a map's values, a slice's or array's items
+}
+
+var shapes sync.Map // reflect.Type -> *shape, of the types walked from
+
+// shapeOf returns t's shape, built once per type.
+func shapeOf(t reflect.Type) *shape {
+	if s, ok := shapes.Load(t); ok {
+		return s.(*shape)
+	}
+	s := buildShape(t, map[reflect.Type]*shape{})
+	shapes.Store(t, s)
+	return s
+}
+
+// buildShape follows walkFields: pointers are looked through, a type with
+// its own decoder is not checked; seen ends the recursion of a type that
+// holds itself.
+func buildShape(t reflect.Type, seen map[reflect.Type]*shape) *shape {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(unmarshalerType) || t.Implements(unmarshalerType) {
+		return nil
+	}
+	if s, ok := seen[t]; ok {
+		return s
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		s := &shape{fields: map[string]*shape{}}
+		seen[t] = s
+		for name, ft := range fieldsOf(t).byName {
+			s.fields[name] = buildShape(ft, seen)
+		}
+		return s
+	case reflect.Map:
+		s := &shape{isMap: true}
+		seen[t] = s
+		s.elem = buildShape(t.Elem(), seen)
+		return s
+	case reflect.Slice, reflect.Array:
+		s := &shape{}
+		seen[t] = s
+		s.elem = buildShape(t.Elem(), seen)
+		return s
+	}
+	return nil
+}
+
+// fieldWalker checks the keys of a JSON document against a shape, the way
+// walkFields does on the decoded document.
 type fieldWalker struct {
 	data []byte
 	i    int
@@ -45,14 +102,8 @@ func (w *fieldWalker) space() {
 	}
 }
 
-// value walks one value whose Go type is t (nil: any, nothing checked).
-func (w *fieldWalker) value(t reflect.Type) bool {
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t != nil && (reflect.PointerTo(t).Implements(unmarshalerType) || t.Implements(unmarshalerType)) {
-		t = nil // its own decoder: not checked, as in walkFields
-	}
+// value walks one value of shape s (nil: any, nothing checked).
+func (w *fieldWalker) value(s *shape) bool {
 	w.space()
 	if w.i >= len(w.data) {
 		return false
@@ -60,16 +111,16 @@ func (w *fieldWalker) value(t reflect.Type) bool {
 	switch w.data[w.i] {
 	case '{':
 		switch {
-		case t != nil && t.Kind() == reflect.Struct:
-			return w.object(fieldsOf(t), nil)
-		case t != nil && t.Kind() == reflect.Map:
-			return w.object(nil, t.Elem())
+		case s != nil && s.fields != nil:
+			return w.object(s.fields, nil)
+		case s != nil && s.isMap:
+			return w.object(nil, s.elem)
 		}
 		return w.object(nil, nil)
 	case '[':
-		var elem reflect.Type
-		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
-			elem = t.Elem()
+		var elem *shape
+		if s != nil && s.fields == nil && !s.isMap {
+			elem = s.elem
 		}
 		return w.array(elem)
 	case '"':
@@ -80,9 +131,9 @@ func (w *fieldWalker) value(t reflect.Type) bool {
 }
 
 // object walks an object: with fields, each key must be one of them (its
-// value walked with the field's type); otherwise each value is walked with
-// elem (a map's values; nil checks nothing).
-func (w *fieldWalker) object(fields *structFields, elem reflect.Type) bool {
+// value walked with the field's shape); otherwise each value is walked
+// with elem (a map's values; nil checks nothing).
+func (w *fieldWalker) object(fields map[string]*shape, elem *shape) bool {
 	w.i++ // {
 	w.space()
 	if w.i < len(w.data) && w.data[w.i] == '}' {
@@ -95,20 +146,20 @@ func (w *fieldWalker) object(fields *structFields, elem reflect.Type) bool {
 		if !ok {
 			return false
 		}
-		vt := elem
+		vs := elem
 		if fields != nil {
-			ft, known := fields.byName[string(key)] // no allocation for the lookup
+			fs, known := fields[string(key)] // no allocation for the lookup
 			if !known {
 				return false
 			}
-			vt = ft
+			vs = fs
 		}
 		w.space()
 		if w.i >= len(w.data) || w.data[w.i] != ':' {
 			return false
 		}
 		w.i++
-		if !w.value(vt) {
+		if !w.value(vs) {
 			return false
 		}
 		w.space()
@@ -127,7 +178,7 @@ func (w *fieldWalker) object(fields *structFields, elem reflect.Type) bool {
 	}
 }
 
-func (w *fieldWalker) array(elem reflect.Type) bool {
+func (w *fieldWalker) array(elem *shape) bool {
 	w.i++ // [
 	w.space()
 	if w.i < len(w.data) && w.data[w.i] == ']' {

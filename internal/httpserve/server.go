@@ -253,6 +253,11 @@ func (s *Server) preRead(w http.ResponseWriter, r *http.Request, rc *http.Respon
 		return r.Body, true // not a deadline-capable connection (tests): read as it comes
 	}
 	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		// One allocation for the announced body (and the byte past the
+		// limit), instead of doubling from 512 bytes up.
+		buf.Grow(int(min(r.ContentLength, s.cfg.PreReadBytes)) + bytes.MinRead)
+	}
 	n, err := io.CopyN(&buf, r.Body, s.cfg.PreReadBytes+1)
 	switch {
 	case err == io.EOF || (err == nil && n <= s.cfg.PreReadBytes):
