@@ -155,6 +155,11 @@ func scaleScenario(ctx context.Context, env Env, o Options) ([]Figure, error) {
 		return nil, fmt.Errorf("%w (master log %s)", err, tail(m.log))
 	}
 	took := time.Since(t0)
+	if counts, err := m.requestCounts(ctx); err == nil {
+		o.addNote(requestNote(counts, pods))
+	} else {
+		o.addNote(err.Error())
+	}
 	time.Sleep(2 * time.Second)
 	after, err := rssMB(m.pid())
 	if err != nil {

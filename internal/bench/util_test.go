@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"kubelite/internal/api"
 	"kubelite/internal/store"
@@ -33,6 +34,9 @@ func (f *flakyStore) Create(ctx context.Context, obj api.Object) (api.Object, er
 }
 
 func TestCreateRetry(t *testing.T) {
+	saved := createBackoff
+	createBackoff.first, createBackoff.max = time.Millisecond, 4*time.Millisecond
+	t.Cleanup(func() { createBackoff = saved })
 	timeout := api.NewInternal(errors.New("etcdserver: request timed out"))
 	for _, tc := range []struct {
 		name      string
@@ -49,7 +53,7 @@ func TestCreateRetry(t *testing.T) {
 		{"429 (in-flight cap) is retried", 1, &api.StatusError{Status: api.Status{Code: http.StatusTooManyRequests, Reason: "TooManyRequests"}}, false, false, 2},
 		{"invalid is not retried", 1, api.NewInvalid("Pod", "p", nil), false, true, 1},
 		{"already exists at first is an error", 1, api.NewAlreadyExists("Pod", "p"), false, true, 1},
-		{"gives up after 6 attempts", 10, timeout, false, true, 6},
+		{"gives up after 11 attempts", 20, timeout, false, true, 11},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &flakyStore{Store: memory.New(), fails: tc.fails, err: tc.err, write: tc.write}
