@@ -98,7 +98,6 @@ func leaderCheck(t *testing.T, cfg *config.Master) string {
 // from both; when the leader stops (it resigns) the other takes over at
 // once; kill -9 of a leader is TestElectionTakeover in internal/etcd.
 func TestMastersShareOneLeader(t *testing.T) {
-	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	m1 := testMaster(t, t.TempDir(), srv.Endpoints())
 	stop1 := runMaster(t, m1)
@@ -143,7 +142,6 @@ func TestMastersShareOneLeader(t *testing.T) {
 // TestDataDirInUse: a second master on the data dir of a running one fails
 // at once, naming the process that holds it.
 func TestDataDirInUse(t *testing.T) {
-	t.Parallel()
 	m1 := testMaster(t, t.TempDir(), nil)
 	runMaster(t, m1)
 	m2 := testMaster(t, m1.DataDir, nil)
@@ -234,7 +232,6 @@ func TestMasterJoin(t *testing.T) {
 // TestRestore: a snapshot of one master's etcd brings the cluster back in
 // a new data dir: the objects are there, with their portal IPs.
 func TestRestore(t *testing.T) {
-	t.Parallel()
 	m1 := testMaster(t, t.TempDir(), nil)
 	stop1 := runMaster(t, m1)
 	body := `{"kind":"Service","apiVersion":"v1beta1","id":"web","port":80,"selector":{"name":"web"}}`

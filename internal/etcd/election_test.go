@@ -104,7 +104,6 @@ func newClient(t *testing.T, s *etcdtest.Server) *clientv3.Client {
 // (its client goes away without resigning); the other leads within the
 // lease time plus 2 s, and the two never run the controllers at once.
 func TestElectionTakeover(t *testing.T) {
-	t.Parallel()
 	s := etcdtest.Start(t, "")
 	const ttl = 2 * time.Second
 	c := &controllers{running: map[string]time.Time{}, changed: make(chan struct{})}
@@ -290,7 +289,6 @@ func (f *freezer) close() {
 // that: never both at once. When the partition heals, the old leader waits
 // in line.
 func TestElectionPartitionedLeader(t *testing.T) {
-	t.Parallel()
 	s := etcdtest.Start(t, "")
 	const ttl = 2 * time.Second
 	c := &controllers{running: map[string]time.Time{}, changed: make(chan struct{})}
