@@ -36,7 +36,6 @@ type cluster struct {
 	minions *clustertest.Minions
 	grace   time.Duration
 	evict   time.Duration
-	burst   int // the replication manager's BurstReplicas (0: its default)
 
 	stopPlane func()
 }
@@ -58,20 +57,13 @@ func newClusterOn(t *testing.T, raw store.Store, minionIDs ...string) *cluster {
 // past a 1 s grace does not evict pods under them.
 func newClusterGrace(t *testing.T, raw store.Store, grace, evict time.Duration, minionIDs ...string) *cluster {
 	t.Helper()
-	return newClusterBurst(t, raw, grace, evict, 0, minionIDs...)
-}
-
-// newClusterBurst is newClusterGrace with the replication manager's
-// BurstReplicas.
-func newClusterBurst(t *testing.T, raw store.Store, grace, evict time.Duration, burst int, minionIDs ...string) *cluster {
-	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), clusterBudget)
 	t.Cleanup(cancel)
 	reg, err := registry.New(raw, registryConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, ctx: ctx, raw: raw, reg: reg, grace: grace, evict: evict, burst: burst}
+	c := &cluster{t: t, ctx: ctx, raw: raw, reg: reg, grace: grace, evict: evict}
 	regCtx, stopReg := context.WithCancel(ctx)
 	regDone := runComponents(t, regCtx, reg)
 	t.Cleanup(func() { stopReg(); <-regDone })
@@ -142,7 +134,7 @@ func (c *cluster) startPlane() {
 		reg,
 		nc,
 		scheduler.New(scheduler.Config{Store: reg, Recorder: rec("scheduler"), Seed: 1}),
-		replication.New(replication.Config{Store: reg, Recorder: rec("replication-manager"), BurstReplicas: c.burst}),
+		replication.New(replication.Config{Store: reg, Recorder: rec("replication-manager")}),
 		endpoints.New(endpoints.Config{Store: reg}),
 	)
 	var once sync.Once
@@ -326,17 +318,6 @@ func TestRestartMidScaleCreatesNoExtra(t *testing.T) {
 func TestRestartMidScaleOnEtcd(t *testing.T) {
 	srv := etcdtest.Start(t, "")
 	restartMidScale(t, newClusterGrace(t, etcdstore.New(srv.Client(t)), time.Hour, time.Hour, "10.0.0.1", "10.0.0.2"), 1200, "big")
-}
-
-// TestRestartMidScaleManyRCs is the restart test with 8 RCs of 50 pods in
-// bursts of 20: eight last bursts instead of one, each a chance for a sync
-// on a count older than its expectations to over-create (issue 15).
-func TestRestartMidScaleManyRCs(t *testing.T) {
-	ids := make([]string, 8)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("rc%02d", i)
-	}
-	restartMidScale(t, newClusterBurst(t, memory.New(), time.Hour, time.Hour, 20, "10.0.0.1", "10.0.0.2"), 50, ids...)
 }
 
 // restartMidScale stops and restarts the control plane while RCs of n pods
