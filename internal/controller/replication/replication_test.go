@@ -459,6 +459,7 @@ func TestStoppingManagerStartsNoCreates(t *testing.T) {
 	e.st = h
 	e.start(t, Config{Parallelism: 2})
 	e.m.st = h
+	e.g.hold() // the creates stay pending: not yet seen by the watch
 	ctx, cancel := context.WithCancel(e.ctx)
 	done := make(chan error, 1)
 	go func() { done <- e.m.Sync(ctx, "default/nginx") }()
