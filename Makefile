@@ -57,10 +57,14 @@ test:
 # missing tool into a skip. `make test` sets neither: there a missing Docker
 # or iptables fails. Without -race by default, for a fast answer (the race
 # detector makes the etcd, registry and API packages 5-10 times slower);
-# `make test-unit UNIT_FLAGS=-race` adds it.
+# `make test-unit UNIT_FLAGS=-race` adds it. The tier mostly waits (etcd
+# elections and timeouts, master processes starting and stopping), so
+# UNIT_PARALLEL runs 4 packages at once and 4 parallel tests in each, on
+# any number of cores (go test's default is the core count for both).
+UNIT_PARALLEL ?= -p 4 -parallel 4
 UNIT_FLAGS ?=
 test-unit:
-	KUBELITE_UNIT=1 KUBELITE_SKIP_SYSTEM=1 $(GO) test $(UNIT_FLAGS) -count=1 -timeout 5m ./...
+	KUBELITE_UNIT=1 KUBELITE_SKIP_SYSTEM=1 $(GO) test $(UNIT_PARALLEL) $(UNIT_FLAGS) -count=1 -timeout 5m ./...
 
 verify:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | xargs -r ls 2>/dev/null)); \
