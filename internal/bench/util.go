@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"kubelite/internal/api"
@@ -145,8 +147,14 @@ loop:
 }
 
 // transient reports errors any client retries: the store timed out or was
-// unavailable under load; the write may or may not have happened.
+// unavailable under load, or the connection broke mid-request (a POST on
+// a kept-alive connection the loaded master closed: net/http does not
+// resend it); the write may or may not have happened.
 func transient(err error) bool {
+	if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
 	var se *api.StatusError
 	if !errors.As(err, &se) {
 		return false

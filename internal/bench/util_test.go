@@ -3,7 +3,9 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,6 +53,8 @@ func TestCreateRetry(t *testing.T) {
 		{"timeout after the write: AlreadyExists is success", 1, timeout, true, false, 2},
 		{"unavailable", 1, api.NewUnavailable("busy"), false, false, 2},
 		{"429 (in-flight cap) is retried", 1, &api.StatusError{Status: api.Status{Code: http.StatusTooManyRequests, Reason: "TooManyRequests"}}, false, false, 2},
+		{"a broken connection is retried", 1, fmt.Errorf("reach master https://127.0.0.1:1: net/http: HTTP/1.x transport connection broken: %w", syscall.EPIPE), false, false, 2},
+		{"refused is not retried", 1, fmt.Errorf("reach master https://127.0.0.1:1: %w", syscall.ECONNREFUSED), false, true, 1},
 		{"invalid is not retried", 1, api.NewInvalid("Pod", "p", nil), false, true, 1},
 		{"already exists at first is an error", 1, api.NewAlreadyExists("Pod", "p"), false, true, 1},
 		{"gives up after 11 attempts", 20, timeout, false, true, 11},
