@@ -61,7 +61,7 @@ func watchFanout(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	watchers, writes := fanoutWatchers, pick(o, 200, 1000)
+	watchers, writes := fanoutWatchers, pick(o, 100, 1000)
 	// One transport per client address, each connection a watcher's own.
 	var clients []*http.Client
 	for a := 0; a*fanoutPerAddr < watchers; a++ {
