@@ -9,4 +9,10 @@
 //
 // Only containers labelled io.kubelite.managed=true are listed, inspected,
 // stopped or removed; any other container is reported as not found.
+//
+// List inspects a container only when the engine's container list shows it
+// in another State than at its last inspect, or when this runtime started,
+// stopped, killed or removed it, or a subscription (Events) saw it die since
+// (inspectcache.go): a kubelet's resyncs of unchanged pods cost one list
+// each, not an inspect per container. Inspect always asks the engine.
 package docker

@@ -35,7 +35,8 @@ const DefaultEndpoint = api.DefaultDockerEndpoint
 
 // Runtime drives a Docker Engine.
 type Runtime struct {
-	cli *client.Client
+	cli   *client.Client
+	cache *inspectCache // List's inspects (see inspectCache)
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
@@ -72,7 +73,7 @@ func New(endpoint string) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker client for %s: %w", endpoint, err)
 	}
-	return &Runtime{cli: cli}, nil
+	return &Runtime{cli: cli, cache: newInspectCache()}, nil
 }
 
 // Close releases the client's connections.
@@ -161,19 +162,30 @@ func (r *Runtime) List(ctx context.Context, opts runtime.ListOptions) ([]runtime
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
-	// The inspects are independent round trips: run up to listInspects at
-	// once (a pod's re-list after its start is two of them).
+	// A container inspected before in the State the list shows now is
+	// taken from the cache (see inspectCache). The other inspects are
+	// independent round trips: run up to listInspects at once (a pod's
+	// re-list after its start is two of them).
+	r.cache.sweep()
 	got := make([]runtime.Container, len(list))
 	errs := make([]error, len(list))
 	sem := make(chan struct{}, listInspects)
 	var wg sync.WaitGroup
 	for i, s := range list {
+		c, token, ok := r.cache.get(s.ID, s.State)
+		if ok {
+			got[i] = c
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			got[i], errs[i] = r.Inspect(ctx, s.ID)
+			if errs[i] == nil {
+				r.cache.put(s.ID, s.State, got[i], token)
+			}
 		}()
 	}
 	wg.Wait()
@@ -326,6 +338,7 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (strin
 // Start implements runtime.Runtime. The caller created the container, so
 // no managed check is needed; a failed start removes it.
 func (r *Runtime) Start(ctx context.Context, id string) error {
+	defer r.cache.drop(id)
 	if err := r.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
@@ -347,6 +360,7 @@ func shortID(id string) string {
 
 // Stop implements runtime.Runtime.
 func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) error {
+	defer r.cache.drop(id)
 	if _, err := r.Inspect(ctx, id); err != nil {
 		return fmt.Errorf("stop: %w", err)
 	}
@@ -365,6 +379,7 @@ func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) erro
 
 // Remove implements runtime.Runtime.
 func (r *Runtime) Remove(ctx context.Context, id string) error {
+	defer r.cache.drop(id)
 	if _, err := r.Inspect(ctx, id); err != nil {
 		return fmt.Errorf("remove: %w", err)
 	}
@@ -551,6 +566,7 @@ func addFile(tw *tar.Writer, name, path string) error {
 // Kill sends signal (e.g. "KILL") to a managed container, as `docker kill`
 // does. Not part of runtime.Runtime: tests use it to crash containers.
 func (r *Runtime) Kill(ctx context.Context, id, signal string) error {
+	defer r.cache.drop(id)
 	if _, err := r.Inspect(ctx, id); err != nil {
 		return fmt.Errorf("kill: %w", err)
 	}
@@ -581,6 +597,8 @@ func (r *Runtime) Events(ctx context.Context) (<-chan runtime.Event, error) {
 			case <-errs:
 				return
 			case m := <-msgs:
+				// Before the event goes out: a sync it causes lists afresh.
+				r.cache.drop(m.Actor.ID)
 				ev := runtime.Event{ContainerID: m.Actor.ID, Labels: map[string]string{}}
 				for k, v := range m.Actor.Attributes {
 					if strings.HasPrefix(k, "io.kubelite.") {
