@@ -22,6 +22,13 @@ const (
 	scalePods    = 150000
 )
 
+// scaleNamespaces spreads the pods over namespaces scale-0..scale-9, as a
+// cluster of 150,000 pods holds them: the registry admits at most
+// registry.DefaultMaxObjectsPerNamespace (50,000) objects of a kind in one
+// namespace, and within 10% of that counts the namespace in etcd on every
+// create. 15,000 a namespace at full size stays clear of both.
+const scaleNamespaces = 10
+
 // scaleSizes returns the scale scenario's minions and pods: the full size
 // times o.Scale (default 1, or 0.01 with --quick), at least 1 of each.
 func scaleSizes(o Options) (minions, pods int) {
@@ -143,6 +150,7 @@ func scaleScenario(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	list := make([]*api.Pod, pods)
 	for i := range list {
 		list[i] = benchPod(fmt.Sprintf("sc%06d", i), map[string]string{"bench": "scale", "group": fmt.Sprint(i % 10)})
+		list[i].Namespace = fmt.Sprintf("scale-%d", i%scaleNamespaces)
 	}
 	progress(o, "  scale: %d pods onto %d hollow minions", pods, minions)
 	t0 := time.Now()
