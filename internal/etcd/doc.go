@@ -27,7 +27,9 @@
 // component=etcd. Info lines become debug lines. While the server is being
 // closed, and for the "server closed" / "use of closed network connection"
 // errors etcd v3.7 logs on every normal Close, error lines become debug lines
-// too, so a clean shutdown shows no errors. Real errors stay errors. Fatal
+// too, so a clean shutdown shows no errors; so does the storage version
+// monitor's "missing term information" at a member's first start (etcd tries
+// again by itself). Real errors stay errors. Fatal
 // lines (etcd exits after them) are logged at fatal level and panic lines at
 // error level, never quieted, with the cause in the message.
 //

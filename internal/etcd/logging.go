@@ -17,6 +17,15 @@ var quietErrors = []string{
 	"grpc: the server has been stopped",
 }
 
+// startErrors are errors etcd logs at the first start of a member and
+// recovers from by itself: the storage version monitor can run before the
+// first raft term reached the backend ("missing term information") and
+// tries again at its next tick (etcd 3.7; a loaded machine, or a master
+// stopped at once, shows it).
+var startErrors = []string{
+	"failed to update storage version cannot detect storage schema version: missing term information",
+}
+
 // benignWarnings are warnings etcd logs on every start of a single-member,
 // no-TLS, embedded server: true, but nothing a kubelite user can act on.
 var benignWarnings = []string{
@@ -79,7 +88,7 @@ func (c *logrusCore) level(l zapcore.Level, text string) logrus.Level {
 		// A panic follows (DPanic: in development builds): never quieted.
 		return logrus.ErrorLevel
 	default:
-		if c.closing != nil && c.closing.Load() || isQuiet(text) {
+		if c.closing != nil && c.closing.Load() || isQuiet(text) || containsAny(text, startErrors) {
 			return logrus.DebugLevel
 		}
 		return logrus.ErrorLevel

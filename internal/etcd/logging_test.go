@@ -30,6 +30,8 @@ func TestLogLevels(t *testing.T) {
 		{zapcore.ErrorLevel, "setting up serving from embedded etcd failed. mux: server closed", false, logrus.DebugLevel},
 		{zapcore.ErrorLevel, "setting up serving from embedded etcd failed. accept tcp: use of closed network connection", false, logrus.DebugLevel},
 		{zapcore.ErrorLevel, "failed to save snapshot: no space left on device", false, logrus.ErrorLevel},
+		{zapcore.ErrorLevel, "failed to update storage version cannot detect storage schema version: missing term information", false, logrus.DebugLevel},
+		{zapcore.ErrorLevel, "failed to update storage version cannot detect storage schema version: some other cause", false, logrus.ErrorLevel},
 		{zapcore.ErrorLevel, "anything", true, logrus.DebugLevel},
 		{zapcore.FatalLevel, "boom", false, logrus.FatalLevel},
 	}
