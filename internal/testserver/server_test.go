@@ -1,6 +1,7 @@
 package testserver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -215,6 +217,8 @@ func TestShExecsSupervisord(t *testing.T) {
 	port := freePort(t)
 	cmd := exec.Command(sh, "-c", sup+" -c /etc/supervisord.conf")
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", PortEnv, port), VersionEnv+"=v2")
+	var stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -223,8 +227,14 @@ func TestShExecsSupervisord(t *testing.T) {
 	t.Cleanup(func() { cmd.Process.Kill(); <-waited })
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	testutil.Eventually(t, 10*time.Second, func() error {
+		select {
+		case err := <-waited: // it will never answer: say why (a port taken meanwhile?)
+			waited <- err
+			t.Fatalf("the supervisord personality ended before answering: %v; output: %s", err, stderr.String())
+		default:
+		}
 		return HealthCheck(context.Background(), url+"/healthz")
-	}, "the supervisord personality answers")
+	}, "the supervisord personality answers (output so far: %s)", &stderr)
 	// The exec probe command: "<name> healthcheck <port>".
 	hc := exec.Command(sup, "healthcheck", fmt.Sprint(port))
 	if err := hc.Run(); err != nil {
@@ -303,4 +313,22 @@ func TestShBuiltins(t *testing.T) {
 			t.Errorf("sh -c %q exited %d, want %d", tt.cmd, code, tt.code)
 		}
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a child's output and a test's reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
