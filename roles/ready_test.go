@@ -5,11 +5,13 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"kubelite/internal/api"
 	"kubelite/internal/store/memory"
+	"kubelite/internal/testutil"
 )
 
 type syncBuffer struct {
@@ -56,7 +58,7 @@ Ctrl-C stops it; kubelite standalone --reset wipes its state and containers.
 
 // The banner appears only once the minion is Ready.
 func TestReadyBannerWaitsForReady(t *testing.T) {
-	st := memory.New()
+	st := &countedGets{Store: memory.New()}
 	var out syncBuffer
 	b := &readyBanner{st: st, minion: "laptop", apiURL: "http://127.0.0.1:8080", out: &out, start: time.Now(), poll: time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -68,7 +70,9 @@ func TestReadyBannerWaitsForReady(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond) // several polls see NotReady
+	// Several polls see the minion NotReady (counted, not slept for).
+	seen := st.gets.Load()
+	testutil.Eventually(t, 5*time.Second, func() bool { return st.gets.Load() >= seen+3 }, "three more polls")
 	if out.String() != "" {
 		t.Fatalf("banner before Ready: %q", out.String())
 	}
@@ -77,10 +81,7 @@ func TestReadyBannerWaitsForReady(t *testing.T) {
 	if _, err := st.Update(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(out.String(), "laptop is Ready") && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 5*time.Second, func() bool { return strings.Contains(out.String(), "laptop is Ready") }, "the banner")
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -88,4 +89,15 @@ func TestReadyBannerWaitsForReady(t *testing.T) {
 	if n := strings.Count(out.String(), "is ready"); n != 1 {
 		t.Errorf("banner printed %d times:\n%s", n, out.String())
 	}
+}
+
+// countedGets counts the Gets of a store (the banner's polls).
+type countedGets struct {
+	*memory.Store
+	gets atomic.Int64
+}
+
+func (c *countedGets) Get(ctx context.Context, res api.Resource, ns, id string) (api.Object, error) {
+	c.gets.Add(1)
+	return c.Store.Get(ctx, res, ns, id)
 }
