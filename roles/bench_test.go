@@ -3,6 +3,7 @@ package roles
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"kubelite/internal/api"
 	"kubelite/internal/bench"
 	"kubelite/internal/store"
+	"kubelite/internal/testutil"
 )
 
 // TestBenchQuickSubset runs `kubelite bench --quick --only api-read,reschedule`
@@ -82,22 +84,18 @@ func TestBenchFleetStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Stop("h-1")
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testutil.Eventually(t, 20*time.Second, func() error {
 		ready := map[string]bool{}
 		ms, _, err := m.Store().List(ctx, api.Minions, store.ListOptions{})
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		for _, o := range ms {
 			ready[o.Meta().ID] = o.(*api.Minion).Status.Condition == api.MinionReady
 		}
 		if len(ready) == 3 && ready["h-0"] && !ready["h-1"] && ready["h-2"] {
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("want h-1 NotReady and h-0, h-2 Ready; got %v", ready)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Errorf("got %v", ready)
+	}, "h-1 NotReady and h-0, h-2 Ready")
 }

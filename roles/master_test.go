@@ -3,6 +3,7 @@ package roles
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -17,6 +18,7 @@ import (
 	"kubelite/internal/etcd"
 	"kubelite/internal/etcd/etcdtest"
 	"kubelite/internal/pki"
+	"kubelite/internal/testutil"
 )
 
 // testMaster is an --insecure master on free loopback ports: with an
@@ -116,14 +118,12 @@ func TestMastersShareOneLeader(t *testing.T) {
 	}
 	waitLeader := func(addr string, within time.Duration) time.Duration {
 		t.Helper()
-		start := time.Now()
-		for !strings.HasSuffix(leader(), " "+addr) {
-			if time.Since(start) > within {
-				t.Fatalf("leader %q, want the master on %s within %s", leader(), addr, within)
+		return testutil.Eventually(t, within, func() error {
+			if l := leader(); !strings.HasSuffix(l, " "+addr) {
+				return fmt.Errorf("leader %q", l)
 			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		return time.Since(start)
+			return nil
+		}, "the master on %s leads", addr)
 	}
 	waitLeader(m1.APIAddr(), 10*time.Second)
 	for _, m := range []*config.Master{m1, m2} {
