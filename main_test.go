@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -58,18 +59,17 @@ func startMaster(t *testing.T, extra ...string) (cmd *exec.Cmd, stderr *bytes.Bu
 
 func waitHealthy(t *testing.T, port int, stderr *bytes.Buffer) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	testutil.Eventually(t, 30*time.Second, func() error {
 		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
+		if err != nil {
+			return err
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("master not healthy within 30s:\n%s", stderr)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("/healthz: %s", resp.Status)
+		}
+		return nil
+	}, "master healthy (its stderr follows)\n%s", stderr)
 }
 
 func waitExit(t *testing.T, cmd *exec.Cmd, within time.Duration) error {
@@ -255,13 +255,12 @@ func TestMasterAndMinion(t *testing.T) {
 		out, _ := exec.Command(bin, append([]string{"kubectl", "--kubeconfig", kubeconfig}, args...)...).CombinedOutput()
 		return string(out)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(kubectl("get", "minions"), "minion-1") || !strings.Contains(kubectl("get", "minions"), "Ready") {
-		if time.Now().After(deadline) {
-			t.Fatalf("minion not Ready:\n%s\n%s", kubectl("get", "minions"), minionErr.String())
+	testutil.Eventually(t, 30*time.Second, func() error {
+		if out := kubectl("get", "minions"); !strings.Contains(out, "minion-1") || !strings.Contains(out, "Ready") {
+			return fmt.Errorf("get minions:\n%s", out)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	}, "minion Ready (minion's stderr follows)\n%s", &minionErr)
 	if !strings.Contains(minionErr.String(), "ignoring --etcd_servers=http://192.168.1.10:4001") {
 		t.Errorf("no info line about the ignored --etcd_servers:\n%s", minionErr.String())
 	}
@@ -317,21 +316,18 @@ func TestMasterExternalEtcd(t *testing.T) {
 			cmd.Wait()
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testutil.Eventually(t, 30*time.Second, func() error {
 		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/validate")
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 && strings.Contains(string(body), `"component":"etcd-0","health":"healthy"`) {
-				break
-			}
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no healthy /validate within 30s:\n%s", stderr.String())
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), `"component":"etcd-0","health":"healthy"`) {
+			return fmt.Errorf("/validate: %s %s", resp.Status, body)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	}, "a healthy /validate (stderr follows)\n%s", &stderr)
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := waitExit(t, cmd, 30*time.Second); err != nil {
 		t.Errorf("exit: %v\n%s", err, stderr.String())
