@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,15 +148,12 @@ func TestFreshCloneMakeRun(t *testing.T) {
 			exec.Command("sh", "-c", "docker rm -f "+strings.ReplaceAll(ids, "\n", " ")).Run()
 		}
 	})
-	podRunning := func() bool {
-		return strings.Contains(kubectl("get", "pods", "fedoraapache", "--no-headers"), "Running")
-	}
-	for deadline := time.Now().Add(60 * time.Second); !podRunning() && time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if !podRunning() || containers() == "" {
-		t.Fatalf("pod %s not Running with containers after 60s:\n%s\n%s", uid, kubectl("describe", "pods", "fedoraapache"), stderr.String())
-	}
+	testutil.Eventually(t, 60*time.Second, func() error {
+		if !strings.Contains(kubectl("get", "pods", "fedoraapache", "--no-headers"), "Running") || containers() == "" {
+			return fmt.Errorf("not Running with containers:\n%s", kubectl("describe", "pods", "fedoraapache"))
+		}
+		return nil
+	}, "pod %s Running (standalone's stderr follows)\n%s", uid, &stderr)
 
 	stop()
 	log := stderr.String()
