@@ -16,7 +16,7 @@ import (
 func main() {
 	// Image personalities (pause, webserver, ...) answer to argv[0].
 	if handled, err := testserver.DispatchArgv0(os.Args); handled {
-		os.Exit(testserver.ExitCode(err))
+		os.Exit(testserver.Report(os.Stderr, os.Args[0], err))
 	}
 	if err := run(context.Background(), os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "kubelite: "+cli.Message(err))

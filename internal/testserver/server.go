@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,6 +49,17 @@ func ExitCode(err error) int {
 		return ee.Code
 	}
 	return 1
+}
+
+// Report writes err to w as "NAME: ERROR" unless it is an *ExitError (an
+// exit a client asked for) and returns the process's exit code: a
+// personality that fails says why before it exits (a taken port, say).
+func Report(w io.Writer, argv0 string, err error) int {
+	var ee *ExitError
+	if err != nil && !errors.As(err, &ee) {
+		fmt.Fprintf(w, "%s: %v\n", filepath.Base(argv0), err)
+	}
+	return ExitCode(err)
 }
 
 // server holds the handler state.

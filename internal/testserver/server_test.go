@@ -214,27 +214,46 @@ func TestShExecsSupervisord(t *testing.T) {
 	dir := t.TempDir()
 	sh := link(t, dir, "sh")
 	sup := link(t, dir, "supervisord")
-	port := freePort(t)
-	cmd := exec.Command(sh, "-c", sup+" -c /etc/supervisord.conf")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", PortEnv, port), VersionEnv+"=v2")
-	var stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-waited })
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	testutil.Eventually(t, 10*time.Second, func() error {
-		select {
-		case err := <-waited: // it will never answer: say why (a port taken meanwhile?)
-			waited <- err
-			t.Fatalf("the supervisord personality ended before answering: %v; output: %s", err, stderr.String())
-		default:
+	// freePort's port can be taken by another test process before the
+	// child binds it: then the child says so and exits, and another port is
+	// tried (at most three).
+	var (
+		port   int
+		url    string
+		waited chan error
+	)
+	for attempt := 1; ; attempt++ {
+		port = freePort(t)
+		cmd := exec.Command(sh, "-c", sup+" -c /etc/supervisord.conf")
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", PortEnv, port), VersionEnv+"=v2")
+		var stderr syncBuffer
+		cmd.Stdout, cmd.Stderr = &stderr, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
 		}
-		return HealthCheck(context.Background(), url+"/healthz")
-	}, "the supervisord personality answers (output so far: %s)", &stderr)
+		waited = make(chan error, 1)
+		go func(w chan error) { w <- cmd.Wait() }(waited)
+		t.Cleanup(func() { cmd.Process.Kill() })
+		url = fmt.Sprintf("http://127.0.0.1:%d", port)
+		taken := false
+		testutil.Eventually(t, 10*time.Second, func() error {
+			select {
+			case err := <-waited:
+				waited <- err
+				if strings.Contains(stderr.String(), "address already in use") && attempt < 3 {
+					taken = true
+					return nil
+				}
+				t.Fatalf("the supervisord personality ended before answering: %v; output: %s", err, stderr.String())
+			default:
+			}
+			return HealthCheck(context.Background(), url+"/healthz")
+		}, "the supervisord personality answers (output so far: %s)", &stderr)
+		if !taken {
+			break
+		}
+		t.Logf("port %d was taken before the child bound it: %s", port, stderr.String())
+	}
 	// The exec probe command: "<name> healthcheck <port>".
 	hc := exec.Command(sup, "healthcheck", fmt.Sprint(port))
 	if err := hc.Run(); err != nil {
@@ -331,4 +350,24 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestReportSaysWhy: a personality that fails prints why before it exits
+// (a container that exits 1 in silence cannot be debugged); an exit a
+// client asked for prints nothing.
+func TestReportSaysWhy(t *testing.T) {
+	var b bytes.Buffer
+	if code := Report(&b, "/usr/bin/supervisord", errors.New("webserver listen :80: address already in use")); code != 1 {
+		t.Fatalf("exit code %d, want 1", code)
+	}
+	if got, want := b.String(), "supervisord: webserver listen :80: address already in use\n"; got != want {
+		t.Fatalf("printed %q, want %q", got, want)
+	}
+	b.Reset()
+	if code := Report(&b, "webserver", &ExitError{Code: 4}); code != 4 || b.Len() != 0 {
+		t.Fatalf("requested exit: code %d, printed %q; want 4 and nothing", code, b.String())
+	}
+	if code := Report(&b, "webserver", nil); code != 0 || b.Len() != 0 {
+		t.Fatalf("nil: code %d, printed %q", code, b.String())
+	}
 }
