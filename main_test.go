@@ -240,7 +240,7 @@ func TestMasterAndMinion(t *testing.T) {
 	minion := exec.Command(bin, "minion", "--config-dir=", "--master="+api, "--token="+token, "--hostname_override=minion-1",
 		"--address=127.0.0.1", "--port="+kubeletPort, "--runtime=fake", "--proxy-mode=none", "--network=none",
 		"--root-dir="+t.TempDir(), "--etcd_servers=http://192.168.1.10:4001")
-	var minionErr lockedBuffer
+	var minionErr testutil.SyncBuffer
 	minion.Stderr = &minionErr
 	if err := minion.Start(); err != nil {
 		t.Fatal(err)
@@ -305,7 +305,7 @@ func TestMasterExternalEtcd(t *testing.T) {
 	port := freePort(t)
 	cmd := exec.Command(bin, "master", "--config-dir=", "--address=127.0.0.1", "--port="+strconv.Itoa(port),
 		"--data-dir="+t.TempDir(), "--etcd_servers="+strings.Join(srv.Endpoints(), ","))
-	var stderr lockedBuffer
+	var stderr testutil.SyncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

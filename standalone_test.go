@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,18 +18,6 @@ import (
 // The whole test binary runs in a network namespace of its own, so the
 // standalone cluster's iptables rules and listeners vanish with it.
 func TestMain(m *testing.M) { os.Exit(testutil.RunInNetns(m, testutil.DefaultNetns)) }
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // TestFreshCloneMakeRun is a newcomer's first minutes: from a clean clone,
 // the README's first command (make run) in the background, wait for the
@@ -61,7 +47,7 @@ func TestFreshCloneMakeRun(t *testing.T) {
 	run := exec.Command("make", "run", "STANDALONE_FLAGS="+flags)
 	run.Dir = clone
 	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var stdout, stderr lockedBuffer
+	var stdout, stderr testutil.SyncBuffer
 	run.Stdout, run.Stderr = &stdout, &stderr
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
@@ -167,7 +153,7 @@ func TestFreshCloneMakeRun(t *testing.T) {
 	// Starting again finds the same pod and adopts its running containers.
 	before := containers()
 	again := exec.Command(bin, append([]string{"standalone"}, strings.Fields(flags)...)...)
-	var out2, err2 lockedBuffer
+	var out2, err2 testutil.SyncBuffer
 	again.Stdout, again.Stderr = &out2, &err2
 	if err := again.Start(); err != nil {
 		t.Fatal(err)

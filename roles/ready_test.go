@@ -1,10 +1,8 @@
 package roles
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,18 +11,6 @@ import (
 	"kubelite/internal/store/memory"
 	"kubelite/internal/testutil"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestBannerText(t *testing.T) {
 	got := bannerText("http://127.0.0.1:8080", "", "laptop", 1234*time.Millisecond)
@@ -59,7 +45,7 @@ Ctrl-C stops it; kubelite standalone --reset wipes its state and containers.
 // The banner appears only once the minion is Ready.
 func TestReadyBannerWaitsForReady(t *testing.T) {
 	st := &countedGets{Store: memory.New()}
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	b := &readyBanner{st: st, minion: "laptop", apiURL: "http://127.0.0.1:8080", out: &out, start: time.Now(), poll: time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

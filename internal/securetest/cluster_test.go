@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,24 +25,11 @@ import (
 // minion` binaries on loopback ports, minions with --runtime=fake
 // --proxy-mode=none --network=none (no root, Docker or iptables).
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 // proc is a started kubelite process; Wait may be called once, by waitExit
 // or by the cleanup.
 type proc struct {
 	cmd     *exec.Cmd
-	log     *lockedBuffer
+	log     *testutil.SyncBuffer
 	started time.Time
 	done    chan struct{}
 	err     error
@@ -51,7 +37,7 @@ type proc struct {
 
 func start(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, args...), log: &lockedBuffer{}, done: make(chan struct{})}
+	p := &proc{cmd: exec.Command(bin, args...), log: &testutil.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	p.cmd.Env = append(p.cmd.Environ(), "KUBELITE_TOKEN=", "KUBECONFIG=")
 	p.started = time.Now()

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -226,7 +225,7 @@ func TestShExecsSupervisord(t *testing.T) {
 		port = freePort(t)
 		cmd := exec.Command(sh, "-c", sup+" -c /etc/supervisord.conf")
 		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", PortEnv, port), VersionEnv+"=v2")
-		var stderr syncBuffer
+		var stderr testutil.SyncBuffer
 		cmd.Stdout, cmd.Stderr = &stderr, &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -332,24 +331,6 @@ func TestShBuiltins(t *testing.T) {
 			t.Errorf("sh -c %q exited %d, want %d", tt.cmd, code, tt.code)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a child's output and a test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestReportSaysWhy: a personality that fails prints why before it exits

@@ -1,10 +1,8 @@
 package etcd_test
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"kubelite/internal/store"
 	etcdstore "kubelite/internal/store/etcd"
 	"kubelite/internal/store/storetest"
+	"kubelite/internal/testutil"
 )
 
 func TestContract(t *testing.T) {
@@ -195,7 +194,7 @@ func TestEventLeaseRevokedIsReplaced(t *testing.T) {
 // TestWatchFromListRevisionLogsNothing: the common watch (from the revision a
 // list returned) makes no request etcd refuses, so the client logs no warning.
 func TestWatchFromListRevisionLogsNothing(t *testing.T) {
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	std := logrus.StandardLogger()
 	out, lvl := std.Out, std.GetLevel()
 	std.SetOutput(&buf)
@@ -222,28 +221,4 @@ func TestWatchFromListRevisionLogsNothing(t *testing.T) {
 	if l := buf.String(); strings.Contains(l, "retrying of unary invoker failed") || strings.Contains(l, "level=warning") || strings.Contains(l, "level=error") {
 		t.Fatalf("watches logged warnings:\n%s", buf.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for logrus writers and the test reading.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.Reset()
 }
