@@ -471,10 +471,14 @@ func TestStoppingManagerStartsNoCreates(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Sync = %v, want it to say it stopped", err)
 	}
-	if n := len(e.pods(t)); n != 2 || h.calls != 2 {
+	// The two in flight finish or fail (the registry may refuse a create
+	// whose context has ended, e.g. while it waits for a namespace count);
+	// none other begins, and the expectations count exactly the pods made.
+	n := len(e.pods(t))
+	if h.calls != 2 || n > 2 {
 		t.Fatalf("%d creates begun, %d pods after the stop, want the 2 in flight only", h.calls, n)
 	}
-	if adds, _ := e.m.Pending("default/nginx"); adds != 2 {
-		t.Fatalf("pending adds %d, want the 2 made", adds)
+	if adds, _ := e.m.Pending("default/nginx"); adds != n {
+		t.Fatalf("pending adds %d, want the %d made", adds, n)
 	}
 }
