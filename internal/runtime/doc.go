@@ -37,7 +37,10 @@
 //     managed one with other settings is replaced, its containers
 //     disconnected first (Network.Recreated); an unmanaged one is never
 //     touched (ErrNetworkNotManaged). RemoveNetwork fails while running
-//     containers are attached; removing a missing network succeeds.
+//     containers are attached; removing a missing network succeeds. How a
+//     container gets onto the network is the runtime's business (runtime/docker
+//     attaches those without host ports itself, with a veth, and reports
+//     the address it chose): the caller sees only NetworkMode and IP.
 //   - Times are UTC; a zero time means "not yet".
 //   - Every method is safe for concurrent use.
 package runtime

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"os"
 	"sort"
@@ -22,6 +23,7 @@ import (
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/docker/go-connections/nat"
@@ -37,6 +39,14 @@ const DefaultEndpoint = api.DefaultDockerEndpoint
 type Runtime struct {
 	cli   *client.Client
 	cache *inspectCache // List's inspects (see inspectCache)
+
+	// Pod networks (podattach.go).
+	podAttach string // PodAttachKubelet or PodAttachDocker
+	attacher  attacher
+	nets      *netCache
+	pool      *ipPool
+	pendMu    sync.Mutex
+	pending   map[string]attachment // created, attached when started
 }
 
 var _ runtime.Runtime = (*Runtime)(nil)
@@ -62,7 +72,7 @@ func CheckEndpoint(endpoint string) error {
 }
 
 // New connects to the engine at endpoint ("" = DefaultEndpoint).
-func New(endpoint string) (*Runtime, error) {
+func New(endpoint string, opts ...Option) (*Runtime, error) {
 	if endpoint == "" {
 		endpoint = DefaultEndpoint
 	}
@@ -73,7 +83,22 @@ func New(endpoint string) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker client for %s: %w", endpoint, err)
 	}
-	return &Runtime{cli: cli, cache: newInspectCache()}, nil
+	r := newRuntime(cli, ipAttacher{})
+	for _, o := range opts {
+		o(r)
+	}
+	if err := CheckPodAttach(r.podAttach); err != nil {
+		cli.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func newRuntime(cli *client.Client, a attacher) *Runtime {
+	return &Runtime{
+		cli: cli, cache: newInspectCache(),
+		podAttach: PodAttachKubelet, attacher: a, nets: newNetCache(), pool: newIPPool(), pending: map[string]attachment{},
+	}
 }
 
 // Close releases the client's connections.
@@ -216,6 +241,7 @@ func (r *Runtime) Inspect(ctx context.Context, id string) (runtime.Container, er
 	if !managed(c.Labels) {
 		return runtime.Container{}, fmt.Errorf("inspect %s: not created by kubelite: %w", id, runtime.ErrNotFound)
 	}
+	r.podIP(ctx, &c)
 	return c, nil
 }
 
@@ -325,7 +351,29 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (strin
 			}
 		}
 	}
-	created, err := r.cli.ContainerCreate(ctx, cfg, hc, nil, nil, spec.Name)
+	pn, onPodNet, err := r.podNetworkOf(ctx, spec.NetworkMode)
+	if err != nil {
+		return "", fmt.Errorf("create %s: %w", spec.Name, err)
+	}
+	var netCfg *network.NetworkingConfig
+	var plan podPlan
+	if onPodNet {
+		addr, err := r.pool.reserve(ctx, pn, r.listIPHolders)
+		if err != nil {
+			return "", fmt.Errorf("create %s: %w", spec.Name, err)
+		}
+		plan = podPlan{net: pn, addr: addr, veth: !hasHostPorts(spec)}
+		netCfg = applyPodPlan(plan, spec, cfg, hc)
+	}
+	created, err := r.cli.ContainerCreate(ctx, cfg, hc, netCfg, nil, spec.Name)
+	if onPodNet {
+		r.pool.bind(pn.id, plan.addr, created.ID) // "" when the create failed: the reservation goes
+	}
+	if err == nil && plan.veth {
+		r.pendMu.Lock()
+		r.pending[created.ID] = attachment{Bridge: pn.bridge, Addr: netip.PrefixFrom(plan.addr, pn.subnet.Bits()), Gateway: pn.gateway}
+		r.pendMu.Unlock()
+	}
 	if err != nil {
 		if client.IsErrNotFound(err) {
 			return "", fmt.Errorf("create %s: %s: %w (%v)", spec.Name, spec.Image, runtime.ErrImageNotPresent, err)
@@ -337,12 +385,27 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (strin
 
 // Start implements runtime.Runtime. The caller created the container, so
 // no managed check is needed; a failed start removes it.
+//
+// A container Create put on a pod network with network mode none is
+// attached to it (attacher) before Start returns; if that fails, the
+// container is removed as after a failed start.
 func (r *Runtime) Start(ctx context.Context, id string) error {
 	defer r.cache.drop(id)
-	if err := r.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+	a, attach := r.takePending(id)
+	err := r.cli.ContainerStart(ctx, id, container.StartOptions{})
+	if err == nil && attach {
+		if aerr := r.attach(ctx, id, a); aerr != nil {
+			err = fmt.Errorf("attach to pod network (%s on %s): %w", a.Addr, a.Bridge, aerr)
+		}
+	}
+	if err != nil {
 		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		_ = r.cli.ContainerRemove(rmCtx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		if attach {
+			_ = r.attacher.Detach(rmCtx, vethName(id))
+		}
+		r.pool.release(id)
 		if client.IsErrNotFound(err) {
 			return fmt.Errorf("start %s: %w", id, runtime.ErrNotFound)
 		}
@@ -378,16 +441,31 @@ func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) erro
 }
 
 // Remove implements runtime.Runtime.
+//
+// A container this runtime attached to a pod network loses its veth, and
+// its address goes back to the pool.
 func (r *Runtime) Remove(ctx context.Context, id string) error {
 	defer r.cache.drop(id)
-	if _, err := r.Inspect(ctx, id); err != nil {
+	c, err := r.Inspect(ctx, id)
+	if err != nil {
+		if errors.Is(err, runtime.ErrNotFound) {
+			r.pool.release(id)
+		}
 		return fmt.Errorf("remove: %w", err)
 	}
+	r.takePending(id)
 	if err := r.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
 		if client.IsErrNotFound(err) {
+			r.pool.release(id)
 			return fmt.Errorf("remove %s: %w", id, runtime.ErrNotFound)
 		}
 		return fmt.Errorf("remove %s: %w", id, err)
+	}
+	r.pool.release(id)
+	if c.Labels[LabelPodVeth] == "true" {
+		if err := r.attacher.Detach(ctx, vethName(id)); err != nil {
+			return fmt.Errorf("remove %s: %w", shortID(id), err)
+		}
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func buildImages(t *testing.T, rt *docker.Runtime, names ...string) {
+func buildImages(t testing.TB, rt *docker.Runtime, names ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

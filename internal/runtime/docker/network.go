@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/netip"
 
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
@@ -65,6 +66,9 @@ func (r *Runtime) EnsureNetwork(ctx context.Context, spec runtime.NetworkSpec) (
 	case err == nil && !managed(in.Labels):
 		return runtime.Network{}, fmt.Errorf("network %s: %w", spec.Name, runtime.ErrNetworkNotManaged)
 	case err == nil && sameNetwork(in, spec):
+		if pn, ok := toPodNetwork(in); ok {
+			r.nets.put(pn)
+		}
 		return toNetwork(in, spec), nil
 	case err == nil:
 		if err := r.removeNetwork(ctx, in); err != nil {
@@ -90,14 +94,21 @@ func (r *Runtime) EnsureNetwork(ctx context.Context, spec runtime.NetworkSpec) (
 	if err != nil {
 		return runtime.Network{}, fmt.Errorf("create network %s (%s on %s): %w", spec.Name, spec.Subnet, spec.Bridge, err)
 	}
+	subnet, _ := netip.ParsePrefix(spec.Subnet) // CheckNetworkSpec parsed both
+	gw, _ := netip.ParseAddr(spec.Gateway)
+	r.nets.put(podNetwork{id: created.ID, name: spec.Name, bridge: spec.Bridge, subnet: subnet, gateway: gw})
 	return runtime.Network{
 		ID: created.ID, Name: spec.Name, Bridge: spec.Bridge, Subnet: spec.Subnet, Gateway: spec.Gateway,
 		Labels: labels, Recreated: recreated,
 	}, nil
 }
 
-// removeNetwork disconnects every container from in, then removes it.
+// removeNetwork disconnects every container from in (the engine's and
+// this runtime's), then removes it.
 func (r *Runtime) removeNetwork(ctx context.Context, in network.Inspect) error {
+	if err := r.detachNetwork(ctx, in.ID); err != nil {
+		return err
+	}
 	for id := range in.Containers {
 		if err := r.cli.NetworkDisconnect(ctx, in.ID, id, true); err != nil && !client.IsErrNotFound(err) {
 			return fmt.Errorf("disconnect %s: %w", shortID(id), err)
@@ -106,6 +117,8 @@ func (r *Runtime) removeNetwork(ctx context.Context, in network.Inspect) error {
 	if err := r.cli.NetworkRemove(ctx, in.ID); err != nil && !client.IsErrNotFound(err) {
 		return fmt.Errorf("remove network %s: %w", in.Name, err)
 	}
+	r.nets.gone(in.Name, in.ID)
+	r.pool.forget(in.ID)
 	return nil
 }
 
@@ -121,8 +134,19 @@ func (r *Runtime) RemoveNetwork(ctx context.Context, name string) error {
 	if !managed(in.Labels) {
 		return fmt.Errorf("network %s: %w", name, runtime.ErrNetworkNotManaged)
 	}
+	// The engine refuses while its own endpoints run; this runtime's
+	// attached containers are not its endpoints.
+	n, err := r.attachedRunning(ctx, in.ID)
+	if err != nil {
+		return fmt.Errorf("remove network %s: %w", name, err)
+	}
+	if n > 0 {
+		return fmt.Errorf("remove network %s: %d running containers are attached to it", name, n)
+	}
 	if err := r.cli.NetworkRemove(ctx, in.ID); err != nil && !client.IsErrNotFound(err) {
 		return fmt.Errorf("remove network %s: %w", name, err)
 	}
+	r.nets.gone(name, in.ID)
+	r.pool.forget(in.ID)
 	return nil
 }
