@@ -43,12 +43,7 @@ const (
 // (a real watcher's decoding runs on its own host, and 100,000 decodes a
 // second would be the bench's bottleneck on a small machine, not the API's).
 func watchFanout(ctx context.Context, env Env, o Options) ([]Figure, error) {
-	dir, err := os.MkdirTemp("", "kubelite-bench-fanout-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	m, err := startChildMaster(ctx, env.Binary(), dir)
+	m, err := startTempMaster(ctx, env.Binary(), "fanout")
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,23 @@ type childMaster struct {
 	dir        string // its --data-dir
 	log        string
 	kubeconfig string
+	tmp        string // removed by stop, when the master made it
+}
+
+// startTempMaster is startChildMaster in a new temporary directory named
+// after scenario; stop removes the directory with the master's data.
+func startTempMaster(ctx context.Context, bin, scenario string, extra ...string) (*childMaster, error) {
+	dir, err := os.MkdirTemp("", "kubelite-bench-"+scenario+"-")
+	if err != nil {
+		return nil, err
+	}
+	m, err := startChildMaster(ctx, bin, dir, extra...)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	m.tmp = dir
+	return m, nil
 }
 
 // startChildMaster starts a master under dir with extra flags and waits
@@ -74,7 +91,14 @@ func startChildMaster(ctx context.Context, bin, dir string, extra ...string) (*c
 }
 
 func (m *childMaster) pid() int { return m.p.cmd.Process.Pid }
-func (m *childMaster) stop()    { m.p.stop() }
+
+// stop stops the master and removes its temporary directory, if any.
+func (m *childMaster) stop() {
+	m.p.stop()
+	if m.tmp != "" {
+		os.RemoveAll(m.tmp)
+	}
+}
 
 // client returns a store speaking to the master's API with the admin
 // kubeconfig (TLS and the admin token, unless the master is --insecure).
@@ -110,12 +134,7 @@ func (m *childMaster) clientIdle(idle int) (store.Store, error) {
 // per pod: its RSS holding them less its RSS before the first pod.
 func scaleScenario(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	minions, pods := scaleSizes(o)
-	dir, err := os.MkdirTemp("", "kubelite-bench-scale-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	m, err := startChildMaster(ctx, env.Binary(), dir)
+	m, err := startTempMaster(ctx, env.Binary(), "scale")
 	if err != nil {
 		return nil, err
 	}

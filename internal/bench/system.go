@@ -63,27 +63,16 @@ func footprint(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	if err != nil {
 		return nil, fmt.Errorf("binary: %w", err)
 	}
-	dir, err := os.MkdirTemp("", "kubelite-bench-footprint-")
+	m, err := startTempMaster(ctx, bin, "footprint")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	port, etcdPort, peerPort, kubeletPort := freePort(), freePort(), freePort(), freePort()
-	master := exec.CommandContext(ctx, bin, "master", "--etcd-embed", "--address=127.0.0.1",
-		"--port="+strconv.Itoa(port), "--data-dir="+dir+"/master", "--config-dir="+dir+"/none",
-		"--etcd-addr=127.0.0.1:"+strconv.Itoa(etcdPort), "--etcd-peer-addr=127.0.0.1:"+strconv.Itoa(peerPort))
-	mp, err := startQuiet(master, dir+"/master.log")
-	if err != nil {
-		return nil, err
-	}
-	defer mp.stop()
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := waitHTTP(ctx, url+"/healthz", 30*time.Second); err != nil {
-		return nil, fmt.Errorf("master: %w (log %s)", err, tail(dir+"/master.log"))
-	}
+	defer m.stop()
+	dir, url := m.tmp, m.url
+	kubeletPort := freePort()
 	// The cluster runs as users run it: secure, the minion joined with the
 	// master's token, the client with the admin kubeconfig.
-	token, err := securetest.Token(ctx, bin, dir+"/master")
+	token, err := securetest.Token(ctx, bin, m.dir)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +89,7 @@ func footprint(ctx context.Context, env Env, o Options) ([]Figure, error) {
 		return nil, fmt.Errorf("minion: %w (log %s)", err, tail(dir+"/minion.log"))
 	}
 	time.Sleep(3 * time.Second) // idle means idle for a while: let start-up garbage be collected
-	mIdle, err := rssMB(master.Process.Pid)
+	mIdle, err := rssMB(m.pid())
 	if err != nil {
 		return nil, err
 	}
@@ -108,26 +97,27 @@ func footprint(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	ep, err := securetest.FromKubeconfig(dir + "/master/admin.kubeconfig")
+	ep, err := securetest.FromKubeconfig(m.kubeconfig)
 	if err != nil {
 		return nil, err
 	}
 	cl := remote.NewEndpoint(ep)
-	pods := pick(o, 3000, 30000)
+	pods := pick(o, 3000, 150000) // the size: its target is 10 KB a pod holding 150,000
 	list := make([]*api.Pod, pods)
 	for i := range list {
-		list[i] = benchPod(fmt.Sprintf("fp%05d", i), map[string]string{"bench": "footprint"})
-		list[i].NodeSelector = map[string]string{"bench": "nowhere"} // stay unbound: measure the master, not the minion
+		list[i] = benchPod(fmt.Sprintf("fp%06d", i), map[string]string{"bench": "footprint"})
+		list[i].NodeSelector = map[string]string{"bench": "nowhere"}       // stay unbound: measure the master, not the minion
+		list[i].Namespace = fmt.Sprintf("footprint-%d", i%scaleNamespaces) // as the scale row, under the per-namespace limit
 	}
 	if err := createMany(ctx, cl, list, 16); err != nil {
 		return nil, err
 	}
 	time.Sleep(2 * time.Second)
-	mFull, err := rssMB(master.Process.Pid)
+	mFull, err := rssMB(m.pid())
 	if err != nil {
 		return nil, err
 	}
-	mFile, err := statusMB(master.Process.Pid, "RssFile:")
+	mFile, err := statusMB(m.pid(), "RssFile:")
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"kubelite/internal/store"
@@ -16,17 +15,12 @@ import (
 // connections as every client here keeps them. Create p50 over TLS, with
 // plain HTTP's as the same-run peer.
 func apiTLS(ctx context.Context, env Env, o Options) ([]Figure, error) {
-	dir, err := os.MkdirTemp("", "kubelite-bench-tls-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	secure, err := startChildMaster(ctx, env.Binary(), dir+"/secure")
+	secure, err := startTempMaster(ctx, env.Binary(), "tls-secure")
 	if err != nil {
 		return nil, fmt.Errorf("secure master: %w", err)
 	}
 	defer secure.stop()
-	plain, err := startChildMaster(ctx, env.Binary(), dir+"/plain", "--insecure")
+	plain, err := startTempMaster(ctx, env.Binary(), "tls-plain", "--insecure")
 	if err != nil {
 		return nil, fmt.Errorf("insecure master: %w", err)
 	}
