@@ -139,6 +139,7 @@ func minionOnlyFlags(n *Minion, rootDir string) []cli.Flag {
 		durFlag(&n.SyncFrequency, "sync_frequency", 10*time.Second, catKubelet, "how often the kubelet resyncs every pod"),
 		strFlag(&n.ProxyMode, "proxy-mode", "iptables", catProxy, "service proxy: iptables, userspace or none"),
 		strFlag(&n.Network, "network", "bridge", catNetwork, "pod network: bridge (one subnet per minion) or none"),
+		strFlag(&n.PodAttach, "pod-attach", "kubelet", catNetwork, "who attaches a pod without host ports to the bridge: kubelet (a veth; the engine sets up no DNS resolver per pod) or docker (the engine's network)"),
 		boolFlag(&n.CleanupIPTables, "cleanup-iptables", false, catProxy, "remove kubelite's iptables rules and exit"),
 	}
 }

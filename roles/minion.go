@@ -70,7 +70,7 @@ func containerRuntime(ctx context.Context, p *plan, cfg *config.Minion) (minionR
 	if cfg.Runtime == "fake" {
 		return minionRuntime{Runtime: fake.New(fake.Options{})}, nil
 	}
-	rt, err := docker.New(cfg.DockerEndpoint)
+	rt, err := docker.New(cfg.DockerEndpoint, docker.WithPodAttach(cfg.PodAttach))
 	if err != nil {
 		return minionRuntime{}, err
 	}
