@@ -141,6 +141,9 @@ const (
 	kubePodUID        = "io.kubelite.pod.uid"
 	kubeContainerName = "io.kubelite.container.name"
 	kubeInfraName     = "POD" // kubelet.InfraName
+	// kubePodIP is the infra container's address when the kubelet's runtime
+	// attached it itself (network mode none: the engine knows no address).
+	kubePodIP = "io.kubelite.pod.ip" // docker.LabelPodIP
 )
 
 // swarmReplicas are the running containers of Swarm service svc that have an
@@ -160,7 +163,8 @@ func swarmReplicas(cs []container, svc string) []Replica {
 }
 
 // kubeliteReplicas are the pods whose app container (named app) runs, at
-// the address of their running infra container.
+// the address of their running infra container (the engine's, else its
+// kubePodIP label).
 func kubeliteReplicas(cs []container, app string) []Replica {
 	appUp := map[string]bool{}
 	ips := map[string]string{}
@@ -174,6 +178,9 @@ func kubeliteReplicas(cs []container, app string) []Replica {
 			appUp[uid] = true
 		case kubeInfraName:
 			ips[uid] = c.ip()
+			if ips[uid] == "" {
+				ips[uid] = c.Labels[kubePodIP]
+			}
 		}
 	}
 	var out []Replica

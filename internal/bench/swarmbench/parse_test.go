@@ -86,8 +86,8 @@ const containersJSON = `[
   "NetworkSettings":{"Networks":{}}},
  {"Id":"k6","State":"running","Labels":{"io.kubelite.pod.uid":"u4","io.kubelite.container.name":"sidecar"},
   "NetworkSettings":{"Networks":{}}},
- {"Id":"k7","State":"running","Labels":{"io.kubelite.pod.uid":"u4","io.kubelite.container.name":"POD"},
-  "NetworkSettings":{"Networks":{"kubelite":{"IPAddress":"10.244.1.7"}}}}
+ {"Id":"k7","State":"running","Labels":{"io.kubelite.pod.uid":"u4","io.kubelite.container.name":"POD","io.kubelite.pod.ip":"10.244.1.7"},
+  "NetworkSettings":{"Networks":{"none":{"IPAddress":""}}}}
 ]`
 
 func TestReplicasFromContainers(t *testing.T) {
@@ -104,7 +104,8 @@ func TestReplicasFromContainers(t *testing.T) {
 		// address is the one of its first network by name.
 		{"swarm web", swarmReplicas(cs, "web"), []Replica{{"s0", "10.1.0.3"}, {"s1", "198.19.1.2"}}},
 		{"swarm none", swarmReplicas(cs, "db"), nil},
-		// u2's app container exited, u3 has no infra container, u4 runs no "web".
+		// u2's app container exited, u3 has no infra container, u4 runs no
+		// "web"; u4's infra was attached by the kubelet (its label's address).
 		{"kubelite web", kubeliteReplicas(cs, "web"), []Replica{{"u1", "10.244.1.2"}}},
 		{"kubelite sidecar", kubeliteReplicas(cs, "sidecar"), []Replica{{"u4", "10.244.1.7"}}},
 	}
