@@ -16,7 +16,10 @@ type Options struct {
 	NoDocker bool     // leave out scenarios needing Docker or iptables (reported as left out)
 	Only     []string // run only these scenarios (all when empty)
 	Scale    float64  // size of the scale scenario, times its full 150,000 pods on 5,000 minions (0: 1, or 0.01 with Quick)
-	Command  string   // the command line, for the report
+	// SwarmSizes, when set, are the swarm rows' replica counts N instead
+	// of the run's own (10, 50, 100; 10 with Quick).
+	SwarmSizes []int
+	Command    string // the command line, for the report
 
 	progress io.Writer    // Run's progress writer, for scenarios with steps worth showing
 	note     func(string) // adds a note to the report

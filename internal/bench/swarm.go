@@ -13,6 +13,9 @@ import (
 func swarmScenario(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	so := pick(o, swarmbench.Quick(env.Binary()), swarmbench.Full(env.Binary()))
 	so.Progress = o.progress
+	if len(o.SwarmSizes) > 0 {
+		so.Sizes = o.SwarmSizes
+	}
 	res, err := swarmbench.Run(ctx, so)
 	if res == nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"net/http/pprof"
 	"os"
 	rpprof "runtime/pprof"
+	"strconv"
 	"strings"
 
 	"github.com/sirupsen/logrus"
@@ -29,6 +30,7 @@ func benchCommand(e *env) *ucli.Command {
 		verbosity               int
 		scale                   float64
 		netnsChild              string
+		swarmSizes              string
 	)
 	names := make([]string, 0, 11)
 	for _, sc := range bench.Scenarios() {
@@ -52,6 +54,7 @@ func benchCommand(e *env) *ucli.Command {
 			&ucli.StringFlag{Name: "pprof", Usage: "serve /debug/pprof of this process (the masters) on ADDR, e.g. 127.0.0.1:6060", Destination: &pprofAddr},
 			&ucli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole run to FILE", Destination: &cpuProfile},
 			&ucli.Float64Flag{Name: "scale", Usage: "size of the scale scenario, times its full 150,000 pods on 5,000 hollow minions (default 1, or 0.01 with --quick)", Destination: &scale},
+			&ucli.StringFlag{Name: "swarm-sizes", Usage: "replica counts N of the swarm rows, comma-separated (default 10,50,100, or 10 with --quick)", Destination: &swarmSizes},
 			&ucli.IntFlag{Name: "v", Usage: "log level: 0 errors, 1 info, 2 debug", Destination: &verbosity},
 			&ucli.StringFlag{Name: "netns-child", Hidden: true, Destination: &netnsChild},
 		},
@@ -98,7 +101,12 @@ func benchCommand(e *env) *ucli.Command {
 			if scale < 0 {
 				return fmt.Errorf("--scale %g: must be more than 0", scale)
 			}
-			o := bench.Options{Quick: quick, NoDocker: noDocker, Scale: scale, Command: benchCommandLine(quick, noDocker, only, scale)}
+			sizes, err := parseSwarmSizes(swarmSizes)
+			if err != nil {
+				return err
+			}
+			o := bench.Options{Quick: quick, NoDocker: noDocker, Scale: scale, SwarmSizes: sizes,
+				Command: benchCommandLine(quick, noDocker, only, scale, swarmSizes)}
 			for _, n := range strings.Split(only, ",") {
 				if n = strings.TrimSpace(n); n != "" {
 					o.Only = append(o.Only, n)
@@ -123,7 +131,7 @@ func benchCommand(e *env) *ucli.Command {
 }
 
 // benchCommandLine is the command as the report shows it.
-func benchCommandLine(quick, noDocker bool, only string, scale float64) string {
+func benchCommandLine(quick, noDocker bool, only string, scale float64, swarmSizes string) string {
 	s := "kubelite bench"
 	if quick {
 		s += " --quick"
@@ -137,7 +145,31 @@ func benchCommandLine(quick, noDocker bool, only string, scale float64) string {
 	if scale > 0 {
 		s += fmt.Sprintf(" --scale %g", scale)
 	}
+	if swarmSizes != "" {
+		s += " --swarm-sizes " + swarmSizes
+	}
 	return s
+}
+
+// maxSwarmReplicas bounds --swarm-sizes: the swarm rows scale N to 2N on
+// two lab hosts.
+const maxSwarmReplicas = 500
+
+// parseSwarmSizes reads --swarm-sizes: replica counts, each 1 to
+// maxSwarmReplicas ("" is none: the run's own sizes).
+func parseSwarmSizes(v string) ([]int, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	var sizes []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > maxSwarmReplicas {
+			return nil, fmt.Errorf("--swarm-sizes %q: each size must be a whole number from 1 to %d", v, maxSwarmReplicas)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
 }
 
 // servePprof serves net/http/pprof on addr until stop.
