@@ -37,7 +37,10 @@
 //     start containers at once, which only orders a burst). Every
 //     SyncFrequency all pods are queued again and housekeeping removes
 //     containers of pods no longer bound here and their directories.
-//   - minion.go: registration and heartbeat of the Minion object.
+//   - minion.go: registration and heartbeat of the Minion object; a failed
+//     heartbeat is tried again soon (200 ms doubling up to the interval,
+//     heartbeatDelay), so a master that refuses a few in a row under load
+//     does not find the minion silent for its grace period.
 //   - network.go: the pod network (Config.Network = NetworkBridge, what
 //     `kubelite minion` runs by default). The master records a podCIDR on
 //     the minion shortly after it registers; the kubelet watches its
