@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"kubelite/internal/clock"
 	"kubelite/internal/leader"
 	"kubelite/internal/logging"
 )
@@ -36,19 +38,22 @@ type ElectionConfig struct {
 
 // Election is a leader.Elector on an etcd lease: the candidate puts its
 // identity under Prefix with a lease (concurrency.Election), and leads once
-// every older key is gone. Its Term is lost when the lease cannot be
-// renewed: a margin (a fifth of the TTL, at most 1 s) before it would expire
-// on the server as last renewed, so the next leader, elected only once the
-// server drops the lease, never overlaps it. Before its first campaign it
+// every older key is gone. The lease is kept by leader.KeepLease (renewals
+// every fifth of the TTL, a failed or slow one tried again beside it, each
+// a keep-alive of its own), and its Term is lost a margin (a fifth of the
+// TTL, at most 1 s) before the lease may expire on the server, counted from
+// the start of the latest renewal that succeeded, or when the server says
+// it has: the next leader, elected only once the server drops the lease,
+// never overlaps it. Before every campaign it
 // deletes keys that carry its own identity (left by an earlier run of this
-// master that was killed), so a restarted master does not wait for its own
-// old lease.
+// master that was killed, or by a term it lost, whose components have
+// stopped before the Gate campaigns again), so a restarted master, or one
+// that lost its lease under load, does not wait for its own old lease
+// (which a renewal still on its way may have extended).
 type Election struct {
 	cli *clientv3.Client
 	cfg ElectionConfig
 	log *logrus.Entry
-
-	reclaimOnce sync.Once
 }
 
 var _ leader.Elector = (*Election)(nil)
@@ -87,7 +92,8 @@ func (e *Election) Leader(ctx context.Context) (string, error) {
 }
 
 // reclaim deletes the election keys holding this identity, with their
-// leases (an earlier run of this master that did not resign).
+// leases (an earlier run of this master that did not resign, or a term
+// this one lost).
 func (e *Election) reclaim(ctx context.Context) {
 	resp, err := e.cli.Get(ctx, e.cfg.Prefix, clientv3.WithPrefix())
 	if err != nil {
@@ -98,7 +104,7 @@ func (e *Election) reclaim(ctx context.Context) {
 		if string(kv.Value) != e.cfg.Identity {
 			continue
 		}
-		e.log.Info("removing the election key of an earlier run of this master")
+		e.log.Info("removing this master's earlier election key (an earlier run's, or a term it lost)")
 		if kv.Lease != 0 {
 			_, _ = e.cli.Revoke(ctx, clientv3.LeaseID(kv.Lease))
 		}
@@ -109,31 +115,28 @@ func (e *Election) reclaim(ctx context.Context) {
 
 // Campaign implements leader.Elector.
 func (e *Election) Campaign(ctx context.Context) (leader.Term, error) {
-	e.reclaimOnce.Do(func() { e.reclaim(ctx) })
+	e.reclaim(ctx)
 	ttl := int64(e.cfg.TTL / time.Second)
+	// The server granted the lease after this moment: it lasts at least
+	// its TTL from here.
+	granting := time.Now()
 	grant, err := e.cli.Grant(ctx, ttl)
 	if err != nil {
 		return nil, fmt.Errorf("grant election lease: %w", err)
 	}
-	granted := time.Now()
 	// The term (and the keep-alive) outlive ctx, which only bounds the
 	// campaign.
 	tctx, cancel := context.WithCancel(context.Background())
 	t := &term{e: e, lease: grant.ID, cancel: cancel, lost: make(chan struct{}), done: make(chan struct{})}
-	ka, err := e.cli.KeepAlive(tctx, grant.ID)
-	if err != nil {
-		cancel()
-		e.revoke(grant.ID)
-		return nil, fmt.Errorf("keep election lease alive: %w", err)
-	}
+	go t.keep(tctx, granting, time.Duration(grant.TTL)*time.Second)
+	// The session keeps the lease alive too (its own keep-alive stream),
+	// which only renews it more; the term's end is keep's to decide.
 	sess, err := concurrency.NewSession(e.cli, concurrency.WithLease(grant.ID), concurrency.WithContext(tctx))
 	if err != nil {
-		cancel()
-		e.revoke(grant.ID)
+		t.close()
 		return nil, fmt.Errorf("election session: %w", err)
 	}
 	t.sess = sess
-	go t.watch(ka, granted.Add(time.Duration(grant.TTL)*time.Second))
 	t.el = concurrency.NewElection(sess, e.cfg.Prefix)
 	if err := t.el.Campaign(ctx, e.cfg.Identity); err != nil {
 		t.close()
@@ -165,42 +168,44 @@ type term struct {
 	el     *concurrency.Election
 	cancel context.CancelFunc
 	lost   chan struct{}
-	done   chan struct{} // watch returned
+	done   chan struct{} // keep returned
 	once   sync.Once
 }
 
-// watch closes lost when the keep-alive stops or the lease would expire a
-// margin from now on the server (the server renewed it before we heard).
+// keep renews the lease until ctx ends or the lease may have expired on
+// the server (leader.KeepLease), then closes lost.
 //
 // A lost lease is not revoked: the components of the term may still be
 // stopping, and the server lets the lease go at its expiry anyway.
-func (t *term) watch(ka <-chan *clientv3.LeaseKeepAliveResponse, expiry time.Time) {
+func (t *term) keep(ctx context.Context, granted time.Time, ttl time.Duration) {
 	defer close(t.done)
 	defer t.cancel()
 	defer close(t.lost)
-	timer := time.NewTimer(time.Until(expiry) - t.e.margin())
-	defer timer.Stop()
-	for {
-		select {
-		case resp, ok := <-ka:
-			if !ok {
-				return
-			}
-			if resp.TTL <= 0 {
-				return
-			}
-			if !timer.Stop() {
-				select {
-				case <-timer.C:
-				default:
-				}
-			}
-			timer.Reset(time.Duration(resp.TTL)*time.Second - t.e.margin())
-		case <-timer.C:
-			t.e.log.Warn("election lease not renewed in time")
-			return
-		}
+	err := leader.KeepLease(ctx, clock.Real{}, t.e.log, leader.LeaseTiming{Margin: t.e.margin()}, granted, ttl,
+		leaseRenewer{cli: t.e.cli, id: t.lease})
+	if err != nil {
+		t.e.log.WithError(err).Warn("election lease not renewed in time")
 	}
+}
+
+// leaseRenewer is the leader.Renewer of an etcd lease: one keep-alive
+// request and its answer, on a stream of its own (a slow one does not hold
+// the next up, as on the client's shared keep-alive stream, which the
+// server answers in order).
+type leaseRenewer struct {
+	cli *clientv3.Client
+	id  clientv3.LeaseID
+}
+
+func (r leaseRenewer) Renew(ctx context.Context) (time.Duration, error) {
+	resp, err := r.cli.KeepAliveOnce(ctx, r.id)
+	switch {
+	case errors.Is(err, rpctypes.ErrLeaseNotFound):
+		return 0, fmt.Errorf("renew election lease: %w", leader.ErrLeaseExpired)
+	case err != nil:
+		return 0, fmt.Errorf("renew election lease: %w", err)
+	}
+	return time.Duration(resp.TTL) * time.Second, nil
 }
 
 // Lost implements leader.Term.

@@ -31,6 +31,21 @@
 // the error, and campaigns again after RetryDelay, so another master may take
 // over. When the Gate's ctx ends it stops the components and resigns.
 //
+// KeepLease is how an Elector keeps its lease (internal/etcd's does), the way
+// etcd's concurrency package and client-go's leader election do: a renewal
+// every fifth of the TTL, counted from the START of the latest one that
+// succeeded (the server renewed it after that moment, so the lease lasts
+// at least TTL from then); a failed or slow renewal is tried again after a
+// tenth of the TTL, several waiting at once, so one stuck behind a busy
+// server holds nothing up; the lease counts as lost only a margin before
+// it may expire on the server as measured that way, or when the server
+// says it has. The decision is the pure decideLease, table-tested; the
+// loop runs on a clock.Clock (FakeRenewer and clock.Fake in tests). The
+// keeper it replaced gave up a margin after the last answer it received
+// with one renewal at a time (TTL/3 after the previous answer): a renewal
+// slower than TTL*2/3 - margin (2.3 s of a 5 s lease) lost a loaded
+// master its scheduler and controllers.
+//
 // HealthCheck turns an Elector into the API's "leader" health check
 // (/readyz, /validate): it fails only when no master has led for longer than
 // its grace (the master uses twice the lease), so readiness does not flap on

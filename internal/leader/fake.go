@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // FakeElection is an in-memory election for tests: candidates from
@@ -166,4 +167,59 @@ func (t *fakeTerm) Resign(context.Context) error {
 	t.once.Do(func() { close(t.lost) })
 	e.handOverLocked()
 	return nil
+}
+
+// FakeRenewer is a Renewer for tests: every attempt waits, in order of
+// arrival, until the test takes it with Next and answers it.
+type FakeRenewer struct {
+	attempts chan *FakeAttempt
+}
+
+// FakeAttempt is one attempt of a FakeRenewer, waiting for its answer.
+type FakeAttempt struct {
+	answer chan fakeAnswer
+}
+
+type fakeAnswer struct {
+	ttl time.Duration
+	err error
+}
+
+// NewFakeRenewer returns a FakeRenewer with no attempt yet.
+func NewFakeRenewer() *FakeRenewer { return &FakeRenewer{attempts: make(chan *FakeAttempt)} }
+
+// Renew implements Renewer: it waits for the test's Next, then its Answer,
+// or ctx's end (ctx.Err()).
+func (f *FakeRenewer) Renew(ctx context.Context) (time.Duration, error) {
+	a := &FakeAttempt{answer: make(chan fakeAnswer, 1)}
+	select {
+	case f.attempts <- a:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	select {
+	case r := <-a.answer:
+		return r.ttl, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// Next waits for the next attempt (ctx.Err() when ctx ends first).
+func (f *FakeRenewer) Next(ctx context.Context) (*FakeAttempt, error) {
+	select {
+	case a := <-f.attempts:
+		return a, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Answer ends the attempt: the lease granted for ttl, or err. Only the
+// first answer counts.
+func (a *FakeAttempt) Answer(ttl time.Duration, err error) {
+	select {
+	case a.answer <- fakeAnswer{ttl: ttl, err: err}:
+	default:
+	}
 }
