@@ -49,7 +49,11 @@ type ListOptions struct {
 }
 
 // Matches reports whether obj passes the namespace, label and field filters.
-func (o ListOptions) Matches(obj api.Object) bool {
+func (o ListOptions) Matches(obj api.Object) bool { return o.MatchesFields(obj, nil) }
+
+// MatchesFields is Matches with obj's fields (api.FieldsOf) given, or nil to
+// compute them if the field filter needs them.
+func (o ListOptions) MatchesFields(obj api.Object, fields map[string]string) bool {
 	m := obj.Meta()
 	if o.Namespace != "" && m.Namespace != "" && m.Namespace != o.Namespace {
 		return false
@@ -57,8 +61,13 @@ func (o ListOptions) Matches(obj api.Object) bool {
 	if !o.Labels.Empty() && !o.Labels.Matches(m.Labels) {
 		return false
 	}
-	if !o.Fields.Empty() && !o.Fields.Matches(api.FieldsOf(obj)) {
-		return false
+	if !o.Fields.Empty() {
+		if fields == nil {
+			fields = api.FieldsOf(obj)
+		}
+		if !o.Fields.Matches(fields) {
+			return false
+		}
 	}
 	return true
 }

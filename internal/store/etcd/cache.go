@@ -82,6 +82,7 @@ func (s *Store) decodeShared(res api.Resource, kv *mvccpb.KeyValue) api.Object {
 			return o
 		}
 	}
+	s.decodes.Add(1)
 	obj := s.decodeOrSkip(res, kv, kv.ModRevision)
 	if obj != nil && res != api.Events {
 		s.intern.object(obj) // before anyone else holds it

@@ -17,7 +17,10 @@
 //     revision, decodes only those, and hands out api.DeepCopy copies;
 //     ListShared (store.SharedLister) hands out the cached objects
 //     themselves, read only. Create and Update return a DeepCopy of what they
-//     wrote, with its new resourceVersion, rather than decoding it again.
+//     wrote, with its new resourceVersion, rather than decoding it again;
+//     while a shared watch runs they also hand it a copy of the object as a
+//     decode of their bytes would give it (canonical.go), which the watch
+//     takes for the put of those bytes and caches instead of decoding them.
 //     A cached object's short strings are shared with other cached objects
 //     through a bounded intern table (intern.go): pods of one template hold
 //     their image, env and labels once.
@@ -29,9 +32,12 @@
 //     at the start, else as an Error event (then the channel closes).
 //     Watchers of one resource share one etcd watch that decodes each change
 //     once (broadcast.go); each watcher has its own queue, selector and a
-//     channel of 64 events (a batch is handed over at once), and
-//     one from before the shared watch's history gets an etcd watch of its
-//     own. Watch hands out api.DeepCopy copies; WatchShared
+//     channel of 64 events (a batch is handed over at once). Pod watchers
+//     whose field selector requires one host (a kubelet's) are indexed by
+//     it: a change is queued only for the watchers of the pod's old and new
+//     host, and a pod's fields are computed once a change for the others;
+//     what each watcher sees is what store.FilterEvent gives it. A watcher
+//     from before the shared watch's history gets an etcd watch of its own. Watch hands out api.DeepCopy copies; WatchShared
 //     (store.SharedWatcher) the shared objects, read only.
 //
 //   - Events are written with a lease of EventTTL (1 h); leases are shared by

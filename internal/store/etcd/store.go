@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -34,7 +35,8 @@ type Store struct {
 
 	cacheMu sync.Mutex
 	cache   map[api.Resource]map[string]cacheEntry
-	intern  *interner // shares the repeated strings of cached objects (intern.go)
+	decodes atomic.Int64 // values decoded for the cache (decodeShared)
+	intern  *interner    // shares the repeated strings of cached objects (intern.go)
 
 	bcMu   sync.Mutex
 	bcasts map[api.Resource]*broadcaster // shared watches, see broadcast.go
@@ -290,6 +292,7 @@ func (s *Store) Create(ctx context.Context, obj api.Object) (api.Object, error) 
 	if err := checkSize(res, obj, data); err != nil {
 		return nil, err
 	}
+	w := s.expect(res, key, data, obj)
 	var resp *clientv3.TxnResponse
 	for attempt := 0; ; attempt++ {
 		var opts []clientv3.OpOption
@@ -316,17 +319,19 @@ func (s *Store) Create(ctx context.Context, obj api.Object) (api.Object, error) 
 		break
 	}
 	if err != nil {
+		w.abandon()
 		return nil, storeErr("create", key, err)
 	}
 	if !resp.Succeeded {
+		w.abandon()
 		return nil, api.NewAlreadyExists(res.Kind(), obj.Meta().ID)
 	}
-	return written(obj, resp.Header.Revision)
+	return writtenCopy(obj, resp.Header.Revision)
 }
 
-// written returns the caller's own copy of what was just written at rev: a
-// DeepCopy of obj, cheaper than decoding the bytes again.
-func written(obj api.Object, rev int64) (api.Object, error) {
+// writtenCopy returns the caller's own copy of what was just written at
+// rev: a DeepCopy of obj, cheaper than decoding the bytes again.
+func writtenCopy(obj api.Object, rev int64) (api.Object, error) {
 	out := api.DeepCopy(obj)
 	out.Meta().ResourceVersion = uint64(rev)
 	return out, nil
@@ -354,6 +359,7 @@ func (s *Store) Update(ctx context.Context, obj api.Object) (api.Object, error) 
 	if rv != 0 {
 		cmp = clientv3.Compare(clientv3.ModRevision(key), "=", int64(rv))
 	}
+	w := s.expect(res, key, data, obj)
 	done := timed("update", res)
 	resp, err := s.cli.Txn(ctx).If(cmp).
 		Then(clientv3.OpPut(key, string(data), opts...)).
@@ -361,9 +367,11 @@ func (s *Store) Update(ctx context.Context, obj api.Object) (api.Object, error) 
 		Commit()
 	done()
 	if err != nil {
+		w.abandon()
 		return nil, storeErr("update", key, err)
 	}
 	if !resp.Succeeded {
+		w.abandon()
 		id := obj.Meta().ID
 		if rv == 0 || len(resp.Responses) == 0 || len(resp.Responses[0].GetResponseRange().Kvs) == 0 {
 			return nil, api.NewNotFound(res.Kind(), id)
@@ -371,7 +379,7 @@ func (s *Store) Update(ctx context.Context, obj api.Object) (api.Object, error) 
 		cur := resp.Responses[0].GetResponseRange().Kvs[0].ModRevision
 		return nil, api.NewConflict(res.Kind(), id, fmt.Sprintf("resourceVersion %d is stale (now %d)", rv, cur))
 	}
-	return written(obj, resp.Header.Revision)
+	return writtenCopy(obj, resp.Header.Revision)
 }
 
 // Delete implements store.Store.

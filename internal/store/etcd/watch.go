@@ -55,7 +55,7 @@ func (s *Store) watch(ctx context.Context, res api.Resource, opts store.ListOpti
 			return nil, storeErr("watch", prefix, err)
 		}
 	}
-	if b, sub, ok := s.subscribe(res, from, int64(cur)); ok {
+	if b, sub, ok := s.subscribe(res, from, int64(cur), opts); ok {
 		return s.watchShared(ctx, b, sub, opts, from, copies), nil
 	}
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
