@@ -125,7 +125,7 @@ func TestCanonicalIsTheDecode(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
 	in := newInterner()
 	for _, res := range api.AllResources {
-		for i := 0; i < 3000; i++ {
+		for i := 0; i < 600; i++ {
 			obj := api.New(res)
 			fillRandom(r, reflect.ValueOf(obj).Elem(), 0)
 			rev := int64(100 + i)
