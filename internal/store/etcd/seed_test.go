@@ -135,16 +135,17 @@ func TestExpectedTakenByItsBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w1 := s.expect(api.Pods, "k", data, p)
-	w2 := s.expect(api.Pods, "k", data2, p2)
+	if s.expect(api.Pods, "k", data, p) == nil || s.expect(api.Pods, "k", data2, p2) == nil {
+		t.Fatal("nothing expected")
+	}
 	if got := b.takeFresh([]byte("k"), data, 14); got == nil || got.Meta().Labels != nil {
 		t.Fatalf("first put: %#v", got)
 	}
 	if got := b.takeFresh([]byte("k"), data2, 15); got == nil || got.Meta().Labels["a"] != "b" || len(b.fresh) != 0 {
 		t.Fatalf("second put: %#v", got)
 	}
-	w1 = s.expect(api.Pods, "k", data, p)
-	w2 = s.expect(api.Pods, "k", data2, p2)
+	w1 := s.expect(api.Pods, "k", data, p)
+	w2 := s.expect(api.Pods, "k", data2, p2)
 	w1.abandon()
 	if ws := b.fresh["k"]; len(ws) != 1 || ws[0] != w2 {
 		t.Fatal("a failed write took back a later writer's object")
