@@ -589,6 +589,12 @@ func scenarioLiveness(s *sc) {
 	if count != 0 {
 		s.fatalf("restartCount %d before any failure, want 0", count)
 	}
+	// Running is the container started, not its server listening (v1beta1
+	// has no readiness): wait until it answers before making it fail.
+	s.eventually("liveness pod answers", 20*time.Second, func() (bool, string) {
+		as := s.getFrom(s.ctx, h, 1, "http://"+p.CurrentState.PodIP+"/healthz")
+		return as[0].ok(), fmt.Sprintf("%+v", as[0])
+	})
 	for round := 1; round <= 2; round++ {
 		u := "http://" + p.CurrentState.PodIP + "/fail-health"
 		as := s.getFrom(s.ctx, h, 1, u)

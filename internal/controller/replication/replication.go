@@ -358,8 +358,14 @@ func (m *Manager) create(ctx context.Context, rc *api.ReplicationController, n i
 	m.mu.Unlock()
 	var mu sync.Mutex
 	var errs []error
+	var made []api.Object
 	started := m.parallel(ctx, n, func(int) {
 		out, err := m.st.Create(ctx, NewPod(rc))
+		if err == nil {
+			mu.Lock()
+			made = append(made, out)
+			mu.Unlock()
+		}
 		if err != nil {
 			m.mu.Lock()
 			if e := m.exp[rk]; e != nil && e.adds > 0 {
@@ -373,6 +379,7 @@ func (m *Manager) create(ctx context.Context, rc *api.ReplicationController, n i
 		}
 		m.rec.Record(ctx, rc, EventCreate, "created pod "+out.Meta().ID)
 	})
+	m.removeIfOwnerGone(ctx, rc, made)
 	var stopped error
 	if started < n { // stopping: the creates never made are not expected
 		m.mu.Lock()
@@ -391,6 +398,33 @@ func (m *Manager) create(ctx context.Context, rc *api.ReplicationController, n i
 	}
 	m.log.WithField("rc", rk).Debugf("created %d pods", n)
 	return nil
+}
+
+// removeIfOwnerGone deletes the pods just made for rc when rc no longer
+// exists (or is another RC of the same name): a create decided before the
+// manager saw rc deleted can land after the deletion, and after a cascading
+// delete's list of rc's pods (kubectl delete pods,rc: the pods go first, the
+// manager replaces them, the RC goes while those creates are in flight).
+// Read after the creates, the RC's absence means no one may own these pods.
+// One read a burst; pods that existed before the deletion are untouched.
+func (m *Manager) removeIfOwnerGone(ctx context.Context, rc *api.ReplicationController, made []api.Object) {
+	if len(made) == 0 || ctx.Err() != nil {
+		return
+	}
+	cur, err := m.st.Get(ctx, api.ReplicationControllers, namespaceOf(rc), rc.ID)
+	switch {
+	case err == nil && (rc.UID == "" || cur.Meta().UID == rc.UID):
+		return
+	case err != nil && !api.IsNotFound(err):
+		return // unknown: the next sync decides with what it sees then
+	}
+	for _, p := range made {
+		pm := p.Meta()
+		if _, err := m.st.Delete(ctx, api.Pods, pm.Namespace, pm.ID); err != nil && !api.IsNotFound(err) {
+			m.log.WithField("rc", api.Key(rc)).WithError(err).Warnf("delete pod %s made after its rc was deleted", pm.ID)
+		}
+	}
+	m.log.WithField("rc", api.Key(rc)).Infof("rc deleted while %d of its pods were created: deleted them", len(made))
 }
 
 // DeletionOrder sorts pods so that the first are the best to delete:

@@ -482,3 +482,40 @@ func TestStoppingManagerStartsNoCreates(t *testing.T) {
 		t.Fatalf("pending adds %d, want the %d made", adds, n)
 	}
 }
+
+// ownerGoneOnCreate deletes the RC the moment the first pod create
+// arrives: the deletion lands while the manager's burst is in flight.
+type ownerGoneOnCreate struct {
+	store.Store
+	once sync.Once
+	del  func()
+}
+
+func (o *ownerGoneOnCreate) Create(ctx context.Context, obj api.Object) (api.Object, error) {
+	if _, ok := obj.(*api.Pod); ok {
+		o.once.Do(o.del)
+	}
+	return o.Store.Create(ctx, obj)
+}
+
+// TestPodsMadeAfterRCDeletedAreDeleted: pods whose create landed after
+// their RC was deleted (a cascading delete had listed the RC's pods
+// already: kubectl delete pods,rc) are deleted by the manager; before, they
+// stayed Running with no owner (seen in the e2e's kubectl 1.33 scenario).
+func TestPodsMadeAfterRCDeletedAreDeleted(t *testing.T) {
+	e := newEnv(t)
+	e.create(t, rc("nginx", 3))
+	w := &ownerGoneOnCreate{Store: e.st, del: func() {
+		if _, err := e.st.Delete(e.ctx, api.ReplicationControllers, "default", "nginx"); err != nil {
+			t.Errorf("delete rc: %v", err)
+		}
+	}}
+	e.g = newGated(w)
+	e.start(t, Config{})
+	if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
+		t.Fatal(err)
+	}
+	if ps := e.pods(t); len(ps) != 0 {
+		t.Fatalf("%d pods left after their rc was deleted during the creates, want 0", len(ps))
+	}
+}
