@@ -361,11 +361,6 @@ func (m *Manager) create(ctx context.Context, rc *api.ReplicationController, n i
 	var made []api.Object
 	started := m.parallel(ctx, n, func(int) {
 		out, err := m.st.Create(ctx, NewPod(rc))
-		if err == nil {
-			mu.Lock()
-			made = append(made, out)
-			mu.Unlock()
-		}
 		if err != nil {
 			m.mu.Lock()
 			if e := m.exp[rk]; e != nil && e.adds > 0 {
@@ -377,6 +372,9 @@ func (m *Manager) create(ctx context.Context, rc *api.ReplicationController, n i
 			mu.Unlock()
 			return
 		}
+		mu.Lock()
+		made = append(made, out)
+		mu.Unlock()
 		m.rec.Record(ctx, rc, EventCreate, "created pod "+out.Meta().ID)
 	})
 	m.removeIfOwnerGone(ctx, rc, made)

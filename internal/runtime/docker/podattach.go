@@ -106,6 +106,13 @@ func (nc *netCache) gone(name, id string) {
 	nc.current[id] = false
 }
 
+// markGone records that network id no longer exists.
+func (nc *netCache) markGone(id string) {
+	nc.mu.Lock()
+	defer nc.mu.Unlock()
+	nc.current[id] = false
+}
+
 func (nc *netCache) get(name string) (podNetwork, bool) {
 	nc.mu.Lock()
 	defer nc.mu.Unlock()
@@ -181,9 +188,7 @@ func (r *Runtime) networkCurrent(ctx context.Context, id string) bool {
 	in, err := r.cli.NetworkInspect(ctx, id, network.InspectOptions{})
 	switch {
 	case client.IsErrNotFound(err):
-		r.nets.mu.Lock()
-		r.nets.current[id] = false
-		r.nets.mu.Unlock()
+		r.nets.markGone(id)
 		return false
 	case err != nil:
 		return true // not known now: ask again next time
@@ -314,10 +319,9 @@ func (r *Runtime) attach(ctx context.Context, id string, a attachment) error {
 // attached to network id (it is being removed: they lose their address, as
 // the engine's disconnect does to its own).
 func (r *Runtime) detachNetwork(ctx context.Context, id string) error {
-	list, err := r.cli.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(
-		filters.Arg("label", runtime.LabelManaged+"=true"), filters.Arg("label", LabelPodNetwork+"="+id), filters.Arg("label", LabelPodVeth+"=true"))})
+	list, err := r.listAttached(ctx, id)
 	if err != nil {
-		return fmt.Errorf("list attached containers: %w", err)
+		return err
 	}
 	var errs []error
 	for _, c := range list {
@@ -332,10 +336,17 @@ func (r *Runtime) detachNetwork(ctx context.Context, id string) error {
 // attachedRunning counts the running containers this runtime attached to
 // network id.
 func (r *Runtime) attachedRunning(ctx context.Context, id string) (int, error) {
+	list, err := r.listAttached(ctx, id)
+	return len(list), err
+}
+
+// listAttached lists the running containers this runtime attached to
+// network id.
+func (r *Runtime) listAttached(ctx context.Context, id string) ([]container.Summary, error) {
 	list, err := r.cli.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(
 		filters.Arg("label", runtime.LabelManaged+"=true"), filters.Arg("label", LabelPodNetwork+"="+id), filters.Arg("label", LabelPodVeth+"=true"))})
 	if err != nil {
-		return 0, fmt.Errorf("list attached containers: %w", err)
+		return nil, fmt.Errorf("list attached containers: %w", err)
 	}
-	return len(list), nil
+	return list, nil
 }
