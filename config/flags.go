@@ -122,7 +122,7 @@ func masterFlags(m *Master, address, dataDir, configDir string) []cli.Flag {
 		intFlag(&m.MaxReplicas, "max-replicas", 10000, catControl, "the most replicas a replication controller may ask for"),
 		intFlag(&m.MaxObjectsPerNamespace, "max-objects-per-namespace", 50000, catControl, "the most objects of one kind in one namespace"),
 		intFlag(&m.MemoryLimitMB, "memory-limit-mb", 0, catControl, "soft memory limit of this process in MiB: the garbage collector works harder near it instead of growing the heap; 0: GOMEMLIMIT if set, else half the machine's (or cgroup's) memory"),
-		durFlag(&m.LeaderLease, "leader-lease", 5*time.Second, catControl, "lease of the master that runs the scheduler and controllers: another master takes over within it (whole seconds, at least 2s)"),
+		durFlag(&m.LeaderLease, "leader-lease", 15*time.Second, catControl, "lease of the master that runs the scheduler and controllers: another master takes over within it (whole seconds, at least 2s)"),
 	}
 	return append(fl, commonFlags(&m.Logging, &m.AllowPrivileged, &m.ConfigDir, &m.PrintConfig, configDir)...)
 }
@@ -140,6 +140,7 @@ func minionOnlyFlags(n *Minion, rootDir string) []cli.Flag {
 		strFlag(&n.ProxyMode, "proxy-mode", "iptables", catProxy, "service proxy: iptables, userspace or none"),
 		strFlag(&n.Network, "network", "bridge", catNetwork, "pod network: bridge (one subnet per minion) or none"),
 		strFlag(&n.PodAttach, "pod-attach", "kubelet", catNetwork, "who attaches a pod without host ports to the bridge: kubelet (a veth; the engine sets up no DNS resolver per pod) or docker (the engine's network)"),
+		strFlag(&n.PodInfra, "pod-infra", "auto", catNetwork, "auto: a pod of one container without host ports runs alone, holding its own network (one container a pod, not two); always: every pod has an infra container holding its network, as Kubernetes v0.6"),
 		boolFlag(&n.CleanupIPTables, "cleanup-iptables", false, catProxy, "remove kubelite's iptables rules and exit"),
 	}
 }

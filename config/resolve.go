@@ -375,6 +375,9 @@ func (n *Minion) resolve(cCtx *cli.Context, src map[string]Arg, sys System) erro
 	if err := oneOf(src, "pod-attach", n.PodAttach, "kubelet", "docker"); err != nil {
 		return err
 	}
+	if err := oneOf(src, "pod-infra", n.PodInfra, "auto", "always"); err != nil {
+		return err
+	}
 	if err := checkDuration(src, cCtx, "sync_frequency"); err != nil {
 		return err
 	}

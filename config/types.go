@@ -117,6 +117,7 @@ type Minion struct {
 	ProxyMode       string       // --proxy-mode: iptables | userspace | none
 	Network         string       // --network: bridge | none
 	PodAttach       string       // --pod-attach: kubelet | docker
+	PodInfra        string       // --pod-infra: auto | always
 	ClusterCIDR     netip.Prefix // --cluster_cidr: every pod subnet (the master's --cluster_cidr)
 	CleanupIPTables bool         // --cleanup-iptables: remove kubelite's rules and exit
 

@@ -128,10 +128,23 @@ func (m *benchMaster) start(ctx context.Context, o bench.MasterOptions) error {
 	if err != nil {
 		return err
 	}
+	// The raw-put peer is a network client of the embedded etcd (the raw
+	// etcd a user's client sees); the master's store calls it in process,
+	// as roles.Master wires it.
 	m.put = func(ctx context.Context, key, val string) error { _, err := cli.Put(ctx, key, val); return err }
-	m.closeClient = cli.Close
+	storeCli := embedded.LocalClient(cli)
+	m.closeClient = func() error {
+		_ = storeCli.Close() // context.Canceled, always
+		return cli.Close()
+	}
 	m.grace = o.NodeGrace
-	reg, err := registry.New(storeetcd.New(cli).WithLog(log("store")), registry.Config{Log: log("registry")}) // the default portal net
+	leaseTTL := o.NodeGrace
+	if leaseTTL <= 0 {
+		leaseTTL = node.DefaultGracePeriod
+	}
+	leases := storeetcd.NewMinionLeases(storeCli, leaseTTL, log("minion-leases"))                                 // the registry renews, the node controller watches
+	reg, err := registry.New(storeetcd.New(storeCli).WithLog(log("store")), registry.Config{Log: log("registry"), // the default portal net
+		Heartbeats: leases})
 	if err != nil {
 		return fmt.Errorf("bench master: %w", err)
 	}
@@ -154,14 +167,15 @@ func (m *benchMaster) start(ctx context.Context, o bench.MasterOptions) error {
 	client := component.Func{N: "etcd-client", F: func(ctx context.Context, started func()) error {
 		started()
 		<-ctx.Done()
-		return cli.Close()
+		return m.closeClient()
 	}}
 	comps := []component.Component{embedded, client, reg, srv}
 	if o.Scheduler {
 		comps = append(comps, scheduler.New(scheduler.Config{Log: log("scheduler"), Store: reg}))
 	}
 	if o.Controllers {
-		nc, err := node.New(node.Config{Log: log("node-controller"), Store: reg, GracePeriod: o.NodeGrace, EvictionTimeout: o.PodEviction})
+		nc, err := node.New(node.Config{Log: log("node-controller"), Store: reg, GracePeriod: o.NodeGrace, EvictionTimeout: o.PodEviction,
+			Leases: leases})
 		if err != nil {
 			return fmt.Errorf("bench master: %w", err)
 		}

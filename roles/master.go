@@ -130,16 +130,25 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 		return nil, err
 	}
 	p.cleanup(func() { _ = cli.Close() })
+	// The store's client: its own embedded etcd is called in this process
+	// (no gRPC, no socket); an external etcd through cli. The election, the
+	// health, space and quorum checks, claims and restores keep cli.
+	storeCli := cli
 	if embedded != nil {
+		storeCli = embedded.LocalClient(cli)
+		p.cleanup(func() { _ = storeCli.Close() })
 		p.add(embedded)
 	} else {
 		p.add(&etcd.External{Client: cli, Log: p.logger("etcd-client")})
 	}
-	// Stopped in reverse order, this closes the client just before etcd
+	// Stopped in reverse order, this closes the clients just before etcd
 	// stops: an embedded etcd otherwise waits seconds for its connection.
 	p.add(component.Func{N: "etcd-client", F: func(ctx context.Context, started func()) error {
 		started()
 		<-ctx.Done()
+		if storeCli != cli {
+			_ = storeCli.Close() // context.Canceled, always
+		}
 		_ = cli.Close()
 		return nil
 	}})
@@ -147,12 +156,21 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 		p.add(restoreComponent(p.logger("master"), cfg.Restore, func(ctx context.Context) (int, error) { return etcd.RestoreSnapshot(ctx, cli, cfg.Restore) }))
 	}
 
+	// Kubelets' heartbeats renew an etcd lease per minion (not a write of
+	// the minion through raft), as long as the node controller's grace
+	// period; the node controller watches those leases.
+	leaseTTL := cfg.NodeMonitorGracePeriod
+	if leaseTTL <= 0 {
+		leaseTTL = node.DefaultGracePeriod
+	}
 	// The registry adds the API's semantics (defaults, validation, uids and
 	// names, portal IPs, bindings) to the raw store; everything in the master
 	// uses it.
-	reg, err := registry.New(storeetcd.New(cli).WithLog(p.logger("store")), registry.Config{
-		Log:       p.logger("registry"),
-		PortalNet: ipNet(cfg.PortalNet), PortalClaims: etcd.NewClaims(cli, ""),
+	leases := storeetcd.NewMinionLeases(storeCli, leaseTTL, p.logger("minion-leases")) // the registry renews, the node controller watches
+	reg, err := registry.New(storeetcd.New(storeCli).WithLog(p.logger("store")), registry.Config{
+		Log:        p.logger("registry"),
+		Heartbeats: leases,
+		PortalNet:  ipNet(cfg.PortalNet), PortalClaims: etcd.NewClaims(cli, ""),
 		Diagnose:    func(ctx context.Context) string { return etcd.DiagnoseQuorum(ctx, cli) },
 		Admission:   admission.Policy{AllowPrivileged: cfg.AllowPrivileged, Protected: []string{cfg.DataDir, config.DefaultRootDir}},
 		MaxReplicas: cfg.MaxReplicas, MaxObjectsPerNamespace: cfg.MaxObjectsPerNamespace,
@@ -199,6 +217,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 			Store: st, Log: p.logger("node-controller"), Recorder: record.New(st, record.Config{Log: p.logger("record"), Source: "node-controller"}),
 			Machines: cfg.Machines, ClusterCIDR: cfg.ClusterCIDR.String(),
 			GracePeriod: cfg.NodeMonitorGracePeriod, EvictionTimeout: cfg.PodEvictionTimeout,
+			Leases: leases,
 		})
 		if err != nil {
 			return nil, err

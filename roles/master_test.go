@@ -220,8 +220,19 @@ func TestMasterJoin(t *testing.T) {
 	if len(members) != 2 || healthy != 2 {
 		t.Fatalf("members %+v, want 2 healthy", members)
 	}
-	if _, err := cli1.Put(ctx, "/kubelite/test", "from m1"); err != nil {
-		t.Fatal(err)
+	// Right after a join etcd may drop a proposal ("raft proposal dropped":
+	// its leader changing or the new member being promoted); a client tries
+	// again, as the API's clients do after its 503.
+	for {
+		_, err := cli1.Put(ctx, "/kubelite/test", "from m1")
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil || !strings.Contains(err.Error(), "proposal dropped") {
+			t.Fatal(err)
+		}
+		t.Logf("put: %v; again", err)
+		time.Sleep(100 * time.Millisecond)
 	}
 	resp, err := cli2.Get(ctx, "/kubelite/test")
 	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "from m1" {

@@ -140,7 +140,7 @@ func addMinion(ctx context.Context, p *plan, cfg *config.Minion, rt minionRuntim
 		Log:      p.logger("kubelet"),
 		NodeName: cfg.Hostname, HostIP: hostIP, Store: st, Runtime: rt.Runtime,
 		RootDir: cfg.RootDir, SyncFrequency: cfg.SyncFrequency, AllowPrivileged: cfg.AllowPrivileged,
-		Capacity: rt.capacity, Labels: cfg.Labels, Port: cfg.Port, Network: network,
+		Capacity: rt.capacity, Labels: cfg.Labels, Port: cfg.Port, Network: network, PodInfra: cfg.PodInfra,
 		Protected: append([]string{config.DefaultDataDir}, protected...),
 	})
 	if err != nil {

@@ -34,6 +34,7 @@ const (
 	ReasonTimeout          StatusReason = "Timeout"
 	ReasonUnauthorized     StatusReason = "Unauthorized"
 	ReasonForbidden        StatusReason = "Forbidden"
+	ReasonNotImplemented   StatusReason = "NotImplemented"
 )
 
 // StatusDetails names the object and the causes of a failure.

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"kubelite/internal/metrics"
@@ -15,6 +16,9 @@ func instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		attrs := requestAttributes(r)
 		verb, res := metrics.Verb(attrs.Verb), metrics.Resource(attrs.Resource)
+		if isHeartbeat(r) {
+			verb = "heartbeat" // authorized as an update of the minion, counted apart
+		}
 		long := isLongRunning(r)
 		start := time.Now()
 		if !long {
@@ -39,4 +43,11 @@ func instrument(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// isHeartbeat tells a minion's heartbeat (PUT .../minions/NAME/heartbeat)
+// from the writes of minions.
+func isHeartbeat(r *http.Request) bool {
+	p := strings.TrimSuffix(r.URL.Path, "/")
+	return r.Method == http.MethodPut && strings.HasSuffix(p, "/heartbeat") && strings.Contains(p, "/minions/")
 }

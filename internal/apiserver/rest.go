@@ -374,3 +374,23 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, ver string,
 	}
 	writeJSON(w, http.StatusOK, versioned(ver, out))
 }
+
+// serveHeartbeat records a minion's heartbeat without writing the minion
+// (store.Heartbeater): PUT .../minions/NAME/heartbeat, no body, allowed to
+// whoever may update minion NAME (its own kubelet). 501 when the store
+// records no heartbeats apart from the minion (the kubelet then writes it).
+func (s *Server) serveHeartbeat(w http.ResponseWriter, r *http.Request, ver, id string) {
+	hb, ok := s.cfg.Store.(store.Heartbeater)
+	if !ok {
+		writeStatus(w, newStatus(http.StatusNotImplemented, api.ReasonNotImplemented, store.ErrNoHeartbeats.Error()))
+		return
+	}
+	switch err := hb.Heartbeat(r.Context(), id); {
+	case errors.Is(err, store.ErrNoHeartbeats):
+		writeStatus(w, newStatus(http.StatusNotImplemented, api.ReasonNotImplemented, err.Error()))
+	case err != nil:
+		writeError(w, err)
+	default:
+		writeJSON(w, http.StatusOK, successStatus(ver, api.Minions, id))
+	}
+}

@@ -76,6 +76,9 @@ func (s *Server) newRouter() *http.ServeMux {
 			both("GET", item, func(w http.ResponseWriter, r *http.Request) { s.serveGet(w, r, ver, res, r.PathValue("id")) })
 			both("PUT", item, func(w http.ResponseWriter, r *http.Request) { s.serveUpdate(w, r, ver, res, r.PathValue("id")) })
 			both("DELETE", item, func(w http.ResponseWriter, r *http.Request) { s.serveDelete(w, r, ver, res, r.PathValue("id")) })
+			if res == api.Minions {
+				both("PUT", item+"/heartbeat", func(w http.ResponseWriter, r *http.Request) { s.serveHeartbeat(w, r, ver, r.PathValue("id")) })
+			}
 			watch := func(w http.ResponseWriter, r *http.Request) {
 				if r.Method != http.MethodGet { // a watch has no HEAD
 					methodNotAllowed(w, r)

@@ -78,13 +78,14 @@ func requestNote(counts map[reqKey]float64, pods int) string {
 	creates, updates := sum(is("pods", "create")), sum(is("pods", "update"))
 	minionWrites := sum(is("minions", "update")) + sum(is("minions", "create"))
 	minionReads := sum(is("minions", "get"))
+	heartbeats := sum(is("minions", "heartbeat"))
 	busy := sum(func(k reqKey) bool { return k.code == "429" })
 	slow := sum(func(k reqKey) bool { return k.code == "503" })
 	conflicts := sum(func(k reqKey) bool { return k.code == "409" })
 	return fmt.Sprintf("the master answered %s pod creates and %s pod updates (%s and %s a pod), "+
-		"%s minion writes and %s minion reads; %s answers were 409 (conflict), %s were 429 (busy) and %s were 503 (not committed in time)",
+		"%s minion writes, %s minion reads and %s heartbeats (leases renewed, no write); %s answers were 409 (conflict), %s were 429 (busy) and %s were 503 (not committed in time)",
 		thousands(int(creates)), thousands(int(updates)), per(creates), per(updates),
-		thousands(int(minionWrites)), thousands(int(minionReads)), thousands(int(conflicts)), thousands(int(busy)), thousands(int(slow)))
+		thousands(int(minionWrites)), thousands(int(minionReads)), thousands(int(heartbeats)), thousands(int(conflicts)), thousands(int(busy)), thousands(int(slow)))
 }
 
 // requestCounts reads the master's request counters from its /metrics over

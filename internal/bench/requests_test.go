@@ -14,6 +14,7 @@ apiserver_request_total{code="200",resource="minions",verb="get"} 250
 apiserver_request_total{code="200",resource="minions",verb="update"} 7253
 apiserver_request_total{code="200",resource="pods",verb="update"} 14940
 apiserver_request_total{code="201",resource="minions",verb="create"} 500
+apiserver_request_total{code="200",resource="minions",verb="heartbeat"} 2000
 apiserver_request_total{code="201",resource="pods",verb="create"} 14969
 apiserver_request_total{code="409",resource="pods",verb="create"} 31
 apiserver_request_total{code="409",resource="pods",verb="update"} 193
@@ -37,9 +38,9 @@ func TestRequestNote(t *testing.T) {
 		want string
 	}{
 		{15000, "the master answered 15,032 pod creates and 15,213 pod updates (1.00 and 1.01 a pod), " +
-			"7,753 minion writes and 262 minion reads; 224 answers were 409 (conflict), 12 were 429 (busy) and 112 were 503 (not committed in time)"},
+			"7,753 minion writes, 262 minion reads and 2,000 heartbeats (leases renewed, no write); 224 answers were 409 (conflict), 12 were 429 (busy) and 112 were 503 (not committed in time)"},
 		{0, "the master answered 15,032 pod creates and 15,213 pod updates (- and - a pod), " +
-			"7,753 minion writes and 262 minion reads; 224 answers were 409 (conflict), 12 were 429 (busy) and 112 were 503 (not committed in time)"},
+			"7,753 minion writes, 262 minion reads and 2,000 heartbeats (leases renewed, no write); 224 answers were 409 (conflict), 12 were 429 (busy) and 112 were 503 (not committed in time)"},
 	} {
 		if got := requestNote(counts, tc.pods); got != tc.want {
 			t.Errorf("pods %d:\n got %s\nwant %s", tc.pods, got, tc.want)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -147,12 +148,18 @@ loop:
 }
 
 // transient reports errors any client retries: the store timed out or was
-// unavailable under load, or the connection broke mid-request (a POST on
+// unavailable under load, the connection broke mid-request (a POST on
 // a kept-alive connection the loaded master closed: net/http does not
-// resend it); the write may or may not have happened.
+// resend it; the write may or may not have happened) or could not be made
+// in time.
 func transient(err error) bool {
 	if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	// A connect that timed out (the master's accept queue full at 5,000
+	// minions) sent nothing; a refused one means no master, not a busy one.
+	if op := (*net.OpError)(nil); errors.As(err, &op) && op.Op == "dial" && op.Timeout() {
 		return true
 	}
 	var se *api.StatusError

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"syscall"
 	"testing"
@@ -54,6 +55,7 @@ func TestCreateRetry(t *testing.T) {
 		{"unavailable", 1, api.NewUnavailable("busy"), false, false, 2},
 		{"429 (in-flight cap) is retried", 1, &api.StatusError{Status: api.Status{Code: http.StatusTooManyRequests, Reason: "TooManyRequests"}}, false, false, 2},
 		{"a broken connection is retried", 1, fmt.Errorf("reach master https://127.0.0.1:1: net/http: HTTP/1.x transport connection broken: %w", syscall.EPIPE), false, false, 2},
+		{"a connect that timed out is retried", 1, fmt.Errorf("reach master https://127.0.0.1:1: %w", &net.OpError{Op: "dial", Net: "tcp", Err: timeoutErr{}}), false, false, 2},
 		{"refused is not retried", 1, fmt.Errorf("reach master https://127.0.0.1:1: %w", syscall.ECONNREFUSED), false, true, 1},
 		{"invalid is not retried", 1, api.NewInvalid("Pod", "p", nil), false, true, 1},
 		{"already exists at first is an error", 1, api.NewAlreadyExists("Pod", "p"), false, true, 1},
@@ -68,3 +70,10 @@ func TestCreateRetry(t *testing.T) {
 		})
 	}
 }
+
+// timeoutErr is a net.Error that timed out, as a dial's i/o timeout.
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }

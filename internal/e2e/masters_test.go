@@ -34,7 +34,7 @@ import (
 // master1..3 and minions minion1..2, all secure, grown as README's
 // "Growing" tells a user to.
 const (
-	triLease = 5 * time.Second // the masters' --leader-lease (its default)
+	triLease = 5 * time.Second // the masters' --leader-lease (the default is 15s; 5s keeps the takeover rows short)
 	// crashRoundsEnv sets the number of kill -9 rounds of the durability
 	// test (default 3; the full run is 20).
 	crashRoundsEnv = "KUBELITE_E2E_CRASH_ROUNDS"

@@ -35,13 +35,16 @@
 //
 // Clients: NewClient(endpoints, tls) returns a go.etcd.io/etcd/client/v3 client
 // (it does not block); WaitReady blocks until the cluster answers a read.
+// Embedded.LocalClient returns a client of the embedded server whose KV,
+// Watch and Lease calls run in this process, without gRPC or a socket (the
+// master's store on its own etcd; local.go says what it does not do).
 // Only this package and internal/store/etcd import etcd.
 //
 // Several masters on one etcd:
-//   - Election (election.go) is the leader.Elector on an etcd lease
-//     (concurrency.Election under /kubelite/leader/): the master holding it
-//     runs the scheduler and controllers; see its doc for the margin that
-//     keeps two terms from overlapping.
+//   - Election (election.go) is the leader.Elector on an etcd lease (keys
+//     as concurrency.Election's, under /kubelite/leader/): the master
+//     holding it runs the scheduler and controllers; see its doc for the
+//     margin that keeps two terms from overlapping.
 //   - Claims (claims.go) holds one key per portal IP under
 //     /kubelite/portalips/, created by compare-and-swap (registry.PortalClaims).
 //   - DiagnoseQuorum (quorum.go) says why writes cannot commit (no member

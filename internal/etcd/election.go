@@ -37,9 +37,10 @@ type ElectionConfig struct {
 }
 
 // Election is a leader.Elector on an etcd lease: the candidate puts its
-// identity under Prefix with a lease (concurrency.Election), and leads once
-// every older key is gone. The lease is kept by leader.KeepLease (renewals
-// every fifth of the TTL, a failed or slow one tried again beside it, each
+// identity under Prefix with a lease (as concurrency.Election does, every
+// call bounded by the campaign's context), and leads once every older key
+// is gone. The lease is kept by leader.KeepLease (renewals every fifth of
+// the TTL, a failed or slow one tried again beside it, each
 // a keep-alive of its own), and its Term is lost a margin (a fifth of the
 // TTL, at most 1 s) before the lease may expire on the server, counted from
 // the start of the latest renewal that succeeded, or when the server says
@@ -113,7 +114,10 @@ func (e *Election) reclaim(ctx context.Context) {
 	}
 }
 
-// Campaign implements leader.Elector.
+// Campaign implements leader.Elector. Every etcd call it makes is bounded
+// by ctx (and by the lease: a candidate whose lease is lost stops waiting
+// in line); on an error the lease is revoked (bounded), which deletes its
+// key.
 func (e *Election) Campaign(ctx context.Context) (leader.Term, error) {
 	e.reclaim(ctx)
 	ttl := int64(e.cfg.TTL / time.Second)
@@ -131,15 +135,26 @@ func (e *Election) Campaign(ctx context.Context) (leader.Term, error) {
 	go t.keep(tctx, granting, time.Duration(grant.TTL)*time.Second)
 	// The session keeps the lease alive too (its own keep-alive stream),
 	// which only renews it more; the term's end is keep's to decide.
-	sess, err := concurrency.NewSession(e.cli, concurrency.WithLease(grant.ID), concurrency.WithContext(tctx))
-	if err != nil {
+	if _, err := concurrency.NewSession(e.cli, concurrency.WithLease(grant.ID), concurrency.WithContext(tctx)); err != nil {
 		t.close()
 		return nil, fmt.Errorf("election session: %w", err)
 	}
-	t.sess = sess
-	t.el = concurrency.NewElection(sess, e.cfg.Prefix)
-	if err := t.el.Campaign(ctx, e.cfg.Identity); err != nil {
+	cctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-t.lost:
+			stop()
+		case <-cctx.Done():
+		}
+	}()
+	if err := t.campaign(cctx); err != nil {
 		t.close()
+		select {
+		case <-t.lost:
+			return nil, errors.New("election lease lost during the campaign")
+		default:
+		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -154,6 +169,61 @@ func (e *Election) Campaign(ctx context.Context) (leader.Term, error) {
 	return t, nil
 }
 
+// campaign puts this candidate's key (Prefix and the lease ID in hex, as
+// concurrency.Election names it) with the lease, then waits until every
+// key created before it is gone: the candidate leads. It is
+// concurrency.Election's Campaign without its clean-up on cancellation,
+// a resign with the client's context (never done until the client is
+// closed: with etcd unreachable, the master's shutdown waited for it); the
+// caller revokes the lease instead, with a timeout.
+func (t *term) campaign(ctx context.Context) error {
+	e := t.e
+	key := fmt.Sprintf("%s%x", e.cfg.Prefix, t.lease)
+	resp, err := e.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, e.cfg.Identity, clientv3.WithLease(t.lease))).Commit()
+	if err != nil {
+		return fmt.Errorf("put election key: %w", err)
+	}
+	if !resp.Succeeded {
+		// The lease is new: no key can carry its ID.
+		return fmt.Errorf("put election key: %s exists already", key)
+	}
+	t.key, t.rev = key, resp.Header.Revision
+	older := append(clientv3.WithLastCreate(), clientv3.WithMaxCreateRev(t.rev-1))
+	for {
+		resp, err := e.cli.Get(ctx, e.cfg.Prefix, older...)
+		if err != nil {
+			return fmt.Errorf("read older candidates: %w", err)
+		}
+		if len(resp.Kvs) == 0 {
+			return nil
+		}
+		if err := waitDelete(ctx, e.cli, string(resp.Kvs[0].Key), resp.Header.Revision); err != nil {
+			return err
+		}
+	}
+}
+
+// waitDelete waits until key is deleted at revision rev or later.
+func waitDelete(ctx context.Context, cli *clientv3.Client, key string, rev int64) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for resp := range cli.Watch(wctx, key, clientv3.WithRev(rev)) {
+		if err := resp.Err(); err != nil {
+			return fmt.Errorf("wait for %s to go: %w", key, err)
+		}
+		for _, ev := range resp.Events {
+			if ev.Type == clientv3.EventTypeDelete {
+				return nil
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return fmt.Errorf("wait for %s to go: watch ended", key)
+}
+
 func (e *Election) revoke(id clientv3.LeaseID) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -164,8 +234,8 @@ func (e *Election) revoke(id clientv3.LeaseID) {
 type term struct {
 	e      *Election
 	lease  clientv3.LeaseID
-	sess   *concurrency.Session
-	el     *concurrency.Election
+	key    string // the election key, once put
+	rev    int64  // its create revision
 	cancel context.CancelFunc
 	lost   chan struct{}
 	done   chan struct{} // keep returned
@@ -211,11 +281,16 @@ func (r leaseRenewer) Renew(ctx context.Context) (time.Duration, error) {
 // Lost implements leader.Term.
 func (t *term) Lost() <-chan struct{} { return t.lost }
 
-// Resign implements leader.Term: delete the key, revoke the lease.
+// Resign implements leader.Term: delete the key (if it is still this
+// term's), revoke the lease.
 func (t *term) Resign(ctx context.Context) error {
 	var err error
-	if t.el != nil {
-		err = t.el.Resign(ctx)
+	if t.key != "" {
+		_, err = t.e.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(t.key), "=", t.rev)).
+			Then(clientv3.OpDelete(t.key)).Commit()
+		if err != nil {
+			err = fmt.Errorf("resign: %w", err)
+		}
 	}
 	t.close()
 	return err

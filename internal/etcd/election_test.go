@@ -326,3 +326,61 @@ func TestElectionPartitionedLeader(t *testing.T) {
 	c.waitFor(t, "m1", 10*time.Second) // m1 campaigned again and leads now
 	stop1()
 }
+
+// stopWithin stops a gate and fails unless it returns within d; closing
+// cli then releases it.
+func stopWithin(t *testing.T, id string, stop func(), d time.Duration, cli *clientv3.Client) {
+	t.Helper()
+	start := time.Now()
+	done := make(chan struct{})
+	go func() { stop(); close(done) }()
+	select {
+	case <-done:
+		t.Logf("gate %s stopped in %s", id, time.Since(start).Round(time.Millisecond))
+	case <-time.After(d):
+		t.Errorf("gate %s still running %s after it was stopped", id, d)
+		cli.Close()
+		<-done
+	}
+}
+
+// TestGateStopsWithEtcdUnreachable: a master waiting in line is cut off
+// from etcd, then etcd stops under the leader; each gate returns within
+// seconds of being stopped (every etcd call of a campaign is bounded by its
+// context, a resign and a revoke by a timeout). concurrency.Election's
+// Campaign, cancelled in line, resigned with the client's context, never
+// done until the client was closed: with etcd unreachable, the master's
+// shutdown hung on it.
+func TestGateStopsWithEtcdUnreachable(t *testing.T) {
+	t.Parallel()
+	s := etcdtest.Start(t, "")
+	const ttl = 2 * time.Second
+	c := &controllers{running: map[string]time.Time{}, changed: make(chan struct{})}
+	proxy := newFreezer(t, strings.TrimPrefix(s.Endpoints()[0], "http://"))
+	cli1 := s.Client(t)
+	cli2, err := etcd.NewClient([]string{"http://" + proxy.addr()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli2.Close() })
+	_, stop1 := runGate(t, cli1, "m1", ttl, c)
+	c.waitFor(t, "m1", 10*time.Second)
+	_, stop2 := runGate(t, cli2, "m2", ttl, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		resp, err := cli1.Get(ctx, etcd.DefaultElectionPrefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Count == 2 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // m2 watches m1's key: it waits in line
+	proxy.freeze(true)
+	stopWithin(t, "m2", stop2, 5*time.Second, cli2)
+	s.Stop()
+	stopWithin(t, "m1", stop1, 5*time.Second, cli1)
+}

@@ -123,6 +123,9 @@ type Embedded struct {
 	readyOnce sync.Once
 	mu        sync.Mutex
 	endpoints []string
+	// local is the running server's in-process services (LocalClient),
+	// set before ready is closed.
+	local atomic.Pointer[localConns]
 }
 
 // NewEmbedded returns the embedded etcd component; nothing starts until Run.
@@ -288,6 +291,7 @@ func (e *Embedded) Run(ctx context.Context, started func()) error {
 	e.mu.Lock()
 	e.endpoints = eps
 	e.mu.Unlock()
+	e.local.Store(newLocalConns(srv.Server))
 	e.readyOnce.Do(func() { close(e.ready) })
 	e.log.WithField("endpoints", eps).Info("embedded etcd ready")
 	// Recover from NOSPACE with an in-process client (no socket, no TLS).

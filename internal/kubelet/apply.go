@@ -157,8 +157,16 @@ func (r *applyRun) infraError(ctx context.Context, err error) {
 }
 
 // startApp starts an app container in the pod's infra: the one this plan
-// started, else the one running already; none means the app waits.
+// started, else the one running already; none means the app waits. A solo
+// pod's app holds the pod network itself.
 func (r *applyRun) startApp(ctx context.Context, a Action) {
+	if r.plan.Solo {
+		o := SpecOptions{Solo: true, Network: r.nw, HostPaths: r.hostPaths}
+		if err := r.k.startContainer(ctx, r.pod, a, o, r.plan.Waiting, r.waitInfra, r.later); err != nil {
+			r.errs = append(r.errs, err)
+		}
+		return
+	}
 	if r.infraFailed {
 		r.plan.Waiting[a.Name] = "ContainerCreating"
 		return
@@ -172,7 +180,8 @@ func (r *applyRun) startApp(ctx context.Context, a Action) {
 		}
 		r.infraID = id
 	}
-	if err := r.k.startContainer(ctx, r.pod, a, r.infraID, r.hostPaths, r.plan.Waiting, r.waitInfra, r.later); err != nil {
+	o := SpecOptions{InfraID: r.infraID, HostPaths: r.hostPaths}
+	if err := r.k.startContainer(ctx, r.pod, a, o, r.plan.Waiting, r.waitInfra, r.later); err != nil {
 		r.errs = append(r.errs, err)
 		if r.waitInfra() != nil {
 			r.infraFailed = true

@@ -159,10 +159,10 @@ func (k *Kubelet) ensureImage(ctx context.Context, pod *api.Pod, c *api.Containe
 	return "", nil
 }
 
-// startContainer creates app container a.Name (hostDir volumes bound at
-// hostPaths, as admitted), waits for the infra to run (waitInfra), then
-// starts it. Its events go to later.
-func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, infraID string, hostPaths map[string]string, waiting map[string]string, waitInfra func() error, later *pendingEvents) error {
+// startContainer creates app container a.Name (in o's infra, or solo on its
+// network; hostDir volumes bound at o.HostPaths, as admitted), waits for the
+// infra to run (waitInfra), then starts it. Its events go to later.
+func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, o SpecOptions, waiting map[string]string, waitInfra func() error, later *pendingEvents) error {
 	var c *api.Container
 	for i := range pod.DesiredState.Manifest.Containers {
 		if pod.DesiredState.Manifest.Containers[i].Name == a.Name {
@@ -178,7 +178,8 @@ func (k *Kubelet) startContainer(ctx context.Context, pod *api.Pod, a Action, in
 			return fmt.Errorf("emptyDir for %s: %w", api.Key(pod), err)
 		}
 	}
-	spec, err := AppSpec(pod, c, a.Attempt, SpecOptions{InfraID: infraID, RootDir: k.cfg.RootDir, Services: k.servicesFor(pod), AllowPrivileged: k.cfg.AllowPrivileged, HostPaths: hostPaths})
+	o.RootDir, o.Services, o.AllowPrivileged = k.cfg.RootDir, k.servicesFor(pod), k.cfg.AllowPrivileged
+	spec, err := AppSpec(pod, c, a.Attempt, o)
 	if err != nil {
 		waiting[c.Name] = "ErrInvalidSpec: " + err.Error()
 		later.add(c.Name, EventFailed, err.Error())

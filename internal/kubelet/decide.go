@@ -84,6 +84,9 @@ type Input struct {
 	// (see Admit): nothing of it starts, what runs of it is stopped, and
 	// every container waits with reason "PodRefused: <Refused>".
 	Refused string
+	// SoloPods lets a pod that Solo allows run without an infra container
+	// (Config.PodInfra auto).
+	SoloPods bool
 }
 
 // Plan is what Decide wants done.
@@ -93,6 +96,9 @@ type Plan struct {
 	Waiting map[string]string
 	// RequeueAfter, when > 0, asks for another sync after that long.
 	RequeueAfter time.Duration
+	// Solo: the pod runs without an infra container, its app container
+	// holding the network (see Solo); its starts are solo app specs.
+	Solo bool
 }
 
 // Back-off bounds for crashing containers and failing pulls.
@@ -155,7 +161,8 @@ func ShouldRestart(p api.RestartPolicy, exitCode int) bool {
 //   - refused: a pod refused by admission stops and waits (and ends there);
 //   - unwanted: containers no longer in the manifest are removed;
 //   - infra: the infra container is kept, or replaced (stopping every
-//     running app first), or stopped when the pod has finished;
+//     running app first), or stopped when the pod has finished; a solo pod
+//     (see isSolo) has none, and its dead infras are removed;
 //   - garbage and apps: per container, dead instances beyond KeepDead are
 //     removed, then the app is started, restarted, backed off or stopped.
 //
@@ -175,20 +182,53 @@ func Decide(in Input) Plan {
 	}
 	d.unwanted(byName)
 	finished := podFinished(in.Pod, byName)
-	newInfra := d.infra(byName, finished)
-	d.garbage(byName[InfraName])
+	d.plan.Solo = isSolo(in, byName)
+	newInfra := false
+	if !d.plan.Solo {
+		newInfra = d.infra(byName, finished)
+		d.garbage(byName[InfraName])
+	}
 	for i := range in.Pod.DesiredState.Manifest.Containers {
 		c := &in.Pod.DesiredState.Manifest.Containers[i]
 		d.garbage(byName[c.Name])
 		d.app(c, byName[c.Name], finished, newInfra)
 	}
+	if d.plan.Solo {
+		// Dead infras go once no app runs in their namespace any more.
+		for _, c := range byName[InfraName] {
+			d.add(Action{Kind: ActRemove, Name: InfraName, ID: c.ID, Reason: "the pod holds its own network"})
+		}
+	}
 	return d.plan
+}
+
+// isSolo reports whether the pod runs without an infra container: the
+// kubelet allows it, Solo allows it, and no infra of the pod runs (a pod
+// started with one keeps it, its apps undisturbed).
+func isSolo(in Input, byName map[string][]runtime.Container) bool {
+	if !in.SoloPods || !Solo(in.Pod, in.Network) {
+		return false
+	}
+	for _, c := range byName[InfraName] {
+		if c.State == runtime.StateRunning {
+			return false
+		}
+	}
+	return true
 }
 
 // decider holds one Decide call's input and the plan its phases build.
 type decider struct {
 	in   Input
 	plan Plan
+}
+
+// hash is the spec hash app container c's running instance must carry.
+func (d *decider) hash(c *api.Container) string {
+	if d.plan.Solo {
+		return HashSolo(d.in.Pod, c, d.in.Network)
+	}
+	return HashContainer(c)
 }
 
 func (d *decider) add(a Action) { d.plan.Actions = append(d.plan.Actions, a) }
@@ -370,7 +410,7 @@ func (d *decider) app(c *api.Container, cs []runtime.Container, finished, newInf
 		d.restart(c.Name, cs[0], next)
 	case run == nil:
 		d.start(c.Name, next, "")
-	case run.Labels[runtime.LabelSpecHash] != HashContainer(c):
+	case run.Labels[runtime.LabelSpecHash] != d.hash(c):
 		d.add(Action{Kind: ActStop, Name: c.Name, ID: run.ID, Reason: "spec changed"})
 		d.start(c.Name, next, "spec changed")
 	case d.in.Unhealthy[run.ID] != "":

@@ -31,6 +31,7 @@ type decideScenario struct {
 	keepDead  int
 	network   PodNetwork
 	refused   string
+	solo      bool // SoloPods (Config.PodInfra auto)
 }
 
 func decideScenarios() []decideScenario {
@@ -59,6 +60,21 @@ func decideScenarios() []decideScenario {
 	infraDup := running(p, InfraName, 0)
 	infraDup.ID = "POD-u1-0b"
 	cs := func(c ...runtime.Container) []runtime.Container { return c }
+	// Solo pods: one container without a host port, on a pod network.
+	nw := PodNetwork{Name: "kubelite-pods", Subnet: "10.244.1.0/24"}
+	lone := api.Container{Name: "web", Image: "kubelite/webserver:v1", Ports: []api.Port{{ContainerPort: 80}}}
+	pSolo := testPod("u1", always, lone)
+	pSoloNever := testPod("u1", never, lone)
+	pSoloTwo := testPod("u1", always, lone, side)
+	solo := func(p *api.Pod, c runtime.Container, net PodNetwork) runtime.Container {
+		c.Labels[runtime.LabelSpecHash] = HashSolo(p, &p.DesiredState.Manifest.Containers[0], net)
+		c.Labels[LabelOwnNetwork] = "true"
+		return c
+	}
+	onNet := func(p *api.Pod, c runtime.Container) runtime.Container {
+		c.Labels[runtime.LabelSpecHash] = HashInfra(p, infraImg, nw)
+		return c
+	}
 
 	return []decideScenario{
 		// Stale: containers of another (or no) pod.
@@ -137,6 +153,26 @@ func decideScenarios() []decideScenario {
 			cs:    cs(running(pTwo, InfraName, 0), dead(pTwo, "web", 1, 1, 10*time.Second)),
 			pulls: map[string]PullState{"side": {Failures: 2, Last: t0, Message: "manifest unknown"}}},
 
+		// Solo: a pod of one container without host ports runs without an infra.
+		{file: "solo-new-pod", about: "a lone container on a pod network starts alone, holding the network", pod: pSolo, network: nw, solo: true},
+		{file: "solo-running", about: "a solo pod running: nothing to do", pod: pSolo, network: nw, solo: true,
+			cs: cs(solo(pSolo, running(pSolo, "web", 0), nw))},
+		{file: "solo-crash", about: "a solo pod's app exits: it restarts alone (the runtime gives its address back)", pod: pSolo, network: nw, solo: true, now: 10 * time.Second,
+			cs: cs(solo(pSolo, dead(pSolo, "web", 0, 137, 9*time.Second), nw))},
+		{file: "solo-finished", about: "never: a finished solo pod starts nothing", pod: pSoloNever, network: nw, solo: true, now: time.Minute,
+			cs: cs(solo(pSoloNever, dead(pSoloNever, "web", 0, 0, time.Second), nw))},
+		{file: "solo-keeps-running-infra", about: "a pod started with an infra keeps it while it runs", pod: pSolo, network: nw, solo: true,
+			cs: cs(onNet(pSolo, running(pSolo, InfraName, 0)), running(pSolo, "web", 0))},
+		{file: "solo-infra-died", about: "the infra of a lone container died: its dead infras go, the app restarts alone", pod: pSolo, network: nw, solo: true, now: time.Minute,
+			cs: cs(onNet(pSolo, dead(pSolo, InfraName, 1, 0, 2*time.Second)), onNet(pSolo, dead(pSolo, InfraName, 0, 0, time.Second)), running(pSolo, "web", 0))},
+		{file: "solo-network-changed", about: "a new pod network replaces a solo pod's app", pod: pSolo, network: nw, solo: true,
+			cs: cs(solo(pSolo, running(pSolo, "web", 0), PodNetwork{Name: "kubelite-pods", Subnet: "10.244.9.0/24"}))},
+		{file: "solo-off", about: "pod infra always: a running solo app is replaced by an infra and the app in it", pod: pSolo, network: nw,
+			cs: cs(solo(pSolo, running(pSolo, "web", 0), nw))},
+		{file: "solo-host-port", about: "a host port keeps the infra (the engine forwards it)", pod: p, network: nw, solo: true},
+		{file: "solo-two-containers", about: "two containers share an infra", pod: pSoloTwo, network: nw, solo: true},
+		{file: "solo-no-network", about: "on the engine's default bridge every pod has an infra", pod: pSolo, solo: true},
+
 		// Garbage.
 		{file: "garbage-keep-two", about: "garbage collection keeps the newest two dead", pod: p, now: time.Hour, keepDead: 2,
 			cs: cs(running(p, InfraName, 0), running(p, "web", 4),
@@ -167,6 +203,9 @@ func renderDecide(s decideScenario, plan Plan) string {
 			c := &m.Containers[i]
 			fmt.Fprintf(&b, "    want %s image=%s\n", c.Name, c.Image)
 			hashes[c.Name] = HashContainer(c)
+			if plan.Solo {
+				hashes[c.Name] = HashSolo(s.pod, c, s.network)
+			}
 		}
 		infraHash = HashInfra(s.pod, infraImg, s.network)
 		hashes[InfraName] = infraHash
@@ -179,6 +218,9 @@ func renderDecide(s decideScenario, plan Plan) string {
 	}
 	if s.refused != "" {
 		fmt.Fprintf(&b, "  refused %q\n", s.refused)
+	}
+	if s.solo {
+		b.WriteString("  pod infra auto (solo pods allowed)\n")
 	}
 	for _, c := range s.cs {
 		name := c.Labels[runtime.LabelContainerName]
@@ -204,6 +246,9 @@ func renderDecide(s decideScenario, plan Plan) string {
 		fmt.Fprintf(&b, "  unhealthy %s %q\n", id, s.unhealthy[id])
 	}
 	b.WriteString("plan:\n")
+	if plan.Solo {
+		b.WriteString("  solo: no infra, the app holds the network\n")
+	}
 	for _, a := range plan.Actions {
 		fmt.Fprintf(&b, "  %s\n", a)
 	}
@@ -246,7 +291,7 @@ func TestDecideGolden(t *testing.T) {
 			}
 			s.keepDead = keep
 			plan := Decide(Input{Pod: s.pod, Containers: s.cs, Now: t0.Add(s.now), InfraImage: infraImg,
-				Network: s.network, Pulls: s.pulls, Unhealthy: s.unhealthy, KeepDead: keep, Refused: s.refused})
+				Network: s.network, Pulls: s.pulls, Unhealthy: s.unhealthy, KeepDead: keep, Refused: s.refused, SoloPods: s.solo})
 			got := renderDecide(s, plan)
 			path := filepath.Join("testdata", "decide", s.file+".txt")
 			if *update {

@@ -11,8 +11,17 @@
 //     phases (stale, refused, unwanted, infra, garbage, apps). The plans of
 //     a table of inputs are pinned in testdata/decide/*.txt (go test -run
 //     TestDecideGolden -update rewrites them; read the diff).
+//   - Solo pods (spec.go Solo, Config.PodInfra auto, the default): a pod of
+//     one container without host ports on the pod network has no infra
+//     container; its app container holds the pod's network (network mode
+//     the pod network, the pod's hostname, labelled LabelOwnNetwork, its
+//     spec hash HashSolo), so a pod is one container to the engine, as a
+//     Swarm task is. The runtime gives a restarted container the pod's
+//     address back. A pod whose infra still runs keeps it (Decide's
+//     isSolo); PodInfra always gives every pod an infra, as in v0.6.
 //   - status.go: PodStatus(...) is pure too: the pod's currentState from the
-//     same inputs.
+//     same inputs; its address and "net" entry are the network holder's
+//     (the infra, or a solo pod's app).
 //   - admit.go: before any container of a pod is created, the pod is
 //     admitted again with this minion's policy (internal/admission with
 //     Config.AllowPrivileged, Config.Protected and RootDir), and every
@@ -37,10 +46,15 @@
 //     start containers at once, which only orders a burst). Every
 //     SyncFrequency all pods are queued again and housekeeping removes
 //     containers of pods no longer bound here and their directories.
-//   - minion.go: registration and heartbeat of the Minion object; a failed
-//     heartbeat is tried again soon (200 ms doubling up to the interval,
-//     heartbeatDelay), so a master that refuses a few in a row under load
-//     does not find the minion silent for its grace period.
+//   - minion.go: registration and heartbeat. Where the store records
+//     heartbeats apart from the minion (store.Heartbeater: a master renews
+//     the minion's etcd lease), a heartbeat is that renewal, and the minion
+//     is written only to register it, when its fields differ from what
+//     the kubelet would register, and every MinionRefresh (5 minutes plus
+//     up to a fifth); otherwise every heartbeat writes the minion.
+//     A failed heartbeat is tried again soon (200 ms doubling up to the
+//     interval, heartbeatDelay), so a master that refuses a few in a row
+//     under load does not find the minion silent for its grace period.
 //   - network.go: the pod network (Config.Network = NetworkBridge, what
 //     `kubelite minion` runs by default). The master records a podCIDR on
 //     the minion shortly after it registers; the kubelet watches its

@@ -37,10 +37,10 @@ func (k *Kubelet) event(ctx context.Context, pod *api.Pod, container, reason, ms
 }
 
 // markUnhealthy records a failed liveness probe and queues the pod.
-func (k *Kubelet) markUnhealthy(ctx context.Context, key string, pod *api.Pod, container, id, msg string) {
+func (k *Kubelet) markUnhealthy(ctx context.Context, key string, pod *api.Pod, container, id string, f probeFailure) {
 	k.mu.Lock()
-	k.unhealthy[id] = msg
+	k.unhealthy[id] = f
 	k.mu.Unlock()
-	k.event(ctx, pod, container, EventUnhealthy, "Liveness probe failed: "+msg)
+	k.event(ctx, pod, container, EventUnhealthy, "Liveness probe failed: "+f.msg)
 	k.queue.Add(key)
 }

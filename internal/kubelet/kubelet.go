@@ -39,9 +39,13 @@ type Config struct {
 	RootDir           string
 	SyncFrequency     time.Duration // default 10 s
 	HeartbeatInterval time.Duration // default 5 s
-	GracePeriod       time.Duration // default 10 s
-	ProbePeriod       time.Duration // default 10 s
-	AllowPrivileged   bool
+	// MinionRefresh is how often the minion is written when the store
+	// records heartbeats apart from it (store.Heartbeater): its
+	// LastHeartbeat, for readers (default 5 minutes, plus up to a fifth).
+	MinionRefresh   time.Duration
+	GracePeriod     time.Duration // default 10 s
+	ProbePeriod     time.Duration // default 10 s
+	AllowPrivileged bool
 	// Protected are host paths no hostDir may be, be above or be below,
 	// beyond internal/admission's built-in list; RootDir is always added.
 	Protected []string
@@ -86,6 +90,26 @@ type Config struct {
 	// (default DefaultPodNetwork, DefaultPodBridge).
 	PodNetwork string
 	PodBridge  string
+	// PodInfra is PodInfraAuto (the default, also for ""): a pod that Solo
+	// allows runs as its app container alone, holding its own network; or
+	// PodInfraAlways: every pod gets an infra container (kubelite before
+	// issue 16, and Kubernetes v0.6).
+	PodInfra string
+}
+
+// Pod infra modes (Config.PodInfra).
+const (
+	PodInfraAuto   = "auto"
+	PodInfraAlways = "always"
+)
+
+// CheckPodInfra refuses an unknown pod infra mode.
+func CheckPodInfra(mode string) error {
+	switch mode {
+	case "", PodInfraAuto, PodInfraAlways:
+		return nil
+	}
+	return fmt.Errorf("pod infra %q: want %s or %s", mode, PodInfraAuto, PodInfraAlways)
 }
 
 func (c *Config) defaults() error {
@@ -113,6 +137,9 @@ func (c *Config) defaults() error {
 	if c.HeartbeatInterval <= 0 {
 		c.HeartbeatInterval = 5 * time.Second
 	}
+	if c.MinionRefresh <= 0 {
+		c.MinionRefresh = 5 * time.Minute
+	}
 	if c.GracePeriod <= 0 {
 		c.GracePeriod = 10 * time.Second
 	}
@@ -130,6 +157,9 @@ func (c *Config) defaults() error {
 	}
 	if c.MaxParallelStarts <= 0 {
 		c.MaxParallelStarts = 4
+	}
+	if err := CheckPodInfra(c.PodInfra); err != nil {
+		return fmt.Errorf("kubelet config: %w", err)
 	}
 	switch c.Network {
 	case "", NetworkNone, NetworkBridge:
@@ -158,7 +188,7 @@ type Kubelet struct {
 
 	mu         sync.Mutex
 	pulls      map[string]map[string]PullState // pod uid -> container -> pulls
-	unhealthy  map[string]string               // container id -> probe failure
+	unhealthy  map[string]probeFailure         // container id
 	waiting    map[string]map[string]string    // pod key -> last waiting reasons
 	written    map[string]uint64               // pod key -> version our last status write made
 	refused    map[string]string               // pod key -> why admission refused it (event sent)
@@ -178,7 +208,7 @@ func New(cfg Config) (*Kubelet, error) {
 		log:        logging.OrDiscard(cfg.Log).WithField("minion", cfg.NodeName),
 		queue:      workqueue.New(cfg.Clock, 500*time.Millisecond, BackoffMax).Named("kubelet"),
 		pulls:      map[string]map[string]PullState{},
-		unhealthy:  map[string]string{},
+		unhealthy:  map[string]probeFailure{},
 		waiting:    map[string]map[string]string{},
 		written:    map[string]uint64{},
 		refused:    map[string]string{},

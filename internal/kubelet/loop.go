@@ -157,6 +157,9 @@ func (k *Kubelet) resyncLoop(ctx context.Context) {
 // housekeeping queues pods whose containers run here but that are no longer
 // bound here, and removes directories of pods that are gone.
 func (k *Kubelet) housekeeping(ctx context.Context) {
+	// Probe workers (and their failures) numbered after this mark may be of
+	// containers started after the list: prune keeps them.
+	before := k.prober.mark()
 	cs, err := k.list(ctx, runtime.ListOptions{})
 	if err != nil {
 		k.log.WithError(err).Warn("housekeeping: list containers")
@@ -180,10 +183,10 @@ func (k *Kubelet) housekeeping(ctx context.Context) {
 			k.queue.Add(key)
 		}
 	}
-	k.prober.prune(live)
+	k.prober.prune(live, before)
 	k.mu.Lock()
-	for id := range k.unhealthy {
-		if !live[id] {
+	for id, f := range k.unhealthy {
+		if !live[id] && f.seq <= before {
 			delete(k.unhealthy, id)
 		}
 	}

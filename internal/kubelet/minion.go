@@ -3,7 +3,9 @@ package kubelet
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -14,6 +16,7 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/logging"
+	"kubelite/internal/store"
 )
 
 // minionObject is the Minion this kubelet registers.
@@ -116,11 +119,32 @@ func heartbeatDelay(interval time.Duration, failures int, jitter func(n int64) i
 func (k *Kubelet) heartbeatLoop(ctx context.Context) {
 	rep := logging.NewRepeater(logging.RepeaterConfig{Log: k.log, Clock: k.cfg.Clock,
 		What: "heartbeat to the master", Hint: "is the master up and reachable from this host? kubelite doctor minion"})
+	hb, leased := k.cfg.Store.(store.Heartbeater)
 	var last *api.Minion
+	var rewrite time.Time // when the minion is written again, with leased heartbeats
 	failures := 0
 	for {
 		var err error
-		last, err = k.heartbeat(ctx, last)
+		now := k.cfg.Clock.Now()
+		write := true
+		if leased && last != nil && !minionDiffers(last, k.minionObject()) && now.Before(rewrite) {
+			err = hb.Heartbeat(ctx, k.cfg.NodeName)
+			switch {
+			case errors.Is(err, store.ErrNoHeartbeats):
+				k.log.Info("the master records no heartbeats apart from the minion: writing the minion at every heartbeat")
+				leased = false
+			case api.IsNotFound(err): // deleted: register again
+				last = nil
+			default:
+				write = false
+			}
+		}
+		if write {
+			last, err = k.heartbeat(ctx, last)
+			if err == nil {
+				rewrite = now.Add(minionRewrite(k.cfg.MinionRefresh, rand.Int64N))
+			}
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -137,6 +161,24 @@ func (k *Kubelet) heartbeatLoop(ctx context.Context) {
 		case <-k.cfg.Clock.After(heartbeatDelay(k.cfg.HeartbeatInterval, failures, rand.Int64N)):
 		}
 	}
+}
+
+// minionDiffers reports whether the minion last written differs from what
+// this kubelet would register (want) in what the kubelet owns, or is not
+// Ready: then a heartbeat must write it, not only renew its lease.
+func minionDiffers(last, want *api.Minion) bool {
+	return last.HostIP != want.HostIP || last.KubeletPort != want.KubeletPort ||
+		last.Resources.Capacity != want.Resources.Capacity ||
+		(want.Labels != nil && !maps.Equal(last.Labels, want.Labels)) ||
+		last.Status.Condition != api.MinionReady
+}
+
+// minionRewrite is how long after writing its minion a kubelet whose
+// heartbeats are leased writes it again (its LastHeartbeat, for readers):
+// refresh plus up to a fifth of it at random, so that minions registered
+// together do not all write at once. jitter(n) returns a number in [0, n).
+func minionRewrite(refresh time.Duration, jitter func(n int64) int64) time.Duration {
+	return refresh + time.Duration(jitter(int64(refresh/5)+1))
 }
 
 // DetectHostIP picks the minion's address: hostnameOverride when it is an IP

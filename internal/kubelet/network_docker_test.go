@@ -136,3 +136,48 @@ func TestDockerBridgeNetwork(t *testing.T) {
 	}
 	t.Logf("after the podCIDR change to %s: pod %s has %s", cidr2, a, pa.CurrentState.PodIP)
 }
+
+// TestDockerSoloPod: on the real engine, a pod of one container without host
+// ports runs as that container alone (PodInfra auto), at an address in the
+// podCIDR that answers from the host; killed, its container is replaced and
+// the pod keeps its address.
+func TestDockerSoloPod(t *testing.T) {
+	e, rt, prefix, cidr := dockerBridgeEnv(t)
+	id := prefix + "-solo"
+	e.createPod(dockerWebPod(id, 0))
+	inNet := func(p *api.Pod) bool { return running(p) && inCIDR(p.CurrentState.PodIP, cidr) }
+	p := e.waitPod(id, 60*time.Second, "Running on "+cidr, inNet)
+	ip := p.CurrentState.PodIP
+	podCtrs := func() []runtime.Container {
+		t.Helper()
+		cs, err := rt.List(e.ctx, runtime.ListOptions{PodUID: p.UID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs
+	}
+	cs := podCtrs()
+	if len(cs) != 1 || cs[0].Labels[runtime.LabelContainerName] != "web" || cs[0].Labels[LabelOwnNetwork] != "true" || cs[0].IP != ip {
+		t.Fatalf("containers of a solo pod: %+v, want its app alone holding %s", cs, ip)
+	}
+	if net := p.CurrentState.Info[InfraStatusName]; net.ContainerID != p.CurrentState.Info["web"].ContainerID || net.State.Running == nil {
+		t.Fatalf("net entry %+v, want the app's", net)
+	}
+	if body := httpGet(t, "http://"+ip+"/", 10*time.Second); !strings.Contains(body, "pod: "+id+"\n") {
+		t.Fatalf("pod IP answer %q does not name the pod", body)
+	}
+	// Killed: replaced, at the same address.
+	if err := rt.Kill(e.ctx, cs[0].ID, "KILL"); err != nil {
+		t.Fatal(err)
+	}
+	p = e.waitPod(id, 30*time.Second, "restarted", func(p *api.Pod) bool {
+		return running(p) && p.CurrentState.Info["web"].RestartCount == 1 && p.CurrentState.PodIP != ""
+	})
+	if p.CurrentState.PodIP != ip {
+		t.Fatalf("after a restart the pod has %s, want its address %s", p.CurrentState.PodIP, ip)
+	}
+	if body := httpGet(t, "http://"+ip+"/", 10*time.Second); !strings.Contains(body, "pod: "+id+"\n") {
+		t.Fatalf("pod IP answer after the restart %q", body)
+	}
+	t.Logf("solo pod %s at %s, restarted at the same address", id, ip)
+}

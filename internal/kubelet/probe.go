@@ -25,11 +25,23 @@ type prober struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup          // the workers
 	workers map[string]*probeWorker // container id
+	seq     uint64                  // of the last worker started
 }
 
+// probeWorker is one container's probe goroutine. seq orders it against a
+// container list (see mark): housekeeping lists containers, and a worker
+// started after that list is of a container the list may not hold.
 type probeWorker struct {
 	key    string
+	seq    uint64
 	cancel context.CancelFunc
+}
+
+// probeFailure is a failed liveness probe of a container, by the worker
+// numbered seq.
+type probeFailure struct {
+	msg string
+	seq uint64
 }
 
 func newProber(k *Kubelet) *prober {
@@ -52,12 +64,7 @@ func (p *prober) close() {
 
 // ensure starts probe workers for the pod's running, probed containers.
 func (p *prober) ensure(key string, pod *api.Pod, cs []runtime.Container) {
-	var podIP string
-	for _, c := range cs {
-		if c.Labels[runtime.LabelContainerName] == InfraName && c.State == runtime.StateRunning && c.Labels[runtime.LabelPodUID] == pod.UID {
-			podIP = c.IP
-		}
-	}
+	podIP := PodIP(pod, cs)
 	for i := range pod.DesiredState.Manifest.Containers {
 		spec := &pod.DesiredState.Manifest.Containers[i]
 		if spec.LivenessProbe == nil {
@@ -70,12 +77,14 @@ func (p *prober) ensure(key string, pod *api.Pod, cs []runtime.Container) {
 			p.mu.Lock()
 			if _, ok := p.workers[c.ID]; !ok && p.ctx.Err() == nil {
 				ctx, cancel := context.WithCancel(p.ctx)
-				p.workers[c.ID] = &probeWorker{key: key, cancel: cancel}
+				p.seq++
+				seq := p.seq
+				p.workers[c.ID] = &probeWorker{key: key, seq: seq, cancel: cancel}
 				p.wg.Add(1)
 				podCopy, specCopy := api.Copy(pod), *spec
 				go func() {
 					defer p.wg.Done()
-					p.work(ctx, key, podCopy, specCopy, c, podIP)
+					p.work(ctx, key, seq, podCopy, specCopy, c, podIP)
 				}()
 			}
 			p.mu.Unlock()
@@ -83,12 +92,22 @@ func (p *prober) ensure(key string, pod *api.Pod, cs []runtime.Container) {
 	}
 }
 
-// prune stops workers of containers that no longer exist.
-func (p *prober) prune(live map[string]bool) {
+// mark numbers the workers started so far; take it before listing the
+// containers whose IDs go to prune.
+func (p *prober) mark() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.seq
+}
+
+// prune stops workers of containers that no longer exist: those not in
+// live, a list taken after mark returned before. A worker started after
+// that is left alone (its container may have started after the list).
+func (p *prober) prune(live map[string]bool, before uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for id, w := range p.workers {
-		if !live[id] {
+		if !live[id] && w.seq <= before {
 			w.cancel()
 			delete(p.workers, id)
 		}
@@ -113,7 +132,7 @@ func (p *prober) count() int {
 	return len(p.workers)
 }
 
-func (p *prober) work(ctx context.Context, key string, pod *api.Pod, spec api.Container, c runtime.Container, podIP string) {
+func (p *prober) work(ctx context.Context, key string, seq uint64, pod *api.Pod, spec api.Container, c runtime.Container, podIP string) {
 	defer func() {
 		p.mu.Lock()
 		if w, ok := p.workers[c.ID]; ok && w.key == key && ctx.Err() == nil {
@@ -146,7 +165,7 @@ func (p *prober) work(ctx context.Context, key string, pod *api.Pod, spec api.Co
 			return
 		}
 		if err != nil {
-			p.k.markUnhealthy(ctx, key, pod, spec.Name, c.ID, err.Error())
+			p.k.markUnhealthy(ctx, key, pod, spec.Name, c.ID, probeFailure{msg: err.Error(), seq: seq})
 			return
 		}
 	}

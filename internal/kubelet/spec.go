@@ -19,6 +19,47 @@ const InfraName = "POD"
 // InfraStatusName is the key of the infra container in currentState.info.
 const InfraStatusName = "net"
 
+// LabelOwnNetwork is "true" on the app container of a pod that runs
+// without an infra container (see Solo): it holds the pod's network
+// namespace, address and hostname itself.
+const LabelOwnNetwork = "io.kubelite.pod.own-network"
+
+// Solo reports whether pod may run as its one app container alone, the
+// container holding the pod's network itself: one container, no host port
+// (those stay on an infra container, which the engine forwards them to), on
+// a pod network. Its address is on a veth of that network, and a restarted
+// container gets the address back (runtime/docker keeps a pod's address),
+// so the pod keeps its IP as with an infra container; what it saves is a
+// second container per pod. Decide also requires that no infra of the pod
+// runs (a pod started with one keeps it).
+func Solo(pod *api.Pod, nw PodNetwork) bool {
+	cs := pod.DesiredState.Manifest.Containers
+	if nw.Name == "" || len(cs) != 1 {
+		return false
+	}
+	for _, p := range cs[0].Ports {
+		if p.HostPort != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// HashSolo returns the hash of a solo pod's app container: its spec and what
+// an infra would depend on (the pod's name, the pod network), so that a
+// container started beside an infra, or on another network, is replaced.
+func HashSolo(pod *api.Pod, c *api.Container, nw PodNetwork) string {
+	b, _ := json.Marshal(struct {
+		Container *api.Container
+		Name      string
+		Network   string
+	}{c, pod.ID, nw.Name + "@" + nw.Subnet})
+	h := fnv.New64a()
+	h.Write([]byte("solo:"))
+	h.Write(b)
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
 // HashContainer returns a stable hash of a container's spec; a change
 // replaces the container.
 func HashContainer(c *api.Container) string {
@@ -110,7 +151,11 @@ func InfraSpec(pod *api.Pod, image string, attempt int, nw PodNetwork) runtime.C
 
 // SpecOptions carry what AppSpec needs beyond the pod.
 type SpecOptions struct {
+	// InfraID is the infra container whose network the app joins; unless
+	// Solo is set: then the app holds the pod's network itself, on Network.
 	InfraID         string
+	Solo            bool
+	Network         PodNetwork
 	RootDir         string
 	Services        []*api.Service
 	AllowPrivileged bool
@@ -142,6 +187,13 @@ func AppSpec(pod *api.Pod, c *api.Container, attempt int, o SpecOptions) (runtim
 		Memory:      c.Memory,
 		Mounts:      mounts,
 		Privileged:  c.Privileged,
+	}
+	if o.Solo {
+		spec.Labels[runtime.LabelSpecHash] = HashSolo(pod, c, o.Network)
+		spec.Labels[LabelOwnNetwork] = "true"
+		spec.NetworkMode = o.Network.Name
+		spec.Hostname = pod.ID
+		spec.Ports = infraPorts(pod)
 	}
 	if c.CPU > 0 {
 		spec.CPUShares = max(c.CPU*1024/1000, 2)

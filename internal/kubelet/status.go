@@ -50,33 +50,23 @@ func containerStatus(newest *runtime.Container, waiting, podIP string) api.Conta
 
 // PodStatus computes a pod's currentState. It is pure.
 //
+// The pod's address and its "net" entry are those of the container holding
+// its network: the infra, or a solo pod's app (see netHolder).
+//
 // Phase: Running when the infra and every app container run (or are being
-// restarted after having run); Pending while some container has never run;
+// restarted after having run; a solo pod's app being restarted counts); Pending while some container has never run;
 // Succeeded / Failed when every app container ended and none will restart
 // (Failed when any ended non-zero). The v1beta1 status word follows:
 // Pending -> Waiting, Running -> Running, Succeeded/Failed -> Terminated.
 func PodStatus(in StatusInput) api.PodState {
 	pod := in.Pod
-	byName := map[string][]runtime.Container{}
-	for _, c := range in.Containers {
-		if c.Labels[runtime.LabelPodUID] != pod.UID {
-			continue
-		}
-		n := c.Labels[runtime.LabelContainerName]
-		byName[n] = append(byName[n], c)
-	}
-	for n := range byName {
-		byNewest(byName[n])
-	}
+	byName := podContainers(pod, in.Containers)
 	out := api.PodState{Host: in.Host, HostIP: in.HostIP, Info: api.PodInfo{}}
-	var infra *runtime.Container
-	if cs := byName[InfraName]; len(cs) > 0 {
-		infra = &cs[0]
-		if infra.State == runtime.StateRunning {
-			out.PodIP = infra.IP
-		}
+	holder, solo := netHolder(pod, byName)
+	if holder != nil && holder.State == runtime.StateRunning {
+		out.PodIP = holder.IP
 	}
-	out.Info[InfraStatusName] = containerStatus(infra, in.Waiting[InfraName], out.PodIP)
+	out.Info[InfraStatusName] = containerStatus(holder, in.Waiting[InfraName], out.PodIP)
 
 	policy := pod.DesiredState.Manifest.RestartPolicy
 	allRunning, neverRan, done, failed := true, false, true, false
@@ -107,7 +97,8 @@ func PodStatus(in StatusInput) api.PodState {
 			done = false
 		}
 	}
-	infraRunning := infra != nil && infra.State == runtime.StateRunning
+	// A solo pod's network comes back with its app's restart.
+	infraRunning := holder != nil && (holder.State == runtime.StateRunning || solo)
 	switch {
 	case len(pod.DesiredState.Manifest.Containers) > 0 && done:
 		out.Phase = api.PodPhaseSucceeded
@@ -124,4 +115,45 @@ func PodStatus(in StatusInput) api.PodState {
 		out.Phase, out.Status = api.PodPhasePending, api.PodWaiting
 	}
 	return out
+}
+
+// netHolder returns the newest instance of the container that holds the
+// pod's network, and whether that is a solo pod's app container (its newest
+// instance is labelled LabelOwnNetwork); else the newest infra (nil when
+// none). byName holds the pod's containers by name, newest first.
+func netHolder(pod *api.Pod, byName map[string][]runtime.Container) (*runtime.Container, bool) {
+	if m := pod.DesiredState.Manifest; len(m.Containers) == 1 {
+		if cs := byName[m.Containers[0].Name]; len(cs) > 0 && cs[0].Labels[LabelOwnNetwork] == "true" {
+			return &cs[0], true
+		}
+	}
+	if cs := byName[InfraName]; len(cs) > 0 {
+		return &cs[0], false
+	}
+	return nil, false
+}
+
+// PodIP returns the address of pod's running network holder among cs (any
+// pods' containers; "" when none runs).
+func PodIP(pod *api.Pod, cs []runtime.Container) string {
+	if h, _ := netHolder(pod, podContainers(pod, cs)); h != nil && h.State == runtime.StateRunning {
+		return h.IP
+	}
+	return ""
+}
+
+// podContainers groups pod's containers among cs (this uid) by container
+// name, newest first.
+func podContainers(pod *api.Pod, cs []runtime.Container) map[string][]runtime.Container {
+	byName := map[string][]runtime.Container{}
+	for _, c := range cs {
+		if c.Labels[runtime.LabelPodUID] == pod.UID {
+			n := c.Labels[runtime.LabelContainerName]
+			byName[n] = append(byName[n], c)
+		}
+	}
+	for n := range byName {
+		byNewest(byName[n])
+	}
+	return byName
 }

@@ -68,6 +68,55 @@ func TestPodStatus(t *testing.T) {
 	}
 }
 
+// A solo pod (no infra): its app holds the network, so the pod's address and
+// its "net" entry are the app's, and a restart in progress keeps it Running.
+func TestPodStatusSolo(t *testing.T) {
+	lone := api.Container{Name: "web", Image: "img", Ports: []api.Port{{ContainerPort: 80}}}
+	p := testPod("u1", api.RestartPolicy{}, lone)
+	nw := PodNetwork{Name: "kubelite-pods", Subnet: "10.244.1.0/24"}
+	soloCtr := func(state runtime.State, attempt int) runtime.Container {
+		c := ctr(p, "web", attempt, state, 1, 0, time.Second)
+		c.Labels[runtime.LabelSpecHash] = HashSolo(p, &lone, nw)
+		c.Labels[LabelOwnNetwork] = "true"
+		if state == runtime.StateRunning {
+			c.IP = "10.244.1.254"
+		}
+		return c
+	}
+	oldInfra := ctr(p, InfraName, 0, runtime.StateExited, 0, 0, time.Second)
+	oldInfra.IP = "10.244.1.9"
+	tests := []struct {
+		name    string
+		cs      []runtime.Container
+		phase   api.PodPhase
+		ip, net string // net: the net entry's state
+	}{
+		{"starting", nil, api.PodPhasePending, "", "waiting"},
+		{"running", []runtime.Container{soloCtr(runtime.StateRunning, 0)}, api.PodPhaseRunning, "10.244.1.254", "running"},
+		{"restarting", []runtime.Container{soloCtr(runtime.StateExited, 1), soloCtr(runtime.StateExited, 0)}, api.PodPhaseRunning, "", "terminated"},
+		{"after an old infra", []runtime.Container{oldInfra, soloCtr(runtime.StateRunning, 1)}, api.PodPhaseRunning, "10.244.1.254", "running"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := PodStatus(StatusInput{Pod: p, Containers: tt.cs, Host: "m1"})
+			n := st.Info[InfraStatusName]
+			net := "waiting"
+			switch {
+			case n.State.Running != nil:
+				net = "running"
+			case n.State.Termination != nil:
+				net = "terminated"
+			}
+			if st.Phase != tt.phase || st.PodIP != tt.ip || net != tt.net || PodIP(p, tt.cs) != tt.ip {
+				t.Fatalf("phase %s ip %q (PodIP %q) net %s; want %s %q %s", st.Phase, st.PodIP, PodIP(p, tt.cs), net, tt.phase, tt.ip, tt.net)
+			}
+			if tt.ip != "" && st.Info["web"].PodIP != tt.ip {
+				t.Fatalf("web's podIP %q, want %q", st.Info["web"].PodIP, tt.ip)
+			}
+		})
+	}
+}
+
 func TestAppSpec(t *testing.T) {
 	p := testPod("uid-123456789abcdef", api.RestartPolicy{}, api.Container{
 		Name: "web", Image: "img", Command: []string{"/bin/sh", "-c", "x"}, WorkingDir: "/w",
@@ -104,6 +153,20 @@ func TestAppSpec(t *testing.T) {
 	bad.DesiredState.Manifest.Volumes = nil
 	if _, err := AppSpec(&bad, &p.DesiredState.Manifest.Containers[0], 0, SpecOptions{}); err == nil {
 		t.Fatal("mount of an undeclared volume accepted")
+	}
+	// Solo: the app holds the pod network, the hostname and the ports.
+	lone := testPod("u2", api.RestartPolicy{}, api.Container{Name: "web", Image: "img", Ports: []api.Port{{ContainerPort: 80}}})
+	nw := PodNetwork{Name: "kubelite-pods", Subnet: "10.244.1.0/24"}
+	if !Solo(lone, nw) || Solo(lone, PodNetwork{}) || Solo(testPod("u3", api.RestartPolicy{}, web), nw) || Solo(testPod("u4", api.RestartPolicy{}, lone.DesiredState.Manifest.Containers[0], web), nw) {
+		t.Fatal("Solo: want only a one-container pod without host ports on a pod network")
+	}
+	spec, err = AppSpec(lone, &lone.DesiredState.Manifest.Containers[0], 1, SpecOptions{Solo: true, Network: nw})
+	if err != nil || spec.NetworkMode != "kubelite-pods" || spec.Hostname != "web" || len(spec.Ports) != 1 || spec.Ports[0].ContainerPort != 80 ||
+		spec.Labels[LabelOwnNetwork] != "true" || spec.Labels[runtime.LabelSpecHash] != HashSolo(lone, &lone.DesiredState.Manifest.Containers[0], nw) {
+		t.Fatalf("solo spec %+v %v", spec, err)
+	}
+	if HashSolo(lone, &lone.DesiredState.Manifest.Containers[0], nw) == HashSolo(lone, &lone.DesiredState.Manifest.Containers[0], PodNetwork{Name: nw.Name, Subnet: "10.244.2.0/24"}) {
+		t.Fatal("HashSolo ignores the network")
 	}
 	infra := InfraSpec(testPod("u", api.RestartPolicy{}, web), infraImg, 0, PodNetwork{})
 	if infra.Hostname != "web" || len(infra.Ports) != 1 || infra.Ports[0].HostPort != 8080 || infra.NetworkMode != "" {

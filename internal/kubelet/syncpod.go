@@ -47,7 +47,7 @@ func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("sync pod %s: %w", key, err)
 	}
-	in := Input{Pod: pod, Containers: cs, Now: k.cfg.Clock.Now(), InfraImage: k.cfg.InfraImage, KeepDead: k.cfg.KeepDead, Network: k.network()}
+	in := Input{Pod: pod, Containers: cs, Now: k.cfg.Clock.Now(), InfraImage: k.cfg.InfraImage, KeepDead: k.cfg.KeepDead, Network: k.network(), SoloPods: k.cfg.PodInfra != PodInfraAlways}
 	var hostPaths map[string]string
 	if pod != nil {
 		hostPaths, in.Refused = k.admit(pod)
@@ -59,8 +59,8 @@ func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
 	}
 	in.Unhealthy = map[string]string{}
 	for _, c := range cs {
-		if msg, ok := k.unhealthy[c.ID]; ok {
-			in.Unhealthy[c.ID] = msg
+		if f, ok := k.unhealthy[c.ID]; ok {
+			in.Unhealthy[c.ID] = f.msg
 		}
 	}
 	k.mu.Unlock()

@@ -188,18 +188,31 @@ func removeContainers(ctx context.Context, r Runner, socket string) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	host := "unix://" + socket
-	out, err := r.Run(ctx, "docker", "-H", host, "ps", "-aq")
-	if err != nil {
-		return fmt.Errorf("remove containers: %w", err)
+	// Something else may be removing some of them at the same moment (a
+	// kubelet, Swarm's task reaper): the engine then answers "removal ...
+	// already in progress" for those. Done is when none is left.
+	var rmErr error
+	for attempt := 0; ; attempt++ {
+		out, err := r.Run(ctx, "docker", "-H", host, "ps", "-aq")
+		if err != nil {
+			return fmt.Errorf("remove containers: %w", err)
+		}
+		ids := strings.Fields(string(out))
+		if len(ids) == 0 {
+			return nil
+		}
+		if attempt == 5 {
+			return fmt.Errorf("remove containers: %d left: %w", len(ids), rmErr)
+		}
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("remove containers: %w", errors.Join(ctx.Err(), rmErr))
+			case <-time.After(time.Duration(attempt) * time.Second):
+			}
+		}
+		_, rmErr = r.Run(ctx, append([]string{"docker", "-H", host, "rm", "-f", "-v"}, ids...)...)
 	}
-	ids := strings.Fields(string(out))
-	if len(ids) == 0 {
-		return nil
-	}
-	if _, err := r.Run(ctx, append([]string{"docker", "-H", host, "rm", "-f", "-v"}, ids...)...); err != nil {
-		return fmt.Errorf("remove containers: %w", err)
-	}
-	return nil
 }
 
 // removeChain unhooks chain from FORWARD and deletes it, if it exists.

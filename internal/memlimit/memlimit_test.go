@@ -92,3 +92,66 @@ func TestTuneFollowsLiveHeap(t *testing.T) {
 	}
 	runtime.KeepAlive(hold)
 }
+
+func TestWiden(t *testing.T) {
+	for _, tc := range []struct {
+		headroom, share, cores, want float64
+	}{
+		{0.25, 0.08, 0.2, 0.25}, // a cheap cycle changes nothing
+		{0.25, 0.15, 0.3, 0.25}, // at the threshold: not costly yet
+		{0.25, 0.40, 0.6, 0.5},  // a costly one doubles it
+		{0.5, 0.30, 0.4, 1.0},
+		{1.0, 0.45, 0.9, 1.0},    // never past GOGC's own
+		{1.0, 0.01, 0.02, 1.0},   // only narrow (a tick) narrows it
+		{0.25, 0.90, 0.01, 0.25}, // the runtime's periodic collection of an idle process
+		{0.25, 0.50, 0.25, 0.25}, // costly for a quiet process, yet under hotCores
+	} {
+		if got := widen(tc.headroom, tc.share, tc.cores); got != tc.want {
+			t.Errorf("widen(%v, %v, %v) = %v, want %v", tc.headroom, tc.share, tc.cores, got, tc.want)
+		}
+	}
+}
+
+func TestNarrowTo(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		name                    string
+		headroom, cycleGC, rate float64 // rate in MiB/s
+		live                    int64
+		want                    float64
+	}{
+		{"idle", 1.0, 0.7, 0, 700 * mib, 0.25},
+		{"a burst", 1.0, 0.7, 300, 700 * mib, 1.0},          // 0.25: a cycle every 0.8 s, 0.9 cores
+		{"churn", 1.0, 0.7, 10, 700 * mib, 0.25},            // 0.25: a cycle every 24 s, 0.03 cores
+		{"busier", 1.0, 0.7, 60, 700 * mib, 0.5},            // 0.5: 0.10 cores; 0.25: 0.18
+		{"already narrow", 0.25, 0.7, 0, 700 * mib, 0.25},   //
+		{"small heap", 1.0, 0.01, 100, 20 * mib, 0.25},      // the floor's 64 MiB: 0.015 cores
+		{"no cycle measured", 1.0, 0, 300, 700 * mib, 0.25}, // nothing says a cycle costs anything
+	} {
+		if got := narrowTo(tc.headroom, tc.cycleGC, tc.rate*mib, tc.live); got != tc.want {
+			t.Errorf("%s: narrowTo(%v, %v, %v MiB/s, %d MiB) = %v, want %v", tc.name, tc.headroom, tc.cycleGC, tc.rate, tc.live/mib, got, tc.want)
+		}
+	}
+}
+
+// A tuner whose headroom was widened by a burst narrows it once the process
+// allocates little, and sets the limit to match.
+func TestNarrowsWhenQuiet(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	const live, ceiling = int64(512) << 20, int64(8) << 30
+	tu := &tuner{max: ceiling, headroom: headroomMax, live: live, cycleGC: 0.5}
+	debug.SetMemoryLimit(limitFor(live, ceiling, headroomMax))
+	narrowed := false
+	for i := 0; i <= int(rateWindow/time.Second); i++ {
+		narrowed = tu.narrow() // the test allocates next to nothing between calls
+	}
+	if !narrowed || !tu.forced {
+		t.Fatalf("narrow() = %v (forced %v) after a quiet window, want true", narrowed, tu.forced)
+	}
+	if tu.headroom != headroomMin {
+		t.Fatalf("headroom %v after a quiet window, want %v", tu.headroom, headroomMin)
+	}
+	if got, want := debug.SetMemoryLimit(-1), Near(live, ceiling); got != want {
+		t.Fatalf("limit %d MiB, want %d MiB", got>>20, want>>20)
+	}
+}

@@ -130,6 +130,7 @@ func Handler() http.Handler {
 var verbs = map[string]bool{
 	"get": true, "list": true, "watch": true, "create": true, "update": true,
 	"patch": true, "delete": true, "deletecollection": true, "proxy": true, "redirect": true,
+	"heartbeat": true,
 }
 
 // Verb bounds a request verb label: a known verb as is, anything else

@@ -191,17 +191,25 @@ func (r *Registry) onPod(key string) {
 // podIndex accounts the pods bound to each minion (fit.Node per host).
 type podIndex struct {
 	mu    sync.Mutex
+	now   func() time.Time
 	pods  map[string]indexEntry
 	nodes map[string]*fit.Node
+	gone  []string // keys the informer saw deleted, oldest first (tombstones to purge)
 }
 
 type indexEntry struct {
-	rv  uint64
-	pod *api.Pod // nil: deleted at rv
+	rv   uint64
+	pod  *api.Pod  // nil: deleted at rv
+	gone time.Time // when the informer saw it deleted (a tombstone), else zero
 }
 
-func newPodIndex() *podIndex {
-	return &podIndex{pods: map[string]indexEntry{}, nodes: map[string]*fit.Node{}}
+// tombstoneTTL is how long a pod the informer saw deleted is remembered:
+// long enough for any write that committed before the delete to have been
+// accounted (a bind in flight), so that its late accounting is ignored.
+const tombstoneTTL = 2 * time.Minute
+
+func newPodIndex(now func() time.Time) *podIndex {
+	return &podIndex{now: now, pods: map[string]indexEntry{}, nodes: map[string]*fit.Node{}}
 }
 
 // observe accounts a pod the registry just wrote: a footprint of it, since
@@ -244,6 +252,9 @@ func (x *podIndex) set(key string, p *api.Pod, rv uint64) {
 	if ok && rv < old.rv {
 		return // an informer update older than a write we accounted
 	}
+	if ok && !old.gone.IsZero() && rv <= old.rv {
+		return // a write that committed before the delete the informer saw
+	}
 	if ok && old.pod != nil && old.pod.DesiredState.Host != "" {
 		if n := x.nodes[old.pod.DesiredState.Host]; n != nil {
 			n.Remove(old.pod)
@@ -260,7 +271,10 @@ func (x *podIndex) set(key string, p *api.Pod, rv uint64) {
 	x.pods[key] = indexEntry{rv: rv, pod: p}
 }
 
-// drop forgets key entirely (the informer saw it deleted).
+// drop unaccounts key (the informer saw it deleted) and keeps a tombstone
+// at its last revision for tombstoneTTL: a bind that committed before the
+// delete may account its pod after the informer saw the delete (the bind
+// and the watch race), which would hold its ports and resources for ever.
 func (x *podIndex) drop(key string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -273,7 +287,19 @@ func (x *podIndex) drop(key string) {
 			n.Remove(old.pod)
 		}
 	}
-	delete(x.pods, key)
+	now := x.now()
+	x.pods[key] = indexEntry{rv: old.rv, gone: now}
+	x.gone = append(x.gone, key)
+	for len(x.gone) > 0 {
+		e, ok := x.pods[x.gone[0]]
+		if ok && !e.gone.IsZero() && now.Sub(e.gone) < tombstoneTTL {
+			break
+		}
+		if ok && !e.gone.IsZero() {
+			delete(x.pods, x.gone[0])
+		}
+		x.gone = x.gone[1:]
+	}
 }
 
 // check runs the fit predicates for p on minion m against the accounted pods.

@@ -18,8 +18,10 @@
 //     above Config.MaxReplicas (10,000) is one of them (limits.go);
 //   - a namespace holding Config.MaxObjectsPerNamespace (50,000) objects of
 //     the kind refuses more with 403; the count is read from the store
-//     (store/etcd counts keys without values) at most every 10 s, and on
-//     every create within 10% of the limit;
+//     (store/etcd counts keys without values) at most every 10 s, every
+//     second within 10% of the limit, and on a create that finds the count
+//     at the limit (creates through this registry are added to it; other
+//     masters' creates within that second may overshoot the limit);
 //   - services get a portalIP from the portal network: a random free
 //     address (never the network or broadcast address), or the requested
 //     one if it is in range and free (else 422). Every address is claimed

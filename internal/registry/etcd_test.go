@@ -231,3 +231,29 @@ func startB(b *testing.B, raw store.Store) *registry.Registry {
 	b.Cleanup(func() { cancel(); <-done })
 	return r
 }
+
+// TestCreateOverEtcdKeepsTheCallersObject: over store/etcd, whose
+// CreateOwned returns the object it stores, Create still neither returns nor
+// changes the caller's object; CreateOwned returns the one it was given.
+func TestCreateOverEtcdKeepsTheCallersObject(t *testing.T) {
+	t.Parallel()
+	srv := etcdtest.Start(t, "")
+	r := start(t, etcdstore.New(srv.LocalClient(t)), registry.Config{})
+	c := ctx(t)
+	in := pod("web-1")
+	out, err := r.Create(c, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out == api.Object(in) || in.UID != "" || in.ResourceVersion != 0 {
+		t.Errorf("Create returned or changed the caller's object: same %v, uid %q, rv %d", out == api.Object(in), in.UID, in.ResourceVersion)
+	}
+	owned := pod("web-2")
+	out, err = r.CreateOwned(c, owned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != api.Object(owned) || owned.ResourceVersion == 0 || owned.UID == "" {
+		t.Errorf("CreateOwned: returned its object %v, rv %d, uid %q", out == api.Object(owned), owned.ResourceVersion, owned.UID)
+	}
+}

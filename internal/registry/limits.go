@@ -23,6 +23,10 @@ const (
 	// countTTL is how long a namespace's count is trusted (plus the creates
 	// made through this registry since) before it is read again.
 	countTTL = 10 * time.Second
+	// nearTTL is countTTL within 10% of the limit: there other masters'
+	// creates (which this count does not see) may overshoot the limit by
+	// what they create in nearTTL.
+	nearTTL = time.Second
 )
 
 // counter is a store that counts without listing (store/etcd does).
@@ -60,19 +64,37 @@ func (r *Registry) checkReplicas(obj api.Object, causes []api.StatusCause) []api
 		Message: fmt.Sprintf("%d is more than the %d replicas a replication controller may ask for", rc.DesiredState.Replicas, r.maxReplicas)})
 }
 
+// countTrusted reports whether a count known (read, plus the creates since)
+// may admit one more create without reading it again: for countTTL far
+// from the limit, for nearTTL within 10% of it, and never at the limit
+// (deletes, which it does not see, may have made room).
+func countTrusted(e countEntry, now time.Time, limit int) bool {
+	age := now.Sub(e.at)
+	switch {
+	case e.n >= limit:
+		return false
+	case e.n < limit-limit/10:
+		return age < countTTL
+	default:
+		return age < nearTTL
+	}
+}
+
 // checkCount refuses a create in a namespace that already holds the most
 // objects of res allowed. The count is read from the store when the one
-// known is older than countTTL or within 10% of the limit, so a create far
-// from the limit costs no read; one read at a time per namespace and kind
-// (concurrent creates that find the count stale wait for it: a burst of
-// 500 creates at the 10 s mark made 500 reads of the whole namespace).
+// known is no longer trusted (countTrusted), so a create costs no read but
+// once every 10 s, every second within 10% of the limit (a read per create
+// there counted 45,000 keys for every create, one create at a time), and
+// at the limit; one read at a time per namespace and kind (concurrent
+// creates that find the count stale wait for it: a burst of 500 creates at
+// the 10 s mark made 500 reads of the whole namespace).
 func (r *Registry) checkCount(ctx context.Context, res api.Resource, ns string) error {
 	limit := r.maxObjects
 	k := countKey{res, ns}
 	for {
 		now := r.clock.Now()
 		r.counts.mu.Lock()
-		if e, ok := r.counts.m[k]; ok && now.Sub(e.at) < countTTL && e.n < limit-limit/10 {
+		if e, ok := r.counts.m[k]; ok && countTrusted(e, now, limit) {
 			e.n++
 			r.counts.m[k] = e
 			r.counts.mu.Unlock()

@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"kubelite/internal/api"
+	"kubelite/internal/clock"
 	"kubelite/internal/registry"
 	"kubelite/internal/store"
 	"kubelite/internal/store/memory"
@@ -86,4 +88,70 @@ func goroutinesIn(fn string) int {
 		}
 	}
 	return n
+}
+
+// TestCountReadsNearTheLimit: the namespace's count is read every 10 s far
+// from the limit, every second within 10% of it (each create there read the
+// whole namespace, one create at a time), and whenever it is at the limit,
+// so a delete makes room at once.
+func TestCountReadsNearTheLimit(t *testing.T) {
+	gate := make(chan struct{})
+	close(gate) // counted, never held
+	raw := &gatedLists{Store: memory.New(), gate: gate}
+	clk := clock.NewFake(t0)
+	r := start(t, raw, registry.Config{MaxObjectsPerNamespace: 100, Clock: clk})
+	c := ctx(t)
+	raw.armed.Store(true)
+	next := 0
+	create := func(n int) func() error {
+		return func() error {
+			for i := 0; i < n; i++ {
+				next++
+				if _, err := r.Create(c, pod(fmt.Sprintf("p%d", next))); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	deleteN := func(n int) func() error {
+		return func() error {
+			objs, _, err := raw.Store.List(c, api.Pods, store.ListOptions{Namespace: api.DefaultNamespace})
+			if err != nil {
+				return err
+			}
+			for _, o := range objs[:n] {
+				if _, err := r.Delete(c, api.Pods, api.DefaultNamespace, o.Meta().ID); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	steps := []struct {
+		name  string
+		do    func() error
+		reads int32 // counts of the namespace so far
+		code  int   // of the step's error, 0: none
+	}{
+		{"first create reads the count", create(1), 1, 0},
+		{"far from the limit: trusted for 10 s", create(9), 1, 0},
+		{"a second later, still far", func() error { clk.Step(time.Second); return create(1)() }, 1, 0},
+		{"10 s after the read", func() error { clk.Step(9 * time.Second); return create(1)() }, 2, 0},
+		{"up to the limit within the second: no read", create(88), 2, 0},
+		{"at the limit: read, refused", create(1), 3, http.StatusForbidden},
+		{"deletes seen at the next create", deleteN(5), 3, 0},
+		{"a create after the deletes reads", create(1), 4, 0},
+		{"within 10%, within the second", create(1), 4, 0},
+		{"within 10%, a second later", func() error { clk.Step(time.Second); return create(1)() }, 5, 0},
+	}
+	for _, s := range steps {
+		err := s.do()
+		if code(err) != s.code {
+			t.Fatalf("%s: %v (code %d), want code %d", s.name, err, code(err), s.code)
+		}
+		if got := raw.lists.Load(); got != s.reads {
+			t.Fatalf("%s: %d counts of the namespace so far, want %d", s.name, got, s.reads)
+		}
+	}
 }

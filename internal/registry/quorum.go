@@ -105,6 +105,26 @@ func (b bounded) Create(ctx context.Context, obj api.Object) (out api.Object, er
 	return out, err
 }
 
+// ownedCreator is a store that returns the object it creates instead of a
+// copy (store/etcd.CreateOwned); the caller gives the object up.
+type ownedCreator interface {
+	CreateOwned(ctx context.Context, obj api.Object) (api.Object, error)
+}
+
+// CreateOwned is Create of an object the caller gives up: the raw store's
+// CreateOwned where it has one.
+func (b bounded) CreateOwned(ctx context.Context, obj api.Object) (out api.Object, err error) {
+	oc, ok := b.Store.(ownedCreator)
+	if !ok {
+		return b.Create(ctx, obj)
+	}
+	err = b.do(ctx, "write "+obj.Meta().ID, func(ctx context.Context) error {
+		out, err = oc.CreateOwned(ctx, obj)
+		return err
+	})
+	return out, err
+}
+
 func (b bounded) Update(ctx context.Context, obj api.Object) (out api.Object, err error) {
 	err = b.do(ctx, "write "+obj.Meta().ID, func(ctx context.Context) error {
 		out, err = b.Store.Update(ctx, obj)

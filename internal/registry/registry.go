@@ -45,6 +45,10 @@ type Config struct {
 	Diagnose func(ctx context.Context) string
 	// Clock stamps creationTimestamp (default the wall clock).
 	Clock clock.Clock
+	// Heartbeats records minions' heartbeats apart from their objects (the
+	// master's: storeetcd.MinionLeases); nil answers every Heartbeat with
+	// store.ErrNoHeartbeats (kubelets then write their minion).
+	Heartbeats store.Heartbeater
 	// BindWait bounds how long a bind waits for the informers to sync
 	// (default 30 s); a bind before Run is refused with 503 after it.
 	BindWait time.Duration
@@ -88,6 +92,9 @@ type Registry struct {
 	synced  chan struct{}
 	hostMu  sync.Mutex
 	hostLks map[string]*sync.Mutex
+
+	heartbeats store.Heartbeater // nil: none apart from the minion
+	bound      bounded           // the bound of raw's calls, for heartbeats
 }
 
 var (
@@ -138,9 +145,11 @@ func New(raw store.Store, cfg Config) (*Registry, error) {
 		portalNet:  cfg.PortalNet,
 		portalRand: func(n uint32) uint32 { return mrand.Uint32N(n) },
 		claims:     cfg.PortalClaims,
-		index:      newPodIndex(),
+		index:      newPodIndex(cfg.Clock.Now),
 		synced:     make(chan struct{}),
 		hostLks:    map[string]*sync.Mutex{},
+		heartbeats: cfg.Heartbeats,
+		bound:      b,
 	}
 	r.repairEvery = cfg.PortalRepairInterval
 	// Check the portal network now, so a bad --portal_net fails at start.
@@ -320,11 +329,22 @@ func (r *Registry) createOnce(ctx context.Context, res api.Resource, obj api.Obj
 		if o.DesiredState.Host != "" {
 			return r.createBound(ctx, o)
 		}
-		out, err := r.raw.Create(ctx, o)
+		out, err := r.createRaw(ctx, o)
 		if err == nil {
 			r.index.observe(out.(*api.Pod))
 		}
 		return out, err
+	}
+	return r.createRaw(ctx, obj)
+}
+
+// createRaw creates obj in the raw store and returns obj itself where the
+// store can (ownedCreator): obj is the registry's, the request's own
+// (CreateOwned) or the registry's copy (Create), so no caller's object is
+// shared.
+func (r *Registry) createRaw(ctx context.Context, obj api.Object) (api.Object, error) {
+	if oc, ok := r.raw.(ownedCreator); ok {
+		return oc.CreateOwned(ctx, obj)
 	}
 	return r.raw.Create(ctx, obj)
 }

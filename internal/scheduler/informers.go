@@ -82,7 +82,7 @@ func (s *Scheduler) onMinion(key string) {
 	changed := false
 	if !ok {
 		if n != nil && n.Minion != nil {
-			n.Minion = nil
+			n.SetMinion(nil)
 			s.dirty = true
 		}
 	} else {
@@ -95,7 +95,7 @@ func (s *Scheduler) onMinion(key string) {
 		} else {
 			changed = !reflect.DeepEqual(schedulingFields(n.Minion), schedulingFields(m))
 		}
-		n.Minion = m
+		n.SetMinion(m)
 	}
 	s.mu.Unlock()
 	if changed {

@@ -228,13 +228,15 @@ func (i *Informer) apply(ev Event) {
 }
 
 // StartInformers runs each informer in a goroutine of its own until ctx ends
-// and returns a function that waits for them all to return; callers defer
-// it after deferring the cancel of ctx.
-func StartInformers(ctx context.Context, infs ...*Informer) (wait func()) {
+// or stop is called, and returns stop: it ends the informers and waits for
+// them all to return. Callers defer it; it needs no cancel of ctx first (a
+// caller returning early, before its ctx ended, does not wait for ever).
+func StartInformers(ctx context.Context, infs ...*Informer) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for _, inf := range infs {
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = inf.Run(ctx) }()
 	}
-	return wg.Wait
+	return func() { cancel(); wg.Wait() }
 }

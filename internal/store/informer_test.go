@@ -68,3 +68,23 @@ func TestInformerUsesSharedReads(t *testing.T) {
 		}
 	}
 }
+
+// TestStartInformersStopWithoutCancel: stop ends the informers and returns
+// while the caller's ctx is still live (a component returning early, on an
+// error, must not wait for ever on its own informers).
+func TestStartInformersStopWithoutCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	inf := store.NewInformer(memory.New(), api.Pods, store.ListOptions{}, nil)
+	stop := store.StartInformers(ctx, inf)
+	if !inf.WaitSynced(ctx) {
+		t.Fatal("informer did not sync")
+	}
+	done := make(chan struct{})
+	go func() { stop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("stop did not return within 5s with the caller's ctx live")
+	}
+}

@@ -129,6 +129,15 @@ func (c container) ip() string {
 	return ""
 }
 
+// podIP is the address of a kubelite container holding its pod's network:
+// the engine's, else the kubePodIP label (the kubelet's runtime attached it).
+func (c container) podIP() string {
+	if ip := c.ip(); ip != "" {
+		return ip
+	}
+	return c.Labels[kubePodIP]
+}
+
 // Replica is one running copy of the workload as an engine shows it.
 type Replica struct {
 	ID string // Swarm: the task's container; kubelite: the pod's UID
@@ -144,6 +153,9 @@ const (
 	// kubePodIP is the infra container's address when the kubelet's runtime
 	// attached it itself (network mode none: the engine knows no address).
 	kubePodIP = "io.kubelite.pod.ip" // docker.LabelPodIP
+	// kubeOwnNetwork marks the app container of a pod without an infra
+	// container: it holds the pod's address itself.
+	kubeOwnNetwork = "io.kubelite.pod.own-network" // kubelet.LabelOwnNetwork
 )
 
 // swarmReplicas are the running containers of Swarm service svc that have an
@@ -163,8 +175,9 @@ func swarmReplicas(cs []container, svc string) []Replica {
 }
 
 // kubeliteReplicas are the pods whose app container (named app) runs, at
-// the address of their running infra container (the engine's, else its
-// kubePodIP label).
+// the address of their running infra container, or of the app itself when
+// it holds the pod's network (the engine's address, else the kubePodIP
+// label).
 func kubeliteReplicas(cs []container, app string) []Replica {
 	appUp := map[string]bool{}
 	ips := map[string]string{}
@@ -173,14 +186,14 @@ func kubeliteReplicas(cs []container, app string) []Replica {
 		if c.State != "running" || uid == "" {
 			continue
 		}
-		switch c.Labels[kubeContainerName] {
-		case app:
+		switch name := c.Labels[kubeContainerName]; {
+		case name == app && c.Labels[kubeOwnNetwork] == "true":
+			appUp[uid] = true // a solo pod: the app holds the address
+			ips[uid] = c.podIP()
+		case name == app:
 			appUp[uid] = true
-		case kubeInfraName:
-			ips[uid] = c.ip()
-			if ips[uid] == "" {
-				ips[uid] = c.Labels[kubePodIP]
-			}
+		case name == kubeInfraName:
+			ips[uid] = c.podIP()
 		}
 	}
 	var out []Replica

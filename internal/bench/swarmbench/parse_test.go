@@ -87,6 +87,10 @@ const containersJSON = `[
  {"Id":"k6","State":"running","Labels":{"io.kubelite.pod.uid":"u4","io.kubelite.container.name":"sidecar"},
   "NetworkSettings":{"Networks":{}}},
  {"Id":"k7","State":"running","Labels":{"io.kubelite.pod.uid":"u4","io.kubelite.container.name":"POD","io.kubelite.pod.ip":"10.244.1.7"},
+  "NetworkSettings":{"Networks":{"none":{"IPAddress":""}}}},
+ {"Id":"k8","State":"running","Labels":{"io.kubelite.pod.uid":"u5","io.kubelite.container.name":"web","io.kubelite.pod.own-network":"true","io.kubelite.pod.ip":"10.244.1.8"},
+  "NetworkSettings":{"Networks":{"none":{"IPAddress":""}}}},
+ {"Id":"k9","State":"exited","Labels":{"io.kubelite.pod.uid":"u6","io.kubelite.container.name":"web","io.kubelite.pod.own-network":"true","io.kubelite.pod.ip":"10.244.1.9"},
   "NetworkSettings":{"Networks":{"none":{"IPAddress":""}}}}
 ]`
 
@@ -105,8 +109,9 @@ func TestReplicasFromContainers(t *testing.T) {
 		{"swarm web", swarmReplicas(cs, "web"), []Replica{{"s0", "10.1.0.3"}, {"s1", "198.19.1.2"}}},
 		{"swarm none", swarmReplicas(cs, "db"), nil},
 		// u2's app container exited, u3 has no infra container, u4 runs no
-		// "web"; u4's infra was attached by the kubelet (its label's address).
-		{"kubelite web", kubeliteReplicas(cs, "web"), []Replica{{"u1", "10.244.1.2"}}},
+		// "web"; u4's infra was attached by the kubelet (its label's address);
+		// u5 has no infra, its app holds the address; u6's such app exited.
+		{"kubelite web", kubeliteReplicas(cs, "web"), []Replica{{"u1", "10.244.1.2"}, {"u5", "10.244.1.8"}}},
 		{"kubelite sidecar", kubeliteReplicas(cs, "sidecar"), []Replica{{"u4", "10.244.1.7"}}},
 	}
 	for _, tc := range tests {

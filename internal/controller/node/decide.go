@@ -21,16 +21,32 @@ type Decision struct {
 	Next time.Time
 }
 
+// Lease is what the controller knows of a minion's heartbeat lease
+// (store.Heartbeater: a kubelet's heartbeat renews it, and it is gone once
+// the minion has been silent for the grace period).
+type Lease int
+
+const (
+	NoLeases  Lease = iota // heartbeats are writes of the minion (LastHeartbeat) only
+	LeaseHeld              // the minion's lease is live: it heartbeats
+	LeaseGone              // leases are watched and this minion holds none
+)
+
 // Decide computes a minion's status at now. seen is when this controller
 // (this leader's term) first saw the minion: a heartbeat older than that
 // proves nothing against the minion, since the masters may have been away.
 // So a minion becomes NotReady only once it has been watched for the grace
 // period with no fresh heartbeat, and its eviction timer starts no earlier
-// than that, whatever notReadySince an earlier leader stored.
-func Decide(m *api.Minion, now, seen time.Time, grace, eviction time.Duration) Decision {
+// than that, whatever notReadySince an earlier leader stored. A live lease
+// is a heartbeat now; without one, the minion's LastHeartbeat (written at
+// registration and every few minutes) is the last heartbeat known.
+func Decide(m *api.Minion, lease Lease, now, seen time.Time, grace, eviction time.Duration) Decision {
 	st := m.Status
 	d := Decision{Status: st}
 	hb := st.LastHeartbeat
+	if lease == LeaseHeld {
+		hb = now
+	}
 	watchedFrom := seen.Add(grace) // the first moment silence counts
 	switch {
 	case !hb.IsZero() && now.Sub(hb) <= grace: // a fresh heartbeat
@@ -52,6 +68,11 @@ func Decide(m *api.Minion, now, seen time.Time, grace, eviction time.Duration) D
 			d.Status.Condition = api.MinionNotReady
 			d.Status.NotReadySince = now
 			d.Status.Reason = fmt.Sprintf("no heartbeat for %s", silence(now, hb, seen).Round(time.Second))
+			if lease == LeaseGone && !hb.IsZero() {
+				// The lease went after grace of silence; the minion's own
+				// LastHeartbeat may be minutes older than its last heartbeat.
+				d.Status.Reason = fmt.Sprintf("no heartbeat for %s or more (its heartbeat lease expired)", grace.Round(time.Second))
+			}
 			d.Changed, d.Transition = true, string(api.MinionNotReady)
 		} else if d.Status.NotReadySince.IsZero() {
 			d.Status.NotReadySince = now

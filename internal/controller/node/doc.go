@@ -4,7 +4,10 @@
 //     registered is created at start, with condition Unknown (kubelets also
 //     register their minion themselves).
 //   - Pod subnets: with ClusterCIDR set (--cluster_cidr, e.g. 10.244.0.0/16),
-//     every minion without a podCIDR gets the lowest free /24 of it. With
+//     every minion without a podCIDR gets the lowest free /24 of it, from
+//     the controller's own account of the /24s taken (cidr.go: pool, noted
+//     from the cache's callback as each minion is seen, so handing one out
+//     does not walk every minion). With
 //     several masters this is leader-only assignment, not a compare-and-swap
 //     claim as for portal IPs: the controller runs on the one master that
 //     holds the leader lease (internal/leader), it sees every minion's
@@ -14,11 +17,17 @@
 //     /24 for two different new minions inside the lease margin of a
 //     hand-over (the old leader stops a margin before its lease expires),
 //     and a subnet is written once, when the minion has none.
-//   - Health: a minion whose last heartbeat (status.lastHeartbeat, posted by
-//     its kubelet) is older than GracePeriod (--node_monitor_grace_period,
-//     default 40s) becomes NotReady, with notReadySince and a NotReady event;
-//     the scheduler places nothing there. A fresh heartbeat makes it Ready
-//     again (Ready event).
+//   - Health: a minion whose last heartbeat is older than GracePeriod
+//     (--node_monitor_grace_period, default 40s) becomes NotReady, with
+//     notReadySince and a NotReady event; the scheduler places nothing
+//     there. A fresh heartbeat makes it Ready again (Ready event). On a
+//     master, a kubelet's heartbeat renews the minion's etcd lease (Leases:
+//     storeetcd.MinionLeases, as long as GracePeriod) and writes the minion
+//     only to register it, when its fields change and every 5 minutes: a
+//     live lease is a heartbeat now, and a minion whose lease is gone has
+//     been silent for the grace period (its status.lastHeartbeat, written
+//     every few minutes, counts as well). Without Leases the heartbeat is
+//     status.lastHeartbeat alone.
 //   - Timers start only once this controller has watched a minion for the
 //     grace period: "seen", the time the controller (a new one each leader
 //     term) first saw the minion, counts as a heartbeat for NotReady, and

@@ -39,12 +39,32 @@ type Config struct {
 	Machines []string
 	// ClusterCIDR, if set, gives every minion a /24 podCIDR (--cluster_cidr).
 	ClusterCIDR string
-	// GracePeriod without heartbeat makes a minion NotReady (default 40s).
+	// GracePeriod without heartbeat makes a minion NotReady (default
+	// DefaultGracePeriod). A heartbeat lease (Leases) lasts as long.
 	GracePeriod time.Duration
 	// EvictionTimeout NotReady evicts its pods (default 60s).
 	EvictionTimeout time.Duration
 	// Workers sync different minions at once (default 4).
 	Workers int
+	// Leases, if set, are the minions' heartbeat leases (the master's
+	// storeetcd.MinionLeases): a live one is a heartbeat. Nil: heartbeats
+	// are the minions' LastHeartbeat only.
+	Leases Leases
+}
+
+// DefaultGracePeriod is GracePeriod's default (upstream's
+// node-monitor-grace-period).
+const DefaultGracePeriod = 40 * time.Second
+
+// Leases tells which minions hold a live heartbeat lease.
+type Leases interface {
+	// Run keeps the set of leased minions until ctx ends, calling changed
+	// with the name of every minion that gains or loses its lease.
+	Run(ctx context.Context, changed func(name string))
+	// WaitSynced waits for the first list; false if ctx ended first.
+	WaitSynced(ctx context.Context) bool
+	// Leased reports whether name holds a live lease.
+	Leased(name string) bool
 }
 
 // Controller is the minion lifecycle controller; see the package doc.
@@ -59,10 +79,10 @@ type Controller struct {
 
 	minions *store.Informer
 
-	mu       sync.Mutex
-	seen     map[string]time.Time // minion -> first seen
-	next     map[string]time.Time // minion -> pending check
-	assigned map[string]string    // minion -> podCIDR we wrote, until seen
+	mu    sync.Mutex
+	seen  map[string]time.Time // minion -> first seen
+	next  map[string]time.Time // minion -> pending check
+	cidrs *pool                // the /24s taken (nil without ClusterCIDR)
 }
 
 // New returns a controller; call Run. It fails on a bad ClusterCIDR.
@@ -74,7 +94,7 @@ func New(cfg Config) (*Controller, error) {
 		cfg.Recorder = record.Nop{}
 	}
 	if cfg.GracePeriod <= 0 {
-		cfg.GracePeriod = 40 * time.Second
+		cfg.GracePeriod = DefaultGracePeriod
 	}
 	if cfg.EvictionTimeout <= 0 {
 		cfg.EvictionTimeout = 60 * time.Second
@@ -86,16 +106,16 @@ func New(cfg Config) (*Controller, error) {
 		cfg: cfg, st: cfg.Store, rec: cfg.Recorder, clk: cfg.Clock,
 		queue: workqueue.New(cfg.Clock, 100*time.Millisecond, 10*time.Second).Named("node"),
 		log:   logging.OrDiscard(cfg.Log),
-		seen:  map[string]time.Time{}, next: map[string]time.Time{}, assigned: map[string]string{},
+		seen:  map[string]time.Time{}, next: map[string]time.Time{},
 	}
 	if cfg.ClusterCIDR != "" {
 		s, err := ParseSubnets(cfg.ClusterCIDR)
 		if err != nil {
 			return nil, err
 		}
-		c.subnets = s
+		c.subnets, c.cidrs = s, newPool(s)
 	}
-	c.minions = store.NewInformer(cfg.Store, api.Minions, store.ListOptions{}, c.queue.Add).WithLog(c.log)
+	c.minions = store.NewInformer(cfg.Store, api.Minions, store.ListOptions{}, c.changed).WithLog(c.log)
 	return c, nil
 }
 
@@ -105,8 +125,17 @@ func (c *Controller) Name() string { return "node-controller" }
 // Run implements component.Component.
 func (c *Controller) Run(ctx context.Context, started func()) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer store.StartInformers(ctx, c.minions)()
+	// Whatever way Run returns, its goroutines stop first: cancel, then wait.
+	var wg sync.WaitGroup
+	stopInformers := store.StartInformers(ctx, c.minions)
+	defer func() { cancel(); stopInformers(); wg.Wait() }()
+	if l := c.cfg.Leases; l != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); l.Run(ctx, c.queue.Add) }()
+		if !l.WaitSynced(ctx) {
+			return nil
+		}
+	}
 	if !c.WaitSynced(ctx) {
 		return nil
 	}
@@ -130,6 +159,21 @@ func (c *Controller) WaitSynced(ctx context.Context) bool {
 		c.queue.Add(k)
 	}
 	return true
+}
+
+// changed is the cache's callback: it notes the /24 the minion holds now
+// (before any allocation can hand it out again) and queues the minion.
+func (c *Controller) changed(key string) {
+	if c.cidrs != nil {
+		if o, ok := c.minions.Get(key); ok {
+			if cidr := o.(*api.Minion).PodCIDR; cidr != "" {
+				c.mu.Lock()
+				c.cidrs.set(key, cidr)
+				c.mu.Unlock()
+			}
+		}
+	}
+	c.queue.Add(key)
 }
 
 // RegisterMachines creates the static minions that do not exist yet.
@@ -184,7 +228,9 @@ func (c *Controller) Sync(ctx context.Context, key string) error {
 	if !ok {
 		delete(c.seen, key)
 		delete(c.next, key)
-		delete(c.assigned, key)
+		if c.cidrs != nil {
+			c.cidrs.set(key, "")
+		}
 		c.mu.Unlock()
 		// A deleted minion runs nothing any more: its pods go now, so their
 		// replication controllers replace them.
@@ -201,7 +247,14 @@ func (c *Controller) Sync(ctx context.Context, key string) error {
 	c.mu.Unlock()
 
 	m := api.Copy(obj.(*api.Minion))
-	d := Decide(m, now, seen, c.cfg.GracePeriod, c.cfg.EvictionTimeout)
+	lease := NoLeases
+	if c.cfg.Leases != nil {
+		lease = LeaseGone
+		if c.cfg.Leases.Leased(key) {
+			lease = LeaseHeld
+		}
+	}
+	d := Decide(m, lease, now, seen, c.cfg.GracePeriod, c.cfg.EvictionTimeout)
 	changed := d.Changed
 	m.Status = d.Status
 	if c.subnets != nil && m.PodCIDR == "" {
@@ -255,31 +308,19 @@ func (c *Controller) schedule(key string, t, now time.Time) {
 func (c *Controller) allocate(key string) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cidr, ok := c.assigned[key]; ok {
-		return cidr, nil
-	}
-	used := map[string]bool{}
-	for _, o := range c.minions.List() {
-		if cidr := o.(*api.Minion).PodCIDR; cidr != "" {
-			used[cidr] = true
-		}
-	}
-	for k, cidr := range c.assigned {
-		if k != key {
-			used[cidr] = true
-		}
-	}
-	cidr, ok := c.subnets.Next(used)
+	cidr, ok := c.cidrs.take(key)
 	if !ok {
 		return "", fmt.Errorf("minion %s: no free /24 left in %s", key, c.cfg.ClusterCIDR)
 	}
-	c.assigned[key] = cidr
 	return cidr, nil
 }
 
 func (c *Controller) release(key string) {
+	if c.cidrs == nil {
+		return
+	}
 	c.mu.Lock()
-	delete(c.assigned, key)
+	c.cidrs.set(key, "")
 	c.mu.Unlock()
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,37 +27,48 @@ func TestDecide(t *testing.T) {
 	cases := []struct {
 		name       string
 		m          *api.Minion
+		lease      Lease
 		now        time.Time
 		wantCond   api.MinionCondition
 		transition string
 		evict      bool
 		next       time.Time
 	}{
-		{"fresh heartbeat makes Ready", mk(api.MinionUnknown, t0, time.Time{}), t0.Add(time.Second), api.MinionReady, "Ready", false, t0.Add(grace + time.Millisecond)},
-		{"ready stays ready within grace", mk(api.MinionReady, t0, time.Time{}), t0.Add(grace), api.MinionReady, "", false, t0.Add(grace + time.Millisecond)},
-		{"stale heartbeat: NotReady", mk(api.MinionReady, t0, time.Time{}), t0.Add(grace + time.Millisecond), api.MinionNotReady, "NotReady", false, t0.Add(grace + time.Millisecond + evict)},
-		{"NotReady before the eviction timeout", mk(api.MinionNotReady, t0, t0.Add(grace)), t0.Add(grace + evict - time.Millisecond), api.MinionNotReady, "", false, t0.Add(grace + evict)},
-		{"NotReady at the eviction timeout: evict", mk(api.MinionNotReady, t0, t0.Add(grace)), t0.Add(grace + evict), api.MinionNotReady, "", true, t0.Add(2*grace + evict)},
-		{"heartbeat resumes: Ready", mk(api.MinionNotReady, t0.Add(5*time.Minute), t0.Add(grace)), t0.Add(5*time.Minute + time.Second), api.MinionReady, "Ready", false, t0.Add(5*time.Minute + grace + time.Millisecond)},
-		{"never heard from within grace", mk("", time.Time{}, time.Time{}), t0.Add(grace), api.MinionUnknown, "", false, t0.Add(grace + time.Millisecond)},
-		{"never heard from beyond grace", mk(api.MinionUnknown, time.Time{}, time.Time{}), t0.Add(grace + time.Second), api.MinionNotReady, "NotReady", false, t0.Add(grace + time.Second + evict)},
+		{"fresh heartbeat makes Ready", mk(api.MinionUnknown, t0, time.Time{}), NoLeases, t0.Add(time.Second), api.MinionReady, "Ready", false, t0.Add(grace + time.Millisecond)},
+		{"ready stays ready within grace", mk(api.MinionReady, t0, time.Time{}), NoLeases, t0.Add(grace), api.MinionReady, "", false, t0.Add(grace + time.Millisecond)},
+		{"stale heartbeat: NotReady", mk(api.MinionReady, t0, time.Time{}), NoLeases, t0.Add(grace + time.Millisecond), api.MinionNotReady, "NotReady", false, t0.Add(grace + time.Millisecond + evict)},
+		{"NotReady before the eviction timeout", mk(api.MinionNotReady, t0, t0.Add(grace)), NoLeases, t0.Add(grace + evict - time.Millisecond), api.MinionNotReady, "", false, t0.Add(grace + evict)},
+		{"NotReady at the eviction timeout: evict", mk(api.MinionNotReady, t0, t0.Add(grace)), NoLeases, t0.Add(grace + evict), api.MinionNotReady, "", true, t0.Add(2*grace + evict)},
+		{"heartbeat resumes: Ready", mk(api.MinionNotReady, t0.Add(5*time.Minute), t0.Add(grace)), NoLeases, t0.Add(5*time.Minute + time.Second), api.MinionReady, "Ready", false, t0.Add(5*time.Minute + grace + time.Millisecond)},
+		{"never heard from within grace", mk("", time.Time{}, time.Time{}), NoLeases, t0.Add(grace), api.MinionUnknown, "", false, t0.Add(grace + time.Millisecond)},
+		{"never heard from beyond grace", mk(api.MinionUnknown, time.Time{}, time.Time{}), NoLeases, t0.Add(grace + time.Second), api.MinionNotReady, "NotReady", false, t0.Add(grace + time.Second + evict)},
 		// A master (re)started at t0 sees heartbeats from before it: they
 		// prove nothing until it has watched for the grace period itself.
-		{"old heartbeat, just seen: stays Ready", mk(api.MinionReady, t0.Add(-10*time.Minute), time.Time{}), t0.Add(2 * time.Second), api.MinionReady, "", false, t0.Add(grace + time.Millisecond)},
-		{"old heartbeat, watched for the grace period: NotReady", mk(api.MinionReady, t0.Add(-10*time.Minute), time.Time{}), t0.Add(grace + time.Millisecond), api.MinionNotReady, "NotReady", false, t0.Add(grace + time.Millisecond + evict)},
-		{"NotReady long before this leader: no eviction yet", mk(api.MinionNotReady, t0.Add(-10*time.Minute), t0.Add(-9*time.Minute)), t0.Add(2 * time.Second), api.MinionNotReady, "", false, t0.Add(grace + time.Millisecond)},
-		{"NotReady long before: eviction timer from the watch", mk(api.MinionNotReady, t0.Add(-10*time.Minute), t0.Add(-9*time.Minute)), t0.Add(grace + time.Second), api.MinionNotReady, "", false, t0.Add(grace + evict)},
-		{"NotReady long before: evicted a timeout after the watch", mk(api.MinionNotReady, t0.Add(-10*time.Minute), t0.Add(-9*time.Minute)), t0.Add(grace + evict), api.MinionNotReady, "", true, t0.Add(2*grace + evict)},
+		{"old heartbeat, just seen: stays Ready", mk(api.MinionReady, t0.Add(-10*time.Minute), time.Time{}), NoLeases, t0.Add(2 * time.Second), api.MinionReady, "", false, t0.Add(grace + time.Millisecond)},
+		{"old heartbeat, watched for the grace period: NotReady", mk(api.MinionReady, t0.Add(-10*time.Minute), time.Time{}), NoLeases, t0.Add(grace + time.Millisecond), api.MinionNotReady, "NotReady", false, t0.Add(grace + time.Millisecond + evict)},
+		{"NotReady long before this leader: no eviction yet", mk(api.MinionNotReady, t0.Add(-10*time.Minute), t0.Add(-9*time.Minute)), NoLeases, t0.Add(2 * time.Second), api.MinionNotReady, "", false, t0.Add(grace + time.Millisecond)},
+		{"NotReady long before: eviction timer from the watch", mk(api.MinionNotReady, t0.Add(-10*time.Minute), t0.Add(-9*time.Minute)), NoLeases, t0.Add(grace + time.Second), api.MinionNotReady, "", false, t0.Add(grace + evict)},
+		{"NotReady long before: evicted a timeout after the watch", mk(api.MinionNotReady, t0.Add(-10*time.Minute), t0.Add(-9*time.Minute)), NoLeases, t0.Add(grace + evict), api.MinionNotReady, "", true, t0.Add(2*grace + evict)},
+		// Leased heartbeats: a live lease is a heartbeat now, whatever the
+		// minion's LastHeartbeat (written every few minutes) says.
+		{"lease held, old LastHeartbeat: Ready", mk(api.MinionReady, t0.Add(-4*time.Minute), time.Time{}), LeaseHeld, t0.Add(grace + time.Minute), api.MinionReady, "", false, t0.Add(grace + time.Minute + grace + time.Millisecond)},
+		{"lease held: NotReady turns Ready", mk(api.MinionNotReady, t0.Add(-4*time.Minute), t0), LeaseHeld, t0.Add(grace + time.Minute), api.MinionReady, "Ready", false, t0.Add(grace + time.Minute + grace + time.Millisecond)},
+		{"lease gone, old LastHeartbeat: NotReady", mk(api.MinionReady, t0.Add(-4*time.Minute), time.Time{}), LeaseGone, t0.Add(grace + time.Second), api.MinionNotReady, "NotReady", false, t0.Add(grace + time.Second + evict)},
+		{"lease gone, fresh LastHeartbeat: Ready until it is stale", mk(api.MinionReady, t0.Add(grace), time.Time{}), LeaseGone, t0.Add(grace + time.Second), api.MinionReady, "", false, t0.Add(2*grace + time.Millisecond)},
+		{"lease gone, not watched for grace yet: no verdict", mk(api.MinionReady, t0.Add(-4*time.Minute), time.Time{}), LeaseGone, t0.Add(time.Second), api.MinionReady, "", false, t0.Add(grace + time.Millisecond)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d := Decide(tc.m, tc.now, t0, grace, evict)
+			d := Decide(tc.m, tc.lease, tc.now, t0, grace, evict)
 			if d.Status.Condition != tc.wantCond || d.Transition != tc.transition || d.Evict != tc.evict || !d.Next.Equal(tc.next) {
 				t.Fatalf("Decide = cond %s transition %q evict %v next %v; want %s %q %v %v",
 					d.Status.Condition, d.Transition, d.Evict, d.Next.Sub(t0), tc.wantCond, tc.transition, tc.evict, tc.next.Sub(t0))
 			}
 			if tc.transition == "NotReady" && !d.Status.NotReadySince.Equal(tc.now) {
 				t.Fatalf("notReadySince %v, want now", d.Status.NotReadySince)
+			}
+			if tc.transition == "NotReady" && tc.lease == LeaseGone && !strings.Contains(d.Status.Reason, "lease expired") {
+				t.Fatalf("reason %q does not say the lease expired", d.Status.Reason)
 			}
 		})
 	}
@@ -73,16 +85,78 @@ func TestSubnets(t *testing.T) {
 	if got := s.Subnet(255); got != "10.244.255.0/24" {
 		t.Fatalf("subnet 255 = %s", got)
 	}
-	if got, _ := s.Next(map[string]bool{"10.244.0.0/24": true, "10.244.2.0/24": true}); got != "10.244.1.0/24" {
-		t.Fatalf("next = %s", got)
-	}
-	one, _ := ParseSubnets("10.9.8.0/24")
-	if _, ok := one.Next(map[string]bool{"10.9.8.0/24": true}); ok {
-		t.Fatalf("a full /24 cluster still handed out a subnet")
+	for cidr, want := range map[string]int{"10.244.0.0/24": 0, "10.244.7.0/24": 7, "10.244.255.0/24": 255, "10.245.0.0/24": -1, "10.244.1.0/25": -1, "fd00::/24": -1, "junk": -1, "": -1} {
+		if i, ok := s.Index(cidr); (ok && i != want) || ok != (want >= 0) {
+			t.Errorf("Index(%q) = %d, %v; want %d", cidr, i, ok, want)
+		}
 	}
 	for _, bad := range []string{"10.0.0.0/25", "fd00::/64", "nonsense"} {
 		if _, err := ParseSubnets(bad); err == nil {
 			t.Errorf("ParseSubnets(%q) accepted", bad)
+		}
+	}
+}
+
+// TestPool plays the controller's account of taken /24s: minions seen with
+// a subnet, allocations, releases, a subnet held twice (set by hand), one
+// outside the cluster's range, and a full cluster.
+func TestPool(t *testing.T) {
+	s, err := ParseSubnets("10.244.0.0/22") // four /24s
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPool(s)
+	steps := []struct {
+		op, key, cidr string // op "set" records cidr; "take" wants cidr ("" = none left)
+	}{
+		{"set", "c", "10.244.0.0/24"},
+		{"take", "a", "10.244.1.0/24"},
+		{"take", "a", "10.244.1.0/24"}, // taken once: the same again
+		{"set", "x", "192.168.0.0/24"}, // not ours: takes nothing
+		{"set", "d", "10.244.2.0/24"},
+		{"set", "e", "10.244.2.0/24"}, // held twice
+		{"take", "b", "10.244.3.0/24"},
+		{"take", "f", ""}, // full
+		{"set", "c", ""},  // c deleted: its subnet is free again
+		{"take", "f", "10.244.0.0/24"},
+		{"set", "d", ""}, // e still holds .2
+		{"take", "g", ""},
+		{"set", "e", "10.244.3.0/24"}, // e moved (now shares b's); .2 is free
+		{"take", "g", "10.244.2.0/24"},
+		{"set", "a", "10.244.1.0/24"}, // seen as written: nothing changes
+		{"take", "h", ""},
+	}
+	for i, st := range steps {
+		switch st.op {
+		case "set":
+			p.set(st.key, st.cidr)
+		case "take":
+			got, ok := p.take(st.key)
+			if got != st.cidr || ok != (st.cidr != "") {
+				t.Fatalf("step %d: take(%s) = %q, %v; want %q", i, st.key, got, ok, st.cidr)
+			}
+		}
+	}
+}
+
+// BenchmarkPoolTake: registering many minions one after another costs the
+// same per minion however many there are.
+func BenchmarkPoolTake(b *testing.B) {
+	s, err := ParseSubnets("10.0.0.0/8")
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys := make([]string, 50000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("m%d", i)
+	}
+	p := newPool(s)
+	for i := 0; i < b.N; i++ {
+		if i%len(keys) == 0 { // 50,000 minions, then a new pool
+			p = newPool(s)
+		}
+		if _, ok := p.take(keys[i%len(keys)]); !ok {
+			b.Fatal("full")
 		}
 	}
 }

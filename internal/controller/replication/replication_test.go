@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -139,12 +140,24 @@ func (e *env) pods(t *testing.T) []*api.Pod {
 	return out
 }
 
-// waitCache waits until the manager's pod cache holds n pods.
+// waitCache waits until the manager's pod cache holds the store's n pods.
+// A count alone can be met on the way (after one add of two, before a
+// delete), so the cache must hold exactly the pods the store holds.
 func (e *env) waitCache(t *testing.T, n int) {
 	t.Helper()
 	testutil.Eventually(t, 10*time.Second, func() error {
-		if got := len(e.m.pods.Keys()); got != n {
-			return fmt.Errorf("cache holds %d pods", got)
+		var want []string
+		for _, p := range e.pods(t) {
+			want = append(want, p.Namespace+"/"+p.ID)
+		}
+		got := e.m.pods.Keys()
+		sort.Strings(want)
+		sort.Strings(got)
+		if len(want) != n {
+			return fmt.Errorf("store holds %d pods", len(want))
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			return fmt.Errorf("cache holds %v, store %v", got, want)
 		}
 		return nil
 	}, "%d pods in the cache", n)

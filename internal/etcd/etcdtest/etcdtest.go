@@ -98,3 +98,12 @@ func (s *Server) Client(t testing.TB) *clientv3.Client {
 	t.Cleanup(func() { cli.Close() })
 	return cli
 }
+
+// LocalClient returns an in-process client of s (etcd.Embedded.LocalClient,
+// as the master's store uses it), closed at cleanup.
+func (s *Server) LocalClient(t testing.TB) *clientv3.Client {
+	t.Helper()
+	cli := s.Embedded.LocalClient(s.Client(t))
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}

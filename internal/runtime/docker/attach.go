@@ -2,12 +2,13 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"os/exec"
-	"strconv"
-	"strings"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 )
 
 // attachment is what connecting one started container to a pod network
@@ -40,81 +41,103 @@ func vethName(id string) string {
 	return "klp" + id
 }
 
-// attachScripts returns the `ip -batch` text run in the runtime's network
-// namespace (the veth pair, its host end on the bridge with hairpin mode:
-// a pod reaching itself through a service portal IP is sent back out of
-// the port it came in on) and the one run in the container's (lo, eth0,
-// the default route). mtu is the bridge's.
-func attachScripts(a attachment, mtu int) (host, inner string) {
-	host = fmt.Sprintf("link add %s mtu %d type veth peer name eth0 mtu %d netns %d\n", a.HostIf, mtu, mtu, a.PID) +
-		fmt.Sprintf("link set dev %s master %s up\n", a.HostIf, a.Bridge) +
-		fmt.Sprintf("link set dev %s type bridge_slave hairpin on\n", a.HostIf)
-	inner = "link set dev lo up\n" +
-		fmt.Sprintf("addr add %s brd + dev eth0\n", a.Addr) +
-		"link set dev eth0 up\n" +
-		fmt.Sprintf("route add default via %s dev eth0\n", a.Gateway)
-	return host, inner
-}
+// nlAttacher is the real attacher: it speaks netlink (no ip or nsenter
+// command): it makes the veth pair from the runtime's network namespace
+// with its peer created as eth0 right in the container's (by its PID), the
+// host end on the bridge, up, with the bridge's MTU and hairpin mode (a pod
+// reaching itself through a service portal IP is sent back out of the port
+// it came in on); then, through a netlink socket opened in the container's
+// namespace, lo and eth0 up, the address and the default route.
+type nlAttacher struct{}
 
-// ipAttacher is the real attacher: it runs the ip command (iproute2) in
-// the runtime's network namespace and, through nsenter (util-linux), in
-// the container's. It reads the bridge's MTU through the net package
-// (netlink: the calling process's namespace, whatever /sys shows).
-type ipAttacher struct {
-	// run runs argv with stdin and returns its output; nil runs it with os/exec.
-	run func(ctx context.Context, stdin string, argv ...string) ([]byte, error)
-}
-
-var _ attacher = ipAttacher{}
-
-func (ia ipAttacher) exec(ctx context.Context, stdin string, argv ...string) ([]byte, error) {
-	if ia.run != nil {
-		return ia.run(ctx, stdin, argv...)
-	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return out, fmt.Errorf("%s: %w: %s", strings.Join(argv, " "), err, strings.TrimSpace(string(out)))
-	}
-	return out, nil
-}
+var _ attacher = nlAttacher{}
 
 // Attach implements attacher.
-func (ia ipAttacher) Attach(ctx context.Context, a attachment) error {
+func (nlAttacher) Attach(ctx context.Context, a attachment) error {
 	if a.PID <= 0 {
 		return fmt.Errorf("attach %s: the container has no process", a.HostIf)
 	}
-	br, err := net.InterfaceByName(a.Bridge)
+	br, err := netlink.LinkByName(a.Bridge)
 	if err != nil {
 		return fmt.Errorf("attach %s: bridge %s: %w", a.HostIf, a.Bridge, err)
 	}
-	host, inner := attachScripts(a, br.MTU)
-	if _, err := ia.exec(ctx, host, "ip", "-batch", "-"); err != nil {
-		_ = ia.Detach(context.WithoutCancel(ctx), a.HostIf)
+	mtu := br.Attrs().MTU
+	veth := &netlink.Veth{
+		LinkAttrs: netlink.LinkAttrs{Name: a.HostIf, MTU: mtu, MasterIndex: br.Attrs().Index, Flags: net.FlagUp},
+		PeerName:  "eth0", PeerMTU: uint32(mtu), PeerNamespace: netlink.NsPid(a.PID),
+	}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return fmt.Errorf("attach %s to %s: veth pair: %w", a.HostIf, a.Bridge, err)
+	}
+	if err := setUp(a); err != nil {
+		_ = nlAttacher{}.Detach(context.WithoutCancel(ctx), a.HostIf)
 		return fmt.Errorf("attach %s to %s: %w", a.HostIf, a.Bridge, err)
 	}
-	if _, err := ia.exec(ctx, inner, "nsenter", "-t", strconv.Itoa(a.PID), "-n", "ip", "-batch", "-"); err != nil {
-		_ = ia.Detach(context.WithoutCancel(ctx), a.HostIf)
-		return fmt.Errorf("attach %s: set up eth0 in the container: %w", a.HostIf, err)
+	return nil
+}
+
+// setUp sets hairpin mode on the host end of a's veth, then lo, eth0, its
+// address and the default route in the container's namespace.
+func setUp(a attachment) error {
+	host, err := netlink.LinkByName(a.HostIf)
+	if err != nil {
+		return fmt.Errorf("host end: %w", err)
+	}
+	if err := netlink.LinkSetHairpin(host, true); err != nil {
+		return fmt.Errorf("hairpin: %w", err)
+	}
+	ns, err := netns.GetFromPid(a.PID)
+	if err != nil {
+		return fmt.Errorf("the container's network namespace: %w", err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return fmt.Errorf("netlink in the container's namespace: %w", err)
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err == nil {
+		err = h.LinkSetUp(lo)
+	}
+	if err != nil {
+		return fmt.Errorf("lo: %w", err)
+	}
+	eth0, err := h.LinkByName("eth0")
+	if err != nil {
+		return fmt.Errorf("eth0: %w", err)
+	}
+	addr := &netlink.Addr{
+		IPNet:     &net.IPNet{IP: a.Addr.Addr().AsSlice(), Mask: net.CIDRMask(a.Addr.Bits(), 32)},
+		Broadcast: lastAddr(a.Addr).AsSlice(),
+	}
+	if err := h.AddrAdd(eth0, addr); err != nil {
+		return fmt.Errorf("eth0 address %s: %w", a.Addr, err)
+	}
+	if err := h.LinkSetUp(eth0); err != nil {
+		return fmt.Errorf("eth0 up: %w", err)
+	}
+	if err := h.RouteAdd(&netlink.Route{LinkIndex: eth0.Attrs().Index, Gw: a.Gateway.AsSlice()}); err != nil {
+		return fmt.Errorf("default route via %s: %w", a.Gateway, err)
 	}
 	return nil
 }
 
 // Detach implements attacher.
-func (ia ipAttacher) Detach(ctx context.Context, hostIf string) error {
-	if ia.run == nil {
-		// Most often the container's namespace went with it and the
-		// kernel removed the pair: no ip command for nothing.
-		if _, err := net.InterfaceByName(hostIf); err != nil {
-			return nil
+func (nlAttacher) Detach(ctx context.Context, hostIf string) error {
+	l, err := netlink.LinkByName(hostIf)
+	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) {
+			return nil // most often the namespace went and the kernel removed the pair
 		}
+		return fmt.Errorf("detach %s: %w", hostIf, err)
 	}
-	if _, err := ia.exec(ctx, "", "ip", "link", "del", "dev", hostIf); err != nil {
-		if s := err.Error(); strings.Contains(s, "Cannot find device") || strings.Contains(s, "does not exist") {
+	if err := netlink.LinkDel(l); err != nil {
+		if _, gone := netlink.LinkByName(hostIf); gone != nil {
 			return nil
 		}
-		return fmt.Errorf("detach: %w", err)
+		return fmt.Errorf("detach %s: %w", hostIf, err)
 	}
 	return nil
 }

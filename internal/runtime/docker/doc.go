@@ -29,7 +29,7 @@
 //     network at that address (the engine forwards its ports), so the
 //     engine's address management and the runtime's never collide.
 //   - Start, for the first kind, attaches the started container before it
-//     returns (attacher; real: ipAttacher, the ip and nsenter commands): a
+//     returns (attacher; real: nlAttacher, netlink, no command run): a
 //     veth pair, the host end vethName(ID) on the network's bridge (up, the
 //     bridge's MTU, hairpin mode on), the other eth0 in the container's
 //     namespace with the address, lo up, a default route via the gateway.

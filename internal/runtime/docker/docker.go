@@ -83,7 +83,7 @@ func New(endpoint string, opts ...Option) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker client for %s: %w", endpoint, err)
 	}
-	r := newRuntime(cli, ipAttacher{})
+	r := newRuntime(cli, nlAttacher{})
 	for _, o := range opts {
 		o(r)
 	}
@@ -358,7 +358,7 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (strin
 	var netCfg *network.NetworkingConfig
 	var plan podPlan
 	if onPodNet {
-		addr, err := r.pool.reserve(ctx, pn, r.listIPHolders)
+		addr, err := r.pool.reserve(ctx, pn, spec.Labels[runtime.LabelPodUID], poolEngine{load: r.listIPHolders, endpoints: r.engineEndpoints, running: r.running})
 		if err != nil {
 			return "", fmt.Errorf("create %s: %w", spec.Name, err)
 		}
@@ -367,7 +367,7 @@ func (r *Runtime) Create(ctx context.Context, spec runtime.ContainerSpec) (strin
 	}
 	created, err := r.cli.ContainerCreate(ctx, cfg, hc, netCfg, nil, spec.Name)
 	if onPodNet {
-		r.pool.bind(pn.id, plan.addr, created.ID) // "" when the create failed: the reservation goes
+		r.pool.bind(pn.id, plan.addr, created.ID, spec.Labels[runtime.LabelPodUID]) // "" when the create failed: the reservation goes
 	}
 	if err == nil && plan.veth {
 		r.pendMu.Lock()

@@ -255,15 +255,9 @@ func applyPodPlan(plan podPlan, spec runtime.ContainerSpec, cfg *container.Confi
 // on it (containers made before, or with PodAttachDocker), and any other
 // container the engine attached to it (docker run --network by hand).
 func (r *Runtime) listIPHolders(ctx context.Context, pn podNetwork) ([]ipHolder, error) {
-	in, err := r.cli.NetworkInspect(ctx, pn.id, network.InspectOptions{})
-	if err != nil && !client.IsErrNotFound(err) {
-		return nil, fmt.Errorf("inspect network %s: %w", pn.name, err)
-	}
-	var out []ipHolder
-	for id, e := range in.Containers {
-		if p, err := netip.ParsePrefix(e.IPv4Address); err == nil {
-			out = append(out, ipHolder{id: id, ip: p.Addr(), live: true})
-		}
+	out, err := r.engineEndpoints(ctx, pn)
+	if err != nil {
+		return nil, err
 	}
 	list, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", runtime.LabelManaged+"=true"))})
 	if err != nil {
@@ -273,7 +267,7 @@ func (r *Runtime) listIPHolders(ctx context.Context, pn podNetwork) ([]ipHolder,
 		live := c.State == "created" || c.State == "running" || c.State == "paused" || c.State == "restarting"
 		if c.Labels[LabelPodNetwork] == pn.id {
 			if a, err := netip.ParseAddr(c.Labels[LabelPodIP]); err == nil {
-				out = append(out, ipHolder{id: c.ID, ip: a, live: live})
+				out = append(out, ipHolder{id: c.ID, ip: a, live: live, pod: c.Labels[runtime.LabelPodUID]})
 			}
 		}
 		if c.NetworkSettings == nil {
@@ -284,8 +278,38 @@ func (r *Runtime) listIPHolders(ctx context.Context, pn podNetwork) ([]ipHolder,
 				continue
 			}
 			if a, err := netip.ParseAddr(e.IPAddress); err == nil {
-				out = append(out, ipHolder{id: c.ID, ip: a, live: live})
+				out = append(out, ipHolder{id: c.ID, ip: a, live: live, pod: c.Labels[runtime.LabelPodUID]})
 			}
+		}
+	}
+	return out, nil
+}
+
+// running reports whether container id runs (or is being created or
+// started); a failed inspect says it does, so its address is not taken.
+func (r *Runtime) running(ctx context.Context, id string) bool {
+	in, err := r.cli.ContainerInspect(ctx, id)
+	if client.IsErrNotFound(err) {
+		return false
+	}
+	if err != nil || in.ContainerJSONBase == nil || in.State == nil {
+		return true
+	}
+	return in.State.Running || in.State.Restarting || in.State.Status == "created"
+}
+
+// engineEndpoints lists the containers the engine itself attached to pn
+// (host-port pods, and any container run on it by hand, which the engine
+// gives addresses from the bottom of the subnet) with their addresses.
+func (r *Runtime) engineEndpoints(ctx context.Context, pn podNetwork) ([]ipHolder, error) {
+	in, err := r.cli.NetworkInspect(ctx, pn.id, network.InspectOptions{})
+	if err != nil && !client.IsErrNotFound(err) {
+		return nil, fmt.Errorf("inspect network %s: %w", pn.name, err)
+	}
+	var out []ipHolder
+	for id, e := range in.Containers {
+		if p, err := netip.ParsePrefix(e.IPv4Address); err == nil {
+			out = append(out, ipHolder{id: id, ip: p.Addr(), live: true})
 		}
 	}
 	return out, nil

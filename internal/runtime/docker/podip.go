@@ -70,7 +70,8 @@ func lastAddr(p netip.Prefix) netip.Addr {
 type ipHolder struct {
 	id   string
 	ip   netip.Addr
-	live bool // created or running: the address is (or is about to be) in use
+	live bool   // created or running: the address is (or is about to be) in use
+	pod  string // its pod's uid label ("" for none)
 }
 
 // ipPool hands out pod addresses on the pod networks this runtime attaches
@@ -96,6 +97,7 @@ type heldIP struct {
 	id   string // "" while the container is being created
 	live bool
 	gen  uint64
+	pod  string // the holder's pod uid ("" for none)
 }
 
 func newIPPool() *ipPool { return &ipPool{nets: map[string]*netIPs{}} }
@@ -109,26 +111,53 @@ func (p *ipPool) net(id string) *netIPs {
 	return n
 }
 
-// reserve picks and holds an address on pn for a container about to be
-// created (bind names it once it is). load lists the engine's holders of
-// addresses on pn; it is called before the network's first reservation and
-// once more when no address is free.
-func (p *ipPool) reserve(ctx context.Context, pn podNetwork, load func(context.Context, podNetwork) ([]ipHolder, error)) (netip.Addr, error) {
-	reloaded := false
+// reserve picks and holds an address on pn for a container of pod (its
+// uid; "" for none) about to be created (bind names it once it is). The
+// address an earlier container of the same pod holds is taken back once
+// running says that container no longer runs: a pod whose one container
+// holds its network (no infra) keeps its address across restarts. Else
+// pickIP chooses. load lists the engine's holders of addresses on pn; it is
+// called before the network's first reservation and once more when no
+// address is free.
+func (p *ipPool) reserve(ctx context.Context, pn podNetwork, pod string, eng poolEngine) (netip.Addr, error) {
+	// The engine's own endpoints are asked every time: a container run on
+	// the network by hand gets an address the pool would not know of
+	// until its next reload (the engine's bottom-up addresses meet the
+	// pool's top-down ones once it has wrapped around the subnet).
+	eps, err := eng.endpoints(ctx, pn)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("pod network %s: %w", pn.name, err)
+	}
+	reloaded, asked := false, pod == ""
 	for {
 		p.mu.Lock()
 		n := p.net(pn.id)
+		if n.loaded {
+			p.holdEndpoints(n, eps, pn.subnet)
+		}
+		if n.loaded && !asked {
+			if a, h, ok := n.podAddr(pod); ok {
+				p.mu.Unlock()
+				up := eng.running(ctx, h.id)
+				asked = true
+				p.mu.Lock()
+				if cur, ok := n.held[a]; !up && ok && cur.id == h.id {
+					a = p.take(n, a, pod)
+					p.mu.Unlock()
+					return a, nil
+				}
+				p.mu.Unlock()
+				continue
+			}
+			asked = true
+		}
 		if n.loaded {
 			held := make(map[netip.Addr]bool, len(n.held))
 			for a, h := range n.held {
 				held[a] = h.live
 			}
 			if a, ok := pickIP(pn.subnet, pn.gateway, n.last, held); ok {
-				if old, ok := n.held[a]; ok && old.id != "" {
-					delete(n.byID, old.id) // an exited container's address, taken over
-				}
-				p.gen++
-				n.held[a] = heldIP{live: true, gen: p.gen}
+				a = p.take(n, a, pod)
 				n.last = a
 				p.mu.Unlock()
 				return a, nil
@@ -140,7 +169,7 @@ func (p *ipPool) reserve(ctx context.Context, pn podNetwork, load func(context.C
 		}
 		gen := p.gen
 		p.mu.Unlock()
-		hs, err := load(ctx, pn)
+		hs, err := eng.load(ctx, pn)
 		if err != nil {
 			return netip.Addr{}, fmt.Errorf("pod network %s: list the addresses in use: %w", pn.name, err)
 		}
@@ -149,6 +178,56 @@ func (p *ipPool) reserve(ctx context.Context, pn podNetwork, load func(context.C
 		p.mu.Unlock()
 		reloaded = true
 	}
+}
+
+// poolEngine is what the pool asks the engine (the Runtime's methods; fakes
+// in tests).
+type poolEngine struct {
+	// load lists every holder of an address on a pod network (the pool's
+	// first use of the network, and when no address looks free).
+	load func(context.Context, podNetwork) ([]ipHolder, error)
+	// endpoints lists the containers the engine attached to it, asked
+	// before every reservation.
+	endpoints func(context.Context, podNetwork) ([]ipHolder, error)
+	// running reports whether a container still runs.
+	running func(ctx context.Context, id string) bool
+}
+
+// holdEndpoints records the engine's endpoints eps on n as live holders
+// where the pool knows of no live holder (p.mu held).
+func (p *ipPool) holdEndpoints(n *netIPs, eps []ipHolder, subnet netip.Prefix) {
+	for _, e := range eps {
+		if h, ok := n.held[e.ip]; !subnet.Contains(e.ip) || ok && (h.live || h.id == e.id) {
+			continue
+		}
+		p.gen++
+		n.held[e.ip] = heldIP{id: e.id, live: true, gen: p.gen}
+		n.byID[e.id] = e.ip
+	}
+}
+
+// podAddr returns the address a container of pod holds on n (the newest
+// such hold), if any.
+func (n *netIPs) podAddr(pod string) (netip.Addr, heldIP, bool) {
+	var best netip.Addr
+	var bh heldIP
+	for a, h := range n.held {
+		if h.pod == pod && h.id != "" && (!best.IsValid() || h.gen > bh.gen) {
+			best, bh = a, h
+		}
+	}
+	return best, bh, best.IsValid()
+}
+
+// take holds a on n for a new container of pod (p.mu held), dropping the
+// earlier holder's claim, and returns a.
+func (p *ipPool) take(n *netIPs, a netip.Addr, pod string) netip.Addr {
+	if old, ok := n.held[a]; ok && old.id != "" {
+		delete(n.byID, old.id) // an exited container's address, taken over
+	}
+	p.gen++
+	n.held[a] = heldIP{live: true, gen: p.gen, pod: pod}
+	return a
 }
 
 // rebuild replaces what n knows by hs, keeping the reservations in flight
@@ -163,7 +242,7 @@ func (n *netIPs) rebuild(hs []ipHolder, gen uint64, subnet netip.Prefix) {
 		if old, ok := held[h.ip]; ok && old.live && !h.live {
 			continue // a running holder wins over an exited one
 		}
-		held[h.ip] = heldIP{id: h.id, live: h.live}
+		held[h.ip] = heldIP{id: h.id, live: h.live, pod: h.pod}
 		byID[h.id] = h.ip
 	}
 	for a, h := range n.held {
@@ -177,9 +256,9 @@ func (n *netIPs) rebuild(hs []ipHolder, gen uint64, subnet netip.Prefix) {
 	n.held, n.byID, n.loaded = held, byID, true
 }
 
-// bind names the container that got the reservation a; with id "" it
-// drops the reservation (the create failed).
-func (p *ipPool) bind(netID string, a netip.Addr, id string) {
+// bind names the container (of pod) that got the reservation a; with id ""
+// it drops the reservation (the create failed).
+func (p *ipPool) bind(netID string, a netip.Addr, id, pod string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := p.net(netID)
@@ -190,7 +269,7 @@ func (p *ipPool) bind(netID string, a netip.Addr, id string) {
 		return
 	}
 	p.gen++
-	n.held[a] = heldIP{id: id, live: true, gen: p.gen}
+	n.held[a] = heldIP{id: id, live: true, gen: p.gen, pod: pod}
 	n.byID[id] = a
 }
 

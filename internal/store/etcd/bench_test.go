@@ -45,10 +45,40 @@ func cpuNow() time.Duration {
 // on an embedded etcd (in this process), with a shared watch consuming them
 // as the registry's informer does; cpu-us/op is the CPU of the whole process
 // (client, etcd, the watch) per create, measured until the watch has seen
-// every create.
+// every create. The store's client is a network client of the server
+// (gRPC over loopback, as with --etcd_servers) or its in-process client (the
+// master's own embedded etcd); Create returns a copy, CreateOwned (the
+// registry's) the object given:
+//
+//	go test -run '^$' -bench CreateWatched -benchmem ./internal/store/etcd/
 func BenchmarkCreateWatched(b *testing.B) {
-	srv := etcdtest.Start(b, "")
-	s := etcdstore.New(srv.Client(b))
+	cases := []struct {
+		name  string
+		local bool
+		owned bool
+	}{
+		{"network/Create", false, false},
+		{"local/Create", true, false},
+		{"local/CreateOwned", true, true},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			srv := etcdtest.Start(b, "")
+			cli := srv.Client(b)
+			if tc.local {
+				cli = srv.LocalClient(b)
+			}
+			s := etcdstore.New(cli)
+			create := s.Create
+			if tc.owned {
+				create = s.CreateOwned
+			}
+			benchCreateWatched(b, s, create)
+		})
+	}
+}
+
+func benchCreateWatched(b *testing.B, s *etcdstore.Store, create func(context.Context, api.Object) (api.Object, error)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ch, err := s.WatchShared(ctx, api.Pods, store.ListOptions{})
@@ -72,7 +102,7 @@ func BenchmarkCreateWatched(b *testing.B) {
 	b.ResetTimer()
 	cpu0 := cpuNow()
 	for _, p := range pods {
-		if _, err := s.Create(ctx, p); err != nil {
+		if _, err := create(ctx, p); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -269,8 +269,7 @@ func (s *Store) subscribe(res api.Resource, from, cur int64, opts store.ListOpti
 		b = newBroadcaster(s, res, start, cancel)
 		b.add(sub)
 		s.bcasts[res] = b
-		wch := s.cli.Watch(ctx, store.ResourcePrefix(res, ""), clientv3.WithPrefix(), clientv3.WithPrevKV(), clientv3.WithRev(start+1))
-		go b.run(wch)
+		go b.run(ctx, start)
 		return b, sub, true
 	}
 	b.mu.Lock()
@@ -307,9 +306,19 @@ func (s *Store) unsubscribe(b *broadcaster, sub *subscriber) {
 	}
 }
 
-// run decodes the etcd watch's events once and hands them to every
-// subscriber; when the watch ends, every subscriber's stream ends with it.
-func (b *broadcaster) run(wch clientv3.WatchChan) {
+// run opens the etcd watch, decodes its events once and hands them to
+// every subscriber; when the watch ends, every subscriber's stream ends
+// with it. It watches from start+1; ctx ends when the last subscriber
+// leaves.
+//
+// The watch is opened here, not in subscribe under bcMu: while etcd is
+// unreachable the client's Watch blocks until its ctx ends (the request
+// waits for the client's watch stream, which waits for a connection), and
+// only the last subscriber leaving ends ctx; under bcMu it held up every
+// subscriber's leaving, every new watch and every write (expect), so
+// informers never stopped and the master's shutdown hung.
+func (b *broadcaster) run(ctx context.Context, start int64) {
+	wch := b.s.cli.Watch(ctx, store.ResourcePrefix(b.res, ""), clientv3.WithPrefix(), clientv3.WithPrevKV(), clientv3.WithRev(start+1))
 	var failed *api.Status
 	for resp := range wch {
 		if resp.CompactRevision != 0 {

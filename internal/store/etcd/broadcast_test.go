@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"kubelite/internal/api"
+	"kubelite/internal/etcd"
 	"kubelite/internal/etcd/etcdtest"
 	"kubelite/internal/store"
 	etcdstore "kubelite/internal/store/etcd"
@@ -116,6 +119,69 @@ func TestSharedWatchFanOut(t *testing.T) {
 		}
 		if ownObjs[i] == sharedObjs[i] {
 			t.Errorf("event %d: Watch handed out the shared object", i)
+		}
+	}
+}
+
+// TestSharedWatchEtcdUnreachable: etcd answered a watcher's read but its
+// watch cannot be reached (etcd stopped in between: the client's watch
+// waits for a connection, until its ctx ends). Shared watches still return
+// at once, writes go on, and every watch ends with its ctx: the shared
+// watch used to be opened under the store's lock with a ctx only the last
+// watcher leaving ends, so leaving, watching and writing waited for etcd,
+// and the master's informers (and its shutdown) hung while etcd was down.
+func TestSharedWatchEtcdUnreachable(t *testing.T) {
+	t.Parallel()
+	srv := etcdtest.Start(t, "")
+	up := srv.Client(t)
+	down, err := etcd.NewClient([]string{"http://" + etcdtest.FreeAddr(t)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { down.Close() }) // releases a watch that waits for it
+	cli := clientv3.NewCtxClient(context.Background())
+	cli.KV, cli.Lease, cli.Watcher = up.KV, up.Lease, down.Watcher
+	s := etcdstore.New(cli)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type watch struct {
+		ch  <-chan store.Event
+		err error
+	}
+	opened := make(chan watch, 3)
+	for _, res := range []api.Resource{api.Pods, api.Pods, api.Services} {
+		go func() {
+			ch, err := s.WatchShared(ctx, res, store.ListOptions{})
+			opened <- watch{ch, err}
+		}()
+	}
+	var chs []<-chan store.Event
+	for range 3 {
+		select {
+		case w := <-opened:
+			if w.err != nil {
+				t.Fatal(w.err)
+			}
+			chs = append(chs, w.ch)
+		case <-time.After(5 * time.Second):
+			t.Fatal("WatchShared waited for an unreachable etcd watch")
+		}
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer wcancel()
+	if _, err := s.Create(wctx, &api.Pod{TypeMeta: api.TypeMeta{ID: "p"}}); err != nil {
+		t.Fatalf("create while the watch is unreachable: %v", err)
+	}
+	cancel()
+	deadline := time.After(5 * time.Second)
+	for i, ch := range chs {
+		for ok := true; ok; {
+			select {
+			case _, ok = <-ch:
+			case <-deadline:
+				t.Fatalf("watch %d still open 5s after its ctx ended", i)
+			}
 		}
 	}
 }

@@ -17,7 +17,8 @@
 //     revision, decodes only those, and hands out api.DeepCopy copies;
 //     ListShared (store.SharedLister) hands out the cached objects
 //     themselves, read only. Create and Update return a DeepCopy of what they
-//     wrote, with its new resourceVersion, rather than decoding it again;
+//     wrote, with its new resourceVersion, rather than decoding it again
+//     (CreateOwned, for a caller that gives its object up, returns it);
 //     while a shared watch runs they also hand it a copy of the object as a
 //     decode of their bytes would give it (canonical.go), which the watch
 //     takes for the put of those bytes and caches instead of decoding them.
@@ -42,6 +43,15 @@
 //
 //   - Events are written with a lease of EventTTL (1 h); leases are shared by
 //     all events created within a minute, so an event lives 59 to 60 minutes.
+//
+//   - Minion heartbeats (minionlease.go, MinionLeases: the master's
+//     store.Heartbeater): one etcd lease per minion, as long as the node
+//     controller's grace period, holding the key MinionLeasePrefix+name
+//     (not an object: no resource lists it). A heartbeat renews the lease
+//     (KeepAliveOnce: no raft write, no watcher); a silent minion's lease
+//     expires and etcd deletes its key. Run watches those keys for the node
+//     controller (Leased). The lease is found again from its key after a
+//     restart; a key deleted by hand is put back.
 //
 //   - Limits: an object's JSON may be at most MaxBytes(res): 16 KiB for
 //     events, etcd's 1.5 MiB request limit less 8 KiB for the rest (413).

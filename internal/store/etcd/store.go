@@ -281,6 +281,17 @@ func (s *Store) eventLease(ctx context.Context) (clientv3.LeaseID, error) {
 
 // Create implements store.Store.
 func (s *Store) Create(ctx context.Context, obj api.Object) (api.Object, error) {
+	return s.create(ctx, obj, false)
+}
+
+// CreateOwned is Create of an object the caller gives up: it returns obj
+// itself, its resourceVersion set, instead of a copy (the registry's
+// creates, whose object is the request's own or the registry's copy).
+func (s *Store) CreateOwned(ctx context.Context, obj api.Object) (api.Object, error) {
+	return s.create(ctx, obj, true)
+}
+
+func (s *Store) create(ctx context.Context, obj api.Object, owned bool) (api.Object, error) {
 	res, key, err := keyOf(obj)
 	if err != nil {
 		return nil, err
@@ -325,6 +336,10 @@ func (s *Store) Create(ctx context.Context, obj api.Object) (api.Object, error) 
 	if !resp.Succeeded {
 		w.abandon()
 		return nil, api.NewAlreadyExists(res.Kind(), obj.Meta().ID)
+	}
+	if owned {
+		obj.Meta().ResourceVersion = uint64(resp.Header.Revision)
+		return obj, nil
 	}
 	return writtenCopy(obj, resp.Header.Revision)
 }

@@ -17,17 +17,27 @@ import (
 	"kubelite/internal/testutil"
 )
 
-func TestContract(t *testing.T) {
-	t.Parallel()
-	srv := etcdtest.Start(t, "")
-	cli := srv.Client(t)
+// runContract runs the store contract on a store over cli, each subtest on
+// an empty keyspace.
+func runContract(t *testing.T, cli *clientv3.Client) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		// Each subtest gets an empty keyspace.
 		if _, err := cli.Delete(context.Background(), store.KeyPrefix, clientv3.WithPrefix()); err != nil {
 			t.Fatal(err)
 		}
 		return etcdstore.New(cli)
 	})
+}
+
+func TestContract(t *testing.T) {
+	t.Parallel()
+	runContract(t, etcdtest.Start(t, "").Client(t))
+}
+
+// TestContractLocalClient runs the contract on the in-process client the
+// master's store uses for its embedded etcd (etcd.Embedded.LocalClient).
+func TestContractLocalClient(t *testing.T) {
+	t.Parallel()
+	runContract(t, etcdtest.Start(t, "").LocalClient(t))
 }
 
 func TestKeyLayoutAndJSON(t *testing.T) {
@@ -220,5 +230,47 @@ func TestWatchFromListRevisionLogsNothing(t *testing.T) {
 	}
 	if l := buf.String(); strings.Contains(l, "retrying of unary invoker failed") || strings.Contains(l, "level=warning") || strings.Contains(l, "level=error") {
 		t.Fatalf("watches logged warnings:\n%s", buf.String())
+	}
+}
+
+// TestCreateOwnedReturnsItsObject: CreateOwned hands back the object it was
+// given, its resourceVersion the write's revision; Create hands back a copy
+// that shares nothing with the caller's object.
+func TestCreateOwnedReturnsItsObject(t *testing.T) {
+	t.Parallel()
+	srv := etcdtest.Start(t, "")
+	cli := srv.LocalClient(t)
+	s := etcdstore.New(cli)
+	c := context.Background()
+	cases := []struct {
+		name   string
+		create func(context.Context, api.Object) (api.Object, error)
+		same   bool
+	}{
+		{"Create", s.Create, false},
+		{"CreateOwned", s.CreateOwned, true},
+	}
+	for _, tc := range cases {
+		in := &api.Pod{TypeMeta: api.TypeMeta{ID: strings.ToLower(tc.name), Labels: map[string]string{"app": "web"}}}
+		out, err := tc.create(c, in)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if same := out == api.Object(in); same != tc.same {
+			t.Errorf("%s: returned its argument %v, want %v", tc.name, same, tc.same)
+		}
+		r, err := cli.Get(c, "/registry/pods/default/"+in.ID)
+		if err != nil || len(r.Kvs) != 1 {
+			t.Fatalf("%s: not stored (%v)", tc.name, err)
+		}
+		if got := out.Meta().ResourceVersion; got != uint64(r.Kvs[0].ModRevision) {
+			t.Errorf("%s: resourceVersion %d, want the write's revision %d", tc.name, got, r.Kvs[0].ModRevision)
+		}
+		if !tc.same {
+			out.Meta().Labels["app"] = "changed"
+			if in.Labels["app"] != "web" {
+				t.Errorf("%s: the returned object shares its labels with the caller's", tc.name)
+			}
+		}
 	}
 }

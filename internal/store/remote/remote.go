@@ -398,3 +398,18 @@ func decodeEvent(res api.Resource, frame api.WatchEvent) (store.Event, bool) {
 	}
 	return store.Event{}, false
 }
+
+// Heartbeat implements store.Heartbeater: PUT .../minions/NAME/heartbeat.
+// A master that records no heartbeats apart from the minion answers 501,
+// returned as store.ErrNoHeartbeats.
+func (s *Store) Heartbeat(ctx context.Context, name string) error {
+	if name == "" {
+		return api.NewNotFound(api.Minions.Kind(), name)
+	}
+	err := s.do(ctx, http.MethodPut, s.url(itemPath(api.Minions, name)+"/heartbeat", query(api.Minions, "", false)), nil, nil)
+	var se *api.StatusError
+	if errors.As(err, &se) && se.Status.Code == http.StatusNotImplemented {
+		return fmt.Errorf("heartbeat minion %s: %w", name, store.ErrNoHeartbeats)
+	}
+	return err
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -44,13 +45,15 @@ func TestContract(t *testing.T) {
 }
 
 // overRegistry serves a registry over a memory store holding a ready minion m1.
-func overRegistry(t *testing.T) *remote.Store {
+func overRegistry(t *testing.T) *remote.Store { return overRegistryWith(t, registry.Config{}) }
+
+func overRegistryWith(t *testing.T, cfg registry.Config) *remote.Store {
 	raw := memory.New()
 	m := &api.Minion{TypeMeta: api.TypeMeta{ID: "m1"}, HostIP: "10.0.0.1", Status: api.MinionStatus{Condition: api.MinionReady}}
 	if _, err := raw.Create(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	reg, err := registry.New(raw, registry.Config{})
+	reg, err := registry.New(raw, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,3 +302,39 @@ func TestServerVersionAndStream(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// recorded is a store.Heartbeater noting the names it was given.
+type recorded struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (r *recorded) Heartbeat(ctx context.Context, name string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.names = append(r.names, name)
+	return nil
+}
+
+// A heartbeat crosses the wire to the registry's Heartbeater, for a
+// registered minion only; a master recording none answers
+// store.ErrNoHeartbeats.
+func TestHeartbeatAcrossTheWire(t *testing.T) {
+	ctx := context.Background()
+	if err := overRegistry(t).Heartbeat(ctx, "m1"); !errors.Is(err, store.ErrNoHeartbeats) {
+		t.Fatalf("heartbeat to a master recording none: %v, want ErrNoHeartbeats", err)
+	}
+	rec := &recorded{}
+	r := overRegistryWith(t, registry.Config{Heartbeats: rec})
+	if err := r.Heartbeat(ctx, "m1"); err != nil {
+		t.Fatalf("heartbeat of m1: %v", err)
+	}
+	if err := r.Heartbeat(ctx, "m9"); !api.IsNotFound(err) {
+		t.Fatalf("heartbeat of an unregistered minion: %v, want NotFound", err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.names) != 1 || rec.names[0] != "m1" {
+		t.Fatalf("recorded %v, want [m1]", rec.names)
+	}
+}

@@ -1,0 +1,98 @@
+package node
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/clustertest"
+	"kubelite/internal/testutil"
+)
+
+// fakeLeases is a hand-written Leases: the test sets which minions hold a
+// lease, and each change calls the controller's callback.
+type fakeLeases struct {
+	mu      sync.Mutex
+	held    map[string]bool
+	changed func(string)
+	synced  chan struct{}
+}
+
+func newFakeLeases(held ...string) *fakeLeases {
+	l := &fakeLeases{held: map[string]bool{}, synced: make(chan struct{})}
+	for _, n := range held {
+		l.held[n] = true
+	}
+	return l
+}
+
+func (l *fakeLeases) Run(ctx context.Context, changed func(string)) {
+	l.mu.Lock()
+	l.changed = changed
+	l.mu.Unlock()
+	close(l.synced)
+	<-ctx.Done()
+}
+
+func (l *fakeLeases) WaitSynced(ctx context.Context) bool {
+	select {
+	case <-l.synced:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (l *fakeLeases) Leased(name string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.held[name]
+}
+
+func (l *fakeLeases) set(name string, held bool) {
+	l.mu.Lock()
+	l.held[name] = held
+	changed := l.changed
+	l.mu.Unlock()
+	changed(name)
+}
+
+// TestLeasedMinionStaysReady: a minion whose heartbeats renew its lease
+// stays Ready however old its LastHeartbeat; once its lease is gone it turns
+// NotReady at once (the lease went after the grace period of silence),
+// saying so; a lease again makes it Ready.
+func TestLeasedMinionStaysReady(t *testing.T) {
+	leases := newFakeLeases("a")
+	e := newEnv(t, Config{GracePeriod: 40 * time.Second, EvictionTimeout: time.Hour, Leases: leases})
+	sim := clustertest.NewMinions(e.st, e.clk)
+	if err := sim.Register(e.ctx, []string{"a", "b"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.run(t)
+	// Five minutes with no write of either minion: b (no lease) turns
+	// NotReady, a (leased) stays Ready.
+	for range 60 {
+		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+		if err := e.clk.BlockUntil(ctx, 1); err != nil {
+			cancel()
+			t.Fatalf("no check pending: %v", err)
+		}
+		cancel()
+		e.clk.Step(5 * time.Second)
+	}
+	testutil.Eventually(t, 10*time.Second, func() bool { return e.minion(t, "b").Status.Condition == api.MinionNotReady }, "b (no lease, no heartbeat) NotReady")
+	e.syncBesideLoop(t, "a")
+	if c := e.minion(t, "a").Status.Condition; c != api.MinionReady {
+		t.Fatalf("leased minion a is %s after 5 minutes without a write", c)
+	}
+	leases.set("a", false)
+	testutil.Eventually(t, 10*time.Second, func() bool { return e.minion(t, "a").Status.Condition == api.MinionNotReady }, "a NotReady once its lease is gone")
+	if r := e.minion(t, "a").Status.Reason; !strings.Contains(r, "lease expired") {
+		t.Fatalf("reason %q", r)
+	}
+	leases.set("a", true)
+	testutil.Eventually(t, 10*time.Second, func() bool { return e.minion(t, "a").Status.Condition == api.MinionReady }, "a Ready with a lease again")
+}

@@ -1,0 +1,179 @@
+package kubelet
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"kubelite/internal/api"
+	"kubelite/internal/clock"
+	"kubelite/internal/runtime/fake"
+	"kubelite/internal/store"
+	"kubelite/internal/store/memory"
+)
+
+// leasing is a memory store that records heartbeats apart from the minion
+// (store.Heartbeater), answering each with answer.
+type leasing struct {
+	*memory.Store
+	mu     sync.Mutex
+	beats  int
+	answer error
+}
+
+func (l *leasing) Heartbeat(ctx context.Context, name string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.beats++
+	return l.answer
+}
+
+func (l *leasing) state() (beats int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.beats
+}
+
+func (l *leasing) setAnswer(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.answer = err
+}
+
+// TestLeasedHeartbeats: with a store that records heartbeats, the kubelet
+// registers its minion, then heartbeats without writing it until
+// MinionRefresh (plus up to a fifth) has passed; a minion deleted meanwhile
+// (the heartbeat answers NotFound) is registered again; a master that
+// records no heartbeats (ErrNoHeartbeats) gets the minion written at every
+// heartbeat from then on.
+func TestLeasedHeartbeats(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC))
+	st := &leasing{Store: memory.New()}
+	const interval, refresh = 10 * time.Second, time.Minute
+	k, err := New(Config{NodeName: "m1", HostIP: "127.0.0.1", Store: st, Runtime: fake.New(fake.Options{}), Clock: clk,
+		RootDir: t.TempDir(), HeartbeatInterval: interval, MinionRefresh: refresh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); k.heartbeatLoop(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	stored := func() *api.Minion {
+		t.Helper()
+		o, err := st.Store.Get(ctx, api.Minions, "", "m1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.(*api.Minion)
+	}
+	// tick fires the loop's next heartbeat and waits until it has run.
+	tick := func() {
+		t.Helper()
+		if err := clk.BlockUntil(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		clk.Step(interval + interval/10)
+		if err := clk.BlockUntil(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := clk.BlockUntil(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	registered := stored()
+	if st.state() != 0 {
+		t.Fatal("a heartbeat before the minion was registered")
+	}
+	// Until the refresh is due: heartbeats only, the minion untouched.
+	writes := 0
+	for i := 0; i < 10; i++ {
+		rv := stored().ResourceVersion
+		before := st.state()
+		tick()
+		switch {
+		case stored().ResourceVersion != rv:
+			writes++
+			if d := clk.Now().Sub(registered.Status.LastHeartbeat); d < refresh || d > refresh+refresh/5+interval+interval/10 {
+				t.Fatalf("minion written again %s after its registration, want between %s and %s", d, refresh, refresh+refresh/5)
+			}
+			if !stored().Status.LastHeartbeat.Equal(clk.Now()) {
+				t.Fatalf("the refresh wrote LastHeartbeat %v, want now", stored().Status.LastHeartbeat)
+			}
+		case st.state() != before+1:
+			t.Fatalf("tick %d: neither a heartbeat nor a write", i)
+		}
+	}
+	if writes != 1 {
+		t.Fatalf("%d writes of the minion in %s of heartbeats, want 1 (the refresh)", writes, 10*(interval+interval/10))
+	}
+
+	// Deleted: the heartbeat answers NotFound, the kubelet registers again.
+	if _, err := st.Store.Delete(ctx, api.Minions, "", "m1"); err != nil {
+		t.Fatal(err)
+	}
+	st.setAnswer(api.NewNotFound("minion", "m1"))
+	tick()
+	stored()
+	st.setAnswer(nil)
+
+	// A master that records none: the minion is written at every heartbeat.
+	st.setAnswer(store.ErrNoHeartbeats)
+	tick()
+	tick()
+	beats := st.state()
+	for i := 0; i < 3; i++ {
+		rv := stored().ResourceVersion
+		tick()
+		if stored().ResourceVersion == rv {
+			t.Fatalf("heartbeat %d after ErrNoHeartbeats did not write the minion", i)
+		}
+	}
+	if st.state() != beats {
+		t.Fatalf("%d more heartbeats after ErrNoHeartbeats, want none", st.state()-beats)
+	}
+}
+
+func TestMinionRewrite(t *testing.T) {
+	none := func(int64) int64 { return 0 }
+	most := func(n int64) int64 { return n - 1 }
+	if got := minionRewrite(5*time.Minute, none); got != 5*time.Minute {
+		t.Fatalf("no jitter: %s", got)
+	}
+	if got := minionRewrite(5*time.Minute, most); got != 6*time.Minute {
+		t.Fatalf("most jitter: %s, want 6m", got)
+	}
+}
+
+func TestMinionDiffers(t *testing.T) {
+	base := func() *api.Minion {
+		return &api.Minion{TypeMeta: api.TypeMeta{ID: "m1", Labels: map[string]string{"zone": "a"}}, HostIP: "10.0.0.1", KubeletPort: 10250,
+			Resources: api.NodeResources{Capacity: api.Capacity{CPU: 2000, Memory: 1 << 30}}, Status: api.MinionStatus{Condition: api.MinionReady}}
+	}
+	cases := []struct {
+		name string
+		mod  func(last, want *api.Minion)
+		want bool
+	}{
+		{"same", func(last, want *api.Minion) {}, false},
+		{"heartbeat time differs only", func(last, want *api.Minion) { want.Status.LastHeartbeat = time.Now() }, false},
+		{"master's fields differ only", func(last, want *api.Minion) { last.Unschedulable, last.PodCIDR = true, "10.244.1.0/24" }, false},
+		{"host IP", func(last, want *api.Minion) { want.HostIP = "10.0.0.2" }, true},
+		{"kubelet port", func(last, want *api.Minion) { want.KubeletPort = 10251 }, true},
+		{"capacity", func(last, want *api.Minion) { want.Resources.Capacity.Memory *= 2 }, true},
+		{"labels", func(last, want *api.Minion) { want.Labels = map[string]string{"zone": "b"} }, true},
+		{"labels not the kubelet's (nil)", func(last, want *api.Minion) { want.Labels = nil }, false},
+		{"written NotReady", func(last, want *api.Minion) { last.Status.Condition = api.MinionNotReady }, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			last, want := base(), base()
+			tc.mod(last, want)
+			if got := minionDiffers(last, want); got != tc.want {
+				t.Fatalf("minionDiffers = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
