@@ -428,25 +428,49 @@ func (l *Lab) Dump(n int) string {
 // kubelite, its engine's dockerd, containerd and shims), as a hung machine
 // would; its containers, in namespaces of their own, keep running.
 // ResumeHost continues them.
-func (l *Lab) PauseHost(h *Host) error { return l.signalHost(h, syscall.SIGSTOP) }
+// It returns once every one of them is stopped.
+func (l *Lab) PauseHost(h *Host) error {
+	list, err := hostProcs(h)
+	if err != nil {
+		return fmt.Errorf("pause %s: %w", h.Name, err)
+	}
+	if err := stopAll(list, stopTimeout); err != nil {
+		return fmt.Errorf("pause %s: %w", h.Name, err)
+	}
+	return nil
+}
 
 // ResumeHost continues (SIGCONT) every process in host h's namespace.
-func (l *Lab) ResumeHost(h *Host) error { return l.signalHost(h, syscall.SIGCONT) }
-
-func (l *Lab) signalHost(h *Host, sig syscall.Signal) error {
-	var st syscall.Stat_t
-	if err := syscall.Stat(h.NSPath, &st); err != nil {
-		return fmt.Errorf("signal %s: %w", h.Name, err)
+func (l *Lab) ResumeHost(h *Host) error {
+	list, err := hostProcs(h)
+	if err != nil {
+		return fmt.Errorf("resume %s: %w", h.Name, err)
 	}
-	ns := fmt.Sprintf("net:[%d]", st.Ino)
-	self := os.Getpid()
 	var errs []error
-	for _, p := range readProcs() {
-		if p.netns == ns && p.pid != self {
-			if err := syscall.Kill(p.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
-				errs = append(errs, fmt.Errorf("signal %s pid %d: %w", h.Name, p.pid, err))
-			}
+	for _, pid := range list() {
+		if err := syscall.Kill(pid, syscall.SIGCONT); err != nil && !errors.Is(err, syscall.ESRCH) {
+			errs = append(errs, fmt.Errorf("resume %s pid %d: %w", h.Name, pid, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// hostProcs returns a function listing the processes in host h's network
+// namespace (but this one).
+func hostProcs(h *Host) (func() []int, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(h.NSPath, &st); err != nil {
+		return nil, err
+	}
+	ns := fmt.Sprintf("net:[%d]", st.Ino)
+	self := os.Getpid()
+	return func() []int {
+		var pids []int
+		for _, p := range readProcs() {
+			if p.netns == ns && p.pid != self {
+				pids = append(pids, p.pid)
+			}
+		}
+		return pids
+	}, nil
 }

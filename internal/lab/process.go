@@ -147,9 +147,21 @@ func (p *Process) Stop(timeout time.Duration) error {
 }
 
 // Pause stops the process with SIGSTOP, as a hung host would; Resume continues it.
+// Pause returns once the process is stopped.
 func (p *Process) Pause() error {
-	if err := p.signal(syscall.SIGSTOP); err != nil {
-		return err
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	err := stopAll(func() []int {
+		select {
+		case <-done:
+			return nil
+		default:
+			return []int{cmd.Process.Pid}
+		}
+	}, stopTimeout)
+	if err != nil {
+		return fmt.Errorf("pause %s on %s: %w", p.Name, p.Host.Name, err)
 	}
 	p.mu.Lock()
 	p.paused = true
