@@ -27,7 +27,7 @@ func etcdCommand(e *env) *ucli.Command {
 			dataDirFlag(e),
 			&ucli.StringFlag{Name: "etcd-addr", Value: config.DefaultEtcdAddr, EnvVars: []string{"KUBELITE_ETCD_ADDR"},
 				Usage: "client host:port of this master's embedded etcd"},
-			&ucli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "give up after this long"},
+			&ucli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "give up after this long (a removal tries again while etcd elects a leader)"},
 		}
 	}
 	return &ucli.Command{

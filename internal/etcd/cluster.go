@@ -14,6 +14,8 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Member is one member of the etcd cluster, as `kubelite etcd members`
@@ -184,21 +186,82 @@ func InitialCluster(resp *clientv3.MemberAddResponse, name string) string {
 	return strings.Join(parts, ",")
 }
 
-// RemoveMember removes the member named name from the cluster.
-func RemoveMember(ctx context.Context, cli *clientv3.Client, name string) error {
+// memberAPI is the part of etcd's cluster API a removal uses
+// (*clientv3.Client has it).
+type memberAPI interface {
+	MemberList(ctx context.Context, opts ...clientv3.OpOption) (*clientv3.MemberListResponse, error)
+	MemberRemove(ctx context.Context, id uint64) (*clientv3.MemberRemoveResponse, error)
+}
+
+// removeTry bounds one try of a removal: a configuration change waits for a
+// leader and for its apply, which an election (the removed member was often
+// the leader) or a loaded machine delays; the next try may find it done.
+const removeTry = 5 * time.Second
+
+// RemoveMember removes the member named name from the cluster. A try that
+// times out or meets an election is made again until ctx ends; a member
+// gone after a failed try was removed by it.
+func RemoveMember(ctx context.Context, cli memberAPI, name string) error {
+	var last error
+	backoff := 200 * time.Millisecond
+	for tried := false; ; tried = true {
+		gone, err := removeOnce(ctx, cli, name)
+		switch {
+		case gone && tried:
+			return nil // an earlier try landed after all
+		case gone:
+			return fmt.Errorf("remove etcd member %s: no such member", name)
+		case err == nil:
+			return nil
+		case !retriableRemove(err) || ctx.Err() != nil:
+			if last != nil && ctx.Err() != nil {
+				err = fmt.Errorf("%w (last error: %v)", err, last)
+			}
+			return fmt.Errorf("remove etcd member %s: %w", name, err)
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("remove etcd member %s: %w (last error: %v)", name, ctx.Err(), last)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// removeOnce lists the members and removes the one named name, in one try
+// bounded by removeTry. gone: no member has that name.
+func removeOnce(ctx context.Context, cli memberAPI, name string) (gone bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, removeTry)
+	defer cancel()
 	resp, err := cli.MemberList(ctx)
 	if err != nil {
-		return fmt.Errorf("list etcd members: %w", err)
+		return false, fmt.Errorf("list members: %w", err)
 	}
 	for _, m := range resp.Members {
 		if m.Name == name {
-			if _, err := cli.MemberRemove(ctx, m.ID); err != nil {
-				return fmt.Errorf("remove etcd member %s: %w", name, err)
+			_, err := cli.MemberRemove(ctx, m.ID)
+			if errors.Is(err, rpctypes.ErrMemberNotFound) {
+				return true, err
 			}
-			return nil
+			return false, err
 		}
 	}
-	return fmt.Errorf("remove etcd member %s: no such member", name)
+	return true, nil
+}
+
+// retriableRemove: errors after which another try of a removal may succeed.
+func retriableRemove(err error) bool {
+	for _, e := range []error{
+		context.DeadlineExceeded, rpctypes.ErrNoLeader, rpctypes.ErrLeaderChanged, rpctypes.ErrTimeout,
+		rpctypes.ErrTimeoutDueToLeaderFail, rpctypes.ErrTimeoutDueToConnectionLost, rpctypes.ErrUnhealthy,
+		rpctypes.ErrGRPCNoLeader, rpctypes.ErrGRPCLeaderChanged, rpctypes.ErrGRPCTimeout, rpctypes.ErrGRPCUnhealthy,
+	} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return status.Code(err) == codes.Unavailable || status.Code(err) == codes.DeadlineExceeded
 }
 
 // SaveSnapshot writes a snapshot of the database of the member cli talks
