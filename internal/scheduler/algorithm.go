@@ -85,22 +85,60 @@ func Schedule(pod *api.Pod, nodes []*fit.Node, seed int64) (string, map[string][
 		}
 		return sum
 	}
-	return scheduleInfo(pi, nodes, spread, func(j int) uint64 { return hashString(0, nodes[j].Minion.ID) }, seed)
+	host, reasons, _ := scheduleInfo(pi, nodes, spread, func(j int) uint64 { return hashString(0, nodes[j].Minion.ID) }, seed, 0, 0)
+	return host, reasons
+}
+
+// Sampling large clusters, as upstream's scheduler does
+// (percentageOfNodesToScore): past minSampled minions a decision stops
+// looking once it has found feasibleToFind(n) minions that fit, and scores
+// only those; the next decision starts where this one stopped, so every
+// minion is looked at in turn. At 5,000 minions a decision reads 500 of
+// them instead of 5,000 (it was 11% of a loaded master's CPU in the
+// 150,000-pod run); up to 100 minions it reads all of them, as before.
+const (
+	minSampled        = 100
+	minSampledPercent = 5
+)
+
+// feasibleToFind is how many fitting minions a decision among n looks for:
+// all up to 100; beyond, 50% less a point per 125 minions (at least 5%),
+// and never fewer than 100.
+func feasibleToFind(n int) int {
+	if n <= minSampled {
+		return n
+	}
+	pct := max(50-n/125, minSampledPercent)
+	return max(n*pct/100, minSampled)
 }
 
 // scheduleInfo is Schedule with the pod precomputed and spread(j), the
 // number of pods of the pod's kind on nodes[j], and idHash(j) the
-// hashString(0, id) of nodes[j]'s minion.
-func scheduleInfo(pi *fit.PodInfo, nodes []*fit.Node, spread func(j int) int, idHash func(j int) uint64, seed int64) (string, map[string][]string) {
+// hashString(0, id) of nodes[j]'s minion. It looks at nodes from index
+// start on (wrapping), and stops once it has found enough fitting ones
+// (enough <= 0: all); next is where the following decision starts.
+func scheduleInfo(pi *fit.PodInfo, nodes []*fit.Node, spread func(j int) int, idHash func(j int) uint64, seed int64, enough, start int) (host string, reasons map[string][]string, next int) {
 	var (
 		best      *fit.Node
 		bestScore score
-		reasons   map[string][]string
 	)
 	podHash := hashString(uint64(seed), api.Key(pi.Pod))
 	tiebreak := func(j int) uint64 { return mix64(podHash ^ idHash(j)) }
-	bestJ := -1
-	for j, n := range nodes {
+	bestJ, found := -1, 0
+	if start < 0 || start >= len(nodes) {
+		start = 0
+	}
+	next = start
+	for i := range nodes {
+		if enough > 0 && found >= enough {
+			break
+		}
+		j := start + i
+		if j >= len(nodes) {
+			j -= len(nodes)
+		}
+		next = j + 1
+		n := nodes[j]
 		if n.Minion == nil {
 			continue
 		}
@@ -111,6 +149,7 @@ func scheduleInfo(pi *fit.PodInfo, nodes []*fit.Node, spread func(j int) int, id
 			reasons[n.Minion.ID] = r
 			continue
 		}
+		found++
 		c := n.Minion.Resources.Capacity
 		s := score{
 			free: (freeScore(c.CPU, n.CPU, pi.CPU) + freeScore(c.Memory, n.Memory, pi.Mem)) / 2,
@@ -127,10 +166,13 @@ func scheduleInfo(pi *fit.PodInfo, nodes []*fit.Node, spread func(j int) int, id
 			best, bestScore, bestJ = n, s, j
 		}
 	}
-	if best == nil {
-		return "", reasons
+	if next >= len(nodes) {
+		next = 0
 	}
-	return best.Minion.ID, nil
+	if best == nil {
+		return "", reasons, next
+	}
+	return best.Minion.ID, nil, next
 }
 
 // ScheduleMinions is Schedule over plain lists: the minions and the pods

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"kubelite/internal/api"
+	"kubelite/internal/fit"
 )
 
 func readyMinion(id string, mut ...func(*api.Minion)) *api.Minion {
@@ -171,5 +172,70 @@ func TestPredicatesExcludeMinions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestFeasibleToFind(t *testing.T) {
+	for _, tc := range []struct{ n, want int }{
+		{0, 0}, {1, 1}, {100, 100}, {101, 100}, {200, 100}, {1000, 420}, {5000, 500}, {6000, 300}, {20000, 1000},
+	} {
+		if got := feasibleToFind(tc.n); got != tc.want {
+			t.Errorf("feasibleToFind(%d) = %d, want %d", tc.n, got, tc.want)
+		}
+	}
+}
+
+// TestSampledDecisionsRotate: at 1,000 minions a decision looks at 420 of
+// them, from where the last one stopped, and takes the one with fewest
+// pods of the kind in that window; 2,000 pods of one kind end within one
+// of two a minion (without sampling: exactly two); a minion that alone
+// fits is found wherever the window stands.
+func TestSampledDecisionsRotate(t *testing.T) {
+	const n = 1000
+	var nodes []*fit.Node
+	for i := 0; i < n; i++ {
+		nodes = append(nodes, fit.NewNode(readyMinion(fmt.Sprintf("m%04d", i))))
+	}
+	enough := feasibleToFind(n)
+	counts := map[string]int{}
+	start := 0
+	for i := 0; i < 2*n; i++ {
+		p := testPod(fmt.Sprintf("web-%d", i), map[string]string{"name": "web"})
+		pi := fit.NewPodInfo(p)
+		spread := func(j int) int { return counts[nodes[j].Minion.ID] }
+		host, _, next := scheduleInfo(pi, nodes, spread, func(j int) uint64 { return hashString(0, nodes[j].Minion.ID) }, 1, enough, start)
+		if want := (start + enough) % n; next != want {
+			t.Fatalf("pod %d: next %d, want %d", i, next, want)
+		}
+		start = next
+		if host == "" {
+			t.Fatalf("pod %d not placed", i)
+		}
+		least := -1
+		for k := 0; k < enough; k++ {
+			if c := counts[nodes[(start-enough+n+k)%n].Minion.ID]; least < 0 || c < least {
+				least = c
+			}
+		}
+		if counts[host] != least {
+			t.Fatalf("pod %d placed on %s with %d of its kind; its window's least was %d", i, host, counts[host], least)
+		}
+		counts[host]++
+	}
+	for _, nd := range nodes {
+		if c := counts[nd.Minion.ID]; c < 1 || c > 3 {
+			t.Errorf("%s holds %d pods of the kind, want 1..3 (2,000 on 1,000)", nd.Minion.ID, c)
+		}
+	}
+	// Only m0007 fits a pod asking for its host port; every other minion has it taken.
+	for i, nd := range nodes {
+		if i != 7 {
+			nd.Add(testPod(fmt.Sprintf("hp-%d", i), nil, withHostPort(8080)))
+		}
+	}
+	host, _, _ := scheduleInfo(fit.NewPodInfo(testPod("wants-8080", nil, withHostPort(8080))), nodes,
+		func(int) int { return 0 }, func(int) uint64 { return 0 }, 1, enough, 500)
+	if host != "m0007" {
+		t.Fatalf("host %q, want m0007, the only one that fits", host)
 	}
 }

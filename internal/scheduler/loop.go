@@ -69,7 +69,8 @@ func (s *Scheduler) decide(key string) *action {
 		}
 		return sum
 	}
-	host, reasons := scheduleInfo(pi, nodes, spread, func(j int) uint64 { return s.candHash[j] }, s.cfg.Seed)
+	host, reasons, next := scheduleInfo(pi, nodes, spread, func(j int) uint64 { return s.candHash[j] }, s.cfg.Seed, feasibleToFind(len(nodes)), s.nextStart)
+	s.nextStart = next
 	if host == "" {
 		s.unschedulable[key] = p
 		return &action{key: key, pod: p, msg: fit.Summarize(len(nodes), reasons), start: start}

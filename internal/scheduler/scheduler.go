@@ -73,6 +73,7 @@ type Scheduler struct {
 	groupCounts map[string][]int32
 	candIdx     []int32  // index of each candidate
 	candHash    []uint64 // hash of each candidate's minion id
+	nextStart   int      // the candidate the next decision looks at first
 }
 
 // New returns a scheduler; call Run.
