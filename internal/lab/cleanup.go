@@ -416,8 +416,6 @@ func gone(pid int) bool {
 	}
 	defer f.Close()
 	line, _ := bufio.NewReader(f).ReadString('\n')
-	// pid (comm) state ...: comm may hold spaces and parentheses; the state
-	// follows the last ')'.
-	i := strings.LastIndexByte(line, ')')
-	return i < 0 || i+2 >= len(line) || line[i+2] == 'Z' || line[i+2] == 'X'
+	s, ok := statState(line)
+	return !ok || s == 'Z' || s == 'X'
 }
