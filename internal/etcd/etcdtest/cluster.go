@@ -69,6 +69,13 @@ func StartCluster(t testing.TB, n int) *Cluster {
 			cancel()
 			t.Fatal(err)
 		}
+		// The new member asks a running one for the membership and refuses
+		// to start if it lacks the new member ("member count is unequal"):
+		// wait until every running member has applied the addition.
+		if err := c.waitMembers(ctx, i+1); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
 		cfg.InitialCluster = initial
 		c.mu.Lock()
 		c.members = append(c.members, &member{cfg: cfg})
@@ -83,6 +90,31 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		}
 	}
 	return c
+}
+
+// waitMembers waits until every member started so far lists n members in
+// its own (serializable) view of the membership.
+func (c *Cluster) waitMembers(ctx context.Context, n int) error {
+	for _, ep := range c.Endpoints() {
+		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ep}, DialTimeout: 5 * time.Second})
+		if err != nil {
+			return err
+		}
+		for {
+			resp, err := cli.MemberList(ctx, clientv3.WithSerializable())
+			if err == nil && len(resp.Members) == n {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				cli.Close()
+				return fmt.Errorf("etcd member at %s never listed %d members (last: %v, %v)", ep, n, resp, err)
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		cli.Close()
+	}
+	return nil
 }
 
 // addLearner adds a learner named name and returns the InitialCluster it
