@@ -178,14 +178,15 @@ func transient(err error) bool {
 var createBackoff = struct {
 	first, max time.Duration
 	retries    int
-}{100 * time.Millisecond, 5 * time.Second, 10}
+}{100 * time.Millisecond, 5 * time.Second, 30}
 
 // createRetry creates obj, retrying transient errors (etcd "request timed
-// out" on an overloaded machine, 429) up to 10 times with backoff from
-// 100 ms doubling to 5 s (about 26 s in all), as any client would;
+// out" on an overloaded machine, 429) up to 30 times with backoff from
+// 100 ms doubling to 5 s (about 2 min 6 s in all), as any client would;
 // AlreadyExists after a retry means an earlier attempt got through. A loaded
 // machine makes a scenario slow, never failed (5 retries, 3 s in all, failed
-// a 45,000-pod scale run at load 49 on a 429 from the in-flight cap).
+// a 45,000-pod scale run at load 49 on a 429 from the in-flight cap; 10, 26 s
+// in all, failed a 150,000-pod run whose master refused for longer).
 func createRetry(ctx context.Context, st store.Store, obj api.Object) error {
 	backoff := createBackoff.first
 	for attempt := 0; ; attempt++ {

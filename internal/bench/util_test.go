@@ -59,7 +59,7 @@ func TestCreateRetry(t *testing.T) {
 		{"refused is not retried", 1, fmt.Errorf("reach master https://127.0.0.1:1: %w", syscall.ECONNREFUSED), false, true, 1},
 		{"invalid is not retried", 1, api.NewInvalid("Pod", "p", nil), false, true, 1},
 		{"already exists at first is an error", 1, api.NewAlreadyExists("Pod", "p"), false, true, 1},
-		{"gives up after 11 attempts", 20, timeout, false, true, 11},
+		{"gives up after 31 attempts", 40, timeout, false, true, 31},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &flakyStore{Store: memory.New(), fails: tc.fails, err: tc.err, write: tc.write}
