@@ -96,25 +96,35 @@ func StartCluster(t testing.TB, n int) *Cluster {
 // its own (serializable) view of the membership.
 func (c *Cluster) waitMembers(ctx context.Context, n int) error {
 	for _, ep := range c.Endpoints() {
-		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ep}, DialTimeout: 5 * time.Second})
-		if err != nil {
+		if err := waitMemberCount(ctx, ep, n); err != nil {
 			return err
 		}
-		for {
-			resp, err := cli.MemberList(ctx, clientv3.WithSerializable())
-			if err == nil && len(resp.Members) == n {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				cli.Close()
-				return fmt.Errorf("etcd member at %s never listed %d members (last: %v, %v)", ep, n, resp, err)
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-		cli.Close()
 	}
 	return nil
+}
+
+// waitMemberCount waits until the member at ep lists n members.
+func waitMemberCount(ctx context.Context, ep string, n int) error {
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{ep}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	for {
+		resp, err := cli.MemberList(ctx, clientv3.WithSerializable())
+		if err == nil && len(resp.Members) == n {
+			return nil
+		}
+		last := fmt.Sprint(err)
+		if err == nil {
+			last = fmt.Sprintf("%d members", len(resp.Members))
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("etcd member at %s never listed %d members (last: %s)", ep, n, last)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // addLearner adds a learner named name and returns the InitialCluster it
