@@ -16,6 +16,7 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/endpoint"
+	"kubelite/internal/memlimit"
 	"kubelite/internal/securetest"
 	"kubelite/internal/store/remote"
 )
@@ -117,11 +118,11 @@ func footprint(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Holding, not taking: the master's memory limit keeps a wide headroom
-	// while a burst of creates makes collections costly and narrows it a few
-	// seconds after (internal/memlimit), so the figure is the RSS once it
-	// has stopped falling.
-	mFull, err := settledRSS(ctx, m.pid(), 8*time.Second, 40*time.Second)
+	// Holding, not taking: the master's memory limit lets the heap grow while
+	// a burst of creates makes collections costly and returns the burst's
+	// garbage once its allocations have stopped for memlimit.QuietWindow, so
+	// the figure is the RSS once it has stopped falling after that.
+	mFull, err := settledRSS(ctx, m.pid(), memlimit.QuietWindow+8*time.Second, memlimit.QuietWindow+40*time.Second)
 	if err != nil {
 		return nil, err
 	}

@@ -9,13 +9,16 @@
 // applied it already); else the default, half of the memory this process
 // may use (the smaller of the machine's memory and its cgroup's limit).
 // Apply reads the machine and sets it. A limit the user chose is set as
-// it is; the default is a ceiling under which the limit follows the live
-// heap (tune.go: after every collection, live plus a headroom plus 64 MiB).
-// A quiet master keeps a quarter of its live heap as headroom instead of
-// GOGC's whole heap again. While collections cost more than 15% of its CPU
-// and 0.3 of a core (a burst of creates) the headroom doubles, up to
-// GOGC's own; once a second it narrows again, halving, while the
-// collections the narrower headroom would need (the last cycle's cost, the
-// allocation rate of the last 5 s) would take under 0.15 of a core, and
-// the burst's garbage is then collected and returned.
+// it is. Under the default (tune.go) a process is quiet or in a burst,
+// decided once a second from what a quiet process's collections would cost
+// at its allocation rate (the last cycle's cost, a cycle each time it has
+// allocated a quarter of its live heap): quiet, the limit is the live heap
+// plus a quarter plus 64 MiB, re-set after every collection, instead of
+// GOGC's whole heap again; a burst (that cost reaching 0.3 of a core over
+// 3 s: a master taking thousands of creates) raises GOGC to 200 and the
+// limit to the ceiling, since collecting a large heap four times as often
+// as GOGC says took a quarter to two fifths of a busy master's CPU. The
+// burst ends once the cost has stayed under 0.15 of a core for a whole
+// QuietWindow (10 s: a stall of a few seconds in a burst does not end it);
+// its garbage is then collected and returned to the system at once.
 package memlimit

@@ -1,6 +1,7 @@
 package memlimit
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -93,65 +94,118 @@ func TestTuneFollowsLiveHeap(t *testing.T) {
 	runtime.KeepAlive(hold)
 }
 
-func TestWiden(t *testing.T) {
-	for _, tc := range []struct {
-		headroom, share, cores, want float64
-	}{
-		{0.25, 0.08, 0.2, 0.25}, // a cheap cycle changes nothing
-		{0.25, 0.15, 0.3, 0.25}, // at the threshold: not costly yet
-		{0.25, 0.40, 0.6, 0.5},  // a costly one doubles it
-		{0.5, 0.30, 0.4, 1.0},
-		{1.0, 0.45, 0.9, 1.0},    // never past GOGC's own
-		{1.0, 0.01, 0.02, 1.0},   // only narrow (a tick) narrows it
-		{0.25, 0.90, 0.01, 0.25}, // the runtime's periodic collection of an idle process
-		{0.25, 0.50, 0.25, 0.25}, // costly for a quiet process, yet under hotCores
-	} {
-		if got := widen(tc.headroom, tc.share, tc.cores); got != tc.want {
-			t.Errorf("widen(%v, %v, %v) = %v, want %v", tc.headroom, tc.share, tc.cores, got, tc.want)
-		}
-	}
-}
-
-func TestNarrowTo(t *testing.T) {
+func TestQuietCost(t *testing.T) {
 	const mib = 1 << 20
 	for _, tc := range []struct {
-		name                    string
-		headroom, cycleGC, rate float64 // rate in MiB/s
-		live                    int64
-		want                    float64
+		name          string
+		cycleGC, rate float64 // rate in MiB/s
+		live          int64
+		want          float64 // cores, to two places
 	}{
-		{"idle", 1.0, 0.7, 0, 700 * mib, 0.25},
-		{"a burst", 1.0, 0.7, 300, 700 * mib, 1.0},          // 0.25: a cycle every 0.8 s, 0.9 cores
-		{"churn", 1.0, 0.7, 10, 700 * mib, 0.25},            // 0.25: a cycle every 24 s, 0.03 cores
-		{"busier", 1.0, 0.7, 60, 700 * mib, 0.5},            // 0.5: 0.10 cores; 0.25: 0.18
-		{"already narrow", 0.25, 0.7, 0, 700 * mib, 0.25},   //
-		{"small heap", 1.0, 0.01, 100, 20 * mib, 0.25},      // the floor's 64 MiB: 0.015 cores
-		{"no cycle measured", 1.0, 0, 300, 700 * mib, 0.25}, // nothing says a cycle costs anything
+		{"idle", 0.7, 0, 700 * mib, 0},
+		{"a burst", 0.7, 300, 700 * mib, 0.88}, // a cycle every 0.8 s
+		{"churn", 0.7, 10, 700 * mib, 0.03},    // a cycle every 24 s
+		{"small heap", 0.01, 100, 20 * mib, 0.01},
+		{"no cycle measured", 0, 300, 700 * mib, 0},
 	} {
-		if got := narrowTo(tc.headroom, tc.cycleGC, tc.rate*mib, tc.live); got != tc.want {
-			t.Errorf("%s: narrowTo(%v, %v, %v MiB/s, %d MiB) = %v, want %v", tc.name, tc.headroom, tc.cycleGC, tc.rate, tc.live/mib, got, tc.want)
+		got := quietCost(tc.cycleGC, tc.rate*mib, tc.live)
+		if math.Abs(got-tc.want) > 0.005 {
+			t.Errorf("%s: quietCost(%v, %v MiB/s, %d MiB) = %.3f, want %.2f", tc.name, tc.cycleGC, tc.rate, tc.live/mib, got, tc.want)
 		}
 	}
 }
 
-// A tuner whose headroom was widened by a burst narrows it once the process
-// allocates little, and sets the limit to match.
-func TestNarrowsWhenQuiet(t *testing.T) {
+func TestNextBurst(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		burst       bool
+		short, long float64
+		want        bool
+	}{
+		{"quiet stays quiet", false, 0.2, 0.2, false},
+		{"a burst starts", false, 0.3, 0.05, true},
+		{"a long average alone starts nothing", false, 0.1, 0.5, false},
+		{"a burst goes on", true, 0.9, 0.9, true},
+		{"a stall of a few seconds", true, 0, 0.4, true},
+		{"between the thresholds", true, 0.2, 0.2, true},
+		{"a master holding 150,000 pods after the burst", true, 0.09, 0.09, false},
+		{"a quiet window ends it", true, 0.01, 0.149, false},
+	} {
+		if got := nextBurst(tc.burst, tc.short, tc.long); got != tc.want {
+			t.Errorf("%s: nextBurst(%v, %v, %v) = %v, want %v", tc.name, tc.burst, tc.short, tc.long, got, tc.want)
+		}
+	}
+}
+
+func TestBurstGC(t *testing.T) {
+	for in, want := range map[int]int{100: 200, 50: 200, 400: 400, -1: -1} {
+		if got := burstGC(in); got != want {
+			t.Errorf("burstGC(%d) = %d, want %d", in, got, want)
+		}
+	}
+}
+
+// A burst of allocations switches the tuner to the burst mode (GOGC
+// raised, the limit at the ceiling) within burstWindow; a stall of a few
+// seconds does not end it; a whole quiet window does, restoring GOGC and the
+// limit near the live heap.
+func TestBurstStartsAndEnds(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
-	const live, ceiling = int64(512) << 20, int64(8) << 30
-	tu := &tuner{max: ceiling, headroom: headroomMax, live: live, cycleGC: 0.5}
-	debug.SetMemoryLimit(limitFor(live, ceiling, headroomMax))
-	narrowed := false
-	for i := 0; i <= int(rateWindow/time.Second); i++ {
-		narrowed = tu.narrow() // the test allocates next to nothing between calls
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	const mib = int64(1) << 20
+	const live, ceiling = 512 * mib, int64(8) << 30
+	tu := &tuner{max: ceiling, gogc: 100, live: live, cycleGC: 0.5}
+	debug.SetMemoryLimit(Near(live, ceiling))
+	var allocs int64
+	tick := func(rateMiB int64) bool {
+		allocs += rateMiB * mib
+		return tu.observe(reading{live: live, allocs: allocs, gogc: 100})
 	}
-	if !narrowed || !tu.forced {
-		t.Fatalf("narrow() = %v (forced %v) after a quiet window, want true", narrowed, tu.forced)
+	check := func(when string, burst bool, gogc int, limit int64) {
+		t.Helper()
+		if tu.burst != burst {
+			t.Fatalf("%s: burst %v, want %v", when, tu.burst, burst)
+		}
+		if got := debug.SetGCPercent(gogc); got != gogc {
+			t.Fatalf("%s: GOGC %d, want %d", when, got, gogc)
+		}
+		if got := debug.SetMemoryLimit(-1); got != limit {
+			t.Fatalf("%s: limit %d MiB, want %d MiB", when, got>>20, limit>>20)
+		}
 	}
-	if tu.headroom != headroomMin {
-		t.Fatalf("headroom %v after a quiet window, want %v", tu.headroom, headroomMin)
+	tick(0)
+	for i := 0; i < 5; i++ {
+		tick(10) // churn: 0.02 cores
 	}
-	if got, want := debug.SetMemoryLimit(-1), Near(live, ceiling); got != want {
-		t.Fatalf("limit %d MiB, want %d MiB", got>>20, want>>20)
+	check("churn", false, 100, Near(live, ceiling))
+	for i := 0; i < 3; i++ {
+		tick(300) // 0.78 cores at the quiet headroom
 	}
+	check("a burst", true, 200, ceiling)
+	for i := 0; i < 20; i++ {
+		tick(300)
+	}
+	for i := 0; i < 4; i++ {
+		if tick(0) {
+			t.Fatalf("a stall of %d s ended the burst", i+1)
+		}
+	}
+	check("a stall", true, 200, ceiling)
+	for i := 0; i < 10; i++ {
+		tick(300)
+	}
+	ended := 0
+	for i := 1; i <= int(quietWindow/time.Second); i++ {
+		if tick(0) {
+			ended = i
+			break
+		}
+	}
+	if ended == 0 {
+		t.Fatalf("a quiet window did not end the burst")
+	}
+	if ended < 8 {
+		t.Fatalf("the burst ended %d s into the quiet, want about quietWindow", ended)
+	}
+	check("after the quiet window", false, 100, Near(live, ceiling))
 }

@@ -8,104 +8,108 @@ import (
 	"time"
 )
 
-// The default limit is the live heap plus a headroom, re-set after every
-// collection and never above the chosen ceiling. GOGC's own goal is a
+// The default keeps a process in one of two modes.
+//
+// Quiet: the limit is the live heap plus a quarter plus 64 MiB, re-set after
+// every collection, GOGC as the process started. GOGC's own goal is a
 // headroom of the whole live heap; a master holding 30,000 pods lives on
 // about 190 MB, and the other 190 MB the heap may grow into before the next
-// collection was 40% of its RSS. So a quiet process keeps a quarter
-// (headroomMin). The price is CPU, paid per byte allocated: a heap
-// collected after growing by a quarter is collected four times as often as
-// GOGC's. While a master takes a burst (150,000 pods created, bound and
-// started) that was 42% of its CPU and a third of its pods/s, so the headroom
-// widens while collections cost much of the process's CPU and narrows
-// again once the process allocates little.
+// collection was 40% of its RSS.
+//
+// Burst: GOGC raised to burstGOGC and the limit at the ceiling. The price of
+// the quiet headroom is CPU, paid per byte allocated: a heap collected after
+// growing by a quarter is collected four times as often as GOGC's. While a
+// master takes a burst (150,000 pods created, bound and started) its
+// collector took a quarter to two fifths of its CPU; with GOGC 200 in a
+// burst the same run took 0.78 of the time and 0.81 of the master's CPU a
+// pod (docs/performance.md, ninth pass). GOGC stays at 200, not more: the
+// survivors of a burst's last cycles are scattered over a heap that large,
+// which the process keeps after the burst (300: 9.5-10.2 KB a pod held in
+// the footprint row, 200: 8.85 KB, GOGC's own: 7.0 KB).
+//
+// The mode is decided once a second from what the quiet mode's collections
+// would cost at the allocation rate of a window (quietCost): the rate does
+// not depend on the mode, so a burst's cheaper collections do not end it.
+// A burst starts when that cost over the last burstWindow reaches hotCores
+// and ends when it stays under coolCores over the whole of quietWindow, long
+// enough that a stall of a few seconds in the middle of a burst (an fsync,
+// the API's in-flight cap) does not end it; its garbage is then collected
+// and returned to the system at once.
 const (
-	headroomMin   = 0.25     // of the live heap, while collections are cheap
-	headroomMax   = 1.0      // GOGC's own, at most
+	headroomQuiet = 0.25     // of the live heap
 	headroomFloor = 64 << 20 // bytes, so a small heap collects no more often than GOGC says
+	burstGOGC     = 200      // the heap may grow to three times what is live
 
-	// hotShare: a cycle whose collector took more than this share of the
-	// process's CPU since the previous cycle, and more than hotCores,
-	// doubles the headroom (the runtime's periodic collection of an idle
-	// process is a large share of little).
-	hotShare = 0.15
-	hotCores = 2 * coolCores
-	// The headroom narrows (halving, down to headroomMin) while the
-	// collections the narrower one would need, at the allocation rate of the
-	// last rateWindow and the last cycle's cost, take under coolCores of CPU
-	// (half of hotCores, so that a steady process does not swing).
-	rateWindow = 5 * time.Second
-	coolCores  = 0.15
+	hotCores    = 0.3
+	coolCores   = 0.15 // a master holding 150,000 pods, idle but for its controllers: 0.09
+	burstWindow = 3 * time.Second
+	quietWindow = QuietWindow
 )
+
+// QuietWindow is how long a burst's allocations must have stopped before
+// its garbage is returned: a process's RSS settles within a few seconds
+// after it.
+const QuietWindow = 10 * time.Second
 
 // Near returns the limit a quiet process keeps: live*1.25 + 64 MiB, at
 // most max (pure).
-func Near(live, max int64) int64 { return limitFor(live, max, headroomMin) }
-
-// limitFor is live plus headroom times live plus the floor, at most max
-// (max <= 0: no ceiling known).
-func limitFor(live, max int64, headroom float64) int64 {
-	l := live + int64(float64(live)*headroom) + headroomFloor
+func Near(live, max int64) int64 {
+	l := live + int64(float64(live)*headroomQuiet) + headroomFloor
 	if max > 0 && l > max {
 		return max
 	}
 	return l
 }
 
-// widen returns the headroom after a cycle whose collector took gcShare
-// (0..1) of the process's CPU since the previous one, gcCores of CPU a
-// second (pure).
-func widen(headroom, gcShare, gcCores float64) float64 {
-	if gcShare > hotShare && gcCores >= hotCores {
-		return min(headroomMax, headroom*2)
-	}
-	return headroom
+// quietCost is the CPU (cores) the quiet mode's collections would take: a
+// cycle costs cycleGC CPU seconds and comes each time the process has
+// allocated the quiet headroom's room, at allocRate bytes a second (pure).
+func quietCost(cycleGC, allocRate float64, live int64) float64 {
+	room := float64(live)*headroomQuiet + headroomFloor
+	return cycleGC * allocRate / room
 }
 
-// narrowTo returns the narrowest headroom, halving from headroom down to
-// headroomMin, whose collections would cost under coolCores: a cycle costs
-// cycleGC CPU seconds and comes each time the process has allocated the
-// headroom's room, at allocRate bytes a second (pure).
-func narrowTo(headroom, cycleGC, allocRate float64, live int64) float64 {
-	for headroom > headroomMin {
-		next := max(headroomMin, headroom/2)
-		room := float64(live)*next + headroomFloor
-		if cycleGC*allocRate/room >= coolCores {
-			break
-		}
-		headroom = next
+// nextBurst decides the mode from the quiet mode's cost over the short
+// (burstWindow) and the long (quietWindow) window (pure).
+func nextBurst(burst bool, short, long float64) bool {
+	if burst {
+		return long >= coolCores
 	}
-	return headroom
+	return short >= hotCores
 }
 
-// tuner is the default limit's state: the headroom and what the runtime
-// said at the previous collection and the previous tick.
+// burstGC is the GOGC of a burst for a process started with gogc: raised to
+// burstGOGC, never lowered, and left off when it was off (pure).
+func burstGC(gogc int) int {
+	if gogc < 0 {
+		return gogc
+	}
+	return max(gogc, burstGOGC)
+}
+
+// tuner is the default limit's state: the mode and what the runtime said
+// at the previous collection and the previous ticks.
 type tuner struct {
-	max int64
+	max  int64
+	gogc int // the process's own GOGC, restored when a burst ends
 
-	mu       sync.Mutex
-	headroom float64
-	live     int64
-	gc, cpu  float64   // collector's and all of the process's CPU seconds at the previous collection
-	at       time.Time // when
-	cycleGC  float64   // the collector's CPU seconds over the last cycle
-	forced   bool      // the next collection is the tuner's own (FreeOSMemory)
-	allocs   []int64   // heap bytes allocated so far, one a second, the last rateWindow
+	mu      sync.Mutex
+	burst   bool
+	live    int64
+	gc      float64 // the collector's CPU seconds at the previous collection
+	cycles  int64   // collections completed then
+	cycleGC float64 // the collector's CPU seconds a cycle, over the cycles since
+	allocs  []int64 // heap bytes allocated so far, one a second, the last quietWindow
 }
 
 var tuning sync.Once
 
-// tune keeps the limit at the live heap plus the headroom from now on: after
-// every collection (a cleanup re-armed each cycle) it follows the live heap
-// and widens the headroom if the collector was costly; once a second it
-// narrows it if the process now allocates little enough (no collection may
-// come for minutes then). When the live heap grows
-// faster than collections come, the limit binds early and the runtime
-// collects more often, at most half of the CPU (its own bound); the next
-// collection raises it.
+// tune keeps the limit near the live heap from now on (after every
+// collection, a cleanup re-armed each cycle) and switches to the burst
+// mode and back once a second as nextBurst says.
 func tune(max int64) {
 	tuning.Do(func() {
-		t := &tuner{max: max, headroom: headroomMin}
+		t := &tuner{max: max, gogc: gogcNow()}
 		t.collected()
 		arm(t)
 		go t.tick(time.NewTicker(time.Second).C)
@@ -123,76 +127,116 @@ func arm(t *tuner) {
 var samples = []metrics.Sample{
 	{Name: "/gc/heap/live:bytes"},
 	{Name: "/cpu/classes/gc/total:cpu-seconds"},
-	{Name: "/cpu/classes/user:cpu-seconds"},
+	{Name: "/cpu/classes/gc/mark/idle:cpu-seconds"},
 	{Name: "/gc/heap/allocs:bytes"},
+	{Name: "/gc/gogc:percent"},
+	{Name: "/gc/cycles/total:gc-cycles"},
 }
 
-func read() (live int64, gc, user float64, allocs int64, ok bool) {
+type reading struct {
+	live   int64
+	gc     float64 // the collector's CPU seconds, less what it took of idle CPUs
+	allocs int64
+	gogc   int
+	cycles int64 // collections completed so far
+}
+
+func read() (reading, bool) {
 	s := make([]metrics.Sample, len(samples))
 	copy(s, samples)
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindFloat64 ||
-		s[2].Value.Kind() != metrics.KindFloat64 || s[3].Value.Kind() != metrics.KindUint64 {
-		return 0, 0, 0, 0, false
+		s[2].Value.Kind() != metrics.KindFloat64 || s[3].Value.Kind() != metrics.KindUint64 ||
+		s[4].Value.Kind() != metrics.KindUint64 || s[5].Value.Kind() != metrics.KindUint64 {
+		return reading{}, false
 	}
-	return int64(s[0].Value.Uint64()), s[1].Value.Float64(), s[2].Value.Float64(), int64(s[3].Value.Uint64()), true
+	return reading{live: int64(s[0].Value.Uint64()), gc: s[1].Value.Float64() - s[2].Value.Float64(),
+		allocs: int64(s[3].Value.Uint64()), gogc: int(int64(s[4].Value.Uint64())), cycles: int64(s[5].Value.Uint64())}, true
 }
 
-// collected runs after a collection: the collector's CPU over the cycle
-// (the runtime updates these figures at the end of each one) decides the
-// headroom, the live heap the limit.
+// gogcNow is the runtime's GOGC (100 when it cannot be read).
+func gogcNow() int {
+	r, ok := read()
+	if !ok {
+		return 100
+	}
+	return r.gogc
+}
+
+// collected runs after a collection: it measures the cycle's cost and, in
+// the quiet mode, sets the limit from the live heap.
 func (t *tuner) collected() {
-	live, gc, user, _, ok := read()
+	r, ok := read()
 	if !ok {
 		return
 	}
-	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	dgc, dcpu, dt := gc-t.gc, gc+user-t.cpu, now.Sub(t.at).Seconds()
-	if !t.forced && !t.at.IsZero() && dcpu > 0 && dt > 0 {
-		t.headroom = widen(t.headroom, dgc/dcpu, dgc/dt)
+	// A cleanup may run a cycle late (its sentinel allocated while one was
+	// marking survives it), so the cost is divided by the cycles it spans.
+	if t.gc > 0 && r.cycles > t.cycles {
+		t.cycleGC = (r.gc - t.gc) / float64(r.cycles-t.cycles)
 	}
-	if !t.at.IsZero() {
-		t.cycleGC = dgc
+	t.gc, t.cycles, t.live = r.gc, r.cycles, r.live
+	if !t.burst {
+		debug.SetMemoryLimit(Near(r.live, t.max))
 	}
-	t.gc, t.cpu, t.at, t.live, t.forced = gc, gc+user, now, live, false
-	debug.SetMemoryLimit(limitFor(live, t.max, t.headroom))
 }
 
-// tick narrows the headroom once the process allocates little enough and
-// returns the burst's garbage to the system at once (one collection, not
-// counted as costly): a process that took a burst then holds what it keeps.
+// tick decides the mode once a second; a burst's end returns its garbage
+// to the system at once (one collection): a process that took a burst then
+// holds what it keeps.
 func (t *tuner) tick(c <-chan time.Time) {
 	for range c {
-		if t.narrow() {
+		if t.step() {
 			debug.FreeOSMemory()
 		}
 	}
 }
 
-// narrow records the allocations so far (one call a second) and narrows
-// the headroom as narrowTo says; true when it did.
-func (t *tuner) narrow() bool {
-	_, _, _, allocs, ok := read()
+// step reads the runtime and observes it; true when a burst ended.
+func (t *tuner) step() (ended bool) {
+	r, ok := read()
 	if !ok {
 		return false
 	}
+	return t.observe(r)
+}
+
+// observe records the allocations so far (one call a second), decides the
+// mode and applies a change; true when a burst ended.
+func (t *tuner) observe(r reading) (ended bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n := int(rateWindow / time.Second)
-	t.allocs = append(t.allocs, allocs)
+	n := int(quietWindow / time.Second)
+	t.allocs = append(t.allocs, r.allocs)
 	if len(t.allocs) > n+1 {
 		t.allocs = t.allocs[len(t.allocs)-n-1:]
 	}
-	if t.headroom <= headroomMin || len(t.allocs) < n+1 {
+	k := len(t.allocs) - 1
+	rate := func(w int) float64 { // bytes a second over the last w seconds, or as many as recorded
+		w = min(w, k)
+		if w == 0 {
+			return 0
+		}
+		return float64(t.allocs[k]-t.allocs[k-w]) / float64(w)
+	}
+	short := quietCost(t.cycleGC, rate(int(burstWindow/time.Second)), t.live)
+	long := quietCost(t.cycleGC, rate(n), t.live)
+	if k < n {
+		long = max(long, coolCores) // a burst ends only after a whole quiet window
+	}
+	next := nextBurst(t.burst, short, long)
+	if next == t.burst {
 		return false
 	}
-	h := narrowTo(t.headroom, t.cycleGC, float64(allocs-t.allocs[0])/rateWindow.Seconds(), t.live)
-	if h == t.headroom {
+	t.burst = next
+	if next {
+		debug.SetGCPercent(burstGC(t.gogc))
+		debug.SetMemoryLimit(t.max)
 		return false
 	}
-	t.headroom, t.forced = h, true
-	debug.SetMemoryLimit(limitFor(t.live, t.max, t.headroom))
+	debug.SetGCPercent(t.gogc)
+	debug.SetMemoryLimit(Near(t.live, t.max))
 	return true
 }
