@@ -195,7 +195,7 @@ func TestBurstStartsAndEnds(t *testing.T) {
 		tick(300)
 	}
 	ended := 0
-	for i := 1; i <= int(quietWindow/time.Second); i++ {
+	for i := 1; i <= int(QuietWindow/time.Second); i++ {
 		if tick(0) {
 			ended = i
 			break
@@ -205,7 +205,7 @@ func TestBurstStartsAndEnds(t *testing.T) {
 		t.Fatalf("a quiet window did not end the burst")
 	}
 	if ended < 8 {
-		t.Fatalf("the burst ended %d s into the quiet, want about quietWindow", ended)
+		t.Fatalf("the burst ended %d s into the quiet, want about QuietWindow", ended)
 	}
 	check("after the quiet window", false, 100, Near(live, ceiling))
 }

@@ -31,7 +31,7 @@ import (
 // would cost at the allocation rate of a window (quietCost): the rate does
 // not depend on the mode, so a burst's cheaper collections do not end it.
 // A burst starts when that cost over the last burstWindow reaches hotCores
-// and ends when it stays under coolCores over the whole of quietWindow, long
+// and ends when it stays under coolCores over the whole of QuietWindow, long
 // enough that a stall of a few seconds in the middle of a burst (an fsync,
 // the API's in-flight cap) does not end it; its garbage is then collected
 // and returned to the system at once.
@@ -43,7 +43,6 @@ const (
 	hotCores    = 0.3
 	coolCores   = 0.15 // a master holding 150,000 pods, idle but for its controllers: 0.09
 	burstWindow = 3 * time.Second
-	quietWindow = QuietWindow
 )
 
 // QuietWindow is how long a burst's allocations must have stopped before
@@ -70,7 +69,7 @@ func quietCost(cycleGC, allocRate float64, live int64) float64 {
 }
 
 // nextBurst decides the mode from the quiet mode's cost over the short
-// (burstWindow) and the long (quietWindow) window (pure).
+// (burstWindow) and the long (QuietWindow) window (pure).
 func nextBurst(burst bool, short, long float64) bool {
 	if burst {
 		return long >= coolCores
@@ -99,7 +98,7 @@ type tuner struct {
 	gc      float64 // the collector's CPU seconds at the previous collection
 	cycles  int64   // collections completed then
 	cycleGC float64 // the collector's CPU seconds a cycle, over the cycles since
-	allocs  []int64 // heap bytes allocated so far, one a second, the last quietWindow
+	allocs  []int64 // heap bytes allocated so far, one a second, the last QuietWindow
 }
 
 var tuning sync.Once
@@ -208,7 +207,7 @@ func (t *tuner) step() (ended bool) {
 func (t *tuner) observe(r reading) (ended bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n := int(quietWindow / time.Second)
+	n := int(QuietWindow / time.Second)
 	t.allocs = append(t.allocs, r.allocs)
 	if len(t.allocs) > n+1 {
 		t.allocs = t.allocs[len(t.allocs)-n-1:]
