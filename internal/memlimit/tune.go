@@ -64,7 +64,7 @@ func Near(live, max int64) int64 {
 // cycle costs cycleGC CPU seconds and comes each time the process has
 // allocated the quiet headroom's room, at allocRate bytes a second (pure).
 func quietCost(cycleGC, allocRate float64, live int64) float64 {
-	room := float64(live)*headroomQuiet + headroomFloor
+	room := float64(Near(live, 0) - live)
 	return cycleGC * allocRate / room
 }
 
