@@ -227,6 +227,14 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, ver string,
 // readBody reads the whole body, at most limit bytes, into a buffer of its
 // announced length.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if pr, ok := r.Body.(preReadBody); ok {
+		// Read whole by the server already (httpserve): no second buffer.
+		data := pr.PreRead()
+		if int64(len(data)) > limit {
+			return nil, &http.MaxBytesError{Limit: limit}
+		}
+		return data, nil
+	}
 	body := http.MaxBytesReader(w, r.Body, limit)
 	if r.ContentLength <= 0 {
 		return io.ReadAll(body)
@@ -235,6 +243,12 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	buf.Grow(int(r.ContentLength) + bytes.MinRead) // ReadFrom wants MinRead free to read the end
 	_, err := buf.ReadFrom(body)
 	return buf.Bytes(), err
+}
+
+// preReadBody is a body the server read whole before the handler ran
+// (httpserve's pre-read): PreRead returns its bytes.
+type preReadBody interface {
+	PreRead() []byte
 }
 
 // readObject reads and decodes the body as an object of res, checking size,
@@ -343,19 +357,27 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, ver string,
 	writeJSON(w, http.StatusCreated, versioned(ver, out))
 }
 
-func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, ver string, res api.Resource, id string) {
+// readItem reads the body of a write to item id (readObject): a body
+// without an id takes the path's, one with another id is a 400.
+func (s *Server) readItem(w http.ResponseWriter, r *http.Request, res api.Resource, id string) (api.Object, error) {
 	obj, err := s.readObject(w, r, res)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
-	m := obj.Meta()
-	switch m.ID {
+	switch m := obj.Meta(); m.ID {
 	case "":
 		m.ID = id
 	case id:
 	default:
-		writeError(w, badRequest(fmt.Sprintf("body id %q does not match the id %q in the path", m.ID, id)))
+		return nil, badRequest(fmt.Sprintf("body id %q does not match the id %q in the path", m.ID, id))
+	}
+	return obj, nil
+}
+
+func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, ver string, res api.Resource, id string) {
+	obj, err := s.readItem(w, r, res, id)
+	if err != nil {
+		writeError(w, err)
 		return
 	}
 	// A minion writes only its own minion and its pods' status (secure.go).
@@ -370,6 +392,36 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, ver string,
 	}
 	if out == nil {
 		writeJSON(w, http.StatusOK, successStatus(ver, res, id))
+		return
+	}
+	writeJSON(w, http.StatusOK, versioned(ver, out))
+}
+
+// podStatusWriter writes a pod's currentState alone, asking allow about
+// the stored pod it replaces (the registry: registry.WritePodStatus).
+type podStatusWriter interface {
+	WritePodStatus(ctx context.Context, pod *api.Pod, allow func(stored *api.Pod) error) (*api.Pod, error)
+}
+
+// servePodStatus writes a pod's currentState alone (store.StatusWriter):
+// PUT .../pods/NAME/status with a pod of which only id, namespace,
+// resourceVersion and currentState are read; it answers the pod as
+// stored. A minion's credential writes only the status of pods bound to
+// it, judged on the very version the write replaces.
+func (s *Server) servePodStatus(w http.ResponseWriter, r *http.Request, ver, id string) {
+	sw, ok := s.cfg.Store.(podStatusWriter)
+	if !ok {
+		writeStatus(w, newStatus(http.StatusNotImplemented, api.ReasonNotImplemented, "this API server writes no pod status apart from the pod"))
+		return
+	}
+	obj, err := s.readItem(w, r, api.Pods, id)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out, err := sw.WritePodStatus(r.Context(), obj.(*api.Pod), s.statusAllowed(r))
+	if err != nil {
+		writeError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, versioned(ver, out))

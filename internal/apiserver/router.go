@@ -79,6 +79,9 @@ func (s *Server) newRouter() *http.ServeMux {
 			if res == api.Minions {
 				both("PUT", item+"/heartbeat", func(w http.ResponseWriter, r *http.Request) { s.serveHeartbeat(w, r, ver, r.PathValue("id")) })
 			}
+			if res == api.Pods {
+				both("PUT", item+"/status", func(w http.ResponseWriter, r *http.Request) { s.servePodStatus(w, r, ver, r.PathValue("id")) })
+			}
 			watch := func(w http.ResponseWriter, r *http.Request) {
 				if r.Method != http.MethodGet { // a watch has no HEAD
 					methodNotAllowed(w, r)

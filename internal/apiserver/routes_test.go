@@ -29,6 +29,7 @@ var routeTargets = []string{
 	"/api/v1beta1/version", "/api/v1beta1/version/", "/api/v1beta1/version/x",
 	"/api/v1beta1/pods", "/api/v1beta1/pods/", "/api/v1beta1/pods/web", "/api/v1beta1/pods/web/",
 	"/api/v1beta1/pods/web/x", "/api/v1beta1/pods/nope", "/api/v1beta1/pods?namespace=other",
+	"/api/v1beta1/pods/web/status", "/api/v1beta1/services/web/status",
 	"/api/v1beta1/nope", "/api/v1beta1/nope/x", "/api/v1beta1/bindings", "/api/v1beta1/bindings/",
 	"/api/v1beta1/bindings/x", "/api/v1beta1/events", "/api/v1beta1/endpoints/svc",
 	"/api/v1beta1/replicationControllers", "/api/v1beta1/replicationcontrollers/x",

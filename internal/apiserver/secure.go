@@ -138,10 +138,11 @@ func isDashboard(p string) bool { return p == "/ui" || strings.HasPrefix(p, "/ui
 // requestAttributes describes a request for auth.Authorize, from its method
 // and path (the same grammar as the router's, router.go).
 func requestAttributes(r *http.Request) auth.Attributes {
-	if v1, ok := v1api.ParseRequest(r.Method, r.URL.Path, r.URL.Query()); ok {
+	q := r.URL.Query() // parsed once: every request is described twice (instrument, guard)
+	if v1, ok := v1api.ParseRequest(r.Method, r.URL.Path, q); ok {
 		return v1Attributes(r, v1)
 	}
-	a := auth.Attributes{Path: r.URL.Path, Namespace: r.URL.Query().Get("namespace")}
+	a := auth.Attributes{Path: r.URL.Path, Namespace: q.Get("namespace")}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/api/")
 	if !ok {
 		a.Verb = verbOf(r.Method, false)
@@ -184,7 +185,7 @@ func requestAttributes(r *http.Request) auth.Attributes {
 	if a.Verb == "get" && a.Name == "" && a.Resource != "" {
 		a.Verb = "list"
 	}
-	if r.URL.Query().Get("watch") == "true" && a.Verb == "list" {
+	if q.Get("watch") == "true" && a.Verb == "list" {
 		a.Verb = "watch"
 	}
 	return a
@@ -296,6 +297,26 @@ func (s *Server) admitUser(r *http.Request, res api.Resource, obj api.Object) (a
 		return out, nil
 	}
 	return obj, nil
+}
+
+// statusAllowed is the check of a pod status write by the request's user
+// (WritePodStatus's allow): a minion's credential writes only the status
+// of pods bound to it; nil for every other user.
+func (s *Server) statusAllowed(r *http.Request) func(*api.Pod) error {
+	u, ok := UserFrom(r.Context())
+	if !ok {
+		return nil
+	}
+	name, isMinion := u.MinionName()
+	if !isMinion {
+		return nil
+	}
+	return func(cur *api.Pod) error {
+		if cur.DesiredState.Host != name {
+			return forbidden(fmt.Sprintf("user %q may write only pods bound to minion %q; pod %s/%s is bound to %q", u.Name, name, cur.Namespace, cur.ID, cur.DesiredState.Host))
+		}
+		return nil
+	}
 }
 
 func forbidden(msg string) error {

@@ -183,6 +183,10 @@ func RemoteIP(r *http.Request) string {
 // DefaultLongRunning reports watches (?watch=true, a /watch/ path segment)
 // and followed logs (?follow=true).
 func DefaultLongRunning(r *http.Request) bool {
+	if raw := r.URL.RawQuery; !strings.ContainsAny(raw, "%+") && !strings.Contains(raw, "watch") && !strings.Contains(raw, "follow") {
+		// Neither parameter, even escaped: no need to parse the query.
+		return strings.Contains(r.URL.Path+"/", "/watch/")
+	}
 	q := r.URL.Query()
 	if b, _ := strconv.ParseBool(q.Get("watch")); b {
 		return true

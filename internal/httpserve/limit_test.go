@@ -161,6 +161,10 @@ func TestDefaultLongRunning(t *testing.T) {
 		{"/api/v1beta1/pods/watcher", false},
 		{"/containerLogs/default/p/c?follow=true", true},
 		{"/containerLogs/default/p/c?tail=10", false},
+		{"/api/v1beta1/pods?namespace=default", false},
+		{"/api/v1beta1/pods?namespace=default&w%61tch=true", true}, // escaped: parsed
+		{"/containerLogs/default/p/c?f%6Fllow=1", true},
+		{"/api/v1beta1/pods?namespace=a+b&watch=0", false},
 	} {
 		r := httptest.NewRequest("GET", tt.url, nil)
 		if got := DefaultLongRunning(r); got != tt.want {

@@ -2,7 +2,6 @@ package httpserve_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -10,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sirupsen/logrus"
 
 	"kubelite/internal/httpserve"
 	"kubelite/internal/testutil"
@@ -22,12 +19,9 @@ import (
 // after BodyTimeout. A body that does arrive reaches the handler whole,
 // short or long.
 func TestHostileStalledBodiesDoNotHoldSlots(t *testing.T) {
-	log := logrus.New()
-	log.SetOutput(io.Discard)
 	got := make(chan string, 8)
-	s, err := httpserve.Listen(httpserve.Config{
+	s := serveUntilEnd(t, httpserve.Config{
 		Name: "test", Addr: "127.0.0.1:0", MaxInflight: 2, BodyTimeout: 500 * time.Millisecond, PreReadBytes: 64,
-		Log: logrus.NewEntry(log),
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			b, err := io.ReadAll(r.Body)
 			if err != nil {
@@ -38,18 +32,6 @@ func TestHostileStalledBodiesDoNotHoldSlots(t *testing.T) {
 			_, _ = fmt.Fprintf(w, "%d", len(b))
 		}),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
 	addr := s.Addr()
 
 	// Ten stalled bodies, five times the in-flight cap.

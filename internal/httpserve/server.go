@@ -262,7 +262,7 @@ func (s *Server) preRead(w http.ResponseWriter, r *http.Request, rc *http.Respon
 	switch {
 	case err == io.EOF || (err == nil && n <= s.cfg.PreReadBytes):
 		_ = rc.SetReadDeadline(time.Time{})
-		return readCloser{Reader: bytes.NewReader(buf.Bytes()), Closer: r.Body}, true
+		return wholeBody{readCloser: readCloser{Reader: bytes.NewReader(buf.Bytes()), Closer: r.Body}, data: buf.Bytes()}, true
 	case err == nil:
 		rest := &deadlineBody{ReadCloser: r.Body, rc: rc, timeout: s.cfg.BodyTimeout}
 		return readCloser{Reader: io.MultiReader(bytes.NewReader(buf.Bytes()), rest), Closer: r.Body}, true
@@ -284,6 +284,18 @@ type readCloser struct {
 	io.Reader
 	io.Closer
 }
+
+// wholeBody is a body read whole before the handler ran: PreRead hands
+// its bytes to a handler that wants them all (the API's decoders) without
+// copying them into a buffer of its own.
+type wholeBody struct {
+	readCloser
+	data []byte
+}
+
+// PreRead returns the whole body, read only; the handler reads it either
+// this way or through Read, not both.
+func (b wholeBody) PreRead() []byte { return b.data }
 
 type errReader struct{ err error }
 

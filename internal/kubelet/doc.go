@@ -37,7 +37,9 @@
 //     apply.go (apply a plan by phase: a run of stops at once, removes,
 //     the infra started in the background, app starts joining it),
 //     containers.go (images, infra and app container creation),
-//     statuspush.go (write the status by compare-and-swap), events.go
+//     statuspush.go (write the status by compare-and-swap: the status
+//     alone where the store has store.StatusWriter, as the API's client
+//     does, else the whole pod), events.go
 //     (event reasons, recording). An informer on the pods bound here
 //     (fields DesiredState.Host=<name>) and the runtime's container-died
 //     events queue pod keys; each key is synced in its own goroutine (the

@@ -6,6 +6,7 @@ import (
 	"reflect"
 
 	"kubelite/internal/api"
+	"kubelite/internal/store"
 )
 
 // pushStatus writes the pod's currentState when it changed, by
@@ -15,8 +16,7 @@ func (k *Kubelet) pushStatus(ctx context.Context, pod *api.Pod, status api.PodSt
 		return nil
 	}
 	for try := 0; try < 5; try++ {
-		pod.CurrentState = status
-		out, err := k.cfg.Store.Update(ctx, pod)
+		out, err := k.writeStatus(ctx, pod, status)
 		if err == nil {
 			if out != nil {
 				k.mu.Lock()
@@ -48,6 +48,22 @@ func (k *Kubelet) pushStatus(ctx context.Context, pod *api.Pod, status api.PodSt
 		pod = fresh
 	}
 	return fmt.Errorf("update status of %s: too many conflicts", api.Key(pod))
+}
+
+// writeStatus writes status as pod's currentState, a compare-and-swap on
+// pod's version: through the store's status write where it has one (only
+// the status crosses the wire), else as an update of the whole pod.
+func (k *Kubelet) writeStatus(ctx context.Context, pod *api.Pod, status api.PodState) (api.Object, error) {
+	if sw, ok := k.cfg.Store.(store.StatusWriter); ok {
+		in := &api.Pod{TypeMeta: api.TypeMeta{ID: pod.ID, Namespace: pod.Namespace, ResourceVersion: pod.ResourceVersion}, CurrentState: status}
+		out, err := sw.UpdatePodStatus(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	pod.CurrentState = status
+	return k.cfg.Store.Update(ctx, pod)
 }
 
 // normalizeState drops what a JSON round trip changes (time zones, empty maps).

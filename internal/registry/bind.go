@@ -130,7 +130,7 @@ func (r *Registry) Bind(ctx context.Context, in *api.Binding) (api.Object, error
 			return nil, doesNotFit(pod, b.Host, reasons)
 		}
 		pod.DesiredState.Host = b.Host
-		out, err := r.raw.Update(ctx, pod)
+		out, err := r.updateRaw(ctx, pod) // pod is the registry's (a shallow copy or a fresh read)
 		if (api.IsConflict(err) || api.IsNotFound(err)) && attempt < maxCASRetries {
 			continue // the cache was stale, or the pod changed: read it again
 		}

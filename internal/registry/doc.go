@@ -48,6 +48,15 @@
 // without one the registry retries its own compare-and-swap on the version
 // it read.
 //
+// Status writes (store.StatusWriter, status.go; the API's PUT
+// .../pods/NAME/status): currentState alone replaces the stored pod's,
+// whatever else the pod sent says; nothing is defaulted, validated or
+// admitted again (validation reads no currentState). The write replaces
+// the informer's pod when it holds the version named (no read, no decode,
+// the desired state shared, not copied) and is a compare-and-swap on the
+// version it replaces, so WritePodStatus's check (the API server's: a
+// minion writes only its own pods' status) judges exactly that version.
+//
 // Bindings: Create of an *api.Binding{PodID, Host} sets the pod's
 // desiredState.host by compare-and-swap. A pod is bound once: binding a
 // bound pod is 409 Conflict. The bind is refused with 422 when the minion

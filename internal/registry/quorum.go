@@ -125,6 +125,26 @@ func (b bounded) CreateOwned(ctx context.Context, obj api.Object) (out api.Objec
 	return out, err
 }
 
+// ownedUpdater is a store that returns the object it updates instead of a
+// copy (store/etcd.UpdateOwned); the caller gives the object up.
+type ownedUpdater interface {
+	UpdateOwned(ctx context.Context, obj api.Object) (api.Object, error)
+}
+
+// UpdateOwned is Update of an object the caller gives up: the raw store's
+// UpdateOwned where it has one.
+func (b bounded) UpdateOwned(ctx context.Context, obj api.Object) (out api.Object, err error) {
+	ou, ok := b.Store.(ownedUpdater)
+	if !ok {
+		return b.Update(ctx, obj)
+	}
+	err = b.do(ctx, "write "+obj.Meta().ID, func(ctx context.Context) error {
+		out, err = ou.UpdateOwned(ctx, obj)
+		return err
+	})
+	return out, err
+}
+
 func (b bounded) Update(ctx context.Context, obj api.Object) (out api.Object, err error) {
 	err = b.do(ctx, "write "+obj.Meta().ID, func(ctx context.Context) error {
 		out, err = b.Store.Update(ctx, obj)

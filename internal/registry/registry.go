@@ -349,6 +349,16 @@ func (r *Registry) createRaw(ctx context.Context, obj api.Object) (api.Object, e
 	return r.raw.Create(ctx, obj)
 }
 
+// updateRaw updates obj, which the registry owns (its copy of a request or
+// of a cached object), in the raw store, and returns obj itself where the
+// store can (ownedUpdater) instead of a copy.
+func (r *Registry) updateRaw(ctx context.Context, obj api.Object) (api.Object, error) {
+	if ou, ok := r.raw.(ownedUpdater); ok {
+		return ou.UpdateOwned(ctx, obj)
+	}
+	return r.raw.Update(ctx, obj)
+}
+
 // maxCASRetries bounds the registry's own compare-and-swap retries.
 const maxCASRetries = 16
 
@@ -425,7 +435,7 @@ func (r *Registry) updateOnce(ctx context.Context, res api.Resource, obj api.Obj
 		default:
 			return r.updateBound(ctx, p)
 		}
-		out, err := r.raw.Update(ctx, p)
+		out, err := r.updateRaw(ctx, p) // p is the registry's copy of the request
 		if err == nil {
 			r.index.observe(out.(*api.Pod))
 		}

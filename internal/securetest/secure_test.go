@@ -214,6 +214,23 @@ func TestSecureDefault(t *testing.T) {
 		if after.Labels["name"] != "on-m1" || after.DesiredState.Host != "m1" {
 			t.Errorf("m1's status write changed the spec: labels %v host %q", after.Labels, after.DesiredState.Host)
 		}
+		// The status subresource (the kubelet's own writes): the same rule.
+		check(t, m1hc, "PUT", m.url+"/api/v1beta1/pods/on-m2/status?namespace=default", status("on-m2"), http.StatusForbidden, `bound to \"m2\"`)
+		p = status("on-m1")
+		p.Labels = map[string]string{"name": "relabelled"}
+		p.DesiredState.Host = "m2"
+		p.CurrentState.Message = "through /status"
+		check(t, m1hc, "PUT", m.url+"/api/v1beta1/pods/on-m1/status?namespace=default", p, http.StatusOK)
+		if err := getJSON(m.adminHC, m.url+"/api/v1beta1/pods/on-m1?namespace=default", &after); err != nil {
+			t.Fatal(err)
+		}
+		if after.Labels["name"] != "on-m1" || after.DesiredState.Host != "m1" || after.CurrentState.Message != "through /status" {
+			t.Errorf("m1's write of /status: labels %v host %q message %q, want the spec unchanged and the message written", after.Labels, after.DesiredState.Host, after.CurrentState.Message)
+		}
+		var m2pod api.Pod
+		if err := getJSON(m.adminHC, m.url+"/api/v1beta1/pods/on-m2?namespace=default", &m2pod); err != nil || m2pod.CurrentState.Message == "written by m1" {
+			t.Errorf("on-m2 after m1's refused status write: message %q (%v)", m2pod.CurrentState.Message, err)
+		}
 		for _, id := range []string{"on-m1", "on-m2"} {
 			expect(t, m.adminHC, "DELETE", m.url+"/api/v1beta1/pods/"+id+"?namespace=default", nil, http.StatusOK)
 		}

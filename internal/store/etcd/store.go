@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/sirupsen/logrus"
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -317,7 +318,7 @@ func (s *Store) create(ctx context.Context, obj api.Object, owned bool) (api.Obj
 		done := timed("create", res)
 		resp, err = s.cli.Txn(ctx).
 			If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-			Then(clientv3.OpPut(key, string(data), opts...)).
+			Then(clientv3.OpPut(key, bytesString(data), opts...)).
 			Commit()
 		done()
 		if err != nil && res == api.Events && errors.Is(err, rpctypes.ErrLeaseNotFound) && attempt == 0 {
@@ -344,6 +345,13 @@ func (s *Store) create(ctx context.Context, obj api.Object, owned bool) (api.Obj
 	return writtenCopy(obj, resp.Header.Revision)
 }
 
+// bytesString is data as a string without a copy, for clientv3.OpPut,
+// which copies its value into the request at once: data is never written
+// after it is encoded (the expected write keeps it read only).
+func bytesString(data []byte) string {
+	return unsafe.String(unsafe.SliceData(data), len(data))
+}
+
 // writtenCopy returns the caller's own copy of what was just written at
 // rev: a DeepCopy of obj, cheaper than decoding the bytes again.
 func writtenCopy(obj api.Object, rev int64) (api.Object, error) {
@@ -354,6 +362,17 @@ func writtenCopy(obj api.Object, rev int64) (api.Object, error) {
 
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, obj api.Object) (api.Object, error) {
+	return s.update(ctx, obj, false)
+}
+
+// UpdateOwned is Update of an object the caller gives up: it returns obj
+// itself, its resourceVersion set, instead of a copy (the registry's binds
+// and status writes, whose object is the registry's own).
+func (s *Store) UpdateOwned(ctx context.Context, obj api.Object) (api.Object, error) {
+	return s.update(ctx, obj, true)
+}
+
+func (s *Store) update(ctx context.Context, obj api.Object, owned bool) (api.Object, error) {
 	res, key, err := keyOf(obj)
 	if err != nil {
 		return nil, err
@@ -377,7 +396,7 @@ func (s *Store) Update(ctx context.Context, obj api.Object) (api.Object, error) 
 	w := s.expect(res, key, data, obj)
 	done := timed("update", res)
 	resp, err := s.cli.Txn(ctx).If(cmp).
-		Then(clientv3.OpPut(key, string(data), opts...)).
+		Then(clientv3.OpPut(key, bytesString(data), opts...)).
 		Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).
 		Commit()
 	done()
@@ -393,6 +412,10 @@ func (s *Store) Update(ctx context.Context, obj api.Object) (api.Object, error) 
 		}
 		cur := resp.Responses[0].GetResponseRange().Kvs[0].ModRevision
 		return nil, api.NewConflict(res.Kind(), id, fmt.Sprintf("resourceVersion %d is stale (now %d)", rv, cur))
+	}
+	if owned {
+		obj.Meta().ResourceVersion = uint64(resp.Header.Revision)
+		return obj, nil
 	}
 	return writtenCopy(obj, resp.Header.Revision)
 }

@@ -233,10 +233,11 @@ func TestWatchFromListRevisionLogsNothing(t *testing.T) {
 	}
 }
 
-// TestCreateOwnedReturnsItsObject: CreateOwned hands back the object it was
-// given, its resourceVersion the write's revision; Create hands back a copy
-// that shares nothing with the caller's object.
-func TestCreateOwnedReturnsItsObject(t *testing.T) {
+// TestOwnedWritesReturnTheirObject: CreateOwned and UpdateOwned hand back
+// the object they were given, its resourceVersion the write's revision;
+// Create and Update hand back a copy that shares nothing with the caller's
+// object.
+func TestOwnedWritesReturnTheirObject(t *testing.T) {
 	t.Parallel()
 	srv := etcdtest.Start(t, "")
 	cli := srv.LocalClient(t)
@@ -244,15 +245,26 @@ func TestCreateOwnedReturnsItsObject(t *testing.T) {
 	c := context.Background()
 	cases := []struct {
 		name   string
-		create func(context.Context, api.Object) (api.Object, error)
+		update bool
+		write  func(context.Context, api.Object) (api.Object, error)
 		same   bool
 	}{
-		{"Create", s.Create, false},
-		{"CreateOwned", s.CreateOwned, true},
+		{"Create", false, s.Create, false},
+		{"CreateOwned", false, s.CreateOwned, true},
+		{"Update", true, s.Update, false},
+		{"UpdateOwned", true, s.UpdateOwned, true},
 	}
 	for _, tc := range cases {
 		in := &api.Pod{TypeMeta: api.TypeMeta{ID: strings.ToLower(tc.name), Labels: map[string]string{"app": "web"}}}
-		out, err := tc.create(c, in)
+		if tc.update {
+			first, err := s.Create(c, in)
+			if err != nil {
+				t.Fatalf("%s: create: %v", tc.name, err)
+			}
+			in = first.(*api.Pod) // an update at the version just written
+			in.CurrentState.Host = "m1"
+		}
+		out, err := tc.write(c, in)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -265,6 +277,9 @@ func TestCreateOwnedReturnsItsObject(t *testing.T) {
 		}
 		if got := out.Meta().ResourceVersion; got != uint64(r.Kvs[0].ModRevision) {
 			t.Errorf("%s: resourceVersion %d, want the write's revision %d", tc.name, got, r.Kvs[0].ModRevision)
+		}
+		if tc.update && !strings.Contains(string(r.Kvs[0].Value), `"host":"m1"`) {
+			t.Errorf("%s: stored %s, want the update's currentState.host", tc.name, r.Kvs[0].Value)
 		}
 		if !tc.same {
 			out.Meta().Labels["app"] = "changed"

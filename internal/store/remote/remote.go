@@ -30,7 +30,10 @@ type Store struct {
 	watcher *http.Client // same transport, no overall timeout
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store        = (*Store)(nil)
+	_ store.StatusWriter = (*Store)(nil)
+)
 
 // New returns a store talking plain HTTP, with no credential, to master
 // ("http://host:8080", "host:8080"): tests and --insecure masters.
@@ -171,6 +174,25 @@ func (s *Store) Update(ctx context.Context, obj api.Object) (api.Object, error) 
 	}
 	out := api.New(res)
 	if err := s.do(ctx, http.MethodPut, s.url(itemPath(res, m.ID), query(res, m.Namespace, false)), body, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// UpdatePodStatus implements store.StatusWriter: PUT .../pods/NAME/status
+// with the pod's id, namespace, resourceVersion and currentState only.
+func (s *Store) UpdatePodStatus(ctx context.Context, pod *api.Pod) (*api.Pod, error) {
+	if pod.ID == "" {
+		return nil, api.NewInvalid(api.Pods.Kind(), "", []api.StatusCause{{Reason: api.CauseRequired, Field: "id", Message: "required"}})
+	}
+	in := &api.Pod{TypeMeta: api.TypeMeta{ID: pod.ID, Namespace: pod.Namespace, ResourceVersion: pod.ResourceVersion}, CurrentState: pod.CurrentState}
+	api.SetKind(in)
+	body, err := json.Marshal(in)
+	if err != nil {
+		return nil, fmt.Errorf("encode status of pod %s: %w", pod.ID, err)
+	}
+	out := &api.Pod{}
+	if err := s.do(ctx, http.MethodPut, s.url(itemPath(api.Pods, pod.ID)+"/status", query(api.Pods, pod.Namespace, false)), body, out); err != nil {
 		return nil, err
 	}
 	return out, nil

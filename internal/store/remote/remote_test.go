@@ -338,3 +338,40 @@ func TestHeartbeatAcrossTheWire(t *testing.T) {
 		t.Fatalf("recorded %v, want [m1]", rec.names)
 	}
 }
+
+// A pod's status write crosses the wire to the registry's status write:
+// only currentState changes, the answer is the pod as stored, a stale
+// version is a conflict and a missing pod NotFound.
+func TestPodStatusAcrossTheWire(t *testing.T) {
+	ctx := context.Background()
+	r := overRegistry(t)
+	p := &api.Pod{TypeMeta: api.TypeMeta{ID: "p", Labels: map[string]string{"app": "web"}},
+		DesiredState: api.PodState{Host: "m1", Manifest: api.ContainerManifest{Containers: []api.Container{{Name: "web", Image: "kubelite/webserver:v1"}}}}}
+	o, err := r.Create(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := o.(*api.Pod)
+	in := &api.Pod{TypeMeta: api.TypeMeta{ID: "p", ResourceVersion: created.ResourceVersion, Labels: map[string]string{"app": "changed"}},
+		CurrentState: api.PodState{Status: api.PodRunning, Host: "m1", PodIP: "10.1.0.2"}}
+	out, err := r.UpdatePodStatus(ctx, in)
+	if err != nil {
+		t.Fatalf("status write: %v", err)
+	}
+	if out.ResourceVersion <= created.ResourceVersion || out.CurrentState.PodIP != "10.1.0.2" || out.DesiredState.Host != "m1" || len(out.DesiredState.Manifest.Containers) != 1 {
+		t.Errorf("answer: version %d (created %d), status %+v, desired %+v", out.ResourceVersion, created.ResourceVersion, out.CurrentState, out.DesiredState)
+	}
+	got, err := r.Get(ctx, api.Pods, "", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := got.(*api.Pod); g.CurrentState.Status != api.PodRunning || g.Labels["app"] != "web" || g.ResourceVersion != out.ResourceVersion {
+		t.Errorf("stored: status %q labels %v version %d, want Running, the labels unchanged, version %d", g.CurrentState.Status, g.Labels, g.ResourceVersion, out.ResourceVersion)
+	}
+	if _, err := r.UpdatePodStatus(ctx, in); !api.IsConflict(err) {
+		t.Errorf("status write at a replaced version: %v, want a conflict", err)
+	}
+	if _, err := r.UpdatePodStatus(ctx, &api.Pod{TypeMeta: api.TypeMeta{ID: "gone", ResourceVersion: 3}}); !api.IsNotFound(err) {
+		t.Errorf("status of a missing pod: %v, want NotFound", err)
+	}
+}
