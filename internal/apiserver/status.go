@@ -76,33 +76,18 @@ func successStatus(ver string, res api.Resource, id string) api.Status {
 
 // jsonError turns a decode error into a 400 naming the line and column.
 func jsonError(kind string, data []byte, err error) error {
-	var off int64 = -1
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
 	msg := strings.TrimPrefix(err.Error(), "json: ")
-	switch {
-	case errors.As(err, &syn):
-		off = syn.Offset
-	case errors.As(err, &typ):
-		off = typ.Offset
-	}
-	if off < 0 {
+	at := api.JSONErrorAt(data, err)
+	if at < 0 {
 		return badRequest(fmt.Sprintf("malformed %s JSON: %s", kind, msg))
 	}
-	line, col := position(data, off)
+	line, col := position(data, at)
 	return badRequest(fmt.Sprintf("malformed %s JSON at line %d, column %d: %s", kind, line, col, msg))
 }
 
-// position maps a decoder offset ("error after reading off bytes") to a
-// 1-based line and column of the offending byte.
-func position(data []byte, off int64) (line, col int) {
-	p := int(off) - 1
-	if p > len(data)-1 {
-		p = len(data) - 1
-	}
-	if p < 0 {
-		return 1, 1
-	}
+// position maps the index of a byte to its 1-based line and column.
+func position(data []byte, at int64) (line, col int) {
+	p := int(min(at, int64(len(data))))
 	line = 1 + bytes.Count(data[:p], []byte{'\n'})
 	start := bytes.LastIndexByte(data[:p], '\n') + 1
 	return line, p - start + 1

@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -109,13 +110,20 @@ func (s *Server) serveMinion(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req JoinRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	if err := dec.Decode(&req); err != nil {
+	// Read whole, then decoded: a decoder reading the body itself may not
+	// wrap the reader's error (encoding/json on its v2 implementation
+	// does not), and a body too large is a 413, not a malformed request.
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			writeError(w, api.NewTooLarge(MaxBodyBytes))
 			return
 		}
+		writeError(w, api.NewBadRequest("join request: read body: "+oneLine(err.Error())))
+		return
+	}
+	if err := json.Unmarshal(data, &req); err != nil {
 		writeError(w, api.NewBadRequest("join request: want JSON {name, csr, hostIP, hostnames}: "+oneLine(err.Error())))
 		return
 	}

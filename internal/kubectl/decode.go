@@ -250,11 +250,7 @@ func decodeJSONDoc(name string, data, orig []byte) ([]decoded, error) {
 	if err := json.Unmarshal(data, &raw); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			off := se.Offset - 1
-			if off < 0 {
-				off = 0
-			}
-			return nil, fmt.Errorf("%s: json syntax error: %s", where(name, orig, off), se.Error())
+			return nil, fmt.Errorf("%s: json syntax error: %s", where(name, orig, api.JSONErrorAt(data, err)), se.Error())
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -301,7 +297,7 @@ var unknownField = regexp.MustCompile(`^json: unknown field "(.*)"$`)
 func fieldError(name string, data, orig []byte, kind string, err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Errorf("%s: %s field %s: want %s, got %s", where(name, orig, valueStart(data, te.Offset)), kind, te.Field, te.Type, te.Value)
+		return fmt.Errorf("%s: %s field %s: want %s, got %s", where(name, orig, api.JSONErrorAt(data, err)), kind, api.JSONFieldPath(te.Field), te.Type, te.Value)
 	}
 	if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
 		off := int64(bytes.Index(data, []byte(`"`+m[1]+`"`)))
@@ -311,27 +307,6 @@ func fieldError(name string, data, orig []byte, kind string, err error) error {
 		return fmt.Errorf("%s: %s has no field %q", where(name, orig, off), kind, m[1])
 	}
 	return fmt.Errorf("%s: %s: %w", name, kind, err)
-}
-
-// valueStart finds where the JSON value ending at end (exclusive) begins:
-// the opening quote of a string, else the first character of the literal.
-func valueStart(data []byte, end int64) int64 {
-	if end <= 0 || end > int64(len(data)) {
-		return 0
-	}
-	i := end - 1
-	if data[i] == '"' {
-		for i--; i >= 0; i-- {
-			if data[i] == '"' && (i == 0 || data[i-1] != '\\') {
-				return i
-			}
-		}
-		return 0
-	}
-	for i > 0 && !strings.ContainsRune(",:[{ \t\r\n", rune(data[i-1])) {
-		i--
-	}
-	return i
 }
 
 func jsonKind(v interface{}) string {

@@ -1,11 +1,13 @@
 package masterjoin
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -62,14 +64,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req Request
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	// Read whole, then decoded: a decoder reading the body itself may not
+	// wrap the reader's error (encoding/json on its v2 implementation
+	// does not), and a body too large is a 413, not a malformed request.
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			writeError(w, api.NewTooLarge(MaxBodyBytes))
 			return
 		}
+		writeError(w, api.NewBadRequest("master join request: read body: "+oneLine(err.Error())))
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
 		writeError(w, api.NewBadRequest("master join request: want JSON {name, peerURL}: "+oneLine(err.Error())))
 		return
 	}

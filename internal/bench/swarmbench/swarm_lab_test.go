@@ -3,6 +3,7 @@ package swarmbench
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -62,6 +63,12 @@ func TestQuickOnLab(t *testing.T) {
 			t.Errorf("no row %q", name)
 			continue
 		}
+		if len(r.Kubelite) == 1 && len(r.Swarm) == 0 && swarmStuck(res.Notes, name) {
+			// Swarm's own failure to converge (seen: 13 tasks Running for
+			// minutes after a scale to 10), noted and left out by the bench.
+			t.Logf("%s: Swarm did not converge; the bench noted it and left its figure out", name)
+			continue
+		}
 		if len(r.Kubelite) != 1 || len(r.Swarm) != 1 {
 			t.Errorf("%s: want one run of each system, got kubelite %v swarm %v", name, r.Kubelite, r.Swarm)
 			continue
@@ -86,4 +93,15 @@ func TestQuickOnLab(t *testing.T) {
 	if after := hostSwarm(); after != before {
 		t.Errorf("the machine's engine: swarm state %q before, %q after", before, after)
 	}
+}
+
+// swarmStuck reports whether notes say Swarm did not converge in a run of
+// the step named row (the bench's peerStuck note).
+func swarmStuck(notes []string, row string) bool {
+	for _, n := range notes {
+		if strings.Contains(n, fmt.Sprintf("Swarm did not converge in one run of %q", row)) {
+			return true
+		}
+	}
+	return false
 }

@@ -96,8 +96,10 @@ func TestInternBounded(t *testing.T) {
 	}
 }
 
-// Holding 5,000 pods of one template takes at least a fifth less heap
-// interned than not.
+// Holding 5,000 pods of one template takes at least a tenth less heap
+// interned than not (a fifth with the classic encoding/json, 3,026 against
+// 2,160 bytes a pod; its v2 implementation decodes into less, 2,456, and
+// interned they hold the same 2,160).
 func TestInternSavesHeap(t *testing.T) {
 	const n = 5000
 	heapOf := func(intern bool) uint64 {
@@ -121,8 +123,8 @@ func TestInternSavesHeap(t *testing.T) {
 	}
 	plain, interned := heapOf(false), heapOf(true)
 	t.Logf("%d pods: %d bytes a pod decoded, %d interned", n, plain/n, interned/n)
-	if interned > plain*4/5 {
-		t.Fatalf("interned pods hold %d bytes, plain %d: want at least a fifth less", interned, plain)
+	if interned > plain*9/10 {
+		t.Fatalf("interned pods hold %d bytes, plain %d: want at least a tenth less", interned, plain)
 	}
 }
 
