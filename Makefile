@@ -12,12 +12,6 @@
 #   make man      man pages from the CLI's definitions into man/ (man -l man/kubelite.1)
 
 GO        ?= go
-# encoding/json on its v2 implementation (Go's jsonv2 experiment, the
-# default from Go 1.27): the same JSON, some decode errors worded
-# differently, and about a fifth less CPU in a master under load (JSON is
-# most of what the API does; docs/performance.md, tenth pass). Every target
-# builds and tests with it; a plain `go build` works too, slower.
-export GOEXPERIMENT ?= jsonv2
 BIN       ?= bin/kubelite
 PKG       := kubelite/internal/version
 COMMIT    := $(shell git rev-parse HEAD 2>/dev/null)

@@ -9,8 +9,8 @@ import (
 // Where encoding/json's decode errors point. Its offsets mean different
 // things by implementation: the classic one reports a syntax error after
 // the offending byte and a type error after the value it could not store;
-// the v2 one (GOEXPERIMENT=jsonv2, which the Makefile builds with, and the
-// default from Go 1.27) at the byte and at the start of the value. Each is
+// the v2 one (GOEXPERIMENT=jsonv2 on Go 1.26, the default from Go 1.27)
+// at the byte and at the start of the value. Each is
 // learnt once from the implementation built in, so errors name the same
 // line and column whichever it is.
 var (
