@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"kubelite/internal/api"
-	"kubelite/internal/registry"
-	"kubelite/internal/store/memory"
 	"kubelite/internal/testutil"
 )
 
@@ -19,15 +17,7 @@ import (
 // refusal writes nothing; once the informer holds the version named the
 // store is not read.
 func TestWritePodStatus(t *testing.T) {
-	raw := &countGets{Store: memory.New()}
-	r := start(t, raw, registry.Config{})
-	c := ctx(t)
-	if _, err := r.Create(c, readyMinion("m1")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Create(c, pod("p")); err != nil {
-		t.Fatal(err)
-	}
+	raw, r, c := withPod(t)
 	if err := bind(r, c, "p", "m1"); err != nil {
 		t.Fatal(err)
 	}

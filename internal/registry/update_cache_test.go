@@ -26,11 +26,10 @@ func (c *countGets) Get(ctx context.Context, res api.Resource, ns, id string) (a
 	return c.Store.Get(ctx, res, ns, id)
 }
 
-// TestUpdateAtCachedVersionSkipsRead: a status write or heartbeat names the
-// version it holds; once the registry's informer holds that version the
-// update is one compare-and-swap, without reading the store first. Stale
-// versions and deleted objects still fail as before.
-func TestUpdateAtCachedVersionSkipsRead(t *testing.T) {
+// withPod runs a registry over a memory store counting its Gets, holding
+// minion m1 and pod p (unbound).
+func withPod(t *testing.T) (*countGets, *registry.Registry, context.Context) {
+	t.Helper()
 	raw := &countGets{Store: memory.New()}
 	r := start(t, raw, registry.Config{})
 	c := ctx(t)
@@ -40,6 +39,15 @@ func TestUpdateAtCachedVersionSkipsRead(t *testing.T) {
 	if _, err := r.Create(c, pod("p")); err != nil {
 		t.Fatal(err)
 	}
+	return raw, r, c
+}
+
+// TestUpdateAtCachedVersionSkipsRead: a status write or heartbeat names the
+// version it holds; once the registry's informer holds that version the
+// update is one compare-and-swap, without reading the store first. Stale
+// versions and deleted objects still fail as before.
+func TestUpdateAtCachedVersionSkipsRead(t *testing.T) {
+	raw, r, c := withPod(t)
 	for _, tc := range []struct {
 		name string
 		get  func() (api.Object, error)
