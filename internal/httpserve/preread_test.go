@@ -13,9 +13,6 @@ import (
 	"kubelite/internal/httpserve"
 )
 
-// A body that fits PreReadBytes reaches the handler read whole, its bytes
-// offered through PreRead (the API's decoders take them without a second
-// buffer); a longer one is streamed and offers none. Either reads whole.
 // serveUntilEnd listens with cfg (logging nowhere unless cfg says) and
 // serves until the test ends.
 func serveUntilEnd(t *testing.T, cfg httpserve.Config) *httpserve.Server {
@@ -41,6 +38,9 @@ func serveUntilEnd(t *testing.T, cfg httpserve.Config) *httpserve.Server {
 	return s
 }
 
+// A body that fits PreReadBytes reaches the handler read whole, its bytes
+// offered through PreRead (the API's decoders take them without a second
+// buffer); a longer one is streamed and offers none. Either reads whole.
 func TestPreReadBodyOffersItsBytes(t *testing.T) {
 	s := serveUntilEnd(t, httpserve.Config{
 		Name: "test", Addr: "127.0.0.1:0", PreReadBytes: 64,
