@@ -117,8 +117,9 @@ func masterFlags(m *Master, address, dataDir, configDir string) []cli.Flag {
 		strFlag(&m.raw.clusterCIDR, "cluster_cidr", DefaultClusterCIDR, catNetwork, "IP range pods get addresses from, one subnet per minion"),
 
 		strFlag(&m.raw.machines, "machines", "", catControl, "static minion list, comma separated (the tutorial's controller-manager file)"),
-		durFlag(&m.NodeMonitorGracePeriod, "node_monitor_grace_period", 40*time.Second, catControl, "how long a minion may be silent before it is NotReady"),
-		durFlag(&m.PodEvictionTimeout, "pod_eviction_timeout", 60*time.Second, catControl, "how long pods stay on a NotReady minion before they are replaced"),
+		durFlag(&m.NodeMonitorGracePeriod, "node_monitor_grace_period", 15*time.Second, catControl, "how long a minion may be silent before it is NotReady (kubelets heartbeat every 5s)"),
+		durFlag(&m.ReplicaEvictionTimeout, "replica_eviction_timeout", 0, catControl, "how long pods a replication controller selects stay on a NotReady minion before they are replaced elsewhere (0: at once)"),
+		durFlag(&m.PodEvictionTimeout, "pod_eviction_timeout", 60*time.Second, catControl, "how long other pods (nothing recreates them) stay on a NotReady minion before they are deleted"),
 		intFlag(&m.MaxReplicas, "max-replicas", 10000, catControl, "the most replicas a replication controller may ask for"),
 		intFlag(&m.MaxObjectsPerNamespace, "max-objects-per-namespace", 50000, catControl, "the most objects of one kind in one namespace"),
 		intFlag(&m.MemoryLimitMB, "memory-limit-mb", 0, catControl, "soft memory limit of this process in MiB: the garbage collector works harder near it instead of growing the heap; 0: GOMEMLIMIT if set, else half the machine's (or cgroup's) memory"),

@@ -211,6 +211,9 @@ func (m *Master) resolve(cCtx *cli.Context, src map[string]Arg) error {
 	if err := checkDuration(src, cCtx, "pod_eviction_timeout"); err != nil {
 		return err
 	}
+	if d := cCtx.Duration("replica_eviction_timeout"); d < 0 {
+		return flagErr(src, "replica_eviction_timeout", d.String(), "must be 0 or more")
+	}
 	if d := cCtx.Duration("leader-lease"); d < 2*time.Second {
 		return flagErr(src, "leader-lease", d.String(), "must be at least 2s (etcd's shortest lease)")
 	}

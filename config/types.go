@@ -31,6 +31,7 @@ type Master struct {
 	Machines               []string      // --machines: static minion list
 	NodeMonitorGracePeriod time.Duration // --node_monitor_grace_period
 	PodEvictionTimeout     time.Duration // --pod_eviction_timeout
+	ReplicaEvictionTimeout time.Duration // --replica_eviction_timeout
 	MaxReplicas            int           // --max-replicas: the most replicas an RC may ask for
 	MaxObjectsPerNamespace int           // --max-objects-per-namespace: per kind
 	LeaderLease            time.Duration // --leader-lease: lease of the master that runs the scheduler and controllers

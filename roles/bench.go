@@ -277,9 +277,10 @@ func (h *hollowFleet) Close() {
 }
 
 // hollowHeartbeat is how often hollow minions post heartbeats: the
-// kubelet's default, or often enough for a short node grace period.
+// kubelet's default (as real minions do, for the master's default grace
+// period), or often enough for a shorter one.
 func hollowHeartbeat(grace time.Duration) time.Duration {
-	hb := 10 * time.Second
+	hb := kubelet.DefaultHeartbeatInterval
 	if grace > 0 && grace/4 < hb {
 		hb = max(grace/4, 100*time.Millisecond)
 	}

@@ -216,7 +216,7 @@ func addMaster(p *plan, cfg *config.Master) (*pki.Identity, error) {
 		nodes, err := node.New(node.Config{
 			Store: st, Log: p.logger("node-controller"), Recorder: record.New(st, record.Config{Log: p.logger("record"), Source: "node-controller"}),
 			Machines: cfg.Machines, ClusterCIDR: cfg.ClusterCIDR.String(),
-			GracePeriod: cfg.NodeMonitorGracePeriod, EvictionTimeout: cfg.PodEvictionTimeout,
+			GracePeriod: cfg.NodeMonitorGracePeriod, EvictionTimeout: cfg.PodEvictionTimeout, ReplicaEvictionTimeout: cfg.ReplicaEvictionTimeout,
 			Leases: leases,
 		})
 		if err != nil {

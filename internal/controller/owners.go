@@ -44,6 +44,14 @@ func NewPodOwners(pods, owners *store.Informer, selector func(owner api.Object) 
 	return &PodOwners{pods: pods, owners: owners, selector: selector, labels: map[string]map[string]string{}}
 }
 
+// NamespaceOf is o's namespace, DefaultNamespace when it names none.
+func NamespaceOf(o api.Object) string {
+	if ns := o.Meta().Namespace; ns != "" {
+		return ns
+	}
+	return api.DefaultNamespace
+}
+
 // Selects reports whether sel, in namespace ownerNS, selects a pod in
 // namespace podNS with labels: same namespace and sel a non-empty subset.
 func Selects(sel map[string]string, ownerNS, podNS string, labels map[string]string) bool {

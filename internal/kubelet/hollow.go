@@ -49,7 +49,8 @@ type FleetConfig struct {
 	// HostIP reported by every minion (default 127.0.0.1; hollow minions
 	// serve nothing on it).
 	HostIP string
-	// SyncFrequency (default 30 s) and HeartbeatInterval (default 10 s).
+	// SyncFrequency (default 30 s) and HeartbeatInterval (default
+	// DefaultHeartbeatInterval, as a real kubelet's).
 	SyncFrequency     time.Duration
 	HeartbeatInterval time.Duration
 	// Events, when true, lets hollow kubelets record events.
@@ -93,7 +94,7 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 		cfg.SyncFrequency = 30 * time.Second
 	}
 	if cfg.HeartbeatInterval <= 0 {
-		cfg.HeartbeatInterval = 10 * time.Second
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
 	}
 	f := &Fleet{
 		cfg: cfg, log: logging.OrDiscard(cfg.Log),

@@ -25,6 +25,10 @@ type Lister interface {
 	List() []api.Object
 }
 
+// DefaultHeartbeatInterval is how often a kubelet heartbeats by default: the
+// master's default grace period (15 s) is three of them missed.
+const DefaultHeartbeatInterval = 5 * time.Second
+
 // Config configures a Kubelet. Zero values take the defaults noted.
 type Config struct {
 	// Log is this component's logger, its component field set by the
@@ -38,7 +42,7 @@ type Config struct {
 	// RootDir holds emptyDir volumes (default /var/lib/kubelet).
 	RootDir           string
 	SyncFrequency     time.Duration // default 10 s
-	HeartbeatInterval time.Duration // default 5 s
+	HeartbeatInterval time.Duration // default DefaultHeartbeatInterval
 	// MinionRefresh is how often the minion is written when the store
 	// records heartbeats apart from it (store.Heartbeater): its
 	// LastHeartbeat, for readers (default 5 minutes, plus up to a fifth).
@@ -135,7 +139,7 @@ func (c *Config) defaults() error {
 		c.SyncFrequency = 10 * time.Second
 	}
 	if c.HeartbeatInterval <= 0 {
-		c.HeartbeatInterval = 5 * time.Second
+		c.HeartbeatInterval = DefaultHeartbeatInterval
 	}
 	if c.MinionRefresh <= 0 {
 		c.MinionRefresh = 5 * time.Minute

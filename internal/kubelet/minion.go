@@ -100,8 +100,9 @@ const heartbeatRetry = 200 * time.Millisecond
 // heartbeatRetry doubling with each failure up to the interval, plus up to
 // half of it, so a fleet refused by a busy master at once does not retry
 // in step (never more than the interval plus a tenth). A master marks a
-// minion NotReady after 40 s without a heartbeat: with a whole interval
-// (10 s) after each failure, three refused heartbeats in a row were enough.
+// minion NotReady after 15 s (its default grace period) without a
+// heartbeat: with a whole interval (5 s) after each failure, two refused
+// heartbeats in a row would be enough.
 // jitter(n) returns a number in [0, n).
 func heartbeatDelay(interval time.Duration, failures int, jitter func(n int64) int64) time.Duration {
 	longest := interval + interval/10

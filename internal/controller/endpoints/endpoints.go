@@ -120,15 +120,8 @@ func (c *Controller) deleteOrphans(ctx context.Context) error {
 	return nil
 }
 
-func namespaceOf(o api.Object) string {
-	if ns := o.Meta().Namespace; ns != "" {
-		return ns
-	}
-	return api.DefaultNamespace
-}
-
 func selects(svc *api.Service, ns string, labels map[string]string) bool {
-	return controller.Selects(svc.Selector, namespaceOf(svc), ns, labels)
+	return controller.Selects(svc.Selector, controller.NamespaceOf(svc), ns, labels)
 }
 
 // onPod queues the services that select the pod now or selected it before.
@@ -214,9 +207,9 @@ func PortFor(svc *api.Service, p *api.Pod) (int, bool) {
 // choosing must not receive a service's traffic.
 func Compute(svc *api.Service, pods []*api.Pod, ready func(host string) bool) []string {
 	out := []string{}
-	ns := namespaceOf(svc)
+	ns := controller.NamespaceOf(svc)
 	for _, p := range pods {
-		if namespaceOf(p) != ns || !selects(svc, ns, p.Labels) || !Running(p) || p.CurrentState.PodIP == "" {
+		if controller.NamespaceOf(p) != ns || !selects(svc, ns, p.Labels) || !Running(p) || p.CurrentState.PodIP == "" {
 			continue
 		}
 		if h := p.DesiredState.Host; h == "" || !ready(h) {

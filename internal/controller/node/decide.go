@@ -15,10 +15,20 @@ type Decision struct {
 	Changed bool
 	// Transition is "NotReady" or "Ready" when the condition flips, else "".
 	Transition string
-	// Evict reports whether the minion's pods must be evicted now.
-	Evict bool
+	// EvictReplicated and EvictOthers report whether the minion's pods of
+	// each kind (see Eviction) must be evicted now.
+	EvictReplicated, EvictOthers bool
 	// Next is when to look again (zero: no need).
 	Next time.Time
+}
+
+// Eviction is how long a minion must have been NotReady before its pods
+// are evicted. Replicated is for the pods a replication controller selects:
+// evicted, they are replaced on a Ready minion, so waiting only keeps
+// replicas down. Others is for the rest: nothing recreates them, so
+// evicting them early only loses them should the minion come back.
+type Eviction struct {
+	Replicated, Others time.Duration
 }
 
 // Lease is what the controller knows of a minion's heartbeat lease
@@ -40,7 +50,7 @@ const (
 // than that, whatever notReadySince an earlier leader stored. A live lease
 // is a heartbeat now; without one, the minion's LastHeartbeat (written at
 // registration and every few minutes) is the last heartbeat known.
-func Decide(m *api.Minion, lease Lease, now, seen time.Time, grace, eviction time.Duration) Decision {
+func Decide(m *api.Minion, lease Lease, now, seen time.Time, grace time.Duration, ev Eviction) Decision {
 	st := m.Status
 	d := Decision{Status: st}
 	hb := st.LastHeartbeat
@@ -82,11 +92,15 @@ func Decide(m *api.Minion, lease Lease, now, seen time.Time, grace, eviction tim
 		if start.Before(watchedFrom) {
 			start = watchedFrom
 		}
-		if now.Sub(start) >= eviction {
-			d.Evict = true
+		elapsed := now.Sub(start)
+		d.EvictReplicated, d.EvictOthers = elapsed >= ev.Replicated, elapsed >= ev.Others
+		if d.EvictReplicated || d.EvictOthers {
 			d.Next = now.Add(grace) // look again for pods bound meanwhile
-		} else {
-			d.Next = start.Add(eviction)
+		}
+		for _, t := range []time.Duration{ev.Replicated, ev.Others} {
+			if at := start.Add(t); elapsed < t && (d.Next.IsZero() || at.Before(d.Next)) {
+				d.Next = at
+			}
 		}
 	}
 	return d

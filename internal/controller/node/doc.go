@@ -18,7 +18,8 @@
 //     hand-over (the old leader stops a margin before its lease expires),
 //     and a subnet is written once, when the minion has none.
 //   - Health: a minion whose last heartbeat is older than GracePeriod
-//     (--node_monitor_grace_period, default 40s) becomes NotReady, with
+//     (--node_monitor_grace_period, default 15s: three of a kubelet's 5 s
+//     heartbeats) becomes NotReady, with
 //     notReadySince and a NotReady event; the scheduler places nothing
 //     there. A fresh heartbeat makes it Ready again (Ready event). On a
 //     master, a kubelet's heartbeat renews the minion's etcd lease (Leases:
@@ -35,11 +36,16 @@
 //     notReadySince an earlier leader stored. So a master that restarts, or
 //     takes over, after the masters were away does not mark every minion
 //     NotReady (their heartbeats could not land) nor evict anything at once.
-//   - Eviction: once NotReady for EvictionTimeout (--pod_eviction_timeout,
-//     default 60s), every pod bound to it is marked Failed (reason NodeLost)
-//     and deleted, with an evicted event, so replication controllers replace
-//     them on Ready minions. A kubelet that comes back finds its pods gone
-//     and removes their containers, so a pod never runs twice.
+//   - Eviction: a pod bound to a minion NotReady for long enough is marked
+//     Failed (reason NodeLost) and deleted, with an evicted event. Pods a
+//     replication controller selects go after ReplicaEvictionTimeout
+//     (--replica_eviction_timeout, default 0: as the minion turns NotReady),
+//     so that their controller replaces them on a Ready minion at once; the
+//     other pods, which nothing recreates, after EvictionTimeout
+//     (--pod_eviction_timeout, default 60s), in case the minion comes back.
+//     The controller keeps a cache of replication controllers to tell them
+//     apart. A kubelet that comes back finds its evicted pods gone and
+//     removes their containers, so a pod never runs twice.
 //   - Deleted minions: the pods of a minion that is deleted (or, at start,
 //     of a host that does not exist) are evicted at once.
 //

@@ -12,6 +12,7 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
+	"kubelite/internal/controller"
 	"kubelite/internal/fit"
 	"kubelite/internal/logging"
 	"kubelite/internal/record"
@@ -42,8 +43,11 @@ type Config struct {
 	// GracePeriod without heartbeat makes a minion NotReady (default
 	// DefaultGracePeriod). A heartbeat lease (Leases) lasts as long.
 	GracePeriod time.Duration
-	// EvictionTimeout NotReady evicts its pods (default 60s).
-	EvictionTimeout time.Duration
+	// EvictionTimeout NotReady evicts a minion's pods that no replication
+	// controller selects (default DefaultEvictionTimeout);
+	// ReplicaEvictionTimeout those one selects (default 0: as soon as the
+	// minion is NotReady, so that they are replaced at once). See Eviction.
+	EvictionTimeout, ReplicaEvictionTimeout time.Duration
 	// Workers sync different minions at once (default 4).
 	Workers int
 	// Leases, if set, are the minions' heartbeat leases (the master's
@@ -52,9 +56,13 @@ type Config struct {
 	Leases Leases
 }
 
-// DefaultGracePeriod is GracePeriod's default (upstream's
-// node-monitor-grace-period).
-const DefaultGracePeriod = 40 * time.Second
+// DefaultGracePeriod is GracePeriod's default: three of a kubelet's
+// heartbeats (every 5 s) missed, as a Docker Swarm node is down after three
+// missed 5 s heartbeats. Upstream's node-monitor-grace-period is 40 s.
+const DefaultGracePeriod = 15 * time.Second
+
+// DefaultEvictionTimeout is EvictionTimeout's default.
+const DefaultEvictionTimeout = 60 * time.Second
 
 // Leases tells which minions hold a live heartbeat lease.
 type Leases interface {
@@ -78,6 +86,7 @@ type Controller struct {
 	subnets *Subnets
 
 	minions *store.Informer
+	rcs     *store.Informer // which pods are replicas (Eviction)
 
 	mu    sync.Mutex
 	seen  map[string]time.Time // minion -> first seen
@@ -97,8 +106,9 @@ func New(cfg Config) (*Controller, error) {
 		cfg.GracePeriod = DefaultGracePeriod
 	}
 	if cfg.EvictionTimeout <= 0 {
-		cfg.EvictionTimeout = 60 * time.Second
+		cfg.EvictionTimeout = DefaultEvictionTimeout
 	}
+	cfg.ReplicaEvictionTimeout = max(cfg.ReplicaEvictionTimeout, 0)
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
 	}
@@ -116,6 +126,7 @@ func New(cfg Config) (*Controller, error) {
 		c.subnets, c.cidrs = s, newPool(s)
 	}
 	c.minions = store.NewInformer(cfg.Store, api.Minions, store.ListOptions{}, c.changed).WithLog(c.log)
+	c.rcs = store.NewInformer(cfg.Store, api.ReplicationControllers, store.ListOptions{}, nil).WithLog(c.log)
 	return c, nil
 }
 
@@ -127,7 +138,7 @@ func (c *Controller) Run(ctx context.Context, started func()) error {
 	ctx, cancel := context.WithCancel(ctx)
 	// Whatever way Run returns, its goroutines stop first: cancel, then wait.
 	var wg sync.WaitGroup
-	stopInformers := store.StartInformers(ctx, c.minions)
+	stopInformers := store.StartInformers(ctx, c.minions, c.rcs)
 	defer func() { cancel(); stopInformers(); wg.Wait() }()
 	if l := c.cfg.Leases; l != nil {
 		wg.Add(1)
@@ -150,9 +161,10 @@ func (c *Controller) Run(ctx context.Context, started func()) error {
 	return nil
 }
 
-// WaitSynced waits for the minion cache and queues every minion.
+// WaitSynced waits for the minion and replication controller caches and
+// queues every minion.
 func (c *Controller) WaitSynced(ctx context.Context) bool {
-	if !c.minions.WaitSynced(ctx) {
+	if !c.minions.WaitSynced(ctx) || !c.rcs.WaitSynced(ctx) {
 		return false
 	}
 	for _, k := range c.minions.Keys() {
@@ -215,7 +227,7 @@ func (c *Controller) EvictOrphans(ctx context.Context) error {
 	}
 	var errs []error
 	for h := range hosts {
-		errs = append(errs, c.evict(ctx, h, "minion "+h+" does not exist"))
+		errs = append(errs, c.evict(ctx, h, "minion "+h+" does not exist", nil))
 	}
 	return errors.Join(errs...)
 }
@@ -234,7 +246,7 @@ func (c *Controller) Sync(ctx context.Context, key string) error {
 		c.mu.Unlock()
 		// A deleted minion runs nothing any more: its pods go now, so their
 		// replication controllers replace them.
-		return c.evict(ctx, key, "minion "+key+" was deleted")
+		return c.evict(ctx, key, "minion "+key+" was deleted", nil)
 	}
 	seen, ok := c.seen[key]
 	if !ok {
@@ -254,7 +266,7 @@ func (c *Controller) Sync(ctx context.Context, key string) error {
 			lease = LeaseHeld
 		}
 	}
-	d := Decide(m, lease, now, seen, c.cfg.GracePeriod, c.cfg.EvictionTimeout)
+	d := Decide(m, lease, now, seen, c.cfg.GracePeriod, Eviction{Replicated: c.cfg.ReplicaEvictionTimeout, Others: c.cfg.EvictionTimeout})
 	changed := d.Changed
 	m.Status = d.Status
 	if c.subnets != nil && m.PodCIDR == "" {
@@ -283,8 +295,14 @@ func (c *Controller) Sync(ctx context.Context, key string) error {
 		}
 	}
 	var err error
-	if d.Evict {
-		err = c.evict(ctx, key, fmt.Sprintf("minion %s NotReady for %s", key, now.Sub(d.Status.NotReadySince).Round(time.Second)))
+	if d.EvictReplicated || d.EvictOthers {
+		which := func(p *api.Pod) bool {
+			if c.replicated(p) {
+				return d.EvictReplicated
+			}
+			return d.EvictOthers
+		}
+		err = c.evict(ctx, key, fmt.Sprintf("minion %s NotReady for %s", key, now.Sub(d.Status.NotReadySince).Round(time.Second)), which)
 	}
 	c.schedule(key, d.Next, now)
 	return err
@@ -324,8 +342,23 @@ func (c *Controller) release(key string) {
 	c.mu.Unlock()
 }
 
-// evict marks every pod bound to the minion Failed and deletes it.
-func (c *Controller) evict(ctx context.Context, minion string, msg string) error {
+// replicated reports whether a replication controller selects p.
+func (c *Controller) replicated(p *api.Pod) bool {
+	for _, o := range c.rcs.List() {
+		rc, ok := o.(*api.ReplicationController)
+		if !ok {
+			continue
+		}
+		if controller.Selects(rc.DesiredState.ReplicaSelector, controller.NamespaceOf(rc), controller.NamespaceOf(p), p.Labels) {
+			return true
+		}
+	}
+	return false
+}
+
+// evict marks the pods bound to the minion Failed and deletes them: those
+// which accepts (nil: every one).
+func (c *Controller) evict(ctx context.Context, minion string, msg string, which func(*api.Pod) bool) error {
 	sel, err := api.ParseSelector(api.FieldDesiredStateHost + "=" + minion)
 	if err != nil {
 		return fmt.Errorf("evict pods of %s: %w", minion, err)
@@ -337,7 +370,7 @@ func (c *Controller) evict(ctx context.Context, minion string, msg string) error
 	var errs []error
 	for _, o := range objs {
 		p := o.(*api.Pod)
-		if p.DesiredState.Host != minion {
+		if p.DesiredState.Host != minion || (which != nil && !which(p)) {
 			continue
 		}
 		if !fit.Terminated(p) {

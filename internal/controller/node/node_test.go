@@ -59,16 +59,50 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d := Decide(tc.m, tc.lease, tc.now, t0, grace, evict)
-			if d.Status.Condition != tc.wantCond || d.Transition != tc.transition || d.Evict != tc.evict || !d.Next.Equal(tc.next) {
-				t.Fatalf("Decide = cond %s transition %q evict %v next %v; want %s %q %v %v",
-					d.Status.Condition, d.Transition, d.Evict, d.Next.Sub(t0), tc.wantCond, tc.transition, tc.evict, tc.next.Sub(t0))
+			// Both kinds of pod on the same timeout: one verdict for both.
+			d := Decide(tc.m, tc.lease, tc.now, t0, grace, Eviction{Replicated: evict, Others: evict})
+			if d.Status.Condition != tc.wantCond || d.Transition != tc.transition || d.EvictReplicated != tc.evict || d.EvictOthers != tc.evict || !d.Next.Equal(tc.next) {
+				t.Fatalf("Decide = cond %s transition %q evict %v/%v next %v; want %s %q %v %v",
+					d.Status.Condition, d.Transition, d.EvictReplicated, d.EvictOthers, d.Next.Sub(t0), tc.wantCond, tc.transition, tc.evict, tc.next.Sub(t0))
 			}
 			if tc.transition == "NotReady" && !d.Status.NotReadySince.Equal(tc.now) {
 				t.Fatalf("notReadySince %v, want now", d.Status.NotReadySince)
 			}
 			if tc.transition == "NotReady" && tc.lease == LeaseGone && !strings.Contains(d.Status.Reason, "lease expired") {
 				t.Fatalf("reason %q does not say the lease expired", d.Status.Reason)
+			}
+		})
+	}
+}
+
+// TestDecideEvictionKinds: replicas and other pods leave a NotReady minion
+// on timeouts of their own, and the next check is the earlier one pending.
+func TestDecideEvictionKinds(t *testing.T) {
+	const grace = 15 * time.Second
+	notReady := &api.Minion{Status: api.MinionStatus{Condition: api.MinionNotReady, LastHeartbeat: t0, NotReadySince: t0.Add(grace)}}
+	ready := &api.Minion{Status: api.MinionStatus{Condition: api.MinionReady, LastHeartbeat: t0}}
+	cases := []struct {
+		name               string
+		m                  *api.Minion
+		ev                 Eviction
+		now                time.Time
+		replicated, others bool
+		next               time.Time
+	}{
+		{"the defaults: replicas go as the minion turns NotReady", ready, Eviction{Replicated: 0, Others: time.Minute}, t0.Add(grace + time.Millisecond), true, false, t0.Add(2*grace + time.Millisecond)},
+		{"the defaults: replicas again, bound meanwhile; next a grace period on", notReady, Eviction{Replicated: 0, Others: time.Minute}, t0.Add(2*grace + time.Millisecond), true, false, t0.Add(3*grace + time.Millisecond)},
+		{"the defaults: others go at their timeout", notReady, Eviction{Replicated: 0, Others: time.Minute}, t0.Add(grace + time.Minute), true, true, t0.Add(2*grace + time.Minute)},
+		{"replicas wait longer than others", notReady, Eviction{Replicated: 2 * time.Minute, Others: time.Minute}, t0.Add(grace + time.Minute), false, true, t0.Add(2*grace + time.Minute)},
+		{"replicas at their timeout after the others", notReady, Eviction{Replicated: 2 * time.Minute, Others: time.Minute}, t0.Add(grace + 2*time.Minute), true, true, t0.Add(2*grace + 2*time.Minute)},
+		{"neither yet: the earlier timeout next", notReady, Eviction{Replicated: 30 * time.Second, Others: time.Minute}, t0.Add(grace + time.Second), false, false, t0.Add(grace + 30*time.Second)},
+		{"Ready: nothing goes", ready, Eviction{}, t0.Add(time.Second), false, false, t0.Add(grace + time.Millisecond)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Decide(tc.m, NoLeases, tc.now, t0, grace, tc.ev)
+			if d.EvictReplicated != tc.replicated || d.EvictOthers != tc.others || !d.Next.Equal(tc.next) {
+				t.Fatalf("Decide = evict replicated %v others %v next %v; want %v %v %v",
+					d.EvictReplicated, d.EvictOthers, d.Next.Sub(t0), tc.replicated, tc.others, tc.next.Sub(t0))
 			}
 		})
 	}
@@ -307,6 +341,79 @@ func TestEvictionTiming(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, 10*time.Second, func() bool { return e.minion(t, "a").Status.Condition == api.MinionReady }, "a Ready again")
+}
+
+// TestReplicasGoFirst: at the defaults, the pods of minion a that a
+// replication controller selects are evicted as a turns NotReady (their
+// controller replaces them); its other pods (no selector of theirs, or one
+// in another namespace) stay for the eviction timeout, in case a comes back.
+func TestReplicasGoFirst(t *testing.T) {
+	e := newEnv(t, Config{})
+	if e.c.cfg.GracePeriod != 15*time.Second || e.c.cfg.EvictionTimeout != time.Minute || e.c.cfg.ReplicaEvictionTimeout != 0 {
+		t.Fatalf("defaults: grace %s, eviction %s, replicas %s", e.c.cfg.GracePeriod, e.c.cfg.EvictionTimeout, e.c.cfg.ReplicaEvictionTimeout)
+	}
+	sim := clustertest.NewMinions(e.st, e.clk)
+	if err := sim.Register(e.ctx, []string{"a", "b"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	web := map[string]string{"name": "web"}
+	rc := &api.ReplicationController{TypeMeta: api.TypeMeta{ID: "web", Namespace: "default"},
+		DesiredState: api.ReplicationControllerState{Replicas: 1, ReplicaSelector: web}}
+	api.SetKind(rc)
+	if _, err := e.raw.Create(e.ctx, rc); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct {
+		id, ns, host string
+		labels       map[string]string
+	}{{"replica", "default", "a", web}, {"bare", "default", "a", nil}, {"elsewhere", "other", "a", web}, {"on-b", "default", "b", web}} {
+		pod := &api.Pod{TypeMeta: api.TypeMeta{ID: p.id, Namespace: p.ns, Labels: p.labels}}
+		pod.DesiredState.Host = p.host
+		pod.CurrentState.Phase = api.PodPhaseRunning
+		api.SetKind(pod)
+		if _, err := e.raw.Create(e.ctx, pod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.run(t)
+	sim.Stop("a")
+	pods := func() string {
+		objs, _, _ := e.st.List(e.ctx, api.Pods, store.ListOptions{})
+		var ids []string
+		for _, o := range objs {
+			ids = append(ids, o.Meta().ID)
+		}
+		sort.Strings(ids)
+		return strings.Join(ids, " ")
+	}
+	step := func(d time.Duration) {
+		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+		defer cancel()
+		if err := e.clk.BlockUntil(ctx, 1); err != nil {
+			t.Fatalf("no check pending: %v", err)
+		}
+		e.clk.Step(d)
+		if err := sim.Heartbeat(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(15 * time.Second)
+	e.syncBesideLoop(t, "a") // exactly the grace period: Ready, nothing evicted
+	if got := pods(); got != "bare elsewhere on-b replica" {
+		t.Fatalf("pods at the grace period: %s", got)
+	}
+	step(time.Second)
+	testutil.Eventually(t, 10*time.Second, func() bool { return pods() == "bare elsewhere on-b" }, "the replica on a evicted as a turns NotReady")
+	notReadyAt := e.minion(t, "a").Status.NotReadySince
+	for e.clk.Now().Before(notReadyAt.Add(time.Minute - 5*time.Second)) {
+		step(5 * time.Second)
+	}
+	e.syncBesideLoop(t, "a")
+	if got := pods(); got != "bare elsewhere on-b" {
+		t.Fatalf("pods 5 s before the eviction timeout: %s", got)
+	}
+	e.clk.Set(notReadyAt.Add(time.Minute))
+	testutil.Eventually(t, 10*time.Second, func() bool { return pods() == "on-b" }, "a's other pods evicted at the timeout")
 }
 
 // TestRestartedLeaderWaitsForGrace: the masters were away for ten minutes

@@ -149,15 +149,8 @@ func (m *Manager) WaitSynced(ctx context.Context) bool {
 	return true
 }
 
-func namespaceOf(o api.Object) string {
-	if ns := o.Meta().Namespace; ns != "" {
-		return ns
-	}
-	return api.DefaultNamespace
-}
-
 func selects(rc *api.ReplicationController, ns string, labels map[string]string) bool {
-	return controller.Selects(rc.DesiredState.ReplicaSelector, namespaceOf(rc), ns, labels)
+	return controller.Selects(rc.DesiredState.ReplicaSelector, controller.NamespaceOf(rc), ns, labels)
 }
 
 // onPod settles expectations and queues the RCs that select the pod (by its
@@ -263,10 +256,10 @@ type Plan struct {
 // pods was read (see Sync): only then may it be resized, by at most burst
 // pods.
 func Decide(rc *api.ReplicationController, pods []*api.Pod, settled bool, burst int) Plan {
-	ns := namespaceOf(rc)
+	ns := controller.NamespaceOf(rc)
 	var active []*api.Pod
 	for _, p := range pods {
-		if namespaceOf(p) == ns && selects(rc, ns, p.Labels) && !fit.Terminated(p) {
+		if controller.NamespaceOf(p) == ns && selects(rc, ns, p.Labels) && !fit.Terminated(p) {
 			active = append(active, p)
 		}
 	}
@@ -315,7 +308,7 @@ func (m *Manager) updateStatus(ctx context.Context, rc *api.ReplicationControlle
 func NewPod(rc *api.ReplicationController) *api.Pod {
 	t := api.Copy(rc).DesiredState.PodTemplate
 	p := &api.Pod{
-		TypeMeta:     api.TypeMeta{GenerateName: rc.ID + "-", Namespace: namespaceOf(rc), Labels: t.Labels},
+		TypeMeta:     api.TypeMeta{GenerateName: rc.ID + "-", Namespace: controller.NamespaceOf(rc), Labels: t.Labels},
 		DesiredState: t.DesiredState,
 		NodeSelector: t.NodeSelector,
 	}
@@ -409,7 +402,7 @@ func (m *Manager) removeIfOwnerGone(ctx context.Context, rc *api.ReplicationCont
 	if len(made) == 0 || ctx.Err() != nil {
 		return
 	}
-	cur, err := m.st.Get(ctx, api.ReplicationControllers, namespaceOf(rc), rc.ID)
+	cur, err := m.st.Get(ctx, api.ReplicationControllers, controller.NamespaceOf(rc), rc.ID)
 	switch {
 	case err == nil && (rc.UID == "" || cur.Meta().UID == rc.UID):
 		return
