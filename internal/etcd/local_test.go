@@ -136,6 +136,25 @@ func TestLocalClientAsNetwork(t *testing.T) {
 	if r, err := lc.Get(ctx, "/registry/l"); err != nil || len(r.Kvs) != 0 {
 		t.Fatalf("key of a revoked lease: %v %v", r, err)
 	}
+	// KeepAliveOnce (the minions' heartbeats) answers as the network
+	// client's does: the lease's TTL while it lives, ErrLeaseNotFound once
+	// it is gone.
+	live, err := nc.Grant(ctx, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		cli  *clientv3.Client
+	}{{"network", nc}, {"local", lc}} {
+		ka, err := c.cli.KeepAliveOnce(ctx, live.ID)
+		if err != nil || ka.ID != live.ID || ka.TTL <= 0 || ka.TTL > 60 {
+			t.Fatalf("%s: keepalive of a live lease: %+v %v", c.name, ka, err)
+		}
+		if _, err := c.cli.KeepAliveOnce(ctx, lease.ID); !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			t.Fatalf("%s: keepalive of a revoked lease: %v, want %v", c.name, err, rpctypes.ErrLeaseNotFound)
+		}
+	}
 
 	// A watch from a compacted revision ends with ErrCompacted, as the
 	// store's Gone needs.
