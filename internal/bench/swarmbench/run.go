@@ -107,8 +107,9 @@ const (
 	pollEvery   = 100 * time.Millisecond
 	// sameGrace is the silence after which both systems give a host up in
 	// the same-grace host-loss runs: Swarm's default (a node is down after
-	// three missed 5 s heartbeats); kubelite's master gets it as
-	// --node_monitor_grace_period, with --pod_eviction_timeout=1s.
+	// three missed 5 s heartbeats), and kubelite's default since December
+	// 6; kubelite's master gets it as --node_monitor_grace_period, with
+	// --pod_eviction_timeout=1s (its replicas go at once by default).
 	sameGrace    = 15 * time.Second
 	sameEviction = time.Second
 )
