@@ -121,6 +121,16 @@ func (r *Store) Record(ctx context.Context, obj api.Object, reason, message stri
 // involvedObject.fieldPath set (part of what deduplicates).
 func (r *Store) RecordField(ctx context.Context, obj api.Object, fieldPath, reason, message string) {
 	now := r.cfg.Clock.Now()
+	// The bucket first: in a burst (30,000 bindings) most events are
+	// dropped here, before their dedup key is even made.
+	r.mu.Lock()
+	r.refill(now)
+	empty := r.tokens < 1
+	r.mu.Unlock()
+	if empty {
+		r.dropped(reason)
+		return
+	}
 	m := obj.Meta()
 	dk := fmt.Sprintf("%T/%s/%s\x00%s\x00%s\x00%s", obj, m.Namespace, m.ID, fieldPath, reason, message)
 	r.mu.Lock()
@@ -128,16 +138,9 @@ func (r *Store) RecordField(ctx context.Context, obj api.Object, fieldPath, reas
 		r.mu.Unlock()
 		return
 	}
-	if !r.last.IsZero() {
-		r.tokens += now.Sub(r.last).Seconds() * r.cfg.QPS
-		if r.tokens > float64(r.cfg.Burst) {
-			r.tokens = float64(r.cfg.Burst)
-		}
-	}
-	r.last = now
-	if r.tokens < 1 {
+	if r.tokens < 1 { // taken meanwhile
 		r.mu.Unlock()
-		r.log.WithField("reason", reason).Debug("event dropped: rate limit")
+		r.dropped(reason)
 		return
 	}
 	r.tokens--
@@ -161,6 +164,22 @@ func (r *Store) RecordField(ctx context.Context, obj api.Object, fieldPath, reas
 	ev.ID = fmt.Sprintf("%s.%x%d", m.ID, now.UnixNano(), seq)
 	if _, err := r.st.Create(ctx, ev); err != nil {
 		r.log.WithError(err).WithField("reason", reason).Debug("write event")
+	}
+}
+
+// refill adds the tokens earned since the last event (r.mu held).
+func (r *Store) refill(now time.Time) {
+	if !r.last.IsZero() {
+		r.tokens = min(r.tokens+now.Sub(r.last).Seconds()*r.cfg.QPS, float64(r.cfg.Burst))
+	}
+	r.last = now
+}
+
+// dropped logs an event the bucket had no token for (at debug level: not
+// even the log entry is made otherwise).
+func (r *Store) dropped(reason string) {
+	if r.log.Logger.IsLevelEnabled(logrus.DebugLevel) {
+		r.log.WithField("reason", reason).Debug("event dropped: rate limit")
 	}
 }
 

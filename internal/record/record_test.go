@@ -2,6 +2,7 @@ package record
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -79,5 +80,24 @@ func TestRecordDedupAndRateLimit(t *testing.T) {
 	r.Record(ctx, pod, "failedScheduling", "same")
 	if n := len(events(t, st)); n != 6 {
 		t.Fatalf("after the dedup window: %d events, want 6", n)
+	}
+}
+
+// BenchmarkRecordBurst: a burst of distinct events (a scheduler binding
+// thousands of pods) past the bucket's burst: almost all are dropped.
+func BenchmarkRecordBurst(b *testing.B) {
+	st := memory.New()
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	r := New(st, Config{Source: "scheduler", Clock: clk})
+	ctx := context.Background()
+	pods := make([]*api.Pod, 10000)
+	for i := range pods {
+		pods[i] = &api.Pod{TypeMeta: api.TypeMeta{ID: fmt.Sprintf("p%05d", i), Namespace: "default"}}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := pods[i%len(pods)]
+		r.Record(ctx, p, "scheduled", "Successfully assigned "+p.ID+" to m1")
 	}
 }
