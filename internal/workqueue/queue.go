@@ -125,12 +125,25 @@ func (q *Queue) AddAfter(key string, d time.Duration) {
 		q.Add(key)
 		return
 	}
+	q.AddAt(key, q.clock.Now().Add(d))
+}
+
+// AddAt queues key once the queue's clock reaches at (at once if it has).
+// A caller that decided on a time read earlier (a check due at a deadline)
+// passes the deadline itself: as a delay from that reading, the time its
+// decision took would be added to it, a whole step of a fake clock that a
+// test moved meanwhile.
+func (q *Queue) AddAt(key string, at time.Time) {
 	q.mu.Lock()
+	if !at.After(q.clock.Now()) {
+		q.mu.Unlock()
+		q.Add(key)
+		return
+	}
 	defer q.mu.Unlock()
 	if q.shutdown {
 		return
 	}
-	at := q.clock.Now().Add(d)
 	if w, ok := q.waitIdx[key]; ok {
 		if !at.Before(w.at) {
 			return

@@ -151,6 +151,28 @@ func TestAddAfterEarlierRearms(t *testing.T) {
 	}
 }
 
+// TestAddAtIsADeadline: a key added at a time stays due at that time
+// however far the clock moved before the call; one whose time has passed is
+// queued at once.
+func TestAddAtIsADeadline(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	fc := clock.NewFake(t0)
+	q := New(fc, time.Second, time.Minute)
+	defer q.ShutDown()
+	fc.Step(30 * time.Second) // the caller read t0, decided on t0+40s, then the clock moved
+	q.AddAt("check", t0.Add(40*time.Second))
+	blockUntil(t, fc, 1)
+	fc.Step(10 * time.Second)
+	if k := get(t, q); k != "check" {
+		t.Fatalf("got %q, want check at its deadline", k)
+	}
+	q.Done("check")
+	q.AddAt("late", t0) // already past
+	if k := get(t, q); k != "late" {
+		t.Fatalf("got %q, want late at once", k)
+	}
+}
+
 // TestShutDownStopsDelays: ShutDown drops waiting keys, stops the timer and
 // the goroutine (goleak in TestMain checks it), and later AddAfters do nothing.
 func TestShutDownStopsDelays(t *testing.T) {

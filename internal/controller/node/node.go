@@ -320,7 +320,7 @@ func (c *Controller) schedule(key string, t, now time.Time) {
 	}
 	c.next[key] = t
 	c.mu.Unlock()
-	c.queue.AddAfter(key, t.Sub(now))
+	c.queue.AddAt(key, t) // a deadline: the clock may have moved since now was read
 }
 
 func (c *Controller) allocate(key string) (string, error) {
@@ -382,9 +382,11 @@ func (c *Controller) evict(ctx context.Context, minion string, msg string, which
 				continue
 			} // a conflict still deletes: the pod goes either way
 		}
-		if _, err := c.st.Delete(ctx, api.Pods, p.Namespace, p.ID); err != nil && !api.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("evict pod %s: %w", p.ID, err))
-			continue
+		if _, err := c.st.Delete(ctx, api.Pods, p.Namespace, p.ID); err != nil {
+			if !api.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("evict pod %s: %w", p.ID, err))
+			}
+			continue // or gone meanwhile (another check evicted it): one evicted event
 		}
 		c.log.WithFields(logrus.Fields{"minion": minion, "pod": api.Key(p)}).Info("evicted")
 		c.rec.Record(ctx, p, EventEvicted, "evicted: "+msg)

@@ -236,6 +236,34 @@ func (e *env) run(t *testing.T) {
 	}
 }
 
+// runningPod puts a Running pod bound to host straight into the raw store
+// (a fixture: bound to a minion that has since failed).
+func (e *env) runningPod(t *testing.T, id, ns, host string, labels map[string]string) {
+	t.Helper()
+	p := &api.Pod{TypeMeta: api.TypeMeta{ID: id, Namespace: ns, Labels: labels}}
+	p.DesiredState.Host = host
+	p.CurrentState.Phase = api.PodPhaseRunning
+	api.SetKind(p)
+	if _, err := e.raw.Create(e.ctx, p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// step waits until the controller has a check pending, moves the clock by
+// d, and has sim's minions that still run heartbeat.
+func (e *env) step(t *testing.T, sim *clustertest.Minions, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+	defer cancel()
+	if err := e.clk.BlockUntil(ctx, 1); err != nil {
+		t.Fatalf("no check pending: %v", err)
+	}
+	e.clk.Step(d)
+	if err := sim.Heartbeat(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (e *env) minion(t *testing.T, id string) *api.Minion {
 	t.Helper()
 	o, err := e.st.Get(e.ctx, api.Minions, "", id)
@@ -278,13 +306,7 @@ func TestEvictionTiming(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, host := range []string{"a", "a", "b"} {
-		p := &api.Pod{TypeMeta: api.TypeMeta{ID: fmt.Sprintf("p%d", i), Namespace: "default"}}
-		p.DesiredState.Host = host
-		p.CurrentState.Phase = api.PodPhaseRunning
-		api.SetKind(p)
-		if _, err := e.raw.Create(e.ctx, p); err != nil {
-			t.Fatal(err)
-		}
+		e.runningPod(t, fmt.Sprintf("p%d", i), "default", host, nil)
 	}
 	e.run(t)
 	sim.Stop("a")
@@ -292,17 +314,7 @@ func TestEvictionTiming(t *testing.T) {
 		objs, _, _ := e.st.List(e.ctx, api.Pods, store.ListOptions{})
 		return len(objs)
 	}
-	step := func(d time.Duration) {
-		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
-		defer cancel()
-		if err := e.clk.BlockUntil(ctx, 1); err != nil {
-			t.Fatalf("no check pending: %v", err)
-		}
-		e.clk.Step(d)
-		if err := sim.Heartbeat(e.ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	step := func(d time.Duration) { e.step(t, sim, d) }
 	step(40 * time.Second) // exactly the grace period: still Ready
 	// The clock does not move until the next step, so any check of a now,
 	// the loop's or this one, decides at exactly the grace period.
@@ -367,13 +379,7 @@ func TestReplicasGoFirst(t *testing.T) {
 		id, ns, host string
 		labels       map[string]string
 	}{{"replica", "default", "a", web}, {"bare", "default", "a", nil}, {"elsewhere", "other", "a", web}, {"on-b", "default", "b", web}} {
-		pod := &api.Pod{TypeMeta: api.TypeMeta{ID: p.id, Namespace: p.ns, Labels: p.labels}}
-		pod.DesiredState.Host = p.host
-		pod.CurrentState.Phase = api.PodPhaseRunning
-		api.SetKind(pod)
-		if _, err := e.raw.Create(e.ctx, pod); err != nil {
-			t.Fatal(err)
-		}
+		e.runningPod(t, p.id, p.ns, p.host, p.labels)
 	}
 	e.run(t)
 	sim.Stop("a")
@@ -386,34 +392,45 @@ func TestReplicasGoFirst(t *testing.T) {
 		sort.Strings(ids)
 		return strings.Join(ids, " ")
 	}
-	step := func(d time.Duration) {
-		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
-		defer cancel()
-		if err := e.clk.BlockUntil(ctx, 1); err != nil {
-			t.Fatalf("no check pending: %v", err)
-		}
-		e.clk.Step(d)
-		if err := sim.Heartbeat(e.ctx); err != nil {
-			t.Fatal(err)
+	// The clock moves 5 s at a time (b heartbeats each time); a is checked
+	// beside the loop at the moments that matter, whenever its timers fire.
+	advance := func(to time.Time) {
+		for e.clk.Now().Before(to) {
+			next := e.clk.Now().Add(5 * time.Second)
+			if next.After(to) {
+				next = to
+			}
+			e.clk.Set(next)
+			if err := sim.Heartbeat(e.ctx); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	step(15 * time.Second)
+	e.syncBesideLoop(t, "a") // seen at t0, before the clock moves
+	advance(t0.Add(15 * time.Second))
 	e.syncBesideLoop(t, "a") // exactly the grace period: Ready, nothing evicted
 	if got := pods(); got != "bare elsewhere on-b replica" {
 		t.Fatalf("pods at the grace period: %s", got)
 	}
-	step(time.Second)
-	testutil.Eventually(t, 10*time.Second, func() bool { return pods() == "bare elsewhere on-b" }, "the replica on a evicted as a turns NotReady")
-	notReadyAt := e.minion(t, "a").Status.NotReadySince
-	for e.clk.Now().Before(notReadyAt.Add(time.Minute - 5*time.Second)) {
-		step(5 * time.Second)
+	advance(t0.Add(16 * time.Second))
+	e.syncBesideLoop(t, "a")
+	if got := pods(); got != "bare elsewhere on-b" {
+		t.Fatalf("pods as a turns NotReady: %s, want the replica on a evicted", got)
 	}
+	notReadyAt := e.minion(t, "a").Status.NotReadySince
+	advance(notReadyAt.Add(time.Minute - 5*time.Second))
 	e.syncBesideLoop(t, "a")
 	if got := pods(); got != "bare elsewhere on-b" {
 		t.Fatalf("pods 5 s before the eviction timeout: %s", got)
 	}
-	e.clk.Set(notReadyAt.Add(time.Minute))
-	testutil.Eventually(t, 10*time.Second, func() bool { return pods() == "on-b" }, "a's other pods evicted at the timeout")
+	advance(notReadyAt.Add(time.Minute))
+	e.syncBesideLoop(t, "a")
+	if got := pods(); got != "on-b" {
+		t.Fatalf("pods at the eviction timeout: %s, want a's other pods evicted", got)
+	}
+	if n := e.rec.Count(EventEvicted); n != 3 {
+		t.Fatalf("%d evicted events, want 3", n)
+	}
 }
 
 // TestRestartedLeaderWaitsForGrace: the masters were away for ten minutes
