@@ -80,7 +80,8 @@ func (k *Kubelet) SyncPod(ctx context.Context, key string) error {
 		return applyErr
 	}
 	if plan.RequeueAfter > 0 {
-		k.queue.AddAfter(key, plan.RequeueAfter)
+		// Decided against in.Now: a deadline, however long applying took.
+		k.queue.AddAt(key, in.Now.Add(plan.RequeueAfter))
 	}
 	// Re-read what runs now and push the status.
 	if len(plan.Actions) > 0 {
