@@ -135,13 +135,12 @@ func (q *Queue) AddAfter(key string, d time.Duration) {
 // test moved meanwhile.
 func (q *Queue) AddAt(key string, at time.Time) {
 	q.mu.Lock()
-	if !at.After(q.clock.Now()) {
-		q.mu.Unlock()
-		q.Add(key)
-		return
-	}
 	defer q.mu.Unlock()
 	if q.shutdown {
+		return
+	}
+	if !at.After(q.clock.Now()) {
+		q.addLocked(key)
 		return
 	}
 	if w, ok := q.waitIdx[key]; ok {

@@ -249,21 +249,6 @@ func (e *env) runningPod(t *testing.T, id, ns, host string, labels map[string]st
 	}
 }
 
-// step waits until the controller has a check pending, moves the clock by
-// d, and has sim's minions that still run heartbeat.
-func (e *env) step(t *testing.T, sim *clustertest.Minions, d time.Duration) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
-	defer cancel()
-	if err := e.clk.BlockUntil(ctx, 1); err != nil {
-		t.Fatalf("no check pending: %v", err)
-	}
-	e.clk.Step(d)
-	if err := sim.Heartbeat(e.ctx); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func (e *env) minion(t *testing.T, id string) *api.Minion {
 	t.Helper()
 	o, err := e.st.Get(e.ctx, api.Minions, "", id)
@@ -314,7 +299,17 @@ func TestEvictionTiming(t *testing.T) {
 		objs, _, _ := e.st.List(e.ctx, api.Pods, store.ListOptions{})
 		return len(objs)
 	}
-	step := func(d time.Duration) { e.step(t, sim, d) }
+	step := func(d time.Duration) {
+		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+		defer cancel()
+		if err := e.clk.BlockUntil(ctx, 1); err != nil {
+			t.Fatalf("no check pending: %v", err)
+		}
+		e.clk.Step(d)
+		if err := sim.Heartbeat(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 	step(40 * time.Second) // exactly the grace period: still Ready
 	// The clock does not move until the next step, so any check of a now,
 	// the loop's or this one, decides at exactly the grace period.
