@@ -42,10 +42,22 @@ type Runner struct {
 	OnStarted func(name string)
 }
 
+// running is one started component. err is written once, before exited closes.
 type running struct {
-	c      Component
-	cancel context.CancelFunc
-	done   chan error
+	c       Component
+	cancel  context.CancelFunc
+	started chan struct{}
+	exited  chan struct{}
+	err     error
+}
+
+func (rc *running) hasStarted() bool {
+	select {
+	case <-rc.started:
+		return true
+	default:
+		return false
+	}
 }
 
 // Run starts comps in order and blocks until ctx ends (nil) or one fails (its error).
@@ -55,16 +67,18 @@ func (r Runner) Run(ctx context.Context, comps ...Component) error {
 		stopTimeout = 30 * time.Second
 	}
 	var live []*running
-	failed := make(chan error, len(comps))
-	stopAll := func() error {
+	// exits hears of every component that returns; buffered so no goroutine waits on it.
+	exits := make(chan *running, len(comps))
+	// stopAll stops live components in reverse; culprit, already reported, is not reported again.
+	stopAll := func(culprit *running) error {
 		var errs []error
 		for i := len(live) - 1; i >= 0; i-- {
 			rc := live[i]
 			rc.cancel()
 			select {
-			case err := <-rc.done:
-				if err != nil && !errors.Is(err, context.Canceled) {
-					errs = append(errs, fmt.Errorf("stop %s: %w", rc.c.Name(), err))
+			case <-rc.exited:
+				if rc != culprit && rc.err != nil && !errors.Is(rc.err, context.Canceled) {
+					errs = append(errs, fmt.Errorf("stop %s: %w", rc.c.Name(), rc.err))
 				}
 			case <-time.After(stopTimeout):
 				errs = append(errs, fmt.Errorf("stop %s: still running after %s", rc.c.Name(), stopTimeout))
@@ -72,45 +86,50 @@ func (r Runner) Run(ctx context.Context, comps ...Component) error {
 		}
 		return errors.Join(errs...)
 	}
+	// failedRunning is the error of a component that returned while nobody asked it to stop.
+	failedRunning := func(rc *running) error {
+		err := rc.err
+		if err == nil {
+			err = errors.New("stopped unexpectedly")
+		}
+		return errors.Join(fmt.Errorf("%s: %w", rc.c.Name(), err), stopAll(rc))
+	}
 	for _, c := range comps {
 		cctx, cancel := context.WithCancel(context.Background())
-		rc := &running{c: c, cancel: cancel, done: make(chan error, 1)}
-		startedCh := make(chan struct{})
+		rc := &running{c: c, cancel: cancel, started: make(chan struct{}), exited: make(chan struct{})}
 		var once sync.Once
 		go func() {
-			err := c.Run(cctx, func() { once.Do(func() { close(startedCh) }) })
-			rc.done <- err
-			if cctx.Err() == nil {
-				if err == nil {
-					err = errors.New("stopped unexpectedly")
-				}
-				failed <- fmt.Errorf("%s: %w", c.Name(), err)
-			}
+			rc.err = c.Run(cctx, func() { once.Do(func() { close(rc.started) }) })
+			close(rc.exited)
+			exits <- rc
 		}()
 		select {
-		case <-startedCh:
+		case <-rc.started:
 			live = append(live, rc)
 			if r.OnStarted != nil {
 				r.OnStarted(c.Name())
 			}
-		case err := <-rc.done:
-			cancel()
+		case <-rc.exited:
+			// Both may be ready at once: one that said it started and then returned
+			// failed while running, as it would have a moment later.
+			live = append(live, rc)
+			if rc.hasStarted() {
+				return failedRunning(rc)
+			}
+			err := rc.err
 			if err == nil {
 				err = errors.New("returned before it started")
 			}
-			<-failed // drain the copy the goroutine sent
-			stopErr := stopAll()
-			return errors.Join(fmt.Errorf("start %s: %w", c.Name(), err), stopErr)
+			return errors.Join(fmt.Errorf("start %s: %w", c.Name(), err), stopAll(rc))
 		case <-ctx.Done():
 			live = append(live, rc)
-			return stopAll()
+			return stopAll(nil)
 		}
 	}
 	select {
 	case <-ctx.Done():
-		return stopAll()
-	case err := <-failed:
-		stopErr := stopAll()
-		return errors.Join(err, stopErr)
+		return stopAll(nil)
+	case rc := <-exits:
+		return failedRunning(rc)
 	}
 }

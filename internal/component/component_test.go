@@ -82,3 +82,41 @@ func TestRunnerOrder(t *testing.T) {
 		})
 	}
 }
+
+// A component that says it started and fails at once leaves Run two ready
+// cases (started, exited). Either way Run returns the same running failure and
+// stops the rest; it once blocked forever when it took the second.
+func TestRunnerStartedThenFailedAtOnce(t *testing.T) {
+	for i := 0; i < 300; i++ {
+		rec := &recorder{}
+		r := Runner{StopTimeout: 5 * time.Second}
+		done := make(chan error, 1)
+		go func() {
+			done <- r.Run(context.Background(), comp(rec, "etcd", nil, nil), comp(rec, "api", nil, errors.New("boom")))
+		}()
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("run %d: Run did not return after api failed", i)
+		}
+		if err == nil || err.Error() != "api: boom" {
+			t.Fatalf("run %d: error %v, want exactly %q", i, err, "api: boom")
+		}
+		if got, want := rec.get(), "start:etcd start:api stop:etcd"; got != want {
+			t.Fatalf("run %d: log %q, want %q", i, got, want)
+		}
+	}
+}
+
+func TestRunnerReturnedBeforeStarted(t *testing.T) {
+	rec := &recorder{}
+	quiet := Func{N: "api", F: func(context.Context, func()) error { return nil }}
+	err := Runner{StopTimeout: 5 * time.Second}.Run(context.Background(), comp(rec, "etcd", nil, nil), quiet, comp(rec, "sched", nil, nil))
+	if err == nil || err.Error() != "start api: returned before it started" {
+		t.Fatalf("error %v, want %q", err, "start api: returned before it started")
+	}
+	if got, want := rec.get(), "start:etcd stop:etcd"; got != want {
+		t.Fatalf("log %q, want %q", got, want)
+	}
+}
