@@ -16,6 +16,12 @@ type Status struct {
 	Code     int            `json:"code,omitempty"`
 }
 
+// PreferMinimal is the Prefer header (RFC 7240) with which a client of a
+// pod's status write (PUT .../pods/NAME/status) asks for a Status carrying
+// the pod's new resourceVersion instead of the whole pod; the API server
+// answers it with Preference-Applied: return=minimal.
+const PreferMinimal = "return=minimal"
+
 // StatusReason is a machine-readable reason.
 type StatusReason string
 

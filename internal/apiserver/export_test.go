@@ -5,3 +5,6 @@ import "net/http"
 // TransportForTest is the transport the server reaches targets through
 // (the configured one, guarded at dial time).
 func (s *Server) TransportForTest() http.RoundTripper { return s.transport }
+
+// PreferReturn is preferReturn, for its table test.
+var PreferReturn = preferReturn

@@ -424,6 +424,15 @@ func (s *Server) servePodStatus(w http.ResponseWriter, r *http.Request, ver, id 
 		writeError(w, err)
 		return
 	}
+	if preferReturn(r.Header) == "minimal" {
+		// What a kubelet reads of the answer: encoding and decoding the
+		// whole pod was a fifth of its status write.
+		st := successStatus(ver, api.Pods, out.ID)
+		st.ResourceVersion = out.ResourceVersion
+		w.Header().Set("Preference-Applied", api.PreferMinimal)
+		writeJSON(w, http.StatusOK, st)
+		return
+	}
 	writeJSON(w, http.StatusOK, versioned(ver, out))
 }
 

@@ -92,3 +92,26 @@ func position(data []byte, at int64) (line, col int) {
 	start := bytes.LastIndexByte(data[:p], '\n') + 1
 	return line, p - start + 1
 }
+
+// preferReturn is the value of the "return" preference of a request's
+// Prefer headers (RFC 7240: preferences separated by commas, each a token
+// with an optional value and parameters after ";"; names are
+// case-insensitive; of a preference given twice the first counts), lower
+// case and unquoted; "" when there is none (pure).
+func preferReturn(h http.Header) string {
+	for _, field := range h.Values("Prefer") {
+		for _, pref := range strings.Split(field, ",") {
+			pref, _, _ = strings.Cut(pref, ";")
+			name, value, _ := strings.Cut(pref, "=")
+			if !strings.EqualFold(strings.TrimSpace(name), "return") {
+				continue
+			}
+			value = strings.TrimSpace(value)
+			if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+				value = value[1 : len(value)-1]
+			}
+			return strings.ToLower(value)
+		}
+	}
+	return ""
+}

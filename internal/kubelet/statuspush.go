@@ -16,13 +16,11 @@ func (k *Kubelet) pushStatus(ctx context.Context, pod *api.Pod, status api.PodSt
 		return nil
 	}
 	for try := 0; try < 5; try++ {
-		out, err := k.writeStatus(ctx, pod, status)
+		rv, err := k.writeStatus(ctx, pod, status)
 		if err == nil {
-			if out != nil {
-				k.mu.Lock()
-				k.written[api.Key(pod)] = out.Meta().ResourceVersion
-				k.mu.Unlock()
-			}
+			k.mu.Lock()
+			k.written[api.Key(pod)] = rv
+			k.mu.Unlock()
 			return nil
 		}
 		if api.IsNotFound(err) {
@@ -52,18 +50,19 @@ func (k *Kubelet) pushStatus(ctx context.Context, pod *api.Pod, status api.PodSt
 
 // writeStatus writes status as pod's currentState, a compare-and-swap on
 // pod's version: through the store's status write where it has one (only
-// the status crosses the wire), else as an update of the whole pod.
-func (k *Kubelet) writeStatus(ctx context.Context, pod *api.Pod, status api.PodState) (api.Object, error) {
+// the status crosses the wire, and only the new version comes back), else
+// as an update of the whole pod. It returns the version written.
+func (k *Kubelet) writeStatus(ctx context.Context, pod *api.Pod, status api.PodState) (uint64, error) {
 	if sw, ok := k.cfg.Store.(store.StatusWriter); ok {
 		in := &api.Pod{TypeMeta: api.TypeMeta{ID: pod.ID, Namespace: pod.Namespace, ResourceVersion: pod.ResourceVersion}, CurrentState: status}
-		out, err := sw.UpdatePodStatus(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		return out, nil
+		return sw.UpdatePodStatus(ctx, in)
 	}
 	pod.CurrentState = status
-	return k.cfg.Store.Update(ctx, pod)
+	out, err := k.cfg.Store.Update(ctx, pod)
+	if err != nil {
+		return 0, err
+	}
+	return out.Meta().ResourceVersion, nil
 }
 
 // normalizeState drops what a JSON round trip changes (time zones, empty maps).

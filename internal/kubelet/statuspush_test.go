@@ -24,19 +24,19 @@ func (s *statusWrites) Update(ctx context.Context, obj api.Object) (api.Object, 
 	return s.Store.Update(ctx, obj)
 }
 
-func (s *statusWrites) UpdatePodStatus(ctx context.Context, in *api.Pod) (*api.Pod, error) {
+func (s *statusWrites) UpdatePodStatus(ctx context.Context, in *api.Pod) (uint64, error) {
 	s.statuses.Add(1)
 	o, err := s.Store.Get(ctx, api.Pods, in.Namespace, in.ID)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	p := o.(*api.Pod)
 	p.CurrentState, p.ResourceVersion = in.CurrentState, in.ResourceVersion
 	out, err := s.Store.Update(ctx, p)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	return out.(*api.Pod), nil
+	return out.Meta().ResourceVersion, nil
 }
 
 // The kubelet writes a pod's status through the store's status write when

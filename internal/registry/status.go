@@ -11,8 +11,12 @@ import (
 var _ store.StatusWriter = (*Registry)(nil)
 
 // UpdatePodStatus implements store.StatusWriter.
-func (r *Registry) UpdatePodStatus(ctx context.Context, pod *api.Pod) (*api.Pod, error) {
-	return r.WritePodStatus(ctx, pod, nil)
+func (r *Registry) UpdatePodStatus(ctx context.Context, pod *api.Pod) (uint64, error) {
+	out, err := r.WritePodStatus(ctx, pod, nil)
+	if err != nil {
+		return 0, err
+	}
+	return out.ResourceVersion, nil
 }
 
 // WritePodStatus is UpdatePodStatus with allow, when not nil, asked about

@@ -14,7 +14,8 @@ type StatusWriter interface {
 	// (namespace, id) with pod.CurrentState; every other field of pod is
 	// ignored. A ResourceVersion other than 0 is a compare-and-swap: a
 	// stale one fails with api.IsConflict. A missing pod fails with
-	// api.IsNotFound. It returns the pod as stored, read only: it may share
-	// memory with the store's cache and with pod.
-	UpdatePodStatus(ctx context.Context, pod *api.Pod) (*api.Pod, error)
+	// api.IsNotFound. It returns the resourceVersion the write gave the
+	// pod: what its writer (a kubelet) needs of the answer, and all the
+	// API's client asks for (Prefer: return=minimal).
+	UpdatePodStatus(ctx context.Context, pod *api.Pod) (uint64, error)
 }

@@ -180,22 +180,31 @@ func (s *Store) Update(ctx context.Context, obj api.Object) (api.Object, error) 
 }
 
 // UpdatePodStatus implements store.StatusWriter: PUT .../pods/NAME/status
-// with the pod's id, namespace, resourceVersion and currentState only.
-func (s *Store) UpdatePodStatus(ctx context.Context, pod *api.Pod) (*api.Pod, error) {
+// with the pod's id, namespace, resourceVersion and currentState only,
+// asking for the minimal answer (Prefer: return=minimal: a Status with
+// the new resourceVersion, not the whole pod). An API server that answers
+// the pod instead is read for the same field.
+func (s *Store) UpdatePodStatus(ctx context.Context, pod *api.Pod) (uint64, error) {
 	if pod.ID == "" {
-		return nil, api.NewInvalid(api.Pods.Kind(), "", []api.StatusCause{{Reason: api.CauseRequired, Field: "id", Message: "required"}})
+		return 0, api.NewInvalid(api.Pods.Kind(), "", []api.StatusCause{{Reason: api.CauseRequired, Field: "id", Message: "required"}})
 	}
 	in := &api.Pod{TypeMeta: api.TypeMeta{ID: pod.ID, Namespace: pod.Namespace, ResourceVersion: pod.ResourceVersion}, CurrentState: pod.CurrentState}
 	api.SetKind(in)
 	body, err := json.Marshal(in)
 	if err != nil {
-		return nil, fmt.Errorf("encode status of pod %s: %w", pod.ID, err)
+		return 0, fmt.Errorf("encode status of pod %s: %w", pod.ID, err)
 	}
-	out := &api.Pod{}
-	if err := s.do(ctx, http.MethodPut, s.url(itemPath(api.Pods, pod.ID)+"/status", query(api.Pods, pod.Namespace, false)), body, out); err != nil {
-		return nil, err
+	var out struct {
+		ResourceVersion uint64 `json:"resourceVersion"`
 	}
-	return out, nil
+	u := s.url(itemPath(api.Pods, pod.ID)+"/status", query(api.Pods, pod.Namespace, false))
+	if err := s.send(ctx, http.MethodPut, u, body, api.PreferMinimal, &out); err != nil {
+		return 0, err
+	}
+	if out.ResourceVersion == 0 {
+		return 0, fmt.Errorf("status of pod %s: the answer carries no resourceVersion", pod.ID)
+	}
+	return out.ResourceVersion, nil
 }
 
 // Delete implements store.Store. The API answers a Status, so the object
@@ -221,6 +230,11 @@ func (s *Store) Delete(ctx context.Context, res api.Resource, ns, id string) (ap
 // do sends one request and decodes a 2xx answer into out; anything else
 // becomes an error (an *api.StatusError for HTTP answers).
 func (s *Store) do(ctx context.Context, method, u string, body []byte, out any) error {
+	return s.send(ctx, method, u, body, "", out)
+}
+
+// send is do with a Prefer header (RFC 7240) when prefer is not empty.
+func (s *Store) send(ctx context.Context, method, u string, body []byte, prefer string, out any) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -232,6 +246,9 @@ func (s *Store) do(ctx context.Context, method, u string, body []byte, out any) 
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if prefer != "" {
+		req.Header.Set("Prefer", prefer)
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {

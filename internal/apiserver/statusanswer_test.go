@@ -1,0 +1,121 @@
+package apiserver_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"kubelite/internal/api"
+	"kubelite/internal/apiserver"
+	"kubelite/internal/registry"
+	"kubelite/internal/store/memory"
+)
+
+func TestPreferReturn(t *testing.T) {
+	cases := []struct {
+		name   string
+		fields []string
+		want   string
+	}{
+		{"none", nil, ""},
+		{"minimal", []string{"return=minimal"}, "minimal"},
+		{"representation", []string{"return=representation"}, "representation"},
+		{"case and spaces", []string{"  Return = MINIMAL "}, "minimal"},
+		{"quoted", []string{`return="minimal"`}, "minimal"},
+		{"with parameters", []string{"return=minimal; foo=bar"}, "minimal"},
+		{"among others", []string{"respond-async, wait=10, return=minimal"}, "minimal"},
+		{"first of two counts", []string{"return=representation, return=minimal"}, "representation"},
+		{"first of two fields counts", []string{"wait=5", "return=minimal", "return=representation"}, "minimal"},
+		{"other preferences only", []string{"respond-async", "handling=lenient"}, ""},
+		{"a name that only starts with return", []string{"returned=minimal"}, ""},
+		{"empty value", []string{"return"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := http.Header{}
+			for _, f := range c.fields {
+				h.Add("Prefer", f)
+			}
+			if got := apiserver.PreferReturn(h); got != c.want {
+				t.Errorf("preferReturn(%q) = %q, want %q", c.fields, got, c.want)
+			}
+		})
+	}
+}
+
+// A pod's status write answers the pod as stored, or, asked with Prefer:
+// return=minimal, a Status carrying the version written (what a kubelet
+// reads of it), saying so in Preference-Applied.
+func TestPodStatusAnswer(t *testing.T) {
+	reg, err := registry.New(memory.New(), registry.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	started := make(chan struct{})
+	go func() { done <- reg.Run(ctx, func() { close(started) }) }()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("registry did not start: %v", err)
+	}
+	t.Cleanup(func() { cancel(); <-done })
+	h := newServer(t, reg, apiserver.Config{}).Handler()
+	mustCreate(t, reg, &api.Minion{TypeMeta: api.TypeMeta{ID: "m1"}, HostIP: "10.0.0.1", Status: api.MinionStatus{Condition: api.MinionReady}})
+	pod := testPod("web", "default", map[string]string{"app": "web"})
+	pod.DesiredState.Host = "m1"
+	mustCreate(t, reg, pod)
+
+	cases := []struct {
+		prefer  string
+		minimal bool
+	}{
+		{"", false},
+		{"return=minimal", true},
+		{"respond-async, return=minimal; x=1", true},
+		{"return=representation", false},
+	}
+	for i, c := range cases {
+		body := `{"id":"web","namespace":"default","currentState":{"status":"Running","host":"m1","podIP":"10.1.0.` + string(rune('2'+i)) + `"}}`
+		req := httptest.NewRequest(http.MethodPut, "/api/v1beta1/pods/web/status?namespace=default", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if c.prefer != "" {
+			req.Header.Set("Prefer", c.prefer)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("Prefer %q: %d %s", c.prefer, rec.Code, rec.Body)
+		}
+		stored, err := reg.Get(context.Background(), api.Pods, "default", "web")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := stored.Meta().ResourceVersion
+		var got struct {
+			Kind            string             `json:"kind"`
+			ResourceVersion uint64             `json:"resourceVersion"`
+			Status          string             `json:"status"`
+			Details         *api.StatusDetails `json:"details"`
+			DesiredState    *api.PodState      `json:"desiredState"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+			t.Fatalf("Prefer %q: answer %s: %v", c.prefer, rec.Body, err)
+		}
+		applied := rec.Header().Get("Preference-Applied")
+		if c.minimal {
+			if got.Kind != "Status" || got.Status != "Success" || got.Details == nil || got.Details.ID != "web" || got.DesiredState != nil || applied != "return=minimal" {
+				t.Errorf("Prefer %q: answer %s, Preference-Applied %q; want a Success Status of web, return=minimal", c.prefer, rec.Body, applied)
+			}
+		} else if got.Kind != "Pod" || got.DesiredState == nil || got.DesiredState.Host != "m1" || applied != "" {
+			t.Errorf("Prefer %q: answer %s, Preference-Applied %q; want the pod, none applied", c.prefer, rec.Body, applied)
+		}
+		if got.ResourceVersion != want {
+			t.Errorf("Prefer %q: answer's resourceVersion %d, stored %d", c.prefer, got.ResourceVersion, want)
+		}
+	}
+}
