@@ -86,6 +86,10 @@ func call[R any](ctx context.Context, d *deferred, f func(*localConns) (R, error
 //   - KeepAliveOnce calls the server's LeaseRenew (what etcd's keepalive
 //     stream does for each request), without opening a stream for the one
 //     renewal; its answer carries no response header.
+//   - Its KV has RawKV() pb.KVClient, the in-process KV service itself, for
+//     a caller that builds etcd's requests (store/etcd's writes, without
+//     clientv3's copies); errors come back as the server makes them
+//     (rpctypes.Error turns them into what clientv3 returns).
 //
 // The master's store uses it for its own embedded etcd; the leader election,
 // the space and quorum checks and the raw-put peer of `kubelite bench` keep
@@ -94,7 +98,7 @@ func call[R any](ctx context.Context, d *deferred, f func(*localConns) (R, error
 func (e *Embedded) LocalClient(rest *clientv3.Client) *clientv3.Client {
 	c := clientv3.NewCtxClient(context.Background())
 	d := &deferred{e: e}
-	c.KV = clientv3.NewKVFromKVClient(localKV{d}, c)
+	c.KV = rawKV{clientv3.NewKVFromKVClient(localKV{d}, c), localKV{d}}
 	// The network client's keepalive timeout (DialTimeout + 1 s).
 	c.Lease = localRenew{clientv3.NewLeaseFromLeaseClient(localLease{d}, c, 6*time.Second), d}
 	c.Watcher = &watchWrapper{clientv3.NewWatchFromWatchClient(localWatch{d}, c)}
@@ -118,6 +122,15 @@ func (d *deferred) conns(ctx context.Context) (*localConns, error) {
 		return nil, ctx.Err()
 	}
 }
+
+// rawKV is the local client's KV with RawKV (see LocalClient).
+type rawKV struct {
+	clientv3.KV
+	raw pb.KVClient
+}
+
+// RawKV returns the in-process KV service the KV's calls reach.
+func (k rawKV) RawKV() pb.KVClient { return k.raw }
 
 type localKV struct{ d *deferred }
 

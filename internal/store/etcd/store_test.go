@@ -179,25 +179,50 @@ func TestUnavailableIsStatus(t *testing.T) {
 	}
 }
 
+// An event's shared lease revoked under it is replaced, once, whichever
+// client the store has: the in-process client's writes are built by the
+// store itself and must see etcd's "lease not found" as clientv3 does.
 func TestEventLeaseRevokedIsReplaced(t *testing.T) {
 	t.Parallel()
-	srv := etcdtest.Start(t, "")
-	cli := srv.Client(t)
-	s := etcdstore.New(cli)
-	c := context.Background()
-	if _, err := s.Create(c, &api.Event{TypeMeta: api.TypeMeta{ID: "e1"}}); err != nil {
-		t.Fatal(err)
-	}
-	r, _ := cli.Get(c, "/registry/events/default/e1")
-	if _, err := cli.Revoke(c, clientv3.LeaseID(r.Kvs[0].Lease)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Create(c, &api.Event{TypeMeta: api.TypeMeta{ID: "e2"}}); err != nil {
-		t.Fatalf("create after the shared lease was revoked: %v", err)
-	}
-	r2, _ := cli.Get(c, "/registry/events/default/e2")
-	if len(r2.Kvs) != 1 || r2.Kvs[0].Lease == 0 || r2.Kvs[0].Lease == r.Kvs[0].Lease {
-		t.Fatalf("e2 not stored with a new lease: %+v", r2.Kvs)
+	for _, local := range []bool{false, true} {
+		t.Run(map[bool]string{false: "network", true: "local"}[local], func(t *testing.T) {
+			t.Parallel()
+			srv := etcdtest.Start(t, "")
+			cli := srv.Client(t)
+			storeCli := cli
+			if local {
+				storeCli = srv.LocalClient(t)
+			}
+			s := etcdstore.New(storeCli)
+			c := context.Background()
+			if _, err := s.Create(c, &api.Event{TypeMeta: api.TypeMeta{ID: "e1"}}); err != nil {
+				t.Fatal(err)
+			}
+			r, _ := cli.Get(c, "/registry/events/default/e1")
+			if _, err := cli.Revoke(c, clientv3.LeaseID(r.Kvs[0].Lease)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Create(c, &api.Event{TypeMeta: api.TypeMeta{ID: "e2"}}); err != nil {
+				t.Fatalf("create after the shared lease was revoked: %v", err)
+			}
+			r2, _ := cli.Get(c, "/registry/events/default/e2")
+			if len(r2.Kvs) != 1 || r2.Kvs[0].Lease == 0 || r2.Kvs[0].Lease == r.Kvs[0].Lease {
+				t.Fatalf("e2 not stored with a new lease: %+v", r2.Kvs)
+			}
+			// An update keeps the event's lease (WithIgnoreLease).
+			o, err := s.Get(c, api.Events, "default", "e2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.(*api.Event).Message = "again"
+			if _, err := s.Update(c, o); err != nil {
+				t.Fatalf("update e2: %v", err)
+			}
+			r3, _ := cli.Get(c, "/registry/events/default/e2")
+			if len(r3.Kvs) != 1 || r3.Kvs[0].Lease != r2.Kvs[0].Lease {
+				t.Fatalf("updated e2 lost its lease: %+v, had %d", r3.Kvs, r2.Kvs[0].Lease)
+			}
+		})
 	}
 }
 
