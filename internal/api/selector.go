@@ -126,32 +126,90 @@ const (
 	FieldInvolvedNamespace = "involvedObject.namespace"
 )
 
-// FieldsOf returns the selectable fields of obj.
-func FieldsOf(obj Object) map[string]string {
+// FieldOf returns the selectable field key of obj, and whether obj's kind
+// has it (pure; it allocates nothing: a watch matches every change against
+// its watchers' field selectors with it).
+func FieldOf(obj Object, key string) (string, bool) {
 	m := obj.Meta()
-	f := map[string]string{FieldName: m.ID, "id": m.ID, "namespace": m.Namespace}
+	switch key {
+	case FieldName, "id":
+		return m.ID, true
+	case "namespace":
+		return m.Namespace, true
+	}
 	switch o := obj.(type) {
 	case *Pod:
-		f[FieldDesiredStateHost] = o.DesiredState.Host
-		f[FieldDesiredStatus] = string(o.DesiredState.Status)
-		phase := o.CurrentState.Phase
-		if phase == "" {
-			phase = PodPhasePending
+		switch key {
+		case FieldDesiredStateHost, FieldStatusHost:
+			return o.DesiredState.Host, true
+		case FieldDesiredStatus:
+			return string(o.DesiredState.Status), true
+		case FieldStatusPhase:
+			if o.CurrentState.Phase == "" {
+				return string(PodPhasePending), true
+			}
+			return string(o.CurrentState.Phase), true
+		case FieldCurrentStateHost:
+			return o.CurrentState.Host, true
+		case FieldCurrentStatus:
+			return string(o.CurrentState.Status), true
 		}
-		f[FieldStatusPhase] = string(phase)
-		f[FieldStatusHost] = o.DesiredState.Host
-		f[FieldCurrentStateHost] = o.CurrentState.Host
-		f[FieldCurrentStatus] = string(o.CurrentState.Status)
 	case *Event:
-		f[FieldInvolvedName] = o.InvolvedObject.Name
-		f[FieldInvolvedKind] = o.InvolvedObject.Kind
-		f[FieldInvolvedNamespace] = o.InvolvedObject.Namespace
-		f["reason"] = o.Reason
-		f["source"] = o.Source
+		switch key {
+		case FieldInvolvedName:
+			return o.InvolvedObject.Name, true
+		case FieldInvolvedKind:
+			return o.InvolvedObject.Kind, true
+		case FieldInvolvedNamespace:
+			return o.InvolvedObject.Namespace, true
+		case "reason":
+			return o.Reason, true
+		case "source":
+			return o.Source, true
+		}
 	case *Minion:
-		f["status.condition"] = string(o.Status.Condition)
+		if key == "status.condition" {
+			return string(o.Status.Condition), true
+		}
+	}
+	return "", false
+}
+
+// fieldNames are the selectable fields of obj's kind (FieldOf's keys).
+func fieldNames(obj Object) []string {
+	names := []string{FieldName, "id", "namespace"}
+	switch obj.(type) {
+	case *Pod:
+		names = append(names, FieldDesiredStateHost, FieldDesiredStatus, FieldStatusPhase, FieldStatusHost, FieldCurrentStateHost, FieldCurrentStatus)
+	case *Event:
+		names = append(names, FieldInvolvedName, FieldInvolvedKind, FieldInvolvedNamespace, "reason", "source")
+	case *Minion:
+		names = append(names, "status.condition")
+	}
+	return names
+}
+
+// FieldsOf returns the selectable fields of obj.
+func FieldsOf(obj Object) map[string]string {
+	names := fieldNames(obj)
+	f := make(map[string]string, len(names))
+	for _, n := range names {
+		f[n], _ = FieldOf(obj, n)
 	}
 	return f
+}
+
+// MatchesFields reports whether obj's fields (FieldOf; one obj's kind
+// lacks is "") satisfy every requirement: Matches(FieldsOf(obj)) without
+// building the map.
+func (s Selector) MatchesFields(obj Object) bool {
+	for _, r := range s.reqs {
+		v, _ := FieldOf(obj, r.Key)
+		if (v == r.Value) != r.Equals {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidateFieldSelector checks that every key of sel is a field of resource r.

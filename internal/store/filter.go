@@ -6,15 +6,8 @@ import "kubelite/internal/api"
 // event a watcher with opts should see, or false when it should see nothing.
 // Every implementation uses it so that watch filtering is the same everywhere.
 func FilterEvent(opts ListOptions, prev, cur api.Object) (Event, bool) {
-	return FilterEventFields(opts, prev, cur, nil, nil)
-}
-
-// FilterEventFields is FilterEvent with the fields of prev and cur
-// (api.FieldsOf) given, or nil to compute them if needed: a store filtering
-// one change for many watchers computes them once.
-func FilterEventFields(opts ListOptions, prev, cur api.Object, prevFields, curFields map[string]string) (Event, bool) {
-	prevOK := prev != nil && opts.MatchesFields(prev, prevFields)
-	curOK := cur != nil && opts.MatchesFields(cur, curFields)
+	prevOK := prev != nil && opts.Matches(prev)
+	curOK := cur != nil && opts.Matches(cur)
 	switch {
 	case curOK && prevOK:
 		return Event{Type: Modified, Object: cur}, true

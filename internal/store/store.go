@@ -49,11 +49,7 @@ type ListOptions struct {
 }
 
 // Matches reports whether obj passes the namespace, label and field filters.
-func (o ListOptions) Matches(obj api.Object) bool { return o.MatchesFields(obj, nil) }
-
-// MatchesFields is Matches with obj's fields (api.FieldsOf) given, or nil to
-// compute them if the field filter needs them.
-func (o ListOptions) MatchesFields(obj api.Object, fields map[string]string) bool {
+func (o ListOptions) Matches(obj api.Object) bool {
 	m := obj.Meta()
 	if o.Namespace != "" && m.Namespace != "" && m.Namespace != o.Namespace {
 		return false
@@ -61,15 +57,7 @@ func (o ListOptions) MatchesFields(obj api.Object, fields map[string]string) boo
 	if !o.Labels.Empty() && !o.Labels.Matches(m.Labels) {
 		return false
 	}
-	if !o.Fields.Empty() {
-		if fields == nil {
-			fields = api.FieldsOf(obj)
-		}
-		if !o.Fields.Matches(fields) {
-			return false
-		}
-	}
-	return true
+	return o.Fields.Empty() || o.Fields.MatchesFields(obj)
 }
 
 // EventType is what happened to an object.

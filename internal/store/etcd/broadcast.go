@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"sync"
-	"sync/atomic"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -27,8 +26,9 @@ import (
 // before and after it (both, for a pod that moved), not for every kubelet
 // of the cluster; each still filters what it gets with store.FilterEvent,
 // so what it sees is unchanged (routing only skips watchers the filter
-// would give nothing). The other watchers get every change, with the pod's
-// fields (api.FieldsOf) computed once for all of them.
+// would give nothing). The other watchers get every change. Field
+// selectors read each field off the object (api.FieldOf): no map of an
+// object's fields is built per change.
 //
 // A writer hands the shared watch the object it is about to write, with
 // its bytes (expect): the watch takes it for the first put of that key
@@ -52,9 +52,6 @@ const watchBuffer = 64
 type change struct {
 	rev       int64
 	prev, cur api.Object // prev of a delete carries the delete's revision
-	// The objects' api.FieldsOf, when a watcher with a field selector was
-	// there to need them (else nil: FilterEventFields computes them).
-	prevFields, curFields map[string]string
 }
 
 type broadcaster struct {
@@ -68,8 +65,6 @@ type broadcaster struct {
 	byHost map[string]map[*subscriber]struct{} // indexed ones, by host
 	rest   map[*subscriber]struct{}            // the others: every change
 	cancel context.CancelFunc
-
-	fieldSubs atomic.Int32 // subscribers with a field selector
 
 	freshMu sync.Mutex
 	fresh   map[string][]*written // objects being written, by key (expect)
@@ -189,9 +184,6 @@ func (sub *subscriber) concerns(c change) bool {
 // add indexes sub in b; b.mu is held.
 func (b *broadcaster) add(sub *subscriber) {
 	b.subs[sub] = struct{}{}
-	if !sub.opts.Fields.Empty() {
-		b.fieldSubs.Add(1)
-	}
 	if !sub.indexed {
 		b.rest[sub] = struct{}{}
 		return
@@ -210,9 +202,6 @@ func (b *broadcaster) remove(sub *subscriber) {
 		return
 	}
 	delete(b.subs, sub)
-	if !sub.opts.Fields.Empty() {
-		b.fieldSubs.Add(-1)
-	}
 	if !sub.indexed {
 		delete(b.rest, sub)
 		return
@@ -336,17 +325,8 @@ func (b *broadcaster) run(ctx context.Context, start int64) {
 				chs = append(chs, c)
 			}
 		}
-		if b.fieldSubs.Load() > 0 {
-			// Once here rather than once per watcher.
-			for i := range chs {
-				chs[i].fields()
-			}
-		}
 		b.mu.Lock()
-		for _, c := range chs {
-			// Without the fields: 2,048 changes' worth would hold megabytes.
-			b.hist = append(b.hist, change{rev: c.rev, prev: c.prev, cur: c.cur})
-		}
+		b.hist = append(b.hist, chs...)
 		// Trimmed to histLen once it holds twice that: a copy per histLen
 		// changes, not per change.
 		if n := len(b.hist); n > 2*histLen {
@@ -380,17 +360,6 @@ func (b *broadcaster) run(ctx context.Context, start int64) {
 		sub.end(failed)
 	}
 	b.mu.Unlock()
-}
-
-// fields computes the change's objects' fields for the watchers with a field
-// selector.
-func (c *change) fields() {
-	if c.prev != nil && c.prevFields == nil {
-		c.prevFields = api.FieldsOf(c.prev)
-	}
-	if c.cur != nil && c.curFields == nil {
-		c.curFields = api.FieldsOf(c.cur)
-	}
 }
 
 // expect hands the shared watch of res, if one runs, the object obj that
@@ -537,7 +506,7 @@ func (s *Store) watchShared(ctx context.Context, b *broadcaster, sub *subscriber
 				if c.rev < from {
 					continue
 				}
-				ev, ok := store.FilterEventFields(opts, c.prev, c.cur, c.prevFields, c.curFields)
+				ev, ok := store.FilterEvent(opts, c.prev, c.cur)
 				if !ok {
 					continue
 				}

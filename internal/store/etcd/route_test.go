@@ -82,42 +82,36 @@ func eventString(ev store.Event, ok bool) string {
 	return fmt.Sprintf("%s %p", ev.Type, ev.Object)
 }
 
-// The shared watch's routing (the host index, and fields computed once)
-// gives every watcher exactly the events store.FilterEvent gives it, type
-// and object, for every kind of change and selector, whether the fields
-// were computed for the change or not.
+// The shared watch's routing (the host index) gives every watcher exactly
+// the events store.FilterEvent gives it, type and object, for every kind of
+// change and selector.
 func TestRoutingIsFilterEvent(t *testing.T) {
 	opts := routeOptions(t)
-	for _, withFields := range []bool{false, true} {
-		for _, c := range routeChanges() {
-			b := newBroadcaster(nil, api.Pods, 0, func() {})
-			subs := make([]*subscriber, len(opts))
-			for i, o := range opts {
-				subs[i] = &subscriber{opts: o, wake: make(chan struct{}, 1)}
-				subs[i].host, subs[i].indexed = indexHost(api.Pods, o)
-				b.add(subs[i])
+	for _, c := range routeChanges() {
+		b := newBroadcaster(nil, api.Pods, 0, func() {})
+		subs := make([]*subscriber, len(opts))
+		for i, o := range opts {
+			subs[i] = &subscriber{opts: o, wake: make(chan struct{}, 1)}
+			subs[i].host, subs[i].indexed = indexHost(api.Pods, o)
+			b.add(subs[i])
+		}
+		b.publish([]change{c})
+		for i, sub := range subs {
+			want := eventString(store.FilterEvent(opts[i], c.prev, c.cur))
+			got := "none"
+			queued, _, _ := sub.take()
+			if len(queued) > 1 {
+				t.Fatalf("change queued %d times", len(queued))
 			}
-			if withFields {
-				c.fields()
+			for _, q := range queued {
+				got = eventString(store.FilterEvent(sub.opts, q.prev, q.cur))
 			}
-			b.publish([]change{c})
-			for i, sub := range subs {
-				want := eventString(store.FilterEvent(opts[i], c.prev, c.cur))
-				got := "none"
-				queued, _, _ := sub.take()
-				if len(queued) > 1 {
-					t.Fatalf("change queued %d times", len(queued))
-				}
-				for _, q := range queued {
-					got = eventString(store.FilterEventFields(sub.opts, q.prev, q.cur, q.prevFields, q.curFields))
-				}
-				if got != want {
-					t.Errorf("fields %v, watcher %+v, change %v -> %v: got %s, want %s", withFields, opts[i], c.prev, c.cur, got, want)
-				}
-				// A late joiner's replay routes the same way.
-				if sub.concerns(c) != (len(queued) == 1) {
-					t.Errorf("watcher %+v: concerns %v, queued %d", opts[i], sub.concerns(c), len(queued))
-				}
+			if got != want {
+				t.Errorf("watcher %+v, change %v -> %v: got %s, want %s", opts[i], c.prev, c.cur, got, want)
+			}
+			// A late joiner's replay routes the same way.
+			if sub.concerns(c) != (len(queued) == 1) {
+				t.Errorf("watcher %+v: concerns %v, queued %d", opts[i], sub.concerns(c), len(queued))
 			}
 		}
 	}
@@ -139,8 +133,8 @@ func TestIndexFollowsSubscribers(t *testing.T) {
 		b.remove(sub)
 		b.remove(sub) // twice is harmless
 	}
-	if len(b.subs) != 0 || len(b.rest) != 0 || len(b.byHost) != 0 || b.fieldSubs.Load() != 0 {
-		t.Fatalf("left: %d subs, %d rest, %d hosts, %d field watchers", len(b.subs), len(b.rest), len(b.byHost), b.fieldSubs.Load())
+	if len(b.subs) != 0 || len(b.rest) != 0 || len(b.byHost) != 0 {
+		t.Fatalf("left: %d subs, %d rest, %d hosts", len(b.subs), len(b.rest), len(b.byHost))
 	}
 	// Other resources are never indexed: their objects have no host field.
 	if _, ok := indexHost(api.Services, store.ListOptions{Fields: sel(t, "DesiredState.Host=a")}); ok {
@@ -197,14 +191,11 @@ func BenchmarkFanOutHostWatchers(b *testing.B) {
 			for b.Loop() {
 				n++
 				c := change{rev: 7, prev: prev, cur: cur}
-				if indexed && br.fieldSubs.Load() > 0 {
-					c.fields()
-				}
 				br.publish([]change{c})
 				for _, sub := range woken {
 					chs, _, _ := sub.take()
 					for _, q := range chs {
-						if _, ok := store.FilterEventFields(sub.opts, q.prev, q.cur, q.prevFields, q.curFields); ok {
+						if _, ok := store.FilterEvent(sub.opts, q.prev, q.cur); ok {
 							delivered++
 						}
 					}
