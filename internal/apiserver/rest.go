@@ -433,7 +433,7 @@ func (s *Server) servePodStatus(w http.ResponseWriter, r *http.Request, ver, id 
 		writeJSON(w, http.StatusOK, st)
 		return
 	}
-	writeJSON(w, http.StatusOK, versioned(ver, out))
+	writeJSON(w, http.StatusOK, versionedShared(ver, out)) // out is read only
 }
 
 // serveHeartbeat records a minion's heartbeat without writing the minion

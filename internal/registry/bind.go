@@ -137,7 +137,7 @@ func (r *Registry) Bind(ctx context.Context, in *api.Binding) (api.Object, error
 		if err != nil {
 			return nil, err
 		}
-		r.index.observe(out.(*api.Pod))
+		r.index.observeOwned(out.(*api.Pod)) // the registry's; the caller gets b
 		b.ResourceVersion = out.Meta().ResourceVersion
 		return &b, nil
 	}
@@ -215,6 +215,11 @@ func newPodIndex(now func() time.Time) *podIndex {
 // observe accounts a pod the registry just wrote: a footprint of it, since
 // the written object is its caller's to mutate.
 func (x *podIndex) observe(p *api.Pod) { x.set(api.Key(p), footprint(p), p.ResourceVersion) }
+
+// observeOwned accounts a pod the registry just wrote and no one mutates
+// (a bind's, a status write's: read only once written), as it is: a
+// footprint of each was two of the three copies a pod cost the index.
+func (x *podIndex) observeOwned(p *api.Pod) { x.set(api.Key(p), p, p.ResourceVersion) }
 
 // forget accounts a pod the registry just deleted at revision rv.
 func (x *podIndex) forget(key string, rv uint64) { x.set(key, nil, rv) }

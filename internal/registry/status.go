@@ -24,7 +24,8 @@ func (r *Registry) UpdatePodStatus(ctx context.Context, pod *api.Pod) (uint64, e
 // error from it is returned and nothing is written. The write is a
 // compare-and-swap on that pod's version, so allow judges exactly what is
 // replaced (the API server's check that a minion writes only the status
-// of pods bound to it).
+// of pods bound to it). The pod it returns is read only: the registry's
+// index of what runs where keeps it.
 //
 // The stored pod is the informer's when it holds the version asked for
 // (no read of etcd, no decode), and what is written shares its desired
@@ -69,6 +70,6 @@ func (r *Registry) writeStatusOnce(ctx context.Context, ns string, in *api.Pod, 
 		return nil, err
 	}
 	op := out.(*api.Pod)
-	r.index.observe(op)
+	r.index.observeOwned(op) // returned read only (WritePodStatus)
 	return op, nil
 }
