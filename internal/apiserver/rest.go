@@ -406,8 +406,10 @@ type podStatusWriter interface {
 // servePodStatus writes a pod's currentState alone (store.StatusWriter):
 // PUT .../pods/NAME/status with a pod of which only id, namespace,
 // resourceVersion and currentState are read; it answers the pod as
-// stored. A minion's credential writes only the status of pods bound to
-// it, judged on the very version the write replaces.
+// stored, or a Status with the new resourceVersion when the request
+// prefers it (Prefer: return=minimal, as kubelets ask). A minion's
+// credential writes only the status of pods bound to it, judged on the
+// very version the write replaces.
 func (s *Server) servePodStatus(w http.ResponseWriter, r *http.Request, ver, id string) {
 	sw, ok := s.cfg.Store.(podStatusWriter)
 	if !ok {

@@ -29,12 +29,12 @@
 //   - Objects returned are the caller's own: mutating them changes nothing stored.
 //     (Optional interfaces trade that for speed, for readers that never
 //     mutate: SharedWatcher's objects are shared between watchers,
-//     SharedLister's with the store's cache, StatusWriter's answer with
-//     the cache and the pod written.)
+//     SharedLister's with the store's cache.)
 //   - Writes a kubelet makes often have optional interfaces of their own:
 //     Heartbeater (a minion's heartbeat without a write of the minion) and
-//     StatusWriter (a pod's currentState alone), implemented by the
-//     registry and, over the API, by store/remote.
+//     StatusWriter (a pod's currentState alone, answered with the new
+//     resourceVersion), implemented by the registry and, over the API, by
+//     store/remote.
 //   - Namespace "" in ListOptions means all namespaces; Get/Update/Delete of a
 //     namespaced resource with namespace "" use api.DefaultNamespace.
 package store
