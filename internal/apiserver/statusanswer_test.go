@@ -1,6 +1,7 @@
 package apiserver_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -50,25 +51,8 @@ func TestPreferReturn(t *testing.T) {
 // return=minimal, a Status carrying the version written (what a kubelet
 // reads of it), saying so in Preference-Applied.
 func TestPodStatusAnswer(t *testing.T) {
-	reg, err := registry.New(memory.New(), registry.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	started := make(chan struct{})
-	go func() { done <- reg.Run(ctx, func() { close(started) }) }()
-	select {
-	case <-started:
-	case err := <-done:
-		t.Fatalf("registry did not start: %v", err)
-	}
-	t.Cleanup(func() { cancel(); <-done })
+	reg := runningRegistry(t)
 	h := newServer(t, reg, apiserver.Config{}).Handler()
-	mustCreate(t, reg, &api.Minion{TypeMeta: api.TypeMeta{ID: "m1"}, HostIP: "10.0.0.1", Status: api.MinionStatus{Condition: api.MinionReady}})
-	pod := testPod("web", "default", map[string]string{"app": "web"})
-	pod.DesiredState.Host = "m1"
-	mustCreate(t, reg, pod)
 
 	cases := []struct {
 		prefer  string
@@ -117,5 +101,71 @@ func TestPodStatusAnswer(t *testing.T) {
 		if got.ResourceVersion != want {
 			t.Errorf("Prefer %q: answer's resourceVersion %d, stored %d", c.prefer, got.ResourceVersion, want)
 		}
+	}
+}
+
+// runningRegistry is a registry over a memory store, running until the
+// test ends, with a Ready minion m1 and a pod web bound to it.
+func runningRegistry(tb testing.TB) *registry.Registry {
+	reg, err := registry.New(memory.New(), registry.Config{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	started := make(chan struct{})
+	go func() { done <- reg.Run(ctx, func() { close(started) }) }()
+	select {
+	case <-started:
+	case err := <-done:
+		tb.Fatalf("registry did not start: %v", err)
+	}
+	tb.Cleanup(func() { cancel(); <-done })
+	mustCreate(tb, reg, &api.Minion{TypeMeta: api.TypeMeta{ID: "m1"}, HostIP: "10.0.0.1", Status: api.MinionStatus{Condition: api.MinionReady}})
+	pod := testPod("web", "default", map[string]string{"app": "web"})
+	pod.DesiredState.Host = "m1"
+	mustCreate(tb, reg, pod)
+	return reg
+}
+
+// The server's share of a kubelet's status write, answered with the pod or
+// with its new resourceVersion alone (Prefer: return=minimal), side by side:
+//
+//	go test -run '^$' -bench PodStatusServer -benchmem ./internal/apiserver/
+func BenchmarkPodStatusServer(b *testing.B) {
+	for _, prefer := range []string{"", api.PreferMinimal} {
+		name := "pod"
+		if prefer != "" {
+			name = "minimal"
+		}
+		b.Run(name, func(b *testing.B) {
+			reg := runningRegistry(b)
+			h := newServer(b, reg, apiserver.Config{}).Handler()
+			var pod api.Pod // the bench's pod (12 env vars, a port, limits), bound to m1
+			if err := json.Unmarshal(benchPodBody(b, "bench"), &pod); err != nil {
+				b.Fatal(err)
+			}
+			pod.DesiredState.Host = "m1"
+			mustCreate(b, reg, &pod)
+			bodies := [2][]byte{}
+			for i, st := range []api.PodStatus{api.PodRunning, api.PodWaiting} {
+				bodies[i] = []byte(`{"id":"bench","namespace":"default","currentState":{"status":"` + string(st) + `","host":"m1","podIP":"10.1.0.2"}}`)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPut, "/api/v1beta1/pods/bench/status?namespace=default", bytes.NewReader(bodies[i%2]))
+				req.Header.Set("Content-Type", "application/json")
+				if prefer != "" {
+					req.Header.Set("Prefer", prefer)
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status write %d: %d %s", i, rec.Code, rec.Body)
+				}
+				i++
+			}
+		})
 	}
 }
