@@ -107,20 +107,7 @@ func TestPodStatusAnswer(t *testing.T) {
 // runningRegistry is a registry over a memory store, running until the
 // test ends, with a Ready minion m1 and a pod web bound to it.
 func runningRegistry(tb testing.TB) *registry.Registry {
-	reg, err := registry.New(memory.New(), registry.Config{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	started := make(chan struct{})
-	go func() { done <- reg.Run(ctx, func() { close(started) }) }()
-	select {
-	case <-started:
-	case err := <-done:
-		tb.Fatalf("registry did not start: %v", err)
-	}
-	tb.Cleanup(func() { cancel(); <-done })
+	reg := startRegistry(tb, memory.New())
 	mustCreate(tb, reg, &api.Minion{TypeMeta: api.TypeMeta{ID: "m1"}, HostIP: "10.0.0.1", Status: api.MinionStatus{Condition: api.MinionReady}})
 	pod := testPod("web", "default", map[string]string{"app": "web"})
 	pod.DesiredState.Host = "m1"
