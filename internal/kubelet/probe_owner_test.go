@@ -1,6 +1,7 @@
 package kubelet
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/store/memory"
+	"kubelite/internal/testutil"
 )
 
 // TestProbeWorkersJoinedByRun: the prober owns its workers, and Run returns
@@ -22,9 +24,14 @@ func TestProbeWorkersJoinedByRun(t *testing.T) {
 	if n := e.k.prober.count(); n != 1 {
 		t.Fatalf("%d probe workers, want 1", n)
 	}
-	if n := probeGoroutines(); n != 1 {
-		t.Fatalf("%d probe goroutines before Run returned, want 1", n)
-	}
+	// The worker is counted as it is started; its goroutine runs a moment
+	// later (until then its stack shows the closure that calls work).
+	testutil.Eventually(t, 5*time.Second, func() error {
+		if n := probeGoroutines(); n != 1 {
+			return fmt.Errorf("%d probe goroutines", n)
+		}
+		return nil
+	}, "one probe goroutine before Run returned")
 	e.stopK()
 	if n := e.k.prober.count(); n != 0 {
 		t.Fatalf("%d probe workers after Run returned, want 0", n)
