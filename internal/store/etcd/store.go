@@ -370,15 +370,14 @@ type cas struct {
 // keeps clientv3's path, with the call options and retries it was made
 // with.
 func (s *Store) put(ctx context.Context, w cas) (*clientv3.TxnResponse, error) {
+	key := []byte(w.key) // read only below: the comparison and the put share it
+	cmp := &pb.Compare{Target: w.target, Result: w.result, Key: key}
+	if w.target == pb.Compare_CREATE {
+		cmp.TargetUnion = &pb.Compare_CreateRevision{CreateRevision: w.rev}
+	} else {
+		cmp.TargetUnion = &pb.Compare_ModRevision{ModRevision: w.rev}
+	}
 	if s.raw == nil {
-		var cmp clientv3.Cmp
-		switch w.target {
-		case pb.Compare_CREATE:
-			cmp = clientv3.CreateRevision(w.key)
-		default:
-			cmp = clientv3.ModRevision(w.key)
-		}
-		cmp = clientv3.Compare(cmp, compareOps[w.result], w.rev)
 		var opts []clientv3.OpOption
 		if w.lease != 0 {
 			opts = append(opts, clientv3.WithLease(w.lease))
@@ -386,18 +385,11 @@ func (s *Store) put(ctx context.Context, w cas) (*clientv3.TxnResponse, error) {
 		if w.ignoreLease {
 			opts = append(opts, clientv3.WithIgnoreLease())
 		}
-		t := s.cli.Txn(ctx).If(cmp).Then(clientv3.OpPut(w.key, bytesString(w.data), opts...))
+		t := s.cli.Txn(ctx).If(clientv3.FromCompare(cmp)).Then(clientv3.OpPut(w.key, bytesString(w.data), opts...))
 		if w.elseKeys {
 			t = t.Else(clientv3.OpGet(w.key, clientv3.WithKeysOnly()))
 		}
 		return t.Commit()
-	}
-	key := []byte(w.key) // read only below: the comparison and the put share it
-	cmp := &pb.Compare{Target: w.target, Result: w.result, Key: key}
-	if w.target == pb.Compare_CREATE {
-		cmp.TargetUnion = &pb.Compare_CreateRevision{CreateRevision: w.rev}
-	} else {
-		cmp.TargetUnion = &pb.Compare_ModRevision{ModRevision: w.rev}
 	}
 	req := &pb.TxnRequest{
 		Compare: []*pb.Compare{cmp},
@@ -412,11 +404,6 @@ func (s *Store) put(ctx context.Context, w cas) (*clientv3.TxnResponse, error) {
 		return nil, clientErr(ctx, err)
 	}
 	return (*clientv3.TxnResponse)(resp), nil
-}
-
-// compareOps are clientv3.Compare's operators of put's results.
-var compareOps = map[pb.Compare_CompareResult]string{
-	pb.Compare_EQUAL: "=", pb.Compare_GREATER: ">", pb.Compare_LESS: "<", pb.Compare_NOT_EQUAL: "!=",
 }
 
 // clientErr is err as clientv3 returns it: etcd's own errors as rpctypes
