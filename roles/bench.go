@@ -67,14 +67,21 @@ func (e *BenchEnv) RulesSync(ctx context.Context, services, endpoints, runs int)
 	return netbench.RulesSync(ctx, e.Bin, services, endpoints, runs)
 }
 
-// freeAddr returns a loopback host:port nobody listens on right now.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("free port: %w", err)
+// freeAddrs returns n loopback host:ports nobody listens on right now, all
+// different: each is held until all are chosen (one closed at once may be
+// handed out again by the next call: a bench master once got its etcd
+// client and peer ports equal and failed to listen).
+func freeAddrs(n int) ([]string, error) {
+	addrs := make([]string, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("free port: %w", err)
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return addrs, nil
 }
 
 // StartMaster implements bench.Env. It returns once every component has
@@ -112,13 +119,9 @@ type benchMaster struct {
 }
 
 func (m *benchMaster) start(ctx context.Context, o bench.MasterOptions) error {
-	var addrs [3]string
-	for i := range addrs {
-		a, err := freeAddr()
-		if err != nil {
-			return err
-		}
-		addrs[i] = a
+	addrs, err := freeAddrs(3)
+	if err != nil {
+		return err
 	}
 	log := func(component string) *logrus.Entry {
 		return logging.FromContext(ctx).WithField("component", component)

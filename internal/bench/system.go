@@ -147,13 +147,22 @@ func footprint(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	}, nil
 }
 
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0
+func freePort() int { return freePorts(1)[0] }
+
+// freePorts returns n loopback ports nobody listens on right now, all
+// different (each is held until all are chosen; 0 for one that could not
+// be had).
+func freePorts(n int) []int {
+	ports := make([]int, n)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			continue
+		}
+		defer l.Close()
+		ports[i] = l.Addr().(*net.TCPAddr).Port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 type proc struct {
