@@ -2,9 +2,11 @@ package fit
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"kubelite/internal/api"
 )
@@ -154,25 +156,66 @@ func NewNode(minion *api.Minion) *Node {
 }
 
 // LabelKey renders a label set canonically (sorted k=v joined by commas).
+// Renderings are interned (labelKeys): the scheduler and the registry's
+// index key every pod's group by it, several times a change, and a cluster
+// has few label sets, so equal sets share one string and a set seen before
+// costs no allocation.
 func LabelKey(labels map[string]string) string {
 	if len(labels) == 0 {
 		return ""
 	}
-	keys := make([]string, 0, len(labels))
+	var keyArr [8]string
+	keys := keyArr[:0]
 	for k := range labels {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
-	var b strings.Builder
+	slices.Sort(keys)
+	var buf [256]byte
+	b := buf[:0]
 	for i, k := range keys {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(labels[k])
+		b = append(b, k...)
+		b = append(b, '=')
+		b = append(b, labels[k]...)
 	}
-	return b.String()
+	return labelKeys.intern(b)
+}
+
+// maxLabelKeys bounds the interned renderings: past it the table starts
+// afresh (strings already handed out stay valid, only no longer shared).
+const maxLabelKeys = 1 << 16
+
+var labelKeys = newInterner(maxLabelKeys)
+
+// interner hands out one string for equal byte strings, up to max of them.
+type interner struct {
+	max int
+	mu  sync.RWMutex
+	m   map[string]string
+}
+
+func newInterner(max int) *interner { return &interner{max: max, m: map[string]string{}} }
+
+func (in *interner) intern(b []byte) string {
+	in.mu.RLock()
+	s, ok := in.m[string(b)]
+	in.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = string(b)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if t, ok := in.m[s]; ok {
+		return t
+	}
+	if len(in.m) >= in.max {
+		in.m = make(map[string]string, len(in.m)/4)
+	}
+	in.m[s] = s
+	return s
 }
 
 // Add accounts pod on the node; terminated pods are ignored. Remove with the

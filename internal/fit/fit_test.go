@@ -1,8 +1,11 @@
 package fit
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"kubelite/internal/api"
 )
@@ -181,5 +184,67 @@ func TestPredicatesEachFailsAlone(t *testing.T) {
 	}
 	if len(breaks) != len(Predicates) {
 		t.Errorf("%d cases for %d predicates", len(breaks), len(Predicates))
+	}
+}
+
+func TestLabelKey(t *testing.T) {
+	long := strings.Repeat("x", 300) // past the stack buffer
+	many := map[string]string{}
+	for i := range 10 { // past the stack array of keys
+		many[fmt.Sprintf("k%d", 9-i)] = "v"
+	}
+	for _, tc := range []struct {
+		labels map[string]string
+		want   string
+	}{
+		{nil, ""},
+		{map[string]string{}, ""},
+		{map[string]string{"app": "web"}, "app=web"},
+		{map[string]string{"tier": "db", "app": "web", "a": ""}, "a=,app=web,tier=db"},
+		{map[string]string{"k": long}, "k=" + long},
+		{many, "k0=v,k1=v,k2=v,k3=v,k4=v,k5=v,k6=v,k7=v,k8=v,k9=v"},
+	} {
+		if got := LabelKey(tc.labels); got != tc.want {
+			t.Errorf("LabelKey(%v) = %q, want %q", tc.labels, got, tc.want)
+		}
+	}
+}
+
+// Equal label sets share one rendering, and a set seen before costs no
+// allocation.
+func TestLabelKeyInterned(t *testing.T) {
+	a := LabelKey(map[string]string{"app": "interned", "tier": "web"})
+	b := LabelKey(map[string]string{"tier": "web", "app": "interned"})
+	if unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Errorf("equal label sets rendered as two strings")
+	}
+	labels := map[string]string{"app": "interned", "tier": "web"}
+	if n := testing.AllocsPerRun(100, func() { _ = LabelKey(labels) }); n != 0 {
+		t.Errorf("LabelKey of a known set: %v allocations, want 0", n)
+	}
+}
+
+func TestInternerBound(t *testing.T) {
+	in := newInterner(2)
+	x := in.intern([]byte("a"))
+	in.intern([]byte("b"))
+	if len(in.m) != 2 {
+		t.Fatalf("%d interned, want 2", len(in.m))
+	}
+	if c := in.intern([]byte("c")); c != "c" || len(in.m) != 1 {
+		t.Fatalf("past the bound: got %q with %d interned, want %q alone", c, len(in.m), "c")
+	}
+	if y := in.intern([]byte("a")); y != "a" || x != "a" {
+		t.Fatalf("after a reset: %q, %q", x, y)
+	}
+}
+
+// BenchmarkLabelKey renders a known set (as the scheduler and the
+// registry's index do for every pod change).
+func BenchmarkLabelKey(b *testing.B) {
+	labels := map[string]string{"bench": "scale", "group": "3"}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = LabelKey(labels)
 	}
 }

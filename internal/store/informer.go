@@ -211,7 +211,10 @@ func (i *Informer) replace(objs []api.Object, rev uint64) {
 }
 
 func (i *Informer) apply(ev Event) {
-	k := api.Key(ev.Object)
+	k := ev.Key
+	if k == "" {
+		k = api.Key(ev.Object)
+	}
 	i.mu.Lock()
 	if ev.Type == Deleted {
 		delete(i.items, k)

@@ -2,9 +2,11 @@ package store_test
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"kubelite/internal/api"
 	"kubelite/internal/store"
@@ -86,5 +88,62 @@ func TestStartInformersStopWithoutCancel(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("stop did not return within 5s with the caller's ctx live")
+	}
+}
+
+// keyedStore's watch sets each event's Key, a string of its own, and
+// hands it out on keys too.
+type keyedStore struct {
+	*memory.Store
+	keys chan string
+}
+
+func (s *keyedStore) WatchShared(ctx context.Context, res api.Resource, opts store.ListOptions) (<-chan store.Event, error) {
+	in, err := s.Watch(ctx, res, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan store.Event)
+	go func() {
+		defer close(out)
+		for ev := range in {
+			ev.Key = strings.Clone(api.Key(ev.Object))
+			s.keys <- ev.Key
+			out <- ev
+		}
+	}()
+	return out, nil
+}
+
+// An event's Key is the key the informer caches and hands to onChange:
+// the same string, not one of its own (the informers of a process and the
+// indexes keyed by onChange's keys share it).
+func TestInformerKeepsEventKey(t *testing.T) {
+	mem := memory.New()
+	st := &keyedStore{Store: mem, keys: make(chan string, 4)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	seen := make(chan string, 4)
+	inf := store.NewInformer(st, api.Pods, store.ListOptions{}, func(k string) { seen <- k })
+	defer store.StartInformers(ctx, inf)()
+	if !inf.WaitSynced(ctx) {
+		t.Fatal("not synced")
+	}
+	if _, err := mem.Create(ctx, &api.Pod{TypeMeta: api.TypeMeta{ID: "web", Namespace: api.DefaultNamespace}}); err != nil {
+		t.Fatal(err)
+	}
+	var sent, got string
+	for _, c := range []struct {
+		ch  chan string
+		dst *string
+	}{{st.keys, &sent}, {seen, &got}} {
+		select {
+		case *c.dst = <-c.ch:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the created pod never reached the informer")
+		}
+	}
+	if got != "default/web" || unsafe.StringData(got) != unsafe.StringData(sent) {
+		t.Fatalf("onChange got %q, not the event's Key %q itself", got, sent)
 	}
 }

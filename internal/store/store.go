@@ -76,6 +76,11 @@ const (
 type Event struct {
 	Type   EventType
 	Object api.Object
+	// Key is api.Key(Object) when the watch had it at hand, else empty:
+	// a shared watch computes it once for every watcher of a change, so
+	// that the informers of one process (and the indexes keyed by what
+	// they hand to onChange) hold one string per object, not one each.
+	Key string
 }
 
 // KeyPrefix is the root of kubelite's keys, as in v0.6.

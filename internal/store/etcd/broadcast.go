@@ -52,6 +52,7 @@ const watchBuffer = 64
 type change struct {
 	rev       int64
 	prev, cur api.Object // prev of a delete carries the delete's revision
+	key       string     // api.Key of the object, for every watcher (store.Event.Key)
 }
 
 type broadcaster struct {
@@ -477,6 +478,12 @@ func (b *broadcaster) decodeChange(e *clientv3.Event) (change, bool) {
 		c.prev = shallowCopy(c.prev)
 		c.prev.Meta().ResourceVersion = uint64(c.rev)
 	}
+	switch {
+	case c.cur != nil:
+		c.key = api.Key(c.cur)
+	case c.prev != nil:
+		c.key = api.Key(c.prev)
+	}
 	return c, c.prev != nil || c.cur != nil
 }
 
@@ -510,6 +517,7 @@ func (s *Store) watchShared(ctx context.Context, b *broadcaster, sub *subscriber
 				if !ok {
 					continue
 				}
+				ev.Key = c.key
 				if copies {
 					ev.Object = api.DeepCopy(ev.Object)
 				}

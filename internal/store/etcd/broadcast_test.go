@@ -16,6 +16,7 @@ import (
 )
 
 // recv reads n events from ch (failing after a deadline) as "TYPE id@rv".
+// Every event of this store carries its object's key (store.Event.Key).
 func recv(t *testing.T, ch <-chan store.Event, n int) ([]string, []api.Object) {
 	t.Helper()
 	var got []string
@@ -26,6 +27,9 @@ func recv(t *testing.T, ch <-chan store.Event, n int) ([]string, []api.Object) {
 		case ev, ok := <-ch:
 			if !ok {
 				t.Fatalf("watch closed after %v", got)
+			}
+			if ev.Key != api.Key(ev.Object) {
+				t.Fatalf("%s %s: Key %q, want %q", ev.Type, ev.Object.Meta().ID, ev.Key, api.Key(ev.Object))
 			}
 			m := ev.Object.Meta()
 			got = append(got, fmt.Sprintf("%s %s@%d", ev.Type, m.ID, m.ResourceVersion))
