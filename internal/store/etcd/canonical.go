@@ -213,14 +213,12 @@ func compileCanonMap(t reflect.Type) canonFunc {
 				return true
 			}
 			m := src.Interface().(map[string]string)
-			out := make(map[string]string, len(m))
 			for k, v := range m {
 				if !utf8.ValidString(k) || !utf8.ValidString(v) {
 					return false
 				}
-				out[in.str(k)] = in.str(v)
 			}
-			dst.Set(reflect.ValueOf(out))
+			dst.Set(reflect.ValueOf(in.strMap(m)))
 			return true
 		}
 	}

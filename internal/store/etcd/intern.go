@@ -1,7 +1,9 @@
 package etcd
 
 import (
+	"encoding/binary"
 	"reflect"
+	"slices"
 	"sync"
 
 	"kubelite/internal/api"
@@ -14,7 +16,9 @@ import (
 // cache, its short strings are replaced by one shared copy from a bounded
 // table, so that 30,000 pods of one template hold those strings once.
 // Strings are immutable and cached objects read only, so sharing them
-// changes nothing a reader can see.
+// changes nothing a reader can see. Small string maps (labels, selectors)
+// are shared whole the same way: equal maps of many pods are one map, where
+// each would otherwise hold a group of eight slots of its own.
 
 const (
 	// internMaxLen: longer strings are left alone (rarely repeated, and a
@@ -24,14 +28,19 @@ const (
 	// already shared stay shared; unique strings such as ids and uids are
 	// what fills it).
 	internMaxEntries = 1 << 15
+	// internMaxMap: larger maps are not shared whole (only their strings).
+	internMaxMap = 8
 )
 
 type interner struct {
-	mu sync.Mutex
-	m  map[string]string
+	mu   sync.Mutex
+	m    map[string]string
+	maps map[string]map[string]string // by mapKey
 }
 
-func newInterner() *interner { return &interner{m: make(map[string]string, 1024)} }
+func newInterner() *interner {
+	return &interner{m: make(map[string]string, 1024), maps: make(map[string]map[string]string, 64)}
+}
 
 // str returns the table's copy of s, adding s if it has none.
 func (in *interner) str(s string) string {
@@ -40,6 +49,61 @@ func (in *interner) str(s string) string {
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	return in.strLocked(s)
+}
+
+// strMap returns a map equal to m whose strings are the table's copies:
+// the table's map for m's contents when m has 1 to internMaxMap entries
+// (added if it has none), else a new map. m is left as it is.
+func (in *interner) strMap(m map[string]string) map[string]string {
+	if len(m) == 0 || len(m) > internMaxMap {
+		out := make(map[string]string, len(m))
+		for k, v := range m {
+			out[in.str(k)] = in.str(v)
+		}
+		return out
+	}
+	var buf [256]byte
+	key := mapKey(buf[:0], m)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if c, ok := in.maps[string(key)]; ok {
+		return c
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[in.strLocked(k)] = in.strLocked(v)
+	}
+	if len(in.maps) >= internMaxEntries {
+		in.maps = make(map[string]map[string]string, 64)
+	}
+	in.maps[string(key)] = out
+	return out
+}
+
+// mapKey appends to b a rendering of m (at most internMaxMap entries)
+// that equal maps, and only they, share: each key and value in key order,
+// each after its length (pure).
+func mapKey(b []byte, m map[string]string) []byte {
+	var arr [internMaxMap]string
+	keys := arr[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		b = binary.AppendUvarint(b, uint64(len(m[k])))
+		b = append(b, m[k]...)
+	}
+	return b
+}
+
+func (in *interner) strLocked(s string) string {
+	if s == "" || len(s) > internMaxLen {
+		return s
+	}
 	if c, ok := in.m[s]; ok {
 		return c
 	}
@@ -74,6 +138,10 @@ func (in *interner) walk(v reflect.Value) {
 			in.walk(v.Index(i))
 		}
 	case reflect.Map:
+		if m, ok := v.Interface().(map[string]string); ok && v.CanSet() && !v.IsNil() {
+			v.Set(reflect.ValueOf(in.strMap(m)))
+			return
+		}
 		if m, ok := v.Interface().(map[string]string); ok {
 			// Assigning an equal key replaces the stored key too (Go maps
 			// update string keys), so both become the shared copies.
