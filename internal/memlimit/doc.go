@@ -15,7 +15,7 @@
 // allocated a quarter of its live heap): quiet, the limit is the live heap
 // plus a quarter plus 64 MiB, re-set after every collection, instead of
 // GOGC's whole heap again; a burst (that cost reaching 0.3 of a core over
-// 3 s: a master taking thousands of creates) raises GOGC to 200 and the
+// 3 s: a master taking thousands of creates) raises GOGC to 400 and the
 // limit to the ceiling, since collecting a large heap four times as often
 // as GOGC says took a quarter to two fifths of a busy master's CPU. The
 // burst ends once the cost has stayed under 0.15 of a core for a whole

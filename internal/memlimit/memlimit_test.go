@@ -138,7 +138,7 @@ func TestNextBurst(t *testing.T) {
 }
 
 func TestBurstGC(t *testing.T) {
-	for in, want := range map[int]int{100: 200, 50: 200, 400: 400, -1: -1} {
+	for in, want := range map[int]int{100: 400, 50: 400, 400: 400, 800: 800, -1: -1} {
 		if got := burstGC(in); got != want {
 			t.Errorf("burstGC(%d) = %d, want %d", in, got, want)
 		}
@@ -181,7 +181,7 @@ func TestBurstStartsAndEnds(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		tick(300) // 0.78 cores at the quiet headroom
 	}
-	check("a burst", true, 200, ceiling)
+	check("a burst", true, burstGOGC, ceiling)
 	for i := 0; i < 20; i++ {
 		tick(300)
 	}
@@ -190,7 +190,7 @@ func TestBurstStartsAndEnds(t *testing.T) {
 			t.Fatalf("a stall of %d s ended the burst", i+1)
 		}
 	}
-	check("a stall", true, 200, ceiling)
+	check("a stall", true, burstGOGC, ceiling)
 	for i := 0; i < 10; i++ {
 		tick(300)
 	}
