@@ -138,11 +138,11 @@ func (in *interner) walk(v reflect.Value) {
 			in.walk(v.Index(i))
 		}
 	case reflect.Map:
-		if m, ok := v.Interface().(map[string]string); ok && v.CanSet() && !v.IsNil() {
-			v.Set(reflect.ValueOf(in.strMap(m)))
-			return
-		}
 		if m, ok := v.Interface().(map[string]string); ok {
+			if v.CanSet() && len(m) > 0 {
+				v.Set(reflect.ValueOf(in.strMap(m)))
+				return
+			}
 			// Assigning an equal key replaces the stored key too (Go maps
 			// update string keys), so both become the shared copies.
 			for k, e := range m {
