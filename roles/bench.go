@@ -67,23 +67,6 @@ func (e *BenchEnv) RulesSync(ctx context.Context, services, endpoints, runs int)
 	return netbench.RulesSync(ctx, e.Bin, services, endpoints, runs)
 }
 
-// freeAddrs returns n loopback host:ports nobody listens on right now, all
-// different: each is held until all are chosen (one closed at once may be
-// handed out again by the next call: a bench master once got its etcd
-// client and peer ports equal and failed to listen).
-func freeAddrs(n int) ([]string, error) {
-	addrs := make([]string, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("free port: %w", err)
-		}
-		defer l.Close()
-		addrs = append(addrs, l.Addr().String())
-	}
-	return addrs, nil
-}
-
 // StartMaster implements bench.Env. It returns once every component has
 // started (etcd serving, the API listening, the loops' caches loaded).
 func (e *BenchEnv) StartMaster(ctx context.Context, o bench.MasterOptions) (bench.Master, error) {
@@ -119,7 +102,7 @@ type benchMaster struct {
 }
 
 func (m *benchMaster) start(ctx context.Context, o bench.MasterOptions) error {
-	addrs, err := freeAddrs(3)
+	addrs, err := bench.FreeAddrs(3)
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,10 @@ func startChildMaster(ctx context.Context, bin, dir string, extra ...string) (*c
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("master dir: %w", err)
 	}
-	ports := freePorts(3)
+	ports, err := freePorts(3)
+	if err != nil {
+		return nil, err
+	}
 	port, etcdPort, peerPort := ports[0], ports[1], ports[2]
 	args := append([]string{"master", "--etcd-embed", "--address=127.0.0.1",
 		"--port=" + strconv.Itoa(port), "--data-dir=" + dir + "/master", "--config-dir=" + dir + "/none",

@@ -71,7 +71,11 @@ func footprint(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	}
 	defer m.stop()
 	dir, url := m.tmp, m.url
-	kubeletPort := freePort()
+	kp, err := freePorts(1)
+	if err != nil {
+		return nil, err
+	}
+	kubeletPort := kp[0]
 	// The cluster runs as users run it: secure, the minion joined with the
 	// master's token, the client with the admin kubeconfig.
 	token, err := securetest.Token(ctx, bin, m.dir)
@@ -147,22 +151,35 @@ func footprint(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	}, nil
 }
 
-func freePort() int { return freePorts(1)[0] }
-
-// freePorts returns n loopback ports nobody listens on right now, all
-// different (each is held until all are chosen; 0 for one that could not
-// be had).
-func freePorts(n int) []int {
-	ports := make([]int, n)
-	for i := range ports {
+// FreeAddrs returns n loopback host:ports nobody listens on right now, all
+// different: each is held until all are chosen (one closed at once may be
+// handed out again by the next call: a bench master once got its etcd
+// client and peer ports equal and failed to listen).
+func FreeAddrs(n int) ([]string, error) {
+	addrs := make([]string, 0, n)
+	for range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			continue
+			return nil, fmt.Errorf("free port: %w", err)
 		}
 		defer l.Close()
-		ports[i] = l.Addr().(*net.TCPAddr).Port
+		addrs = append(addrs, l.Addr().String())
 	}
-	return ports
+	return addrs, nil
+}
+
+// freePorts is FreeAddrs's ports.
+func freePorts(n int) ([]int, error) {
+	addrs, err := FreeAddrs(n)
+	if err != nil {
+		return nil, err
+	}
+	ports := make([]int, n)
+	for i, a := range addrs {
+		_, p, _ := net.SplitHostPort(a)
+		ports[i], _ = strconv.Atoi(p)
+	}
+	return ports, nil
 }
 
 type proc struct {

@@ -132,17 +132,16 @@ func TestInformerKeepsEventKey(t *testing.T) {
 	if _, err := mem.Create(ctx, &api.Pod{TypeMeta: api.TypeMeta{ID: "web", Namespace: api.DefaultNamespace}}); err != nil {
 		t.Fatal(err)
 	}
-	var sent, got string
-	for _, c := range []struct {
-		ch  chan string
-		dst *string
-	}{{st.keys, &sent}, {seen, &got}} {
+	take := func(ch chan string) string {
 		select {
-		case *c.dst = <-c.ch:
+		case k := <-ch:
+			return k
 		case <-time.After(10 * time.Second):
 			t.Fatal("the created pod never reached the informer")
+			return ""
 		}
 	}
+	sent, got := take(st.keys), take(seen)
 	if got != "default/web" || unsafe.StringData(got) != unsafe.StringData(sent) {
 		t.Fatalf("onChange got %q, not the event's Key %q itself", got, sent)
 	}
