@@ -101,6 +101,9 @@ func benchCommand(e *env) *ucli.Command {
 			if scale < 0 {
 				return fmt.Errorf("--scale %g: must be more than 0", scale)
 			}
+			// The hollow fleet's heap is this process's: its page faults
+			// are the simulation's, not a minion's, on the master's cores.
+			adviseHugePages(c)
 			sizes, err := parseSwarmSizes(swarmSizes)
 			if err != nil {
 				return err

@@ -11,6 +11,7 @@ import (
 	"kubelite/config"
 	"kubelite/internal/clock"
 	"kubelite/internal/httpserve"
+	"kubelite/internal/hugepage"
 	"kubelite/internal/images"
 	"kubelite/internal/kubectl"
 	"kubelite/internal/logging"
@@ -39,6 +40,7 @@ func masterCommand(e *env) *ucli.Command {
 		Flags: flags,
 		Action: roleAction(e, cfg.Load, &cfg.PrintConfig, &cfg.Logging, func(c *ucli.Context) error {
 			applyMemoryLimit(c, cfg.MemoryLimitMB)
+			adviseHugePages(c)
 			return roles.Master(c.Context, cfg)
 		}),
 	}
@@ -76,6 +78,7 @@ func standaloneCommand(e *env) *ucli.Command {
 			}
 			if !cfg.Minion.CleanupIPTables { // cleans and exits: no memory to limit
 				applyMemoryLimit(c, cfg.Master.MemoryLimitMB)
+				adviseHugePages(c)
 			}
 			return roles.Standalone(c.Context, cfg, e.stdout)
 		}),
@@ -119,6 +122,13 @@ func applyMemoryLimit(c *ucli.Context, flagMB int) {
 		return
 	}
 	e.Debug("memory limit")
+}
+
+// adviseHugePages asks for huge pages under this process's heap for as
+// long as the role runs (internal/hugepage): a master's heap is large and
+// faulted in again after the runtime has returned part of it.
+func adviseHugePages(c *ucli.Context) {
+	go hugepage.Keep(c.Context, logging.FromContext(c.Context).WithField("component", "cli"))
 }
 
 // lowFileLimit is the open-file limit under which a role warns: the API's
