@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"syscall"
@@ -160,6 +161,13 @@ func transient(err error) bool {
 	// A connect that timed out (the master's accept queue full at 5,000
 	// minions) sent nothing; a refused one means no master, not a busy one.
 	if op := (*net.OpError)(nil); errors.As(err, &op) && op.Op == "dial" && op.Timeout() {
+		return true
+	}
+	// The client's own timeout (30 s) awaiting the answer of a master too
+	// busy to give it: the write may or may not have happened, as with
+	// etcd's "request timed out" (a 150,000-pod run failed so at pod
+	// 125,823 on a slow machine, its master's etcd taking 1.4 s a read).
+	if ue := (*url.Error)(nil); errors.As(err, &ue) && ue.Timeout() {
 		return true
 	}
 	var se *api.StatusError
