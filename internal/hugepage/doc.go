@@ -20,6 +20,7 @@
 // Advisor remembers what it has advised and advises what is new; Keep
 // runs one for the life of a process, often while the heap grows and
 // rarely once it has stopped. Nothing is done when the system's setting
-// is always (nothing to ask) or never (nothing to get), nor on an error:
-// huge pages are a speed-up, never a condition.
+// is always (nothing to ask) or never (nothing to get), under the Go
+// runtime's own switch GODEBUG=disablethp=1, nor on an error: huge pages
+// are a speed-up, never a condition.
 package hugepage

@@ -62,6 +62,19 @@ func Mode(enabled string) string {
 	return mode
 }
 
+// Disabled reports whether a GODEBUG value turns huge pages off for the
+// heap (disablethp=1, the Go runtime's own switch; the last setting wins,
+// as in the runtime) (pure).
+func Disabled(godebug string) bool {
+	off := false
+	for _, kv := range strings.Split(godebug, ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && k == "disablethp" {
+			off = v == "1"
+		}
+	}
+	return off
+}
+
 // Advisor advises the candidates of a process's mappings once each.
 type Advisor struct {
 	// Maps opens the process's mappings; Advise asks for huge pages over
@@ -120,6 +133,10 @@ const (
 // leaves huge pages to each program's advice; otherwise it returns at
 // once. Errors are logged at debug: huge pages are a speed-up only.
 func Keep(ctx context.Context, log logrus.FieldLogger) {
+	if Disabled(os.Getenv("GODEBUG")) {
+		log.Debug("transparent huge pages: GODEBUG disablethp=1, nothing advised")
+		return
+	}
 	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
 	if err != nil || Mode(string(b)) != "madvise" {
 		log.WithField("mode", strings.TrimSpace(string(b))).Debug("transparent huge pages: nothing to advise")

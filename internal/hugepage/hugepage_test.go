@@ -80,6 +80,23 @@ func TestMode(t *testing.T) {
 	}
 }
 
+func TestDisabled(t *testing.T) {
+	for in, want := range map[string]bool{
+		"":                          false,
+		"disablethp=1":              true,
+		"gctrace=1,disablethp=1":    true,
+		"gctrace=1, disablethp=1":   true,
+		"disablethp=0":              false,
+		"disablethp=1,disablethp=0": false,
+		"xdisablethp=1":             false,
+		"disablethp":                false,
+	} {
+		if got := Disabled(in); got != want {
+			t.Errorf("Disabled(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
 // fakeMaps serves a listing that the test changes between passes.
 type fakeMaps struct{ listing string }
 
