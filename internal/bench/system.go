@@ -156,28 +156,27 @@ func footprint(ctx context.Context, env Env, o Options) ([]Figure, error) {
 // handed out again by the next call: a bench master once got its etcd
 // client and peer ports equal and failed to listen).
 func FreeAddrs(n int) ([]string, error) {
-	addrs := make([]string, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("free port: %w", err)
-		}
-		defer l.Close()
-		addrs = append(addrs, l.Addr().String())
+	ports, err := freePorts(n)
+	if err != nil {
+		return nil, err
+	}
+	addrs := make([]string, n)
+	for i, p := range ports {
+		addrs[i] = net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
 	}
 	return addrs, nil
 }
 
 // freePorts is FreeAddrs's ports.
 func freePorts(n int) ([]int, error) {
-	addrs, err := FreeAddrs(n)
-	if err != nil {
-		return nil, err
-	}
-	ports := make([]int, n)
-	for i, a := range addrs {
-		_, p, _ := net.SplitHostPort(a)
-		ports[i], _ = strconv.Atoi(p)
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("free port: %w", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
 }

@@ -101,9 +101,6 @@ func benchCommand(e *env) *ucli.Command {
 			if scale < 0 {
 				return fmt.Errorf("--scale %g: must be more than 0", scale)
 			}
-			// The hollow fleet's heap is this process's: its page faults
-			// are the simulation's, not a minion's, on the master's cores.
-			adviseHugePages(c)
 			sizes, err := parseSwarmSizes(swarmSizes)
 			if err != nil {
 				return err
@@ -115,6 +112,9 @@ func benchCommand(e *env) *ucli.Command {
 					o.Only = append(o.Only, n)
 				}
 			}
+			// The hollow fleet's heap is this process's: its page faults
+			// are the simulation's, not a minion's, on the master's cores.
+			adviseHugePages(c)
 			progress := e.stderr
 			r, runErr := bench.Run(c.Context, &roles.BenchEnv{Bin: bin}, o, progress)
 			if r == nil {

@@ -65,6 +65,12 @@ func Near(live, max int64) int64 {
 // quietCost is the CPU (cores) the quiet mode's collections would take: a
 // cycle costs cycleGC CPU seconds and comes each time the process has
 // allocated the quiet headroom's room, at allocRate bytes a second (pure).
+// The room is too large: the runtime counts stacks, its own structures and
+// free space in spans against the limit as well, so a master with 250 MB
+// live collected every 24-47 MB, not every 127 MiB, and spent 0.9 of a core
+// where this said 0.3. Counting that overhead alone kept the burst from
+// ever ending under 5,000 heartbeating minions: the thresholds must be set
+// again with it (docs/performance.md, fourteenth pass).
 func quietCost(cycleGC, allocRate float64, live int64) float64 {
 	room := float64(Near(live, 0) - live)
 	return cycleGC * allocRate / room
