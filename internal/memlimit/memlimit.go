@@ -15,8 +15,8 @@ import (
 type Limit struct {
 	Bytes  int64  // 0: leave the runtime's setting alone
 	Source string // "--memory-limit-mb", "GOMEMLIMIT", "default (half of N MiB)", "none"
-	// Default: Bytes is the default's ceiling; Apply keeps the limit near
-	// the live heap below it (Near).
+	// Default: Bytes is the default's ceiling, the limit; Apply keeps the
+	// heap's goal near the live heap below it (Near, through GOGC).
 	Default bool
 }
 
@@ -40,9 +40,10 @@ func Choose(flagMB int, env string, memTotal, cgroupMax int64) Limit {
 	return Limit{Bytes: avail / 2, Source: fmt.Sprintf("default (half of %d MiB)", avail>>20), Default: true}
 }
 
-// Apply chooses the limit for flagMB from this machine and sets it. The
-// default (neither the flag nor GOMEMLIMIT) is kept near the live heap
-// (Near), up to the chosen bytes; a limit the user chose is set as it is.
+// Apply chooses the limit for flagMB from this machine and sets it. Under
+// the default (neither the flag nor GOMEMLIMIT) the heap's goal is kept
+// near the live heap (Near), up to the chosen bytes; a limit the user
+// chose is set as it is.
 func Apply(flagMB int) Limit {
 	l := Choose(flagMB, os.Getenv("GOMEMLIMIT"), memTotal(), cgroupMax())
 	switch {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -67,28 +68,72 @@ func TestNear(t *testing.T) {
 	}
 }
 
-// The default's limit follows the live heap after each collection.
+func TestQuietGOGC(t *testing.T) {
+	const mib = int64(1) << 20
+	for _, tc := range []struct {
+		name string
+		live int64
+		gogc int
+		want int
+	}{
+		{"idle", 0, 100, 100},
+		{"small: the process's own GOGC", 20 * mib, 100, 100},
+		{"a large cache: a quarter over live plus 64 MiB", 512 * mib, 100, 38},
+		{"150,000 pods", 672 * mib, 100, 35},
+		{"very large: never under a quarter", 64 << 10 * mib, 100, 26},
+		{"a lower GOGC of the user's wins", 512 * mib, 20, 20},
+		{"off stays off", 512 * mib, -1, -1},
+	} {
+		if got := quietGOGC(tc.live, tc.gogc); got != tc.want {
+			t.Errorf("%s: quietGOGC(%d MiB, %d) = %d, want %d", tc.name, tc.live/mib, tc.gogc, got, tc.want)
+		}
+	}
+	// The goal it gives (live + live*GOGC/100, stacks aside) is Near's,
+	// to within the rounding up of one percent.
+	for _, live := range []int64{100 * mib, 300 * mib, 672 * mib, 4 << 10 * mib} {
+		goal := live + quietRoom(live, 100)
+		if near := Near(live, 0); goal < near || goal > near+live/100 {
+			t.Errorf("live %d MiB: goal %d MiB, Near %d MiB", live/mib, goal/mib, near/mib)
+		}
+	}
+}
+
+// gcPercent reads the runtime's GOGC without setting it.
+func gcPercent(t *testing.T) int {
+	t.Helper()
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		t.Fatal("no /gc/gogc:percent")
+	}
+	return int(int64(s[0].Value.Uint64()))
+}
+
+// The default's GOGC follows the live heap after each collection, under
+// the ceiling as the limit.
 func TestTuneFollowsLiveHeap(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	const ceiling = int64(8) << 30
 	tune(ceiling)
-	hold := make([][]byte, 0, 128)
-	for i := 0; i < 128; i++ {
-		hold = append(hold, make([]byte, 1<<20)) // 128 MiB live
+	if got := debug.SetMemoryLimit(-1); got != ceiling {
+		t.Fatalf("limit %d MiB, want the ceiling %d MiB", got>>20, ceiling>>20)
 	}
-	for i := 0; i < 3; i++ {
-		runtime.GC()
+	hold := make([][]byte, 0, 512)
+	for i := 0; i < 512; i++ {
+		hold = append(hold, make([]byte, 1<<20)) // 512 MiB live
 	}
+	want := quietGOGC(512<<20, 100)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got := debug.SetMemoryLimit(-1)
-		if got >= Near(128<<20, ceiling) && got < ceiling {
+		runtime.GC() // the cleanup runs after a collection, on its own goroutine
+		got := gcPercent(t)
+		if got >= want-1 && got <= want+1 { // live is 512 MiB and a little
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("limit %d MiB after collections with 128 MiB live, want about %d MiB", got>>20, Near(128<<20, ceiling)>>20)
+			t.Fatalf("GOGC %d after collections with 512 MiB live, want about %d", got, want)
 		}
-		runtime.GC() // the cleanup runs after a collection, on its own goroutine
 		time.Sleep(10 * time.Millisecond)
 	}
 	runtime.KeepAlive(hold)
@@ -103,14 +148,15 @@ func TestQuietCost(t *testing.T) {
 		want          float64 // cores, to two places
 	}{
 		{"idle", 0.7, 0, 700 * mib, 0},
-		{"a burst", 0.7, 300, 700 * mib, 0.88}, // a cycle every 0.8 s
+		{"a burst", 0.7, 300, 700 * mib, 0.86}, // a cycle every 0.8 s
 		{"churn", 0.7, 10, 700 * mib, 0.03},    // a cycle every 24 s
-		{"small heap", 0.01, 100, 20 * mib, 0.01},
+		{"small heap: GOGC's room, not Near's", 0.01, 100, 20 * mib, 0.05},
 		{"no cycle measured", 0, 300, 700 * mib, 0},
+		{"no heap", 0.01, 100, 0, 0},
 	} {
-		got := quietCost(tc.cycleGC, tc.rate*mib, tc.live)
+		got := quietCost(tc.cycleGC, tc.rate*mib, quietRoom(tc.live, 100))
 		if math.Abs(got-tc.want) > 0.005 {
-			t.Errorf("%s: quietCost(%v, %v MiB/s, %d MiB) = %.3f, want %.2f", tc.name, tc.cycleGC, tc.rate, tc.live/mib, got, tc.want)
+			t.Errorf("%s: quietCost(%v, %v MiB/s, %d MiB live) = %.3f, want %.2f", tc.name, tc.cycleGC, tc.rate, tc.live/mib, got, tc.want)
 		}
 	}
 }
@@ -146,22 +192,24 @@ func TestBurstGC(t *testing.T) {
 }
 
 // A burst of allocations switches the tuner to the burst mode (GOGC
-// raised, the limit at the ceiling) within burstWindow; a stall of a few
-// seconds does not end it; a whole quiet window does, restoring GOGC and the
-// limit near the live heap.
+// raised) within burstWindow; a stall of a few seconds does not end it; a
+// whole quiet window does, restoring the quiet GOGC. The limit is never
+// touched.
 func TestBurstStartsAndEnds(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	const mib = int64(1) << 20
 	const live, ceiling = 512 * mib, int64(8) << 30
-	tu := &tuner{max: ceiling, gogc: 100, live: live, cycleGC: 0.5}
-	debug.SetMemoryLimit(Near(live, ceiling))
+	tu := &tuner{gogc: 100, live: live, cycleGC: 0.5}
+	debug.SetMemoryLimit(ceiling)
+	quiet := quietGOGC(live, 100)
+	debug.SetGCPercent(quiet)
 	var allocs int64
 	tick := func(rateMiB int64) bool {
 		allocs += rateMiB * mib
 		return tu.observe(reading{live: live, allocs: allocs, gogc: 100})
 	}
-	check := func(when string, burst bool, gogc int, limit int64) {
+	check := func(when string, burst bool, gogc int) {
 		t.Helper()
 		if tu.burst != burst {
 			t.Fatalf("%s: burst %v, want %v", when, tu.burst, burst)
@@ -169,19 +217,19 @@ func TestBurstStartsAndEnds(t *testing.T) {
 		if got := debug.SetGCPercent(gogc); got != gogc {
 			t.Fatalf("%s: GOGC %d, want %d", when, got, gogc)
 		}
-		if got := debug.SetMemoryLimit(-1); got != limit {
-			t.Fatalf("%s: limit %d MiB, want %d MiB", when, got>>20, limit>>20)
+		if got := debug.SetMemoryLimit(-1); got != ceiling {
+			t.Fatalf("%s: limit %d MiB, want the ceiling %d MiB", when, got>>20, ceiling>>20)
 		}
 	}
 	tick(0)
 	for i := 0; i < 5; i++ {
-		tick(10) // churn: 0.02 cores
+		tick(10) // churn: 0.03 cores
 	}
-	check("churn", false, 100, Near(live, ceiling))
+	check("churn", false, quiet)
 	for i := 0; i < 3; i++ {
-		tick(300) // 0.78 cores at the quiet headroom
+		tick(300) // 0.77 cores at the quiet headroom
 	}
-	check("a burst", true, burstGOGC, ceiling)
+	check("a burst", true, burstGOGC)
 	for i := 0; i < 20; i++ {
 		tick(300)
 	}
@@ -190,7 +238,7 @@ func TestBurstStartsAndEnds(t *testing.T) {
 			t.Fatalf("a stall of %d s ended the burst", i+1)
 		}
 	}
-	check("a stall", true, burstGOGC, ceiling)
+	check("a stall", true, burstGOGC)
 	for i := 0; i < 10; i++ {
 		tick(300)
 	}
@@ -207,5 +255,5 @@ func TestBurstStartsAndEnds(t *testing.T) {
 	if ended < 8 {
 		t.Fatalf("the burst ended %d s into the quiet, want about QuietWindow", ended)
 	}
-	check("after the quiet window", false, 100, Near(live, ceiling))
+	check("after the quiet window", false, quiet)
 }

@@ -8,26 +8,37 @@ import (
 	"time"
 )
 
-// The default keeps a process in one of two modes.
+// The default keeps a process in one of two modes, under a soft memory
+// limit at the ceiling (half of the machine's memory) in both.
 //
-// Quiet: the limit is the live heap plus a quarter plus 64 MiB, re-set after
-// every collection, GOGC as the process started. GOGC's own goal is a
-// headroom of the whole live heap; a master holding 30,000 pods lives on
-// about 190 MB, and the other 190 MB the heap may grow into before the next
-// collection was 40% of its RSS.
+// Quiet: the heap is collected once it has grown by a quarter of the live
+// heap plus 64 MiB (Near), through GOGC re-set after every collection
+// (quietGOGC), never above the GOGC the process started with. GOGC's own
+// goal is a headroom of the whole live heap; a master holding 30,000 pods
+// lives on about 190 MB, and the other 190 MB the heap may grow into before
+// the next collection was 40% of its RSS.
 //
-// Burst: GOGC raised to burstGOGC and the limit at the ceiling. The price of
-// the quiet headroom is CPU, paid per byte allocated: a heap collected after
-// growing by a quarter is collected four times as often as GOGC's. While a
-// master takes a burst (150,000 pods created, bound and started) its
-// collector took a quarter to two fifths of its CPU; with GOGC 200 in a
-// burst the same run took 0.78 of the time and 0.81 of the master's CPU a
-// pod (docs/performance.md, ninth pass). GOGC goes to 400, not more: the
-// survivors of a burst's last cycles are scattered over a heap that large,
-// which the process keeps after the burst. The footprint row (thirteenth
-// pass, small maps shared in the decoded cache): 200: 6.73 KB a pod held,
-// 300: 7.5 KB, 400: 8.72 KB, against its target of 10 KB (before maps were
-// shared: 200: 8.66 KB, 400: 10.6 KB).
+// The quiet mode was a memory limit at Near until the fifteenth pass
+// (docs/performance.md): the runtime counts its stacks, its own structures
+// and the free space in its spans against a limit too, so a master with
+// 250 MB live collected every 24-47 MB where Near said 127 MiB (0.9 of a
+// core where quietCost said 0.3), and after a burst, whose survivors are
+// scattered over more spans than they fill, the spans alone were above the
+// limit: an idle master holding 150,000 pods collected back to back. GOGC
+// counts heap bytes only: the room is the room.
+//
+// Burst: GOGC raised to burstGOGC. The price of the quiet headroom is CPU,
+// paid per byte allocated: a heap collected after growing by a quarter is
+// collected four times as often as GOGC's. While a master takes a burst
+// (150,000 pods created, bound and started) its collector took a quarter
+// to two fifths of its CPU; with GOGC 200 in a burst the same run took 0.78
+// of the time and 0.81 of the master's CPU a pod (docs/performance.md,
+// ninth pass). GOGC goes to 400, not more: the survivors of a burst's last
+// cycles are scattered over a heap that large, which the process keeps
+// after the burst. The footprint row (thirteenth pass, small maps shared
+// in the decoded cache): 200: 6.73 KB a pod held, 300: 7.5 KB, 400: 8.72
+// KB, against its target of 10 KB (before maps were shared: 200: 8.66 KB,
+// 400: 10.6 KB).
 //
 // The mode is decided once a second from what the quiet mode's collections
 // would cost at the allocation rate of a window (quietCost): the rate does
@@ -52,8 +63,8 @@ const (
 // after it.
 const QuietWindow = 10 * time.Second
 
-// Near returns the limit a quiet process keeps: live*1.25 + 64 MiB, at
-// most max (pure).
+// Near returns the heap a quiet process may grow to before it collects:
+// live*1.25 + 64 MiB, at most max (pure).
 func Near(live, max int64) int64 {
 	l := live + int64(float64(live)*headroomQuiet) + headroomFloor
 	if max > 0 && l > max {
@@ -62,18 +73,37 @@ func Near(live, max int64) int64 {
 	return l
 }
 
+// quietGOGC is the GOGC that puts the next collection at Near(live): the
+// runtime's heap goal is live + (live + stacks + globals) * GOGC/100, so the
+// room over live as a percentage of it, rounded up; never above gogc, the
+// process's own (a small heap collects as that says), at least 1; off
+// stays off (pure).
+func quietGOGC(live int64, gogc int) int {
+	if gogc < 0 || live <= 0 {
+		return gogc
+	}
+	room := Near(live, 0) - live
+	pct := (room*100 + live - 1) / live
+	return int(max(1, min(pct, int64(gogc))))
+}
+
+// quietRoom is how many bytes a quiet process allocates between two
+// collections with live bytes live and its own GOGC gogc (pure).
+func quietRoom(live int64, gogc int) int64 {
+	if gogc < 0 {
+		return 0
+	}
+	return live * int64(quietGOGC(live, gogc)) / 100
+}
+
 // quietCost is the CPU (cores) the quiet mode's collections would take: a
 // cycle costs cycleGC CPU seconds and comes each time the process has
-// allocated the quiet headroom's room, at allocRate bytes a second (pure).
-// The room is too large: the runtime counts stacks, its own structures and
-// free space in spans against the limit as well, so a master with 250 MB
-// live collected every 24-47 MB, not every 127 MiB, and spent 0.9 of a core
-// where this said 0.3. Counting that overhead alone kept the burst from
-// ever ending under 5,000 heartbeating minions: the thresholds must be set
-// again with it (docs/performance.md, fourteenth pass).
-func quietCost(cycleGC, allocRate float64, live int64) float64 {
-	room := float64(Near(live, 0) - live)
-	return cycleGC * allocRate / room
+// allocated room bytes, at allocRate bytes a second (pure).
+func quietCost(cycleGC, allocRate float64, room int64) float64 {
+	if room <= 0 {
+		return 0
+	}
+	return cycleGC * allocRate / float64(room)
 }
 
 // nextBurst decides the mode from the quiet mode's cost over the short
@@ -97,8 +127,7 @@ func burstGC(gogc int) int {
 // tuner is the default limit's state: the mode and what the runtime said
 // at the previous collection and the previous ticks.
 type tuner struct {
-	max  int64
-	gogc int // the process's own GOGC, restored when a burst ends
+	gogc int // the process's own GOGC: the quiet mode's is never above it
 
 	mu      sync.Mutex
 	burst   bool
@@ -111,12 +140,13 @@ type tuner struct {
 
 var tuning sync.Once
 
-// tune keeps the limit near the live heap from now on (after every
-// collection, a cleanup re-armed each cycle) and switches to the burst
-// mode and back once a second as nextBurst says.
+// tune sets the limit at max and keeps the heap's goal near the live heap
+// from now on (after every collection, a cleanup re-armed each cycle), and
+// switches to the burst mode and back once a second as nextBurst says.
 func tune(max int64) {
+	debug.SetMemoryLimit(max)
 	tuning.Do(func() {
-		t := &tuner{max: max, gogc: gogcNow()}
+		t := &tuner{gogc: gogcNow()}
 		t.collected()
 		arm(t)
 		go t.tick(time.NewTicker(time.Second).C)
@@ -171,7 +201,7 @@ func gogcNow() int {
 }
 
 // collected runs after a collection: it measures the cycle's cost and, in
-// the quiet mode, sets the limit from the live heap.
+// the quiet mode, sets GOGC from the live heap.
 func (t *tuner) collected() {
 	r, ok := read()
 	if !ok {
@@ -186,7 +216,7 @@ func (t *tuner) collected() {
 	}
 	t.gc, t.cycles, t.live = r.gc, r.cycles, r.live
 	if !t.burst {
-		debug.SetMemoryLimit(Near(r.live, t.max))
+		setGOGC(quietGOGC(r.live, t.gogc))
 	}
 }
 
@@ -228,8 +258,9 @@ func (t *tuner) observe(r reading) (ended bool) {
 		}
 		return float64(t.allocs[k]-t.allocs[k-w]) / float64(w)
 	}
-	short := quietCost(t.cycleGC, rate(int(burstWindow/time.Second)), t.live)
-	long := quietCost(t.cycleGC, rate(n), t.live)
+	room := quietRoom(t.live, t.gogc)
+	short := quietCost(t.cycleGC, rate(int(burstWindow/time.Second)), room)
+	long := quietCost(t.cycleGC, rate(n), room)
 	if k < n {
 		long = max(long, coolCores) // a burst ends only after a whole quiet window
 	}
@@ -239,11 +270,17 @@ func (t *tuner) observe(r reading) (ended bool) {
 	}
 	t.burst = next
 	if next {
-		debug.SetGCPercent(burstGC(t.gogc))
-		debug.SetMemoryLimit(t.max)
+		setGOGC(burstGC(t.gogc))
 		return false
 	}
-	debug.SetGCPercent(t.gogc)
-	debug.SetMemoryLimit(Near(t.live, t.max))
+	setGOGC(quietGOGC(t.live, t.gogc))
 	return true
+}
+
+// setGOGC sets the runtime's GOGC unless it is off: turning it off or on
+// is the user's (GOGC=off), and setting it off waits for a running cycle.
+func setGOGC(pct int) {
+	if pct >= 0 {
+		debug.SetGCPercent(pct)
+	}
 }
