@@ -226,6 +226,13 @@ func scaleScenario(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
+	// What of it is etcd's database mapped (file pages the kernel may take
+	// back): the whole row's history is still there, since etcd compacts
+	// old revisions every 5 minutes.
+	file, err := statusMB(m.pid(), "RssFile:")
+	if err != nil {
+		return nil, err
+	}
 	name := fmt.Sprintf("%s pods on %s hollow minions", thousands(pods), thousands(minions))
 	tf := NewFigure("", name+": create to all Running", "s", Sample{took.Seconds()})
 	rf := NewFigure("", name+": pods/s, create to Running", "pods/s", Sample{float64(pods) / took.Seconds()})
@@ -233,6 +240,7 @@ func scaleScenario(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	pf := NewFigure("", name+": master RSS per pod (growth from none)", "KB", Sample{(after - before) * 1024 / float64(pods)})
 	perPod := func(d time.Duration) Sample { return Sample{float64(d.Microseconds()) / float64(pods)} }
 	figs := []Figure{tf, rf, mf, pf,
+		NewFigure("", name+": of the master's RSS holding them, file-backed (etcd's mapped database, the binary)", "MB", Sample{file}),
 		NewFigure("", name+": master CPU per pod (user+system, create to Running)", "us", perPod(mCPU)),
 		NewFigure("", name+": hollow fleet's CPU per pod (this process: kubelets, writers)", "us", perPod(fCPU)),
 	}
