@@ -23,6 +23,13 @@
 // the current revision, defragmentation, disarm (RecoverSpace, space.go).
 // AlarmCheck(ctx, cli) reports a raised alarm, for a readiness check.
 //
+// History: the embedded server keeps Config.CompactionRetention revisions
+// (100,000) by itself, compacting every SpaceCheckInterval once a tenth of
+// the retention more has been written, on the member that leads
+// (KeepHistory, compact.go), rather than etcd's own compactor, which looks
+// every 5 minutes: a burst would grow the database file (mapped into the
+// master's memory) by its whole history first.
+//
 // Logging: etcd logs through zap; every line is routed to logrus with
 // component=etcd. Info lines become debug lines. While the server is being
 // closed, and for the "server closed" / "use of closed network connection"

@@ -47,8 +47,9 @@ type Config struct {
 	// StartTimeout bounds the wait for readiness (default DefaultStartTimeout).
 	StartTimeout time.Duration
 	// CompactionRetention is how many revisions of history etcd keeps for
-	// watches (auto compaction in revision mode; default 100000). A watch
-	// from an older revision gets Gone and re-lists.
+	// watches (default 100000), compacted to every SpaceCheckInterval once
+	// a tenth of it more has been written (compact.go). A watch from an
+	// older revision gets Gone and re-lists.
 	CompactionRetention int
 	// UnsafeNoFsync disables fsync (tests only: losing power loses data).
 	UnsafeNoFsync bool
@@ -70,7 +71,8 @@ type Config struct {
 	// default DefaultQuotaBackendBytes (2 GiB).
 	QuotaBackendBytes int64
 	// SpaceCheckInterval is how often a NOSPACE alarm is looked for and
-	// recovered from (default DefaultSpaceCheckInterval).
+	// recovered from, and the history compacted to CompactionRetention
+	// (default DefaultSpaceCheckInterval).
 	SpaceCheckInterval time.Duration
 	// PeerTLS, when set, serves peers over TLS and takes only peers with a
 	// certificate signed by its CAFile (masters on several hosts).
@@ -225,8 +227,9 @@ func (e *Embedded) embedConfig(closing *atomic.Bool) (*embed.Config, error) {
 	if c.ClusterState == embed.ClusterStateFlagExisting {
 		ec.ClusterState = embed.ClusterStateFlagExisting
 	}
-	ec.AutoCompactionMode = embed.CompactorModeRevision
-	ec.AutoCompactionRetention = fmt.Sprint(c.CompactionRetention)
+	// etcd's own compactor looks every 5 minutes; KeepHistory (compact.go)
+	// keeps the retention every SpaceCheckInterval instead.
+	ec.AutoCompactionRetention = "0"
 	ec.UnsafeNoFsync = c.UnsafeNoFsync
 	if c.HeartbeatInterval > 0 {
 		ec.TickMs = uint(c.HeartbeatInterval.Milliseconds())
@@ -298,15 +301,22 @@ func (e *Embedded) Run(ctx context.Context, started func()) error {
 	spaceCtx, stopSpace := context.WithCancel(ctx)
 	spaceDone := make(chan struct{})
 	spaceCli := v3client.New(srv.Server)
+	historyDone := make(chan struct{})
 	go func() {
 		defer close(spaceDone)
 		defrag := func(context.Context) error { return srv.Server.Defragment() }
 		WatchSpace(spaceCtx, spaceCli, defrag, e.cfg.SpaceCheckInterval, e.log)
 	}()
+	go func() {
+		defer close(historyDone)
+		leads := func() bool { return srv.Server.Leader() == srv.Server.MemberID() }
+		KeepHistory(spaceCtx, spaceCli, leads, int64(e.cfg.CompactionRetention), e.cfg.SpaceCheckInterval, e.log)
+	}()
 	stopEtcd := stop
 	stop = func() {
 		stopSpace()
 		<-spaceDone
+		<-historyDone
 		spaceCli.Close()
 		stopEtcd()
 	}

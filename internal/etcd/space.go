@@ -109,18 +109,11 @@ func RecoverSpace(ctx context.Context, cli *clientv3.Client, defrag Defragmenter
 
 // WatchSpace runs RecoverSpace every interval until ctx ends.
 func WatchSpace(ctx context.Context, cli *clientv3.Client, defrag Defragmenter, interval time.Duration, log *logrus.Entry) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, interval, func() {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		defer cancel()
 		if _, err := RecoverSpace(rctx, cli, defrag, log); err != nil && ctx.Err() == nil {
 			log.WithError(err).Error("recovering etcd space failed; retrying")
 		}
-		cancel()
-	}
+	})
 }
