@@ -17,8 +17,8 @@ func richPod() *Pod {
 	c.Command = []string{"/bin/sh", "-c", "x"}
 	c.LivenessProbe = &LivenessProbe{Exec: &ExecAction{Command: []string{"true"}}}
 	p.CurrentState.Info = PodInfo{
-		"web": {State: ContainerState{Running: &ContainerStateRunning{StartedAt: p.CreationTimestamp}}, RestartCount: 2},
-		"net": {State: ContainerState{Termination: &ContainerStateTerminated{ExitCode: 1}}},
+		{Name: "net", ContainerStatus: ContainerStatus{State: ContainerState{Termination: &ContainerStateTerminated{ExitCode: 1}}}},
+		{Name: "web", ContainerStatus: ContainerStatus{State: ContainerState{Running: &ContainerStateRunning{StartedAt: p.CreationTimestamp}}, RestartCount: 2}},
 	}
 	return p
 }
@@ -91,8 +91,10 @@ func TestDeepCopy(t *testing.T) {
 	cp := DeepCopy(p)
 	cp.Labels["name"] = "changed"
 	cp.DesiredState.Manifest.Containers[0].Ports[0].HostPort = 1
-	cp.CurrentState.Info["web"] = ContainerStatus{}
-	if p.Labels["name"] != "webserver_pod" || p.DesiredState.Manifest.Containers[0].Ports[0].HostPort != 8080 || p.CurrentState.Info["web"].RestartCount != 2 {
+	cp.CurrentState.Info.Set("web", ContainerStatus{})
+	cp.CurrentState.Info[0].State.Termination.ExitCode = 2
+	if p.Labels["name"] != "webserver_pod" || p.DesiredState.Manifest.Containers[0].Ports[0].HostPort != 8080 ||
+		p.CurrentState.Info.Status("web").RestartCount != 2 || p.CurrentState.Info.Status("net").State.Termination.ExitCode != 1 {
 		t.Fatal("mutating the copy changed the original")
 	}
 	var nilPod *Pod

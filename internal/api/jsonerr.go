@@ -41,7 +41,10 @@ func learnTypeAtValueEnd() bool {
 // JSONErrorAt returns the index in data of the byte a decode error of data
 // points at: a syntax error's offending byte (the last byte when the input
 // ends too soon), the first byte of the value a type error could not store
-// (a string's opening quote); -1 for any other error.
+// (a string's opening quote); -1 for any other error, and for a type error
+// with a negative Offset (PodInfo's: a JSON method is handed its value
+// alone, so it cannot say where in the document the value is; its Field
+// names it).
 func JSONErrorAt(data []byte, err error) int64 {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
@@ -53,6 +56,9 @@ func JSONErrorAt(data []byte, err error) int64 {
 			i--
 		}
 	case errors.As(err, &te):
+		if te.Offset < 0 {
+			return -1
+		}
 		i = te.Offset
 		if typeAtValueEnd {
 			i = valueStart(data, te.Offset)

@@ -45,6 +45,12 @@ func TestJSONErrorAt(t *testing.T) {
 	if got := JSONErrorAt([]byte("x"), errors.New("read: connection reset")); got != -1 {
 		t.Errorf("an error that is not a decode error: at %d, want -1", got)
 	}
+	// A type error from PodInfo's decoder, which cannot know where its value is.
+	data := []byte(`{"id":"x","currentState":{"info":{"web":{"restartCount":"x"}}}}`)
+	var pod Pod
+	if got := JSONErrorAt(data, json.Unmarshal(data, &pod)); got != -1 {
+		t.Errorf("a type error in a PodInfo: at %d, want -1", got)
+	}
 }
 
 func TestJSONFieldPath(t *testing.T) {

@@ -50,11 +50,14 @@ func shapeOf(t reflect.Type) *shape {
 }
 
 // buildShape follows walkFields: pointers are looked through, a type with
-// its own decoder is not checked; seen ends the recursion of a type that
-// holds itself.
+// its own decoder is not checked (but for those of jsonAs, checked as the
+// type they read); seen ends the recursion of a type that holds itself.
 func buildShape(t reflect.Type, seen map[reflect.Type]*shape) *shape {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if as, ok := jsonAs[t]; ok {
+		t = as
 	}
 	if reflect.PointerTo(t).Implements(unmarshalerType) || t.Implements(unmarshalerType) {
 		return nil

@@ -23,6 +23,9 @@ func TestOnlyKnownFields(t *testing.T) {
 		{"unknown key in a list item", &Pod{}, `{"desiredState":{"manifest":{"containers":[{"name":"a"},{"Image":"x"}]}}}`, false},
 		{"unknown key in a nested object", &Pod{}, `{"desiredState":{"host":"m","hots":"m"}}`, false},
 		{"map keys are not fields", &Pod{}, `{"labels":{"whatever":"x","ID":"y"}}`, true},
+		{"container statuses", &Pod{}, `{"currentState":{"info":{"net":{"state":{"running":{"startedAt":"2014-12-04T23:00:00Z"}},"restartCount":0},"web":{}}}}`, true},
+		{"unknown key in a container status", &Pod{}, `{"currentState":{"info":{"net":{"state":{},"restartcount":0}}}}`, false},
+		{"null info", &Pod{}, `{"currentState":{"info":null}}`, true},
 		{"own decoder: not checked", &Pod{}, `{"desiredState":{"manifest":{"containers":[{"livenessProbe":{"httpGet":{"port":{"any":1}}}}]}}}`, true},
 		{"escaped key: left to UnknownFields", &Pod{}, `{"\u0069d":"web"}`, false},
 		{"null document", &Pod{}, `null`, false},
@@ -75,7 +78,8 @@ func mustResource(t *testing.T, obj Object) Resource {
 func TestOnlyKnownFieldsOfEncodedObjects(t *testing.T) {
 	for _, obj := range []Object{
 		&Pod{TypeMeta: TypeMeta{ID: "p", Labels: map[string]string{"a": "b"}}, DesiredState: PodState{Manifest: ContainerManifest{
-			Containers: []Container{{Name: "c", Image: "i", Env: []EnvVar{{Name: "E", Value: "v"}}, Ports: []Port{{ContainerPort: 1}}}}}}},
+			Containers: []Container{{Name: "c", Image: "i", Env: []EnvVar{{Name: "E", Value: "v"}}, Ports: []Port{{ContainerPort: 1}}}}}},
+			CurrentState: PodState{Info: PodInfo{{Name: "c", ContainerStatus: ContainerStatus{State: ContainerState{Running: &ContainerStateRunning{}}, Image: "i"}}}}},
 		&ReplicationController{TypeMeta: TypeMeta{ID: "rc"}, DesiredState: ReplicationControllerState{Replicas: 2,
 			ReplicaSelector: map[string]string{"a": "b"}, PodTemplate: PodTemplate{Labels: map[string]string{"a": "b"}}}},
 		&Service{TypeMeta: TypeMeta{ID: "s"}, Port: 80},

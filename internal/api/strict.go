@@ -18,7 +18,8 @@ import (
 // lost. UnknownFields finds them: every key of a JSON document that is not
 // exactly (case-sensitively) the JSON name of a field of the object's type,
 // at any depth. Values of types with their own UnmarshalJSON (IntOrString,
-// time.Time) and map keys (labels, annotations) are not checked.
+// time.Time) and map keys (labels, annotations) are not checked, but for
+// those of jsonAs, checked as the type they read.
 
 // ErrNotObject is returned by UnknownFields for a document that is not a
 // JSON object (null, an array, a string...).
@@ -69,9 +70,21 @@ func jsonKindOf(v any) string {
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 
+// jsonAs holds the types with their own UnmarshalJSON that read the JSON of
+// another type, by which the strict checks (walkFields, buildShape) walk
+// them: a PodInfo is the object a map[string]ContainerStatus would be, so
+// an unknown key in a container's status is found as before PodInfo was a
+// slice.
+var jsonAs = map[reflect.Type]reflect.Type{
+	podInfoType: reflect.TypeFor[map[string]ContainerStatus](),
+}
+
 func walkFields(v any, t reflect.Type, path string, out *[]UnknownField) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if as, ok := jsonAs[t]; ok {
+		t = as
 	}
 	if reflect.PointerTo(t).Implements(unmarshalerType) || t.Implements(unmarshalerType) {
 		return

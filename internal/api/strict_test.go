@@ -19,6 +19,8 @@ func TestHostileUnknownFields(t *testing.T) {
 		{"mangled nested", &Pod{}, `{"Desiredstate":{"Manifest":{}}}`, []UnknownField{{Path: "Desiredstate", Suggest: "desiredState"}}, nil},
 		{"typo in a container", &Pod{}, `{"desiredState":{"manifest":{"containers":[{"name":"c"},{"imagee":"x"}]}}}`,
 			[]UnknownField{{Path: "desiredState.manifest.containers[1].imagee"}}, nil},
+		{"key of a container's status (PodInfo is walked as the map it reads)", &Pod{}, `{"currentState":{"info":{"net":{"restartcount":1},"web":{"state":{"running":{}},"bogus":2}}}}`,
+			[]UnknownField{{Path: "currentState.info.net.restartcount", Suggest: "restartCount"}, {Path: "currentState.info.web.bogus"}}, nil},
 		{"IntOrString and time are not walked", &Service{}, `{"containerPort":"http","creationTimestamp":"2014-01-01T00:00:00Z"}`, nil, nil},
 		{"service containerPort as number", &Service{}, `{"containerPort":80,"Port":1}`, []UnknownField{{Path: "Port", Suggest: "port"}}, nil},
 		{"rc template", &ReplicationController{}, `{"desiredState":{"podTemplate":{"desiredState":{"manifest":{"volumes":[{"name":"v","source":{"hostdir":{"path":"/x"}}}]}}}}}`,

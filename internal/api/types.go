@@ -126,15 +126,13 @@ type PodState struct {
 	Host   string   `json:"host,omitempty"`
 	HostIP string   `json:"hostIP,omitempty"`
 	PodIP  string   `json:"podIP,omitempty"`
-	// Info maps each container name, and "net" for the infra container, to its status.
+	// Info maps each container name, and "net" for the infra container, to
+	// its status (a JSON object; a slice sorted by name in Go: podinfo.go).
 	Info PodInfo `json:"info,omitempty"`
 	// Reason and Message say why a pod is where it is (e.g. why it is not scheduled).
 	Reason  string `json:"reason,omitempty"`
 	Message string `json:"message,omitempty"`
 }
-
-// PodInfo maps container names to their status.
-type PodInfo map[string]ContainerStatus
 
 // ContainerManifest is the v1beta1 pod manifest.
 type ContainerManifest struct {

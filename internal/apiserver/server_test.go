@@ -159,6 +159,8 @@ func TestHandlers(t *testing.T) {
 		{name: "create without id (store says invalid)", method: "POST", path: "/api/v1beta1/pods", body: `{}`, code: 422, reason: api.ReasonInvalid, contains: []string{`"causes":[{"reason":"FieldValueRequired"`}},
 		{name: "malformed JSON", method: "POST", path: "/api/v1beta1/pods", body: "{\n  \"id\": \"x\",\n  \"labels\": }\n", code: 400, reason: api.ReasonBadRequest, contains: []string{"line 3, column 13", "invalid character '}'"}},
 		{name: "wrong JSON type", method: "POST", path: "/api/v1beta1/pods", body: "{\"id\": \"x\",\n\"desiredState\": {\"manifest\": {\"containers\": [{\"cpu\": \"lots\"}]}}}", code: 400, reason: api.ReasonBadRequest, contains: []string{"line 2, column", "cpu"}},
+		{name: "wrong JSON type in a container status", method: "POST", path: "/api/v1beta1/pods", body: "{\"id\": \"x\",\n\"currentState\": {\"info\": {\"web\": {\"restartCount\": \"x\"}}}}", code: 400, reason: api.ReasonBadRequest, contains: []string{"malformed Pod JSON: ", "web.restartCount of type int"}},
+		{name: "unknown key in a container status", method: "POST", path: "/api/v1beta1/pods", body: `{"id":"x","currentState":{"info":{"web":{"restartcount":1}}}}`, code: 400, reason: api.ReasonBadRequest, contains: []string{"currentState.info.web.restartcount", "did you mean"}},
 		{name: "empty body", method: "POST", path: "/api/v1beta1/pods", code: 400, reason: api.ReasonBadRequest, contains: []string{"unexpected end of JSON input"}},
 		{name: "trailing garbage", method: "POST", path: "/api/v1beta1/pods", body: `{"id":"x"} {}`, code: 400, reason: api.ReasonBadRequest, contains: []string{"line 1, column 12"}},
 		{name: "array body", method: "POST", path: "/api/v1beta1/pods", body: `[1]`, code: 400, reason: api.ReasonBadRequest},

@@ -585,7 +585,7 @@ func scenarioLiveness(s *sc) {
 	})
 	p := s.waitPods("name="+id, "liveness pod Running", 60*time.Second, nRunning(1))[0]
 	h := s.hostOf(host(p))
-	count := p.CurrentState.Info["web"].RestartCount
+	count := p.CurrentState.Info.Status("web").RestartCount
 	if count != 0 {
 		s.fatalf("restartCount %d before any failure, want 0", count)
 	}
@@ -607,15 +607,15 @@ func scenarioLiveness(s *sc) {
 			if err != nil {
 				return false, err.Error()
 			}
-			c := q.CurrentState.Info["web"].RestartCount
+			c := q.CurrentState.Info.Status("web").RestartCount
 			if c > count && running(*q) && q.CurrentState.PodIP != "" {
 				p = *q
 				return true, ""
 			}
 			return false, fmt.Sprintf("restartCount %d, %s", c, podSummary([]api.Pod{*q}))
 		})
-		s.logf("round %d: restartCount %d -> %d after %.1fs", round, count, p.CurrentState.Info["web"].RestartCount, time.Since(t0).Seconds())
-		count = p.CurrentState.Info["web"].RestartCount
+		s.logf("round %d: restartCount %d -> %d after %.1fs", round, count, p.CurrentState.Info.Status("web").RestartCount, time.Since(t0).Seconds())
+		count = p.CurrentState.Info.Status("web").RestartCount
 		// The new container is healthy: it answers again.
 		s.eventually("restarted container answers", 20*time.Second, func() (bool, string) {
 			as := s.getFrom(s.ctx, h, 1, "http://"+p.CurrentState.PodIP+"/healthz")

@@ -234,27 +234,15 @@ func (ru *rollingUpdate) waitReplacement(ctx context.Context, sel api.Selector, 
 // podReason says where a pod is and why.
 func podReason(p *api.Pod) string {
 	s := podStatus(p)
-	for _, name := range sortedInfoNames(p.CurrentState.Info) {
-		st := p.CurrentState.Info[name]
-		if st.State.Waiting != nil || st.State.Termination != nil {
-			s += ", container " + name + ": " + containerState(st.State)
+	for _, st := range p.CurrentState.Info { // in name order
+		if st.Name != "net" && (st.State.Waiting != nil || st.State.Termination != nil) {
+			s += ", container " + st.Name + ": " + containerState(st.State)
 		}
 	}
 	if p.CurrentState.Phase != "" && p.CurrentState.Phase != api.PodPhasePending && p.CurrentState.Message != "" {
 		s += ": " + oneLine(p.CurrentState.Message)
 	}
 	return s
-}
-
-func sortedInfoNames(info api.PodInfo) []string {
-	var names []string
-	for n := range info {
-		if n != "net" {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
-	return names
 }
 
 // fail restores the old template, then deletes the pods of the new

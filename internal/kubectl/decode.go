@@ -227,9 +227,9 @@ func position(data []byte, off int64) (int, int) {
 }
 
 // where formats "name:line:col" when the position in the original JSON is
-// known (orig != nil), else just the name.
+// known (orig != nil, off >= 0), else just the name.
 func where(name string, orig []byte, off int64) string {
-	if orig == nil {
+	if orig == nil || off < 0 {
 		return name
 	}
 	l, c := position(orig, off)

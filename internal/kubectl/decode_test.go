@@ -22,6 +22,8 @@ func TestDecodeErrors(t *testing.T) {
 			"pod.json:1:25: json syntax error: unexpected end of JSON input"},
 		{"wrong type", "pod.json", "{\"kind\": \"Pod\",\n \"id\": \"a\",\n \"desiredState\": {\"manifest\": {\"containers\": [{\"name\": \"a\", \"cpu\": \"lots\"}]}}}",
 			"pod.json:3:68: Pod field desiredState.manifest.containers.cpu: want int64, got string"},
+		{"wrong type in a container status", "pod.json", "{\"kind\": \"Pod\",\n \"id\": \"a\",\n \"currentState\": {\"info\": {\"web\": {\"restartCount\": \"x\"}}}}",
+			"pod.json: Pod field "}, // currentState.info.web.restartCount (web.restartCount with GOEXPERIMENT=jsonv2): no line, PodInfo's decoder cannot know it
 		{"unknown field", "pod.json", "{\"kind\": \"Pod\",\n \"id\": \"a\",\n   \"desiredStat\": {}}",
 			`pod.json:3:4: Pod has no field "desiredStat"`},
 		{"no kind", "x.json", `{"id": "a"}`, "x.json: no kind (want Pod, ReplicationController, Service, ...)"},

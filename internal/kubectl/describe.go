@@ -173,7 +173,7 @@ func describePod(w io.Writer, p *api.Pod, rcs []*api.ReplicationController, even
 	tw := newTabWriter(w)
 	fmt.Fprintln(tw, "  NAME\tIMAGE\tPORTS\tSTATE\tRESTARTS")
 	for _, c := range p.DesiredState.Manifest.Containers {
-		st, ok := p.CurrentState.Info[c.Name]
+		st, ok := p.CurrentState.Info.Get(c.Name)
 		state, restarts := "<unknown>", "0"
 		if ok {
 			state = containerState(st.State)

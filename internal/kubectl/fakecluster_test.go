@@ -112,7 +112,8 @@ func (fc *fakeCluster) sync(ctx context.Context) {
 		switch {
 		case strings.Contains(img, "slow"):
 			p.CurrentState.Phase = api.PodPhasePending
-			p.CurrentState.Info = api.PodInfo{p.DesiredState.Manifest.Containers[0].Name: {State: api.ContainerState{Waiting: &api.ContainerStateWaiting{Reason: "image " + img + " not present"}}}}
+			p.CurrentState.Info = api.PodInfo{{Name: p.DesiredState.Manifest.Containers[0].Name,
+				ContainerStatus: api.ContainerStatus{State: api.ContainerState{Waiting: &api.ContainerStateWaiting{Reason: "image " + img + " not present"}}}}}
 		case strings.Contains(img, "broken"):
 			p.CurrentState.Phase = api.PodPhaseFailed
 			p.CurrentState.Message = "container exited with code 127"

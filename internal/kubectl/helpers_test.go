@@ -141,7 +141,7 @@ func tutorialCluster(t *testing.T) *fakeClient {
 	apache := pod("fedoraapache", "fedora/apache", "192.168.1.202", "", api.PodPhaseRunning, map[string]string{"name": "fedoraapache"})
 	apache.DesiredState.Manifest.Containers[0].Ports = []api.Port{{ContainerPort: 80, HostPort: 8080}}
 	apache.CurrentState.PodIP = "172.17.0.4"
-	apache.CurrentState.Info = api.PodInfo{"web": {State: api.ContainerState{Running: &api.ContainerStateRunning{StartedAt: t0.Add(3 * time.Second)}}, RestartCount: 1}}
+	apache.CurrentState.Info = api.PodInfo{{Name: "web", ContainerStatus: api.ContainerStatus{State: api.ContainerState{Running: &api.ContainerStateRunning{StartedAt: t0.Add(3 * time.Second)}}, RestartCount: 1}}}
 	mustCreate(t, c,
 		apache,
 		pod("webservercontroller-a1b2c", "yorko/webserver", "192.168.1.202", "192.168.1.202", api.PodPhaseRunning, web),

@@ -174,11 +174,11 @@ func TestFakeHostilePodsRefused(t *testing.T) {
 	for _, p := range pods {
 		created := e.createPod(p)
 		got := e.waitPod(p.ID, 5*time.Second, "refused", func(p *api.Pod) bool {
-			w := p.CurrentState.Info["web"].State.Waiting
+			w := p.CurrentState.Info.Status("web").State.Waiting
 			return w != nil && strings.HasPrefix(w.Reason, "PodRefused: ")
 		})
-		if n := got.CurrentState.Info[InfraStatusName].State.Waiting; n == nil || !strings.HasPrefix(n.Reason, "PodRefused: ") {
-			t.Errorf("%s: infra status %+v", p.ID, got.CurrentState.Info[InfraStatusName])
+		if n := got.CurrentState.Info.Status(InfraStatusName).State.Waiting; n == nil || !strings.HasPrefix(n.Reason, "PodRefused: ") {
+			t.Errorf("%s: infra status %+v", p.ID, got.CurrentState.Info.Status(InfraStatusName))
 		}
 		if got.CurrentState.Phase != api.PodPhasePending {
 			t.Errorf("%s: phase %q", p.ID, got.CurrentState.Phase)
@@ -220,7 +220,7 @@ func TestFakeRefusedPodStopsAndRecovers(t *testing.T) {
 	e.stopK()
 	e2 := startKubelet(t, st, rt, func(c *Config) { c.NodeName = node })
 	e2.waitPod("priv", 5*time.Second, "refused", func(p *api.Pod) bool {
-		w := p.CurrentState.Info["web"].State.Waiting
+		w := p.CurrentState.Info.Status("web").State.Waiting
 		return w != nil && strings.Contains(w.Reason, "allow_privileged")
 	})
 	cs, err := rt.List(e2.ctx, runtime.ListOptions{PodUID: created.UID, Running: true})

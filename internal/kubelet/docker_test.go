@@ -119,17 +119,17 @@ func TestDockerPodHostPortAndCrashRestart(t *testing.T) {
 	if !strings.Contains(body, "pod: "+id+"\n") {
 		t.Fatalf("hostPort answer %q does not name the pod", body)
 	}
-	if p.CurrentState.PodIP == "" || p.CurrentState.Info["web"].Image != images.WebserverV1 {
+	if p.CurrentState.PodIP == "" || p.CurrentState.Info.Status("web").Image != images.WebserverV1 {
 		t.Fatalf("state: %s", dump(p.CurrentState))
 	}
 	// docker kill: restarted with restartCount 1 within 2 s.
-	cid := strings.TrimPrefix(p.CurrentState.Info["web"].ContainerID, "docker://")
+	cid := strings.TrimPrefix(p.CurrentState.Info.Status("web").ContainerID, "docker://")
 	killed := time.Now()
 	if err := rt.Kill(e.ctx, cid, "KILL"); err != nil {
 		t.Fatal(err)
 	}
 	e.waitPod(id, 2*time.Second, "restartCount 1 within 2 s", func(p *api.Pod) bool {
-		return p.CurrentState.Info["web"].RestartCount == 1 && p.CurrentState.Info["web"].State.Running != nil
+		return p.CurrentState.Info.Status("web").RestartCount == 1 && p.CurrentState.Info.Status("web").State.Running != nil
 	})
 	t.Logf("killed container restarted and reported in %s", time.Since(killed))
 	httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", port), 5*time.Second)
@@ -145,7 +145,7 @@ func TestDockerTwoContainersShareLocalhost(t *testing.T) {
 		}}}}
 	e.createPod(p)
 	got := e.waitPod(id, 30*time.Second, "Running", running)
-	b := strings.TrimPrefix(got.CurrentState.Info["b"].ContainerID, "docker://")
+	b := strings.TrimPrefix(got.CurrentState.Info.Status("b").ContainerID, "docker://")
 	// From b, a's server on localhost:80 answers.
 	testutil.Eventually(t, 10*time.Second, func() error {
 		res, err := rt.Exec(e.ctx, b, []string{"/webserver", "healthcheck", "80"})
@@ -230,7 +230,7 @@ func TestDockerLivenessProbeRestarts(t *testing.T) {
 	e.waitPod(id, 30*time.Second, "Running", running)
 	httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/fail-health", port), 10*time.Second)
 	e.waitPod(id, 15*time.Second, "restart after the failing probe", func(p *api.Pod) bool {
-		return p.CurrentState.Info["web"].RestartCount >= 1 && p.CurrentState.Info["web"].State.Running != nil
+		return p.CurrentState.Info.Status("web").RestartCount >= 1 && p.CurrentState.Info.Status("web").State.Running != nil
 	})
 	// The new container is healthy again.
 	httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/healthz", port), 10*time.Second)
@@ -248,7 +248,7 @@ func TestDockerExecProbeRestarts(t *testing.T) {
 	e.waitPod(id, 30*time.Second, "Running", running)
 	httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/fail-health", port), 10*time.Second)
 	e.waitPod(id, 15*time.Second, "restart after the failing exec probe", func(p *api.Pod) bool {
-		return p.CurrentState.Info["web"].RestartCount >= 1
+		return p.CurrentState.Info.Status("web").RestartCount >= 1
 	})
 }
 
@@ -260,13 +260,13 @@ func TestDockerMissingImage(t *testing.T) {
 	p.DesiredState.Manifest.Containers[0].Ports = nil
 	e.createPod(p)
 	got := e.waitPod(id, 30*time.Second, "ErrImagePull", func(p *api.Pod) bool {
-		w := p.CurrentState.Info["web"].State.Waiting
+		w := p.CurrentState.Info.Status("web").State.Waiting
 		return w != nil && strings.HasPrefix(w.Reason, "ErrImagePull: ")
 	})
 	if got.CurrentState.Phase != api.PodPhasePending {
 		t.Fatalf("phase %s, want Pending", got.CurrentState.Phase)
 	}
-	t.Logf("waiting reason: %s", got.CurrentState.Info["web"].State.Waiting.Reason)
+	t.Logf("waiting reason: %s", got.CurrentState.Info.Status("web").State.Waiting.Reason)
 	// The kubelet still serves other pods.
 	port := freeTCPPort(t)
 	e.createPod(dockerWebPod(prefix+"-ok", port))
@@ -287,7 +287,7 @@ func TestDockerKubeletRestartAdopts(t *testing.T) {
 	}
 	after := e2.getPod(id)
 	for _, n := range []string{"web", "net"} {
-		b, a := before.CurrentState.Info[n], after.CurrentState.Info[n]
+		b, a := before.CurrentState.Info.Status(n), after.CurrentState.Info.Status(n)
 		if b.ContainerID != a.ContainerID || a.RestartCount != 0 || a.State.Running == nil {
 			t.Fatalf("%s changed across a kubelet restart: before %s after %s", n, dump(b), dump(a))
 		}

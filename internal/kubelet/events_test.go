@@ -54,13 +54,13 @@ func TestFakeEventsThroughRecorder(t *testing.T) {
 	}
 
 	for attempt := 0; attempt < 2; attempt++ {
-		id := strings.TrimPrefix(p.CurrentState.Info["web"].ContainerID, "docker://")
+		id := strings.TrimPrefix(p.CurrentState.Info.Status("web").ContainerID, "docker://")
 		if err := rt.Exit(id, 1); err != nil {
 			t.Fatal(err)
 		}
 		if attempt == 0 {
 			p = e.waitPod("evpod", 5*time.Second, "first restart", func(p *api.Pod) bool {
-				return p.CurrentState.Info["web"].RestartCount == 1 && p.CurrentState.Info["web"].State.Running != nil
+				return p.CurrentState.Info.Status("web").RestartCount == 1 && p.CurrentState.Info.Status("web").State.Running != nil
 			})
 		}
 	}

@@ -184,7 +184,7 @@ func TestFakePodLifecycle(t *testing.T) {
 	if st.Status != api.PodRunning || st.PodIP == "" || st.Host != e.node || st.HostIP != "127.0.0.1" {
 		t.Fatalf("current state: %s", dump(st))
 	}
-	if st.Info["web"].State.Running == nil || st.Info["net"].State.Running == nil || st.Info["web"].RestartCount != 0 || !strings.HasPrefix(st.Info["web"].ContainerID, "docker://") {
+	if st.Info.Status("web").State.Running == nil || st.Info.Status("net").State.Running == nil || st.Info.Status("web").RestartCount != 0 || !strings.HasPrefix(st.Info.Status("web").ContainerID, "docker://") {
 		t.Fatalf("info: %s", dump(st.Info))
 	}
 	// A resync of an unchanged pod writes nothing.
@@ -197,14 +197,14 @@ func TestFakePodLifecycle(t *testing.T) {
 		t.Fatalf("resync of an unchanged pod rewrote it: rv %d -> %d\n%s\n%s", p.ResourceVersion, rv, dump(p.CurrentState), dump(e.getPod("web").CurrentState))
 	}
 	// Crash: restarted at once with restartCount 1.
-	id := strings.TrimPrefix(st.Info["web"].ContainerID, "docker://")
+	id := strings.TrimPrefix(st.Info.Status("web").ContainerID, "docker://")
 	if err := rt.Exit(id, 137); err != nil {
 		t.Fatal(err)
 	}
 	p = e.waitPod("web", 5*time.Second, "restartCount 1", func(p *api.Pod) bool {
-		return p.CurrentState.Info["web"].RestartCount == 1 && p.CurrentState.Info["web"].State.Running != nil
+		return p.CurrentState.Info.Status("web").RestartCount == 1 && p.CurrentState.Info.Status("web").State.Running != nil
 	})
-	if p.CurrentState.Info["web"].ContainerID == "docker://"+id {
+	if p.CurrentState.Info.Status("web").ContainerID == "docker://"+id {
 		t.Fatal("restart reported the dead container")
 	}
 	// Delete: everything goes.
@@ -235,7 +235,7 @@ func TestFakeImagePullFailure(t *testing.T) {
 	p.DesiredState.Manifest.Containers[0].Image = "fedora/missing"
 	e.createPod(p)
 	got := e.waitPod("nopull", 5*time.Second, "ErrImagePull", func(p *api.Pod) bool {
-		w := p.CurrentState.Info["web"].State.Waiting
+		w := p.CurrentState.Info.Status("web").State.Waiting
 		return w != nil && strings.HasPrefix(w.Reason, "ErrImagePull: ") && strings.Contains(w.Reason, "pull access denied")
 	})
 	if got.CurrentState.Phase != api.PodPhasePending || got.CurrentState.Status != api.PodWaiting {
@@ -271,7 +271,7 @@ func TestFakeLivenessExecProbe(t *testing.T) {
 	}
 	healthy.Store(false)
 	e.waitPod("probed", 5*time.Second, "restart after the failed probe", func(p *api.Pod) bool {
-		return p.CurrentState.Info["web"].RestartCount == 1 && p.CurrentState.Info["web"].State.Running != nil
+		return p.CurrentState.Info.Status("web").RestartCount == 1 && p.CurrentState.Info.Status("web").State.Running != nil
 	})
 	evs, _, _ := e.st.List(e.ctx, api.Events, store.ListOptions{})
 	found := false
@@ -304,7 +304,7 @@ func TestFakeHTTPProbeAgainstLoopback(t *testing.T) {
 	<-status
 	status <- 500
 	e.waitPod("httpprobe", 5*time.Second, "restart after the failed probe", func(p *api.Pod) bool {
-		return p.CurrentState.Info["web"].RestartCount >= 1
+		return p.CurrentState.Info.Status("web").RestartCount >= 1
 	})
 }
 
@@ -326,7 +326,7 @@ func TestFakeRestartAdoptsContainers(t *testing.T) {
 		}
 	}
 	after := e2.getPod("adopt")
-	if after.CurrentState.Info["web"].ContainerID != before.CurrentState.Info["web"].ContainerID {
+	if after.CurrentState.Info.Status("web").ContainerID != before.CurrentState.Info.Status("web").ContainerID {
 		t.Fatalf("container changed across a kubelet restart")
 	}
 }
@@ -343,7 +343,7 @@ func TestFakeEmptyDirRemovedWithPod(t *testing.T) {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		t.Fatalf("emptyDir %s: %v", dir, err)
 	}
-	spec, _ := rt.Spec(strings.TrimPrefix(got.CurrentState.Info["web"].ContainerID, "docker://"))
+	spec, _ := rt.Spec(strings.TrimPrefix(got.CurrentState.Info.Status("web").ContainerID, "docker://"))
 	want := []runtime.Mount{{HostPath: dir, ContainerPath: "/scratch"}, {HostPath: "/etc/httpd/conf", ContainerPath: "/etc/httpd/conf", ReadOnly: true}}
 	if fmt.Sprint(spec.Mounts) != fmt.Sprint(want) {
 		t.Fatalf("mounts %+v, want %+v", spec.Mounts, want)
@@ -363,7 +363,7 @@ func TestFakePrivilegedRefused(t *testing.T) {
 	p.DesiredState.Manifest.Containers[0].Privileged = true
 	e.createPod(p)
 	e.waitPod("priv", 5*time.Second, "refused", func(p *api.Pod) bool {
-		w := p.CurrentState.Info["web"].State.Waiting
+		w := p.CurrentState.Info.Status("web").State.Waiting
 		return w != nil && strings.Contains(w.Reason, "allow_privileged")
 	})
 }
@@ -380,7 +380,7 @@ func TestFakeServiceEnv(t *testing.T) {
 	p.DesiredState.Manifest.Containers[0].Env = []api.EnvVar{{Name: "A", Value: "b"}}
 	e.createPod(p)
 	got := e.waitPod("envpod", 5*time.Second, "Running", running)
-	spec, _ := rt.Spec(strings.TrimPrefix(got.CurrentState.Info["web"].ContainerID, "docker://"))
+	spec, _ := rt.Spec(strings.TrimPrefix(got.CurrentState.Info.Status("web").ContainerID, "docker://"))
 	env := strings.Join(spec.Env, " ")
 	for _, w := range []string{"REDIS_MASTER_SERVICE_HOST=10.254.0.5", "REDIS_MASTER_SERVICE_PORT=6379", "REDIS_MASTER_PORT=tcp://10.254.0.5:6379", "REDIS_MASTER_PORT_6379_TCP_ADDR=10.254.0.5", "A=b"} {
 		if !strings.Contains(env, w) {
@@ -394,7 +394,7 @@ func TestHTTPServer(t *testing.T) {
 	e := startKubelet(t, memory.New(), rt, nil)
 	p := e.createPod(webPod("logs"))
 	got := e.waitPod("logs", 5*time.Second, "Running", running)
-	rt.AppendLog(strings.TrimPrefix(got.CurrentState.Info["web"].ContainerID, "docker://"), "line1\nline2\n")
+	rt.AppendLog(strings.TrimPrefix(got.CurrentState.Info.Status("web").ContainerID, "docker://"), "line1\nline2\n")
 	srv := httptest.NewServer(e.k.Handler())
 	defer srv.Close()
 	get := func(path string) (int, string) {
@@ -417,7 +417,7 @@ func TestHTTPServer(t *testing.T) {
 	}
 	c, b := get("/podInfo?podID=logs&podNamespace=default")
 	var info api.PodInfo
-	if c != 200 || json.Unmarshal([]byte(b), &info) != nil || info["web"].State.Running == nil {
+	if c != 200 || json.Unmarshal([]byte(b), &info) != nil || info.Status("web").State.Running == nil {
 		t.Fatalf("podInfo: %d %s", c, b)
 	}
 	if c, _ := get("/podInfo?podID=absent"); c != 404 {
@@ -470,21 +470,21 @@ func TestFakeCrashLoopBackOffVisible(t *testing.T) {
 	e.createPod(webPod("crashy"))
 	p := e.waitPod("crashy", 5*time.Second, "Running", running)
 	for attempt := 0; attempt < 2; attempt++ {
-		id := strings.TrimPrefix(p.CurrentState.Info["web"].ContainerID, "docker://")
+		id := strings.TrimPrefix(p.CurrentState.Info.Status("web").ContainerID, "docker://")
 		if err := rt.Exit(id, 1); err != nil {
 			t.Fatal(err)
 		}
 		if attempt == 0 {
 			p = e.waitPod("crashy", 5*time.Second, "first restart", func(p *api.Pod) bool {
-				return p.CurrentState.Info["web"].RestartCount == 1 && p.CurrentState.Info["web"].State.Running != nil
+				return p.CurrentState.Info.Status("web").RestartCount == 1 && p.CurrentState.Info.Status("web").State.Running != nil
 			})
 		}
 	}
 	p = e.waitPod("crashy", 5*time.Second, "CrashLoopBackOff", func(p *api.Pod) bool {
-		w := p.CurrentState.Info["web"].State.Waiting
+		w := p.CurrentState.Info.Status("web").State.Waiting
 		return w != nil && strings.HasPrefix(w.Reason, "CrashLoopBackOff: back-off 10s")
 	})
-	if p.CurrentState.Phase != api.PodPhaseRunning || p.CurrentState.Info["web"].RestartCount != 1 {
+	if p.CurrentState.Phase != api.PodPhaseRunning || p.CurrentState.Info.Status("web").RestartCount != 1 {
 		t.Fatalf("during back-off: %s", dump(p.CurrentState))
 	}
 }
@@ -498,7 +498,7 @@ func TestFakePullPolicies(t *testing.T) {
 	never.DesiredState.Manifest.Containers[0].Ports = nil
 	e.createPod(never)
 	e.waitPod("never", 5*time.Second, "ErrImageNeverPull", func(p *api.Pod) bool {
-		w := p.CurrentState.Info["web"].State.Waiting
+		w := p.CurrentState.Info.Status("web").State.Waiting
 		return w != nil && strings.HasPrefix(w.Reason, "ErrImageNeverPull")
 	})
 	if rt.Pulls() != 0 {
@@ -510,7 +510,7 @@ func TestFakePullPolicies(t *testing.T) {
 	e.createPod(always)
 	// The image is present but PullAlways pulls (and the fake has no registry).
 	e.waitPod("always", 5*time.Second, "ErrImagePull", func(p *api.Pod) bool {
-		w := p.CurrentState.Info["web"].State.Waiting
+		w := p.CurrentState.Info.Status("web").State.Waiting
 		return w != nil && strings.HasPrefix(w.Reason, "ErrImagePull")
 	})
 	if rt.Pulls() != 1 {
@@ -552,11 +552,11 @@ func TestFakeTCPProbe(t *testing.T) {
 	// Past the initial delay, three probes in a row succeed (a failed one
 	// would stop the prober and restart the container).
 	testutil.Eventually(t, 10*time.Second, func() bool { return accepted.Load() >= 3 }, "three tcp probes answered")
-	if n := got.CurrentState.Info["web"].RestartCount; n != 0 || e.getPod("tcp").CurrentState.Info["web"].RestartCount != 0 {
+	if n := got.CurrentState.Info.Status("web").RestartCount; n != 0 || e.getPod("tcp").CurrentState.Info.Status("web").RestartCount != 0 {
 		t.Fatalf("restarted while the port answered")
 	}
 	l.Close()
 	e.waitPod("tcp", 5*time.Second, "restart after the tcp probe fails", func(p *api.Pod) bool {
-		return p.CurrentState.Info["web"].RestartCount >= 1
+		return p.CurrentState.Info.Status("web").RestartCount >= 1
 	})
 }

@@ -94,7 +94,7 @@ func TestDockerBridgeNetwork(t *testing.T) {
 
 	// Pod to pod by pod IP, both ways, no NAT.
 	for _, c := range []struct{ from, to *api.Pod }{{pa, pb}, {pb, pa}} {
-		infra := strings.TrimPrefix(c.from.CurrentState.Info[InfraStatusName].ContainerID, "docker://")
+		infra := strings.TrimPrefix(c.from.CurrentState.Info.Status(InfraStatusName).ContainerID, "docker://")
 		pid := containerPid(t, infra)
 		addr := "http://" + c.to.CurrentState.PodIP + "/"
 		var body string
@@ -160,7 +160,7 @@ func TestDockerSoloPod(t *testing.T) {
 	if len(cs) != 1 || cs[0].Labels[runtime.LabelContainerName] != "web" || cs[0].Labels[LabelOwnNetwork] != "true" || cs[0].IP != ip {
 		t.Fatalf("containers of a solo pod: %+v, want its app alone holding %s", cs, ip)
 	}
-	if net := p.CurrentState.Info[InfraStatusName]; net.ContainerID != p.CurrentState.Info["web"].ContainerID || net.State.Running == nil {
+	if net := p.CurrentState.Info.Status(InfraStatusName); net.ContainerID != p.CurrentState.Info.Status("web").ContainerID || net.State.Running == nil {
 		t.Fatalf("net entry %+v, want the app's", net)
 	}
 	if body := httpGet(t, "http://"+ip+"/", 10*time.Second); !strings.Contains(body, "pod: "+id+"\n") {
@@ -171,7 +171,7 @@ func TestDockerSoloPod(t *testing.T) {
 		t.Fatal(err)
 	}
 	p = e.waitPod(id, 30*time.Second, "restarted", func(p *api.Pod) bool {
-		return running(p) && p.CurrentState.Info["web"].RestartCount == 1 && p.CurrentState.PodIP != ""
+		return running(p) && p.CurrentState.Info.Status("web").RestartCount == 1 && p.CurrentState.PodIP != ""
 	})
 	if p.CurrentState.PodIP != ip {
 		t.Fatalf("after a restart the pod has %s, want its address %s", p.CurrentState.PodIP, ip)

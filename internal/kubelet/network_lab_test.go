@@ -200,7 +200,7 @@ func TestLabPodNetworkAcrossMinions(t *testing.T) {
 	for i, from := range pods {
 		to := pods[1-i]
 		h := hostOf(from)
-		infra := strings.TrimPrefix(from.CurrentState.Info[InfraStatusName].ContainerID, "docker://")
+		infra := strings.TrimPrefix(from.CurrentState.Info.Status(InfraStatusName).ContainerID, "docker://")
 		out, err := l.Docker(ctx, h, "inspect", "-f", "{{.State.Pid}}", infra)
 		if err != nil {
 			t.Fatalf("inspect infra of %s: %v %s", from.ID, err, out)
@@ -228,7 +228,7 @@ func TestLabPodNetworkAcrossMinions(t *testing.T) {
 	if _, err := l.Start(l.Master(), "web", bin, "webserver", "--port=9000"); err != nil {
 		t.Fatal(err)
 	}
-	infra := strings.TrimPrefix(from.CurrentState.Info[InfraStatusName].ContainerID, "docker://")
+	infra := strings.TrimPrefix(from.CurrentState.Info.Status(InfraStatusName).ContainerID, "docker://")
 	out, err := l.Docker(ctx, h, "inspect", "-f", "{{.State.Pid}}", infra)
 	if err != nil {
 		t.Fatal(err)

@@ -43,7 +43,7 @@ func TestFakeBridgeNetwork(t *testing.T) {
 	// Registered, no podCIDR yet: nothing runs, no network.
 	m := e.waitMinion(5 * time.Second)
 	e.waitPod("web", 5*time.Second, "waiting for the pod network", func(p *api.Pod) bool {
-		w := p.CurrentState.Info["web"].State.Waiting
+		w := p.CurrentState.Info.Status("web").State.Waiting
 		return p.CurrentState.Phase == api.PodPhasePending && w != nil && w.Reason == WaitingForNetwork
 	})
 	if cs, _ := rt.List(e.ctx, runtime.ListOptions{}); len(cs) != 0 || len(rt.Networks()) != 0 {
@@ -65,7 +65,7 @@ func TestFakeBridgeNetwork(t *testing.T) {
 		nws[0].Labels[runtime.LabelMinion] != e.node {
 		t.Fatalf("networks: %+v", nws)
 	}
-	infraID := strings.TrimPrefix(p.CurrentState.Info[InfraStatusName].ContainerID, "docker://")
+	infraID := strings.TrimPrefix(p.CurrentState.Info.Status(InfraStatusName).ContainerID, "docker://")
 	if spec, ok := rt.Spec(infraID); !ok || spec.NetworkMode != DefaultPodNetwork || len(spec.Ports) != 1 || spec.Ports[0].HostPort != 8080 {
 		t.Fatalf("infra spec: %+v", spec)
 	}
@@ -78,7 +78,7 @@ func TestFakeBridgeNetwork(t *testing.T) {
 	if nws := rt.Networks(); len(nws) != 1 || nws[0].Subnet != "10.244.4.0/24" {
 		t.Fatalf("networks after the change: %+v", nws)
 	}
-	if id := strings.TrimPrefix(p.CurrentState.Info[InfraStatusName].ContainerID, "docker://"); id == infraID {
+	if id := strings.TrimPrefix(p.CurrentState.Info.Status(InfraStatusName).ContainerID, "docker://"); id == infraID {
 		t.Fatal("infra container kept across a podCIDR change")
 	}
 }
@@ -112,7 +112,7 @@ func TestFakeBridgeRestartAdopts(t *testing.T) {
 		}
 	}
 	after := e2.getPod("adopt")
-	if after.CurrentState.Info["web"].ContainerID != before.CurrentState.Info["web"].ContainerID || after.CurrentState.PodIP != before.CurrentState.PodIP {
+	if after.CurrentState.Info.Status("web").ContainerID != before.CurrentState.Info.Status("web").ContainerID || after.CurrentState.PodIP != before.CurrentState.PodIP {
 		t.Fatalf("pod changed across a kubelet restart: %s -> %s", dump(before.CurrentState), dump(after.CurrentState))
 	}
 }

@@ -26,7 +26,7 @@ import (
 //	                                            has listed; 503 naming the failed check
 //	                                            (?verbose lists every check)
 //	/metrics                                    Prometheus text (internal/metrics)
-//	/podInfo?podID=&podNamespace=               api.PodInfo of the pod (JSON)
+//	/podInfo?podID=&podNamespace=               api.PodInfo of the pod (JSON: an object by container name)
 //	/containerLogs/<ns>/<pod>/<container>       logs (?tail=N, ?follow=true)
 //	/stats/                                     every running container's usage
 //	/stats/<ns>/<pod>/<container>               one container's usage

@@ -61,12 +61,12 @@ func containerStatus(newest *runtime.Container, waiting, podIP string) api.Conta
 func PodStatus(in StatusInput) api.PodState {
 	pod := in.Pod
 	byName := podContainers(pod, in.Containers)
-	out := api.PodState{Host: in.Host, HostIP: in.HostIP, Info: api.PodInfo{}}
+	out := api.PodState{Host: in.Host, HostIP: in.HostIP, Info: make(api.PodInfo, 0, 1+len(pod.DesiredState.Manifest.Containers))}
 	holder, solo := netHolder(pod, byName)
 	if holder != nil && holder.State == runtime.StateRunning {
 		out.PodIP = holder.IP
 	}
-	out.Info[InfraStatusName] = containerStatus(holder, in.Waiting[InfraName], out.PodIP)
+	out.Info.Set(InfraStatusName, containerStatus(holder, in.Waiting[InfraName], out.PodIP))
 
 	policy := pod.DesiredState.Manifest.RestartPolicy
 	allRunning, neverRan, done, failed := true, false, true, false
@@ -76,7 +76,7 @@ func PodStatus(in StatusInput) api.PodState {
 			newest = &cs[0]
 		}
 		st := containerStatus(newest, in.Waiting[c.Name], out.PodIP)
-		out.Info[c.Name] = st
+		out.Info.Set(c.Name, st)
 		if newest == nil {
 			neverRan, allRunning, done = true, false, false
 			continue

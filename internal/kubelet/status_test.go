@@ -48,7 +48,7 @@ func TestPodStatus(t *testing.T) {
 			if st.Phase != tt.phase || st.Status != tt.status || st.Host != "m1" || st.HostIP != "10.0.0.1" {
 				t.Fatalf("phase %s status %s host %s/%s; want %s %s", st.Phase, st.Status, st.Host, st.HostIP, tt.phase, tt.status)
 			}
-			ws := st.Info["web"]
+			ws := st.Info.Status("web")
 			var got string
 			switch s := ws.State; {
 			case s.Running != nil:
@@ -61,7 +61,7 @@ func TestPodStatus(t *testing.T) {
 			if !strings.HasPrefix(got, tt.web) || ws.RestartCount != tt.restart {
 				t.Fatalf("web %q restarts %d; want %q %d", got, ws.RestartCount, tt.web, tt.restart)
 			}
-			if _, ok := st.Info["net"]; !ok {
+			if _, ok := st.Info.Get("net"); !ok {
 				t.Fatal("no net entry in info")
 			}
 		})
@@ -99,7 +99,7 @@ func TestPodStatusSolo(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := PodStatus(StatusInput{Pod: p, Containers: tt.cs, Host: "m1"})
-			n := st.Info[InfraStatusName]
+			n := st.Info.Status(InfraStatusName)
 			net := "waiting"
 			switch {
 			case n.State.Running != nil:
@@ -110,8 +110,8 @@ func TestPodStatusSolo(t *testing.T) {
 			if st.Phase != tt.phase || st.PodIP != tt.ip || net != tt.net || PodIP(p, tt.cs) != tt.ip {
 				t.Fatalf("phase %s ip %q (PodIP %q) net %s; want %s %q %s", st.Phase, st.PodIP, PodIP(p, tt.cs), net, tt.phase, tt.ip, tt.net)
 			}
-			if tt.ip != "" && st.Info["web"].PodIP != tt.ip {
-				t.Fatalf("web's podIP %q, want %q", st.Info["web"].PodIP, tt.ip)
+			if tt.ip != "" && st.Info.Status("web").PodIP != tt.ip {
+				t.Fatalf("web's podIP %q, want %q", st.Info.Status("web").PodIP, tt.ip)
 			}
 		})
 	}

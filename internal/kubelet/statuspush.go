@@ -65,15 +65,17 @@ func (k *Kubelet) writeStatus(ctx context.Context, pod *api.Pod, status api.PodS
 	return out.Meta().ResourceVersion, nil
 }
 
-// normalizeState drops what a JSON round trip changes (time zones, empty maps).
+// normalizeState drops what a JSON round trip changes (time zones, an
+// empty info, the order of one built out of name order).
 func normalizeState(s api.PodState) api.PodState {
 	s.Manifest = api.ContainerManifest{}
 	if len(s.Info) == 0 {
 		s.Info = nil
 		return s
 	}
-	info := make(api.PodInfo, len(s.Info))
-	for n, st := range s.Info {
+	info := make(api.PodInfo, 0, len(s.Info))
+	for _, e := range s.Info {
+		st := e.ContainerStatus
 		if st.State.Running != nil {
 			r := *st.State.Running
 			r.StartedAt = r.StartedAt.UTC().Round(0)
@@ -84,7 +86,7 @@ func normalizeState(s api.PodState) api.PodState {
 			t.StartedAt, t.FinishedAt = t.StartedAt.UTC().Round(0), t.FinishedAt.UTC().Round(0)
 			st.State.Termination = &t
 		}
-		info[n] = st
+		info.Set(e.Name, st)
 	}
 	s.Info = info
 	return s

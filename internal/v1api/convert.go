@@ -3,7 +3,6 @@ package v1api
 import (
 	"fmt"
 	"net"
-	"sort"
 	"strconv"
 	"time"
 
@@ -98,19 +97,16 @@ func PodToV1(p *api.Pod) *corev1.Pod {
 	if cs.HostIP != "" {
 		out.Status.HostIPs = []corev1.HostIP{{IP: cs.HostIP}}
 	}
-	names := make([]string, 0, len(cs.Info))
-	for name := range cs.Info {
-		if name != infraName {
-			names = append(names, name)
+	ready := true
+	for _, e := range cs.Info { // in name order
+		if e.Name == infraName {
+			continue
 		}
-	}
-	sort.Strings(names)
-	ready := len(names) > 0
-	for _, name := range names {
-		st := containerStatusToV1(name, cs.Info[name])
+		st := containerStatusToV1(e.Name, e.ContainerStatus)
 		ready = ready && st.Ready
 		out.Status.ContainerStatuses = append(out.Status.ContainerStatuses, st)
 	}
+	ready = ready && len(out.Status.ContainerStatuses) > 0 // no app container's status: not ready
 	if cs.Phase != "" {
 		cond := corev1.ConditionFalse
 		if ready && cs.Phase == api.PodPhaseRunning {
@@ -155,15 +151,12 @@ func PodFromV1(in *corev1.Pod, base *api.Pod) (*api.Pod, error) {
 	cs.HostIP, cs.PodIP = in.Status.HostIP, in.Status.PodIP
 	cs.Reason, cs.Message = in.Status.Reason, in.Status.Message
 	var info api.PodInfo
-	if infra, ok := cs.Info[infraName]; ok {
-		info = api.PodInfo{infraName: infra}
+	if infra, ok := cs.Info.Get(infraName); ok {
+		info.Set(infraName, infra)
 	}
 	for _, st := range in.Status.ContainerStatuses {
-		if info == nil {
-			info = api.PodInfo{}
-		}
-		old := cs.Info[st.Name]
-		info[st.Name] = containerStatusFromV1(&st, old)
+		old := cs.Info.Status(st.Name) // the zero status for a container base has none of
+		info.Set(st.Name, containerStatusFromV1(&st, old))
 	}
 	cs.Info = info
 	return out, nil

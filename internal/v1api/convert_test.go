@@ -154,9 +154,6 @@ func (g gen) pod() *api.Pod {
 	cs.Phase = api.PodPhase(g.str())
 	cs.HostIP, cs.PodIP, cs.Reason, cs.Message = g.str(), g.str(), g.str(), g.str()
 	for i := g.r.IntN(3); i > 0; i-- {
-		if cs.Info == nil {
-			cs.Info = api.PodInfo{}
-		}
 		st := api.ContainerStatus{RestartCount: g.i32(), Image: g.str(), ContainerID: g.str()}
 		switch g.r.IntN(4) {
 		case 1:
@@ -168,7 +165,7 @@ func (g gen) pod() *api.Pod {
 				ExitCode: g.i32(), Signal: g.i32(), Reason: g.str(), Message: g.str(), StartedAt: g.time(), FinishedAt: g.time(),
 			}
 		}
-		cs.Info[fmt.Sprintf("c%d%s", i, g.str())] = st
+		cs.Info.Set(fmt.Sprintf("c%d%s", i, g.str()), st)
 	}
 	return p
 }
@@ -320,11 +317,8 @@ func TestV1OnlyFieldsSurviveThroughBase(t *testing.T) {
 	p.SelfLink = "/api/v1beta1/pods/x?namespace=default"
 	p.DesiredState.Manifest.Version, p.DesiredState.Manifest.ID, p.DesiredState.Manifest.UUID = "v1beta1", "x", "u-1"
 	p.DesiredState.Status, p.CurrentState.Status, p.CurrentState.Host = api.PodRunning, api.PodRunning, "m1"
-	if p.CurrentState.Info == nil {
-		p.CurrentState.Info = api.PodInfo{}
-	}
-	p.CurrentState.Info["net"] = api.ContainerStatus{PodIP: "10.0.0.9"}
-	p.CurrentState.Info["web"] = api.ContainerStatus{PodIP: "10.0.0.9", Image: "nginx"}
+	p.CurrentState.Info.Set("net", api.ContainerStatus{PodIP: "10.0.0.9"})
+	p.CurrentState.Info.Set("web", api.ContainerStatus{PodIP: "10.0.0.9", Image: "nginx"})
 	for _, viaJSON := range []bool{false, true} {
 		if got := roundTrip(t, p, p, viaJSON); !same(got, p, viaJSON) {
 			t.Fatalf("json %v: pod differs:\n in: %s\nout: %s", viaJSON, asJSON(p), asJSON(got))

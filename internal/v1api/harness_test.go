@@ -170,9 +170,9 @@ func (c *cluster) runPod(ns, name string) {
 		}
 		p.CurrentState.Phase, p.CurrentState.Status = api.PodPhaseRunning, api.PodRunning
 		p.CurrentState.PodIP, p.CurrentState.HostIP, p.CurrentState.Host = "10.244.0.7", "127.0.0.1", "m1"
-		p.CurrentState.Info = api.PodInfo{}
+		p.CurrentState.Info = nil
 		for _, ct := range p.DesiredState.Manifest.Containers {
-			p.CurrentState.Info[ct.Name] = api.ContainerStatus{State: api.ContainerState{Running: &api.ContainerStateRunning{StartedAt: time.Now()}}, Image: ct.Image}
+			p.CurrentState.Info.Set(ct.Name, api.ContainerStatus{State: api.ContainerState{Running: &api.ContainerStateRunning{StartedAt: time.Now()}}, Image: ct.Image})
 		}
 		_, err = c.store.Update(ctx, p)
 		return err

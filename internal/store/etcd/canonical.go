@@ -46,6 +46,7 @@ var (
 	isZeroerType      = reflect.TypeFor[interface{ IsZero() bool }]()
 	timeType          = reflect.TypeFor[time.Time]()
 	intOrStringType   = reflect.TypeFor[api.IntOrString]()
+	podInfoType       = reflect.TypeFor[api.PodInfo]()
 )
 
 // canonical returns the canonical copy of obj (see above) with
@@ -128,6 +129,8 @@ func compileCanon(t reflect.Type) canonFunc {
 		return canonTime
 	case t == intOrStringType:
 		return canonIntOrString
+	case t == podInfoType:
+		return compileCanonPodInfo()
 	case t.Implements(textMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType) ||
 		t.Implements(textUnmarshalType) || reflect.PointerTo(t).Implements(textUnmarshalType):
 		return nil
@@ -401,8 +404,51 @@ func canonIntOrString(in *interner, dst, src reflect.Value) bool {
 	return true
 }
 
+// compileCanonPodInfo: a PodInfo is written as the object of its entries
+// in name order and read back as them in that order (one entry a name, as
+// Set keeps them), so its copy is a copy of each entry, the name interned
+// as a map key would be. One out of order or with a name twice (built by
+// hand: MarshalJSON sorts and drops all but the last of a name) is run
+// through its JSON methods instead.
+func compileCanonPodInfo() canonFunc {
+	status := canonLocked(reflect.TypeFor[api.ContainerStatus]())
+	if status == nil {
+		return nil
+	}
+	roundTrip := canonRoundTrip(podInfoType)
+	return func(in *interner, dst, src reflect.Value) bool {
+		var info api.PodInfo
+		if src.CanAddr() {
+			info = *src.Addr().Interface().(*api.PodInfo) // no allocation, unlike Interface()
+		} else {
+			info = src.Interface().(api.PodInfo)
+		}
+		if info == nil {
+			return true
+		}
+		for i := 1; i < len(info); i++ {
+			if info[i-1].Name >= info[i].Name {
+				return roundTrip(in, dst, src)
+			}
+		}
+		out := make(api.PodInfo, len(info))
+		for i := range info {
+			if !utf8.ValidString(info[i].Name) {
+				return false
+			}
+			out[i].Name = in.str(info[i].Name)
+			if !status(in, reflect.ValueOf(&out[i].ContainerStatus).Elem(), reflect.ValueOf(&info[i].ContainerStatus).Elem()) {
+				return false
+			}
+		}
+		*dst.Addr().Interface().(*api.PodInfo) = out
+		return true
+	}
+}
+
 // canonRoundTrip mirrors another type with its own JSON methods by running
-// them (no API type has one today).
+// them (no API type but PodInfo has them, and only a PodInfo built out of
+// order comes here).
 func canonRoundTrip(t reflect.Type) canonFunc {
 	return func(_ *interner, dst, src reflect.Value) bool {
 		b, err := json.Marshal(src.Interface())

@@ -157,7 +157,7 @@ func TestCanonicalWrittenPod(t *testing.T) {
 	api.SetKind(p)
 	p.DesiredState.Host = "minion-7"
 	p.CurrentState.Status = api.PodRunning
-	p.CurrentState.Info = api.PodInfo{"web": {State: api.ContainerState{Running: &api.ContainerStateRunning{StartedAt: time.Now()}}, RestartCount: 0}}
+	p.CurrentState.Info = api.PodInfo{{Name: "web", ContainerStatus: api.ContainerStatus{State: api.ContainerState{Running: &api.ContainerStateRunning{StartedAt: time.Now()}}, RestartCount: 0}}}
 	p.DesiredState.Manifest.Containers[0].LivenessProbe = &api.LivenessProbe{HTTPGet: &api.HTTPGetAction{Port: api.NewIntOrStringFromString("http")}}
 	p.DesiredState.Manifest.RestartPolicy.Always = &api.RestartPolicyAlways{}
 	p.ResourceVersion = 3
@@ -178,7 +178,7 @@ func TestCanonicalRefusesInvalidUTF8(t *testing.T) {
 		"id":          &api.Pod{TypeMeta: api.TypeMeta{ID: bad}},
 		"label key":   &api.Pod{TypeMeta: api.TypeMeta{ID: "p", Labels: map[string]string{bad: "x"}}},
 		"label value": &api.Pod{TypeMeta: api.TypeMeta{ID: "p", Labels: map[string]string{"x": bad}}},
-		"info key":    &api.Pod{TypeMeta: api.TypeMeta{ID: "p"}, CurrentState: api.PodState{Info: api.PodInfo{bad: {}}}},
+		"info key":    &api.Pod{TypeMeta: api.TypeMeta{ID: "p"}, CurrentState: api.PodState{Info: api.PodInfo{{Name: bad}}}},
 		"port name":   &api.Pod{DesiredState: api.PodState{Manifest: api.ContainerManifest{Containers: []api.Container{{LivenessProbe: &api.LivenessProbe{TCPSocket: &api.TCPSocketAction{Port: api.NewIntOrStringFromString(bad)}}}}}}},
 	}
 	for name, obj := range cases {

@@ -48,13 +48,13 @@ func TestWrittenObjectsAreNotDecodedAgain(t *testing.T) {
 	bound.DesiredState.Host = "changed"
 	running := api.DeepCopy(bound2).(*api.Pod)
 	running.CurrentState = api.PodState{Status: api.PodRunning, Host: "m1", Info: api.PodInfo{
-		"web": {State: api.ContainerState{Running: &api.ContainerStateRunning{StartedAt: time.Now()}}}}}
+		{Name: "web", ContainerStatus: api.ContainerStatus{State: api.ContainerState{Running: &api.ContainerStateRunning{StartedAt: time.Now()}}}}}}
 	final, err := s.Update(ctx, running)
 	if err != nil {
 		t.Fatal(err)
 	}
 	final.Meta().Labels["tier"] = "changed by the caller"
-	running.CurrentState.Info["web"] = api.ContainerStatus{}
+	running.CurrentState.Info.Set("web", api.ContainerStatus{})
 
 	_, evs := recvEvents(t, all, 3)
 	stored, err := s.Get(ctx, api.Pods, "default", p.ID)
