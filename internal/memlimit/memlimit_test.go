@@ -184,7 +184,7 @@ func TestNextBurst(t *testing.T) {
 }
 
 func TestBurstGC(t *testing.T) {
-	for in, want := range map[int]int{100: 400, 50: 400, 400: 400, 800: 800, -1: -1} {
+	for in, want := range map[int]int{100: 200, 50: 200, 200: 200, 400: 400, -1: -1} {
 		if got := burstGC(in); got != want {
 			t.Errorf("burstGC(%d) = %d, want %d", in, got, want)
 		}
