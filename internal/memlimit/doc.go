@@ -17,9 +17,9 @@
 // it has grown by a quarter of the live heap plus 64 MiB, instead of
 // GOGC's whole heap again (never more often than the process's own GOGC
 // says); a burst (that cost reaching 0.3 of a core over 3 s: a master
-// taking thousands of creates) raises GOGC to 200, since collecting a
-// large heap four times as often as GOGC says took a quarter to two
-// fifths of a busy master's CPU. The burst ends once the cost has stayed
+// taking thousands of creates) puts GOGC back at the process's own, since
+// collecting a large heap four times as often as GOGC says took a quarter
+// to two fifths of a busy master's CPU. The burst ends once the cost has stayed
 // under 0.15 of a core for a whole QuietWindow (10 s: a stall of a few
 // seconds in a burst does not end it); its garbage is then collected and
 // returned to the system at once.

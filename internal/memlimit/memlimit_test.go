@@ -183,18 +183,10 @@ func TestNextBurst(t *testing.T) {
 	}
 }
 
-func TestBurstGC(t *testing.T) {
-	for in, want := range map[int]int{100: 200, 50: 200, 200: 200, 400: 400, -1: -1} {
-		if got := burstGC(in); got != want {
-			t.Errorf("burstGC(%d) = %d, want %d", in, got, want)
-		}
-	}
-}
-
-// A burst of allocations switches the tuner to the burst mode (GOGC
-// raised) within burstWindow; a stall of a few seconds does not end it; a
-// whole quiet window does, restoring the quiet GOGC. The limit is never
-// touched.
+// A burst of allocations switches the tuner to the burst mode (the
+// process's own GOGC) within burstWindow; a stall of a few seconds does
+// not end it; a whole quiet window does, restoring the quiet GOGC. The
+// limit is never touched.
 func TestBurstStartsAndEnds(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
@@ -229,7 +221,7 @@ func TestBurstStartsAndEnds(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		tick(300) // 0.77 cores at the quiet headroom
 	}
-	check("a burst", true, burstGOGC)
+	check("a burst", true, 100)
 	for i := 0; i < 20; i++ {
 		tick(300)
 	}
@@ -238,7 +230,7 @@ func TestBurstStartsAndEnds(t *testing.T) {
 			t.Fatalf("a stall of %d s ended the burst", i+1)
 		}
 	}
-	check("a stall", true, burstGOGC)
+	check("a stall", true, 100)
 	for i := 0; i < 10; i++ {
 		tick(300)
 	}

@@ -27,19 +27,20 @@ import (
 // limit: an idle master holding 150,000 pods collected back to back. GOGC
 // counts heap bytes only: the room is the room.
 //
-// Burst: GOGC raised to burstGOGC. The price of the quiet headroom is CPU,
-// paid per byte allocated: a heap collected after growing by a quarter is
-// collected four times as often as GOGC's. While a master takes a burst
-// (150,000 pods created, bound and started) its collector took a quarter
-// to two fifths of its CPU; with GOGC 200 in a burst the same run took 0.78
-// of the time and 0.81 of the master's CPU a pod (docs/performance.md,
-// ninth pass). GOGC goes to 200, not more: the survivors of a burst's
-// cycles are scattered over a heap that large, which the process keeps
-// after the burst. With the quiet mode as it is now (the burst starts as
-// soon as it should), 400 took no less time than 200 (150,000-pod row,
-// fifteenth pass: 91.8 s against 90.5 s, medians of two) and left 253 MB
-// more spans (2,470 against 2,217 MB settled); the footprint row
-// (thirteenth pass): 200: 6.73 KB a pod held, 300: 7.5 KB, 400: 8.72 KB.
+// Burst: GOGC back at the process's own (100 unless GOGC says otherwise).
+// The price of the quiet headroom is CPU, paid per byte allocated: a heap
+// collected after growing by a quarter is collected four times as often as
+// GOGC's, and while a master takes a burst (150,000 pods created, bound and
+// started) that took a quarter to two fifths of its CPU. A burst used to
+// raise GOGC above the process's own (200 from the ninth pass, 400 from
+// the thirteenth), which paid while the quiet mode was a limit that kept
+// the burst from starting for a minute and a half. With the quiet mode set
+// by GOGC it buys little time and costs memory for good: a burst's
+// survivors are scattered over a heap that large, which the process keeps
+// after it. The 150,000-pod row (fifteenth pass, alternating, medians of
+// two): GOGC 100 in a burst 98.4 s and 1,593 MB settled (8.5-8.7 KB a
+// pod); 200: 91.4 s and 1,925 MB (10.2-11.4 KB); 400, before the pass's
+// other savings: 91.8 s and 2,470 MB against 90.5 s and 2,217 MB at 200.
 //
 // The mode is decided once a second from what the quiet mode's collections
 // would cost at the allocation rate of a window (quietCost): the rate does
@@ -52,7 +53,6 @@ import (
 const (
 	headroomQuiet = 0.25     // of the live heap
 	headroomFloor = 64 << 20 // bytes, so a small heap collects no more often than GOGC says
-	burstGOGC     = 200      // the heap may grow to three times what is live
 
 	hotCores    = 0.3
 	coolCores   = 0.15 // a master holding 150,000 pods, idle but for its controllers: 0.09
@@ -116,19 +116,10 @@ func nextBurst(burst bool, short, long float64) bool {
 	return short >= hotCores
 }
 
-// burstGC is the GOGC of a burst for a process started with gogc: raised to
-// burstGOGC, never lowered, and left off when it was off (pure).
-func burstGC(gogc int) int {
-	if gogc < 0 {
-		return gogc
-	}
-	return max(gogc, burstGOGC)
-}
-
 // tuner is the default limit's state: the mode and what the runtime said
 // at the previous collection and the previous ticks.
 type tuner struct {
-	gogc int // the process's own GOGC: the quiet mode's is never above it
+	gogc int // the process's own GOGC: a burst's, and the quiet mode's is never above it
 
 	mu      sync.Mutex
 	burst   bool
@@ -271,7 +262,7 @@ func (t *tuner) observe(r reading) (ended bool) {
 	}
 	t.burst = next
 	if next {
-		setGOGC(burstGC(t.gogc))
+		setGOGC(t.gogc)
 		return false
 	}
 	setGOGC(quietGOGC(t.live, t.gogc))
