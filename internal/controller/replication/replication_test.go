@@ -288,8 +288,18 @@ func TestExpectationsTimeout(t *testing.T) {
 	if err := e.m.Sync(e.ctx, "default/nginx"); err != nil {
 		t.Fatal(err)
 	}
-	// Someone deletes a pod; the watch (held) shows nothing yet.
-	p := e.pods(t)[0]
+	// Someone deletes a pod; the watch (held) shows nothing yet. The one
+	// created first: the cache then matches the store only once it has
+	// seen all three events. Had it been the other, the cache would match
+	// after the first create already, and the sync below could count the
+	// second create, seen just after, as a pod (8 of 600 runs at -cpu 2,4).
+	pods := e.pods(t)
+	p := pods[0]
+	for _, q := range pods[1:] {
+		if q.ResourceVersion < p.ResourceVersion {
+			p = q
+		}
+	}
 	if _, err := e.st.Delete(e.ctx, api.Pods, "default", p.ID); err != nil {
 		t.Fatal(err)
 	}
