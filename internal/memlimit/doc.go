@@ -1,8 +1,10 @@
 // Package memlimit sets the Go runtime's soft memory limit of a master
-// (debug.SetMemoryLimit, what GOMEMLIMIT sets). Under the limit the garbage
-// collector runs as GOGC says (the heap may grow to twice what is live);
-// near it, it collects more often instead of growing the heap, so a master
-// holding a large cache stays near what it uses rather than twice that.
+// (debug.SetMemoryLimit, what GOMEMLIMIT sets) and, by default, tunes its
+// GOGC. Under the limit the garbage collector runs as GOGC says (at 100
+// the heap may grow to twice what is live); near it, it collects more
+// often instead of growing the heap. By default a quiet master's GOGC is
+// lowered so that, holding a large cache, it stays near what it uses
+// rather than twice that.
 //
 // Choose is the whole decision (pure): the flag --memory-limit-mb when
 // given; else GOMEMLIMIT from the environment when set (the runtime has
