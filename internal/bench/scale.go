@@ -227,8 +227,8 @@ func scaleScenario(ctx context.Context, env Env, o Options) ([]Figure, error) {
 		return nil, err
 	}
 	// What of it is etcd's database mapped (file pages the kernel may take
-	// back): the whole row's history is still there, since etcd compacts
-	// old revisions every 5 minutes.
+	// back): the pods and the last CompactionRetention revisions of their
+	// history (internal/etcd compacts as the row writes).
 	file, err := statusMB(m.pid(), "RssFile:")
 	if err != nil {
 		return nil, err
