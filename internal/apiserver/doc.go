@@ -19,6 +19,9 @@
 //	/api/<v>/<res>                        GET list (?labels= ?fields= ?namespace=), POST create
 //	/api/<v>/<res>/<id>                   GET, PUT (id must match the body), DELETE
 //	/api/<v>/bindings                     POST only
+//	/api/<v>/minions/<id>/heartbeat       PUT: renews the minion's heartbeat lease; a critical
+//	                                      request to internal/httpserve (never rate limited, a
+//	                                      reserved slot when the in-flight cap is full)
 //	/api/<v>/watch/<res>[/<id>]           chunked stream of {"type":..,"object":..} lines
 //	/api/<v>/proxy/minions/<id>/<path>    reverse proxy to the minion's kubelet
 //	/api/<v>/proxy/services/<id>/<path>   reverse proxy to a random endpoint of the service

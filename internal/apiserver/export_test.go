@@ -8,3 +8,6 @@ func (s *Server) TransportForTest() http.RoundTripper { return s.transport }
 
 // PreferReturn is preferReturn, for its table test.
 var PreferReturn = preferReturn
+
+// IsHeartbeat is isHeartbeat, the requests httpserve treats as critical.
+var IsHeartbeat = isHeartbeat

@@ -89,3 +89,25 @@ func TestHeartbeatRoute(t *testing.T) {
 }
 
 var _ store.Heartbeater = (*heartbeats)(nil)
+
+// Only a minion's heartbeat is critical to the server's limits (a reserved
+// in-flight slot, no rate bucket): not a write of the minion, nor a read.
+func TestHeartbeatIsCritical(t *testing.T) {
+	for _, tt := range []struct {
+		method, path string
+		want         bool
+	}{
+		{"PUT", "/api/v1beta1/minions/m1/heartbeat", true},
+		{"PUT", "/api/v1beta1/minions/m1/heartbeat/", true},
+		{"PUT", "/api/v1beta2/minions/m1/heartbeat", true},
+		{"GET", "/api/v1beta1/minions/m1/heartbeat", false},
+		{"PUT", "/api/v1beta1/minions/m1", false},
+		{"PUT", "/api/v1beta1/pods/heartbeat", false},
+		{"POST", "/api/v1beta1/pods", false},
+	} {
+		r := httptest.NewRequest(tt.method, tt.path, nil)
+		if got := apiserver.IsHeartbeat(r); got != tt.want {
+			t.Errorf("%s %s: critical %v, want %v", tt.method, tt.path, got, tt.want)
+		}
+	}
+}

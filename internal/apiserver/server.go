@@ -164,6 +164,7 @@ func (s *Server) Run(ctx context.Context, started func()) error {
 		Name: "apiserver", Addr: addr, Handler: s.handler,
 		TLS: s.cfg.TLS, AllowPlain: s.cfg.TLS != nil,
 		LongRunning:   isLongRunning,
+		Critical:      isHeartbeat,
 		RatePerClient: DefaultRatePerClient,
 		Log:           s.log,
 	})

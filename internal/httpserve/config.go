@@ -60,6 +60,15 @@ type Config struct {
 	// LongRunning tells watches, log follows and proxy streams apart
 	// (default: DefaultLongRunning).
 	LongRunning func(*http.Request) bool
+	// Critical picks the small requests that keep a cluster's view of
+	// itself alive (the API passes a minion's heartbeat): they are not
+	// counted against RatePerClient, and when MaxInflight is full they
+	// take one of ReservedInflight slots kept for them, so a master
+	// flooded with writes still hears its minions. nil: none.
+	Critical func(*http.Request) bool
+	// ReservedInflight is how many critical requests may be in flight
+	// beyond MaxInflight (default a tenth of MaxInflight, at least 1).
+	ReservedInflight int
 
 	ReadHeaderTimeout time.Duration // default 10s; also bounds the sniff and the TLS handshake
 	IdleTimeout       time.Duration // default 120s between requests on a kept-alive connection
@@ -115,6 +124,9 @@ func (c Config) withDefaults(fileLimit uint64) Config {
 	}
 	if c.MaxInflight <= 0 {
 		c.MaxInflight = DefaultMaxInflight
+	}
+	if c.ReservedInflight <= 0 {
+		c.ReservedInflight = max(1, c.MaxInflight/10)
 	}
 	if c.MaxWatches <= 0 {
 		c.MaxWatches = DefaultMaxWatches

@@ -75,7 +75,11 @@
 // beyond MaxInflight (400) ordinary requests, or MaxWatches (2,000) long
 // ones in total or MaxWatchesPerClient (500) from one client, a request is
 // answered 429 with "Retry-After: 1" and a Kubernetes Status body (reason
-// TooManyRequests), without reaching the Handler. RatePerClient, when not
+// TooManyRequests), without reaching the Handler. Critical requests (the
+// API's: a minion's heartbeat) that find MaxInflight full take one of
+// ReservedInflight slots kept for them (a tenth of MaxInflight), and no
+// rate bucket counts them: a master flooded with writes refuses the
+// writes, not the heartbeats that keep its minions Ready. RatePerClient, when not
 // 0, gives each client a token bucket of that many requests a second,
 // burst twice that (at least 1); an empty bucket answers 429 with a
 // Retry-After of the whole seconds until the next token. Buckets of idle

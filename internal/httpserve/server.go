@@ -28,6 +28,7 @@ type Server struct {
 	cfg        Config
 	ln         *listener
 	inflight   *slots
+	reserved   *slots // critical requests beyond inflight's cap
 	watches    *slots
 	watchesPer *keyedSlots
 	rate       *buckets // nil: no rate limit
@@ -44,7 +45,7 @@ type Server struct {
 // Stats is a snapshot of what a Server holds open.
 type Stats struct {
 	Conns    int // admitted connections still open (hijacked ones included)
-	Inflight int // requests in flight that are not long-running
+	Inflight int // requests in flight that are not long-running (reserved slots included)
 	Watches  int // long-running requests in flight
 }
 
@@ -67,6 +68,7 @@ func Listen(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:        cfg,
 		inflight:   &slots{max: cfg.MaxInflight},
+		reserved:   &slots{max: cfg.ReservedInflight},
 		watches:    &slots{max: cfg.MaxWatches},
 		watchesPer: newKeyedSlots(cfg.MaxWatchesPerClient),
 		rand:       rand.Float64,
@@ -99,7 +101,7 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Stats returns what the server holds open now.
 func (s *Server) Stats() Stats {
-	return Stats{Conns: s.ln.conns.count(), Inflight: s.inflight.count(), Watches: s.watches.count()}
+	return Stats{Conns: s.ln.conns.count(), Inflight: s.inflight.count() + s.reserved.count(), Watches: s.watches.count()}
 }
 
 // Close releases the socket of a Server that Serve will not run (Serve
@@ -179,7 +181,9 @@ const reasonTooManyRequests api.StatusReason = "TooManyRequests"
 func (s *Server) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := s.cfg.ClientKey(r)
-		if s.rate != nil && (s.cfg.LimitLoopback || !isLoopback(RemoteIP(r))) {
+		long := s.cfg.LongRunning(r)
+		critical := !long && s.cfg.Critical != nil && s.cfg.Critical(r)
+		if s.rate != nil && !critical && (s.cfg.LimitLoopback || !isLoopback(RemoteIP(r))) {
 			if ok, wait := s.rate.take(key, s.cfg.Clock.Now()); !ok {
 				s.reject(w, retryAfter(wait), "rate", key,
 					fmt.Sprintf("too many requests from %s (over %g per second); retry later", key, s.cfg.RatePerClient))
@@ -187,7 +191,6 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 			}
 		}
 		rc := http.NewResponseController(w)
-		long := s.cfg.LongRunning(r)
 		if long {
 			if !s.watchesPer.take(key) {
 				s.reject(w, 1, "watchesclient", key,
@@ -227,11 +230,14 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 				}
 				r.Body = body
 			}
-			if !s.inflight.take() {
-				s.reject(w, 1, "inflight", key, fmt.Sprintf("too many requests in flight (cap %d); retry later", s.cfg.MaxInflight))
-				return
+			held := s.inflight
+			if !held.take() {
+				if held = s.reserved; !critical || !held.take() {
+					s.reject(w, 1, "inflight", key, fmt.Sprintf("too many requests in flight (cap %d); retry later", s.cfg.MaxInflight))
+					return
+				}
 			}
-			defer s.inflight.release()
+			defer held.release()
 		}
 		if long && r.Body != nil && r.Body != http.NoBody { // (preRead set the others' deadline)
 			if err := rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout)); err == nil {

@@ -379,6 +379,49 @@ func TestMaxInflight(t *testing.T) {
 	}
 }
 
+// critical is the test servers' Critical: requests to /hb.
+func critical(r *http.Request) bool { return r.URL.Path == "/hb" }
+
+// A critical request finds a reserved slot when MaxInflight is full, up to
+// ReservedInflight of them; ordinary requests never take those slots.
+func TestCriticalTakesReservedSlots(t *testing.T) {
+	b := newBlocker()
+	s := serve(t, Config{Handler: b, MaxInflight: 2, Critical: critical, ReservedInflight: 1}, nil)
+	c, base := client(t, nil), "http://"+s.Addr()
+	results := make(chan int, 10)
+	b.hold(t, c, base+"/x?block=1", 2, results)
+	resp, body := get(t, c, base+"/x")
+	want429(t, resp, body, "1")
+
+	b.hold(t, c, base+"/hb?block=1", 1, results) // the reserved slot
+	if st := s.Stats(); st.Inflight != 3 {
+		t.Errorf("stats %+v, want 3 in flight (2 + 1 reserved)", st)
+	}
+	resp, body = get(t, c, base+"/hb") // the reserve is full too
+	want429(t, resp, body, "1")
+	resp, body = get(t, c, base+"/x")
+	want429(t, resp, body, "1")
+
+	close(b.release)
+	for i := 0; i < 3; i++ {
+		if code := <-results; code != 200 {
+			t.Errorf("held request: %d", code)
+		}
+	}
+	if st := s.Stats(); st.Inflight != 0 {
+		t.Errorf("stats after release %+v, want nothing in flight", st)
+	}
+}
+
+// The reserve defaults to a tenth of MaxInflight, at least one slot.
+func TestReservedInflightDefault(t *testing.T) {
+	for _, tt := range []struct{ inflight, want int }{{2, 1}, {0, DefaultMaxInflight / 10}, {55, 5}} {
+		if got := (Config{MaxInflight: tt.inflight}).withDefaults(0).ReservedInflight; got != tt.want {
+			t.Errorf("MaxInflight %d: ReservedInflight %d, want %d", tt.inflight, got, tt.want)
+		}
+	}
+}
+
 func TestMaxWatches(t *testing.T) {
 	b := newBlocker()
 	key := func(r *http.Request) string { return r.Header.Get("X-Client") }
@@ -426,6 +469,17 @@ func TestRatePerClient(t *testing.T) {
 	fc.Step(500 * time.Millisecond)
 	expect("a", 200, "")
 	expect("a", 429, "1")
+
+	// Critical requests are not rate limited, nor do they spend a token.
+	crit := serve(t, Config{Handler: okHandler, RatePerClient: 1, ClientKey: key, Clock: fc, LimitLoopback: true, Critical: critical}, nil)
+	for i := 0; i < 5; i++ {
+		if resp, _ := get(t, c, "http://"+crit.Addr()+"/hb", "X-Client", "a"); resp.StatusCode != 200 {
+			t.Fatalf("critical request %d: %d, want 200", i, resp.StatusCode)
+		}
+	}
+	if resp, _ := get(t, c, "http://"+crit.Addr()+"/", "X-Client", "a"); resp.StatusCode != 200 {
+		t.Fatalf("ordinary request after critical ones: %d, want 200 (its bucket is full)", resp.StatusCode)
+	}
 
 	// This host's own clients are not limited unless LimitLoopback.
 	local := serve(t, Config{Handler: okHandler, RatePerClient: 1, Clock: fc}, nil)
