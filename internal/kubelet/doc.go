@@ -56,7 +56,9 @@
 //     up to a fifth); otherwise every heartbeat writes the minion.
 //     A failed heartbeat is tried again soon (200 ms doubling up to the
 //     interval, heartbeatDelay), so a master that refuses a few in a row
-//     under load does not find the minion silent for its grace period.
+//     under load does not find the minion silent for its grace period;
+//     one that hangs is given up after twice the interval
+//     (heartbeatDeadline) and tried again on another connection.
 //   - network.go: the pod network (Config.Network = NetworkBridge, what
 //     `kubelite minion` runs by default). The master records a podCIDR on
 //     the minion shortly after it registers; the kubelet watches its

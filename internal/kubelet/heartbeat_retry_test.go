@@ -198,3 +198,79 @@ func TestHeartbeatRetriesWithBackoff(t *testing.T) {
 		t.Fatalf("the retry made %d requests, want 2", n)
 	}
 }
+
+func TestHeartbeatDeadline(t *testing.T) {
+	for _, tt := range []struct{ interval, want time.Duration }{
+		{5 * time.Second, 10 * time.Second},
+		{100 * time.Millisecond, time.Second},
+		{0, time.Second},
+	} {
+		if got := heartbeatDeadline(tt.interval); got != tt.want {
+			t.Errorf("heartbeatDeadline(%s) = %s, want %s", tt.interval, got, tt.want)
+		}
+	}
+}
+
+// hanging is a store whose first minion read never answers: a request on a
+// connection that died without a word.
+type hanging struct {
+	*memory.Store
+	once sync.Once
+	left chan time.Duration // how long the hung request's deadline gave it
+}
+
+func (h *hanging) Get(ctx context.Context, res api.Resource, ns, name string) (api.Object, error) {
+	hang := false
+	if res == api.Minions {
+		h.once.Do(func() { hang = true })
+	}
+	if hang {
+		d, ok := ctx.Deadline()
+		if !ok {
+			h.left <- -1
+			return nil, errors.New("no deadline")
+		}
+		h.left <- time.Until(d)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return h.Store.Get(ctx, res, ns, name)
+}
+
+// A heartbeat that hangs is given up at heartbeatDeadline and tried again
+// soon, instead of holding the loop for the client's timeout.
+func TestHungHeartbeatIsRetried(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 6, 17, 0, 0, 0, time.UTC))
+	st := &hanging{Store: memory.New(), left: make(chan time.Duration, 1)}
+	const interval = 100 * time.Millisecond // a deadline of 1 s
+	k, err := New(Config{NodeName: "m1", HostIP: "127.0.0.1", Store: st, Runtime: fake.New(fake.Options{}), Clock: clk,
+		RootDir: t.TempDir(), HeartbeatInterval: interval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); k.heartbeatLoop(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	select {
+	case left := <-st.left:
+		if left <= 0 || left > heartbeatDeadline(interval) {
+			t.Fatalf("the heartbeat's deadline left it %s, want at most %s", left, heartbeatDeadline(interval))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no heartbeat")
+	}
+	// Given up after its deadline (real time), the loop waits for a retry
+	// soon (fake time: 200-300 ms after one failure), which registers.
+	if err := clk.BlockUntil(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	clk.Step(300 * time.Millisecond)
+	if err := clk.BlockUntil(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Store.Get(ctx, api.Minions, "", "m1"); err != nil {
+		t.Fatalf("after the retry: %v, want the minion registered", err)
+	}
+}

@@ -117,6 +117,14 @@ func heartbeatDelay(interval time.Duration, failures int, jitter func(n int64) i
 	return min(longest, base+time.Duration(jitter(int64(base/2)+1)))
 }
 
+// heartbeatDeadline bounds one heartbeat (its lease renewal, or its
+// read and write of the minion): twice the interval, at least a second. At
+// the defaults (5 s, a 15 s grace) a first try that hangs is given up at
+// 10 s and the retry, 200 ms later, still lands within the grace.
+func heartbeatDeadline(interval time.Duration) time.Duration {
+	return max(time.Second, 2*interval)
+}
+
 func (k *Kubelet) heartbeatLoop(ctx context.Context) {
 	rep := logging.NewRepeater(logging.RepeaterConfig{Log: k.log, Clock: k.cfg.Clock,
 		What: "heartbeat to the master", Hint: "is the master up and reachable from this host? kubelite doctor minion"})
@@ -128,8 +136,13 @@ func (k *Kubelet) heartbeatLoop(ctx context.Context) {
 		var err error
 		now := k.cfg.Clock.Now()
 		write := true
+		// A heartbeat that has not landed within heartbeatDeadline is
+		// given up and tried again soon, on another connection, instead
+		// of waiting out the client's 30 s timeout past the master's
+		// grace period (15 s) on one that may be dead.
+		actx, cancel := context.WithTimeout(ctx, heartbeatDeadline(k.cfg.HeartbeatInterval))
 		if leased && last != nil && !minionDiffers(last, k.minionObject()) && now.Before(rewrite) {
-			err = hb.Heartbeat(ctx, k.cfg.NodeName)
+			err = hb.Heartbeat(actx, k.cfg.NodeName)
 			switch {
 			case errors.Is(err, store.ErrNoHeartbeats):
 				k.log.Info("the master records no heartbeats apart from the minion: writing the minion at every heartbeat")
@@ -141,11 +154,12 @@ func (k *Kubelet) heartbeatLoop(ctx context.Context) {
 			}
 		}
 		if write {
-			last, err = k.heartbeat(ctx, last)
+			last, err = k.heartbeat(actx, last)
 			if err == nil {
 				rewrite = now.Add(minionRewrite(k.cfg.MinionRefresh, rand.Int64N))
 			}
 		}
+		cancel()
 		if ctx.Err() != nil {
 			return
 		}
