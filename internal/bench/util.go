@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"syscall"
@@ -158,16 +157,15 @@ func transient(err error) bool {
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true
 	}
-	// A connect that timed out (the master's accept queue full at 5,000
-	// minions) sent nothing; a refused one means no master, not a busy one.
-	if op := (*net.OpError)(nil); errors.As(err, &op) && op.Op == "dial" && op.Timeout() {
-		return true
-	}
-	// The client's own timeout (30 s) awaiting the answer of a master too
-	// busy to give it: the write may or may not have happened, as with
-	// etcd's "request timed out" (a 150,000-pod run failed so at pod
-	// 125,823 on a slow machine, its master's etcd taking 1.4 s a read).
-	if ue := (*url.Error)(nil); errors.As(err, &ue) && ue.Timeout() {
+	// Any timeout: a connect that timed out (the master's accept queue
+	// full at 5,000 minions) sent nothing; the client's own timeout (30 s)
+	// awaiting a connection or the answer of a master too busy to give
+	// it: the write may or may not have happened, as with etcd's "request
+	// timed out" (150,000-pod runs on slow machines failed so at pods
+	// 125,823 and 134,717; the remote store passes net/http's error on
+	// without its *url.Error). A refused connect is no timeout: no
+	// master, not a busy one.
+	if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
 		return true
 	}
 	var se *api.StatusError

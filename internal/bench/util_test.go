@@ -58,6 +58,7 @@ func TestCreateRetry(t *testing.T) {
 		{"a broken connection is retried", 1, fmt.Errorf("reach master https://127.0.0.1:1: net/http: HTTP/1.x transport connection broken: %w", syscall.EPIPE), false, false, 2},
 		{"a connect that timed out is retried", 1, fmt.Errorf("reach master https://127.0.0.1:1: %w", &net.OpError{Op: "dial", Net: "tcp", Err: timeoutErr{}}), false, false, 2},
 		{"the client's timeout awaiting the answer is retried", 1, fmt.Errorf("reach master https://127.0.0.1:1: %w", &url.Error{Op: "Post", URL: "https://127.0.0.1:1/api/v1beta1/pods", Err: timeoutErr{}}), true, false, 2},
+		{"the client's timeout awaiting a connection, as the remote store passes it, is retried", 1, fmt.Errorf("reach master https://127.0.0.1:1: %w", timeoutErr{}), false, false, 2},
 		{"refused is not retried", 1, fmt.Errorf("reach master https://127.0.0.1:1: %w", syscall.ECONNREFUSED), false, true, 1},
 		{"invalid is not retried", 1, api.NewInvalid("Pod", "p", nil), false, true, 1},
 		{"already exists at first is an error", 1, api.NewAlreadyExists("Pod", "p"), false, true, 1},
