@@ -8,7 +8,6 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/clock"
-	"kubelite/internal/runtime/fake"
 	"kubelite/internal/store"
 	"kubelite/internal/store/memory"
 )
@@ -51,15 +50,8 @@ func TestLeasedHeartbeats(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC))
 	st := &leasing{Store: memory.New()}
 	const interval, refresh = 10 * time.Second, time.Minute
-	k, err := New(Config{NodeName: "m1", HostIP: "127.0.0.1", Store: st, Runtime: fake.New(fake.Options{}), Clock: clk,
-		RootDir: t.TempDir(), HeartbeatInterval: interval, MinionRefresh: refresh})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); k.heartbeatLoop(ctx) }()
-	defer func() { cancel(); <-done }()
+	ctx := heartbeating(t, Config{NodeName: "m1", HostIP: "127.0.0.1", Store: st, Clock: clk,
+		HeartbeatInterval: interval, MinionRefresh: refresh})
 
 	stored := func() *api.Minion {
 		t.Helper()

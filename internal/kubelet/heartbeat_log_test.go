@@ -42,15 +42,8 @@ func TestHeartbeatWarnsWithBackoff(t *testing.T) {
 	st.down.Store(true)
 	l, buf := logging.Capture(t, logging.Text)
 	l.SetLevel(logrus.InfoLevel)
-	k, err := New(Config{NodeName: "m1", HostIP: "127.0.0.1", Store: st, Runtime: fake.New(fake.Options{}), Clock: clk,
-		RootDir: t.TempDir(), HeartbeatInterval: time.Second, Log: l.WithField("component", "kubelet")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); k.heartbeatLoop(ctx) }()
-	defer func() { cancel(); <-done }()
+	ctx := heartbeating(t, Config{NodeName: "m1", HostIP: "127.0.0.1", Store: st, Clock: clk,
+		HeartbeatInterval: time.Second, Log: l.WithField("component", "kubelet")})
 	// tick waits for the loop's timer and fires it.
 	tick := func() {
 		t.Helper()

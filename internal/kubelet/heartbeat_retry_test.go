@@ -13,6 +13,23 @@ import (
 	"kubelite/internal/store/memory"
 )
 
+// heartbeating makes a kubelet of cfg (a fake runtime, a temporary root)
+// and runs its heartbeat loop until the test ends; it returns the loop's
+// context.
+func heartbeating(t *testing.T, cfg Config) context.Context {
+	t.Helper()
+	cfg.Runtime, cfg.RootDir = fake.New(fake.Options{}), t.TempDir()
+	k, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); k.heartbeatLoop(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ctx
+}
+
 func TestHeartbeatDelay(t *testing.T) {
 	none := func(int64) int64 { return 0 }
 	most := func(n int64) int64 { return n - 1 }
@@ -104,15 +121,8 @@ func TestHeartbeatRetriesWithBackoff(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 12, 4, 23, 30, 0, 0, time.UTC))
 	st := &refusing{Store: memory.New(), calls: make(chan struct{}, 100)}
 	const interval = 10 * time.Second
-	k, err := New(Config{NodeName: "m1", HostIP: "127.0.0.1", Store: st, Runtime: fake.New(fake.Options{}), Clock: clk,
-		RootDir: t.TempDir(), HeartbeatInterval: interval})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); k.heartbeatLoop(ctx) }()
-	defer func() { cancel(); <-done }()
+	ctx := heartbeating(t, Config{NodeName: "m1", HostIP: "127.0.0.1", Store: st, Clock: clk,
+		HeartbeatInterval: interval})
 
 	calls := 0
 	drain := func() {
@@ -243,15 +253,8 @@ func TestHungHeartbeatIsRetried(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 12, 6, 17, 0, 0, 0, time.UTC))
 	st := &hanging{Store: memory.New(), left: make(chan time.Duration, 1)}
 	const interval = 100 * time.Millisecond // a deadline of 1 s
-	k, err := New(Config{NodeName: "m1", HostIP: "127.0.0.1", Store: st, Runtime: fake.New(fake.Options{}), Clock: clk,
-		RootDir: t.TempDir(), HeartbeatInterval: interval})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); k.heartbeatLoop(ctx) }()
-	defer func() { cancel(); <-done }()
+	ctx := heartbeating(t, Config{NodeName: "m1", HostIP: "127.0.0.1", Store: st, Clock: clk,
+		HeartbeatInterval: interval})
 
 	select {
 	case left := <-st.left:
