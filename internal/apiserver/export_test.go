@@ -9,5 +9,5 @@ func (s *Server) TransportForTest() http.RoundTripper { return s.transport }
 // PreferReturn is preferReturn, for its table test.
 var PreferReturn = preferReturn
 
-// IsHeartbeat is isHeartbeat, the requests httpserve treats as critical.
-var IsHeartbeat = isHeartbeat
+// CriticalForTest is what the server's listener treats as critical.
+func (s *Server) CriticalForTest(r *http.Request) bool { return s.serveConfig("").Critical(r) }

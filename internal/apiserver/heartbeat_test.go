@@ -90,9 +90,11 @@ func TestHeartbeatRoute(t *testing.T) {
 
 var _ store.Heartbeater = (*heartbeats)(nil)
 
-// Only a minion's heartbeat is critical to the server's limits (a reserved
-// in-flight slot, no rate bucket): not a write of the minion, nor a read.
+// Only a minion's heartbeat is critical to the server's listener (a
+// reserved in-flight slot, no rate bucket): not a write of the minion, nor
+// a read.
 func TestHeartbeatIsCritical(t *testing.T) {
+	s := newServer(t, seeded(t), apiserver.Config{})
 	for _, tt := range []struct {
 		method, path string
 		want         bool
@@ -106,7 +108,7 @@ func TestHeartbeatIsCritical(t *testing.T) {
 		{"POST", "/api/v1beta1/pods", false},
 	} {
 		r := httptest.NewRequest(tt.method, tt.path, nil)
-		if got := apiserver.IsHeartbeat(r); got != tt.want {
+		if got := s.CriticalForTest(r); got != tt.want {
 			t.Errorf("%s %s: critical %v, want %v", tt.method, tt.path, got, tt.want)
 		}
 	}

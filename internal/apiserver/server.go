@@ -160,14 +160,7 @@ func (s *Server) Addr() string {
 // requests may do is Security's business).
 func (s *Server) Run(ctx context.Context, started func()) error {
 	addr := net.JoinHostPort(s.cfg.Address, strconv.Itoa(s.cfg.Port))
-	srv, err := httpserve.Listen(httpserve.Config{
-		Name: "apiserver", Addr: addr, Handler: s.handler,
-		TLS: s.cfg.TLS, AllowPlain: s.cfg.TLS != nil,
-		LongRunning:   isLongRunning,
-		Critical:      isHeartbeat,
-		RatePerClient: DefaultRatePerClient,
-		Log:           s.log,
-	})
+	srv, err := httpserve.Listen(s.serveConfig(addr))
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return fmt.Errorf("listen on %s: port %d is already in use (is another kubelite master running?)", addr, s.cfg.Port)
@@ -179,6 +172,19 @@ func (s *Server) Run(ctx context.Context, started func()) error {
 	s.mu.Unlock()
 	started()
 	return srv.Serve(ctx)
+}
+
+// serveConfig is how Run listens on addr: the API's handler and limits
+// (watches long-running, heartbeats critical, a rate per remote address).
+func (s *Server) serveConfig(addr string) httpserve.Config {
+	return httpserve.Config{
+		Name: "apiserver", Addr: addr, Handler: s.handler,
+		TLS: s.cfg.TLS, AllowPlain: s.cfg.TLS != nil,
+		LongRunning:   isLongRunning,
+		Critical:      isHeartbeat,
+		RatePerClient: DefaultRatePerClient,
+		Log:           s.log,
+	}
 }
 
 // isLongRunning tells watches, log follows and proxied streams apart from
