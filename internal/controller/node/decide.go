@@ -20,6 +20,10 @@ type Decision struct {
 	EvictReplicated, EvictOthers bool
 	// Next is when to look again (zero: no need).
 	Next time.Time
+	// HeardOnly reports that the minion's lease is gone but a heartbeat
+	// reached this master within the grace period: the lease lapsed on
+	// the master's side, and the minion counts as heartbeating.
+	HeardOnly bool
 }
 
 // Eviction is how long a minion must have been NotReady before its pods
@@ -42,6 +46,15 @@ const (
 	LeaseGone              // leases are watched and this minion holds none
 )
 
+// Heartbeats is what the controller knows of a minion's heartbeats apart
+// from its object: its lease, and when a heartbeat last reached this master
+// (Heard, zero if unknown). A heartbeat this master received is one even
+// when etcd failed to renew the lease with it.
+type Heartbeats struct {
+	Lease Lease
+	Heard time.Time
+}
+
 // Decide computes a minion's status at now. seen is when this controller
 // (this leader's term) first saw the minion: a heartbeat older than that
 // proves nothing against the minion, since the masters may have been away.
@@ -49,13 +62,21 @@ const (
 // period with no fresh heartbeat, and its eviction timer starts no earlier
 // than that, whatever notReadySince an earlier leader stored. A live lease
 // is a heartbeat now; without one, the minion's LastHeartbeat (written at
-// registration and every few minutes) is the last heartbeat known.
-func Decide(m *api.Minion, lease Lease, now, seen time.Time, grace time.Duration, ev Eviction) Decision {
+// registration and every few minutes) is the last heartbeat known, or
+// the last one that reached this master (hb.Heard) if later: a lease that
+// lapsed while the minion's heartbeats arrived says the store was slow, not
+// that the minion is gone.
+func Decide(m *api.Minion, hbs Heartbeats, now, seen time.Time, grace time.Duration, ev Eviction) Decision {
 	st := m.Status
 	d := Decision{Status: st}
 	hb := st.LastHeartbeat
+	lease := hbs.Lease
 	if lease == LeaseHeld {
 		hb = now
+	}
+	if hbs.Heard.After(hb) {
+		hb = hbs.Heard
+		d.HeardOnly = lease == LeaseGone && now.Sub(hb) <= grace
 	}
 	watchedFrom := seen.Add(grace) // the first moment silence counts
 	switch {

@@ -29,6 +29,14 @@
 //     been silent for the grace period (its status.lastHeartbeat, written
 //     every few minutes, counts as well). Without Leases the heartbeat is
 //     status.lastHeartbeat alone.
+//   - A heartbeat that reached this master counts even when etcd failed to
+//     renew the lease with it (Leases.Heard): on a master whose etcd cannot
+//     apply in time (a disk stalling fsync for seconds, too little CPU),
+//     renewals fail and leases lapse by the hundred while every minion
+//     heartbeats on time. Such a minion stays Ready (a warning says its
+//     lease lapsed) and keeps its pods; only silence turns it NotReady.
+//     With several masters, a heartbeat another master received counts
+//     through the lease alone.
 //   - Timers start only once this controller has watched a minion for the
 //     grace period: "seen", the time the controller (a new one each leader
 //     term) first saw the minion, counts as a heartbeat for NotReady, and

@@ -9,6 +9,7 @@ import (
 
 	"kubelite/internal/api"
 	"kubelite/internal/clustertest"
+	"kubelite/internal/store"
 	"kubelite/internal/testutil"
 )
 
@@ -17,12 +18,13 @@ import (
 type fakeLeases struct {
 	mu      sync.Mutex
 	held    map[string]bool
+	heard   map[string]time.Time
 	changed func(string)
 	synced  chan struct{}
 }
 
 func newFakeLeases(held ...string) *fakeLeases {
-	l := &fakeLeases{held: map[string]bool{}, synced: make(chan struct{})}
+	l := &fakeLeases{held: map[string]bool{}, heard: map[string]time.Time{}, synced: make(chan struct{})}
 	for _, n := range held {
 		l.held[n] = true
 	}
@@ -50,6 +52,20 @@ func (l *fakeLeases) Leased(name string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.held[name]
+}
+
+func (l *fakeLeases) Heard(name string) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.heard[name]
+}
+
+// hear notes a heartbeat of name reaching the master at t, its lease
+// renewed or not; it queues nothing, as the real one does not.
+func (l *fakeLeases) hear(name string, t time.Time) {
+	l.mu.Lock()
+	l.heard[name] = t
+	l.mu.Unlock()
 }
 
 func (l *fakeLeases) set(name string, held bool) {
@@ -95,4 +111,57 @@ func TestLeasedMinionStaysReady(t *testing.T) {
 	}
 	leases.set("a", true)
 	testutil.Eventually(t, 10*time.Second, func() bool { return e.minion(t, "a").Status.Condition == api.MinionReady }, "a Ready with a lease again")
+}
+
+// TestHeardMinionKeepsItsPods: a minion whose lease lapsed while its
+// heartbeats kept reaching the master (etcd too slow to renew it) stays
+// Ready and keeps its pods for as long as they arrive;
+// once they stop for the grace period it turns NotReady and its pods go at
+// their timeouts, as any silent minion's.
+func TestHeardMinionKeepsItsPods(t *testing.T) {
+	const grace, evict = 15 * time.Second, 60 * time.Second
+	leases := newFakeLeases("a")
+	e := newEnv(t, Config{GracePeriod: grace, EvictionTimeout: evict, Leases: leases})
+	sim := clustertest.NewMinions(e.st, e.clk)
+	if err := sim.Register(e.ctx, []string{"a"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.runningPod(t, "lone", "default", "a", nil)
+	e.run(t)
+	step := func(d time.Duration) {
+		t.Helper()
+		e.clk.Step(d)
+		e.syncBesideLoop(t, "a")
+	}
+	step(grace + time.Second) // watched for the grace period
+	leases.hear("a", e.clk.Now())
+	leases.set("a", false) // the lease lapses; heartbeats still arrive
+	for range 24 {         // two minutes, a heartbeat every 5 s, none renewed
+		step(5 * time.Second)
+		leases.hear("a", e.clk.Now())
+		if c := e.minion(t, "a").Status.Condition; c != api.MinionReady {
+			t.Fatalf("minion heard every 5 s is %s at %s", c, e.clk.Now().Sub(t0))
+		}
+	}
+	if n := e.podCount(t); n != 1 {
+		t.Fatalf("%d pods on a minion heard every 5 s, want 1", n)
+	}
+	// Silent now: NotReady after the grace period, its pod gone after the
+	// eviction timeout.
+	step(grace + time.Millisecond)
+	if c := e.minion(t, "a").Status.Condition; c != api.MinionNotReady {
+		t.Fatalf("minion silent for the grace period is %s", c)
+	}
+	step(evict)
+	testutil.Eventually(t, 10*time.Second, func() bool { return e.podCount(t) == 0 }, "the silent minion's pod evicted")
+}
+
+// podCount is how many pods the store holds.
+func (e *env) podCount(t *testing.T) int {
+	t.Helper()
+	objs, _, err := e.st.List(e.ctx, api.Pods, store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(objs)
 }

@@ -73,6 +73,9 @@ type Leases interface {
 	WaitSynced(ctx context.Context) bool
 	// Leased reports whether name holds a live lease.
 	Leased(name string) bool
+	// Heard is when name's heartbeat last reached this master, whether
+	// or not its lease could be renewed (zero: not since it started).
+	Heard(name string) time.Time
 }
 
 // Controller is the minion lifecycle controller; see the package doc.
@@ -259,14 +262,17 @@ func (c *Controller) Sync(ctx context.Context, key string) error {
 	c.mu.Unlock()
 
 	m := api.Copy(obj.(*api.Minion))
-	lease := NoLeases
+	lease, heard := NoLeases, time.Time{}
 	if c.cfg.Leases != nil {
-		lease = LeaseGone
+		lease, heard = LeaseGone, c.cfg.Leases.Heard(key)
 		if c.cfg.Leases.Leased(key) {
 			lease = LeaseHeld
 		}
 	}
-	d := Decide(m, lease, now, seen, c.cfg.GracePeriod, Eviction{Replicated: c.cfg.ReplicaEvictionTimeout, Others: c.cfg.EvictionTimeout})
+	d := Decide(m, Heartbeats{Lease: lease, Heard: heard}, now, seen, c.cfg.GracePeriod, Eviction{Replicated: c.cfg.ReplicaEvictionTimeout, Others: c.cfg.EvictionTimeout})
+	if d.HeardOnly && m.Status.Condition == api.MinionReady {
+		c.log.WithFields(logrus.Fields{"minion": key, "heard": heard.Format(time.RFC3339)}).Warn("heartbeat lease lapsed while the minion's heartbeats reach this master (the store is slow to renew): the minion stays Ready")
+	}
 	changed := d.Changed
 	m.Status = d.Status
 	if c.subnets != nil && m.PodCIDR == "" {

@@ -60,7 +60,7 @@ func TestDecide(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			// Both kinds of pod on the same timeout: one verdict for both.
-			d := Decide(tc.m, tc.lease, tc.now, t0, grace, Eviction{Replicated: evict, Others: evict})
+			d := Decide(tc.m, Heartbeats{Lease: tc.lease}, tc.now, t0, grace, Eviction{Replicated: evict, Others: evict})
 			if d.Status.Condition != tc.wantCond || d.Transition != tc.transition || d.EvictReplicated != tc.evict || d.EvictOthers != tc.evict || !d.Next.Equal(tc.next) {
 				t.Fatalf("Decide = cond %s transition %q evict %v/%v next %v; want %s %q %v %v",
 					d.Status.Condition, d.Transition, d.EvictReplicated, d.EvictOthers, d.Next.Sub(t0), tc.wantCond, tc.transition, tc.evict, tc.next.Sub(t0))
@@ -70,6 +70,48 @@ func TestDecide(t *testing.T) {
 			}
 			if tc.transition == "NotReady" && tc.lease == LeaseGone && !strings.Contains(d.Status.Reason, "lease expired") {
 				t.Fatalf("reason %q does not say the lease expired", d.Status.Reason)
+			}
+		})
+	}
+}
+
+// TestDecideHeard: a heartbeat that reached this master while the
+// minion's lease was gone (etcd too slow to renew it) is a heartbeat: the
+// minion stays Ready, or turns Ready, and nothing is evicted until it has
+// been silent for the grace period.
+func TestDecideHeard(t *testing.T) {
+	const grace, evict = 15 * time.Second, 60 * time.Second
+	mk := func(cond api.MinionCondition, since time.Time) *api.Minion {
+		return &api.Minion{Status: api.MinionStatus{Condition: cond, LastHeartbeat: t0.Add(-5 * time.Minute), NotReadySince: since}}
+	}
+	late := t0.Add(10 * time.Minute) // watched for long: silence counts
+	cases := []struct {
+		name       string
+		m          *api.Minion
+		hb         Heartbeats
+		wantCond   api.MinionCondition
+		transition string
+		evict      bool
+		heardOnly  bool
+		next       time.Time
+	}{
+		{"lease gone, heard a second ago: stays Ready", mk(api.MinionReady, time.Time{}), Heartbeats{Lease: LeaseGone, Heard: late.Add(-time.Second)}, api.MinionReady, "", false, true, late.Add(grace - time.Second + time.Millisecond)},
+		{"lease gone, heard at the grace period: stays Ready", mk(api.MinionReady, time.Time{}), Heartbeats{Lease: LeaseGone, Heard: late.Add(-grace)}, api.MinionReady, "", false, true, late.Add(time.Millisecond)},
+		{"lease gone, heard too long ago: NotReady", mk(api.MinionReady, time.Time{}), Heartbeats{Lease: LeaseGone, Heard: late.Add(-grace - time.Millisecond)}, api.MinionNotReady, "NotReady", true, false, late.Add(grace)},
+		{"NotReady at its eviction time, heard meanwhile: Ready, no eviction", mk(api.MinionNotReady, late.Add(-evict)), Heartbeats{Lease: LeaseGone, Heard: late.Add(-2 * time.Second)}, api.MinionReady, "Ready", false, true, late.Add(grace - 2*time.Second + time.Millisecond)},
+		{"NotReady at its eviction time, not heard: evict", mk(api.MinionNotReady, late.Add(-evict)), Heartbeats{Lease: LeaseGone, Heard: late.Add(-evict - grace)}, api.MinionNotReady, "", true, false, late.Add(grace)},
+		{"lease held and heard: a heartbeat now, not heard only", mk(api.MinionReady, time.Time{}), Heartbeats{Lease: LeaseHeld, Heard: late.Add(-time.Second)}, api.MinionReady, "", false, false, late.Add(grace + time.Millisecond)},
+		{"no leases: heard is still a heartbeat", mk(api.MinionReady, time.Time{}), Heartbeats{Heard: late.Add(-time.Second)}, api.MinionReady, "", false, false, late.Add(grace - time.Second + time.Millisecond)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Decide(tc.m, tc.hb, late, t0, grace, Eviction{Replicated: 0, Others: evict})
+			if d.Status.Condition != tc.wantCond || d.Transition != tc.transition || d.EvictReplicated != tc.evict || d.HeardOnly != tc.heardOnly || !d.Next.Equal(tc.next) {
+				t.Fatalf("Decide = cond %s transition %q evict replicas %v heard only %v next %v; want %s %q %v %v %v",
+					d.Status.Condition, d.Transition, d.EvictReplicated, d.HeardOnly, d.Next.Sub(late), tc.wantCond, tc.transition, tc.evict, tc.heardOnly, tc.next.Sub(late))
+			}
+			if tc.wantCond == api.MinionReady && (d.EvictOthers || d.EvictReplicated) {
+				t.Fatal("a Ready minion's pods evicted")
 			}
 		})
 	}
@@ -99,7 +141,7 @@ func TestDecideEvictionKinds(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d := Decide(tc.m, NoLeases, tc.now, t0, grace, tc.ev)
+			d := Decide(tc.m, Heartbeats{}, tc.now, t0, grace, tc.ev)
 			if d.EvictReplicated != tc.replicated || d.EvictOthers != tc.others || !d.Next.Equal(tc.next) {
 				t.Fatalf("Decide = evict replicated %v others %v next %v; want %v %v %v",
 					d.EvictReplicated, d.EvictOthers, d.Next.Sub(t0), tc.replicated, tc.others, tc.next.Sub(t0))

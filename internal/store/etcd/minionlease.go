@@ -57,6 +57,9 @@ const (
 //     lease and deletes the key.
 //   - Run lists and watches the keys (the node controller's view of who is
 //     alive); Leased answers from that view.
+//   - Heard answers when a minion's heartbeat last reached this master,
+//     renewed or not: etcd too slow to renew a lease is no silence of the
+//     minion's.
 //
 // It does not check that the minion is registered (the registry does), and
 // it never deletes a key: a deleted minion's key expires with its lease.
@@ -68,6 +71,10 @@ type MinionLeases struct {
 
 	knownMu sync.Mutex
 	known   map[string]knownLease // minion -> the lease this master renews
+
+	heardMu   sync.Mutex
+	heard     map[string]time.Time // minion -> its last heartbeat to reach this master
+	heardKept int                  // len(heard) after its last pruning
 
 	running atomic.Bool // Run is running
 
@@ -90,6 +97,7 @@ func NewMinionLeases(cli *clientv3.Client, ttl time.Duration, log *logrus.Entry)
 		ttl:    int64((ttl + time.Second - 1) / time.Second),
 		log:    logging.OrDiscard(log),
 		known:  map[string]knownLease{},
+		heard:  map[string]time.Time{},
 		synced: make(chan struct{}),
 	}
 }
@@ -138,6 +146,7 @@ func (l *MinionLeases) heartbeat(ctx context.Context, name string) error {
 	if name == "" || strings.Contains(name, "/") {
 		return api.NewBadRequest(fmt.Sprintf("invalid minion name %q", name))
 	}
+	l.hear(name, time.Now())
 	key := minionLeaseKey(name)
 	l.knownMu.Lock()
 	k, ok := l.known[name]
@@ -428,6 +437,45 @@ func (l *MinionLeases) listAndWatch(ctx context.Context, changed func(string), e
 		return err
 	}
 	return fmt.Errorf("watch %s from revision %d: closed", MinionLeasePrefix, from)
+}
+
+// heardKeep is how long Heard remembers a minion that stopped
+// heartbeating, in lease times: far longer than any eviction waits.
+const heardKeep = 20
+
+// hear notes that a heartbeat of name reached this master at now. Minions
+// silent for heardKeep lease times are forgotten whenever the map has
+// doubled since it was last pruned, so deleted minions do not pile up.
+func (l *MinionLeases) hear(name string, now time.Time) {
+	l.heardMu.Lock()
+	defer l.heardMu.Unlock()
+	l.heard[name] = now
+	if len(l.heard) <= 2*max(l.heardKept, 64) {
+		return
+	}
+	old := now.Add(-heardKeep * time.Duration(l.ttl) * time.Second)
+	for n, t := range l.heard {
+		if t.Before(old) {
+			delete(l.heard, n)
+		}
+	}
+	l.heardKept = len(l.heard)
+}
+
+// Heard is when a heartbeat of name last reached this master (wall clock),
+// whether or not etcd then renewed its lease; zero if none did since this
+// MinionLeases was made (or for heardKeep lease times). A lease can lapse
+// while its minion heartbeats on time: when etcd cannot apply in time (a
+// disk that stalls fsync for seconds, a master short of CPU), renewals
+// fail and leases expire by the thousand. Heard tells the node controller
+// that such a minion is alive and only this master is slow, so that it
+// neither marks it NotReady nor evicts its pods. Only this master's own
+// heartbeats count: with several masters, one received by another master
+// is known here through the lease alone.
+func (l *MinionLeases) Heard(name string) time.Time {
+	l.heardMu.Lock()
+	defer l.heardMu.Unlock()
+	return l.heard[name]
 }
 
 // Leased reports whether name holds a key attached to a lease as of Run's

@@ -717,6 +717,44 @@ func TestMinionLeaseHeartbeatErrors(t *testing.T) {
 	if kv := readLeaseKey(t, cli, "new"); kv.exists {
 		t.Errorf("a failed heartbeat created %+v", kv)
 	}
+	// A heartbeat that reached the master is heard, renewed or not: the
+	// minion is alive when only etcd failed. A bad name is no heartbeat.
+	for _, c := range []struct {
+		l      *etcdstore.MinionLeases
+		minion string
+		heard  bool
+	}{{l, "new", true}, {l, "known", true}, {downLeases, "new", true}, {downLeases, "known", true}, {l, "", false}, {l, "a/b", false}, {l, "never", false}} {
+		if h := c.l.Heard(c.minion); h.IsZero() == c.heard || (c.heard && time.Since(h) > time.Minute) {
+			t.Errorf("Heard(%q) = %v, want heard %v (just now)", c.minion, h, c.heard)
+		}
+	}
+}
+
+// TestMinionLeaseHeardForgets: Heard forgets minions silent for 20 lease
+// times once the map has doubled, and keeps the rest.
+func TestMinionLeaseHeardForgets(t *testing.T) {
+	l := etcdstore.NewMinionLeases(nil, time.Minute, nil)
+	now := time.Now()
+	for i := range 100 {
+		etcdstore.HearAt(l, fmt.Sprintf("old-%d", i), now.Add(-21*time.Minute))
+	}
+	etcdstore.HearAt(l, "quiet", now.Add(-19*time.Minute))
+	for i := range 28 { // 129 entries: past twice the first 64, pruned
+		etcdstore.HearAt(l, fmt.Sprintf("new-%d", i), now)
+	}
+	for i := range 100 {
+		if h := l.Heard(fmt.Sprintf("old-%d", i)); !h.IsZero() {
+			t.Fatalf("old-%d silent for 21 lease times still heard at %v", i, h)
+		}
+	}
+	if l.Heard("quiet").IsZero() {
+		t.Fatal("a minion silent for 19 lease times forgotten")
+	}
+	for i := range 28 {
+		if h := l.Heard(fmt.Sprintf("new-%d", i)); !h.Equal(now) {
+			t.Fatalf("Heard(new-%d) = %v, want %v", i, h, now)
+		}
+	}
 }
 
 // BenchmarkMinionLeaseHeartbeat: renewals of an existing lease (Heartbeat
