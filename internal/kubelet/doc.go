@@ -53,7 +53,11 @@
 //     the minion's etcd lease), a heartbeat is that renewal, and the minion
 //     is written only to register it, when its fields differ from what
 //     the kubelet would register, and every MinionRefresh (5 minutes plus
-//     up to a fifth); otherwise every heartbeat writes the minion.
+//     up to a fifth); otherwise every heartbeat writes the minion. Once
+//     registered, the renewal comes first at every heartbeat: a write due
+//     too follows it, and a write the master refuses (a busy master refuses
+//     writes before heartbeats) is tried again at the next heartbeat
+//     without costing the lease.
 //     A failed heartbeat is tried again soon (200 ms doubling up to the
 //     interval, heartbeatDelay), so a master that refuses a few in a row
 //     under load does not find the minion silent for its grace period;

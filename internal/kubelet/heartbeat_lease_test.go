@@ -128,6 +128,84 @@ func TestLeasedHeartbeats(t *testing.T) {
 	}
 }
 
+// refusingWrites is a leasing store whose writes of minions fail with
+// refuse while it is set, as a busy master refuses writes before
+// heartbeats.
+type refusingWrites struct {
+	*leasing
+	refuse error
+}
+
+func (r *refusingWrites) Update(ctx context.Context, o api.Object) (api.Object, error) {
+	r.mu.Lock()
+	err := r.refuse
+	r.mu.Unlock()
+	if _, ok := o.(*api.Minion); ok && err != nil {
+		return nil, err
+	}
+	return r.leasing.Update(ctx, o)
+}
+
+func (r *refusingWrites) setRefuse(err error) {
+	r.mu.Lock()
+	r.refuse = err
+	r.mu.Unlock()
+}
+
+// TestLeaseRenewedWhileWritesFail: a refresh of the minion that the master
+// refuses (busy: writes are refused before heartbeats) does not stop the
+// heartbeats: every tick still renews the lease, and the minion is written
+// once the master takes writes again. Before, a failed refresh left the
+// kubelet writing (and failing) instead of heartbeating, and a busy master
+// saw it silent for its grace period.
+func TestLeaseRenewedWhileWritesFail(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC))
+	st := &refusingWrites{leasing: &leasing{Store: memory.New()}}
+	const interval, refresh = 10 * time.Second, time.Minute
+	ctx := heartbeating(t, Config{NodeName: "m1", HostIP: "127.0.0.1", Store: st, Clock: clk,
+		HeartbeatInterval: interval, MinionRefresh: refresh})
+	tick := func() {
+		t.Helper()
+		if err := clk.BlockUntil(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		clk.Step(interval + interval/10)
+		if err := clk.BlockUntil(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rv := func() uint64 {
+		t.Helper()
+		o, err := st.Store.Get(ctx, api.Minions, "", "m1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.Meta().ResourceVersion
+	}
+	if err := clk.BlockUntil(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	registered := rv()
+	st.setRefuse(api.NewUnavailable("busy"))
+	// Past the refresh (a minute and up to a fifth) and well beyond it: a
+	// heartbeat at every tick all the same.
+	for i := range 12 {
+		before := st.state()
+		tick()
+		if st.state() != before+1 {
+			t.Fatalf("tick %d (%s after registering): %d heartbeats, want 1", i, time.Duration(i+1)*(interval+interval/10), st.state()-before)
+		}
+	}
+	if rv() != registered {
+		t.Fatal("the minion was written while the master refused writes")
+	}
+	st.setRefuse(nil)
+	tick()
+	if rv() == registered {
+		t.Fatal("the refresh due was not written once the master took writes again")
+	}
+}
+
 func TestMinionRewrite(t *testing.T) {
 	none := func(int64) int64 { return 0 }
 	most := func(n int64) int64 { return n - 1 }

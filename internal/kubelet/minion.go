@@ -128,6 +128,8 @@ func heartbeatDeadline(interval time.Duration) time.Duration {
 func (k *Kubelet) heartbeatLoop(ctx context.Context) {
 	rep := logging.NewRepeater(logging.RepeaterConfig{Log: k.log, Clock: k.cfg.Clock,
 		What: "heartbeat to the master", Hint: "is the master up and reachable from this host? kubelite doctor minion"})
+	writeRep := logging.NewRepeater(logging.RepeaterConfig{Log: k.log, Clock: k.cfg.Clock,
+		What: "write of this minion (its heartbeats are renewed all the same)", Hint: "kubelite doctor minion"})
 	hb, leased := k.cfg.Store.(store.Heartbeater)
 	var last *api.Minion
 	var rewrite time.Time // when the minion is written again, with leased heartbeats
@@ -135,28 +137,40 @@ func (k *Kubelet) heartbeatLoop(ctx context.Context) {
 	for {
 		var err error
 		now := k.cfg.Clock.Now()
-		write := true
 		// A heartbeat that has not landed within heartbeatDeadline is
 		// given up and tried again soon, on another connection, instead
 		// of waiting out the client's 30 s timeout past the master's
 		// grace period (15 s) on one that may be dead.
 		actx, cancel := context.WithTimeout(ctx, heartbeatDeadline(k.cfg.HeartbeatInterval))
-		if leased && last != nil && !minionDiffers(last, k.minionObject()) && now.Before(rewrite) {
+		// Registered with a master that records heartbeats: the heartbeat
+		// is the lease's renewal, first, whatever else is due. A write of
+		// the minion due as well comes after it, and its failure (a busy
+		// master refuses writes before heartbeats) leaves the lease
+		// renewed: the write is tried again at the next heartbeat.
+		renewed := false
+		if leased && last != nil {
 			err = hb.Heartbeat(actx, k.cfg.NodeName)
 			switch {
+			case err == nil:
+				renewed = true
 			case errors.Is(err, store.ErrNoHeartbeats):
 				k.log.Info("the master records no heartbeats apart from the minion: writing the minion at every heartbeat")
-				leased = false
+				leased, err = false, nil
 			case api.IsNotFound(err): // deleted: register again
-				last = nil
-			default:
-				write = false
+				last, err = nil, nil
 			}
 		}
-		if write {
-			last, err = k.heartbeat(actx, last)
-			if err == nil {
-				rewrite = now.Add(minionRewrite(k.cfg.MinionRefresh, rand.Int64N))
+		due := !leased || last == nil || minionDiffers(last, k.minionObject()) || !now.Before(rewrite)
+		if err == nil && due {
+			written, werr := k.heartbeat(actx, last)
+			switch {
+			case werr == nil:
+				last, rewrite = written, now.Add(minionRewrite(k.cfg.MinionRefresh, rand.Int64N))
+				writeRep.OK()
+			case renewed:
+				writeRep.Fail(werr) // last kept: the lease is renewed with it
+			default:
+				last, err = nil, werr
 			}
 		}
 		cancel()
