@@ -69,6 +69,13 @@ type Config struct {
 	// ReservedInflight is how many critical requests may be in flight
 	// beyond MaxInflight (default a tenth of MaxInflight, at least 1).
 	ReservedInflight int
+	// CriticalWait is how long a critical request waits for a reserved
+	// slot when they are all taken (as many wait at most as MaxInflight),
+	// before it is refused too (default 5s; negative: no wait). Waiting
+	// in line, the minions of a master whose store stalls for seconds get
+	// their heartbeats in as slots free, first come first served, instead
+	// of retrying at random and some missing the grace period.
+	CriticalWait time.Duration
 
 	ReadHeaderTimeout time.Duration // default 10s; also bounds the sniff and the TLS handshake
 	IdleTimeout       time.Duration // default 120s between requests on a kept-alive connection
@@ -97,6 +104,7 @@ const (
 	DefaultMaxConns            = 20000
 	DefaultMaxConnsPerClient   = 2000
 	DefaultMaxInflight         = 400
+	DefaultCriticalWait        = 5 * time.Second
 	DefaultMaxWatches          = 2000
 	DefaultMaxWatchesPerClient = 500
 	DefaultReadHeaderTimeout   = 10 * time.Second
@@ -127,6 +135,9 @@ func (c Config) withDefaults(fileLimit uint64) Config {
 	}
 	if c.ReservedInflight <= 0 {
 		c.ReservedInflight = max(1, c.MaxInflight/10)
+	}
+	if c.CriticalWait == 0 {
+		c.CriticalWait = DefaultCriticalWait
 	}
 	if c.MaxWatches <= 0 {
 		c.MaxWatches = DefaultMaxWatches

@@ -79,7 +79,12 @@
 // API's: a minion's heartbeat) that find MaxInflight full take one of
 // ReservedInflight slots kept for them (a tenth of MaxInflight), and no
 // rate bucket counts them: a master flooded with writes refuses the
-// writes, not the heartbeats that keep its minions Ready. RatePerClient, when not
+// writes, not the heartbeats that keep its minions Ready. When those are
+// all taken too (a store stalling for seconds holds every heartbeat in
+// flight), a critical request waits in line for one up to CriticalWait
+// (5 s; at most MaxInflight wait) before it is refused in turn, so that a
+// fleet's heartbeats land first come first served as slots free instead of
+// retrying at random. RatePerClient, when not
 // 0, gives each client a token bucket of that many requests a second,
 // burst twice that (at least 1); an empty bucket answers 429 with a
 // Retry-After of the whole seconds until the next token. Buckets of idle

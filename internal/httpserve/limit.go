@@ -1,6 +1,7 @@
 package httpserve
 
 import (
+	"context"
 	"math"
 	"sync"
 	"time"
@@ -38,6 +39,36 @@ func (s *slots) count() int {
 	defer s.mu.Unlock()
 	return s.n
 }
+
+// semaphore is a cap on a count whose take can wait for a release.
+type semaphore chan struct{}
+
+// take counts one more if that stays within the cap.
+func (s semaphore) take() bool {
+	select {
+	case s <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// takeWithin is take, waiting for a release until expired fires or ctx
+// ends.
+func (s semaphore) takeWithin(ctx context.Context, expired <-chan time.Time) bool {
+	select {
+	case s <- struct{}{}:
+		return true
+	case <-expired:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (s semaphore) release() { <-s }
+
+func (s semaphore) count() int { return len(s) }
 
 // keyedSlots is a cap on a count per key; a key at zero takes no memory.
 type keyedSlots struct {

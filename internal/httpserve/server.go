@@ -28,7 +28,8 @@ type Server struct {
 	cfg        Config
 	ln         *listener
 	inflight   *slots
-	reserved   *slots // critical requests beyond inflight's cap
+	reserved   semaphore // critical requests beyond inflight's cap
+	waiting    *slots    // critical requests waiting for a reserved slot
 	watches    *slots
 	watchesPer *keyedSlots
 	rate       *buckets // nil: no rate limit
@@ -68,7 +69,8 @@ func Listen(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:        cfg,
 		inflight:   &slots{max: cfg.MaxInflight},
-		reserved:   &slots{max: cfg.ReservedInflight},
+		reserved:   make(semaphore, cfg.ReservedInflight),
+		waiting:    &slots{max: cfg.MaxInflight},
 		watches:    &slots{max: cfg.MaxWatches},
 		watchesPer: newKeyedSlots(cfg.MaxWatchesPerClient),
 		rand:       rand.Float64,
@@ -174,6 +176,22 @@ func (s *Server) Serve(ctx context.Context) error {
 	return serveErr
 }
 
+// takeReserved takes a reserved slot for a critical request, waiting up to
+// CriticalWait (in line with at most MaxInflight others) while they are all
+// taken; false if none came free in time or ctx ended.
+func (s *Server) takeReserved(ctx context.Context) bool {
+	if s.reserved.take() {
+		return true
+	}
+	if s.cfg.CriticalWait <= 0 || !s.waiting.take() {
+		return false
+	}
+	defer s.waiting.release()
+	t := s.cfg.Clock.NewTimer(s.cfg.CriticalWait)
+	defer t.Stop()
+	return s.reserved.takeWithin(ctx, t.C())
+}
+
 // reasonTooManyRequests is Kubernetes' reason for a 429.
 const reasonTooManyRequests api.StatusReason = "TooManyRequests"
 
@@ -230,14 +248,19 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 				}
 				r.Body = body
 			}
-			held := s.inflight
-			if !held.take() {
-				if held = s.reserved; !critical || !held.take() {
-					s.reject(w, 1, "inflight", key, fmt.Sprintf("too many requests in flight (cap %d); retry later", s.cfg.MaxInflight))
-					return
-				}
+			switch {
+			case s.inflight.take():
+				defer s.inflight.release()
+			case !critical:
+				s.reject(w, 1, "inflight", key, fmt.Sprintf("too many requests in flight (cap %d); retry later", s.cfg.MaxInflight))
+				return
+			case s.takeReserved(r.Context()):
+				defer s.reserved.release()
+			default:
+				s.reject(w, 1, "inflight-critical", key, fmt.Sprintf("too many critical requests in flight (%d slots of their own, none free within %s); retry later",
+					s.cfg.ReservedInflight, max(s.cfg.CriticalWait, 0)))
+				return
 			}
-			defer held.release()
 		}
 		if long && r.Body != nil && r.Body != http.NoBody { // (preRead set the others' deadline)
 			if err := rc.SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout)); err == nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"kubelite/internal/clock"
+	"kubelite/internal/testutil"
 )
 
 func TestTLSVersions(t *testing.T) {
@@ -386,7 +387,7 @@ func critical(r *http.Request) bool { return r.URL.Path == "/hb" }
 // ReservedInflight of them; ordinary requests never take those slots.
 func TestCriticalTakesReservedSlots(t *testing.T) {
 	b := newBlocker()
-	s := serve(t, Config{Handler: b, MaxInflight: 2, Critical: critical, ReservedInflight: 1}, nil)
+	s := serve(t, Config{Handler: b, MaxInflight: 2, Critical: critical, ReservedInflight: 1, CriticalWait: -1}, nil)
 	c, base := client(t, nil), "http://"+s.Addr()
 	results := make(chan int, 10)
 	b.hold(t, c, base+"/x?block=1", 2, results)
@@ -410,6 +411,74 @@ func TestCriticalTakesReservedSlots(t *testing.T) {
 	}
 	if st := s.Stats(); st.Inflight != 0 {
 		t.Errorf("stats after release %+v, want nothing in flight", st)
+	}
+}
+
+// TestCriticalWaitsForReservedSlot: with every slot taken, a critical
+// request waits in line for a reserved one and is served when one frees;
+// one still waiting after CriticalWait is refused, and an ordinary request
+// never waits.
+func TestCriticalWaitsForReservedSlot(t *testing.T) {
+	b := newBlocker()
+	clk := clock.NewFake(time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC))
+	s := serve(t, Config{Handler: b, MaxInflight: 1, Critical: critical, ReservedInflight: 1, CriticalWait: 5 * time.Second, Clock: clk}, nil)
+	c, base := client(t, nil), "http://"+s.Addr()
+	results := make(chan int, 10)
+	b.hold(t, c, base+"/x?block=1", 1, results) // the one ordinary slot
+	// The reserved slot, held by a request this test can end alone.
+	holdCtx, endHold := context.WithCancel(context.Background())
+	defer endHold()
+	go func() {
+		req, _ := http.NewRequestWithContext(holdCtx, "GET", base+"/hb?block=1", nil)
+		if resp, err := c.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-b.entered
+	resp, body := get(t, c, base+"/x") // ordinary: refused at once
+	want429(t, resp, body, "1")
+
+	waited := make(chan int, 1)
+	go func() {
+		resp, _ := get(t, c, base+"/hb")
+		waited <- resp.StatusCode
+	}()
+	testutil.Eventually(t, 10*time.Second, func() bool { return s.waiting.count() == 1 }, "the heartbeat waiting for a slot")
+	endHold() // the reserved slot frees: the waiting heartbeat takes it
+	select {
+	case code := <-waited:
+		if code != 200 {
+			t.Fatalf("the waiting heartbeat: %d, want 200", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting heartbeat was not served once a slot freed")
+	}
+
+	// Every slot taken again; a heartbeat waits out CriticalWait: 429.
+	b.hold(t, c, base+"/hb?block=1", 1, results)
+	go func() {
+		resp, body := get(t, c, base+"/hb")
+		if resp.StatusCode != 429 || !strings.Contains(body, "critical") {
+			t.Errorf("heartbeat after CriticalWait: %d %s, want a 429 naming critical requests", resp.StatusCode, body)
+		}
+		waited <- resp.StatusCode
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := clk.BlockUntil(ctx, 1); err != nil { // its CriticalWait timer
+		t.Fatalf("the second heartbeat is not waiting: %v", err)
+	}
+	clk.Step(5 * time.Second)
+	select {
+	case <-waited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the heartbeat still waits after CriticalWait")
+	}
+	close(b.release)
+	for range 2 {
+		if code := <-results; code != 200 {
+			t.Errorf("held request: %d", code)
+		}
 	}
 }
 
