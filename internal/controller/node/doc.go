@@ -37,6 +37,11 @@
 //     lease lapsed) and keeps its pods; only silence turns it NotReady.
 //     With several masters, a heartbeat another master received counts
 //     through the lease alone.
+//   - A store that fails heartbeats (Leases.StoreFailed) restarts the
+//     watch, as a new leader term does: while etcd stalls, the listener
+//     full of heartbeats it holds up refuses the rest unheard, so silence
+//     is judged, and eviction timers start, only once the store has been
+//     well for a grace period since its last failure.
 //   - Timers start only once this controller has watched a minion for the
 //     grace period: "seen", the time the controller (a new one each leader
 //     term) first saw the minion, counts as a heartbeat for NotReady, and

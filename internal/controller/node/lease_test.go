@@ -19,6 +19,7 @@ type fakeLeases struct {
 	mu      sync.Mutex
 	held    map[string]bool
 	heard   map[string]time.Time
+	failed  time.Time
 	changed func(string)
 	synced  chan struct{}
 }
@@ -58,6 +59,18 @@ func (l *fakeLeases) Heard(name string) time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.heard[name]
+}
+
+func (l *fakeLeases) StoreFailed() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failed
+}
+
+func (l *fakeLeases) storeFailed(t time.Time) {
+	l.mu.Lock()
+	l.failed = t
+	l.mu.Unlock()
 }
 
 // hear notes a heartbeat of name reaching the master at t, its lease
@@ -133,6 +146,7 @@ func TestHeardMinionKeepsItsPods(t *testing.T) {
 		e.clk.Step(d)
 		e.syncBesideLoop(t, "a")
 	}
+	e.syncBesideLoop(t, "a")  // seen now, whenever the loop's first sync runs
 	step(grace + time.Second) // watched for the grace period
 	leases.hear("a", e.clk.Now())
 	leases.set("a", false) // the lease lapses; heartbeats still arrive
@@ -164,4 +178,78 @@ func (e *env) podCount(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return len(objs)
+}
+
+// TestStoreFailureDefersVerdicts: while the store fails heartbeats, a
+// silent minion (lease gone, nothing heard: its heartbeats refused before
+// they reached the leases) is judged only a grace period after the last
+// failure, and its eviction timer starts no earlier; once the store has been
+// well for that long, silence counts as always.
+func TestStoreFailureDefersVerdicts(t *testing.T) {
+	const grace, evict = 15 * time.Second, 60 * time.Second
+	leases := newFakeLeases("a")
+	e := newEnv(t, Config{GracePeriod: grace, EvictionTimeout: evict, Leases: leases})
+	sim := clustertest.NewMinions(e.st, e.clk)
+	if err := sim.Register(e.ctx, []string{"a"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.runningPod(t, "lone", "default", "a", nil)
+	e.run(t)
+	step := func(d time.Duration) {
+		t.Helper()
+		e.clk.Step(d)
+		e.syncBesideLoop(t, "a")
+	}
+	cond := func() api.MinionCondition { return e.minion(t, "a").Status.Condition }
+	e.syncBesideLoop(t, "a")  // seen now, whenever the loop's first sync runs
+	step(grace + time.Second) // watched for the grace period
+	leases.set("a", false)    // lapsed, and not heard
+	e.syncBesideLoop(t, "a")
+	if c := cond(); c != api.MinionNotReady {
+		t.Fatalf("a silent minion with a healthy store is %s, want NotReady", c)
+	}
+	// The store fails heartbeats for a minute: the eviction (60 s after
+	// NotReady) waits for a grace period after the last failure.
+	for range 12 {
+		leases.storeFailed(e.clk.Now())
+		step(5 * time.Second)
+	}
+	if n := e.podCount(t); n != 1 {
+		t.Fatalf("%d pods: evicted while the store failed heartbeats", n)
+	}
+	last := e.clk.Now().Add(-5 * time.Second) // the last failure
+	step(last.Add(grace+evict).Sub(e.clk.Now()) - time.Second)
+	if n := e.podCount(t); n != 1 {
+		t.Fatalf("%d pods: evicted before the store had been well for grace plus the eviction timeout", n)
+	}
+	step(2 * time.Second)
+	testutil.Eventually(t, 10*time.Second, func() bool { return e.podCount(t) == 0 }, "evicted once the store was well")
+}
+
+// TestStoreFailureKeepsReady: a minion whose lease lapses, unheard, while
+// the store fails heartbeats stays Ready until the store has been well for
+// a grace period, then turns NotReady.
+func TestStoreFailureKeepsReady(t *testing.T) {
+	const grace = 15 * time.Second
+	leases := newFakeLeases("a")
+	e := newEnv(t, Config{GracePeriod: grace, EvictionTimeout: time.Hour, Leases: leases})
+	sim := clustertest.NewMinions(e.st, e.clk)
+	if err := sim.Register(e.ctx, []string{"a"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.run(t)
+	e.syncBesideLoop(t, "a") // seen now, whenever the loop's first sync runs
+	e.clk.Step(grace + time.Second)
+	e.syncBesideLoop(t, "a")
+	leases.storeFailed(e.clk.Now())
+	leases.set("a", false)
+	e.syncBesideLoop(t, "a")
+	if c := e.minion(t, "a").Status.Condition; c != api.MinionReady {
+		t.Fatalf("lapsed while the store failed: %s, want Ready", c)
+	}
+	e.clk.Step(grace + time.Millisecond)
+	e.syncBesideLoop(t, "a")
+	if c := e.minion(t, "a").Status.Condition; c != api.MinionNotReady {
+		t.Fatalf("silent a grace period after the store recovered: %s, want NotReady", c)
+	}
 }

@@ -76,6 +76,10 @@ type Leases interface {
 	// Heard is when name's heartbeat last reached this master, whether
 	// or not its lease could be renewed (zero: not since it started).
 	Heard(name string) time.Time
+	// StoreFailed is when a heartbeat last failed in the store (zero:
+	// never): silence is judged only once the store has been well for a
+	// grace period since, as after a master's start.
+	StoreFailed() time.Time
 }
 
 // Controller is the minion lifecycle controller; see the package doc.
@@ -267,6 +271,12 @@ func (c *Controller) Sync(ctx context.Context, key string) error {
 		lease, heard = LeaseGone, c.cfg.Leases.Heard(key)
 		if c.cfg.Leases.Leased(key) {
 			lease = LeaseHeld
+		}
+		// A store that failed heartbeats let leases lapse that no minion
+		// let lapse, and the heartbeats its listener refused meanwhile were
+		// not heard: silence counts from its recovery, as from a start.
+		if f := c.cfg.Leases.StoreFailed(); f.After(seen) {
+			seen = f
 		}
 	}
 	d := Decide(m, Heartbeats{Lease: lease, Heard: heard}, now, seen, c.cfg.GracePeriod, Eviction{Replicated: c.cfg.ReplicaEvictionTimeout, Others: c.cfg.EvictionTimeout})

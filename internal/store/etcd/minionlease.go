@@ -75,6 +75,7 @@ type MinionLeases struct {
 	heardMu   sync.Mutex
 	heard     map[string]time.Time // minion -> its last heartbeat to reach this master
 	heardKept int                  // len(heard) after its last pruning
+	failed    time.Time            // when a heartbeat last failed in etcd
 
 	running atomic.Bool // Run is running
 
@@ -136,17 +137,33 @@ func leaseGone(err error) bool {
 // ctx bounds everything. Errors name the minion and wrap an
 // *api.StatusError (503 when etcd does not answer in time).
 func (l *MinionLeases) Heartbeat(ctx context.Context, name string) error {
+	if name == "" || strings.Contains(name, "/") {
+		return fmt.Errorf("heartbeat minion %s: %w", name, api.NewBadRequest(fmt.Sprintf("invalid minion name %q", name)))
+	}
+	l.hear(name, time.Now())
 	if err := l.heartbeat(ctx, name); err != nil {
+		l.heardMu.Lock()
+		l.failed = time.Now()
+		l.heardMu.Unlock()
 		return fmt.Errorf("heartbeat minion %s: %w", name, err)
 	}
 	return nil
 }
 
+// StoreFailed is when a heartbeat that reached this master last failed in
+// etcd (timed out, refused, cancelled while etcd was slow; zero: none since
+// this MinionLeases was made). Leases may have lapsed around then that no
+// minion let lapse, and heartbeats this master could not even take in (a
+// listener full of heartbeats etcd holds up refuses the rest) were not
+// heard: the node controller judges no silence until etcd has been well
+// for a grace period.
+func (l *MinionLeases) StoreFailed() time.Time {
+	l.heardMu.Lock()
+	defer l.heardMu.Unlock()
+	return l.failed
+}
+
 func (l *MinionLeases) heartbeat(ctx context.Context, name string) error {
-	if name == "" || strings.Contains(name, "/") {
-		return api.NewBadRequest(fmt.Sprintf("invalid minion name %q", name))
-	}
-	l.hear(name, time.Now())
 	key := minionLeaseKey(name)
 	l.knownMu.Lock()
 	k, ok := l.known[name]

@@ -728,6 +728,21 @@ func TestMinionLeaseHeartbeatErrors(t *testing.T) {
 			t.Errorf("Heard(%q) = %v, want heard %v (just now)", c.minion, h, c.heard)
 		}
 	}
+	// Failures in etcd are noted (the node controller then waits for a
+	// grace period of health); a bad name is the caller's, not etcd's.
+	for _, l := range []*etcdstore.MinionLeases{l, downLeases} {
+		if f := l.StoreFailed(); f.IsZero() || time.Since(f) > time.Minute {
+			t.Errorf("StoreFailed = %v after heartbeats failed in etcd, want just now", f)
+		}
+	}
+	fresh := etcdstore.NewMinionLeases(cli, time.Minute, nil)
+	if err := fresh.Heartbeat(context.Background(), "a/b"); err == nil {
+		t.Fatal("a bad name heartbeat succeeded")
+	}
+	heartbeat(t, fresh, "fine")
+	if f := fresh.StoreFailed(); !f.IsZero() {
+		t.Errorf("StoreFailed = %v after a bad name and a renewal, want zero", f)
+	}
 }
 
 // TestMinionLeaseHeardForgets: Heard forgets minions silent for 20 lease
