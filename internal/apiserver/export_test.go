@@ -11,3 +11,7 @@ var PreferReturn = preferReturn
 
 // CriticalForTest is what the server's listener treats as critical.
 func (s *Server) CriticalForTest(r *http.Request) bool { return s.serveConfig("").Critical(r) }
+
+// CriticalRefusedForTest is what the server's listener calls for a critical
+// request it refuses.
+func (s *Server) CriticalRefusedForTest(r *http.Request) { s.serveConfig("").CriticalRefused(r) }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"kubelite/internal/api"
 	"kubelite/internal/apiserver"
@@ -111,5 +112,33 @@ func TestHeartbeatIsCritical(t *testing.T) {
 		if got := s.CriticalForTest(r); got != tt.want {
 			t.Errorf("%s %s: critical %v, want %v", tt.method, tt.path, got, tt.want)
 		}
+	}
+}
+
+// refusals is a heartbeats store that wants to hear of refused heartbeats
+// (store.HeartbeatRefusals), as the master's registry does.
+type refusals struct {
+	heartbeats
+	refused []time.Time
+}
+
+func (r *refusals) HeartbeatRefused(at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.refused = append(r.refused, at)
+}
+
+// TestRefusedHeartbeatIsReported: a heartbeat the listener refuses
+// unheard (every slot for heartbeats held) is reported to the store, so the
+// node controller does not take the silence for the minion's.
+func TestRefusedHeartbeatIsReported(t *testing.T) {
+	st := &refusals{heartbeats: heartbeats{Store: memory.New()}}
+	s := newServer(t, st, apiserver.Config{})
+	before := time.Now()
+	s.CriticalRefusedForTest(httptest.NewRequest("PUT", "/api/v1beta1/minions/m1/heartbeat", nil))
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.refused) != 1 || st.refused[0].Before(before) {
+		t.Fatalf("refusals reported %v, want one at or after %v", st.refused, before)
 	}
 }

@@ -180,10 +180,20 @@ func (s *Server) serveConfig(addr string) httpserve.Config {
 	return httpserve.Config{
 		Name: "apiserver", Addr: addr, Handler: s.handler,
 		TLS: s.cfg.TLS, AllowPlain: s.cfg.TLS != nil,
-		LongRunning:   isLongRunning,
-		Critical:      isHeartbeat,
-		RatePerClient: DefaultRatePerClient,
-		Log:           s.log,
+		LongRunning:     isLongRunning,
+		Critical:        isHeartbeat,
+		CriticalRefused: s.heartbeatRefused,
+		RatePerClient:   DefaultRatePerClient,
+		Log:             s.log,
+	}
+}
+
+// heartbeatRefused tells the store (the master's minion leases, through
+// the registry) that the listener turned a heartbeat away unheard, so that
+// the node controller does not take the silence for the minion's.
+func (s *Server) heartbeatRefused(*http.Request) {
+	if hr, ok := s.cfg.Store.(store.HeartbeatRefusals); ok {
+		hr.HeartbeatRefused(time.Now())
 	}
 }
 

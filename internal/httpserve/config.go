@@ -76,6 +76,10 @@ type Config struct {
 	// their heartbeats in as slots free, first come first served, instead
 	// of retrying at random and some missing the grace period.
 	CriticalWait time.Duration
+	// CriticalRefused, if set, is called (in the request's goroutine) for
+	// every critical request refused all the same: the API tells its node
+	// controller that a heartbeat went unheard on the master's side.
+	CriticalRefused func(*http.Request)
 
 	ReadHeaderTimeout time.Duration // default 10s; also bounds the sniff and the TLS handshake
 	IdleTimeout       time.Duration // default 120s between requests on a kept-alive connection

@@ -257,6 +257,9 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 			case s.takeReserved(r.Context()):
 				defer s.reserved.release()
 			default:
+				if s.cfg.CriticalRefused != nil {
+					s.cfg.CriticalRefused(r)
+				}
 				s.reject(w, 1, "inflight-critical", key, fmt.Sprintf("too many critical requests in flight (%d slots of their own, none free within %s); retry later",
 					s.cfg.ReservedInflight, max(s.cfg.CriticalWait, 0)))
 				return

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -421,7 +422,9 @@ func TestCriticalTakesReservedSlots(t *testing.T) {
 func TestCriticalWaitsForReservedSlot(t *testing.T) {
 	b := newBlocker()
 	clk := clock.NewFake(time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC))
-	s := serve(t, Config{Handler: b, MaxInflight: 1, Critical: critical, ReservedInflight: 1, CriticalWait: 5 * time.Second, Clock: clk}, nil)
+	var refused atomic.Int32
+	s := serve(t, Config{Handler: b, MaxInflight: 1, Critical: critical, ReservedInflight: 1, CriticalWait: 5 * time.Second, Clock: clk,
+		CriticalRefused: func(*http.Request) { refused.Add(1) }}, nil)
 	c, base := client(t, nil), "http://"+s.Addr()
 	results := make(chan int, 10)
 	b.hold(t, c, base+"/x?block=1", 1, results) // the one ordinary slot
@@ -479,6 +482,9 @@ func TestCriticalWaitsForReservedSlot(t *testing.T) {
 		if code := <-results; code != 200 {
 			t.Errorf("held request: %d", code)
 		}
+	}
+	if n := refused.Load(); n != 1 {
+		t.Errorf("CriticalRefused called %d times, want 1 (the heartbeat refused; not the ordinary request)", n)
 	}
 }
 

@@ -2,12 +2,24 @@ package registry
 
 import (
 	"context"
+	"time"
 
 	"kubelite/internal/api"
 	"kubelite/internal/store"
 )
 
-var _ store.Heartbeater = (*Registry)(nil)
+var (
+	_ store.Heartbeater       = (*Registry)(nil)
+	_ store.HeartbeatRefusals = (*Registry)(nil)
+)
+
+// HeartbeatRefused implements store.HeartbeatRefusals: it tells
+// Config.Heartbeats, if they want to know.
+func (r *Registry) HeartbeatRefused(at time.Time) {
+	if hr, ok := r.heartbeats.(store.HeartbeatRefusals); ok {
+		hr.HeartbeatRefused(at)
+	}
+}
 
 // Heartbeat implements store.Heartbeater through Config.Heartbeats, for a
 // registered minion only: one this registry's minion cache does not hold

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Heartbeater records a minion's heartbeat without writing its object. On
@@ -23,3 +24,11 @@ type Heartbeater interface {
 // ErrNoHeartbeats is Heartbeat's answer where heartbeats are not recorded
 // apart from the minion: write the minion instead.
 var ErrNoHeartbeats = errors.New("this store records no heartbeats apart from the minion object")
+
+// HeartbeatRefusals is implemented by a Heartbeater that wants to know when
+// the master turned a heartbeat away unheard, too busy to take it in (the
+// API's listener, every slot for heartbeats held): silence around then may
+// be the master's, not the minion's.
+type HeartbeatRefusals interface {
+	HeartbeatRefused(at time.Time)
+}

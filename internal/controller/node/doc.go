@@ -37,11 +37,13 @@
 //     lease lapsed) and keeps its pods; only silence turns it NotReady.
 //     With several masters, a heartbeat another master received counts
 //     through the lease alone.
-//   - A store that fails heartbeats (Leases.StoreFailed) restarts the
-//     watch, as a new leader term does: while etcd stalls, the listener
-//     full of heartbeats it holds up refuses the rest unheard, so silence
-//     is judged, and eviction timers start, only once the store has been
-//     well for a grace period since its last failure.
+//   - A master that loses heartbeats on its side (Leases.HeartbeatsLost:
+//     one failed in a stalled etcd, or the API's listener, every slot for
+//     heartbeats held up by that etcd, turned one away unheard) restarts
+//     the watch, as a new leader term does: silence is judged, and
+//     eviction timers start, only once it has lost none for a grace
+//     period. Someone flooding the API with heartbeats delays evictions
+//     (as a master too busy to hear its minions should), not more.
 //   - Timers start only once this controller has watched a minion for the
 //     grace period: "seen", the time the controller (a new one each leader
 //     term) first saw the minion, counts as a heartbeat for NotReady, and

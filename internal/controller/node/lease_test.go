@@ -61,13 +61,13 @@ func (l *fakeLeases) Heard(name string) time.Time {
 	return l.heard[name]
 }
 
-func (l *fakeLeases) StoreFailed() time.Time {
+func (l *fakeLeases) HeartbeatsLost() time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.failed
 }
 
-func (l *fakeLeases) storeFailed(t time.Time) {
+func (l *fakeLeases) heartbeatsLost(t time.Time) {
 	l.mu.Lock()
 	l.failed = t
 	l.mu.Unlock()
@@ -211,7 +211,7 @@ func TestStoreFailureDefersVerdicts(t *testing.T) {
 	// The store fails heartbeats for a minute: the eviction (60 s after
 	// NotReady) waits for a grace period after the last failure.
 	for range 12 {
-		leases.storeFailed(e.clk.Now())
+		leases.heartbeatsLost(e.clk.Now())
 		step(5 * time.Second)
 	}
 	if n := e.podCount(t); n != 1 {
@@ -241,7 +241,7 @@ func TestStoreFailureKeepsReady(t *testing.T) {
 	e.syncBesideLoop(t, "a") // seen now, whenever the loop's first sync runs
 	e.clk.Step(grace + time.Second)
 	e.syncBesideLoop(t, "a")
-	leases.storeFailed(e.clk.Now())
+	leases.heartbeatsLost(e.clk.Now())
 	leases.set("a", false)
 	e.syncBesideLoop(t, "a")
 	if c := e.minion(t, "a").Status.Condition; c != api.MinionReady {

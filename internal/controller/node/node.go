@@ -76,10 +76,11 @@ type Leases interface {
 	// Heard is when name's heartbeat last reached this master, whether
 	// or not its lease could be renewed (zero: not since it started).
 	Heard(name string) time.Time
-	// StoreFailed is when a heartbeat last failed in the store (zero:
-	// never): silence is judged only once the store has been well for a
-	// grace period since, as after a master's start.
-	StoreFailed() time.Time
+	// HeartbeatsLost is when this master last lost a heartbeat on its own
+	// side, failed in the store or refused unheard (zero: never): silence
+	// is judged only once it has lost none for a grace period, as after a
+	// master's start.
+	HeartbeatsLost() time.Time
 }
 
 // Controller is the minion lifecycle controller; see the package doc.
@@ -272,10 +273,10 @@ func (c *Controller) Sync(ctx context.Context, key string) error {
 		if c.cfg.Leases.Leased(key) {
 			lease = LeaseHeld
 		}
-		// A store that failed heartbeats let leases lapse that no minion
-		// let lapse, and the heartbeats its listener refused meanwhile were
-		// not heard: silence counts from its recovery, as from a start.
-		if f := c.cfg.Leases.StoreFailed(); f.After(seen) {
+		// A master that lost heartbeats (failed in a stalled store, or
+		// refused unheard) let leases lapse that no minion let lapse:
+		// silence counts from its recovery, as from a start.
+		if f := c.cfg.Leases.HeartbeatsLost(); f.After(seen) {
 			seen = f
 		}
 	}

@@ -75,7 +75,7 @@ type MinionLeases struct {
 	heardMu   sync.Mutex
 	heard     map[string]time.Time // minion -> its last heartbeat to reach this master
 	heardKept int                  // len(heard) after its last pruning
-	failed    time.Time            // when a heartbeat last failed in etcd
+	lost      time.Time            // when a heartbeat last failed in etcd or was refused
 
 	running atomic.Bool // Run is running
 
@@ -85,7 +85,10 @@ type MinionLeases struct {
 	isSynced bool
 }
 
-var _ store.Heartbeater = (*MinionLeases)(nil)
+var (
+	_ store.Heartbeater       = (*MinionLeases)(nil)
+	_ store.HeartbeatRefusals = (*MinionLeases)(nil)
+)
 
 // NewMinionLeases returns the leases of the minions on cli (the caller owns
 // cli). ttl is the lease time (the node controller's grace period), rounded
@@ -142,25 +145,32 @@ func (l *MinionLeases) Heartbeat(ctx context.Context, name string) error {
 	}
 	l.hear(name, time.Now())
 	if err := l.heartbeat(ctx, name); err != nil {
-		l.heardMu.Lock()
-		l.failed = time.Now()
-		l.heardMu.Unlock()
+		l.HeartbeatRefused(time.Now())
 		return fmt.Errorf("heartbeat minion %s: %w", name, err)
 	}
 	return nil
 }
 
-// StoreFailed is when a heartbeat that reached this master last failed in
-// etcd (timed out, refused, cancelled while etcd was slow; zero: none since
-// this MinionLeases was made). Leases may have lapsed around then that no
-// minion let lapse, and heartbeats this master could not even take in (a
-// listener full of heartbeats etcd holds up refuses the rest) were not
-// heard: the node controller judges no silence until etcd has been well
-// for a grace period.
-func (l *MinionLeases) StoreFailed() time.Time {
+// HeartbeatsLost is when this master last lost a heartbeat on its own
+// side (zero: never since this MinionLeases was made): one that failed in
+// etcd (timed out, refused, cancelled while etcd was slow), or one its
+// listener turned away unheard (HeartbeatRefused). Leases may have lapsed
+// around then that no minion let lapse: the node controller judges no
+// silence until the master has lost none for a grace period.
+func (l *MinionLeases) HeartbeatsLost() time.Time {
 	l.heardMu.Lock()
 	defer l.heardMu.Unlock()
-	return l.failed
+	return l.lost
+}
+
+// HeartbeatRefused implements store.HeartbeatRefusals: a heartbeat was
+// turned away at at, unheard (see HeartbeatsLost).
+func (l *MinionLeases) HeartbeatRefused(at time.Time) {
+	l.heardMu.Lock()
+	if at.After(l.lost) {
+		l.lost = at
+	}
+	l.heardMu.Unlock()
 }
 
 func (l *MinionLeases) heartbeat(ctx context.Context, name string) error {

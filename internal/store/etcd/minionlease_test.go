@@ -731,8 +731,8 @@ func TestMinionLeaseHeartbeatErrors(t *testing.T) {
 	// Failures in etcd are noted (the node controller then waits for a
 	// grace period of health); a bad name is the caller's, not etcd's.
 	for _, l := range []*etcdstore.MinionLeases{l, downLeases} {
-		if f := l.StoreFailed(); f.IsZero() || time.Since(f) > time.Minute {
-			t.Errorf("StoreFailed = %v after heartbeats failed in etcd, want just now", f)
+		if f := l.HeartbeatsLost(); f.IsZero() || time.Since(f) > time.Minute {
+			t.Errorf("HeartbeatsLost = %v after heartbeats failed in etcd, want just now", f)
 		}
 	}
 	fresh := etcdstore.NewMinionLeases(cli, time.Minute, nil)
@@ -740,8 +740,15 @@ func TestMinionLeaseHeartbeatErrors(t *testing.T) {
 		t.Fatal("a bad name heartbeat succeeded")
 	}
 	heartbeat(t, fresh, "fine")
-	if f := fresh.StoreFailed(); !f.IsZero() {
-		t.Errorf("StoreFailed = %v after a bad name and a renewal, want zero", f)
+	if f := fresh.HeartbeatsLost(); !f.IsZero() {
+		t.Errorf("HeartbeatsLost = %v after a bad name and a renewal, want zero", f)
+	}
+	// A heartbeat the listener refused unheard is lost too.
+	at := time.Now().Add(time.Hour)
+	fresh.HeartbeatRefused(at)
+	fresh.HeartbeatRefused(at.Add(-time.Minute)) // an older one moves nothing
+	if f := fresh.HeartbeatsLost(); !f.Equal(at) {
+		t.Errorf("HeartbeatsLost = %v after a refusal at %v", f, at)
 	}
 }
 
