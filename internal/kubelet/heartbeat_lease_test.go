@@ -61,17 +61,7 @@ func TestLeasedHeartbeats(t *testing.T) {
 		}
 		return o.(*api.Minion)
 	}
-	// tick fires the loop's next heartbeat and waits until it has run.
-	tick := func() {
-		t.Helper()
-		if err := clk.BlockUntil(ctx, 1); err != nil {
-			t.Fatal(err)
-		}
-		clk.Step(interval + interval/10)
-		if err := clk.BlockUntil(ctx, 1); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tick := ticker(t, ctx, clk, interval)
 	if err := clk.BlockUntil(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +118,22 @@ func TestLeasedHeartbeats(t *testing.T) {
 	}
 }
 
+// ticker returns tick: it fires the heartbeat loop's next heartbeat (the
+// longest wait after a success, interval plus a tenth) and waits until it
+// has run and the loop waits again.
+func ticker(t *testing.T, ctx context.Context, clk *clock.Fake, interval time.Duration) (tick func()) {
+	return func() {
+		t.Helper()
+		if err := clk.BlockUntil(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		clk.Step(interval + interval/10)
+		if err := clk.BlockUntil(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // refusingWrites is a leasing store whose writes of minions fail with
 // refuse while it is set, as a busy master refuses writes before
 // heartbeats.
@@ -164,16 +170,7 @@ func TestLeaseRenewedWhileWritesFail(t *testing.T) {
 	const interval, refresh = 10 * time.Second, time.Minute
 	ctx := heartbeating(t, Config{NodeName: "m1", HostIP: "127.0.0.1", Store: st, Clock: clk,
 		HeartbeatInterval: interval, MinionRefresh: refresh})
-	tick := func() {
-		t.Helper()
-		if err := clk.BlockUntil(ctx, 1); err != nil {
-			t.Fatal(err)
-		}
-		clk.Step(interval + interval/10)
-		if err := clk.BlockUntil(ctx, 1); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tick := ticker(t, ctx, clk, interval)
 	rv := func() uint64 {
 		t.Helper()
 		o, err := st.Store.Get(ctx, api.Minions, "", "m1")

@@ -133,20 +133,7 @@ func TestLeasedMinionStaysReady(t *testing.T) {
 // their timeouts, as any silent minion's.
 func TestHeardMinionKeepsItsPods(t *testing.T) {
 	const grace, evict = 15 * time.Second, 60 * time.Second
-	leases := newFakeLeases("a")
-	e := newEnv(t, Config{GracePeriod: grace, EvictionTimeout: evict, Leases: leases})
-	sim := clustertest.NewMinions(e.st, e.clk)
-	if err := sim.Register(e.ctx, []string{"a"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	e.runningPod(t, "lone", "default", "a", nil)
-	e.run(t)
-	step := func(d time.Duration) {
-		t.Helper()
-		e.clk.Step(d)
-		e.syncBesideLoop(t, "a")
-	}
-	e.syncBesideLoop(t, "a")  // seen now, whenever the loop's first sync runs
+	e, leases, step := leasedMinion(t, grace, evict)
 	step(grace + time.Second) // watched for the grace period
 	leases.hear("a", e.clk.Now())
 	leases.set("a", false) // the lease lapses; heartbeats still arrive
@@ -187,21 +174,8 @@ func (e *env) podCount(t *testing.T) int {
 // well for that long, silence counts as always.
 func TestStoreFailureDefersVerdicts(t *testing.T) {
 	const grace, evict = 15 * time.Second, 60 * time.Second
-	leases := newFakeLeases("a")
-	e := newEnv(t, Config{GracePeriod: grace, EvictionTimeout: evict, Leases: leases})
-	sim := clustertest.NewMinions(e.st, e.clk)
-	if err := sim.Register(e.ctx, []string{"a"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	e.runningPod(t, "lone", "default", "a", nil)
-	e.run(t)
-	step := func(d time.Duration) {
-		t.Helper()
-		e.clk.Step(d)
-		e.syncBesideLoop(t, "a")
-	}
+	e, leases, step := leasedMinion(t, grace, evict)
 	cond := func() api.MinionCondition { return e.minion(t, "a").Status.Condition }
-	e.syncBesideLoop(t, "a")  // seen now, whenever the loop's first sync runs
 	step(grace + time.Second) // watched for the grace period
 	leases.set("a", false)    // lapsed, and not heard
 	e.syncBesideLoop(t, "a")
@@ -252,4 +226,26 @@ func TestStoreFailureKeepsReady(t *testing.T) {
 	if c := e.minion(t, "a").Status.Condition; c != api.MinionNotReady {
 		t.Fatalf("silent a grace period after the store recovered: %s, want NotReady", c)
 	}
+}
+
+// leasedMinion runs a controller over fake leases with one minion, "a",
+// holding a lease and running one pod, "lone", seen by the controller at
+// the fake clock's start; step moves the clock by d and syncs "a".
+func leasedMinion(t *testing.T, grace, evict time.Duration) (e *env, leases *fakeLeases, step func(d time.Duration)) {
+	t.Helper()
+	leases = newFakeLeases("a")
+	e = newEnv(t, Config{GracePeriod: grace, EvictionTimeout: evict, Leases: leases})
+	sim := clustertest.NewMinions(e.st, e.clk)
+	if err := sim.Register(e.ctx, []string{"a"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.runningPod(t, "lone", "default", "a", nil)
+	e.run(t)
+	e.syncBesideLoop(t, "a") // seen now, whenever the loop's first sync runs
+	step = func(d time.Duration) {
+		t.Helper()
+		e.clk.Step(d)
+		e.syncBesideLoop(t, "a")
+	}
+	return e, leases, step
 }
