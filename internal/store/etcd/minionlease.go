@@ -60,6 +60,9 @@ const (
 //   - Heard answers when a minion's heartbeat last reached this master,
 //     renewed or not: etcd too slow to renew a lease is no silence of the
 //     minion's.
+//   - HeartbeatsLost answers when this master last lost a heartbeat on its
+//     own side: one that failed in etcd, or one the API refused unheard
+//     (HeartbeatRefused).
 //
 // It does not check that the minion is registered (the registry does), and
 // it never deletes a key: a deleted minion's key expires with its lease.
@@ -145,7 +148,7 @@ func (l *MinionLeases) Heartbeat(ctx context.Context, name string) error {
 	}
 	l.hear(name, time.Now())
 	if err := l.heartbeat(ctx, name); err != nil {
-		l.HeartbeatRefused(time.Now())
+		l.lose(time.Now())
 		return fmt.Errorf("heartbeat minion %s: %w", name, err)
 	}
 	return nil
@@ -165,7 +168,11 @@ func (l *MinionLeases) HeartbeatsLost() time.Time {
 
 // HeartbeatRefused implements store.HeartbeatRefusals: a heartbeat was
 // turned away at at, unheard (see HeartbeatsLost).
-func (l *MinionLeases) HeartbeatRefused(at time.Time) {
+func (l *MinionLeases) HeartbeatRefused(at time.Time) { l.lose(at) }
+
+// lose notes a heartbeat lost on this master's side at at (HeartbeatsLost
+// never goes back).
+func (l *MinionLeases) lose(at time.Time) {
 	l.heardMu.Lock()
 	if at.After(l.lost) {
 		l.lost = at
