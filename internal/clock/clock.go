@@ -15,6 +15,12 @@ type Clock interface {
 	After(d time.Duration) <-chan time.Time
 	// NewTimer returns a timer that fires once d has passed, unless stopped.
 	NewTimer(d time.Duration) Timer
+	// NewTimerAt returns a timer that fires once the clock reaches t (at
+	// once if it has), unless stopped. A loop that waits for a deadline it
+	// computed from an earlier reading arms it at the deadline itself: as a
+	// delay from that reading, a fake clock moved meanwhile by a test's
+	// whole step would put the timer a step late.
+	NewTimerAt(t time.Time) Timer
 }
 
 // Timer is a one-shot timer that can be stopped before it fires.
@@ -42,6 +48,9 @@ func (Real) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // NewTimer implements Clock.
 func (Real) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
+
+// NewTimerAt implements Clock.
+func (Real) NewTimerAt(t time.Time) Timer { return realTimer{time.NewTimer(time.Until(t))} }
 
 type realTimer struct{ t *time.Timer }
 
@@ -84,11 +93,24 @@ func (f *Fake) After(d time.Duration) <-chan time.Time { return f.add(d).ch }
 // NewTimer implements Clock.
 func (f *Fake) NewTimer(d time.Duration) Timer { return &fakeTimer{f: f, w: f.add(d)} }
 
+// NewTimerAt implements Clock.
+func (f *Fake) NewTimerAt(t time.Time) Timer {
+	return &fakeTimer{f: f, w: f.addAt(func(time.Time) time.Time { return t })}
+}
+
 func (f *Fake) add(d time.Duration) *waiter {
+	return f.addAt(func(now time.Time) time.Time { return now.Add(d) })
+}
+
+// addAt adds a waiter at the time when(now) returns, read under the
+// clock's lock: a concurrent Set cannot come between the reading and the
+// waiter.
+func (f *Fake) addAt(when func(now time.Time) time.Time) *waiter {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	w := &waiter{at: f.now.Add(d), ch: make(chan time.Time, 1)}
-	if d <= 0 {
+	t := when(f.now)
+	w := &waiter{at: t, ch: make(chan time.Time, 1)}
+	if !t.After(f.now) {
 		w.ch <- f.now
 		return w
 	}

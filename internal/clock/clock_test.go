@@ -25,16 +25,26 @@ func TestFakeTimers(t *testing.T) {
 		stop  bool
 		fires bool
 		left  int
+		at    bool // NewTimerAt(t0 + d), not NewTimer(d)
 	}{
-		{"due", time.Second, time.Second, false, true, 0},
-		{"not yet", time.Second, time.Second - 1, false, false, 1},
-		{"stopped", time.Second, time.Hour, true, false, 0},
-		{"zero fires at once", 0, 0, false, true, 0},
+		{"due", time.Second, time.Second, false, true, 0, false},
+		{"not yet", time.Second, time.Second - 1, false, false, 1, false},
+		{"stopped", time.Second, time.Hour, true, false, 0, false},
+		{"zero fires at once", 0, 0, false, true, 0, false},
+		{"at: due", time.Second, time.Second, false, true, 0, true},
+		{"at: not yet", time.Second, time.Second - 1, false, false, 1, true},
+		{"at: stopped", time.Second, time.Hour, true, false, 0, true},
+		{"at: a time passed fires at once", -time.Second, 0, false, true, 0, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := NewFake(t0)
-			tm := f.NewTimer(tc.d)
+			var tm Timer
+			if tc.at {
+				tm = f.NewTimerAt(t0.Add(tc.d))
+			} else {
+				tm = f.NewTimer(tc.d)
+			}
 			if tc.stop && !tm.Stop() {
 				t.Fatal("Stop of a pending timer returned false")
 			}

@@ -199,7 +199,7 @@ func keepLease(ctx context.Context, clk clock.Clock, log *logrus.Entry, timing L
 			}(now)
 			continue
 		}
-		timer := clk.NewTimer(step.wake.Sub(now))
+		timer := clk.NewTimerAt(step.wake) // a deadline: the clock may have moved since now was read
 		select {
 		case <-ctx.Done():
 			timer.Stop()

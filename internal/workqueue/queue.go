@@ -181,7 +181,7 @@ func (q *Queue) waitLoop() {
 		var timer clock.Timer
 		var fired <-chan time.Time
 		if len(q.waiting) > 0 {
-			timer = q.clock.NewTimer(q.waiting[0].at.Sub(now))
+			timer = q.clock.NewTimerAt(q.waiting[0].at)
 			fired = timer.C()
 		}
 		q.mu.Unlock()

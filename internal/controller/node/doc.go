@@ -33,8 +33,9 @@
 //     renew the lease with it (Leases.Heard): on a master whose etcd cannot
 //     apply in time (a disk stalling fsync for seconds, too little CPU),
 //     renewals fail and leases lapse by the hundred while every minion
-//     heartbeats on time. Such a minion stays Ready (a warning says its
-//     lease lapsed) and keeps its pods; only silence turns it NotReady.
+//     heartbeats on time. Such a minion stays Ready (one warning says its
+//     lease lapsed, until it holds one again) and keeps its pods; only
+//     silence turns it NotReady.
 //     With several masters, a heartbeat another master received counts
 //     through the lease alone.
 //   - A master that loses heartbeats on its side (Leases.HeartbeatsLost:

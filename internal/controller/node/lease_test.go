@@ -147,6 +147,10 @@ func TestHeardMinionKeepsItsPods(t *testing.T) {
 	if n := e.podCount(t); n != 1 {
 		t.Fatalf("%d pods on a minion heard every 5 s, want 1", n)
 	}
+	// One warning for the two minutes, not one a check.
+	if n := strings.Count(e.logs.String(), "heartbeat lease lapsed"); n != 1 {
+		t.Fatalf("%d warnings of a lapsed lease while heard, want 1:\n%s", n, e.logs.String())
+	}
 	// Silent now: NotReady after the grace period, its pod gone after the
 	// eviction timeout.
 	step(grace + time.Millisecond)

@@ -96,10 +96,12 @@ type Controller struct {
 	minions *store.Informer
 	rcs     *store.Informer // which pods are replicas (Eviction)
 
-	mu    sync.Mutex
-	seen  map[string]time.Time // minion -> first seen
-	next  map[string]time.Time // minion -> pending check
-	cidrs *pool                // the /24s taken (nil without ClusterCIDR)
+	mu   sync.Mutex
+	seen map[string]time.Time // minion -> first seen
+	// heardOnly: the minions whose lease lapsed while their heartbeats
+	// reach this master, warned of once until that ends.
+	heardOnly map[string]bool
+	cidrs     *pool // the /24s taken (nil without ClusterCIDR)
 }
 
 // New returns a controller; call Run. It fails on a bad ClusterCIDR.
@@ -124,7 +126,7 @@ func New(cfg Config) (*Controller, error) {
 		cfg: cfg, st: cfg.Store, rec: cfg.Recorder, clk: cfg.Clock,
 		queue: workqueue.New(cfg.Clock, 100*time.Millisecond, 10*time.Second).Named("node"),
 		log:   logging.OrDiscard(cfg.Log),
-		seen:  map[string]time.Time{}, next: map[string]time.Time{},
+		seen:  map[string]time.Time{}, heardOnly: map[string]bool{},
 	}
 	if cfg.ClusterCIDR != "" {
 		s, err := ParseSubnets(cfg.ClusterCIDR)
@@ -247,7 +249,7 @@ func (c *Controller) Sync(ctx context.Context, key string) error {
 	c.mu.Lock()
 	if !ok {
 		delete(c.seen, key)
-		delete(c.next, key)
+		delete(c.heardOnly, key)
 		if c.cidrs != nil {
 			c.cidrs.set(key, "")
 		}
@@ -261,18 +263,19 @@ func (c *Controller) Sync(ctx context.Context, key string) error {
 		seen = now
 		c.seen[key] = now
 	}
-	if t, ok := c.next[key]; ok && !t.After(now) {
-		delete(c.next, key) // the pending check is this one
-	}
 	c.mu.Unlock()
 
 	m := api.Copy(obj.(*api.Minion))
 	lease, heard := NoLeases, time.Time{}
 	if c.cfg.Leases != nil {
-		lease, heard = LeaseGone, c.cfg.Leases.Heard(key)
+		// The lease first: a heartbeat heard before a lease found gone
+		// is then seen (read the other way round, a heartbeat arriving
+		// between the two readings, as the lease lapsed, was missed).
+		lease = LeaseGone
 		if c.cfg.Leases.Leased(key) {
 			lease = LeaseHeld
 		}
+		heard = c.cfg.Leases.Heard(key)
 		// A master that lost heartbeats (failed in a stalled store, or
 		// refused unheard) let leases lapse that no minion let lapse:
 		// silence counts from its recovery, as from a start.
@@ -281,9 +284,7 @@ func (c *Controller) Sync(ctx context.Context, key string) error {
 		}
 	}
 	d := Decide(m, Heartbeats{Lease: lease, Heard: heard}, now, seen, c.cfg.GracePeriod, Eviction{Replicated: c.cfg.ReplicaEvictionTimeout, Others: c.cfg.EvictionTimeout})
-	if d.HeardOnly && m.Status.Condition == api.MinionReady {
-		c.log.WithFields(logrus.Fields{"minion": key, "heard": heard.Format(time.RFC3339)}).Warn("heartbeat lease lapsed while the minion's heartbeats reach this master (the store is slow to renew): the minion stays Ready")
-	}
+	c.noteHeardOnly(key, d.HeardOnly && m.Status.Condition == api.MinionReady, heard, lease)
 	changed := d.Changed
 	m.Status = d.Status
 	if c.subnets != nil && m.PodCIDR == "" {
@@ -321,23 +322,42 @@ func (c *Controller) Sync(ctx context.Context, key string) error {
 		}
 		err = c.evict(ctx, key, fmt.Sprintf("minion %s NotReady for %s", key, now.Sub(d.Status.NotReadySince).Round(time.Second)), which)
 	}
-	c.schedule(key, d.Next, now)
+	c.schedule(key, d.Next)
 	return err
 }
 
-// schedule queues key at t unless an earlier check is already pending.
-func (c *Controller) schedule(key string, t, now time.Time) {
-	if t.IsZero() {
-		return
+// schedule queues key's next check at t. The queue keeps the earlier of
+// two times for a key, so a check already pending before t stands, and
+// the check it makes schedules the next one. (A map of pending checks kept
+// beside the queue disagreed with it when a check ran early, by an event or
+// a direct Sync, while the queue held its key at a time already past: the
+// map skipped the next time and the queue then held none.)
+func (c *Controller) schedule(key string, t time.Time) {
+	if !t.IsZero() {
+		c.queue.AddAt(key, t) // a deadline: the clock may have moved since the check read it
 	}
+}
+
+// noteHeardOnly warns once when a Ready minion starts to be kept Ready
+// only by heartbeats this master heard (its lease lapsed on the master's
+// side), and notes when its lease is live again: in a storm of slow
+// renewals, a warning at every check of every such minion drowned the log
+// (1,290 lines in one 150,000-pod run).
+func (c *Controller) noteHeardOnly(key string, now bool, heard time.Time, lease Lease) {
 	c.mu.Lock()
-	if p, ok := c.next[key]; ok && p.After(now) && !p.After(t) {
-		c.mu.Unlock()
-		return
+	was := c.heardOnly[key]
+	if now {
+		c.heardOnly[key] = true
+	} else {
+		delete(c.heardOnly, key)
 	}
-	c.next[key] = t
 	c.mu.Unlock()
-	c.queue.AddAt(key, t) // a deadline: the clock may have moved since now was read
+	switch {
+	case now && !was:
+		c.log.WithFields(logrus.Fields{"minion": key, "heard": heard.Format(time.RFC3339)}).Warn("heartbeat lease lapsed while the minion's heartbeats reach this master (the store is slow to renew): the minion stays Ready")
+	case !now && was && lease == LeaseHeld:
+		c.log.WithField("minion", key).Info("the minion's heartbeat lease is live again")
+	}
 }
 
 func (c *Controller) allocate(key string) (string, error) {

@@ -15,6 +15,8 @@ import (
 	"kubelite/internal/store"
 	"kubelite/internal/store/memory"
 	"kubelite/internal/testutil"
+
+	"github.com/sirupsen/logrus"
 )
 
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -238,12 +240,13 @@ func BenchmarkPoolTake(b *testing.B) {
 }
 
 type env struct {
-	ctx context.Context
-	st  store.Store // the registry over raw
-	raw store.Store // fixtures: pods bound to minions that since failed
-	clk *clock.Fake
-	rec *record.Fake
-	c   *Controller
+	ctx  context.Context
+	st   store.Store // the registry over raw
+	raw  store.Store // fixtures: pods bound to minions that since failed
+	clk  *clock.Fake
+	rec  *record.Fake
+	c    *Controller
+	logs *testutil.SyncBuffer // the controller's log, unless cfg.Log was set
 }
 
 func newEnv(t *testing.T, cfg Config) *env {
@@ -252,6 +255,12 @@ func newEnv(t *testing.T, cfg Config) *env {
 	raw := memory.New()
 	e := &env{ctx: ctx, raw: raw, st: clustertest.NewRegistry(t, raw), clk: clock.NewFake(t0), rec: &record.Fake{}}
 	cfg.Store, cfg.Clock, cfg.Recorder = e.st, e.clk, e.rec
+	e.logs = &testutil.SyncBuffer{}
+	if cfg.Log == nil {
+		lg := logrus.New()
+		lg.SetOutput(e.logs)
+		cfg.Log = logrus.NewEntry(lg)
+	}
 	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -392,6 +401,46 @@ func TestEvictionTiming(t *testing.T) {
 	testutil.Eventually(t, 10*time.Second, func() bool { return e.minion(t, "a").Status.Condition == api.MinionReady }, "a Ready again")
 }
 
+// TestCheckBesideTheQueue: a check that runs while the queue still holds
+// the minion's key at a time already past (an event's check, or a direct
+// Sync, beside the queue's timer) leaves the next check pending. A map of
+// pending checks kept beside the queue once skipped it: the minion turned
+// NotReady and was never looked at again, its pods never evicted
+// (TestEvictionTiming's "no check pending", now and then under load).
+func TestCheckBesideTheQueue(t *testing.T) {
+	const grace, timeout = 15 * time.Second, time.Minute
+	for i := range 20 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			e := newEnv(t, Config{GracePeriod: grace, EvictionTimeout: timeout})
+			sim := clustertest.NewMinions(e.st, e.clk)
+			if err := sim.Register(e.ctx, []string{"a"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			e.runningPod(t, "p", "default", "a", nil)
+			e.run(t)
+			ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+			defer cancel()
+			if err := e.clk.BlockUntil(ctx, 1); err != nil {
+				t.Fatalf("no first check pending: %v", err)
+			}
+			due := t0.Add(grace + time.Millisecond) // a's first check: silent since t0
+			e.clk.Set(due)
+			e.syncBesideLoop(t, "a") // beside the check the queue runs now
+			if c := e.minion(t, "a").Status.Condition; c != api.MinionNotReady {
+				t.Fatalf("a is %s after the grace period", c)
+			}
+			if err := e.clk.BlockUntil(ctx, 1); err != nil {
+				t.Fatalf("no check pending once a is NotReady: %v", err)
+			}
+			e.clk.Set(due.Add(timeout))
+			testutil.Eventually(t, 10*time.Second, func() bool {
+				objs, _, _ := e.st.List(e.ctx, api.Pods, store.ListOptions{})
+				return len(objs) == 0
+			}, "a's pod evicted at the timeout")
+		})
+	}
+}
+
 // TestReplicasGoFirst: at the defaults, the pods of minion a that a
 // replication controller selects are evicted as a turns NotReady (their
 // controller replaces them); its other pods (no selector of theirs, or one
@@ -465,6 +514,9 @@ func TestReplicasGoFirst(t *testing.T) {
 	if got := pods(); got != "on-b" {
 		t.Fatalf("pods at the eviction timeout: %s, want a's other pods evicted", got)
 	}
+	// The check beside the loop may find a's pods gone, deleted by the
+	// loop's check, which records their events just after.
+	testutil.Eventually(t, 10*time.Second, func() bool { return e.rec.Count(EventEvicted) >= 3 }, "3 evicted events")
 	if n := e.rec.Count(EventEvicted); n != 3 {
 		t.Fatalf("%d evicted events, want 3", n)
 	}
