@@ -38,7 +38,11 @@
 // monitor's "missing term information" at a member's first start (etcd tries
 // again by itself). Real errors stay errors. Fatal
 // lines (etcd exits after them) are logged at fatal level and panic lines at
-// error level, never quieted, with the cause in the message.
+// error level, never quieted, with the cause in the message. A warning
+// with the same message as one logged less than RepeatWindow (10 s) before
+// is held back and counted; the next one logged says how many were (a disk
+// stalling fsync makes etcd warn thousands of times a minute). Errors are
+// never held back.
 //
 // Clients: NewClient(endpoints, tls) returns a go.etcd.io/etcd/client/v3 client
 // (it does not block); WaitReady blocks until the cluster answers a read.
