@@ -46,7 +46,7 @@ func NewClient(endpoints []string, tc *tls.Config) (*clientv3.Client, error) {
 // NewClientWithLog is NewClient logging the client's warnings and errors to
 // log (nil: nowhere).
 func NewClientWithLog(endpoints []string, tc *tls.Config, log *logrus.Entry) (*clientv3.Client, error) {
-	core := &logrusCore{log: logging.OrDiscard(log), infoLevel: logrus.TraceLevel, repeats: newRepeats()}
+	core := &logrusCore{log: logging.OrDiscard(log), infoLevel: logrus.TraceLevel, repeats: logging.NewThrottle(RepeatWindow)}
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:            endpoints,
 		DialTimeout:          5 * time.Second,

@@ -3,13 +3,14 @@ package etcd
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"kubelite/internal/logging"
 )
 
 // quietErrors are substrings of errors etcd logs during a normal shutdown.
@@ -53,11 +54,11 @@ type logrusCore struct {
 	infoLevel logrus.Level
 	// repeats, shared by the core and its With copies, holds back a
 	// warning logged again within RepeatWindow (nil: none held back).
-	repeats *repeats
+	repeats *logging.Throttle
 }
 
 func newZapLogger(log *logrus.Entry, closing *atomic.Bool) *zap.Logger {
-	return zap.New(&logrusCore{log: log, closing: closing, infoLevel: logrus.DebugLevel, repeats: newRepeats()})
+	return zap.New(&logrusCore{log: log, closing: closing, infoLevel: logrus.DebugLevel, repeats: logging.NewThrottle(RepeatWindow)})
 }
 
 // RepeatWindow: a warning etcd logs with the same message as one logged
@@ -68,54 +69,6 @@ func newZapLogger(log *logrus.Entry, closing *atomic.Bool) *zap.Logger {
 // again, "slow fdatasync"), which drowned the master's own lines (26,000
 // in one 150,000-pod run).
 const RepeatWindow = 10 * time.Second
-
-// maxRepeats bounds the messages remembered (etcd's are constant strings,
-// a few dozen; past the bound, the oldest windows are forgotten).
-const maxRepeats = 256
-
-// repeats counts, per message, the warnings held back since the last one
-// logged.
-type repeats struct {
-	mu   sync.Mutex
-	last map[string]*repeat
-}
-
-type repeat struct {
-	logged time.Time // when the last one logged was written (its entry's time)
-	held   int       // held back since
-}
-
-func newRepeats() *repeats { return &repeats{last: map[string]*repeat{}} }
-
-// admit decides on a warning with msg written at t: log it, and say how
-// many like it were held back since the one logged at since; or hold it
-// back (log false).
-func (r *repeats) admit(msg string, t time.Time) (log bool, held int, since time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	p, ok := r.last[msg]
-	if ok && t.Sub(p.logged) < RepeatWindow {
-		p.held++
-		return false, 0, time.Time{}
-	}
-	if !ok {
-		if len(r.last) >= maxRepeats {
-			for m, q := range r.last {
-				if t.Sub(q.logged) >= RepeatWindow {
-					delete(r.last, m)
-				}
-			}
-			if len(r.last) >= maxRepeats {
-				return true, 0, time.Time{} // every one within its window: log, remember none
-			}
-		}
-		p = &repeat{}
-		r.last[msg] = p
-	}
-	held, since = p.held, p.logged
-	p.logged, p.held = t, 0
-	return true, held, since
-}
 
 func (c *logrusCore) Enabled(l zapcore.Level) bool {
 	return c.log.Logger.IsLevelEnabled(c.level(l, ""))
@@ -196,7 +149,7 @@ func (c *logrusCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 	}
 	msg := e.Message
 	if lvl == logrus.WarnLevel && c.repeats != nil {
-		log, held, since := c.repeats.admit(e.Message, e.Time)
+		log, held, since := c.repeats.Admit(e.Message, e.Time)
 		if !log {
 			return nil
 		}

@@ -3,7 +3,6 @@ package etcd
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +11,8 @@ import (
 	"github.com/sirupsen/logrus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"kubelite/internal/logging"
 )
 
 func TestLogLevels(t *testing.T) {
@@ -76,57 +77,13 @@ func TestHostileEtcdFatalNotHidden(t *testing.T) {
 	}
 }
 
-func TestRepeatsAdmit(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	r := newRepeats()
-	steps := []struct {
-		msg  string
-		at   time.Duration
-		log  bool
-		held int
-	}{
-		{"slow fdatasync", 0, true, 0},
-		{"slow fdatasync", time.Second, false, 0},
-		{"failed to revoke lease", 2 * time.Second, true, 0}, // another message: its own window
-		{"slow fdatasync", RepeatWindow - time.Nanosecond, false, 0},
-		{"failed to revoke lease", 3 * time.Second, false, 0},
-		{"slow fdatasync", RepeatWindow, true, 2},                // the window passed: logged, saying 2 were held back
-		{"slow fdatasync", RepeatWindow + time.Second, false, 0}, // a new window from the last one logged
-		{"slow fdatasync", 3 * RepeatWindow, true, 1},
-		{"failed to revoke lease", time.Hour, true, 1},
-	}
-	for i, s := range steps {
-		log, held, _ := r.admit(s.msg, t0.Add(s.at))
-		if log != s.log || held != s.held {
-			t.Fatalf("step %d (%q at %s): log %v held %d, want %v %d", i, s.msg, s.at, log, held, s.log, s.held)
-		}
-	}
-}
-
-func TestRepeatsBounded(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	r := newRepeats()
-	for i := range 2 * maxRepeats {
-		if log, _, _ := r.admit(fmt.Sprint("message ", i), t0); !log {
-			t.Fatalf("message %d, the first of its kind, held back", i)
-		}
-	}
-	if n := len(r.last); n > maxRepeats {
-		t.Fatalf("%d messages remembered, bound %d", n, maxRepeats)
-	}
-	// Once their windows passed, the remembered ones make room.
-	if log, _, _ := r.admit("new", t0.Add(RepeatWindow)); !log || len(r.last) > maxRepeats || r.last["new"] == nil {
-		t.Fatalf("a new message after the windows: logged %v, %d remembered", log, len(r.last))
-	}
-}
-
 // A storm of one warning logs one line a window, the next one counting
 // the lines held back; errors are never held back.
 func TestRepeatedWarningsHeldBack(t *testing.T) {
 	var buf bytes.Buffer
 	l := logrus.New()
 	l.SetOutput(&buf)
-	c := &logrusCore{log: logrus.NewEntry(l).WithField("component", "etcd"), infoLevel: logrus.DebugLevel, repeats: newRepeats()}
+	c := &logrusCore{log: logrus.NewEntry(l).WithField("component", "etcd"), infoLevel: logrus.DebugLevel, repeats: logging.NewThrottle(RepeatWindow)}
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	write := func(lvl zapcore.Level, msg string, at time.Duration) {
 		t.Helper()

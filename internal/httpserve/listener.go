@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"kubelite/internal/logging"
 )
 
 // listener is what http.Server accepts from. One goroutine accepts from the
@@ -271,31 +273,17 @@ func isLoopback(ip string) bool {
 	return p != nil && p.IsLoopback()
 }
 
-// throttle lets one log line per key through every interval and counts the
-// ones it held back, so a flood of refused connections logs a few lines.
-type throttle struct {
-	mu    sync.Mutex
-	every time.Duration
-	last  map[string]time.Time
-	held  map[string]int
-}
+// throttle is a logging.Throttle of warning lines, the count of those held
+// back in a "suppressed" field of the next one.
+type throttle struct{ t *logging.Throttle }
 
-func newThrottle(every time.Duration) *throttle {
-	return &throttle{every: every, last: map[string]time.Time{}, held: map[string]int{}}
-}
+func newThrottle(every time.Duration) *throttle { return &throttle{logging.NewThrottle(every)} }
 
 func (t *throttle) log(e *logrus.Entry, key, msg string, f logrus.Fields) {
-	now := time.Now()
-	t.mu.Lock()
-	if last, ok := t.last[key]; ok && now.Sub(last) < t.every {
-		t.held[key]++
-		t.mu.Unlock()
+	ok, held, _ := t.t.Admit(key, time.Now())
+	if !ok {
 		return
 	}
-	held := t.held[key]
-	t.last[key] = now
-	t.held[key] = 0
-	t.mu.Unlock()
 	if held > 0 {
 		f["suppressed"] = held
 	}

@@ -1,8 +1,10 @@
 // Package logging owns how kubelite logs: the output format of every role
 // (--log-format text or json, --v for debug), the discard logger components
-// fall back to when they are handed none, and Repeater, which turns an error
+// fall back to when they are handed none, Repeater, which turns an error
 // that repeats in a loop into a few warning lines with backoff instead of one
-// line per retry.
+// line per retry, and Throttle, which lets one line of a kind through an
+// interval and counts the ones it held back (the API's refusals, etcd's
+// warnings while its disk stalls).
 //
 // Contract:
 //   - New returns a fresh *logrus.Logger writing to w; nothing here touches
@@ -22,4 +24,6 @@
 //     level, msg, component and every field.
 //   - Repeater is safe for concurrent use; its time comes from a
 //     clock.Clock, so tests drive the backoff with clock.Fake.
+//   - Throttle is safe for concurrent use and is handed each line's time
+//     (no clock of its own); it remembers at most MaxThrottleKeys kinds.
 package logging
