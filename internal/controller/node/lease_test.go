@@ -209,24 +209,15 @@ func TestStoreFailureDefersVerdicts(t *testing.T) {
 // a grace period, then turns NotReady.
 func TestStoreFailureKeepsReady(t *testing.T) {
 	const grace = 15 * time.Second
-	leases := newFakeLeases("a")
-	e := newEnv(t, Config{GracePeriod: grace, EvictionTimeout: time.Hour, Leases: leases})
-	sim := clustertest.NewMinions(e.st, e.clk)
-	if err := sim.Register(e.ctx, []string{"a"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	e.run(t)
-	e.syncBesideLoop(t, "a") // seen now, whenever the loop's first sync runs
-	e.clk.Step(grace + time.Second)
-	e.syncBesideLoop(t, "a")
+	e, leases, step := leasedMinion(t, grace, time.Hour)
+	step(grace + time.Second)
 	leases.heartbeatsLost(e.clk.Now())
 	leases.set("a", false)
 	e.syncBesideLoop(t, "a")
 	if c := e.minion(t, "a").Status.Condition; c != api.MinionReady {
 		t.Fatalf("lapsed while the store failed: %s, want Ready", c)
 	}
-	e.clk.Step(grace + time.Millisecond)
-	e.syncBesideLoop(t, "a")
+	step(grace + time.Millisecond)
 	if c := e.minion(t, "a").Status.Condition; c != api.MinionNotReady {
 		t.Fatalf("silent a grace period after the store recovered: %s, want NotReady", c)
 	}
