@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -252,13 +251,14 @@ func (w *world) upScaleTrial(ctx context.Context, res *Result, sys system, n int
 		if err := st.act(); err != nil {
 			return err
 		}
-		if err := w.waitAnswering(ctx, sys, st.target, all, st.within); err != nil {
+		met, err := w.waitAnswering(ctx, sys, st.target, all, st.within)
+		if err != nil {
 			if !w.peerStuck(res, sys, st.name, err) {
 				return fmt.Errorf("%s: %w", st.name, err)
 			}
 			break
 		}
-		d := time.Since(t0)
+		d := met.Sub(t0)
 		res.add(st.name, "s", sys.name(), d.Seconds())
 		took = append(took, fmt.Sprintf("%5.2fs", d.Seconds()))
 		if i == 0 && mem != nil {
@@ -293,7 +293,7 @@ func (w *world) clear(ctx context.Context, sys system) error {
 	if err := sys.remove(ctx); err != nil {
 		return err
 	}
-	if err := w.waitAnswering(ctx, sys, 0, w.l.Minions(), 3*timeoutUnit); err != nil {
+	if _, err := w.waitAnswering(ctx, sys, 0, w.l.Minions(), 3*timeoutUnit); err != nil {
 		return fmt.Errorf("remove: %w", err)
 	}
 	return nil
@@ -308,7 +308,7 @@ func (w *world) lossTrial(ctx context.Context, res *Result, sys system, mode str
 	if err := sys.create(ctx, n); err != nil {
 		return err
 	}
-	if err := w.waitAnswering(ctx, sys, n, w.l.Minions(), 5*timeoutUnit); err != nil {
+	if _, err := w.waitAnswering(ctx, sys, n, w.l.Minions(), 5*timeoutUnit); err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
 	onM2, err := sys.replicas(ctx, m2)
@@ -329,10 +329,11 @@ func (w *world) lossTrial(ctx context.Context, res *Result, sys system, mode str
 	if mode == "defaults" {
 		within = 6 * timeoutUnit
 	}
-	if err := w.waitAnswering(ctx, sys, n, []*lab.Host{m1}, within); err != nil {
+	met, err := w.waitAnswering(ctx, sys, n, []*lab.Host{m1}, within)
+	if err != nil {
 		return fmt.Errorf("after losing %s: %w", m2.Name, err)
 	}
-	d := time.Since(t0)
+	d := met.Sub(t0)
 	name := fmt.Sprintf("host lost (%d replicas): kill to all on the other host, each system's defaults", n)
 	if mode == "same" {
 		name = fmt.Sprintf("host lost (%d replicas): kill to all on the other host, same grace %s", n, sameGrace)
@@ -359,69 +360,46 @@ func (w *world) lossTrial(ctx context.Context, res *Result, sys system, mode str
 }
 
 // waitAnswering waits until the engines of hosts run exactly n replicas of
-// sys and each answers HTTP from its host's namespace.
-func (w *world) waitAnswering(ctx context.Context, sys system, n int, hosts []*lab.Host, within time.Duration) error {
+// sys and each answers HTTP from its host's namespace, and returns when it
+// saw that.
+func (w *world) waitAnswering(ctx context.Context, sys system, n int, hosts []*lab.Host, within time.Duration) (time.Time, error) {
 	return w.waitAnsweringVia(ctx, sys, n, hosts, nil, within)
 }
 
 // waitAnsweringVia is waitAnswering probing from via's namespace (nil: from
-// each replica's host).
-func (w *world) waitAnsweringVia(ctx context.Context, sys system, n int, hosts []*lab.Host, via *prober, within time.Duration) error {
-	answered := map[string]bool{}
-	var total, ok int
-	var lastErr error
+// each replica's host). Each poll lists the replicas and probes the ones
+// not answered yet (answers): a probe that hangs delays only its own
+// replica.
+func (w *world) waitAnsweringVia(ctx context.Context, sys system, n int, hosts []*lab.Host, via *prober, within time.Duration) (time.Time, error) {
+	a := newAnswers(func(t probeTarget) error { return t.via.probe(t.addr) }, pollEvery)
+	defer a.wait()
+	var met time.Time
 	err := poll(ctx, within, pollEvery, func() (bool, string) {
-		total, ok, lastErr = 0, 0, nil
-		type job struct {
-			h   *lab.Host
-			key string
-			r   Replica
-		}
-		var jobs []job
+		var targets []probeTarget
 		for _, h := range hosts {
 			rs, err := sys.replicas(ctx, h)
 			if err != nil {
-				lastErr = err
 				return false, err.Error()
 			}
-			total += len(rs)
+			p := via
+			if p == nil {
+				p = w.probers[h.Name]
+			}
 			for _, r := range rs {
-				key := h.Name + "/" + r.ID + "@" + r.IP
-				if answered[key] {
-					ok++
-				} else {
-					jobs = append(jobs, job{h, key, r})
-				}
+				targets = append(targets, probeTarget{key: h.Name + "/" + r.ID + "@" + r.IP, addr: r.IP + ":80", via: p})
 			}
 		}
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for _, j := range jobs {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				p := via
-				if p == nil {
-					p = w.probers[j.h.Name]
-				}
-				err := p.probe(j.r.IP + ":80")
-				mu.Lock()
-				defer mu.Unlock()
-				if err == nil {
-					answered[j.key] = true
-					ok++
-				} else {
-					lastErr = err
-				}
-			}()
+		ok := a.round(targets)
+		if len(targets) == n && ok == n {
+			met = time.Now()
+			return true, ""
 		}
-		wg.Wait()
-		return total == n && ok == n, fmt.Sprintf("%d replicas, %d answering, want %d (last error: %v)", total, ok, n, lastErr)
+		return false, fmt.Sprintf("%d replicas, %d answering, want %d (last error: %v)", len(targets), ok, n, a.err())
 	})
 	if err != nil {
-		return fmt.Errorf("%s: %w; %s", sys.name(), err, sys.diag(ctx))
+		return time.Time{}, fmt.Errorf("%s: %w; %s", sys.name(), err, sys.diag(ctx))
 	}
-	return nil
+	return met, nil
 }
 
 // Memory.

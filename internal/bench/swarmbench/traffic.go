@@ -110,7 +110,7 @@ func (w *world) trafficTrial(ctx context.Context, res *Result, ts *trafficSetup,
 	if err := sys.create(ctx, n); err != nil {
 		return err
 	}
-	if err := w.waitAnsweringVia(ctx, sys, n, w.l.Minions(), client, 5*timeoutUnit); err != nil {
+	if _, err := w.waitAnsweringVia(ctx, sys, n, w.l.Minions(), client, 5*timeoutUnit); err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
 	// The service reaches every replica (endpoints and rules, or DNS records, caught up).

@@ -48,6 +48,13 @@ func vethName(id string) string {
 // reaching itself through a service portal IP is sent back out of the port
 // it came in on); then, through a netlink socket opened in the container's
 // namespace, lo and eth0 up, the address and the default route.
+//
+// Last, eth0 announces its address (announce: a gratuitous ARP): a
+// neighbour that asked for the address before the container had it (the
+// host, probing a container the engine shows running a moment before its
+// veth is attached), or that remembers the MAC of an earlier pod that had
+// the address, learns eth0's at once instead of after its own timers (a
+// second for a question unanswered, several for a stale answer).
 type nlAttacher struct{}
 
 var _ attacher = nlAttacher{}
@@ -69,7 +76,7 @@ func (nlAttacher) Attach(ctx context.Context, a attachment) error {
 	if err := netlink.LinkAdd(veth); err != nil {
 		return fmt.Errorf("attach %s to %s: veth pair: %w", a.HostIf, a.Bridge, err)
 	}
-	if err := setUp(a); err != nil {
+	if err := setUp(ctx, a); err != nil {
 		_ = nlAttacher{}.Detach(context.WithoutCancel(ctx), a.HostIf)
 		return fmt.Errorf("attach %s to %s: %w", a.HostIf, a.Bridge, err)
 	}
@@ -77,8 +84,9 @@ func (nlAttacher) Attach(ctx context.Context, a attachment) error {
 }
 
 // setUp sets hairpin mode on the host end of a's veth, then lo, eth0, its
-// address and the default route in the container's namespace.
-func setUp(a attachment) error {
+// address and the default route in the container's namespace, and
+// announces the address.
+func setUp(ctx context.Context, a attachment) error {
 	host, err := netlink.LinkByName(a.HostIf)
 	if err != nil {
 		return fmt.Errorf("host end: %w", err)
@@ -120,7 +128,7 @@ func setUp(a attachment) error {
 	if err := h.RouteAdd(&netlink.Route{LinkIndex: eth0.Attrs().Index, Gw: a.Gateway.AsSlice()}); err != nil {
 		return fmt.Errorf("default route via %s: %w", a.Gateway, err)
 	}
-	return nil
+	return announce(ctx, ns, host.Attrs().Index, eth0.Attrs().Index, eth0.Attrs().HardwareAddr, a.Addr.Addr())
 }
 
 // Detach implements attacher.

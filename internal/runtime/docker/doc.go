@@ -32,8 +32,12 @@
 //     returns (attacher; real: nlAttacher, netlink, no command run): a
 //     veth pair, the host end vethName(ID) on the network's bridge (up, the
 //     bridge's MTU, hairpin mode on), the other eth0 in the container's
-//     namespace with the address, lo up, a default route via the gateway.
-//     If that fails the container is removed and Start fails.
+//     namespace with the address, lo up, a default route via the gateway;
+//     then eth0 announces the address with a gratuitous ARP once the
+//     bridge port forwards (announce.go), so that a neighbour that asked
+//     for it early, or remembers an earlier pod's MAC for it, learns the
+//     new one at once. If any of it fails the container is removed and
+//     Start fails.
 //   - Inspect and List report the label's address as Container.IP while
 //     the container runs and its network exists; Remove deletes the veth
 //     and frees the address; RemoveNetwork refuses while attached
