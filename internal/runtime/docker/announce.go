@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"sync/atomic"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -83,6 +85,22 @@ func inNetns(ns netns.NsHandle, f func() error) error {
 		errc <- ferr
 	}()
 	return <-errc
+}
+
+// announceWarned is set once a failed announcement has been logged as a
+// warning: the rest are logged at debug level (the cause, a packet socket
+// refused or netlink failing, is the same for every pod).
+var announceWarned atomic.Bool
+
+// announceFailed logs a failed announcement of the container attached
+// through hostIf.
+func announceFailed(hostIf string, err error) {
+	log := logrus.WithFields(logrus.Fields{"component": "docker", "veth": hostIf})
+	if announceWarned.CompareAndSwap(false, true) {
+		log.WithError(err).Warn("a pod's address was not announced: neighbours that asked for it early, or remember an earlier pod's MAC, learn it by their own timers (further failures are logged at debug level)")
+		return
+	}
+	log.WithError(err).Debug("a pod's address was not announced")
 }
 
 var broadcastMAC = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}

@@ -2,11 +2,15 @@ package docker
 
 import (
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
 	"testing"
 
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
@@ -88,5 +92,35 @@ func TestPortState(t *testing.T) {
 	}
 	if _, err := portState([][]byte{{1, 2}}, 4); err == nil {
 		t.Error("a short message: no error")
+	}
+}
+
+// TestAnnounceFailedWarnsOnce: the first failed announcement is a warning,
+// the ones after it debug lines, each with its veth and error.
+func TestAnnounceFailedWarnsOnce(t *testing.T) {
+	logger := logrus.StandardLogger()
+	level := logger.GetLevel()
+	hook := logtest.NewLocal(logger)
+	announceWarned.Store(false)
+	logger.SetLevel(logrus.DebugLevel)
+	t.Cleanup(func() {
+		logger.SetLevel(level)
+		logger.ReplaceHooks(make(logrus.LevelHooks))
+		announceWarned.Store(false)
+	})
+	for _, veth := range []string{"klpa", "klpb", "klpc"} {
+		announceFailed(veth, errors.New("packet socket: operation not permitted"))
+	}
+	var got []string
+	for _, e := range hook.AllEntries() {
+		got = append(got, fmt.Sprintf("%s %s %v", e.Level, e.Data["veth"], e.Data[logrus.ErrorKey]))
+	}
+	want := []string{
+		"warning klpa packet socket: operation not permitted",
+		"debug klpb packet socket: operation not permitted",
+		"debug klpc packet socket: operation not permitted",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("logged\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -85,7 +85,9 @@ func (nlAttacher) Attach(ctx context.Context, a attachment) error {
 
 // setUp sets hairpin mode on the host end of a's veth, then lo, eth0, its
 // address and the default route in the container's namespace, and
-// announces the address.
+// announces the address. The announcement is a speed-up, never a condition
+// of the attach: when it fails the container is attached all the same and
+// the failure logged (announceFailed).
 func setUp(ctx context.Context, a attachment) error {
 	host, err := netlink.LinkByName(a.HostIf)
 	if err != nil {
@@ -128,7 +130,10 @@ func setUp(ctx context.Context, a attachment) error {
 	if err := h.RouteAdd(&netlink.Route{LinkIndex: eth0.Attrs().Index, Gw: a.Gateway.AsSlice()}); err != nil {
 		return fmt.Errorf("default route via %s: %w", a.Gateway, err)
 	}
-	return announce(ctx, ns, host.Attrs().Index, eth0.Attrs().Index, eth0.Attrs().HardwareAddr, a.Addr.Addr())
+	if err := announce(ctx, ns, host.Attrs().Index, eth0.Attrs().Index, eth0.Attrs().HardwareAddr, a.Addr.Addr()); err != nil {
+		announceFailed(a.HostIf, err)
+	}
+	return nil
 }
 
 // Detach implements attacher.

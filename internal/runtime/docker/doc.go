@@ -36,8 +36,9 @@
 //     then eth0 announces the address with a gratuitous ARP once the
 //     bridge port forwards (announce.go), so that a neighbour that asked
 //     for it early, or remembers an earlier pod's MAC for it, learns the
-//     new one at once. If any of it fails the container is removed and
-//     Start fails.
+//     new one at once. If any of it but the announcement fails, the
+//     container is removed and Start fails; a failed announcement is
+//     logged (a warning the first time).
 //   - Inspect and List report the label's address as Container.IP while
 //     the container runs and its network exists; Remove deletes the veth
 //     and frees the address; RemoveNetwork refuses while attached
