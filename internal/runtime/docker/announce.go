@@ -162,9 +162,12 @@ func bridgePortState(index int) (uint8, error) {
 	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_DUMP)
 	req.AddData(nl.NewIfInfomsg(unix.AF_BRIDGE))
 	msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWLINK)
-	if err != nil && !errors.Is(err, unix.EINTR) {
+	if err != nil && !errors.Is(err, nl.ErrDumpInterrupted) {
 		return 0, fmt.Errorf("bridge ports: %w", err)
 	}
+	// An interrupted dump (the links changed while it ran) still holds
+	// every port it read; one missing reads as not a port, and the caller
+	// asks again.
 	return portState(msgs, index)
 }
 

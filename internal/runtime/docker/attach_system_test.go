@@ -18,12 +18,12 @@ import (
 )
 
 // TestAttachAnnouncesAddress: a container the real attacher plugs in
-// announces its address as eth0 comes up, so the host's neighbour entry
-// for it is right at once: when the host asked for the address before the
-// container had it (the entry waits, unanswered), and when it remembers
-// another MAC for it (an earlier pod's). The bridge's neighbour timers are
-// set to 30 s, so without the announcement neither entry would change
-// within the test's 5 s.
+// announces its address once its bridge port forwards, so the host's
+// neighbour entry for it is right at once: when the host asked for the
+// address before the container had it (the entry waits, unanswered), and
+// when it remembers another MAC for it (an earlier pod's). The bridge's
+// neighbour timers are set to 30 s, so without the announcement neither
+// entry would change within the test's 5 s.
 func TestAttachAnnouncesAddress(t *testing.T) {
 	testutil.RequireRoot(t)
 	pid := os.Getpid()
@@ -73,11 +73,7 @@ func TestAttachAnnouncesAddress(t *testing.T) {
 		}
 		return err
 	}, "the anchor port forwards")
-	for _, knob := range []string{"retrans_time_ms", "base_reachable_time_ms", "delay_first_probe_time"} {
-		v := "30000"
-		if knob == "delay_first_probe_time" {
-			v = "30" // seconds
-		}
+	for knob, v := range map[string]string{"retrans_time_ms": "30000", "base_reachable_time_ms": "30000", "delay_first_probe_time": "30"} {
 		if err := os.WriteFile("/proc/sys/net/ipv4/neigh/"+bridge+"/"+knob, []byte(v), 0); err != nil {
 			t.Fatal(err)
 		}
