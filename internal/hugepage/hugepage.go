@@ -1,7 +1,6 @@
 package hugepage
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"kubelite/internal/procmaps"
 )
 
 // Range is a mapping's addresses, [Start, End).
@@ -21,32 +22,18 @@ type Range struct{ Start, End uint64 }
 // anonymous, private and writable (the Go heap's arenas among them) and
 // hold at least one whole huge page of hugeSize bytes (pure).
 func Candidates(maps io.Reader, hugeSize uint64) ([]Range, error) {
+	list, err := procmaps.Parse(maps)
+	if err != nil {
+		return nil, err
+	}
 	var out []Range
-	sc := bufio.NewScanner(maps)
-	for sc.Scan() {
-		// start-end perms offset dev inode [path]
-		f := strings.Fields(sc.Text())
-		if len(f) < 5 {
-			return nil, fmt.Errorf("maps: short line %q", sc.Text())
-		}
-		if f[1] != "rw-p" || f[4] != "0" || len(f) > 5 {
+	for _, m := range list {
+		if m.Perms != "rw-p" || !m.Anonymous() {
 			continue // shared, read-only, file-backed or named ([stack], [heap], [vdso])
 		}
-		lo, hi, ok := strings.Cut(f[0], "-")
-		if !ok {
-			return nil, fmt.Errorf("maps: bad range %q", f[0])
+		if first := (m.Start + hugeSize - 1) / hugeSize * hugeSize; first+hugeSize <= m.End {
+			out = append(out, Range{m.Start, m.End})
 		}
-		start, err1 := strconv.ParseUint(lo, 16, 64)
-		end, err2 := strconv.ParseUint(hi, 16, 64)
-		if err1 != nil || err2 != nil || end <= start {
-			return nil, fmt.Errorf("maps: bad range %q", f[0])
-		}
-		if first := (start + hugeSize - 1) / hugeSize * hugeSize; first+hugeSize <= end {
-			out = append(out, Range{start, end})
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("maps: %w", err)
 	}
 	return out, nil
 }
