@@ -18,9 +18,9 @@
 //
 // The roles call it once, when all of their components have started.
 // Only private read-only mappings of the executable (found by device and
-// inode, so a binary replaced on disk while it runs is still found) are
-// released: its writable data never is, since MADV_DONTNEED would throw
-// away what the process wrote there. Nothing is released while a debugger
+// inode or by path, as /proc/self/exe names it; a binary replaced on disk
+// while it runs is still found) are released: its writable data never
+// is, since MADV_DONTNEED would throw away what the process wrote there. Nothing is released while a debugger
 // traces the process, whose breakpoints are private copies of text pages.
 // A uprobe (perf probe -x, bpftrace) is such a copy too: one placed on
 // kubelite before its role had started is lost; place them after.

@@ -12,29 +12,35 @@ import (
 	"kubelite/internal/procmaps"
 )
 
-// File is a file's identity: its device's numbers and its inode.
+// File is the executable as the kernel names it: its device's numbers,
+// its inode and its path (readlink /proc/self/exe).
 type File struct {
 	Major, Minor uint32
 	Inode        uint64
+	Path         string
 }
 
 // Range is a mapping's addresses, [Start, End).
 type Range struct{ Start, End uint64 }
 
 // Ranges returns the mappings of exe that Release lets go of: private and
-// not writable (its text and read-only data; pure). A mapping of exe
-// whose device cannot be read is an error.
+// not writable (its text and read-only data; pure). A mapping is exe's
+// when its device and inode are, or its path is: on overlayfs (a
+// container's root) the kernel may show the file below the overlay in
+// one and the overlay's in the other. A mapping whose device cannot be
+// read is an error.
 func Ranges(maps []procmaps.Mapping, exe File) ([]Range, error) {
 	var out []Range
 	for _, m := range maps {
-		if m.Inode != exe.Inode || m.Anonymous() {
+		if m.Anonymous() || !m.Private() || m.Writable() {
 			continue
 		}
 		major, minor, err := m.DevNumbers()
 		if err != nil {
 			return nil, err
 		}
-		if major != exe.Major || minor != exe.Minor || !m.Private() || m.Writable() {
+		same := m.Inode == exe.Inode && major == exe.Major && minor == exe.Minor
+		if !same && (exe.Path == "" || m.Path != exe.Path) {
 			continue
 		}
 		out = append(out, Range{m.Start, m.End})
@@ -115,7 +121,11 @@ func (self) Exe() (File, error) {
 	if err := unix.Stat("/proc/self/exe", &st); err != nil {
 		return File{}, fmt.Errorf("stat /proc/self/exe: %w", err)
 	}
-	return File{Major: unix.Major(st.Dev), Minor: unix.Minor(st.Dev), Inode: st.Ino}, nil
+	path, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return File{}, err
+	}
+	return File{Major: unix.Major(st.Dev), Minor: unix.Minor(st.Dev), Inode: st.Ino, Path: path}, nil
 }
 
 func (self) Traced() (bool, error) {

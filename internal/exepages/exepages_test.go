@@ -21,7 +21,7 @@ const sampleMaps = `00400000-015d0000 r-xp 00000000 fe:00 9994340               
 7ffc00000000-7ffc00400000 rw-p 00000000 00:00 0                          [stack]
 `
 
-var kubelite = File{Major: 0xfe, Minor: 0, Inode: 9994340}
+var kubelite = File{Major: 0xfe, Minor: 0, Inode: 9994340, Path: "/usr/local/bin/kubelite"}
 
 func parse(t *testing.T, maps string) []procmaps.Mapping {
 	t.Helper()
@@ -41,12 +41,20 @@ func TestRanges(t *testing.T) {
 	}{
 		{"text and read-only data, never the data, a shared mapping or another device's file", sampleMaps, kubelite,
 			[]Range{{0x400000, 0x15d0000}, {0x15d0000, 0x2910000}}},
-		{"a binary replaced on disk while it runs",
-			"00400000-015d0000 r-xp 00000000 fe:00 9994340 /usr/local/bin/kubelite (deleted)\n", kubelite,
+		{"a binary replaced on disk while it runs (both names end in (deleted))",
+			"00400000-015d0000 r-xp 00000000 fe:00 9994340 /usr/local/bin/kubelite (deleted)\n",
+			File{Major: 0xfe, Inode: 9994340, Path: "/usr/local/bin/kubelite (deleted)"},
 			[]Range{{0x400000, 0x15d0000}}},
-		{"another executable", sampleMaps, File{Major: 0xfe, Inode: 1}, nil},
-		{"an executable of the same inode on another device", sampleMaps, File{Major: 0xfe, Minor: 1, Inode: 9994340},
+		{"another executable", sampleMaps, File{Major: 0xfe, Inode: 1, Path: "/usr/bin/other"}, nil},
+		{"an executable of the same inode on another device", sampleMaps,
+			File{Major: 0xfe, Minor: 1, Inode: 9994340, Path: "/var/lib/other"},
 			[]Range{{0x7f0000000000, 0x7f0000100000}}},
+		{"overlayfs: the mappings name the file below the overlay, the same path",
+			"00400000-015d0000 r-xp 00000000 00:2e 77 /usr/local/bin/kubelite\n", kubelite,
+			[]Range{{0x400000, 0x15d0000}}},
+		{"overlayfs: the mappings name the overlay's path, the same device and inode",
+			"00400000-015d0000 r-xp 00000000 fe:00 9994340 /var/lib/docker/overlay2/x/diff/kubelite\n", kubelite,
+			[]Range{{0x400000, 0x15d0000}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := Ranges(parse(t, c.maps), c.exe)
