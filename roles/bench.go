@@ -366,10 +366,22 @@ func waitMinions(ctx context.Context, st store.Store, prefix string, n int, with
 	}
 }
 
+// Names and subnet of the pod network of a bench's kubelet on Docker
+// (bench.PodNetwork): its own, beside a minion's kubelite-pods. Fixed, so
+// that a run killed before its clean-up leaves one network the next run
+// reuses.
+const (
+	benchPodNetwork = "kubelite-bench-pods"
+	benchPodBridge  = "kl-bench"
+	benchPodCIDR    = "10.254.254.0/24"
+)
+
 // DockerKubelet starts one real kubelet on the local engine, with the
-// images pods use built from the kubelite binary. stop stops it and removes
-// every container it made.
-func (m *benchMaster) DockerKubelet(ctx context.Context, name string) (func() error, error) {
+// images pods use built from the kubelite binary, its pods on nw. For
+// bench.PodNetwork it assigns the minion benchPodCIDR once it registered,
+// as a master's node controller assigns a podCIDR. stop stops it and
+// removes every container it made, and the pod network.
+func (m *benchMaster) DockerKubelet(ctx context.Context, name string, nw bench.DockerNetwork) (func() error, error) {
 	endpoint := m.env.DockerEndpoint
 	if endpoint == "" {
 		endpoint = os.Getenv("DOCKER_HOST")
@@ -396,9 +408,13 @@ func (m *benchMaster) DockerKubelet(ctx context.Context, name string) (func() er
 		return nil, err
 	}
 	root := filepath.Join(m.dir, "kubelet-"+name)
-	kl, err := kubelet.New(kubelet.Config{Log: logging.FromContext(ctx).WithField("component", "kubelet"), NodeName: name, HostIP: "127.0.0.1", Store: m.reg, Runtime: rt,
+	cfg := kubelet.Config{Log: logging.FromContext(ctx).WithField("component", "kubelet"), NodeName: name, HostIP: "127.0.0.1", Store: m.reg, Runtime: rt,
 		RootDir: root, InfraBinary: m.env.Bin, Capacity: api.Capacity{CPU: int64(cpus) * 1000, Memory: mem},
-		HeartbeatInterval: time.Second})
+		HeartbeatInterval: time.Second}
+	if nw == bench.PodNetwork {
+		cfg.Network, cfg.PodNetwork, cfg.PodBridge = kubelet.NetworkBridge, benchPodNetwork, benchPodBridge
+	}
+	kl, err := kubelet.New(cfg)
 	if err != nil {
 		_ = rt.Close()
 		return nil, err
@@ -417,6 +433,13 @@ func (m *benchMaster) DockerKubelet(ctx context.Context, name string) (func() er
 			}
 			if err := removeMinionContainers(rt, name); err != nil && stopErr == nil {
 				stopErr = err
+			}
+			if nw == bench.PodNetwork {
+				rctx, rcancel := context.WithTimeout(context.Background(), time.Minute)
+				if err := rt.RemoveNetwork(rctx, benchPodNetwork); err != nil && stopErr == nil {
+					stopErr = fmt.Errorf("remove network %s: %w", benchPodNetwork, err)
+				}
+				rcancel()
 			}
 			_ = rt.Close()
 		})
@@ -437,7 +460,39 @@ func (m *benchMaster) DockerKubelet(ctx context.Context, name string) (func() er
 		_ = stop()
 		return nil, err
 	}
+	if nw == bench.PodNetwork {
+		if err := assignPodCIDR(ctx, m.reg, name, benchPodCIDR); err != nil {
+			_ = stop()
+			return nil, err
+		}
+	}
 	return stop, nil
+}
+
+// assignPodCIDR sets minion name's podCIDR, again on a conflict with the
+// kubelet's own writes of the minion.
+func assignPodCIDR(ctx context.Context, st store.Store, name, cidr string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		o, err := st.Get(ctx, api.Minions, "", name)
+		if err != nil {
+			return fmt.Errorf("assign podCIDR to %s: %w", name, err)
+		}
+		mi, ok := o.(*api.Minion)
+		if !ok {
+			return fmt.Errorf("assign podCIDR to %s: got %T", name, o)
+		}
+		mi = api.Copy(mi)
+		mi.PodCIDR = cidr
+		_, err = st.Update(ctx, mi)
+		if err == nil {
+			return nil
+		}
+		if !api.IsConflict(err) {
+			return fmt.Errorf("assign podCIDR to %s: %w", name, err)
+		}
+	}
 }
 
 // removeMinionContainers removes every container a kubelet named minion made.

@@ -49,10 +49,26 @@ type Master interface {
 	RawPut(ctx context.Context, key string, val []byte) error
 	// Hollow starts n hollow minions (kubelets on the fake runtime) named prefix-0..n-1.
 	Hollow(ctx context.Context, prefix string, n int) (Fleet, error)
-	// DockerKubelet starts one real kubelet on the local Docker Engine.
-	DockerKubelet(ctx context.Context, name string) (stop func() error, err error)
+	// DockerKubelet starts one real kubelet on the local Docker Engine, its
+	// pods on the network nw says.
+	DockerKubelet(ctx context.Context, name string, nw DockerNetwork) (stop func() error, err error)
 	Close() error
 }
+
+// DockerNetwork is where a DockerKubelet's pods run.
+type DockerNetwork int
+
+const (
+	// PodNetwork is what `kubelite minion` runs by default (--network=bridge
+	// --pod-infra=auto): a pod network of the minion's own with a podCIDR,
+	// and a pod of one container without host ports runs as that container
+	// alone, attached to it by the kubelet. Needs root.
+	PodNetwork DockerNetwork = iota
+	// EngineBridge is Kubernetes v0.6's model (--network=none): every pod
+	// has an infra container on the engine's default bridge holding the
+	// network its app containers join.
+	EngineBridge
+)
 
 // Fleet is a set of hollow minions.
 type Fleet interface {
