@@ -27,7 +27,7 @@ import (
 var nodeSeq atomic.Int64
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	st    *memory.Store
 	rt    runtime.Runtime
@@ -38,7 +38,7 @@ type env struct {
 }
 
 // startKubelet runs a kubelet on rt against a memory store.
-func startKubelet(t *testing.T, st *memory.Store, rt runtime.Runtime, mod func(*Config)) *env {
+func startKubelet(t testing.TB, st *memory.Store, rt runtime.Runtime, mod func(*Config)) *env {
 	t.Helper()
 	// A bound on a hung test, not a figure: TestDockerStartupLatency runs 100
 	// pods on the real engine, 3 minutes under `make test` with both cores busy.
