@@ -58,8 +58,8 @@ var _ bench.Env = (*BenchEnv)(nil)
 func (e *BenchEnv) Binary() string { return e.Bin }
 
 // ProxyThroughput implements bench.Env.
-func (e *BenchEnv) ProxyThroughput(ctx context.Context, mode string, d time.Duration) (bench.ProxyResult, error) {
-	return netbench.ProxyThroughput(ctx, e.Bin, mode, d)
+func (e *BenchEnv) ProxyThroughput(ctx context.Context, mode string, d time.Duration, rounds int) (bench.ProxyResult, error) {
+	return netbench.ProxyThroughput(ctx, e.Bin, mode, d, rounds)
 }
 
 // RulesSync implements bench.Env.

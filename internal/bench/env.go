@@ -14,8 +14,9 @@ type Env interface {
 	// Binary is the kubelite executable, for footprint runs in child processes.
 	Binary() string
 	// ProxyThroughput measures requests/s and MB/s through a portal IP in the
-	// given proxy mode and direct to the backend, in the same run.
-	ProxyThroughput(ctx context.Context, mode string, d time.Duration) (ProxyResult, error)
+	// given proxy mode and direct to the backend, in the same run: rounds
+	// rounds of d for each of the four, portal and direct alternating.
+	ProxyThroughput(ctx context.Context, mode string, d time.Duration, rounds int) (ProxyResult, error)
 	// RulesSync programs iptables for services x endpoints in a private
 	// network namespace and returns how long each full sync took.
 	RulesSync(ctx context.Context, services, endpoints, runs int) ([]time.Duration, error)
@@ -25,10 +26,13 @@ type Env interface {
 	HollowOn(ctx context.Context, st store.Store, prefix string, n int) (Fleet, error)
 }
 
-// ProxyResult is one same-run measurement of proxy throughput.
+// ProxyResult is a same-run measurement of proxy throughput: one value a
+// round in each slice, portal and direct measured one after the other in
+// each round, the one first in one round second in the next (so a machine
+// getting faster or slower during the run weighs on both alike).
 type ProxyResult struct {
-	PortalReqPerSec, DirectReqPerSec float64
-	PortalMBPerSec, DirectMBPerSec   float64
+	PortalReqPerSec, DirectReqPerSec []float64
+	PortalMBPerSec, DirectMBPerSec   []float64
 }
 
 // MasterOptions says which loops a scenario's master runs.

@@ -25,7 +25,9 @@ type Figure struct {
 	// Peer is a figure measured in the same run to compare with (raw etcd, direct traffic).
 	Peer       string  `json:"peer,omitempty"`
 	PeerMedian float64 `json:"peerMedian,omitempty"`
-	// Ratio is Median/PeerMedian when a peer was measured.
+	// Ratio is Median/PeerMedian when a peer was measured; for a peer
+	// measured in pairs with the figure (WithPairedPeer), the median of
+	// the pairs' ratios.
 	Ratio  float64 `json:"ratio,omitempty"`
 	Target string  `json:"target,omitempty"`
 	// Met says whether the target was reached; nil when there is no target.
@@ -43,6 +45,20 @@ func (f Figure) WithPeer(name string, peer Sample) Figure {
 	f.PeerMedian = peer.Median()
 	if f.PeerMedian != 0 {
 		f.Ratio = f.Median / f.PeerMedian
+	}
+	return f
+}
+
+// WithPairedPeer adds a peer measured in pairs with own, the figure's
+// sample (own[i] and peer[i] one right after the other): the ratio is the
+// median of the pairs' ratios, so that a machine's drift between pairs
+// cancels out instead of moving one median and not the other.
+func (f Figure) WithPairedPeer(name string, own, peer Sample) Figure {
+	f.Peer = name
+	f.PeerMedian = peer.Median()
+	f.Ratio = 0
+	if r := PairRatios(own, peer); len(r) > 0 {
+		f.Ratio = r.Median()
 	}
 	return f
 }

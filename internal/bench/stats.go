@@ -43,3 +43,16 @@ func (s Sample) Min() float64 { return s.Quantile(0) }
 
 // Max returns the largest value.
 func (s Sample) Max() float64 { return s.Quantile(1) }
+
+// PairRatios returns a[i]/b[i] for each pair measured together (the
+// shorter length; a pair whose b is 0 is left out): what a paired
+// comparison's ratio is the median of.
+func PairRatios(a, b Sample) Sample {
+	var r Sample
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if b[i] != 0 {
+			r = append(r, a[i]/b[i])
+		}
+	}
+	return r
+}

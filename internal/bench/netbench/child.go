@@ -53,7 +53,7 @@ func Child(ctx context.Context, specJSON string, out io.Writer) error {
 	var r Result
 	switch spec.Kind {
 	case "proxy":
-		pr, err := measureProxy(ctx, spec.Mode, spec.Duration)
+		pr, err := measureProxy(ctx, spec.Mode, spec.Duration, spec.Rounds)
 		if err != nil {
 			return err
 		}
@@ -180,13 +180,16 @@ func putService(ctx context.Context, st *memory.Store, id, ip string, eps []stri
 	return nil
 }
 
-func measureProxy(ctx context.Context, modeName string, d time.Duration) (bench.ProxyResult, error) {
+func measureProxy(ctx context.Context, modeName string, d time.Duration, rounds int) (bench.ProxyResult, error) {
 	mode, err := proxy.ParseMode(modeName)
 	if err != nil || mode == proxy.ModeNone {
 		return bench.ProxyResult{}, fmt.Errorf("proxy mode %q: want iptables or userspace", modeName)
 	}
-	if d <= 0 {
-		d = 2 * time.Second
+	if d <= 0 || rounds <= 0 || rounds > maxRounds {
+		return bench.ProxyResult{}, fmt.Errorf("proxy throughput: bad size: %d rounds of %v", rounds, d)
+	}
+	if err := roomForConnections(); err != nil {
+		return bench.ProxyResult{}, err
 	}
 	stopBackend, err := startBackend()
 	if err != nil {
@@ -214,20 +217,66 @@ func measureProxy(ctx context.Context, modeName string, d time.Duration) (bench.
 	if err := checkServes(portal); err != nil {
 		return bench.ProxyResult{}, err
 	}
+	target := func(toPortal bool) string {
+		if toPortal {
+			return portal
+		}
+		return direct
+	}
 	var r bench.ProxyResult
-	if r.DirectReqPerSec, err = reqPerSec(ctx, direct, d); err != nil {
-		return r, fmt.Errorf("direct: %w", err)
+	r.PortalReqPerSec, r.DirectReqPerSec, err = alternate(rounds, func(toPortal bool) (float64, error) {
+		return reqPerSec(ctx, target(toPortal), d)
+	})
+	if err != nil {
+		return r, fmt.Errorf("requests/s: %w", err)
 	}
-	if r.PortalReqPerSec, err = reqPerSec(ctx, portal, d); err != nil {
-		return r, fmt.Errorf("portal: %w", err)
-	}
-	if r.DirectMBPerSec, err = mbPerSec(ctx, direct, d); err != nil {
-		return r, fmt.Errorf("direct: %w", err)
-	}
-	if r.PortalMBPerSec, err = mbPerSec(ctx, portal, d); err != nil {
-		return r, fmt.Errorf("portal: %w", err)
+	r.PortalMBPerSec, r.DirectMBPerSec, err = alternate(rounds, func(toPortal bool) (float64, error) {
+		return mbPerSec(ctx, target(toPortal), d)
+	})
+	if err != nil {
+		return r, fmt.Errorf("MB/s: %w", err)
 	}
 	return r, nil
+}
+
+// alternate runs measure rounds times for the portal and for direct
+// traffic, the portal first in even rounds and second in odd ones (ABBA:
+// a drift in the machine's speed during the run weighs on both alike),
+// and returns the values in round order.
+func alternate(rounds int, measure func(toPortal bool) (float64, error)) (portal, direct []float64, err error) {
+	for i := 0; i < rounds; i++ {
+		for _, toPortal := range []bool{i%2 == 0, i%2 != 0} {
+			v, err := measure(toPortal)
+			if err != nil {
+				return nil, nil, fmt.Errorf("round %d, %s: %w", i+1, map[bool]string{true: "portal", false: "direct"}[toPortal], err)
+			}
+			if toPortal {
+				portal = append(portal, v)
+			} else {
+				direct = append(direct, v)
+			}
+		}
+	}
+	return portal, direct, nil
+}
+
+// roomForConnections lets this namespace's client open the tens of
+// thousands of connections of a requests/s measurement (a new one a
+// request, thousands a second, for rounds of both targets) without running
+// out of ports to connections in TIME_WAIT: the widest local port range
+// and reuse of TIME_WAIT ports for new connections. Both are settings of
+// this network namespace alone (it disappears with the child), and apply
+// to portal and direct traffic alike.
+func roomForConnections() error {
+	for path, v := range map[string]string{
+		"/proc/sys/net/ipv4/ip_local_port_range": "1024 65535",
+		"/proc/sys/net/ipv4/tcp_tw_reuse":        "1",
+	} {
+		if err := os.WriteFile(path, []byte(v), 0o644); err != nil {
+			return fmt.Errorf("netns child: %w", err)
+		}
+	}
+	return nil
 }
 
 func checkServes(url string) error {

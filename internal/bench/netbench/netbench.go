@@ -25,6 +25,7 @@ type Spec struct {
 	// Proxy throughput.
 	Mode     string        `json:"mode,omitempty"`
 	Duration time.Duration `json:"duration,omitempty"`
+	Rounds   int           `json:"rounds,omitempty"`
 	// Rule sync.
 	Services  int `json:"services,omitempty"`
 	Endpoints int `json:"endpoints,omitempty"`
@@ -40,18 +41,32 @@ type Result struct {
 // ProxyThroughput measures, in a private network namespace, requests/s
 // (a new connection per small request, one client) and MB/s (1 MiB
 // responses over a kept-alive connection) to a backend directly and
-// through a portal IP with the proxy in mode; d is spent on each of the
-// four measurements. bin is the kubelite binary.
-func ProxyThroughput(ctx context.Context, bin, mode string, d time.Duration) (bench.ProxyResult, error) {
-	r, err := runChild(ctx, bin, Spec{Kind: "proxy", Mode: mode, Duration: d}, 4*d+time.Minute)
+// through a portal IP with the proxy in mode: rounds rounds, each of d on
+// each of the four measurements, portal and direct alternating which goes
+// first (bench.ProxyResult). bin is the kubelite binary.
+func ProxyThroughput(ctx context.Context, bin, mode string, d time.Duration, rounds int) (bench.ProxyResult, error) {
+	if rounds <= 0 || rounds > maxRounds || d <= 0 {
+		return bench.ProxyResult{}, fmt.Errorf("proxy throughput: bad size: %d rounds of %v (want 1..%d rounds, a positive duration)", rounds, d, maxRounds)
+	}
+	r, err := runChild(ctx, bin, Spec{Kind: "proxy", Mode: mode, Duration: d, Rounds: rounds},
+		time.Duration(4*rounds)*d+time.Minute)
 	if err != nil {
 		return bench.ProxyResult{}, err
 	}
 	if r.Proxy == nil {
 		return bench.ProxyResult{}, errors.New("netbench child: no proxy result")
 	}
-	return *r.Proxy, nil
+	p := r.Proxy
+	for _, s := range [][]float64{p.PortalReqPerSec, p.DirectReqPerSec, p.PortalMBPerSec, p.DirectMBPerSec} {
+		if len(s) != rounds {
+			return bench.ProxyResult{}, fmt.Errorf("netbench child: %d rounds measured, want %d", len(s), rounds)
+		}
+	}
+	return *p, nil
 }
+
+// maxRounds bounds a proxy measurement's rounds (a child runs them all).
+const maxRounds = 100
 
 // RulesSync programs services x endpoints in iptables from empty tables,
 // runs times, in a private network namespace, and returns how long each

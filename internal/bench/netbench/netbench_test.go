@@ -3,6 +3,7 @@ package netbench
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -32,12 +33,14 @@ func TestInPrivateNamespace(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	for _, mode := range []string{"iptables", "userspace"} {
-		r, err := ProxyThroughput(ctx, bin, mode, 200*time.Millisecond)
+		r, err := ProxyThroughput(ctx, bin, mode, 100*time.Millisecond, 2)
 		if err != nil {
 			t.Fatalf("%s: %v", mode, err)
 		}
-		if r.PortalReqPerSec <= 0 || r.DirectReqPerSec <= 0 || r.PortalMBPerSec <= 0 || r.DirectMBPerSec <= 0 {
-			t.Errorf("%s: %+v", mode, r)
+		for _, s := range [][]float64{r.PortalReqPerSec, r.DirectReqPerSec, r.PortalMBPerSec, r.DirectMBPerSec} {
+			if len(s) != 2 || s[0] <= 0 || s[1] <= 0 {
+				t.Errorf("%s: %+v", mode, r)
+			}
 		}
 	}
 	ds, err := RulesSync(ctx, bin, 50, 3, 2)
@@ -47,7 +50,83 @@ func TestInPrivateNamespace(t *testing.T) {
 	if len(ds) != 2 || ds[0] <= 0 || ds[1] <= 0 {
 		t.Errorf("syncs %v", ds)
 	}
-	if _, err := ProxyThroughput(ctx, bin, "none", time.Millisecond); err == nil {
+	if _, err := ProxyThroughput(ctx, bin, "none", time.Millisecond, 1); err == nil {
 		t.Error("proxy mode none measured")
+	}
+}
+
+// TestProxyThroughputBadSize: a size no child could measure is refused
+// before any child starts (the binary is never run).
+func TestProxyThroughputBadSize(t *testing.T) {
+	for _, c := range []struct {
+		d      time.Duration
+		rounds int
+	}{{time.Second, 0}, {time.Second, -1}, {time.Second, maxRounds + 1}, {0, 3}, {-time.Second, 3}} {
+		_, err := ProxyThroughput(context.Background(), "/nonexistent/kubelite", "iptables", c.d, c.rounds)
+		if err == nil || !strings.Contains(err.Error(), "bad size") {
+			t.Errorf("%d rounds of %v: %v", c.rounds, c.d, err)
+		}
+	}
+}
+
+// TestAlternate: portal and direct take turns going first, round by round,
+// and each value lands in its own slice in round order.
+func TestAlternate(t *testing.T) {
+	for _, c := range []struct {
+		rounds int
+		order  string // P portal, D direct
+	}{
+		{1, "PD"},
+		{2, "PDDP"},
+		{3, "PDDPPD"},
+		{4, "PDDPPDDP"},
+	} {
+		var order strings.Builder
+		n := 0.0
+		portal, direct, err := alternate(c.rounds, func(toPortal bool) (float64, error) {
+			n++
+			if toPortal {
+				order.WriteByte('P')
+				return 100 + n, nil
+			}
+			order.WriteByte('D')
+			return n, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if order.String() != c.order {
+			t.Errorf("%d rounds: order %s, want %s", c.rounds, order.String(), c.order)
+		}
+		if len(portal) != c.rounds || len(direct) != c.rounds {
+			t.Fatalf("%d rounds: %v %v", c.rounds, portal, direct)
+		}
+		for i := range portal {
+			if portal[i] < 100 || direct[i] >= 100 {
+				t.Errorf("%d rounds: values mixed up: portal %v, direct %v", c.rounds, portal, direct)
+			}
+			if i > 0 && (portal[i] <= portal[i-1] || direct[i] <= direct[i-1]) {
+				t.Errorf("%d rounds: not in round order: portal %v, direct %v", c.rounds, portal, direct)
+			}
+		}
+	}
+}
+
+// TestAlternateError: the first failure ends the run, naming its round and
+// target.
+func TestAlternateError(t *testing.T) {
+	calls := 0
+	_, _, err := alternate(3, func(toPortal bool) (float64, error) {
+		calls++
+		if calls == 4 { // round 2, portal second
+			return 0, errors.New("connection refused")
+		}
+		return 1, nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "round 2, portal: connection refused") {
+		t.Fatalf("err = %v", err)
+	}
+	if calls != 4 {
+		t.Errorf("%d measurements after the failure's, want none", calls-4)
 	}
 }
