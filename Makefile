@@ -81,20 +81,10 @@ verify:
 	 else echo "staticcheck $(STATICCHECK_VERSION) not installable here: skipped"; fi
 
 # Every Fuzz target in the module, each for FUZZTIME (go test runs one
-# fuzz target per invocation).
+# fuzz target per invocation); scripts/fuzz.sh says what fails the run.
 FUZZTIME ?= 10s
 fuzz:
-	@fail=0; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
-	   dir=./$$(dirname $${f#./}); \
-	   for fn in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
-	     echo "go test -run '^$$' -fuzz '^$$fn\$$' -fuzztime $(FUZZTIME) $$dir"; \
-	     if ! $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$dir; then \
-	       if [ -n "$$(git status --porcelain -- $$dir/testdata/fuzz/$$fn 2>/dev/null)" ]; then fail=1; \
-	       else echo "$$fn failed without writing a failing input (the fuzzer's own deadline under load): once more"; \
-	         $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$dir || fail=1; fi; \
-	     fi; \
-	   done; \
-	 done; exit $$fail
+	GO=$(GO) scripts/fuzz.sh $(FUZZTIME)
 
 E2E_PKG ?= ./internal/e2e/...
 e2e: build
