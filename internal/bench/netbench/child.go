@@ -217,21 +217,15 @@ func measureProxy(ctx context.Context, modeName string, d time.Duration, rounds 
 	if err := checkServes(portal); err != nil {
 		return bench.ProxyResult{}, err
 	}
-	target := func(toPortal bool) string {
-		if toPortal {
-			return portal
-		}
-		return direct
-	}
 	var r bench.ProxyResult
-	r.PortalReqPerSec, r.DirectReqPerSec, err = alternate(rounds, func(toPortal bool) (float64, error) {
-		return reqPerSec(ctx, target(toPortal), d)
+	r.PortalReqPerSec, r.DirectReqPerSec, err = alternate(rounds, portal, direct, func(url string) (float64, error) {
+		return reqPerSec(ctx, url, d)
 	})
 	if err != nil {
 		return r, fmt.Errorf("requests/s: %w", err)
 	}
-	r.PortalMBPerSec, r.DirectMBPerSec, err = alternate(rounds, func(toPortal bool) (float64, error) {
-		return mbPerSec(ctx, target(toPortal), d)
+	r.PortalMBPerSec, r.DirectMBPerSec, err = alternate(rounds, portal, direct, func(url string) (float64, error) {
+		return mbPerSec(ctx, url, d)
 	})
 	if err != nil {
 		return r, fmt.Errorf("MB/s: %w", err)
@@ -239,25 +233,29 @@ func measureProxy(ctx context.Context, modeName string, d time.Duration, rounds 
 	return r, nil
 }
 
-// alternate runs measure rounds times for the portal and for direct
-// traffic, the portal first in even rounds and second in odd ones (ABBA:
-// a drift in the machine's speed during the run weighs on both alike),
-// and returns the values in round order.
-func alternate(rounds int, measure func(toPortal bool) (float64, error)) (portal, direct []float64, err error) {
+// alternate measures the portal's URL and the direct one rounds times
+// each, the portal first in even rounds and second in odd ones (ABBA: a
+// drift in the machine's speed during the run weighs on both alike), and
+// returns the values in round order.
+func alternate(rounds int, portal, direct string, measure func(url string) (float64, error)) (portalVals, directVals []float64, err error) {
 	for i := 0; i < rounds; i++ {
-		for _, toPortal := range []bool{i%2 == 0, i%2 != 0} {
-			v, err := measure(toPortal)
+		first, second := portal, direct
+		if i%2 == 1 {
+			first, second = direct, portal
+		}
+		for _, url := range []string{first, second} {
+			v, err := measure(url)
 			if err != nil {
-				return nil, nil, fmt.Errorf("round %d, %s: %w", i+1, map[bool]string{true: "portal", false: "direct"}[toPortal], err)
+				return nil, nil, fmt.Errorf("round %d, %s: %w", i+1, url, err)
 			}
-			if toPortal {
-				portal = append(portal, v)
+			if url == portal {
+				portalVals = append(portalVals, v)
 			} else {
-				direct = append(direct, v)
+				directVals = append(directVals, v)
 			}
 		}
 	}
-	return portal, direct, nil
+	return portalVals, directVals, nil
 }
 
 // roomForConnections lets this namespace's client open the tens of

@@ -72,6 +72,7 @@ func TestProxyThroughputBadSize(t *testing.T) {
 // TestAlternate: portal and direct take turns going first, round by round,
 // and each value lands in its own slice in round order.
 func TestAlternate(t *testing.T) {
+	const portal, direct = "http://10.254.0.200:80", "http://10.99.1.1:8090"
 	for _, c := range []struct {
 		rounds int
 		order  string // P portal, D direct
@@ -83,14 +84,18 @@ func TestAlternate(t *testing.T) {
 	} {
 		var order strings.Builder
 		n := 0.0
-		portal, direct, err := alternate(c.rounds, func(toPortal bool) (float64, error) {
+		portalVals, directVals, err := alternate(c.rounds, portal, direct, func(url string) (float64, error) {
 			n++
-			if toPortal {
+			switch url {
+			case portal:
 				order.WriteByte('P')
 				return 100 + n, nil
+			case direct:
+				order.WriteByte('D')
+				return n, nil
 			}
-			order.WriteByte('D')
-			return n, nil
+			t.Fatalf("measured %s", url)
+			return 0, nil
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -98,15 +103,15 @@ func TestAlternate(t *testing.T) {
 		if order.String() != c.order {
 			t.Errorf("%d rounds: order %s, want %s", c.rounds, order.String(), c.order)
 		}
-		if len(portal) != c.rounds || len(direct) != c.rounds {
-			t.Fatalf("%d rounds: %v %v", c.rounds, portal, direct)
+		if len(portalVals) != c.rounds || len(directVals) != c.rounds {
+			t.Fatalf("%d rounds: %v %v", c.rounds, portalVals, directVals)
 		}
-		for i := range portal {
-			if portal[i] < 100 || direct[i] >= 100 {
-				t.Errorf("%d rounds: values mixed up: portal %v, direct %v", c.rounds, portal, direct)
+		for i := range portalVals {
+			if portalVals[i] < 100 || directVals[i] >= 100 {
+				t.Errorf("%d rounds: values mixed up: portal %v, direct %v", c.rounds, portalVals, directVals)
 			}
-			if i > 0 && (portal[i] <= portal[i-1] || direct[i] <= direct[i-1]) {
-				t.Errorf("%d rounds: not in round order: portal %v, direct %v", c.rounds, portal, direct)
+			if i > 0 && (portalVals[i] <= portalVals[i-1] || directVals[i] <= directVals[i-1]) {
+				t.Errorf("%d rounds: not in round order: portal %v, direct %v", c.rounds, portalVals, directVals)
 			}
 		}
 	}
@@ -116,14 +121,14 @@ func TestAlternate(t *testing.T) {
 // target.
 func TestAlternateError(t *testing.T) {
 	calls := 0
-	_, _, err := alternate(3, func(toPortal bool) (float64, error) {
+	_, _, err := alternate(3, "http://portal", "http://direct", func(url string) (float64, error) {
 		calls++
-		if calls == 4 { // round 2, portal second
+		if calls == 4 { // round 2, the portal second
 			return 0, errors.New("connection refused")
 		}
 		return 1, nil
 	})
-	if err == nil || !strings.Contains(err.Error(), "round 2, portal: connection refused") {
+	if err == nil || !strings.Contains(err.Error(), "round 2, http://portal: connection refused") {
 		t.Fatalf("err = %v", err)
 	}
 	if calls != 4 {
