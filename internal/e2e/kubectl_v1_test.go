@@ -121,7 +121,16 @@ spec:
 	if h := s.hostOf(node); h.Engine == nil || node != host(*p) {
 		s.fatalf("NODE column %q is not the lab minion the pod runs on (%s)", node, host(*p))
 	}
-	want(k("logs", pod), "serving on :80")
+	// Running is the container started; its first line reaches the
+	// engine's log a moment later (an empty answer was seen 0.1 s after
+	// Running on a slow machine, as real Kubernetes would give too).
+	s.eventually(pod+" logs say it serves", 30*time.Second, func() (bool, string) {
+		out, err := s.realKubectl(bin, "logs", pod)
+		if err != nil {
+			return false, err.Error() + ": " + out
+		}
+		return strings.Contains(out, "serving on :80"), out
+	})
 
 	// get -w sees the scale and the delete.
 	watch := s.watchKubectl(bin, "get", "pods", "-w", "-l", "app="+app, "--output-watch-events")
