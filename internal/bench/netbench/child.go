@@ -185,8 +185,8 @@ func measureProxy(ctx context.Context, modeName string, d time.Duration, rounds 
 	if err != nil || mode == proxy.ModeNone {
 		return bench.ProxyResult{}, fmt.Errorf("proxy mode %q: want iptables or userspace", modeName)
 	}
-	if d <= 0 || rounds <= 0 || rounds > maxRounds {
-		return bench.ProxyResult{}, fmt.Errorf("proxy throughput: bad size: %d rounds of %v", rounds, d)
+	if err := checkProxySize(d, rounds); err != nil {
+		return bench.ProxyResult{}, err
 	}
 	if err := roomForConnections(); err != nil {
 		return bench.ProxyResult{}, err

@@ -45,8 +45,8 @@ type Result struct {
 // each of the four measurements, portal and direct alternating which goes
 // first (bench.ProxyResult). bin is the kubelite binary.
 func ProxyThroughput(ctx context.Context, bin, mode string, d time.Duration, rounds int) (bench.ProxyResult, error) {
-	if rounds <= 0 || rounds > maxRounds || d <= 0 {
-		return bench.ProxyResult{}, fmt.Errorf("proxy throughput: bad size: %d rounds of %v (want 1..%d rounds, a positive duration)", rounds, d, maxRounds)
+	if err := checkProxySize(d, rounds); err != nil {
+		return bench.ProxyResult{}, err
 	}
 	r, err := runChild(ctx, bin, Spec{Kind: "proxy", Mode: mode, Duration: d, Rounds: rounds},
 		time.Duration(4*rounds)*d+time.Minute)
@@ -67,6 +67,15 @@ func ProxyThroughput(ctx context.Context, bin, mode string, d time.Duration, rou
 
 // maxRounds bounds a proxy measurement's rounds (a child runs them all).
 const maxRounds = 100
+
+// checkProxySize refuses a proxy measurement no child could make: the
+// parent before starting one, the child on a spec given by hand.
+func checkProxySize(d time.Duration, rounds int) error {
+	if rounds <= 0 || rounds > maxRounds || d <= 0 {
+		return fmt.Errorf("proxy throughput: bad size: %d rounds of %v (want 1..%d rounds, a positive duration)", rounds, d, maxRounds)
+	}
+	return nil
+}
 
 // RulesSync programs services x endpoints in iptables from empty tables,
 // runs times, in a private network namespace, and returns how long each
