@@ -1,6 +1,7 @@
 package api
 
 import (
+	"maps"
 	"reflect"
 	"sync"
 	"time"
@@ -11,39 +12,54 @@ import (
 // copier compiled once per type, and is several times faster, which matters
 // for caches handing out thousands of objects). The result shares no memory
 // with obj. time.Time values are copied as values.
+//
+// The copy is made in place: one allocation for the object, then one for
+// each pointer, slice, map and interface value it holds; a struct held by
+// value is written where it lies in its parent, never built apart and
+// copied in.
 func DeepCopy[T Object](obj T) T {
 	v := reflect.ValueOf(obj)
 	if v.Kind() != reflect.Pointer || v.IsNil() {
 		return obj
 	}
-	return copierFor(v.Type())(v).Interface().(T)
+	out := reflect.New(v.Type().Elem())
+	out.Elem().Set(v.Elem())
+	if fix := fixerFor(v.Type().Elem()); fix != nil {
+		fix(out.Elem(), v.Elem())
+	}
+	return out.Interface().(T)
 }
 
-var timeType = reflect.TypeFor[time.Time]()
+var (
+	timeType      = reflect.TypeFor[time.Time]()
+	stringMapType = reflect.TypeFor[map[string]string]()
+)
 
-// copyFunc returns a deep copy of v (of the type it was compiled for).
-type copyFunc func(v reflect.Value) reflect.Value
+// fixFunc makes dst, which holds an assigned (shallow) copy of src, a deep
+// copy of it: it replaces every pointer, slice, map and interface value in
+// dst, at any depth, by a copy of what it refers to. dst is
+// settable. A type holding none of them has no fixFunc (nil): assignment
+// copies it whole.
+type fixFunc func(dst, src reflect.Value)
 
-var copiers sync.Map // reflect.Type -> copyFunc
+var fixers sync.Map // reflect.Type -> fixFunc (nil: assignment suffices)
 
-func identity(v reflect.Value) reflect.Value { return v }
-
-func copierFor(t reflect.Type) copyFunc {
-	if f, ok := copiers.Load(t); ok {
-		return f.(copyFunc)
+func fixerFor(t reflect.Type) fixFunc {
+	if f, ok := fixers.Load(t); ok {
+		return f.(fixFunc)
 	}
-	// Compile under a lock and publish the copiers only once all are
-	// complete: a copier another goroutine loaded half-built (a recursive
+	// Compile under a lock and publish the fixers only once all are
+	// complete: a fixer another goroutine loaded half-built (a recursive
 	// type's indirection before its target exists) would be nil.
 	compileMu.Lock()
 	defer compileMu.Unlock()
-	if f, ok := copiers.Load(t); ok {
-		return f.(copyFunc)
+	if f, ok := fixers.Load(t); ok {
+		return f.(fixFunc)
 	}
-	compiling = map[reflect.Type]*copyFunc{}
-	f := copierLocked(t)
+	compiling = map[reflect.Type]*fixFunc{}
+	f := fixerLocked(t)
 	for ct, p := range compiling {
-		copiers.Store(ct, *p)
+		fixers.Store(ct, *p)
 	}
 	compiling = nil
 	return f
@@ -51,118 +67,150 @@ func copierFor(t reflect.Type) copyFunc {
 
 var (
 	compileMu sync.Mutex
-	compiling map[reflect.Type]*copyFunc // copiers being compiled, under compileMu
+	compiling map[reflect.Type]*fixFunc // fixers being compiled, under compileMu
 )
 
-// copierLocked returns t's copier; compileMu is held.
-func copierLocked(t reflect.Type) copyFunc {
-	if f, ok := copiers.Load(t); ok {
-		return f.(copyFunc)
+// fixerLocked returns t's fixer; compileMu is held.
+func fixerLocked(t reflect.Type) fixFunc {
+	if f, ok := fixers.Load(t); ok {
+		return f.(fixFunc)
+	}
+	if !hasRefs(t, map[reflect.Type]bool{}) {
+		return nil
 	}
 	if p, ok := compiling[t]; ok {
 		if *p != nil {
 			return *p
 		}
-		// Recursive type: an indirection to the copier being compiled.
-		return func(v reflect.Value) reflect.Value { return (*p)(v) }
+		// Recursive type (it has references: it refers to itself): an
+		// indirection to the fixer being compiled.
+		return func(dst, src reflect.Value) { (*p)(dst, src) }
 	}
-	p := new(copyFunc)
+	p := new(fixFunc)
 	compiling[t] = p
 	*p = compile(t)
 	return *p
 }
 
-func compile(t reflect.Type) copyFunc {
-	if !hasRefs(t, map[reflect.Type]bool{}) {
-		return identity
-	}
+// compile builds the fixer of t, a type with references.
+func compile(t reflect.Type) fixFunc {
 	switch t.Kind() {
 	case reflect.Pointer:
-		elem := copierLocked(t.Elem())
-		return func(v reflect.Value) reflect.Value {
-			if v.IsNil() {
-				return v
+		elemT := t.Elem()
+		elem := fixerLocked(elemT)
+		return func(dst, src reflect.Value) {
+			if src.IsNil() {
+				return
 			}
-			out := reflect.New(t.Elem())
-			out.Elem().Set(elem(v.Elem()))
-			return out
+			out := reflect.New(elemT)
+			out.Elem().Set(src.Elem())
+			if elem != nil {
+				elem(out.Elem(), src.Elem())
+			}
+			dst.Set(out)
 		}
 	case reflect.Slice:
-		elemT := t.Elem()
-		if !hasRefs(elemT, map[reflect.Type]bool{}) {
-			return func(v reflect.Value) reflect.Value {
-				if v.IsNil() {
-					return v
+		elem := fixerLocked(t.Elem())
+		return func(dst, src reflect.Value) {
+			if src.IsNil() {
+				return
+			}
+			n := src.Len()
+			if n == 0 {
+				// Empty but not nil, with no room: an append to the copy
+				// cannot write into the original's array.
+				dst.Set(src.Slice3(0, 0, 0))
+				return
+			}
+			// Grown in place: MakeSlice would allocate a slice header too.
+			dst.SetZero()
+			dst.Grow(n)
+			dst.SetLen(n)
+			reflect.Copy(dst, src)
+			if elem != nil {
+				for i := 0; i < n; i++ {
+					elem(dst.Index(i), src.Index(i))
 				}
-				out := reflect.MakeSlice(t, v.Len(), v.Len())
-				reflect.Copy(out, v)
-				return out
 			}
-		}
-		elem := copierLocked(elemT)
-		return func(v reflect.Value) reflect.Value {
-			if v.IsNil() {
-				return v
-			}
-			out := reflect.MakeSlice(t, v.Len(), v.Len())
-			for i := 0; i < v.Len(); i++ {
-				out.Index(i).Set(elem(v.Index(i)))
-			}
-			return out
 		}
 	case reflect.Map:
-		elem := copierLocked(t.Elem())
-		return func(v reflect.Value) reflect.Value {
-			if v.IsNil() {
-				return v
+		if t == stringMapType {
+			// Labels, annotations, selectors: the common map, cloned whole.
+			return func(dst, src reflect.Value) {
+				if !src.IsNil() {
+					dst.Set(reflect.ValueOf(maps.Clone(src.Interface().(map[string]string))))
+				}
 			}
-			out := reflect.MakeMapWithSize(t, v.Len())
-			it := v.MapRange()
-			for it.Next() {
-				out.SetMapIndex(it.Key(), elem(it.Value()))
+		}
+		keyT, elemT := t.Key(), t.Elem()
+		elem := fixerLocked(elemT)
+		return func(dst, src reflect.Value) {
+			if src.IsNil() {
+				return
 			}
-			return out
+			out := reflect.MakeMapWithSize(t, src.Len())
+			// Settable values reused for every entry (SetMapIndex copies
+			// them): the iterator's Key and Value would allocate each.
+			k, v := reflect.New(keyT).Elem(), reflect.New(elemT).Elem()
+			var fixed reflect.Value
+			if elem != nil {
+				fixed = reflect.New(elemT).Elem()
+			}
+			for it := src.MapRange(); it.Next(); {
+				k.SetIterKey(it)
+				v.SetIterValue(it)
+				if elem == nil {
+					out.SetMapIndex(k, v)
+					continue
+				}
+				fixed.Set(v)
+				elem(fixed, v)
+				out.SetMapIndex(k, fixed)
+			}
+			dst.Set(out)
 		}
 	case reflect.Array:
-		elem := copierLocked(t.Elem())
-		return func(v reflect.Value) reflect.Value {
-			out := reflect.New(t).Elem()
-			for i := 0; i < v.Len(); i++ {
-				out.Index(i).Set(elem(v.Index(i)))
+		elem := fixerLocked(t.Elem())
+		return func(dst, src reflect.Value) {
+			for i := 0; i < src.Len(); i++ {
+				elem(dst.Index(i), src.Index(i))
 			}
-			return out
 		}
 	case reflect.Struct:
-		type fieldCopy struct {
+		type fieldFix struct {
 			index int
-			copy  copyFunc
+			fix   fixFunc
 		}
-		var fields []fieldCopy
+		var fields []fieldFix
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			if f.IsExported() && hasRefs(f.Type, map[reflect.Type]bool{}) {
-				fields = append(fields, fieldCopy{i, copierLocked(f.Type)})
+			if !f.IsExported() {
+				continue // shared, as assignment shares it
+			}
+			if fix := fixerLocked(f.Type); fix != nil {
+				fields = append(fields, fieldFix{i, fix})
 			}
 		}
-		return func(v reflect.Value) reflect.Value {
-			out := reflect.New(t).Elem()
-			out.Set(v) // every field, unexported ones included
+		return func(dst, src reflect.Value) {
 			for _, f := range fields {
-				out.Field(f.index).Set(f.copy(v.Field(f.index)))
+				f.fix(dst.Field(f.index), src.Field(f.index))
 			}
-			return out
 		}
 	case reflect.Interface:
-		return func(v reflect.Value) reflect.Value {
-			if v.IsNil() {
-				return v
+		return func(dst, src reflect.Value) {
+			if src.IsNil() {
+				return
 			}
-			out := reflect.New(t).Elem()
-			out.Set(copierFor(v.Elem().Type())(v.Elem()))
-			return out
+			inner := src.Elem()
+			out := reflect.New(inner.Type()).Elem()
+			out.Set(inner)
+			if fix := fixerFor(inner.Type()); fix != nil {
+				fix(out, inner)
+			}
+			dst.Set(out)
 		}
 	}
-	return identity // chan, func: shared, as assignment would
+	return nil // chan, func: shared, as assignment would
 }
 
 // hasRefs reports whether values of t can share memory when assigned

@@ -11,7 +11,7 @@ import (
 // half-compiled copier.
 func TestDeepCopyConcurrentFirstUse(t *testing.T) {
 	for round := 0; round < 20; round++ {
-		copiers.Range(func(k, _ any) bool { copiers.Delete(k); return true })
+		fixers.Range(func(k, _ any) bool { fixers.Delete(k); return true })
 		pod := &Pod{TypeMeta: TypeMeta{ID: "p", Labels: map[string]string{"a": "b"}},
 			DesiredState: PodState{Manifest: ContainerManifest{Containers: []Container{{Name: "c",
 				Env: []EnvVar{{Name: "X", Value: "y"}}, Ports: []Port{{ContainerPort: 80}}}}}}}

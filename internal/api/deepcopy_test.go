@@ -116,3 +116,76 @@ func BenchmarkJSONCopyPod(b *testing.B) {
 		_ = Copy(p)
 	}
 }
+
+// every holds a field of each kind the copier handles.
+type every struct {
+	Ptr      *int
+	Slice    []string
+	Empty    []int
+	Nil      []int
+	Labels   map[string]string
+	NilMap   map[string]string
+	Nested   map[string][]string
+	ByStruct map[string]ContainerStatus
+	Array    [2]*int
+	Any      any
+	AnyNil   any
+	Self     *every
+	Structs  []Container
+	Func     func() // shared, as assignment shares it
+	hidden   *int   // unexported: shared
+}
+
+// copyAny is DeepCopy for any pointer, through the same fixers.
+func copyAny[T any](p *T) *T {
+	out := new(T)
+	*out = *p
+	if fix := fixerFor(reflect.TypeFor[T]()); fix != nil {
+		fix(reflect.ValueOf(out).Elem(), reflect.ValueOf(p).Elem())
+	}
+	return out
+}
+
+func TestDeepCopyEveryKind(t *testing.T) {
+	one, two, three := 1, 2, 3
+	in := &every{
+		Ptr: &one, Slice: []string{"a", "b"}, Empty: make([]int, 0, 4),
+		Labels:   map[string]string{"k": "v"},
+		Nested:   map[string][]string{"x": {"y"}},
+		ByStruct: map[string]ContainerStatus{"web": {State: ContainerState{Running: &ContainerStateRunning{}}}},
+		Array:    [2]*int{&two, nil},
+		Any:      &Container{Name: "c", Command: []string{"sh"}},
+		Self:     &every{Ptr: &three, Labels: map[string]string{}},
+		Structs:  []Container{{Name: "c", Env: []EnvVar{{Name: "A"}}}},
+		hidden:   &one,
+	}
+	cp := copyAny(in)
+	if !reflect.DeepEqual(in.Labels, cp.Labels) || !reflect.DeepEqual(in.Nested, cp.Nested) ||
+		!reflect.DeepEqual(in.Any, cp.Any) || *cp.Self.Ptr != 3 || cp.Structs[0].Env[0].Name != "A" {
+		t.Fatalf("copy differs: %+v", cp)
+	}
+	orig, copied := map[uintptr]string{}, map[uintptr]string{}
+	refs(reflect.ValueOf(in), orig, "")
+	refs(reflect.ValueOf(cp), copied, "")
+	for p, path := range copied {
+		if o, shared := orig[p]; shared {
+			t.Fatalf("copy shares %s with the original's %s", path, o)
+		}
+	}
+	if cp.Nil != nil || cp.NilMap != nil || cp.AnyNil != nil || cp.Empty == nil || len(cp.Empty) != 0 {
+		t.Fatalf("nil and empty values not kept: %#v %#v %#v %#v", cp.Nil, cp.NilMap, cp.AnyNil, cp.Empty)
+	}
+	if cp.Self.Labels == nil || cp.hidden != in.hidden {
+		t.Fatalf("empty map or unexported field not kept")
+	}
+	// An append to the copy's empty slice must not write into the
+	// original's spare room.
+	cp.Empty = append(cp.Empty, 7)
+	if in.Empty[:1][0] == 7 {
+		t.Fatal("the copy's append wrote into the original's array")
+	}
+	*cp.Array[0], cp.ByStruct["web"].State.Running.StartedAt = 9, time.Unix(1, 0)
+	if two != 2 || !in.ByStruct["web"].State.Running.StartedAt.IsZero() {
+		t.Fatal("mutating the copy changed the original")
+	}
+}

@@ -43,7 +43,7 @@ const (
 // (a real watcher's decoding runs on its own host, and 100,000 decodes a
 // second would be the bench's bottleneck on a small machine, not the API's).
 func watchFanout(ctx context.Context, env Env, o Options) ([]Figure, error) {
-	m, err := startTempMaster(ctx, env.Binary(), "fanout")
+	m, err := startTempMaster(ctx, env.Binary(), "fanout", o.masterArgs("fanout")...)
 	if err != nil {
 		return nil, err
 	}

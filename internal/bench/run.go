@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,9 +21,21 @@ type Options struct {
 	// of the run's own (10, 50, 100; 10 with Quick).
 	SwarmSizes []int
 	Command    string // the command line, for the report
+	// MasterProfiles, when set, is a directory where each master started
+	// in a process of its own writes a CPU profile, master-SCENARIO.pprof.
+	MasterProfiles string
 
 	progress io.Writer    // Run's progress writer, for scenarios with steps worth showing
 	note     func(string) // adds a note to the report
+}
+
+// masterArgs are the flags of a master started in a process of its own
+// for scenario: its CPU profile, when asked for.
+func (o Options) masterArgs(scenario string) []string {
+	if o.MasterProfiles == "" {
+		return nil
+	}
+	return []string{"--cpuprofile=" + filepath.Join(o.MasterProfiles, "master-"+scenario+".pprof")}
 }
 
 // addNote records a note (what a scenario left out and why) in the report.

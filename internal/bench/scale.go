@@ -144,7 +144,7 @@ func (m *childMaster) clientIdle(idle int) (store.Store, error) {
 // per pod: its RSS holding them less its RSS before the first pod.
 func scaleScenario(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	minions, pods := scaleSizes(o)
-	m, err := startTempMaster(ctx, env.Binary(), "scale")
+	m, err := startTempMaster(ctx, env.Binary(), "scale", o.masterArgs("scale")...)
 	if err != nil {
 		return nil, err
 	}

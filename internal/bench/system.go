@@ -66,7 +66,7 @@ func footprint(ctx context.Context, env Env, o Options) ([]Figure, error) {
 	if err != nil {
 		return nil, fmt.Errorf("binary: %w", err)
 	}
-	m, err := startTempMaster(ctx, bin, "footprint")
+	m, err := startTempMaster(ctx, bin, "footprint", o.masterArgs("footprint")...)
 	if err != nil {
 		return nil, err
 	}

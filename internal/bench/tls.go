@@ -15,12 +15,12 @@ import (
 // connections as every client here keeps them. Create p50 over TLS, with
 // plain HTTP's as the same-run peer.
 func apiTLS(ctx context.Context, env Env, o Options) ([]Figure, error) {
-	secure, err := startTempMaster(ctx, env.Binary(), "tls-secure")
+	secure, err := startTempMaster(ctx, env.Binary(), "tls-secure", o.masterArgs("tls-secure")...)
 	if err != nil {
 		return nil, fmt.Errorf("secure master: %w", err)
 	}
 	defer secure.stop()
-	plain, err := startTempMaster(ctx, env.Binary(), "tls-plain", "--insecure")
+	plain, err := startTempMaster(ctx, env.Binary(), "tls-plain", append(o.masterArgs("tls-plain"), "--insecure")...)
 	if err != nil {
 		return nil, fmt.Errorf("insecure master: %w", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	rpprof "runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -27,6 +26,7 @@ func benchCommand(e *env) *ucli.Command {
 		quick, asJSON, noDocker bool
 		only                    string
 		pprofAddr, cpuProfile   string
+		masterProfiles          string
 		verbosity               int
 		scale                   float64
 		netnsChild              string
@@ -53,6 +53,7 @@ func benchCommand(e *env) *ucli.Command {
 			&ucli.StringFlag{Name: "only", Usage: "run only these scenarios, comma-separated", Destination: &only},
 			&ucli.StringFlag{Name: "pprof", Usage: "serve /debug/pprof of this process (the masters) on ADDR, e.g. 127.0.0.1:6060", Destination: &pprofAddr},
 			&ucli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole run to FILE", Destination: &cpuProfile},
+			&ucli.StringFlag{Name: "master-cpuprofiles", Usage: "write a CPU profile of each master started in a process of its own to DIR/master-SCENARIO.pprof", Destination: &masterProfiles},
 			&ucli.Float64Flag{Name: "scale", Usage: "size of the scale scenario, times its full 150,000 pods on 5,000 hollow minions (default 1, or 0.01 with --quick)", Destination: &scale},
 			&ucli.StringFlag{Name: "swarm-sizes", Usage: "replica counts N of the swarm rows, comma-separated (default 10,50,100, or 10 with --quick)", Destination: &swarmSizes},
 			&ucli.IntFlag{Name: "v", Usage: "log level: 0 errors, 1 info, 2 debug", Destination: &verbosity},
@@ -87,17 +88,11 @@ func benchCommand(e *env) *ucli.Command {
 				}
 				defer stop()
 			}
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return fmt.Errorf("cpu profile: %w", err)
-				}
-				defer f.Close()
-				if err := rpprof.StartCPUProfile(f); err != nil {
-					return fmt.Errorf("cpu profile: %w", err)
-				}
-				defer rpprof.StopCPUProfile()
+			stopProfile, err := startCPUProfile(cpuProfile)
+			if err != nil {
+				return err
 			}
+			defer stopProfile()
 			if scale < 0 {
 				return fmt.Errorf("--scale %g: must be more than 0", scale)
 			}
@@ -105,7 +100,12 @@ func benchCommand(e *env) *ucli.Command {
 			if err != nil {
 				return err
 			}
-			o := bench.Options{Quick: quick, NoDocker: noDocker, Scale: scale, SwarmSizes: sizes,
+			if masterProfiles != "" {
+				if err := os.MkdirAll(masterProfiles, 0o755); err != nil {
+					return fmt.Errorf("--master-cpuprofiles: %w", err)
+				}
+			}
+			o := bench.Options{Quick: quick, NoDocker: noDocker, Scale: scale, SwarmSizes: sizes, MasterProfiles: masterProfiles,
 				Command: benchCommandLine(quick, noDocker, only, scale, swarmSizes)}
 			for _, n := range strings.Split(only, ",") {
 				if n = strings.TrimSpace(n); n != "" {

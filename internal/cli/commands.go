@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	rpprof "runtime/pprof"
 
 	"github.com/sirupsen/logrus"
 	ucli "github.com/urfave/cli/v2"
@@ -30,6 +31,9 @@ const (
 
 func masterCommand(e *env) *ucli.Command {
 	cfg, flags := config.NewMaster()
+	var cpuProfile string
+	flags = append(flags, &ucli.StringFlag{Name: "cpuprofile", Hidden: true, Destination: &cpuProfile,
+		Usage: "write a CPU profile of this process to FILE until it stops (kubelite bench --master-cpuprofiles)"})
 	return &ucli.Command{
 		Name:     "master",
 		Category: catRoles,
@@ -41,6 +45,11 @@ func masterCommand(e *env) *ucli.Command {
 		Action: roleAction(e, cfg.Load, &cfg.PrintConfig, &cfg.Logging, func(c *ucli.Context) error {
 			applyMemoryLimit(c, cfg.MemoryLimitMB)
 			adviseHugePages(c)
+			stop, err := startCPUProfile(cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer stop()
 			return roles.Master(c.Context, cfg)
 		}),
 	}
@@ -255,4 +264,21 @@ func imagesCommand(e *env) *ucli.Command {
 			return nil
 		},
 	}
+}
+
+// startCPUProfile writes a CPU profile of this process to file (nothing
+// when file is empty) until the returned stop is called.
+func startCPUProfile(file string) (stop func(), err error) {
+	if file == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := rpprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile %s: %w", file, err)
+	}
+	return func() { rpprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -7,7 +7,7 @@ import (
 	"io"
 	"maps"
 	"net/netip"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -267,8 +267,12 @@ func (r *Runtime) candidatesLocked(opts runtime.ListOptions) map[string]*ctr {
 func (r *Runtime) List(ctx context.Context, opts runtime.ListOptions) ([]runtime.Container, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []runtime.Container
-	for _, c := range r.candidatesLocked(opts) {
+	cands := r.candidatesLocked(opts)
+	if len(cands) == 0 {
+		return nil, nil
+	}
+	out := make([]runtime.Container, 0, len(cands))
+	for _, c := range cands {
 		if opts.PodUID != "" && c.c.Labels[runtime.LabelPodUID] != opts.PodUID {
 			continue
 		}
@@ -280,9 +284,15 @@ func (r *Runtime) List(ctx context.Context, opts runtime.ListOptions) ([]runtime
 		}
 		out = append(out, r.copyOf(c))
 	}
-	sort.Slice(out, func(i, j int) bool {
-		return out[i].CreatedAt.Before(out[j].CreatedAt) || (out[i].CreatedAt.Equal(out[j].CreatedAt) && out[i].ID < out[j].ID)
+	slices.SortFunc(out, func(a, b runtime.Container) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
 	})
+	if len(out) == 0 {
+		return nil, nil // nothing matched: nil, as with no candidates
+	}
 	return out, nil
 }
 
