@@ -80,3 +80,13 @@ type timeoutErr struct{}
 func (timeoutErr) Error() string   { return "i/o timeout" }
 func (timeoutErr) Timeout() bool   { return true }
 func (timeoutErr) Temporary() bool { return true }
+
+func TestMasterArgs(t *testing.T) {
+	if got := (Options{}).masterArgs("scale"); got != nil {
+		t.Fatalf("no profiles asked for: want no flag, got %q", got)
+	}
+	got := Options{MasterProfiles: "/tmp/p"}.masterArgs("tls-plain")
+	if len(got) != 1 || got[0] != "--cpuprofile=/tmp/p/master-tls-plain.pprof" {
+		t.Fatalf("got %q", got)
+	}
+}

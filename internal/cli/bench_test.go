@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -32,4 +35,37 @@ func TestParseSwarmSizes(t *testing.T) {
 			t.Errorf("parseSwarmSizes(%q) = %v, want %v", tc.in, got, tc.want)
 		}
 	}
+}
+
+// TestStartCPUProfile: a profile is written while it runs and flushed by
+// stop; a file that cannot be created is an error naming it, and no
+// profile is left running.
+func TestStartCPUProfile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "cpu.pprof")
+	stop, err := startCPUProfile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b { // a profile is gzipped
+		t.Fatalf("not a profile: %d bytes %q", len(data), data[:min(len(data), 8)])
+	}
+	if _, err := startCPUProfile(filepath.Join(t.TempDir(), "missing", "cpu.pprof")); err == nil || !strings.Contains(err.Error(), "cpu profile") {
+		t.Fatalf("want an error about the cpu profile, got %v", err)
+	}
+	// Nothing left running: a new profile starts.
+	stop, err = startCPUProfile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	noop, err := startCPUProfile("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noop()
 }
