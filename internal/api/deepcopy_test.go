@@ -72,11 +72,17 @@ func checkDeepCopy(t *testing.T, obj Object) {
 	if string(a) != string(b) {
 		t.Fatalf("copy differs:\n%s\n%s", a, b)
 	}
-	orig, copied := map[uintptr]string{}, map[uintptr]string{}
-	refs(reflect.ValueOf(obj), orig, "")
+	noneShared(t, obj, cp)
+}
+
+// noneShared fails t when cp shares a pointer, slice or map with orig.
+func noneShared(t *testing.T, orig, cp any) {
+	t.Helper()
+	was, copied := map[uintptr]string{}, map[uintptr]string{}
+	refs(reflect.ValueOf(orig), was, "")
 	refs(reflect.ValueOf(cp), copied, "")
 	for p, path := range copied {
-		if o, shared := orig[p]; shared {
+		if o, shared := was[p]; shared {
 			t.Fatalf("copy shares %s with the original's %s", path, o)
 		}
 	}
@@ -164,14 +170,7 @@ func TestDeepCopyEveryKind(t *testing.T) {
 		!reflect.DeepEqual(in.Any, cp.Any) || *cp.Self.Ptr != 3 || cp.Structs[0].Env[0].Name != "A" {
 		t.Fatalf("copy differs: %+v", cp)
 	}
-	orig, copied := map[uintptr]string{}, map[uintptr]string{}
-	refs(reflect.ValueOf(in), orig, "")
-	refs(reflect.ValueOf(cp), copied, "")
-	for p, path := range copied {
-		if o, shared := orig[p]; shared {
-			t.Fatalf("copy shares %s with the original's %s", path, o)
-		}
-	}
+	noneShared(t, in, cp)
 	if cp.Nil != nil || cp.NilMap != nil || cp.AnyNil != nil || cp.Empty == nil || len(cp.Empty) != 0 {
 		t.Fatalf("nil and empty values not kept: %#v %#v %#v %#v", cp.Nil, cp.NilMap, cp.AnyNil, cp.Empty)
 	}
