@@ -37,9 +37,9 @@ var (
 
 // fixFunc makes dst, which holds an assigned (shallow) copy of src, a deep
 // copy of it: it replaces every pointer, slice, map and interface value in
-// dst, at any depth, by a copy of what it refers to. dst is
-// settable. A type holding none of them has no fixFunc (nil): assignment
-// copies it whole.
+// dst, at any depth, by a copy of what it refers to. dst is settable. A
+// type holding none of them has no fixFunc (nil): assignment copies it
+// whole.
 type fixFunc func(dst, src reflect.Value)
 
 var fixers sync.Map // reflect.Type -> fixFunc (nil: assignment suffices)
@@ -76,6 +76,9 @@ func fixerLocked(t reflect.Type) fixFunc {
 		return f.(fixFunc)
 	}
 	if !hasRefs(t, map[reflect.Type]bool{}) {
+		// Complete at once: published now, so that an interface holding
+		// such a value does not take the lock at every copy.
+		fixers.Store(t, fixFunc(nil))
 		return nil
 	}
 	if p, ok := compiling[t]; ok {
