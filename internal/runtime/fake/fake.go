@@ -268,9 +268,6 @@ func (r *Runtime) List(ctx context.Context, opts runtime.ListOptions) ([]runtime
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cands := r.candidatesLocked(opts)
-	if len(cands) == 0 {
-		return nil, nil
-	}
 	out := make([]runtime.Container, 0, len(cands))
 	for _, c := range cands {
 		if opts.PodUID != "" && c.c.Labels[runtime.LabelPodUID] != opts.PodUID {
@@ -291,7 +288,7 @@ func (r *Runtime) List(ctx context.Context, opts runtime.ListOptions) ([]runtime
 		return strings.Compare(a.ID, b.ID)
 	})
 	if len(out) == 0 {
-		return nil, nil // nothing matched: nil, as with no candidates
+		return nil, nil // nothing matched: nil, as before
 	}
 	return out, nil
 }
